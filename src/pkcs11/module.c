@@ -1,0 +1,284 @@
+/* Module state, locking, fork handling and the function lists. */
+#include "pkcs11/module.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pkcs11/interface.h"
+
+struct module mod;
+
+static pthread_mutex_t mod_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+/* --- locking ----------------------------------------------------------- */
+
+void
+mod_lock(void)
+{
+	if (mod.app_locks)
+		mod.args.LockMutex(mod.app_mutex);
+	else
+		pthread_mutex_lock(&mod_mutex);
+}
+
+void
+mod_unlock(void)
+{
+	if (mod.app_locks)
+		mod.args.UnlockMutex(mod.app_mutex);
+	else
+		pthread_mutex_unlock(&mod_mutex);
+}
+
+/* --- fork -------------------------------------------------------------- */
+
+/* A child must not use the parent's TPM connection or its sqlite handle:
+ * after fork every call returns CKR_CRYPTOKI_NOT_INITIALIZED until the
+ * child calls C_Initialize (PKCS#11 v2.40 6.7.7). The lock is held across
+ * fork so the child never inherits it half-taken. */
+static void
+atfork_prepare(void)
+{
+	pthread_mutex_lock(&mod_mutex);
+}
+
+static void
+atfork_parent(void)
+{
+	pthread_mutex_unlock(&mod_mutex);
+}
+
+static void
+atfork_child(void)
+{
+	pthread_mutex_unlock(&mod_mutex);
+	if (mod.initialized)
+		mod.forked = true;
+}
+
+static void
+atfork_register(void)
+{
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+void
+module_register_atfork(void)
+{
+	pthread_once(&atfork_once, atfork_register);
+}
+
+/* --- helpers ------------------------------------------------------------- */
+
+void
+pad_string(CK_UTF8CHAR *dst, size_t size, const char *src)
+{
+	size_t n = src ? strlen(src) : 0;
+
+	memset(dst, ' ', size);
+	memcpy(dst, src, n > size ? size : n);
+}
+
+token *
+slot_token_inlock(CK_SLOT_ID id)
+{
+	size_t i;
+
+	if (mod.c == NULL)
+		return NULL;
+	for (i = 0; i < mod.c->ntokens; i++)
+		if ((CK_SLOT_ID)mod.c->tokens[i]->rec.id == id)
+			return mod.c->tokens[i];
+	return NULL;
+}
+
+CK_RV
+session_get_inlock(CK_SESSION_HANDLE h, session **s, token **t)
+{
+	size_t i;
+
+	for (i = 0; i < mod.nsessions; i++) {
+		if (mod.sessions[i]->handle != h)
+			continue;
+		core_refresh(mod.c);
+		*s = mod.sessions[i];
+		*t = slot_token_inlock((*s)->slot);
+		if (*t == NULL) /* the token was removed meanwhile */
+			return CKR_DEVICE_REMOVED;
+		return CKR_OK;
+	}
+	return CKR_SESSION_HANDLE_INVALID;
+}
+
+void
+session_end_ops(session *s)
+{
+	hash_ctx_free(s->hctx);
+	s->hctx = NULL;
+	s->op = OP_NONE;
+	s->mech = NULL;
+	s->op_multi = false;
+}
+
+void
+session_free_inlock(session *s)
+{
+	session_end_ops(s);
+	free(s->found);
+	free(s);
+}
+
+CK_STATE
+session_state_inlock(const session *s, const token *t)
+{
+	bool rw = (s->flags & CKF_RW_SESSION) != 0;
+
+	if (t != NULL && t->login == CKU_SO)
+		return CKS_RW_SO_FUNCTIONS;
+	if (t != NULL && t->login == CKU_USER)
+		return rw ? CKS_RW_USER_FUNCTIONS : CKS_RO_USER_FUNCTIONS;
+	return rw ? CKS_RW_PUBLIC_SESSION : CKS_RO_PUBLIC_SESSION;
+}
+
+token_obj *
+object_get_inlock(token *t, CK_OBJECT_HANDLE h)
+{
+	token_obj *o = token_find_obj(t, (int64_t)h);
+
+	if (o == NULL)
+		return NULL;
+	/* PKCS#11 v2.40 4.1.2: private objects are invisible until the
+	 * user logs in. */
+	if (o->is_private && t->login != CKU_USER)
+		return NULL;
+	return o;
+}
+
+/* --- function lists ---------------------------------------------------- */
+
+CK_FUNCTION_LIST tpm11_function_list = {
+	.version = {2, 40},
+	.C_Initialize = C_Initialize,
+	.C_Finalize = C_Finalize,
+	.C_GetInfo = C_GetInfo,
+	.C_GetFunctionList = C_GetFunctionList,
+	.C_GetSlotList = C_GetSlotList,
+	.C_GetSlotInfo = C_GetSlotInfo,
+	.C_GetTokenInfo = C_GetTokenInfo,
+	.C_GetMechanismList = C_GetMechanismList,
+	.C_GetMechanismInfo = C_GetMechanismInfo,
+	.C_InitToken = C_InitToken,
+	.C_InitPIN = C_InitPIN,
+	.C_SetPIN = C_SetPIN,
+	.C_OpenSession = C_OpenSession,
+	.C_CloseSession = C_CloseSession,
+	.C_CloseAllSessions = C_CloseAllSessions,
+	.C_GetSessionInfo = C_GetSessionInfo,
+	.C_GetOperationState = C_GetOperationState,
+	.C_SetOperationState = C_SetOperationState,
+	.C_Login = C_Login,
+	.C_Logout = C_Logout,
+	.C_CreateObject = C_CreateObject,
+	.C_CopyObject = C_CopyObject,
+	.C_DestroyObject = C_DestroyObject,
+	.C_GetObjectSize = C_GetObjectSize,
+	.C_GetAttributeValue = C_GetAttributeValue,
+	.C_SetAttributeValue = C_SetAttributeValue,
+	.C_FindObjectsInit = C_FindObjectsInit,
+	.C_FindObjects = C_FindObjects,
+	.C_FindObjectsFinal = C_FindObjectsFinal,
+	.C_EncryptInit = C_EncryptInit,
+	.C_Encrypt = C_Encrypt,
+	.C_EncryptUpdate = C_EncryptUpdate,
+	.C_EncryptFinal = C_EncryptFinal,
+	.C_DecryptInit = C_DecryptInit,
+	.C_Decrypt = C_Decrypt,
+	.C_DecryptUpdate = C_DecryptUpdate,
+	.C_DecryptFinal = C_DecryptFinal,
+	.C_DigestInit = C_DigestInit,
+	.C_Digest = C_Digest,
+	.C_DigestUpdate = C_DigestUpdate,
+	.C_DigestKey = C_DigestKey,
+	.C_DigestFinal = C_DigestFinal,
+	.C_SignInit = C_SignInit,
+	.C_Sign = C_Sign,
+	.C_SignUpdate = C_SignUpdate,
+	.C_SignFinal = C_SignFinal,
+	.C_SignRecoverInit = C_SignRecoverInit,
+	.C_SignRecover = C_SignRecover,
+	.C_VerifyInit = C_VerifyInit,
+	.C_Verify = C_Verify,
+	.C_VerifyUpdate = C_VerifyUpdate,
+	.C_VerifyFinal = C_VerifyFinal,
+	.C_VerifyRecoverInit = C_VerifyRecoverInit,
+	.C_VerifyRecover = C_VerifyRecover,
+	.C_DigestEncryptUpdate = C_DigestEncryptUpdate,
+	.C_DecryptDigestUpdate = C_DecryptDigestUpdate,
+	.C_SignEncryptUpdate = C_SignEncryptUpdate,
+	.C_DecryptVerifyUpdate = C_DecryptVerifyUpdate,
+	.C_GenerateKey = C_GenerateKey,
+	.C_GenerateKeyPair = C_GenerateKeyPair,
+	.C_WrapKey = C_WrapKey,
+	.C_UnwrapKey = C_UnwrapKey,
+	.C_DeriveKey = C_DeriveKey,
+	.C_SeedRandom = C_SeedRandom,
+	.C_GenerateRandom = C_GenerateRandom,
+	.C_GetFunctionStatus = C_GetFunctionStatus,
+	.C_CancelFunction = C_CancelFunction,
+	.C_WaitForSlotEvent = C_WaitForSlotEvent,
+};
+
+__attribute__((visibility("default"))) CK_RV
+C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list)
+{
+	if (list == NULL)
+		return CKR_ARGUMENTS_BAD;
+	*list = &tpm11_function_list;
+	return CKR_OK;
+}
+
+/* PKCS#11 v3.0 5.2: C_GetInterfaceList / C_GetInterface. This module
+ * offers the v2.40 function list under the "PKCS 11" name. It does not
+ * claim CKF_INTERFACE_FORK_SAFE: a child must call C_Initialize. */
+static CK_INTERFACE interfaces[] = {
+	{(CK_UTF8CHAR *)"PKCS 11", &tpm11_function_list, 0},
+};
+
+__attribute__((visibility("default"))) CK_RV
+C_GetInterfaceList(CK_INTERFACE_PTR list, CK_ULONG_PTR count)
+{
+	CK_ULONG n = sizeof(interfaces) / sizeof(interfaces[0]);
+
+	if (count == NULL)
+		return CKR_ARGUMENTS_BAD;
+	if (list == NULL) {
+		*count = n;
+		return CKR_OK;
+	}
+	if (*count < n) {
+		*count = n;
+		return CKR_BUFFER_TOO_SMALL;
+	}
+	memcpy(list, interfaces, sizeof(interfaces));
+	*count = n;
+	return CKR_OK;
+}
+
+__attribute__((visibility("default"))) CK_RV
+C_GetInterface(CK_UTF8CHAR_PTR name, CK_VERSION_PTR version,
+	       CK_INTERFACE_PTR_PTR iface, CK_FLAGS flags)
+{
+	if (iface == NULL)
+		return CKR_ARGUMENTS_BAD;
+	if (name != NULL && strcmp((const char *)name, "PKCS 11") != 0)
+		return CKR_FUNCTION_FAILED;
+	if (version != NULL &&
+	    (version->major != 2 || version->minor != 40))
+		return CKR_FUNCTION_FAILED;
+	if ((flags & interfaces[0].flags) != flags)
+		return CKR_FUNCTION_FAILED;
+	*iface = &interfaces[0];
+	return CKR_OK;
+}

@@ -1,0 +1,102 @@
+/* The module's state: one library lock, the token core, sessions. Every
+ * C_* function checks, takes the lock, delegates, logs rv. Functions named
+ * *_inlock expect the lock held. */
+#ifndef TPM11_PKCS11_MODULE_H
+#define TPM11_PKCS11_MODULE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <p11-kit/pkcs11.h>
+
+#include "crypto/hash.h"
+#include "token/token.h"
+#include "util/log.h"
+
+#define EMPTY_SLOT_ID 0
+
+typedef enum { OP_NONE = 0, OP_SIGN } op_kind;
+
+typedef struct mech_row mech_row;
+
+typedef struct session {
+	CK_SESSION_HANDLE handle;
+	CK_SLOT_ID slot;
+	CK_FLAGS flags;
+	int64_t token_id;
+	/* C_FindObjects */
+	bool find_active;
+	int64_t *found;
+	size_t nfound, find_pos;
+	/* C_Sign* */
+	op_kind op;
+	const mech_row *mech;
+	int64_t op_key;
+	hash_ctx *hctx;
+	bool op_multi;            /* C_SignUpdate was called */
+	CK_RSA_PKCS_PSS_PARAMS pss;
+} session;
+
+struct module {
+	bool initialized;
+	bool forked;              /* this process is a child of the one that
+				     called C_Initialize */
+	core *c;
+	session **sessions;
+	size_t nsessions;
+	CK_SESSION_HANDLE next_handle;
+	CK_C_INITIALIZE_ARGS args;
+	bool app_locks;
+	void *app_mutex;
+};
+
+extern struct module mod;
+
+void mod_lock(void);
+void mod_unlock(void);
+
+/* Entry checks: initialised, not a forked child. */
+#define CHECK_INIT()                                                       \
+	do {                                                               \
+		if (!mod.initialized || mod.forked)                        \
+			return CKR_CRYPTOKI_NOT_INITIALIZED;               \
+	} while (0)
+
+#define LOG_RV(name, rv)                                                   \
+	do {                                                               \
+		if ((rv) != CKR_OK)                                        \
+			log_debug("%s -> 0x%lx", (name), (unsigned long)(rv)); \
+	} while (0)
+
+/* Looks up a session and its token (refreshing from the store when it
+ * changed). */
+CK_RV session_get_inlock(CK_SESSION_HANDLE h, session **s, token **t);
+token *slot_token_inlock(CK_SLOT_ID id);
+void session_free_inlock(session *s);
+/* Session state as C_GetSessionInfo reports it. */
+CK_STATE session_state_inlock(const session *s, const token *t);
+/* Ends the session's signing operation. */
+void session_end_ops(session *s);
+
+/* Blank-padded copy into a fixed-size PKCS#11 string field. */
+void pad_string(CK_UTF8CHAR *dst, size_t size, const char *src);
+
+/* Mechanisms. */
+struct mech_row {
+	CK_MECHANISM_TYPE type;
+	CK_KEY_TYPE key_type;
+	hash_algo hash;            /* HASH_NONE: the caller hashed */
+	enum { MECH_ECDSA, MECH_RSA_PKCS, MECH_RSA_PSS, MECH_RSA_X509 } kind;
+	CK_ULONG min_bits, max_bits;
+};
+const mech_row *mech_find(CK_MECHANISM_TYPE type);
+size_t mech_count(void);
+const mech_row *mech_at(size_t i);
+
+/* Objects visible to the session's application (private only when the
+ * user is logged in). NULL when the handle is not one of them. */
+token_obj *object_get_inlock(token *t, CK_OBJECT_HANDLE h);
+
+extern CK_FUNCTION_LIST tpm11_function_list;
+
+#endif

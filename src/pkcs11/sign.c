@@ -1,0 +1,367 @@
+/* Signatures: the mechanism table and C_SignInit, C_Sign, C_SignUpdate,
+ * C_SignFinal. Once a key is loaded, a signature is one TPM command:
+ * TPM2_Sign (ECDSA) or TPM2_RSA_Decrypt on a block padded here (RSA). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/ec.h"
+#include "crypto/rsapad.h"
+#include "pkcs11/module.h"
+#include "util/secure.h"
+
+static const mech_row mechs[] = {
+	{CKM_ECDSA, CKK_EC, HASH_NONE, MECH_ECDSA, 256, 384},
+	{CKM_ECDSA_SHA1, CKK_EC, HASH_SHA1, MECH_ECDSA, 256, 384},
+	{CKM_ECDSA_SHA224, CKK_EC, HASH_SHA224, MECH_ECDSA, 256, 384},
+	{CKM_ECDSA_SHA256, CKK_EC, HASH_SHA256, MECH_ECDSA, 256, 384},
+	{CKM_ECDSA_SHA384, CKK_EC, HASH_SHA384, MECH_ECDSA, 256, 384},
+	{CKM_ECDSA_SHA512, CKK_EC, HASH_SHA512, MECH_ECDSA, 256, 384},
+	{CKM_RSA_PKCS, CKK_RSA, HASH_NONE, MECH_RSA_PKCS, 2048, 3072},
+	{CKM_SHA1_RSA_PKCS, CKK_RSA, HASH_SHA1, MECH_RSA_PKCS, 2048, 3072},
+	{CKM_SHA224_RSA_PKCS, CKK_RSA, HASH_SHA224, MECH_RSA_PKCS, 2048, 3072},
+	{CKM_SHA256_RSA_PKCS, CKK_RSA, HASH_SHA256, MECH_RSA_PKCS, 2048, 3072},
+	{CKM_SHA384_RSA_PKCS, CKK_RSA, HASH_SHA384, MECH_RSA_PKCS, 2048, 3072},
+	{CKM_SHA512_RSA_PKCS, CKK_RSA, HASH_SHA512, MECH_RSA_PKCS, 2048, 3072},
+	{CKM_RSA_PKCS_PSS, CKK_RSA, HASH_NONE, MECH_RSA_PSS, 2048, 3072},
+	{CKM_SHA1_RSA_PKCS_PSS, CKK_RSA, HASH_SHA1, MECH_RSA_PSS, 2048, 3072},
+	{CKM_SHA224_RSA_PKCS_PSS, CKK_RSA, HASH_SHA224, MECH_RSA_PSS, 2048, 3072},
+	{CKM_SHA256_RSA_PKCS_PSS, CKK_RSA, HASH_SHA256, MECH_RSA_PSS, 2048, 3072},
+	{CKM_SHA384_RSA_PKCS_PSS, CKK_RSA, HASH_SHA384, MECH_RSA_PSS, 2048, 3072},
+	{CKM_SHA512_RSA_PKCS_PSS, CKK_RSA, HASH_SHA512, MECH_RSA_PSS, 2048, 3072},
+	{CKM_RSA_X_509, CKK_RSA, HASH_NONE, MECH_RSA_X509, 2048, 3072},
+};
+
+const mech_row *
+mech_find(CK_MECHANISM_TYPE type)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(mechs) / sizeof(mechs[0]); i++)
+		if (mechs[i].type == type)
+			return &mechs[i];
+	return NULL;
+}
+
+size_t
+mech_count(void)
+{
+	return sizeof(mechs) / sizeof(mechs[0]);
+}
+
+const mech_row *
+mech_at(size_t i)
+{
+	return &mechs[i];
+}
+
+static hash_algo
+hash_of_mech(CK_MECHANISM_TYPE m)
+{
+	switch (m) {
+	case CKM_SHA_1: return HASH_SHA1;
+	case CKM_SHA224: return HASH_SHA224;
+	case CKM_SHA256: return HASH_SHA256;
+	case CKM_SHA384: return HASH_SHA384;
+	case CKM_SHA512: return HASH_SHA512;
+	default: return HASH_NONE;
+	}
+}
+
+static hash_algo
+hash_of_mgf(CK_RSA_PKCS_MGF_TYPE g)
+{
+	switch (g) {
+	case CKG_MGF1_SHA1: return HASH_SHA1;
+	case CKG_MGF1_SHA224: return HASH_SHA224;
+	case CKG_MGF1_SHA256: return HASH_SHA256;
+	case CKG_MGF1_SHA384: return HASH_SHA384;
+	case CKG_MGF1_SHA512: return HASH_SHA512;
+	default: return HASH_NONE;
+	}
+}
+
+/* PSS parameters (v2.40 2.1.13): the hash must be the mechanism's own for
+ * the hashing variants; the salt must fit the modulus. */
+static CK_RV
+pss_params(const mech_row *m, CK_MECHANISM_PTR mech, const token_obj *o,
+	   CK_RSA_PKCS_PSS_PARAMS *out)
+{
+	hash_algo h;
+
+	if (mech->pParameter == NULL ||
+	    mech->ulParameterLen != sizeof(CK_RSA_PKCS_PSS_PARAMS))
+		return CKR_MECHANISM_PARAM_INVALID;
+	memcpy(out, mech->pParameter, sizeof(*out));
+	h = hash_of_mech(out->hashAlg);
+	if (h == HASH_NONE || hash_of_mgf(out->mgf) == HASH_NONE)
+		return CKR_MECHANISM_PARAM_INVALID;
+	if (m->hash != HASH_NONE && m->hash != h)
+		return CKR_MECHANISM_PARAM_INVALID;
+	if (out->sLen + hash_len(h) + 2 > (o->pub.bits + 7) / 8)
+		return CKR_MECHANISM_PARAM_INVALID;
+	return CKR_OK;
+}
+
+CK_RV
+C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+	   CK_OBJECT_HANDLE hKey)
+{
+	const mech_row *m;
+	CK_KEY_TYPE kt = 0;
+	session *s;
+	token *t;
+	token_obj *o;
+	CK_RV rv;
+
+	CHECK_INIT();
+	if (pMechanism == NULL)
+		return CKR_ARGUMENTS_BAD;
+	mod_lock();
+	if ((rv = session_get_inlock(hSession, &s, &t)) != CKR_OK)
+		goto out;
+	if (s->op != OP_NONE) {
+		rv = CKR_OPERATION_ACTIVE;
+		goto out;
+	}
+	if ((o = object_get_inlock(t, hKey)) == NULL) {
+		/* A private key is invisible until login (v2.40 4.1.2). */
+		token_obj *hidden = token_find_obj(t, (int64_t)hKey);
+
+		rv = hidden ? CKR_USER_NOT_LOGGED_IN : CKR_KEY_HANDLE_INVALID;
+		goto out;
+	}
+	if ((m = mech_find(pMechanism->mechanism)) == NULL) {
+		rv = CKR_MECHANISM_INVALID;
+		goto out;
+	}
+	if (o->cls != CKO_PRIVATE_KEY || o->key.pub.data == NULL) {
+		rv = CKR_KEY_TYPE_INCONSISTENT;
+		goto out;
+	}
+	if (!attr_bool_or(&o->attrs, CKA_SIGN, false)) {
+		rv = CKR_KEY_FUNCTION_NOT_PERMITTED;
+		goto out;
+	}
+	attr_get_ulong(&o->attrs, CKA_KEY_TYPE, &kt);
+	if (kt != m->key_type) {
+		rv = CKR_KEY_TYPE_INCONSISTENT;
+		goto out;
+	}
+	if (m->kind == MECH_RSA_PSS &&
+	    (rv = pss_params(m, pMechanism, o, &s->pss)) != CKR_OK)
+		goto out;
+	if (m->kind != MECH_RSA_PSS && pMechanism->ulParameterLen != 0) {
+		rv = CKR_MECHANISM_PARAM_INVALID;
+		goto out;
+	}
+	if (m->hash != HASH_NONE &&
+	    (s->hctx = hash_ctx_new(m->hash)) == NULL) {
+		rv = CKR_HOST_MEMORY;
+		goto out;
+	}
+	s->op = OP_SIGN;
+	s->mech = m;
+	s->op_key = o->id;
+	s->op_multi = false;
+out:
+	mod_unlock();
+	LOG_RV("C_SignInit", rv);
+	return rv;
+}
+
+static size_t
+sig_len(const token_obj *o)
+{
+	if (o->pub.curve != CURVE_NONE)
+		return 2 * ec_field_len(o->pub.curve);
+	return o->pub.n_len;
+}
+
+/* Signs the digest (hashing mechanisms) or the caller's data. */
+static CK_RV
+sign_do(session *s, token *t, token_obj *o, const uint8_t *in, size_t inlen,
+	uint8_t *sig, size_t *siglen)
+{
+	const mech_row *m = s->mech;
+	uint8_t block[512], t_buf[128];
+	size_t modlen = o->pub.n_len, tlen;
+	hash_algo h;
+	CK_RV rv;
+
+	switch (m->kind) {
+	case MECH_ECDSA:
+		return token_sign_ecdsa(mod.c, t, o, in, inlen, sig, siglen);
+	case MECH_RSA_PKCS:
+		if (m->hash != HASH_NONE) {
+			if (rsa_digestinfo(m->hash, in, t_buf, sizeof(t_buf),
+					   &tlen) != 0)
+				return CKR_GENERAL_ERROR;
+			in = t_buf;
+			inlen = tlen;
+		}
+		/* 00 01 FF..FF 00 || T, T = caller's DigestInfo || hash */
+		if (inlen + 11 > modlen)
+			return CKR_DATA_LEN_RANGE;
+		if (rsa_pkcs1_sig_pad(in, inlen, block, modlen) != 0)
+			return CKR_DATA_LEN_RANGE;
+		break;
+	case MECH_RSA_PSS:
+		h = hash_of_mech(s->pss.hashAlg);
+		if (inlen != hash_len(h))
+			return CKR_DATA_LEN_RANGE;
+		if (rsa_pss_encode(h, hash_of_mgf(s->pss.mgf), s->pss.sLen, in,
+				   o->pub.bits, block) != 0)
+			return CKR_GENERAL_ERROR;
+		break;
+	case MECH_RSA_X509:
+		/* Raw RSA: the input, left-padded with zeros, must be
+		 * smaller than the modulus (the TPM checks that). */
+		if (inlen > modlen)
+			return CKR_DATA_LEN_RANGE;
+		memset(block, 0, modlen - inlen);
+		memcpy(block + modlen - inlen, in, inlen);
+		break;
+	default:
+		return CKR_MECHANISM_INVALID;
+	}
+	rv = token_rsa_raw(mod.c, t, o, block, modlen, sig, siglen);
+	secure_zero(block, sizeof(block));
+	return rv;
+}
+
+/* The two-call convention (v2.40 5.2): NULL output -> length, the
+ * operation stays active; too small -> CKR_BUFFER_TOO_SMALL, still active;
+ * anything else ends the operation. */
+static CK_RV
+sign_finish_inlock(session *s, token *t, const uint8_t *data, size_t len,
+		   CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
+{
+	token_obj *o = object_get_inlock(t, (CK_OBJECT_HANDLE)s->op_key);
+	uint8_t digest[HASH_MAX_LEN];
+	size_t need, got = 0;
+	CK_RV rv;
+
+	if (o == NULL) {
+		session_end_ops(s);
+		return t->login == CKU_USER ? CKR_KEY_HANDLE_INVALID
+					    : CKR_USER_NOT_LOGGED_IN;
+	}
+	need = sig_len(o);
+	if (pSignature == NULL) {
+		*pulSignatureLen = need;
+		return CKR_OK;
+	}
+	if (*pulSignatureLen < need) {
+		*pulSignatureLen = need;
+		return CKR_BUFFER_TOO_SMALL;
+	}
+	if (s->mech->hash != HASH_NONE) {
+		if ((data != NULL && hash_ctx_update(s->hctx, data, len) != 0) ||
+		    hash_ctx_final(s->hctx, digest) != 0) {
+			session_end_ops(s);
+			return CKR_GENERAL_ERROR;
+		}
+		data = digest;
+		len = hash_len(s->mech->hash);
+	}
+	rv = sign_do(s, t, o, data, len, pSignature, &got);
+	if (rv == CKR_OK)
+		*pulSignatureLen = got;
+	session_end_ops(s);
+	return rv;
+}
+
+CK_RV
+C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
+       CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
+{
+	session *s;
+	token *t;
+	CK_RV rv;
+
+	CHECK_INIT();
+	if ((pData == NULL && ulDataLen > 0) || pulSignatureLen == NULL)
+		return CKR_ARGUMENTS_BAD;
+	mod_lock();
+	if ((rv = session_get_inlock(hSession, &s, &t)) != CKR_OK)
+		goto out;
+	if (s->op != OP_SIGN) {
+		rv = CKR_OPERATION_NOT_INITIALIZED;
+		goto out;
+	}
+	if (s->op_multi) {
+		rv = CKR_OPERATION_ACTIVE;
+		goto out;
+	}
+	rv = sign_finish_inlock(s, t, pData ? pData : (CK_BYTE_PTR) "",
+				ulDataLen, pSignature, pulSignatureLen);
+out:
+	mod_unlock();
+	LOG_RV("C_Sign", rv);
+	return rv;
+}
+
+CK_RV
+C_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
+{
+	session *s;
+	token *t;
+	CK_RV rv;
+
+	CHECK_INIT();
+	if (pPart == NULL && ulPartLen > 0)
+		return CKR_ARGUMENTS_BAD;
+	mod_lock();
+	if ((rv = session_get_inlock(hSession, &s, &t)) != CKR_OK)
+		goto out;
+	if (s->op != OP_SIGN) {
+		rv = CKR_OPERATION_NOT_INITIALIZED;
+		goto out;
+	}
+	/* Only the hashing mechanisms are multi-part (v2.40 2.3, 2.1.x). */
+	if (s->mech->hash == HASH_NONE) {
+		session_end_ops(s);
+		rv = CKR_FUNCTION_NOT_SUPPORTED;
+		goto out;
+	}
+	s->op_multi = true;
+	if (ulPartLen && hash_ctx_update(s->hctx, pPart, ulPartLen) != 0) {
+		session_end_ops(s);
+		rv = CKR_GENERAL_ERROR;
+	}
+out:
+	mod_unlock();
+	LOG_RV("C_SignUpdate", rv);
+	return rv;
+}
+
+CK_RV
+C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
+	    CK_ULONG_PTR pulSignatureLen)
+{
+	session *s;
+	token *t;
+	CK_RV rv;
+
+	CHECK_INIT();
+	if (pulSignatureLen == NULL)
+		return CKR_ARGUMENTS_BAD;
+	mod_lock();
+	if ((rv = session_get_inlock(hSession, &s, &t)) != CKR_OK)
+		goto out;
+	if (s->op != OP_SIGN) {
+		rv = CKR_OPERATION_NOT_INITIALIZED;
+		goto out;
+	}
+	if (s->mech->hash == HASH_NONE) {
+		session_end_ops(s);
+		rv = CKR_FUNCTION_NOT_SUPPORTED;
+		goto out;
+	}
+	s->op_multi = true;
+	rv = sign_finish_inlock(s, t, NULL, 0, pSignature, pulSignatureLen);
+out:
+	mod_unlock();
+	LOG_RV("C_SignFinal", rv);
+	return rv;
+}

@@ -1,0 +1,759 @@
+#include "store/store.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "util/log.h"
+#include "util/secure.h"
+
+/* "tp11" as the database's application_id, so a foreign sqlite file is
+ * told apart from a tpm11 store. */
+#define STORE_APP_ID 0x74703131
+
+struct store {
+	sqlite3 *db;
+	char *path;
+	char err[512];
+};
+
+/* Schema version 1. Each later version appends a migration step below. */
+static const char *const schema_v1 =
+	"CREATE TABLE meta("
+	"  key TEXT PRIMARY KEY,"
+	"  value BLOB NOT NULL);"
+	"CREATE TABLE tokens("
+	"  id INTEGER PRIMARY KEY,"
+	"  label TEXT NOT NULL UNIQUE,"
+	"  serial TEXT NOT NULL UNIQUE,"
+	"  manufacturer TEXT NOT NULL,"
+	"  model TEXT NOT NULL,"
+	"  fw_major INTEGER NOT NULL, fw_minor INTEGER NOT NULL,"
+	"  hw_major INTEGER NOT NULL, hw_minor INTEGER NOT NULL,"
+	"  pin_salt BLOB NOT NULL,"
+	"  user_pub BLOB NOT NULL, user_priv BLOB NOT NULL,"
+	"  so_pub BLOB NOT NULL, so_priv BLOB NOT NULL,"
+	"  flags INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE objects("
+	"  id INTEGER PRIMARY KEY,"
+	"  token_id INTEGER NOT NULL REFERENCES tokens(id) ON DELETE CASCADE,"
+	"  attrs BLOB NOT NULL,"
+	"  tpm_pub BLOB, tpm_priv BLOB,"
+	"  creation_data BLOB, creation_hash BLOB, creation_ticket BLOB);"
+	"CREATE INDEX objects_token ON objects(token_id);";
+
+void
+blob_free(blob *b)
+{
+	if (b == NULL)
+		return;
+	secure_free(b->data, b->len);
+	b->data = NULL;
+	b->len = 0;
+}
+
+int
+blob_set(blob *b, const void *data, size_t len)
+{
+	uint8_t *p = NULL;
+
+	if (len > 0) {
+		if ((p = malloc(len)) == NULL)
+			return -1;
+		memcpy(p, data, len);
+	}
+	blob_free(b);
+	b->data = p;
+	b->len = len;
+	return 0;
+}
+
+static int
+store_fail(store *s, int code, const char *what)
+{
+	snprintf(s->err, sizeof(s->err), "%s: %s: %s", s->path, what,
+		 s->db ? sqlite3_errmsg(s->db) : "cannot open");
+	log_error("store: %s", s->err);
+	return code;
+}
+
+const char *
+store_errmsg(store *s)
+{
+	return s->err;
+}
+
+const char *
+store_path(const store *s)
+{
+	return s->path;
+}
+
+char *
+store_default_dir(void)
+{
+	const char *v = getenv("TPM11_STORE");
+	char *out = NULL;
+
+	if (v != NULL && *v != '\0')
+		return strdup(v);
+	if ((v = getenv("XDG_DATA_HOME")) != NULL && *v == '/') {
+		if (asprintf(&out, "%s/tpm11", v) < 0)
+			return NULL;
+		return out;
+	}
+	if ((v = getenv("HOME")) == NULL || *v == '\0')
+		return NULL;
+	if (asprintf(&out, "%s/.local/share/tpm11", v) < 0)
+		return NULL;
+	return out;
+}
+
+/* mkdir -p; parents get 0755 like any XDG directory, the store itself
+ * 0700. */
+static int
+make_dirs(const char *dir)
+{
+	char tmp[PATH_MAX];
+	size_t len = strlen(dir);
+	char *p;
+
+	if (len == 0 || len >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, dir, len + 1);
+	for (p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+		return -1;
+	return chmod(tmp, 0700);
+}
+
+static int
+exec_sql(store *s, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(s->err, sizeof(s->err), "%s: %s", s->path,
+			 msg ? msg : sqlite3_errmsg(s->db));
+		sqlite3_free(msg);
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+static int
+pragma_int(store *s, const char *sql, int64_t *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return STORE_ERROR;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? STORE_OK : STORE_ERROR;
+}
+
+static int
+store_setup(store *s, bool create)
+{
+	int64_t ver = 0, app = 0, nobj = 0;
+	int rc;
+
+	sqlite3_busy_timeout(s->db, 15000);
+	if (exec_sql(s, "PRAGMA foreign_keys=ON;") != STORE_OK)
+		return store_fail(s, STORE_ERROR, "cannot configure");
+	if (pragma_int(s, "PRAGMA application_id;", &app) != STORE_OK ||
+	    pragma_int(s, "PRAGMA user_version;", &ver) != STORE_OK) {
+		rc = sqlite3_errcode(s->db);
+		if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT)
+			return store_fail(s, STORE_CORRUPT,
+					  "not a tpm11 store or damaged");
+		return store_fail(s, STORE_ERROR, "cannot read");
+	}
+	if (app == 0 && ver == 0) {
+		if (pragma_int(s, "SELECT count(*) FROM sqlite_master;",
+			       &nobj) != STORE_OK)
+			return store_fail(s, STORE_CORRUPT,
+					  "not a tpm11 store or damaged");
+		if (nobj != 0)
+			return store_fail(s, STORE_CORRUPT,
+					  "not a tpm11 store");
+		if (!create)
+			return store_fail(s, STORE_ENOENT,
+					  "store not initialised");
+		/* New store: schema and WAL in one go. */
+		if (exec_sql(s, "PRAGMA journal_mode=WAL;") != STORE_OK)
+			return STORE_ERROR;
+		if (exec_sql(s, "BEGIN IMMEDIATE;") != STORE_OK)
+			return STORE_ERROR;
+		if (pragma_int(s, "PRAGMA user_version;", &ver) == STORE_OK &&
+		    ver == 0) {
+			char sql[64];
+
+			snprintf(sql, sizeof(sql),
+				 "PRAGMA application_id=%d;"
+				 "PRAGMA user_version=%d;",
+				 STORE_APP_ID, STORE_SCHEMA_VERSION);
+			if (exec_sql(s, schema_v1) != STORE_OK ||
+			    exec_sql(s, sql) != STORE_OK) {
+				exec_sql(s, "ROLLBACK;");
+				return STORE_ERROR;
+			}
+		}
+		if (exec_sql(s, "COMMIT;") != STORE_OK)
+			return STORE_ERROR;
+		return STORE_OK;
+	}
+	if (app != STORE_APP_ID)
+		return store_fail(s, STORE_CORRUPT, "not a tpm11 store");
+	if (ver > STORE_SCHEMA_VERSION) {
+		snprintf(s->err, sizeof(s->err),
+			 "%s: made by a newer tpm11 (schema %lld, this one "
+			 "knows %d); use that version, nothing was changed",
+			 s->path, (long long)ver, STORE_SCHEMA_VERSION);
+		return STORE_NEWER;
+	}
+	if (ver < 1)
+		return store_fail(s, STORE_CORRUPT, "unknown schema version");
+	/* Migrations from older versions go here, one transaction each. */
+	return STORE_OK;
+}
+
+int
+store_open(const char *dir, bool create, store **out, char *err,
+	   size_t errlen)
+{
+	store *s;
+	struct stat stb;
+	mode_t old;
+	int rc, flags;
+
+	*out = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return STORE_ERROR;
+	if (asprintf(&s->path, "%s/%s", dir, STORE_DB_NAME) < 0) {
+		free(s);
+		return STORE_ERROR;
+	}
+	if (stat(s->path, &stb) != 0) {
+		if (!create) {
+			snprintf(s->err, sizeof(s->err),
+				 "%s: no store here", s->path);
+			rc = STORE_ENOENT;
+			goto fail;
+		}
+		if (make_dirs(dir) != 0) {
+			snprintf(s->err, sizeof(s->err),
+				 "%s: cannot create the store directory: %s",
+				 dir, strerror(errno));
+			rc = STORE_ERROR;
+			goto fail;
+		}
+	} else if (!S_ISREG(stb.st_mode)) {
+		snprintf(s->err, sizeof(s->err), "%s: not a regular file",
+			 s->path);
+		rc = STORE_CORRUPT;
+		goto fail;
+	}
+	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX |
+		(create ? SQLITE_OPEN_CREATE : 0);
+	/* The database, its -wal and -shm files: 0600. */
+	old = umask(077);
+	rc = sqlite3_open_v2(s->path, &s->db, flags, NULL);
+	if (rc == SQLITE_OK)
+		rc = store_setup(s, create);
+	else
+		rc = store_fail(s, STORE_ERROR, "cannot open");
+	umask(old);
+	if (rc != STORE_OK)
+		goto fail;
+	*out = s;
+	return STORE_OK;
+fail:
+	if (err != NULL)
+		snprintf(err, errlen, "%s", s->err);
+	store_close(s);
+	return rc;
+}
+
+void
+store_close(store *s)
+{
+	if (s == NULL)
+		return;
+	sqlite3_close_v2(s->db);
+	free(s->path);
+	free(s);
+}
+
+int64_t
+store_data_version(store *s)
+{
+	int64_t v = -1;
+
+	pragma_int(s, "PRAGMA data_version;", &v);
+	return v;
+}
+
+/* --- statements ---------------------------------------------------------- */
+
+static int
+bind_blob(sqlite3_stmt *st, int i, const blob *b)
+{
+	if (b == NULL || b->data == NULL)
+		return sqlite3_bind_null(st, i);
+	return sqlite3_bind_blob(st, i, b->data, (int)b->len, SQLITE_TRANSIENT);
+}
+
+static int
+column_blob(sqlite3_stmt *st, int i, blob *b)
+{
+	const void *p = sqlite3_column_blob(st, i);
+	int n = sqlite3_column_bytes(st, i);
+
+	memset(b, 0, sizeof(*b));
+	if (p == NULL || n <= 0)
+		return 0;
+	return blob_set(b, p, (size_t)n);
+}
+
+static void
+column_text(sqlite3_stmt *st, int i, char *out, size_t cap)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	snprintf(out, cap, "%s", t ? (const char *)t : "");
+}
+
+static int
+tx_begin(store *s)
+{
+	if (exec_sql(s, "BEGIN IMMEDIATE;") != STORE_OK)
+		return store_fail(s, STORE_ERROR, "cannot start a transaction");
+	return STORE_OK;
+}
+
+static int
+tx_end(store *s, int rc)
+{
+	if (rc == STORE_OK) {
+		if (exec_sql(s, "COMMIT;") == STORE_OK)
+			return STORE_OK;
+		rc = store_fail(s, STORE_ERROR, "cannot commit");
+	}
+	exec_sql(s, "ROLLBACK;");
+	return rc;
+}
+
+int
+store_meta_get(store *s, const char *key, blob *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = STORE_NOTFOUND;
+
+	memset(out, 0, sizeof(*out));
+	if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key=?;",
+			       -1, &st, NULL) != SQLITE_OK)
+		return store_fail(s, STORE_ERROR, "cannot read meta");
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		rc = column_blob(st, 0, out) == 0 ? STORE_OK : STORE_ERROR;
+		break;
+	case SQLITE_DONE:
+		break;
+	default:
+		rc = store_fail(s, STORE_ERROR, "cannot read meta");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+store_meta_set(store *s, const char *key, const void *v, size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = STORE_OK;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT OR REPLACE INTO meta(key, value) "
+			       "VALUES(?, ?);", -1, &st, NULL) != SQLITE_OK)
+		return store_fail(s, STORE_ERROR, "cannot write meta");
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, v, (int)len, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = store_fail(s, STORE_ERROR, "cannot write meta");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+void
+token_rec_clear(token_rec *t)
+{
+	blob_free(&t->pin_salt);
+	blob_free(&t->user_pub);
+	blob_free(&t->user_priv);
+	blob_free(&t->so_pub);
+	blob_free(&t->so_priv);
+	memset(t, 0, sizeof(*t));
+}
+
+void
+store_tokens_free(token_rec *t, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		token_rec_clear(&t[i]);
+	free(t);
+}
+
+int
+store_tokens(store *s, token_rec **out, size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	token_rec *v = NULL, *nv;
+	size_t cnt = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT id, label, serial, manufacturer, model,"
+			       " fw_major, fw_minor, hw_major, hw_minor,"
+			       " pin_salt, user_pub, user_priv, so_pub, so_priv,"
+			       " flags FROM tokens ORDER BY id;",
+			       -1, &st, NULL) != SQLITE_OK)
+		return store_fail(s, STORE_ERROR, "cannot read tokens");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		token_rec *t;
+
+		if ((nv = realloc(v, (cnt + 1) * sizeof(*v))) == NULL)
+			goto oom;
+		v = nv;
+		t = &v[cnt++];
+		memset(t, 0, sizeof(*t));
+		t->id = sqlite3_column_int64(st, 0);
+		column_text(st, 1, t->label, sizeof(t->label));
+		column_text(st, 2, t->serial, sizeof(t->serial));
+		column_text(st, 3, t->manufacturer, sizeof(t->manufacturer));
+		column_text(st, 4, t->model, sizeof(t->model));
+		t->fw_major = (uint8_t)sqlite3_column_int(st, 5);
+		t->fw_minor = (uint8_t)sqlite3_column_int(st, 6);
+		t->hw_major = (uint8_t)sqlite3_column_int(st, 7);
+		t->hw_minor = (uint8_t)sqlite3_column_int(st, 8);
+		if (column_blob(st, 9, &t->pin_salt) ||
+		    column_blob(st, 10, &t->user_pub) ||
+		    column_blob(st, 11, &t->user_priv) ||
+		    column_blob(st, 12, &t->so_pub) ||
+		    column_blob(st, 13, &t->so_priv))
+			goto oom;
+		t->flags = (uint64_t)sqlite3_column_int64(st, 14);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		store_tokens_free(v, cnt);
+		return store_fail(s, STORE_ERROR, "cannot read tokens");
+	}
+	*out = v;
+	*n = cnt;
+	return STORE_OK;
+oom:
+	sqlite3_finalize(st);
+	store_tokens_free(v, cnt);
+	return STORE_ERROR;
+}
+
+int
+store_token_add(store *s, token_rec *t)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT INTO tokens(label, serial, manufacturer,"
+			       " model, fw_major, fw_minor, hw_major, hw_minor,"
+			       " pin_salt, user_pub, user_priv, so_pub, so_priv,"
+			       " flags) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?);",
+			       -1, &st, NULL) != SQLITE_OK)
+		return store_fail(s, STORE_ERROR, "cannot add token");
+	sqlite3_bind_text(st, 1, t->label, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, t->serial, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, t->manufacturer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, t->model, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, t->fw_major);
+	sqlite3_bind_int(st, 6, t->fw_minor);
+	sqlite3_bind_int(st, 7, t->hw_major);
+	sqlite3_bind_int(st, 8, t->hw_minor);
+	bind_blob(st, 9, &t->pin_salt);
+	bind_blob(st, 10, &t->user_pub);
+	bind_blob(st, 11, &t->user_priv);
+	bind_blob(st, 12, &t->so_pub);
+	bind_blob(st, 13, &t->so_priv);
+	sqlite3_bind_int64(st, 14, (int64_t)t->flags);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_CONSTRAINT) {
+		snprintf(s->err, sizeof(s->err),
+			 "a token labelled \"%s\" already exists", t->label);
+		return STORE_EXISTS;
+	}
+	if (rc != SQLITE_DONE)
+		return store_fail(s, STORE_ERROR, "cannot add token");
+	t->id = sqlite3_last_insert_rowid(s->db);
+	return STORE_OK;
+}
+
+static int
+token_set_blob(store *s, const char *sql, int64_t id, const blob *b)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return store_fail(s, STORE_ERROR, "cannot update token");
+	bind_blob(st, 1, b);
+	sqlite3_bind_int64(st, 2, id);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return store_fail(s, STORE_ERROR, "cannot update token");
+	if (sqlite3_changes(s->db) != 1)
+		return STORE_NOTFOUND;
+	return STORE_OK;
+}
+
+int
+store_token_set_user_priv(store *s, int64_t id, const blob *priv)
+{
+	return token_set_blob(s, "UPDATE tokens SET user_priv=?, flags=flags & ~1 WHERE id=?;",
+			      id, priv);
+}
+
+int
+store_token_set_so_priv(store *s, int64_t id, const blob *priv)
+{
+	return token_set_blob(s, "UPDATE tokens SET so_priv=? WHERE id=?;",
+			      id, priv);
+}
+
+int
+store_token_delete(store *s, int64_t id)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = tx_begin(s)) != STORE_OK)
+		return rc;
+	if (sqlite3_prepare_v2(s->db,
+			       "DELETE FROM objects WHERE token_id=?1;", -1,
+			       &st, NULL) != SQLITE_OK)
+		return tx_end(s, store_fail(s, STORE_ERROR, "cannot delete"));
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return tx_end(s, store_fail(s, STORE_ERROR, "cannot delete"));
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM tokens WHERE id=?1;", -1,
+			       &st, NULL) != SQLITE_OK)
+		return tx_end(s, store_fail(s, STORE_ERROR, "cannot delete"));
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return tx_end(s, store_fail(s, STORE_ERROR, "cannot delete"));
+	if (sqlite3_changes(s->db) != 1)
+		return tx_end(s, STORE_NOTFOUND);
+	return tx_end(s, STORE_OK);
+}
+
+void
+object_rec_clear(object_rec *o)
+{
+	attr_list_clear(&o->attrs);
+	blob_free(&o->tpm_pub);
+	blob_free(&o->tpm_priv);
+	blob_free(&o->creation_data);
+	blob_free(&o->creation_hash);
+	blob_free(&o->creation_ticket);
+	memset(o, 0, sizeof(*o));
+}
+
+void
+store_objects_free(object_rec *o, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		object_rec_clear(&o[i]);
+	free(o);
+}
+
+int
+store_objects(store *s, int64_t token_id, object_rec **out, size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	object_rec *v = NULL, *nv;
+	size_t cnt = 0;
+	int rc, ret = STORE_OK;
+
+	*out = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT id, token_id, attrs, tpm_pub, tpm_priv,"
+			       " creation_data, creation_hash, creation_ticket"
+			       " FROM objects WHERE token_id=? ORDER BY id;",
+			       -1, &st, NULL) != SQLITE_OK)
+		return store_fail(s, STORE_ERROR, "cannot read objects");
+	sqlite3_bind_int64(st, 1, token_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		object_rec *o;
+		const void *a = sqlite3_column_blob(st, 2);
+		int alen = sqlite3_column_bytes(st, 2);
+
+		if ((nv = realloc(v, (cnt + 1) * sizeof(*v))) == NULL) {
+			ret = STORE_ERROR;
+			break;
+		}
+		v = nv;
+		o = &v[cnt++];
+		memset(o, 0, sizeof(*o));
+		o->id = sqlite3_column_int64(st, 0);
+		o->token_id = sqlite3_column_int64(st, 1);
+		if (attr_list_deserialise(a, (size_t)alen, &o->attrs) != 0) {
+			snprintf(s->err, sizeof(s->err),
+				 "%s: object %lld is damaged (its attributes "
+				 "do not parse); restore the store from a "
+				 "backup or remove that key",
+				 s->path, (long long)o->id);
+			log_error("store: %s", s->err);
+			ret = STORE_CORRUPT;
+			break;
+		}
+		if (column_blob(st, 3, &o->tpm_pub) ||
+		    column_blob(st, 4, &o->tpm_priv) ||
+		    column_blob(st, 5, &o->creation_data) ||
+		    column_blob(st, 6, &o->creation_hash) ||
+		    column_blob(st, 7, &o->creation_ticket)) {
+			ret = STORE_ERROR;
+			break;
+		}
+	}
+	if (ret == STORE_OK && rc != SQLITE_DONE)
+		ret = store_fail(s, STORE_ERROR, "cannot read objects");
+	sqlite3_finalize(st);
+	if (ret != STORE_OK) {
+		store_objects_free(v, cnt);
+		return ret;
+	}
+	*out = v;
+	*n = cnt;
+	return STORE_OK;
+}
+
+int
+store_objects_add(store *s, object_rec *o, size_t n)
+{
+	sqlite3_stmt *st = NULL;
+	size_t i;
+	int rc;
+
+	if ((rc = tx_begin(s)) != STORE_OK)
+		return rc;
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT INTO objects(token_id, attrs, tpm_pub,"
+			       " tpm_priv, creation_data, creation_hash,"
+			       " creation_ticket) VALUES(?,?,?,?,?,?,?);",
+			       -1, &st, NULL) != SQLITE_OK)
+		return tx_end(s, store_fail(s, STORE_ERROR, "cannot add object"));
+	for (i = 0; i < n; i++) {
+		uint8_t *a = NULL;
+		size_t alen = 0;
+
+		if (attr_list_serialise(&o[i].attrs, &a, &alen) != 0) {
+			rc = STORE_ERROR;
+			break;
+		}
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, o[i].token_id);
+		sqlite3_bind_blob(st, 2, a, (int)alen, SQLITE_TRANSIENT);
+		free(a);
+		bind_blob(st, 3, &o[i].tpm_pub);
+		bind_blob(st, 4, &o[i].tpm_priv);
+		bind_blob(st, 5, &o[i].creation_data);
+		bind_blob(st, 6, &o[i].creation_hash);
+		bind_blob(st, 7, &o[i].creation_ticket);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			rc = store_fail(s, STORE_ERROR, "cannot add object");
+			break;
+		}
+		o[i].id = sqlite3_last_insert_rowid(s->db);
+	}
+	sqlite3_finalize(st);
+	return tx_end(s, rc);
+}
+
+int
+store_objects_delete(store *s, const int64_t *ids, size_t n)
+{
+	sqlite3_stmt *st = NULL;
+	size_t i;
+	int rc;
+
+	if ((rc = tx_begin(s)) != STORE_OK)
+		return rc;
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM objects WHERE id=?;", -1,
+			       &st, NULL) != SQLITE_OK)
+		return tx_end(s, store_fail(s, STORE_ERROR, "cannot delete"));
+	for (i = 0; i < n; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, ids[i]);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			rc = store_fail(s, STORE_ERROR, "cannot delete");
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	return tx_end(s, rc);
+}
+
+int
+store_object_set_attrs(store *s, int64_t id, const attr_list *attrs)
+{
+	sqlite3_stmt *st = NULL;
+	uint8_t *a = NULL;
+	size_t alen = 0;
+	int rc;
+
+	if (attr_list_serialise(attrs, &a, &alen) != 0)
+		return STORE_ERROR;
+	if (sqlite3_prepare_v2(s->db, "UPDATE objects SET attrs=? WHERE id=?;",
+			       -1, &st, NULL) != SQLITE_OK) {
+		free(a);
+		return store_fail(s, STORE_ERROR, "cannot update object");
+	}
+	sqlite3_bind_blob(st, 1, a, (int)alen, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, id);
+	free(a);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return store_fail(s, STORE_ERROR, "cannot update object");
+	return sqlite3_changes(s->db) == 1 ? STORE_OK : STORE_NOTFOUND;
+}

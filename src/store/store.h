@@ -1,0 +1,99 @@
+/* The store: one sqlite3 database per store directory. It holds tokens,
+ * objects, their attributes and TPM-wrapped blobs; never a PIN, a PIN
+ * hash, or a private key in clear. WAL mode, a busy timeout, and one
+ * transaction per write, so many processes can share it. */
+#ifndef TPM11_STORE_STORE_H
+#define TPM11_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "attr/attr.h"
+
+#define STORE_SCHEMA_VERSION 1
+#define STORE_DB_NAME "tpm11.sqlite3"
+
+typedef struct store store;
+
+typedef struct {
+	uint8_t *data;
+	size_t len;
+} blob;
+
+void blob_free(blob *b);
+int blob_set(blob *b, const void *data, size_t len);
+
+typedef struct {
+	int64_t id;
+	char label[33];
+	char serial[17];
+	char manufacturer[33];
+	char model[17];
+	uint8_t fw_major, fw_minor, hw_major, hw_minor;
+	blob pin_salt;          /* salt of the PIN -> authValue derivation */
+	blob user_pub, user_priv; /* token storage key, authValue from user PIN */
+	blob so_pub, so_priv;     /* SO object, authValue from SO PIN */
+	uint64_t flags;           /* TOKEN_REC_* */
+#define TOKEN_REC_USER_PIN_UNSET 0x1 /* made by C_InitToken, no C_InitPIN yet */
+} token_rec;
+
+typedef struct {
+	int64_t id;
+	int64_t token_id;
+	attr_list attrs;
+	blob tpm_pub, tpm_priv;   /* TPM2B_PUBLIC / TPM2B_PRIVATE, marshalled */
+	blob creation_data, creation_hash, creation_ticket;
+} object_rec;
+
+/* The directory to use: $TPM11_STORE, else $XDG_DATA_HOME/tpm11, else
+ * $HOME/.local/share/tpm11. Returns a malloc'd string or NULL. */
+char *store_default_dir(void);
+
+/* Opens the database in dir. With create, makes the directory (0700) and
+ * the database (0600) when missing and sets up the schema; without it, a
+ * missing store is STORE_ENOENT. A store of a newer schema is refused,
+ * an older one migrated. Errors fill err with a sentence naming the file. */
+enum {
+	STORE_OK = 0,
+	STORE_ERROR = -1,   /* I/O or sqlite error; see err */
+	STORE_ENOENT = -2,  /* no store there */
+	STORE_CORRUPT = -3, /* not a tpm11 store, or damaged */
+	STORE_NEWER = -4,   /* made by a newer tpm11 */
+	STORE_EXISTS = -5,  /* unique constraint (token label) */
+	STORE_NOTFOUND = -6,
+};
+int store_open(const char *dir, bool create, store **out, char *err,
+	       size_t errlen);
+void store_close(store *s);
+const char *store_path(const store *s);
+
+/* Changes whenever another connection commits; cheap (no disk I/O beyond
+ * sqlite's own header check). */
+int64_t store_data_version(store *s);
+
+int store_meta_get(store *s, const char *key, blob *out);
+int store_meta_set(store *s, const char *key, const void *v, size_t len);
+
+int store_tokens(store *s, token_rec **out, size_t *n);
+void store_tokens_free(token_rec *t, size_t n);
+void token_rec_clear(token_rec *t);
+/* Inserts; sets t->id. STORE_EXISTS when the label is taken. */
+int store_token_add(store *s, token_rec *t);
+int store_token_set_user_priv(store *s, int64_t id, const blob *priv);
+int store_token_set_so_priv(store *s, int64_t id, const blob *priv);
+/* Deletes the token and all its objects, in one transaction. */
+int store_token_delete(store *s, int64_t id);
+
+int store_objects(store *s, int64_t token_id, object_rec **out, size_t *n);
+void store_objects_free(object_rec *o, size_t n);
+void object_rec_clear(object_rec *o);
+/* Inserts n objects in one transaction; sets each id. */
+int store_objects_add(store *s, object_rec *o, size_t n);
+int store_objects_delete(store *s, const int64_t *ids, size_t n);
+int store_object_set_attrs(store *s, int64_t id, const attr_list *attrs);
+
+/* A sentence about the last error. */
+const char *store_errmsg(store *s);
+
+#endif

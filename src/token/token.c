@@ -1,0 +1,1056 @@
+#include "token/token.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/ec.h"
+#include "crypto/hash.h"
+#include "crypto/sshkey.h"
+#include "util/log.h"
+#include "util/secure.h"
+
+#define META_PRIMARY_HANDLE "primary_handle"
+#define META_PRIMARY_NAME "primary_name"
+
+/* --- core ------------------------------------------------------------------ */
+
+static void token_obj_free(core *c, token_obj *o);
+static void token_free(core *c, token *t);
+
+CK_RV
+core_open(const char *store_dir, const char *tcti, bool create, core **out)
+{
+	core *c;
+	int rc;
+
+	*out = NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return CKR_HOST_MEMORY;
+	c->store_dir = store_dir && *store_dir ? strdup(store_dir)
+					       : store_default_dir();
+	if (c->store_dir == NULL) {
+		free(c);
+		return CKR_HOST_MEMORY;
+	}
+	c->tcti = tcti && *tcti ? strdup(tcti) : NULL;
+	c->primary = TPM_DEFAULT_PRIMARY;
+	c->data_version = -1;
+	rc = store_open(c->store_dir, create, &c->st, c->err, sizeof(c->err));
+	if (rc != STORE_OK && rc != STORE_ENOENT) {
+		*out = c;
+		return rc == STORE_NEWER || rc == STORE_CORRUPT
+			       ? CKR_TOKEN_NOT_RECOGNIZED
+			       : CKR_DEVICE_ERROR;
+	}
+	*out = c;
+	return CKR_OK;
+}
+
+void
+core_close(core *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->ntokens; i++)
+		token_free(c, c->tokens[i]);
+	free(c->tokens);
+	tpm_close(c->tpm);
+	store_close(c->st);
+	blob_free(&c->primary_name);
+	free(c->store_dir);
+	free(c->tcti);
+	secure_zero(c, sizeof(*c));
+	free(c);
+}
+
+void
+core_abandon_tpm(core *c)
+{
+	size_t i, j;
+
+	/* The handles are the parent's; forget them without a command. */
+	for (i = 0; i < c->ntokens; i++) {
+		token *t = c->tokens[i];
+
+		tpm_key_unload(NULL, &t->storage);
+		tpm_key_unload(NULL, &t->so);
+		for (j = 0; j < t->nobjs; j++)
+			tpm_key_unload(NULL, &t->objs[j]->key);
+		t->login = TOKEN_NOBODY;
+	}
+	tpm_abandon(c->tpm);
+	c->tpm = NULL;
+}
+
+CK_RV
+core_create_store(core *c)
+{
+	if (c->st != NULL)
+		return CKR_OK;
+	if (store_open(c->store_dir, true, &c->st, c->err, sizeof(c->err)) !=
+	    STORE_OK)
+		return CKR_DEVICE_ERROR;
+	return CKR_OK;
+}
+
+static CK_RV
+core_read_primary(core *c)
+{
+	blob b = {0};
+
+	if (c->st == NULL)
+		return CKR_OK;
+	if (store_meta_get(c->st, META_PRIMARY_HANDLE, &b) == STORE_OK &&
+	    b.len == 4)
+		c->primary = (uint32_t)b.data[0] << 24 |
+			     (uint32_t)b.data[1] << 16 |
+			     (uint32_t)b.data[2] << 8 | b.data[3];
+	blob_free(&b);
+	blob_free(&c->primary_name);
+	if (store_meta_get(c->st, META_PRIMARY_NAME, &c->primary_name) !=
+	    STORE_OK)
+		return CKR_TOKEN_NOT_PRESENT;
+	return CKR_OK;
+}
+
+static CK_RV
+core_connect(core *c)
+{
+	if (c->tpm != NULL)
+		return CKR_OK;
+	return tpm_open(c->tcti, &c->tpm, c->err, sizeof(c->err));
+}
+
+CK_RV
+core_tpm(core *c)
+{
+	CK_RV rv;
+
+	if ((rv = core_connect(c)) != CKR_OK)
+		return rv;
+	if (core_read_primary(c) != CKR_OK) {
+		snprintf(c->err, sizeof(c->err),
+			 "the store %s has no primary key yet; run `tpm11 "
+			 "init` first", c->store_dir);
+		return CKR_TOKEN_NOT_PRESENT;
+	}
+	rv = tpm_primary_use(c->tpm, c->primary, &c->primary_name);
+	if (rv != CKR_OK)
+		snprintf(c->err, sizeof(c->err), "%s", tpm_errmsg(c->tpm));
+	return rv;
+}
+
+CK_RV
+core_init_primary(core *c, uint32_t handle)
+{
+	uint8_t hb[4] = {handle >> 24, handle >> 16, handle >> 8, handle};
+	blob name = {0};
+	CK_RV rv;
+
+	if ((rv = core_create_store(c)) != CKR_OK)
+		return rv;
+	if ((rv = core_connect(c)) != CKR_OK)
+		return rv;
+	rv = tpm_primary_setup(c->tpm, handle, &name);
+	if (rv != CKR_OK) {
+		snprintf(c->err, sizeof(c->err),
+			 "cannot set up the primary key at 0x%08x: %s", handle,
+			 tpm_errmsg(c->tpm));
+		return rv;
+	}
+	if (store_meta_set(c->st, META_PRIMARY_HANDLE, hb, 4) != STORE_OK ||
+	    store_meta_set(c->st, META_PRIMARY_NAME, name.data, name.len) !=
+		    STORE_OK) {
+		snprintf(c->err, sizeof(c->err), "%s", store_errmsg(c->st));
+		blob_free(&name);
+		return CKR_DEVICE_ERROR;
+	}
+	blob_free(&name);
+	c->primary = handle;
+	return core_tpm(c);
+}
+
+/* --- loading from the store ---------------------------------------------- */
+
+static void
+token_obj_free(core *c, token_obj *o)
+{
+	if (o == NULL)
+		return;
+	tpm_key_clear(c->tpm, &o->key);
+	attr_list_clear(&o->attrs);
+	secure_zero(o, sizeof(*o));
+	free(o);
+}
+
+static void
+token_free(core *c, token *t)
+{
+	size_t i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->nobjs; i++)
+		token_obj_free(c, t->objs[i]);
+	free(t->objs);
+	tpm_key_clear(c->tpm, &t->storage);
+	tpm_key_clear(c->tpm, &t->so);
+	token_rec_clear(&t->rec);
+	free(t);
+}
+
+token_obj *
+token_find_obj(token *t, int64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < t->nobjs; i++)
+		if (t->objs[i]->id == id)
+			return t->objs[i];
+	return NULL;
+}
+
+static bool
+blob_eq(const blob *a, const blob *b)
+{
+	return a->len == b->len &&
+	       (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
+}
+
+/* Takes over rec's blobs into a tpm_key, keeping TPM state when the blobs
+ * are the same as before. */
+static void
+key_update(core *c, tpm_key *k, blob *pub, blob *priv, tpm_key *parent)
+{
+	if (!blob_eq(&k->pub, pub) || !blob_eq(&k->priv, priv))
+		tpm_key_clear(c->tpm, k);
+	blob_free(&k->pub);
+	blob_free(&k->priv);
+	k->pub = *pub;
+	k->priv = *priv;
+	memset(pub, 0, sizeof(*pub));
+	memset(priv, 0, sizeof(*priv));
+	k->parent = parent;
+}
+
+static CK_RV
+token_load_objects(core *c, token *t)
+{
+	object_rec *recs = NULL;
+	token_obj **nv;
+	size_t n = 0, i, j, kept = 0;
+	int rc;
+
+	rc = store_objects(c->st, t->rec.id, &recs, &n);
+	if (rc != STORE_OK) {
+		snprintf(c->err, sizeof(c->err), "%s", store_errmsg(c->st));
+		return CKR_DEVICE_ERROR;
+	}
+	if ((nv = calloc(n ? n : 1, sizeof(*nv))) == NULL) {
+		store_objects_free(recs, n);
+		return CKR_HOST_MEMORY;
+	}
+	for (i = 0; i < n; i++) {
+		token_obj *o = token_find_obj(t, recs[i].id);
+		CK_ULONG cls = CKO_DATA;
+
+		if (o == NULL) {
+			if ((o = calloc(1, sizeof(*o))) == NULL)
+				goto oom;
+			o->id = recs[i].id;
+		} else {
+			for (j = 0; j < t->nobjs; j++)
+				if (t->objs[j] == o)
+					t->objs[j] = NULL;
+			kept++;
+		}
+		attr_list_clear(&o->attrs);
+		o->attrs = recs[i].attrs;
+		attr_list_init(&recs[i].attrs);
+		attr_get_ulong(&o->attrs, CKA_CLASS, &cls);
+		o->cls = cls;
+		o->is_private = attr_bool_or(&o->attrs, CKA_PRIVATE,
+					     cls == CKO_PRIVATE_KEY ||
+						     cls == CKO_SECRET_KEY);
+		if (recs[i].tpm_pub.data != NULL) {
+			key_update(c, &o->key, &recs[i].tpm_pub,
+				   &recs[i].tpm_priv, &t->storage);
+			if (tpm_pub_parse(&o->key.pub, &o->pub) != 0)
+				log_error("store: object %lld: its TPM public "
+					  "area does not parse",
+					  (long long)o->id);
+		}
+		nv[i] = o;
+	}
+	/* What is left was deleted by someone else. */
+	for (j = 0; j < t->nobjs; j++)
+		token_obj_free(c, t->objs[j]);
+	free(t->objs);
+	t->objs = nv;
+	t->nobjs = n;
+	store_objects_free(recs, n);
+	(void)kept;
+	return CKR_OK;
+oom:
+	for (j = 0; j < i; j++)
+		if (token_find_obj(t, nv[j]->id) != nv[j])
+			token_obj_free(c, nv[j]);
+	free(nv);
+	store_objects_free(recs, n);
+	return CKR_HOST_MEMORY;
+}
+
+static token *
+core_token_by_id(core *c, int64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < c->ntokens; i++)
+		if (c->tokens[i]->rec.id == id)
+			return c->tokens[i];
+	return NULL;
+}
+
+static CK_RV
+core_load(core *c)
+{
+	token_rec *recs = NULL;
+	token **nv;
+	size_t n = 0, i, j;
+	CK_RV rv = CKR_OK;
+
+	if (c->st == NULL) {
+		/* Maybe the store was made since (tool in another process). */
+		if (store_open(c->store_dir, false, &c->st, c->err,
+			       sizeof(c->err)) != STORE_OK)
+			return CKR_OK;
+	}
+	c->data_version = store_data_version(c->st);
+	if (store_tokens(c->st, &recs, &n) != STORE_OK) {
+		snprintf(c->err, sizeof(c->err), "%s", store_errmsg(c->st));
+		return CKR_DEVICE_ERROR;
+	}
+	if ((nv = calloc(n ? n : 1, sizeof(*nv))) == NULL) {
+		store_tokens_free(recs, n);
+		return CKR_HOST_MEMORY;
+	}
+	for (i = 0; i < n; i++) {
+		token *t = core_token_by_id(c, recs[i].id);
+
+		if (t == NULL) {
+			if ((t = calloc(1, sizeof(*t))) == NULL) {
+				rv = CKR_HOST_MEMORY;
+				break;
+			}
+			t->login = TOKEN_NOBODY;
+		} else {
+			for (j = 0; j < c->ntokens; j++)
+				if (c->tokens[j] == t)
+					c->tokens[j] = NULL;
+		}
+		key_update(c, &t->storage, &recs[i].user_pub,
+			   &recs[i].user_priv, NULL);
+		key_update(c, &t->so, &recs[i].so_pub, &recs[i].so_priv, NULL);
+		token_rec_clear(&t->rec);
+		t->rec = recs[i];
+		memset(&recs[i], 0, sizeof(recs[i]));
+		nv[i] = t;
+		if ((rv = token_load_objects(c, t)) != CKR_OK)
+			break;
+	}
+	if (rv != CKR_OK) {
+		for (j = 0; j < n; j++)
+			if (nv[j] != NULL && core_token_by_id(c, nv[j]->rec.id) != nv[j])
+				token_free(c, nv[j]);
+		free(nv);
+		store_tokens_free(recs, n);
+		return rv;
+	}
+	for (j = 0; j < c->ntokens; j++)
+		token_free(c, c->tokens[j]);
+	free(c->tokens);
+	c->tokens = nv;
+	c->ntokens = n;
+	store_tokens_free(recs, n);
+	return CKR_OK;
+}
+
+CK_RV
+core_refresh(core *c)
+{
+	if (c->st != NULL && c->data_version >= 0 &&
+	    store_data_version(c->st) == c->data_version)
+		return CKR_OK;
+	return core_load(c);
+}
+
+token *
+core_find_token(core *c, const char *label)
+{
+	size_t i;
+
+	for (i = 0; i < c->ntokens; i++)
+		if (strcmp(c->tokens[i]->rec.label, label) == 0)
+			return c->tokens[i];
+	return NULL;
+}
+
+/* --- PINs ---------------------------------------------------------------- */
+
+static CK_RV
+pin_check_len(size_t len)
+{
+	if (len < TOKEN_MIN_PIN || len > TOKEN_MAX_PIN)
+		return CKR_PIN_LEN_RANGE;
+	return CKR_OK;
+}
+
+static CK_RV
+token_derive(token *t, const char *pin, size_t len, uint8_t out[TPM_AUTH_LEN])
+{
+	if (tpm_pin_auth(&t->rec.pin_salt, pin, len, out) != 0)
+		return CKR_GENERAL_ERROR;
+	return CKR_OK;
+}
+
+void
+token_read_lockout(core *c, token *t)
+{
+	if (c->tpm != NULL && tpm_get_lockout(c->tpm, &t->lockout) == CKR_OK)
+		t->lockout_known = true;
+}
+
+static void
+pin_error(core *c, token *t, CK_RV rv, const char *which)
+{
+	if (rv == CKR_PIN_INCORRECT) {
+		token_read_lockout(c, t);
+		if (t->lockout_known && t->lockout.max_tries > 0)
+			snprintf(c->err, sizeof(c->err),
+				 "wrong %s for token \"%s\" (the TPM allows %u "
+				 "more failures before it locks out)",
+				 which, t->rec.label,
+				 t->lockout.max_tries > t->lockout.counter
+					 ? t->lockout.max_tries -
+						   t->lockout.counter
+					 : 0);
+		else
+			snprintf(c->err, sizeof(c->err),
+				 "wrong %s for token \"%s\"", which,
+				 t->rec.label);
+	} else if (rv == CKR_PIN_LOCKED) {
+		token_read_lockout(c, t);
+		snprintf(c->err, sizeof(c->err),
+			 "the TPM is in dictionary-attack lockout; wait %u s "
+			 "for it to recover (or its owner runs "
+			 "tpm2_dictionarylockout --clear-lockout)",
+			 t->lockout_known ? t->lockout.recovery : 0);
+	} else if (rv == CKR_PIN_LEN_RANGE) {
+		snprintf(c->err, sizeof(c->err),
+			 "a %s must have %d to %d characters", which,
+			 TOKEN_MIN_PIN, TOKEN_MAX_PIN);
+	} else if (c->tpm != NULL && c->err[0] == '\0') {
+		snprintf(c->err, sizeof(c->err), "%s", tpm_errmsg(c->tpm));
+	}
+}
+
+/* --- tokens ----------------------------------------------------------------- */
+
+CK_RV
+token_create(core *c, const char *label, const char *so_pin,
+	     const char *user_pin, token **out)
+{
+	token_rec rec;
+	tpm_info info;
+	uint8_t so_auth[TPM_AUTH_LEN], user_auth[TPM_AUTH_LEN], rnd[24];
+	token tmp;
+	CK_RV rv;
+	int rc, i;
+
+	memset(&rec, 0, sizeof(rec));
+	memset(&tmp, 0, sizeof(tmp));
+	c->err[0] = '\0';
+	if (label == NULL || *label == '\0' || strlen(label) > TOKEN_LABEL_MAX) {
+		snprintf(c->err, sizeof(c->err),
+			 "a token label must have 1 to %d characters",
+			 TOKEN_LABEL_MAX);
+		return CKR_ARGUMENTS_BAD;
+	}
+	if (pin_check_len(strlen(so_pin)) != CKR_OK ||
+	    (user_pin != NULL && pin_check_len(strlen(user_pin)) != CKR_OK)) {
+		pin_error(c, NULL, CKR_PIN_LEN_RANGE, "PIN");
+		return CKR_PIN_LEN_RANGE;
+	}
+	if ((rv = core_refresh(c)) != CKR_OK)
+		return rv;
+	if (core_find_token(c, label) != NULL) {
+		snprintf(c->err, sizeof(c->err),
+			 "a token labelled \"%s\" already exists; pick another "
+			 "label or remove it with `tpm11 rmtoken --label %s`",
+			 label, label);
+		return CKR_FUNCTION_FAILED;
+	}
+	if ((rv = core_tpm(c)) != CKR_OK)
+		return rv;
+	if ((rv = tpm_get_info(c->tpm, &info)) != CKR_OK ||
+	    (rv = tpm_random(c->tpm, rnd, sizeof(rnd))) != CKR_OK) {
+		snprintf(c->err, sizeof(c->err), "%s", tpm_errmsg(c->tpm));
+		return rv;
+	}
+	snprintf(rec.label, sizeof(rec.label), "%s", label);
+	for (i = 0; i < 8; i++)
+		snprintf(rec.serial + 2 * i, 3, "%02x", rnd[i]);
+	snprintf(rec.manufacturer, sizeof(rec.manufacturer), "%s",
+		 info.manufacturer);
+	snprintf(rec.model, sizeof(rec.model), "%s", info.vendor);
+	rec.fw_major = info.fw_major;
+	rec.fw_minor = info.fw_minor;
+	rec.hw_major = info.spec_major;
+	rec.hw_minor = info.spec_minor;
+	if (blob_set(&rec.pin_salt, rnd + 8, 16) != 0) {
+		rv = CKR_HOST_MEMORY;
+		goto out;
+	}
+	tmp.rec.pin_salt = rec.pin_salt;
+	if ((rv = token_derive(&tmp, so_pin, strlen(so_pin), so_auth)) != CKR_OK)
+		goto out;
+	if (user_pin != NULL) {
+		rv = token_derive(&tmp, user_pin, strlen(user_pin), user_auth);
+		if (rv != CKR_OK)
+			goto out;
+	} else {
+		/* C_InitToken: no user PIN until C_InitPIN. A random authValue
+		 * that nobody keeps; the SO sets the real one. */
+		if ((rv = tpm_random(c->tpm, user_auth, sizeof(user_auth))) !=
+		    CKR_OK)
+			goto out;
+		rec.flags |= TOKEN_REC_USER_PIN_UNSET;
+	}
+	rv = tpm_token_create(c->tpm, so_auth, user_auth, &rec.so_pub,
+			      &rec.so_priv, &rec.user_pub, &rec.user_priv);
+	if (rv != CKR_OK) {
+		snprintf(c->err, sizeof(c->err), "cannot create the token in "
+			 "the TPM: %s", tpm_errmsg(c->tpm));
+		goto out;
+	}
+	rc = store_token_add(c->st, &rec);
+	if (rc != STORE_OK) {
+		snprintf(c->err, sizeof(c->err), "%s", store_errmsg(c->st));
+		rv = rc == STORE_EXISTS ? CKR_FUNCTION_FAILED : CKR_DEVICE_ERROR;
+		goto out;
+	}
+	if ((rv = core_load(c)) != CKR_OK)
+		goto out;
+	if (out != NULL)
+		*out = core_find_token(c, label);
+out:
+	secure_zero(so_auth, sizeof(so_auth));
+	secure_zero(user_auth, sizeof(user_auth));
+	secure_zero(rnd, sizeof(rnd));
+	token_rec_clear(&rec);
+	return rv;
+}
+
+CK_RV
+token_delete(core *c, token *t)
+{
+	int rc = store_token_delete(c->st, t->rec.id);
+
+	if (rc != STORE_OK && rc != STORE_NOTFOUND) {
+		snprintf(c->err, sizeof(c->err), "%s", store_errmsg(c->st));
+		return CKR_DEVICE_ERROR;
+	}
+	return core_load(c);
+}
+
+static void
+token_unload_keys(core *c, token *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nobjs; i++)
+		tpm_key_unload(c->tpm, &t->objs[i]->key);
+	tpm_key_unload(c->tpm, &t->storage);
+	tpm_key_unload(c->tpm, &t->so);
+}
+
+static bool
+anyone_logged_in(core *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->ntokens; i++)
+		if (c->tokens[i]->login != TOKEN_NOBODY)
+			return true;
+	return false;
+}
+
+CK_RV
+token_login(core *c, token *t, CK_USER_TYPE who, const char *pin,
+	    size_t pin_len)
+{
+	uint8_t auth[TPM_AUTH_LEN];
+	tpm_key *k = who == CKU_SO ? &t->so : &t->storage;
+	CK_RV rv;
+
+	c->err[0] = '\0';
+	if ((rv = pin_check_len(pin_len)) != CKR_OK) {
+		pin_error(c, t, rv, who == CKU_SO ? "SO PIN" : "user PIN");
+		/* PKCS#11: a PIN of the wrong length is simply incorrect. */
+		return CKR_PIN_INCORRECT;
+	}
+	if ((rv = core_tpm(c)) != CKR_OK)
+		return rv;
+	if ((rv = token_derive(t, pin, pin_len, auth)) != CKR_OK)
+		return rv;
+	tpm_key_unload(c->tpm, k);
+	tpm_key_set_auth(k, auth, sizeof(auth));
+	secure_zero(auth, sizeof(auth));
+	rv = tpm_key_check_auth(c->tpm, k);
+	if (rv != CKR_OK) {
+		tpm_key_unload(c->tpm, k);
+		pin_error(c, t, rv, who == CKU_SO ? "SO PIN" : "user PIN");
+		if (!anyone_logged_in(c))
+			tpm_idle(c->tpm);
+		return rv;
+	}
+	t->login = who;
+	t->lockout.counter = 0;
+	t->lockout.in_lockout = false;
+	return CKR_OK;
+}
+
+void
+token_logout(core *c, token *t)
+{
+	t->login = TOKEN_NOBODY;
+	token_unload_keys(c, t);
+	if (c->tpm != NULL && !anyone_logged_in(c))
+		tpm_idle(c->tpm);
+}
+
+CK_RV
+token_change_pin(core *c, token *t, CK_USER_TYPE who, const char *old_pin,
+		 size_t old_len, const char *new_pin, size_t new_len)
+{
+	uint8_t old_auth[TPM_AUTH_LEN], new_auth[TPM_AUTH_LEN];
+	blob priv = {0};
+	CK_RV rv;
+	int rc;
+
+	c->err[0] = '\0';
+	if ((rv = pin_check_len(new_len)) != CKR_OK) {
+		pin_error(c, t, rv, "new PIN");
+		return rv;
+	}
+	if ((rv = core_tpm(c)) != CKR_OK)
+		return rv;
+	if ((rv = token_derive(t, old_pin, old_len, old_auth)) != CKR_OK ||
+	    (rv = token_derive(t, new_pin, new_len, new_auth)) != CKR_OK)
+		goto out;
+	if (who == CKU_SO) {
+		tpm_key_unload(c->tpm, &t->so);
+		tpm_key_set_auth(&t->so, old_auth, sizeof(old_auth));
+		rv = tpm_object_change_auth(c->tpm, &t->so, new_auth, &priv);
+		if (rv == CKR_OK && (rc = store_token_set_so_priv(
+					     c->st, t->rec.id, &priv)) != STORE_OK)
+			rv = CKR_DEVICE_ERROR;
+		tpm_key_unload(c->tpm, &t->so);
+	} else {
+		/* The user branch of the storage key's policy: the old PIN
+		 * (PolicyAuthValue) authorises ObjectChangeAuth. The SO
+		 * object is only needed for its Name. */
+		token_unload_keys(c, t);
+		tpm_key_set_auth(&t->storage, old_auth, sizeof(old_auth));
+		rv = tpm_storage_change_auth(c->tpm, &t->storage, &t->so,
+					     new_auth, &priv);
+		if (rv == CKR_OK && (rc = store_token_set_user_priv(
+					     c->st, t->rec.id, &priv)) != STORE_OK)
+			rv = CKR_DEVICE_ERROR;
+		token_unload_keys(c, t);
+	}
+	if (rv == CKR_DEVICE_ERROR && c->st && c->err[0] == '\0')
+		snprintf(c->err, sizeof(c->err), "%s", store_errmsg(c->st));
+	pin_error(c, t, rv, who == CKU_SO ? "SO PIN" : "user PIN");
+	if (rv == CKR_OK) {
+		rv = core_load(c);
+		if (who != CKU_SO && t->login == CKU_USER) {
+			/* Stay logged in with the new PIN. */
+			tpm_key_set_auth(&t->storage, new_auth, sizeof(new_auth));
+		} else if (t->login != TOKEN_NOBODY) {
+			t->login = TOKEN_NOBODY;
+		}
+	}
+out:
+	blob_free(&priv);
+	secure_zero(old_auth, sizeof(old_auth));
+	secure_zero(new_auth, sizeof(new_auth));
+	if (!anyone_logged_in(c) && c->tpm)
+		tpm_idle(c->tpm);
+	return rv;
+}
+
+CK_RV
+token_init_pin(core *c, token *t, const char *so_pin, size_t so_len,
+	       const char *new_pin, size_t new_len)
+{
+	uint8_t so_auth[TPM_AUTH_LEN], new_auth[TPM_AUTH_LEN];
+	blob priv = {0};
+	CK_RV rv;
+
+	c->err[0] = '\0';
+	if ((rv = pin_check_len(new_len)) != CKR_OK) {
+		pin_error(c, t, rv, "user PIN");
+		return rv;
+	}
+	if ((rv = core_tpm(c)) != CKR_OK)
+		return rv;
+	if ((rv = token_derive(t, new_pin, new_len, new_auth)) != CKR_OK)
+		return rv;
+	if (so_pin != NULL) {
+		if ((rv = token_derive(t, so_pin, so_len, so_auth)) != CKR_OK)
+			goto out;
+		tpm_key_unload(c->tpm, &t->so);
+		tpm_key_set_auth(&t->so, so_auth, sizeof(so_auth));
+	} else if (t->login != CKU_SO || t->so.auth_len == 0) {
+		rv = CKR_USER_NOT_LOGGED_IN;
+		goto out;
+	}
+	/* The storage key is loaded without its authValue: the SO branch of
+	 * its policy does not need it. */
+	{
+		size_t i;
+
+		for (i = 0; i < t->nobjs; i++)
+			tpm_key_unload(c->tpm, &t->objs[i]->key);
+		tpm_key_unload(c->tpm, &t->storage);
+	}
+	rv = tpm_storage_change_auth(c->tpm, &t->storage, &t->so, new_auth,
+				     &priv);
+	if (rv == CKR_OK &&
+	    store_token_set_user_priv(c->st, t->rec.id, &priv) != STORE_OK) {
+		snprintf(c->err, sizeof(c->err), "%s", store_errmsg(c->st));
+		rv = CKR_DEVICE_ERROR;
+	}
+	tpm_key_unload(c->tpm, &t->storage);
+	if (so_pin != NULL)
+		tpm_key_unload(c->tpm, &t->so);
+	pin_error(c, t, rv, "SO PIN");
+	if (rv == CKR_OK)
+		rv = core_load(c);
+out:
+	blob_free(&priv);
+	secure_zero(so_auth, sizeof(so_auth));
+	secure_zero(new_auth, sizeof(new_auth));
+	if (!anyone_logged_in(c) && c->tpm)
+		tpm_idle(c->tpm);
+	return rv;
+}
+
+/* --- keys ------------------------------------------------------------------- */
+
+const char *
+tpm_key_type_name(tpm_key_type t)
+{
+	switch (t) {
+	case TPM_KEY_ECC_P256: return "ecc256";
+	case TPM_KEY_ECC_P384: return "ecc384";
+	case TPM_KEY_RSA_2048: return "rsa2048";
+	case TPM_KEY_RSA_3072: return "rsa3072";
+	default: return "unknown";
+	}
+}
+
+tpm_key_type
+tpm_key_type_parse(const char *s)
+{
+	if (strcmp(s, "ecc256") == 0 || strcmp(s, "ecc") == 0)
+		return TPM_KEY_ECC_P256;
+	if (strcmp(s, "ecc384") == 0)
+		return TPM_KEY_ECC_P384;
+	if (strcmp(s, "rsa2048") == 0 || strcmp(s, "rsa") == 0)
+		return TPM_KEY_RSA_2048;
+	if (strcmp(s, "rsa3072") == 0)
+		return TPM_KEY_RSA_3072;
+	return TPM_KEY_NONE;
+}
+
+/* Attributes common to both halves, and the public-key material. */
+static int
+key_attrs_common(attr_list *l, const tpm_pubkey *pk, const char *label,
+		 const uint8_t *id, size_t id_len)
+{
+	uint8_t buf[600];
+	size_t len;
+	int r = 0;
+	bool ec = pk->type == TPM_KEY_ECC_P256 || pk->type == TPM_KEY_ECC_P384;
+
+	r |= attr_set_ulong(l, CKA_KEY_TYPE, ec ? CKK_EC : CKK_RSA);
+	r |= attr_set_bool(l, CKA_TOKEN, true);
+	r |= attr_set_bool(l, CKA_MODIFIABLE, true);
+	r |= attr_set_bool(l, CKA_COPYABLE, false);
+	r |= attr_set_bool(l, CKA_DESTROYABLE, true);
+	r |= attr_set_str(l, CKA_LABEL, label);
+	r |= attr_set(l, CKA_ID, id, id_len);
+	r |= attr_set_bool(l, CKA_LOCAL, true);
+	r |= attr_set_ulong(l, CKA_KEY_GEN_MECHANISM,
+			    ec ? CKM_EC_KEY_PAIR_GEN : CKM_RSA_PKCS_KEY_PAIR_GEN);
+	r |= attr_set(l, CKA_START_DATE, NULL, 0);
+	r |= attr_set(l, CKA_END_DATE, NULL, 0);
+	r |= attr_set(l, CKA_SUBJECT, NULL, 0);
+	r |= attr_set_bool(l, CKA_DERIVE, false);
+	if (ec) {
+		if (ec_params_der(pk->curve, buf, sizeof(buf), &len) != 0)
+			return -1;
+		r |= attr_set(l, CKA_EC_PARAMS, buf, len);
+		if (ec_point_der(pk->curve, pk->x, ec_field_len(pk->curve), pk->y,
+				 ec_field_len(pk->curve), buf, sizeof(buf),
+				 &len) != 0)
+			return -1;
+		r |= attr_set(l, CKA_EC_POINT, buf, len);
+	} else {
+		uint8_t e[4] = {pk->exponent >> 24, pk->exponent >> 16,
+				pk->exponent >> 8, pk->exponent};
+		size_t skip = 0;
+
+		while (skip < 3 && e[skip] == 0)
+			skip++;
+		r |= attr_set(l, CKA_MODULUS, pk->n, pk->n_len);
+		r |= attr_set(l, CKA_PUBLIC_EXPONENT, e + skip, 4 - skip);
+		r |= attr_set_ulong(l, CKA_MODULUS_BITS, pk->bits);
+	}
+	return r ? -1 : 0;
+}
+
+static int
+key_attrs_build(const tpm_pubkey *pk, const char *label, const uint8_t *id,
+		size_t id_len, attr_list *pub, attr_list *priv)
+{
+	int r = 0;
+	bool rsa = pk->type == TPM_KEY_RSA_2048 || pk->type == TPM_KEY_RSA_3072;
+
+	r |= attr_set_ulong(pub, CKA_CLASS, CKO_PUBLIC_KEY);
+	r |= key_attrs_common(pub, pk, label, id, id_len);
+	r |= attr_set_bool(pub, CKA_PRIVATE, false);
+	r |= attr_set_bool(pub, CKA_VERIFY, true);
+	r |= attr_set_bool(pub, CKA_VERIFY_RECOVER, false);
+	r |= attr_set_bool(pub, CKA_ENCRYPT, false);
+	r |= attr_set_bool(pub, CKA_WRAP, false);
+	r |= attr_set_bool(pub, CKA_TRUSTED, false);
+
+	r |= attr_set_ulong(priv, CKA_CLASS, CKO_PRIVATE_KEY);
+	r |= key_attrs_common(priv, pk, label, id, id_len);
+	r |= attr_set_bool(priv, CKA_PRIVATE, true);
+	r |= attr_set_bool(priv, CKA_SENSITIVE, true);
+	r |= attr_set_bool(priv, CKA_ALWAYS_SENSITIVE, true);
+	r |= attr_set_bool(priv, CKA_EXTRACTABLE, false);
+	r |= attr_set_bool(priv, CKA_NEVER_EXTRACTABLE, true);
+	r |= attr_set_bool(priv, CKA_SIGN, true);
+	r |= attr_set_bool(priv, CKA_SIGN_RECOVER, false);
+	r |= attr_set_bool(priv, CKA_DECRYPT, false);
+	r |= attr_set_bool(priv, CKA_UNWRAP, false);
+	r |= attr_set_bool(priv, CKA_WRAP_WITH_TRUSTED, false);
+	r |= attr_set_bool(priv, CKA_ALWAYS_AUTHENTICATE, false);
+	(void)rsa;
+	return r ? -1 : 0;
+}
+
+/* Default CKA_ID: the first 20 bytes of SHA-256 over the public point
+ * (04||X||Y) or the modulus: stable, and the same on every object of the
+ * key (private, public, certificate). */
+static int
+key_default_id(const tpm_pubkey *pk, uint8_t id[20])
+{
+	uint8_t buf[1 + 2 * EC_MAX_FIELD_LEN];
+	size_t fl;
+	uint8_t full[32];
+
+	if (pk->type == TPM_KEY_RSA_2048 || pk->type == TPM_KEY_RSA_3072) {
+		if (hash_digest(HASH_SHA256, pk->n, pk->n_len, full) != 0)
+			return -1;
+	} else {
+		fl = ec_field_len(pk->curve);
+		buf[0] = 0x04;
+		memcpy(buf + 1, pk->x, fl);
+		memcpy(buf + 1 + fl, pk->y, fl);
+		if (hash_digest(HASH_SHA256, buf, 1 + 2 * fl, full) != 0)
+			return -1;
+	}
+	memcpy(id, full, 20);
+	return 0;
+}
+
+static int
+attrs_apply(attr_list *dst, const attr_list *extra)
+{
+	size_t i;
+
+	if (extra == NULL)
+		return 0;
+	for (i = 0; i < extra->n; i++)
+		if (attr_set(dst, extra->v[i].type, extra->v[i].pValue,
+			     extra->v[i].ulValueLen) != 0)
+			return -1;
+	return 0;
+}
+
+CK_RV
+token_generate_key(core *c, token *t, tpm_key_type type, const char *label,
+		   const uint8_t *id, size_t id_len, const attr_list *extra_pub,
+		   const attr_list *extra_priv, int64_t *pub_id,
+		   int64_t *priv_id)
+{
+	object_rec recs[2];
+	tpm_pubkey pk;
+	uint8_t defid[20];
+	char deflabel[48];
+	CK_RV rv;
+	int rc, i;
+
+	memset(recs, 0, sizeof(recs));
+	c->err[0] = '\0';
+	if (t->login != CKU_USER || t->storage.auth_len == 0) {
+		snprintf(c->err, sizeof(c->err), "log in as user first");
+		return CKR_USER_NOT_LOGGED_IN;
+	}
+	if ((rv = core_tpm(c)) != CKR_OK)
+		return rv;
+	rv = tpm_key_create(c->tpm, &t->storage, type, &recs[1].tpm_pub,
+			    &recs[1].tpm_priv, &recs[1].creation_data,
+			    &recs[1].creation_hash, &recs[1].creation_ticket);
+	if (rv != CKR_OK) {
+		snprintf(c->err, sizeof(c->err), "cannot create the key in "
+			 "the TPM: %s", tpm_errmsg(c->tpm));
+		goto out;
+	}
+	if (tpm_pub_parse(&recs[1].tpm_pub, &pk) != 0) {
+		rv = CKR_DEVICE_ERROR;
+		goto out;
+	}
+	if (id == NULL || id_len == 0) {
+		if (key_default_id(&pk, defid) != 0) {
+			rv = CKR_GENERAL_ERROR;
+			goto out;
+		}
+		id = defid;
+		id_len = sizeof(defid);
+	}
+	if (label == NULL || *label == '\0') {
+		for (i = 0; i < 4 && (size_t)i < id_len; i++)
+			snprintf(deflabel + 2 * i, 3, "%02x", id[i]);
+		label = deflabel;
+	}
+	for (i = 0; i < 2; i++) {
+		recs[i].token_id = t->rec.id;
+		attr_list_init(&recs[i].attrs);
+	}
+	if (key_attrs_build(&pk, label, id, id_len, &recs[0].attrs,
+			    &recs[1].attrs) != 0 ||
+	    attrs_apply(&recs[0].attrs, extra_pub) != 0 ||
+	    attrs_apply(&recs[1].attrs, extra_priv) != 0) {
+		rv = CKR_HOST_MEMORY;
+		goto out;
+	}
+	/* Both halves in one transaction: never one without the other. */
+	if ((rc = store_objects_add(c->st, recs, 2)) != STORE_OK) {
+		snprintf(c->err, sizeof(c->err), "%s", store_errmsg(c->st));
+		rv = CKR_DEVICE_ERROR;
+		goto out;
+	}
+	if (pub_id)
+		*pub_id = recs[0].id;
+	if (priv_id)
+		*priv_id = recs[1].id;
+	rv = core_load(c);
+out:
+	object_rec_clear(&recs[0]);
+	object_rec_clear(&recs[1]);
+	return rv;
+}
+
+CK_RV
+token_destroy_objects(core *c, token *t, const int64_t *ids, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		token_obj *o = token_find_obj(t, ids[i]);
+
+		if (o != NULL)
+			tpm_key_unload(c->tpm, &o->key);
+	}
+	if (store_objects_delete(c->st, ids, n) != STORE_OK) {
+		snprintf(c->err, sizeof(c->err), "%s", store_errmsg(c->st));
+		return CKR_DEVICE_ERROR;
+	}
+	return core_load(c);
+}
+
+/* --- signing ------------------------------------------------------------- */
+
+static CK_RV
+token_key_ready(core *c, token *t, token_obj *o)
+{
+	CK_RV rv;
+
+	if (o->key.pub.data == NULL)
+		return CKR_KEY_HANDLE_INVALID;
+	if (o->is_private && t->login != CKU_USER)
+		return CKR_USER_NOT_LOGGED_IN;
+	if ((rv = core_tpm(c)) != CKR_OK)
+		return rv;
+	return CKR_OK;
+}
+
+CK_RV
+token_sign_ecdsa(core *c, token *t, token_obj *o, const uint8_t *dig,
+		 size_t dlen, uint8_t *sig, size_t *siglen)
+{
+	CK_RV rv;
+
+	if ((rv = token_key_ready(c, t, o)) != CKR_OK)
+		return rv;
+	return tpm_sign_ecdsa(c->tpm, &o->key, o->pub.curve, dig, dlen, sig,
+			      siglen);
+}
+
+CK_RV
+token_rsa_raw(core *c, token *t, token_obj *o, const uint8_t *in, size_t len,
+	      uint8_t *out, size_t *outlen)
+{
+	CK_RV rv;
+
+	if ((rv = token_key_ready(c, t, o)) != CKR_OK)
+		return rv;
+	return tpm_rsa_raw(c->tpm, &o->key, in, len, out, outlen);
+}
+
+char *
+token_obj_ssh_line(const token_obj *o)
+{
+	char *label = attr_dup_str(&o->attrs, CKA_LABEL), *line = NULL;
+	const tpm_pubkey *pk = &o->pub;
+	uint8_t e[4];
+
+	switch (pk->type) {
+	case TPM_KEY_ECC_P256:
+	case TPM_KEY_ECC_P384:
+		line = ssh_pubkey_line_ec(pk->curve, pk->x, pk->y, label);
+		break;
+	case TPM_KEY_RSA_2048:
+	case TPM_KEY_RSA_3072:
+		e[0] = pk->exponent >> 24;
+		e[1] = pk->exponent >> 16;
+		e[2] = pk->exponent >> 8;
+		e[3] = pk->exponent;
+		line = ssh_pubkey_line_rsa(pk->n, pk->n_len, e, 4, label);
+		break;
+	default:
+		break;
+	}
+	free(label);
+	return line;
+}

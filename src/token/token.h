@@ -1,0 +1,122 @@
+/* The token model shared by the module and the tool: a store, the TPM (opened
+ * on first need), the tokens and their objects in memory, login state and
+ * PIN rules. Not thread-safe: the module calls it under its library lock. */
+#ifndef TPM11_TOKEN_TOKEN_H
+#define TPM11_TOKEN_TOKEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <p11-kit/pkcs11.h>
+
+#include "attr/attr.h"
+#include "store/store.h"
+#include "tpm/tpm.h"
+
+#define TOKEN_MIN_PIN 4
+#define TOKEN_MAX_PIN 128
+#define TOKEN_LABEL_MAX 32
+
+typedef struct token_obj {
+	int64_t id;              /* store row id; also the CK_OBJECT_HANDLE */
+	attr_list attrs;
+	CK_OBJECT_CLASS cls;
+	bool is_private;         /* CKA_PRIVATE */
+	tpm_key key;             /* private keys: blobs and TPM state */
+	tpm_pubkey pub;          /* private keys: parsed public part */
+} token_obj;
+
+typedef struct token {
+	token_rec rec;
+	tpm_key storage;         /* parent of the token's keys, user PIN */
+	tpm_key so;              /* the SO object, SO PIN */
+	token_obj **objs;        /* stable pointers: the TPM layer keeps some */
+	size_t nobjs;
+	CK_USER_TYPE login;      /* (CK_USER_TYPE)-1: nobody */
+	tpm_lockout lockout;     /* last seen; refreshed at login */
+	bool lockout_known;
+} token;
+
+#define TOKEN_NOBODY ((CK_USER_TYPE)-1)
+
+typedef struct core {
+	store *st;
+	char *store_dir;
+	char *tcti;
+	tpm_ctx *tpm;
+	uint32_t primary;
+	blob primary_name;
+	token **tokens;          /* stable pointers, in store order */
+	size_t ntokens;
+	int64_t data_version;
+	char err[768];
+} core;
+
+/* Opens the store (creating it when create is set). No TPM I/O. A missing
+ * store with create false gives an empty core (no tokens), rv CKR_OK. */
+CK_RV core_open(const char *store_dir, const char *tcti, bool create,
+		core **out);
+void core_close(core *c);
+/* After fork in the child: forget the parent's TPM connection. */
+void core_abandon_tpm(core *c);
+/* Makes the store exist (for C_InitToken and the tool). */
+CK_RV core_create_store(core *c);
+/* Connects to the TPM and selects the primary key; the error in c->err. */
+CK_RV core_tpm(core *c);
+/* `tpm11 init`: store and persistent primary. */
+CK_RV core_init_primary(core *c, uint32_t handle);
+/* Re-reads tokens and objects when another process changed the store,
+ * keeping login state and loaded keys. */
+CK_RV core_refresh(core *c);
+
+token *core_find_token(core *c, const char *label);
+
+/* Creates a token (SO object, storage key, cached TPM identity). */
+CK_RV token_create(core *c, const char *label, const char *so_pin,
+		   const char *user_pin, token **out);
+CK_RV token_delete(core *c, token *t);
+
+CK_RV token_login(core *c, token *t, CK_USER_TYPE who, const char *pin,
+		  size_t pin_len);
+void token_logout(core *c, token *t);
+/* Refreshes the cached lockout state (one TPM command). */
+void token_read_lockout(core *c, token *t);
+
+/* C_SetPIN / changepin: who proves old_pin, then new_pin is set. */
+CK_RV token_change_pin(core *c, token *t, CK_USER_TYPE who,
+		       const char *old_pin, size_t old_len,
+		       const char *new_pin, size_t new_len);
+/* C_InitPIN / initpin: the SO sets a new user PIN. When the SO is logged in
+ * (module), so_pin may be NULL. */
+CK_RV token_init_pin(core *c, token *t, const char *so_pin, size_t so_len,
+		     const char *new_pin, size_t new_len);
+
+/* Generates a key pair in the TPM under t (user logged in, or user_pin
+ * given) and stores its public and private objects. id/id_len may be 0 to
+ * derive the CKA_ID from the public key. extra_pub/extra_priv: caller's
+ * template attributes applied on top (may be NULL). */
+CK_RV token_generate_key(core *c, token *t, tpm_key_type type,
+			 const char *label, const uint8_t *id, size_t id_len,
+			 const attr_list *extra_pub,
+			 const attr_list *extra_priv, int64_t *pub_id,
+			 int64_t *priv_id);
+CK_RV token_destroy_objects(core *c, token *t, const int64_t *ids,
+			    size_t n);
+
+token_obj *token_find_obj(token *t, int64_t id);
+
+/* Sign with a private key object; the mechanism's encoding is done by the
+ * caller (pkcs11/sign.c): CKM_ECDSA input for EC, a full block for RSA. */
+CK_RV token_sign_ecdsa(core *c, token *t, token_obj *o, const uint8_t *dig,
+		       size_t dlen, uint8_t *sig, size_t *siglen);
+CK_RV token_rsa_raw(core *c, token *t, token_obj *o, const uint8_t *in,
+		    size_t len, uint8_t *out, size_t *outlen);
+
+/* The `ssh-keygen -D` line of a key object (public or private), malloc'd. */
+char *token_obj_ssh_line(const token_obj *o);
+
+const char *tpm_key_type_name(tpm_key_type t);
+tpm_key_type tpm_key_type_parse(const char *s);
+
+#endif

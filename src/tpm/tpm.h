@@ -1,0 +1,159 @@
+/* Every TPM command of tpm11, over tpm2-tss ESAPI. One tpm_ctx per process,
+ * used by one thread at a time (the caller holds the library lock).
+ *
+ * Key model (docs/design.md): a persistent primary storage key (SRK) made
+ * by `tpm11 init`; per token an SO object and a storage key under the SRK,
+ * their authValues derived from the SO and user PINs; application keys are
+ * children of the token's storage key with an empty authValue. Loading a
+ * child needs the user PIN (checked by the TPM, dictionary-attack
+ * protected) through a salted HMAC session; a loaded child signs with one
+ * TPM2_Sign and no session. */
+#ifndef TPM11_TPM_TPM_H
+#define TPM11_TPM_TPM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <p11-kit/pkcs11.h>
+
+#include "crypto/ec.h"
+#include "crypto/hash.h"
+#include "store/store.h"
+
+#define TPM_AUTH_LEN 32
+#define TPM_DEFAULT_PRIMARY 0x81000001u
+
+typedef struct tpm_ctx tpm_ctx;
+
+typedef enum {
+	TPM_KEY_NONE = 0,
+	TPM_KEY_ECC_P256,
+	TPM_KEY_ECC_P384,
+	TPM_KEY_RSA_2048,
+	TPM_KEY_RSA_3072,
+} tpm_key_type;
+
+/* A TPM object the process may load: its blobs and, while loaded or
+ * saved, its TPM-side state. Owned by the token layer. */
+typedef struct tpm_key {
+	blob pub, priv;
+	struct tpm_key *parent;  /* NULL: the SRK */
+	uint32_t tr;             /* ESYS_TR while loaded, else 0 */
+	void *saved;             /* TPMS_CONTEXT after eviction, or NULL */
+	uint8_t auth[TPM_AUTH_LEN];
+	size_t auth_len;
+	uint64_t last_use;
+	bool resident;           /* counted in the LRU */
+} tpm_key;
+
+typedef struct {
+	char manufacturer[5];    /* TPM2_PT_MANUFACTURER, e.g. "IBM" */
+	char vendor[17];         /* TPM2_PT_VENDOR_STRING_1..4 */
+	uint8_t fw_major, fw_minor;
+	uint8_t spec_major, spec_minor; /* family 2.0 level, revision/100 */
+	bool software;           /* a software TPM: keys not hardware-held */
+} tpm_info;
+
+typedef struct {
+	uint32_t counter, max_tries, recovery, lockout_recovery;
+	bool in_lockout;
+} tpm_lockout;
+
+typedef struct {
+	tpm_key_type type;
+	ec_curve curve;
+	uint8_t x[EC_MAX_FIELD_LEN], y[EC_MAX_FIELD_LEN];
+	uint8_t n[512];
+	size_t n_len;
+	uint32_t exponent;
+	unsigned bits;
+} tpm_pubkey;
+
+/* Connects through tctildr. tcti NULL/empty: $TPM11_TCTI, else tctildr's
+ * default search. No command is sent. On error, err names the TCTI. */
+CK_RV tpm_open(const char *tcti, tpm_ctx **out, char *err, size_t errlen);
+/* Flushes what this context loaded and the sessions it started, then
+ * disconnects. */
+void tpm_close(tpm_ctx *t);
+/* Flushes the salted session (nobody is logged in any more). */
+void tpm_idle(tpm_ctx *t);
+/* After fork in the child: drop the parent's connection without a single
+ * byte to the TPM (the parent still owns it). */
+void tpm_abandon(tpm_ctx *t);
+
+/* The last TPM error as a sentence (Tss2_RC_Decode), for the tool. */
+const char *tpm_errmsg(const tpm_ctx *t);
+/* TPM commands sent so far (TPM11_LOG and the benchmark report it). */
+uint64_t tpm_command_count(const tpm_ctx *t);
+const char *tpm_tcti_name(const tpm_ctx *t);
+
+CK_RV tpm_get_info(tpm_ctx *t, tpm_info *info);
+CK_RV tpm_get_lockout(tpm_ctx *t, tpm_lockout *l);
+CK_RV tpm_random(tpm_ctx *t, uint8_t *out, size_t n);
+CK_RV tpm_stir_random(tpm_ctx *t, const uint8_t *in, size_t n);
+
+/* Makes sure a tpm11 primary storage key is at handle: creates and
+ * persists it when the handle is free, accepts it when it is there and is
+ * a restricted decryption key. Sets *name to its TPM Name. */
+CK_RV tpm_primary_setup(tpm_ctx *t, uint32_t handle, blob *name);
+/* Uses the primary at handle; refuses it when its Name differs from
+ * expected (another TPM, or a cleared one). */
+CK_RV tpm_primary_use(tpm_ctx *t, uint32_t handle, const blob *expected);
+
+/* authValue from a PIN: HMAC-SHA256(salt, PIN). */
+int tpm_pin_auth(const blob *salt, const char *pin, size_t pin_len,
+		 uint8_t out[TPM_AUTH_LEN]);
+
+/* Creates a token's SO object and its storage key under the SRK, with
+ * adminWithPolicy so that either the user PIN or the SO object can change
+ * the storage key's authValue. */
+CK_RV tpm_token_create(tpm_ctx *t, const uint8_t so_auth[TPM_AUTH_LEN],
+		       const uint8_t user_auth[TPM_AUTH_LEN], blob *so_pub,
+		       blob *so_priv, blob *user_pub, blob *user_priv);
+
+/* Sets the authValue used for k (copied; wiped on tpm_key_clear). */
+void tpm_key_set_auth(tpm_key *k, const uint8_t *auth, size_t len);
+/* Flushes k if loaded, frees its saved context, wipes its auth. Blobs
+ * stay. */
+void tpm_key_unload(tpm_ctx *t, tpm_key *k);
+/* tpm_key_unload, then frees the blobs. */
+void tpm_key_clear(tpm_ctx *t, tpm_key *k);
+
+/* Proves k's authValue to the TPM (TPM2_PolicySecret in a trial session,
+ * through a salted HMAC session): CKR_PIN_INCORRECT / CKR_PIN_LOCKED as
+ * the TPM decides; a failure counts against the dictionary-attack
+ * counter. Loads k (and keeps it loaded). */
+CK_RV tpm_key_check_auth(tpm_ctx *t, tpm_key *k);
+
+/* Creates an application key under parent (which must have its auth
+ * set). Fills the blobs and the creation data for later attestation. */
+CK_RV tpm_key_create(tpm_ctx *t, tpm_key *parent, tpm_key_type type,
+		     blob *pub, blob *priv, blob *cdata, blob *chash,
+		     blob *cticket);
+
+/* Changes the storage key's authValue. With so == NULL the caller proves
+ * the old user PIN (user's auth set on key); else the SO object (with its
+ * auth set) authorises. *new_priv receives the new blob: the caller
+ * stores it. */
+CK_RV tpm_storage_change_auth(tpm_ctx *t, tpm_key *key, tpm_key *so,
+			      const uint8_t new_auth[TPM_AUTH_LEN],
+			      blob *new_priv);
+/* Changes an object's own authValue with its current one (SO PIN). */
+CK_RV tpm_object_change_auth(tpm_ctx *t, tpm_key *key,
+			     const uint8_t new_auth[TPM_AUTH_LEN],
+			     blob *new_priv);
+
+/* Parses a stored TPM2B_PUBLIC. */
+int tpm_pub_parse(const blob *pub, tpm_pubkey *out);
+
+/* ECDSA over a digest (any length: truncated or padded to a hash size the
+ * TPM knows, as ECDSA uses the leftmost bits). r||s, field-length halves. */
+CK_RV tpm_sign_ecdsa(tpm_ctx *t, tpm_key *k, ec_curve curve,
+		     const uint8_t *digest, size_t dlen, uint8_t *sig,
+		     size_t *siglen);
+/* The raw RSA private operation on a modulus-length block. */
+CK_RV tpm_rsa_raw(tpm_ctx *t, tpm_key *k, const uint8_t *in, size_t len,
+		  uint8_t *out, size_t *outlen);
+
+#endif

@@ -1,0 +1,231 @@
+# Shared by every shell test: paths, TAP output, a private software TPM,
+# a private resource manager, and clean-up of exactly what we started.
+# Source it; it sets `set -u` and a trap that stops our services.
+
+set -u
+
+T11_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+: "${TPM11_BUILD:=$T11_SRC/build}"
+: "${TPM11_MODULE:=$TPM11_BUILD/src/libtpm11.so}"
+: "${TPM11_TOOL:=$TPM11_BUILD/tools/tpm11/tpm11}"
+export TPM11_BUILD TPM11_MODULE TPM11_TOOL
+
+T11_TMP=$(mktemp -d "${TMPDIR:-/tmp}/tpm11-test.XXXXXX")
+T11_PIDS=()
+T11_TAP_N=0
+T11_TAP_FAILED=0
+
+t11_cleanup() {
+	local p
+	for p in "${T11_PIDS[@]}"; do
+		kill "$p" 2>/dev/null || true
+	done
+	for p in "${T11_PIDS[@]}"; do
+		for _ in 1 2 3 4 5 6 7 8 9 10; do
+			kill -0 "$p" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -9 "$p" 2>/dev/null || true
+	done
+	[ -n "${T11_KEEP:-}" ] || rm -rf "$T11_TMP"
+}
+trap t11_cleanup EXIT
+# A signal (e.g. from tests/run's timeout) ends the script through its EXIT
+# trap, so what it started is stopped.
+trap 'exit 143' TERM
+trap 'exit 130' INT
+
+# Remember a PID we started, so cleanup stops it (and only it).
+t11_own_pid() { T11_PIDS+=("$1"); }
+
+# --- TAP ------------------------------------------------------------------
+ok() { T11_TAP_N=$((T11_TAP_N + 1)); echo "ok $T11_TAP_N - $*"; }
+not_ok() {
+	T11_TAP_N=$((T11_TAP_N + 1)); T11_TAP_FAILED=$((T11_TAP_FAILED + 1))
+	echo "not ok $T11_TAP_N - $*"
+}
+# check "name" cmd args...: runs the command, ok if it exits 0. Output goes
+# to $T11_TMP/last.out and is shown as TAP comments on failure.
+check() {
+	local name=$1; shift
+	if "$@" >"$T11_TMP/last.out" 2>&1; then ok "$name"; else
+		not_ok "$name"; sed 's/^/# /' "$T11_TMP/last.out" | tail -n 30
+	fi
+}
+# check_fails "name" cmd args...: ok if the command exits non-zero.
+check_fails() {
+	local name=$1; shift
+	if "$@" >"$T11_TMP/last.out" 2>&1; then
+		not_ok "$name (command succeeded)"; sed 's/^/# /' "$T11_TMP/last.out" | tail -n 30
+	else ok "$name"; fi
+}
+t11_done() { echo "1..$T11_TAP_N"; [ "$T11_TAP_FAILED" -eq 0 ]; }
+diag() { echo "# $*"; }
+
+# --- software TPM ---------------------------------------------------------
+# swtpm_start DIR: a fresh swtpm on a Unix socket in DIR; exports
+# TPM11_TCTI and TPM2TOOLS_TCTI for direct access (no resource manager).
+# Sets generous dictionary-attack parameters unless T11_DA_DEFAULTS=1.
+swtpm_start() {
+	local dir=$1
+	mkdir -p "$dir/state"
+	swtpm socket --tpm2 --tpmstate dir="$dir/state" \
+		--server type=unixio,path="$dir/tpm.sock" \
+		--ctrl type=unixio,path="$dir/tpm.sock.ctrl" \
+		--flags not-need-init,startup-clear --daemon \
+		--pid file="$dir/swtpm.pid" --log file="$dir/swtpm.log" || return 1
+	for _ in $(seq 50); do [ -s "$dir/swtpm.pid" ] && break; sleep 0.05; done
+	t11_own_pid "$(cat "$dir/swtpm.pid")"
+	export TPM11_TCTI="swtpm:path=$dir/tpm.sock"
+	export TPM2TOOLS_TCTI="$TPM11_TCTI"
+	if [ -z "${T11_DA_DEFAULTS:-}" ]; then
+		tpm2_dictionarylockout --setup-parameters --max-tries=1000 \
+			--recovery-time=1 --lockout-recovery-time=1 >/dev/null
+	fi
+}
+
+swtpm_stop() {
+	local dir=$1 pid
+	pid=$(cat "$dir/swtpm.pid" 2>/dev/null) || return 0
+	kill "$pid" 2>/dev/null || true
+	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+}
+
+# abrmd_start DIR: a private D-Bus session bus and tpm2-abrmd on it, in
+# front of the swtpm in DIR. Exports TPM11_TCTI=tabrmd:bus_type=session.
+abrmd_start() {
+	local dir=$1 pid
+	dbus-daemon --session --fork --print-address=1 --print-pid=1 >"$dir/dbus" || return 1
+	export DBUS_SESSION_BUS_ADDRESS=$(head -1 "$dir/dbus")
+	t11_own_pid "$(sed -n 2p "$dir/dbus")"
+	tpm2-abrmd --session --allow-root --tcti="swtpm:path=$dir/tpm.sock" \
+		>"$dir/abrmd.log" 2>&1 &
+	pid=$!
+	t11_own_pid "$pid"
+	echo "$pid" >"$dir/abrmd.pid"
+	export TPM11_TCTI="tabrmd:bus_type=session"
+	export TPM2TOOLS_TCTI="$TPM11_TCTI"
+	for _ in $(seq 100); do
+		tpm2_getcap properties-fixed >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# tpm_is_clean: no transient objects and no loaded sessions left in the TPM.
+tpm_is_clean() {
+	local t s
+	t=$(tpm2_getcap handles-transient 2>&1) || return 1
+	s=$(tpm2_getcap handles-loaded-session 2>&1) || return 1
+	if [ -n "$t$s" ]; then
+		echo "transient: $t"; echo "sessions: $s"; return 1
+	fi
+}
+
+# A fresh store for the test.
+export TPM11_STORE="$T11_TMP/store"
+
+# --- helpers for the end-to-end tests ---------------------------------------
+
+# t11_require_build: the module and the tool must exist; else one failed
+# test and exit (so tests/run shows why).
+t11_require_build() {
+	local f missing=0
+	for f in "$TPM11_MODULE" "$TPM11_TOOL"; do
+		if [ ! -e "$f" ]; then not_ok "built: $f exists"; missing=1; fi
+	done
+	if [ "$missing" = 1 ]; then t11_done; exit 1; fi
+}
+
+# t11_free_port: print a TCP port that is free on 127.0.0.1 right now.
+t11_free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()' 2>/dev/null && return 0
+	local p
+	for _ in $(seq 50); do
+		p=$((20000 + RANDOM % 30000))
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
+	done
+	return 1
+}
+
+# t11_askpass FILE PIN: write an SSH_ASKPASS program that prints PIN.
+t11_askpass() {
+	local f=$1 pin=$2
+	printf '#!/bin/sh\ncat %q\n' "$f.pin" >"$f"
+	printf '%s\n' "$pin" >"$f.pin"
+	chmod 700 "$f"; chmod 600 "$f.pin"
+}
+
+# sshd_start DIR: a loopback sshd with its own host key that accepts the
+# keys in DIR/authorized_keys for the current user. Sets T11_SSHD_PORT and
+# T11_SSH_USER. Stopped by PID at exit.
+sshd_start() {
+	local dir=$1 port pid try
+	mkdir -p "$dir"
+	[ -f "$dir/hostkey" ] || ssh-keygen -q -t ed25519 -N '' -f "$dir/hostkey" </dev/null || return 1
+	touch "$dir/authorized_keys"; chmod 600 "$dir/authorized_keys"
+	if [ "$(id -u)" -eq 0 ]; then mkdir -p /run/sshd && chmod 755 /run/sshd; fi
+	for try in 1 2 3; do
+		port=$(t11_free_port) || return 1
+		cat >"$dir/sshd_config" <<EOC
+Port $port
+ListenAddress 127.0.0.1
+HostKey $dir/hostkey
+AuthorizedKeysFile $dir/authorized_keys
+PidFile $dir/sshd.pid
+PermitRootLogin prohibit-password
+StrictModes no
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+X11Forwarding no
+AllowTcpForwarding no
+PrintMotd no
+PrintLastLog no
+EOC
+		rm -f "$dir/sshd.pid"
+		/usr/sbin/sshd -f "$dir/sshd_config" -E "$dir/sshd.log" </dev/null || continue
+		for _ in $(seq 100); do [ -s "$dir/sshd.pid" ] && break; sleep 0.05; done
+		pid=$(cat "$dir/sshd.pid" 2>/dev/null) || continue
+		t11_own_pid "$pid"
+		for _ in $(seq 100); do
+			(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && {
+				T11_SSHD_PORT=$port; T11_SSH_USER=$(id -un)
+				T11_SSHD_DIR=$dir
+				return 0
+			}
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.05
+		done
+		kill "$pid" 2>/dev/null
+	done
+	echo "sshd did not start; log:"; cat "$dir/sshd.log" 2>/dev/null
+	return 1
+}
+
+# t11_ssh [ssh options...] -- remote command: ssh to the loopback sshd with
+# a clean configuration, never asking on a terminal, bounded in time.
+# Options after the defaults win (e.g. -o PKCS11Provider=...).
+t11_ssh() {
+	local opts=()
+	while [ $# -gt 0 ] && [ "$1" != "--" ]; do opts+=("$1"); shift; done
+	[ "${1:-}" = "--" ] && shift
+	timeout -k 5 60 ssh -F /dev/null -p "$T11_SSHD_PORT" \
+		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+		-o ConnectTimeout=10 -o LogLevel=ERROR \
+		-o PasswordAuthentication=no -o KbdInteractiveAuthentication=no \
+		-o PreferredAuthentications=publickey \
+		"${opts[@]}" "$T11_SSH_USER@127.0.0.1" "$@" </dev/null
+}
+
+# agent_start DIR: an ssh-agent on a socket in DIR that accepts the module
+# at $TPM11_MODULE. Exports SSH_AUTH_SOCK and SSH_AGENT_PID.
+agent_start() {
+	local dir=$1 out
+	mkdir -p "$dir"
+	out=$(ssh-agent -s -a "$dir/agent.sock" -P "$(realpath "$TPM11_MODULE" 2>/dev/null || echo "$TPM11_MODULE")" </dev/null) || return 1
+	eval "$out" >/dev/null
+	t11_own_pid "$SSH_AGENT_PID"
+	export SSH_AUTH_SOCK SSH_AGENT_PID
+}

@@ -1,0 +1,373 @@
+/* Key commands: addkey, listobjects, rmkey (objdel), ssh-pubkey. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pin.h"
+#include "tool.h"
+#include "util/secure.h"
+
+#define ARGS(opts, cmd, syn, what)                                         \
+	do {                                                               \
+		int r_ = tool_args(argc, argv, opts, cmd, syn, what);      \
+		if (r_ != 0)                                               \
+			return r_ < 0 ? 2 : 0;                             \
+	} while (0)
+
+static int
+hex_decode(const char *s, uint8_t *out, size_t cap, size_t *len)
+{
+	size_t n = strlen(s), i;
+
+	if (n == 0 || n % 2 || n / 2 > cap)
+		return -1;
+	for (i = 0; i < n / 2; i++) {
+		unsigned v;
+
+		if (sscanf(s + 2 * i, "%2x", &v) != 1)
+			return -1;
+		out[i] = (uint8_t)v;
+	}
+	*len = n / 2;
+	return 0;
+}
+
+static void
+hex_print(FILE *f, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		fprintf(f, "%02x", b[i]);
+}
+
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+int
+cmd_addkey(int argc, char **argv)
+{
+	opt opts[] = {
+		{"label", OPT_VALUE, "the token"},
+		{"algorithm", OPT_VALUE, "ecc256, ecc384, rsa2048 or rsa3072"},
+		{"key-label", OPT_VALUE, "the key's label (CKA_LABEL; ssh shows "
+		 "it)"},
+		{"id", OPT_VALUE, "the key's CKA_ID in hex (default: from the "
+		 "public key)"},
+		{"userpin", OPT_PIN, "user PIN (asked when left out)"},
+		{"userpin-file", OPT_VALUE, "read the user PIN from a file"},
+		{NULL},
+	};
+	const char *alg = NULL, *idhex;
+	uint8_t id[64];
+	size_t id_len = 0;
+	tpm_key_type type;
+	char *pin = NULL;
+	core *c = NULL;
+	token *t;
+	int64_t priv_id = 0;
+	token_obj *o;
+	CK_RV rv;
+	int ret = 1;
+	double t0;
+
+	ARGS(opts, "addkey",
+	     "--label LABEL --algorithm ALG [--key-label NAME] [--id HEX] "
+	     "--userpin PIN",
+	     "Creates a key pair inside the TPM (it never leaves it) and "
+	     "stores its\nTPM-wrapped blob and public key on the token.");
+	alg = opts_value(opts, "algorithm");
+	if (alg == NULL || (type = tpm_key_type_parse(alg)) == TPM_KEY_NONE) {
+		fprintf(stderr, "tpm11: --algorithm is needed: ecc256, ecc384, "
+			"rsa2048 or rsa3072\n");
+		return 2;
+	}
+	if ((idhex = opts_value(opts, "id")) != NULL &&
+	    hex_decode(idhex, id, sizeof(id), &id_len) != 0) {
+		fprintf(stderr, "tpm11: --id takes hex digits, e.g. 01a2\n");
+		return 2;
+	}
+	if (opts_value(opts, "key-label") &&
+	    strlen(opts_value(opts, "key-label")) > 255) {
+		fprintf(stderr, "tpm11: --key-label: at most 255 bytes\n");
+		return 2;
+	}
+	if ((c = tool_open(false)) == NULL)
+		return 1;
+	if ((t = tool_token(c, opts)) == NULL)
+		goto out;
+	if ((pin = pin_get(opts, "userpin", "user PIN", false)) == NULL)
+		goto out;
+	t0 = now_ms();
+	if ((rv = token_login(c, t, CKU_USER, pin, strlen(pin))) != CKR_OK) {
+		tool_fail(c, "addkey", rv);
+		goto out;
+	}
+	if (type == TPM_KEY_RSA_2048 || type == TPM_KEY_RSA_3072)
+		fprintf(stderr, "tpm11: generating an RSA key in the TPM (this "
+			"can take several seconds)...\n");
+	rv = token_generate_key(c, t, type, opts_value(opts, "key-label"),
+				id_len ? id : NULL, id_len, NULL, NULL, NULL,
+				&priv_id);
+	token_logout(c, t);
+	if (rv != CKR_OK) {
+		tool_fail(c, "addkey", rv);
+		goto out;
+	}
+	if ((o = token_find_obj(t, priv_id)) != NULL) {
+		char *label = attr_dup_str(&o->attrs, CKA_LABEL);
+		const CK_ATTRIBUTE *a = attr_find(&o->attrs, CKA_ID);
+
+		printf("key: %s (id ", label ? label : "");
+		if (a)
+			hex_print(stdout, a->pValue, a->ulValueLen);
+		printf(", %s)\n", tpm_key_type_name(type));
+		free(label);
+	}
+	if (getenv("TPM11_LOG"))
+		fprintf(stderr, "tpm11: addkey took %.1f ms\n", now_ms() - t0);
+	ret = 0;
+out:
+	secure_free_str(pin);
+	core_close(c);
+	return ret;
+}
+
+static const char *
+class_name(CK_OBJECT_CLASS c)
+{
+	switch (c) {
+	case CKO_PRIVATE_KEY: return "private-key";
+	case CKO_PUBLIC_KEY: return "public-key";
+	case CKO_CERTIFICATE: return "certificate";
+	case CKO_SECRET_KEY: return "secret-key";
+	case CKO_DATA: return "data";
+	default: return "other";
+	}
+}
+
+int
+cmd_listobjects(int argc, char **argv)
+{
+	opt opts[] = {
+		{"label", OPT_VALUE, "the token"},
+		{NULL},
+	};
+	core *c;
+	token *t;
+	size_t i;
+
+	ARGS(opts, "listobjects", "--label LABEL",
+	     "Lists a token's objects, as YAML. Needs no PIN: only public "
+	     "attributes are shown.");
+	if ((c = tool_open(false)) == NULL)
+		return 1;
+	if ((t = tool_token(c, opts)) == NULL) {
+		core_close(c);
+		return 1;
+	}
+	for (i = 0; i < t->nobjs; i++) {
+		token_obj *o = t->objs[i];
+		char *label = attr_dup_str(&o->attrs, CKA_LABEL);
+		const CK_ATTRIBUTE *id = attr_find(&o->attrs, CKA_ID);
+		tpm_pubkey pk = o->pub;
+		CK_ULONG kt = (CK_ULONG)-1, bits = 0;
+
+		printf("- label: %s\n  class: %s\n  id: ", label ? label : "",
+		       class_name(o->cls));
+		if (id)
+			hex_print(stdout, id->pValue, id->ulValueLen);
+		printf("\n");
+		if (o->cls == CKO_PRIVATE_KEY && pk.type != TPM_KEY_NONE) {
+			printf("  algorithm: %s\n", tpm_key_type_name(pk.type));
+		} else if (attr_get_ulong(&o->attrs, CKA_KEY_TYPE, &kt)) {
+			if (kt == CKK_RSA &&
+			    attr_get_ulong(&o->attrs, CKA_MODULUS_BITS, &bits))
+				printf("  algorithm: rsa%lu\n", bits);
+			else if (kt == CKK_EC) {
+				const CK_ATTRIBUTE *p =
+					attr_find(&o->attrs, CKA_EC_PARAMS);
+				ec_curve cv = p ? ec_params_parse(p->pValue,
+								  p->ulValueLen)
+						: CURVE_NONE;
+				printf("  algorithm: ecc%u\n", ec_bits(cv));
+			}
+		}
+		free(label);
+	}
+	core_close(c);
+	return 0;
+}
+
+/* The objects of one key: every object whose CKA_ID equals the chosen
+ * key's (private key, public key, later certificates). */
+static size_t
+key_objects(token *t, const CK_ATTRIBUTE *id, int64_t *ids, size_t cap)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < t->nobjs && n < cap; i++) {
+		const CK_ATTRIBUTE *a = attr_find(&t->objs[i]->attrs, CKA_ID);
+
+		if (a && a->ulValueLen == id->ulValueLen &&
+		    memcmp(a->pValue, id->pValue, a->ulValueLen) == 0)
+			ids[n++] = t->objs[i]->id;
+	}
+	return n;
+}
+
+/* The private key named by --key-label or --id; NULL with a message. */
+static token_obj *
+find_key(token *t, opt *opts, bool required)
+{
+	const char *kl = opts_value(opts, "key-label");
+	const char *idhex = opts_value(opts, "id");
+	uint8_t id[64];
+	size_t id_len = 0, i, matches = 0;
+	token_obj *found = NULL;
+
+	if (kl == NULL && idhex == NULL) {
+		if (required)
+			fprintf(stderr, "tpm11: name the key with --key-label "
+				"NAME or --id HEX (see `tpm11 listobjects`)\n");
+		return NULL;
+	}
+	if (idhex && hex_decode(idhex, id, sizeof(id), &id_len) != 0) {
+		fprintf(stderr, "tpm11: --id takes hex digits\n");
+		return NULL;
+	}
+	for (i = 0; i < t->nobjs; i++) {
+		token_obj *o = t->objs[i];
+		const CK_ATTRIBUTE *a;
+
+		if (o->cls != CKO_PRIVATE_KEY)
+			continue;
+		if (kl) {
+			a = attr_find(&o->attrs, CKA_LABEL);
+			if (!a || a->ulValueLen != strlen(kl) ||
+			    memcmp(a->pValue, kl, a->ulValueLen) != 0)
+				continue;
+		}
+		if (idhex) {
+			a = attr_find(&o->attrs, CKA_ID);
+			if (!a || a->ulValueLen != id_len ||
+			    memcmp(a->pValue, id, id_len) != 0)
+				continue;
+		}
+		found = o;
+		matches++;
+	}
+	if (matches == 0)
+		fprintf(stderr, "tpm11: token \"%s\" has no such key; see "
+			"`tpm11 listobjects --label %s`\n", t->rec.label,
+			t->rec.label);
+	else if (matches > 1) {
+		fprintf(stderr, "tpm11: %zu keys match; name one with --id\n",
+			matches);
+		return NULL;
+	}
+	return found;
+}
+
+int
+cmd_rmkey(int argc, char **argv)
+{
+	opt opts[] = {
+		{"label", OPT_VALUE, "the token"},
+		{"key-label", OPT_VALUE, "the key's label"},
+		{"id", OPT_VALUE, "the key's CKA_ID in hex"},
+		{NULL},
+	};
+	int64_t ids[16];
+	core *c;
+	token *t;
+	token_obj *o;
+	char *label;
+	size_t n;
+	CK_RV rv;
+	int ret = 1;
+
+	ARGS(opts, "rmkey", "--label LABEL (--key-label NAME | --id HEX)",
+	     "Removes a key (its private and public objects) from the token. "
+	     "It is gone for good.");
+	if ((c = tool_open(false)) == NULL)
+		return 1;
+	if ((t = tool_token(c, opts)) == NULL ||
+	    (o = find_key(t, opts, true)) == NULL)
+		goto out;
+	label = attr_dup_str(&o->attrs, CKA_LABEL);
+	n = key_objects(t, attr_find(&o->attrs, CKA_ID), ids, 16);
+	rv = token_destroy_objects(c, t, ids, n);
+	if (rv != CKR_OK)
+		tool_fail(c, "rmkey", rv);
+	else {
+		printf("key removed: %s\n", label ? label : "");
+		ret = 0;
+	}
+	free(label);
+out:
+	core_close(c);
+	return ret;
+}
+
+int
+cmd_ssh_pubkey(int argc, char **argv)
+{
+	opt opts[] = {
+		{"label", OPT_VALUE, "only this token (default: all)"},
+		{"key-label", OPT_VALUE, "only this key"},
+		{"id", OPT_VALUE, "only the key with this CKA_ID (hex)"},
+		{NULL},
+	};
+	core *c;
+	size_t i, j;
+	int ret = 0, shown = 0;
+
+	ARGS(opts, "ssh-pubkey", "[--label LABEL] [--key-label NAME | --id HEX]",
+	     "Prints public keys as OpenSSH lines, the same as "
+	     "`ssh-keygen -D MODULE`,\nready for authorized_keys.");
+	if ((c = tool_open(false)) == NULL)
+		return 1;
+	for (i = 0; i < c->ntokens; i++) {
+		token *t = c->tokens[i];
+		token_obj *only = NULL;
+
+		if (opts_value(opts, "label") &&
+		    strcmp(opts_value(opts, "label"), t->rec.label) != 0)
+			continue;
+		if (opts_value(opts, "key-label") || opts_value(opts, "id")) {
+			if ((only = find_key(t, opts, false)) == NULL) {
+				ret = 1;
+				continue;
+			}
+		}
+		for (j = 0; j < t->nobjs; j++) {
+			token_obj *o = t->objs[j];
+			char *line;
+
+			if (o->cls != CKO_PRIVATE_KEY || (only && o != only))
+				continue;
+			if ((line = token_obj_ssh_line(o)) == NULL)
+				continue;
+			printf("%s\n", line);
+			free(line);
+			shown++;
+		}
+	}
+	if (opts_value(opts, "label") &&
+	    core_find_token(c, opts_value(opts, "label")) == NULL) {
+		fprintf(stderr, "tpm11: no token labelled \"%s\"\n",
+			opts_value(opts, "label"));
+		ret = 1;
+	}
+	core_close(c);
+	return ret;
+}

@@ -1,0 +1,413 @@
+/* Store and token commands: init, addtoken, listtokens, rmtoken, verify,
+ * changepin, initpin. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pin.h"
+#include "tool.h"
+#include "util/secure.h"
+
+core *
+tool_open(bool create)
+{
+	core *c = NULL;
+	CK_RV rv = core_open(tool_store, tool_tcti, create, &c);
+
+	if (rv != CKR_OK) {
+		fprintf(stderr, "tpm11: %s\n", c && c->err[0] ? c->err
+				: "cannot open the store");
+		core_close(c);
+		return NULL;
+	}
+	if (core_refresh(c) != CKR_OK) {
+		fprintf(stderr, "tpm11: %s\n", c->err);
+		core_close(c);
+		return NULL;
+	}
+	return c;
+}
+
+token *
+tool_token(core *c, opt *opts)
+{
+	const char *label = opts_value(opts, "label");
+	token *t;
+
+	if (label == NULL) {
+		fprintf(stderr, "tpm11: --label is needed (the token's label; "
+			"see `tpm11 listtokens`)\n");
+		return NULL;
+	}
+	if (c->st == NULL) {
+		fprintf(stderr, "tpm11: no store at %s; run `tpm11 init` and "
+			"`tpm11 addtoken` first\n", c->store_dir);
+		return NULL;
+	}
+	if ((t = core_find_token(c, label)) == NULL)
+		fprintf(stderr, "tpm11: no token labelled \"%s\" in %s; see "
+			"`tpm11 listtokens`\n", label, c->store_dir);
+	return t;
+}
+
+void
+tool_fail(core *c, const char *what, CK_RV rv)
+{
+	if (c != NULL && c->err[0] != '\0')
+		fprintf(stderr, "tpm11: %s: %s\n", what, c->err);
+	else
+		fprintf(stderr, "tpm11: %s: failed (PKCS#11 error 0x%lx)\n",
+			what, (unsigned long)rv);
+}
+
+int
+tool_args(int argc, char **argv, opt *opts, const char *cmd,
+	  const char *synopsis, const char *what)
+{
+	bool help;
+
+	if (opts_parse(argc, argv, opts, &help, NULL) != 0)
+		return -1;
+	if (help) {
+		opts_usage(cmd, synopsis, what, opts);
+		return 1;
+	}
+	return 0;
+}
+
+#define ARGS(opts, cmd, syn, what)                                         \
+	do {                                                               \
+		int r_ = tool_args(argc, argv, opts, cmd, syn, what);      \
+		if (r_ != 0)                                               \
+			return r_ < 0 ? 2 : 0;                             \
+	} while (0)
+
+int
+cmd_init(int argc, char **argv)
+{
+	opt opts[] = {
+		{"primary-handle", OPT_VALUE, "persistent handle of the primary "
+		 "key (default 0x81000001)"},
+		{"primary-auth", OPT_VALUE, "(accepted for tpm2_ptool "
+		 "compatibility; must be empty)"},
+		{NULL},
+	};
+	const char *h;
+	unsigned long handle = TPM_DEFAULT_PRIMARY;
+	core *c;
+	CK_RV rv;
+
+	ARGS(opts, "init", "[--primary-handle HANDLE]",
+	     "Creates the store and the TPM's primary storage key (persistent)."
+	     "\nSafe to run again: an existing primary key is kept.");
+	if ((h = opts_value(opts, "primary-handle")) != NULL) {
+		char *end;
+
+		handle = strtoul(h, &end, 0);
+		if (*end != '\0' || handle < 0x81000000ul ||
+		    handle > 0x817ffffful) {
+			fprintf(stderr, "tpm11: --primary-handle %s: use a "
+				"persistent handle 0x81000000..0x817FFFFF\n", h);
+			return 2;
+		}
+	}
+	if (opts_value(opts, "primary-auth") && *opts_value(opts, "primary-auth")) {
+		fprintf(stderr, "tpm11: a primary key with an authValue is not "
+			"supported; leave --primary-auth out\n");
+		return 2;
+	}
+	if ((c = tool_open(true)) == NULL)
+		return 1;
+	fprintf(stderr, "tpm11: setting up the primary key in the TPM...\n");
+	rv = core_init_primary(c, (uint32_t)handle);
+	if (rv != CKR_OK) {
+		tool_fail(c, "init", rv);
+		core_close(c);
+		return 1;
+	}
+	printf("store: %s\nprimary: 0x%08lx\n", c->store_dir, handle);
+	core_close(c);
+	return 0;
+}
+
+static void
+warn_software_tpm(core *c)
+{
+	tpm_info info;
+
+	if (c->tpm && tpm_get_info(c->tpm, &info) == CKR_OK && info.software)
+		fprintf(stderr, "tpm11: warning: this is a software TPM (%s %s); "
+			"its keys are not held by hardware\n",
+			info.manufacturer, info.vendor);
+}
+
+int
+cmd_addtoken(int argc, char **argv)
+{
+	opt opts[] = {
+		{"label", OPT_VALUE, "the token's label (up to 32 characters)"},
+		{"sopin", OPT_PIN, "SO PIN (asked when the value is left out)"},
+		{"sopin-file", OPT_VALUE, "read the SO PIN from a file"},
+		{"userpin", OPT_PIN, "user PIN (asked when left out)"},
+		{"userpin-file", OPT_VALUE, "read the user PIN from a file"},
+		{"pid", OPT_VALUE, "(tpm2_ptool compatibility; ignored)"},
+		{NULL},
+	};
+	char *so = NULL, *user = NULL;
+	token *t = NULL;
+	core *c = NULL;
+	CK_RV rv;
+	int ret = 1;
+
+	ARGS(opts, "addtoken", "--label LABEL --sopin PIN --userpin PIN",
+	     "Creates a token: an SO object and a storage key in the TPM, "
+	     "bound to the PINs.\nThe TPM checks every PIN, with its "
+	     "dictionary-attack protection.");
+	if (opts_value(opts, "label") == NULL) {
+		fprintf(stderr, "tpm11: --label is needed\n");
+		return 2;
+	}
+	if ((c = tool_open(true)) == NULL)
+		return 1;
+	if (core_find_token(c, opts_value(opts, "label")) != NULL) {
+		fprintf(stderr, "tpm11: a token labelled \"%s\" already exists; "
+			"pick another label or remove it with `tpm11 rmtoken "
+			"--label %s`\n", opts_value(opts, "label"),
+			opts_value(opts, "label"));
+		goto out;
+	}
+	if ((so = pin_get(opts, "sopin", "SO PIN", true)) == NULL ||
+	    (user = pin_get(opts, "userpin", "user PIN", true)) == NULL)
+		goto out;
+	if ((rv = core_tpm(c)) == CKR_TOKEN_NOT_PRESENT) {
+		/* No primary yet: do `init` on the way. */
+		rv = core_init_primary(c, TPM_DEFAULT_PRIMARY);
+	}
+	if (rv != CKR_OK) {
+		tool_fail(c, "addtoken", rv);
+		goto out;
+	}
+	warn_software_tpm(c);
+	rv = token_create(c, opts_value(opts, "label"), so, user, &t);
+	if (rv != CKR_OK || t == NULL) {
+		tool_fail(c, "addtoken", rv);
+		goto out;
+	}
+	printf("token: %s (serial %s)\n", t->rec.label, t->rec.serial);
+	ret = 0;
+out:
+	secure_free_str(so);
+	secure_free_str(user);
+	core_close(c);
+	return ret;
+}
+
+int
+cmd_listtokens(int argc, char **argv)
+{
+	opt opts[] = {{NULL}};
+	core *c;
+	size_t i;
+
+	ARGS(opts, "listtokens", "", "Lists the tokens of the store, as YAML.");
+	if ((c = tool_open(false)) == NULL)
+		return 1;
+	for (i = 0; i < c->ntokens; i++) {
+		token *t = c->tokens[i];
+
+		printf("- label: %s\n  serial: %s\n  manufacturer: %s\n"
+		       "  model: %s\n  firmware: %u.%u\n  keys: %zu\n"
+		       "  user-pin-initialized: %s\n",
+		       t->rec.label, t->rec.serial, t->rec.manufacturer,
+		       t->rec.model, t->rec.fw_major, t->rec.fw_minor,
+		       t->nobjs / 2,
+		       t->rec.flags & TOKEN_REC_USER_PIN_UNSET ? "no" : "yes");
+	}
+	core_close(c);
+	return 0;
+}
+
+int
+cmd_rmtoken(int argc, char **argv)
+{
+	opt opts[] = {
+		{"label", OPT_VALUE, "the token to remove"},
+		{NULL},
+	};
+	core *c;
+	token *t;
+	CK_RV rv;
+	char label[TOKEN_LABEL_MAX + 1];
+
+	ARGS(opts, "rmtoken", "--label LABEL",
+	     "Removes a token and all its keys from the store, in one "
+	     "transaction.\nThe keys are gone for good.");
+	if ((c = tool_open(false)) == NULL)
+		return 1;
+	if ((t = tool_token(c, opts)) == NULL) {
+		core_close(c);
+		return 1;
+	}
+	snprintf(label, sizeof(label), "%s", t->rec.label);
+	if ((rv = token_delete(c, t)) != CKR_OK) {
+		tool_fail(c, "rmtoken", rv);
+		core_close(c);
+		return 1;
+	}
+	printf("token removed: %s\n", label);
+	core_close(c);
+	return 0;
+}
+
+int
+cmd_verify(int argc, char **argv)
+{
+	opt opts[] = {
+		{"label", OPT_VALUE, "the token"},
+		{"userpin", OPT_PIN, "check this user PIN"},
+		{"userpin-file", OPT_VALUE, "read the user PIN from a file"},
+		{"sopin", OPT_PIN, "check this SO PIN"},
+		{"sopin-file", OPT_VALUE, "read the SO PIN from a file"},
+		{NULL},
+	};
+	bool user, so;
+	core *c;
+	token *t;
+	int ret = 0;
+
+	ARGS(opts, "verify", "--label LABEL [--userpin PIN] [--sopin PIN]",
+	     "Checks PINs with the TPM. A wrong PIN counts against the TPM's "
+	     "dictionary-attack counter.");
+	user = opts_get(opts, "userpin")->given || opts_value(opts, "userpin-file");
+	so = opts_get(opts, "sopin")->given || opts_value(opts, "sopin-file");
+	if (!user && !so)
+		user = true;
+	if ((c = tool_open(false)) == NULL)
+		return 1;
+	if ((t = tool_token(c, opts)) == NULL) {
+		core_close(c);
+		return 1;
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		bool is_so = pass == 1;
+		char *pin;
+		CK_RV rv;
+
+		if (is_so ? !so : !user)
+			continue;
+		pin = pin_get(opts, is_so ? "sopin" : "userpin",
+			      is_so ? "SO PIN" : "user PIN", false);
+		if (pin == NULL) {
+			ret = 1;
+			continue;
+		}
+		rv = token_login(c, t, is_so ? CKU_SO : CKU_USER, pin,
+				 strlen(pin));
+		secure_free_str(pin);
+		if (rv != CKR_OK) {
+			tool_fail(c, "verify", rv);
+			ret = 1;
+			continue;
+		}
+		token_logout(c, t);
+		printf("%s: ok\n", is_so ? "SO PIN" : "user PIN");
+	}
+	core_close(c);
+	return ret;
+}
+
+int
+cmd_changepin(int argc, char **argv)
+{
+	opt opts[] = {
+		{"label", OPT_VALUE, "the token"},
+		{"user", OPT_VALUE, "whose PIN: so or user (default user)"},
+		{"old", OPT_PIN, "the current PIN (asked when left out)"},
+		{"new", OPT_PIN, "the new PIN (asked when left out)"},
+		{NULL},
+	};
+	const char *who;
+	char *oldp = NULL, *newp = NULL;
+	core *c = NULL;
+	token *t;
+	CK_RV rv;
+	int ret = 1;
+	bool so;
+
+	ARGS(opts, "changepin", "--label LABEL --user so|user --old PIN --new PIN",
+	     "Changes a PIN. The TPM checks the old one; the change is atomic:\n"
+	     "if it is interrupted, the old PIN or the new one works, never "
+	     "neither.");
+	who = opts_value(opts, "user");
+	if (who == NULL)
+		who = "user";
+	if (strcmp(who, "so") != 0 && strcmp(who, "user") != 0) {
+		fprintf(stderr, "tpm11: --user takes so or user\n");
+		return 2;
+	}
+	so = strcmp(who, "so") == 0;
+	if ((c = tool_open(false)) == NULL)
+		return 1;
+	if ((t = tool_token(c, opts)) == NULL)
+		goto out;
+	if ((oldp = pin_from(opts_get(opts, "old"),
+			     so ? "current SO PIN" : "current user PIN",
+			     false)) == NULL ||
+	    (newp = pin_from(opts_get(opts, "new"),
+			     so ? "new SO PIN" : "new user PIN", true)) == NULL)
+		goto out;
+	rv = token_change_pin(c, t, so ? CKU_SO : CKU_USER, oldp, strlen(oldp),
+			      newp, strlen(newp));
+	if (rv != CKR_OK) {
+		tool_fail(c, "changepin", rv);
+		goto out;
+	}
+	printf("PIN changed\n");
+	ret = 0;
+out:
+	secure_free_str(oldp);
+	secure_free_str(newp);
+	core_close(c);
+	return ret;
+}
+
+int
+cmd_initpin(int argc, char **argv)
+{
+	opt opts[] = {
+		{"label", OPT_VALUE, "the token"},
+		{"sopin", OPT_PIN, "the SO PIN (asked when left out)"},
+		{"sopin-file", OPT_VALUE, "read the SO PIN from a file"},
+		{"userpin", OPT_PIN, "the new user PIN (asked when left out)"},
+		{"userpin-file", OPT_VALUE, "read the new user PIN from a file"},
+		{NULL},
+	};
+	char *so = NULL, *user = NULL;
+	core *c = NULL;
+	token *t;
+	CK_RV rv;
+	int ret = 1;
+
+	ARGS(opts, "initpin", "--label LABEL --sopin PIN --userpin NEWPIN",
+	     "Sets a new user PIN with the SO PIN, without the old user PIN "
+	     "(after a forgotten PIN).");
+	if ((c = tool_open(false)) == NULL)
+		return 1;
+	if ((t = tool_token(c, opts)) == NULL)
+		goto out;
+	if ((so = pin_get(opts, "sopin", "SO PIN", false)) == NULL ||
+	    (user = pin_get(opts, "userpin", "new user PIN", true)) == NULL)
+		goto out;
+	rv = token_init_pin(c, t, so, strlen(so), user, strlen(user));
+	if (rv != CKR_OK) {
+		tool_fail(c, "initpin", rv);
+		goto out;
+	}
+	printf("user PIN set\n");
+	ret = 0;
+out:
+	secure_free_str(so);
+	secure_free_str(user);
+	core_close(c);
+	return ret;
+}

@@ -1,0 +1,34 @@
+/* What the tool's commands share. */
+#ifndef TPM11_TOOL_TOOL_H
+#define TPM11_TOOL_TOOL_H
+
+#include "opts.h"
+#include "token/token.h"
+
+extern const char *tool_store;  /* --store / --path */
+extern const char *tool_tcti;   /* --tcti */
+
+/* Opens the core (no TPM yet). create: make the store when missing.
+ * Prints the error and returns NULL on failure. */
+core *tool_open(bool create);
+/* The token named by --label, with an error naming the fix. */
+token *tool_token(core *c, opt *opts);
+/* Prints "tpm11: <what>: <c->err or the CKR name>" to stderr. */
+void tool_fail(core *c, const char *what, CK_RV rv);
+/* Standard parse + --help handling; returns -1 on error, 1 on help. */
+int tool_args(int argc, char **argv, opt *opts, const char *cmd,
+	      const char *synopsis, const char *what);
+
+int cmd_init(int argc, char **argv);
+int cmd_addtoken(int argc, char **argv);
+int cmd_listtokens(int argc, char **argv);
+int cmd_rmtoken(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_changepin(int argc, char **argv);
+int cmd_initpin(int argc, char **argv);
+int cmd_addkey(int argc, char **argv);
+int cmd_listobjects(int argc, char **argv);
+int cmd_rmkey(int argc, char **argv);
+int cmd_ssh_pubkey(int argc, char **argv);
+
+#endif
