@@ -208,7 +208,7 @@ token_find_obj(token *t, int64_t id)
 	size_t i;
 
 	for (i = 0; i < t->nobjs; i++)
-		if (t->objs[i]->id == id)
+		if (t->objs[i] != NULL && t->objs[i]->id == id)
 			return t->objs[i];
 	return NULL;
 }
@@ -308,8 +308,9 @@ core_token_by_id(core *c, int64_t id)
 {
 	size_t i;
 
+	/* Entries already taken over by a reload are NULL. */
 	for (i = 0; i < c->ntokens; i++)
-		if (c->tokens[i]->rec.id == id)
+		if (c->tokens[i] != NULL && c->tokens[i]->rec.id == id)
 			return c->tokens[i];
 	return NULL;
 }

@@ -1057,30 +1057,35 @@ tpm_policy_session(tpm_ctx *t, ESYS_TR *out)
 		*out = ESYS_TR_NONE;
 		return tpm_rc_to_ckr(rc);
 	}
+	/* The policy session only authorises; parameter encryption is done
+	 * by the salted HMAC session (see tpm_change_auth_with): the key of
+	 * an authorising session would include the object's authValue, which
+	 * the SO does not know. */
 	rc = Esys_TRSess_SetAttributes(t->esys, *out,
-				       TPMA_SESSION_CONTINUESESSION |
-					       TPMA_SESSION_DECRYPT |
-					       TPMA_SESSION_ENCRYPT,
-				       0xff);
+				       TPMA_SESSION_CONTINUESESSION, 0xff);
 	return rc == TSS2_RC_SUCCESS ? CKR_OK : CKR_DEVICE_ERROR;
 }
 
+/* ObjectChangeAuth authorised by sess; newAuth travels encrypted by the
+ * salted HMAC session (sess itself when it is that session). */
 static CK_RV
 tpm_change_auth_with(tpm_ctx *t, tpm_key *key, ESYS_TR sess,
 		     const uint8_t new_auth[TPM_AUTH_LEN], blob *new_priv)
 {
 	TPM2B_AUTH na = {0};
 	TPM2B_PRIVATE *out = NULL;
-	ESYS_TR parent = key->parent ? key->parent->tr : t->srk;
+	ESYS_TR parent = key->parent ? key->parent->tr : t->srk, hmac;
 	TSS2_RC rc;
 	CK_RV rv = CKR_OK;
 
+	if ((rv = tpm_hmac_session(t, &hmac)) != CKR_OK)
+		return rv;
 	na.size = TPM_AUTH_LEN;
 	memcpy(na.buffer, new_auth, TPM_AUTH_LEN);
 	rc = TPM_CALL(t, "ObjectChangeAuth",
 		      Esys_ObjectChangeAuth(t->esys, key->tr, parent, sess,
-					    ESYS_TR_NONE, ESYS_TR_NONE, &na,
-					    &out));
+					    sess == hmac ? ESYS_TR_NONE : hmac,
+					    ESYS_TR_NONE, &na, &out));
 	secure_zero(&na, sizeof(na));
 	if (rc != TSS2_RC_SUCCESS)
 		return tpm_rc_to_ckr_auth(rc);
