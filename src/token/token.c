@@ -578,17 +578,6 @@ token_unload_keys(core *c, token *t)
 	tpm_key_unload(c->tpm, &t->so);
 }
 
-static bool
-anyone_logged_in(core *c)
-{
-	size_t i;
-
-	for (i = 0; i < c->ntokens; i++)
-		if (c->tokens[i]->login != TOKEN_NOBODY)
-			return true;
-	return false;
-}
-
 CK_RV
 token_login(core *c, token *t, CK_USER_TYPE who, const char *pin,
 	    size_t pin_len)
@@ -614,10 +603,10 @@ token_login(core *c, token *t, CK_USER_TYPE who, const char *pin,
 	if (rv != CKR_OK) {
 		tpm_key_unload(c->tpm, k);
 		pin_error(c, t, rv, who == CKU_SO ? "SO PIN" : "user PIN");
-		if (!anyone_logged_in(c))
-			tpm_idle(c->tpm);
+		tpm_idle(c->tpm);
 		return rv;
 	}
+	tpm_idle(c->tpm);
 	t->login = who;
 	t->lockout.counter = 0;
 	t->lockout.in_lockout = false;
@@ -629,7 +618,7 @@ token_logout(core *c, token *t)
 {
 	t->login = TOKEN_NOBODY;
 	token_unload_keys(c, t);
-	if (c->tpm != NULL && !anyone_logged_in(c))
+	if (c->tpm != NULL)
 		tpm_idle(c->tpm);
 }
 
@@ -689,7 +678,7 @@ out:
 	blob_free(&priv);
 	secure_zero(old_auth, sizeof(old_auth));
 	secure_zero(new_auth, sizeof(new_auth));
-	if (!anyone_logged_in(c) && c->tpm)
+	if (c->tpm)
 		tpm_idle(c->tpm);
 	return rv;
 }
@@ -746,7 +735,7 @@ out:
 	blob_free(&priv);
 	secure_zero(so_auth, sizeof(so_auth));
 	secure_zero(new_auth, sizeof(new_auth));
-	if (!anyone_logged_in(c) && c->tpm)
+	if (c->tpm)
 		tpm_idle(c->tpm);
 	return rv;
 }
@@ -961,6 +950,7 @@ token_generate_key(core *c, token *t, tpm_key_type type, const char *label,
 		rv = CKR_DEVICE_ERROR;
 		goto out;
 	}
+	tpm_idle(c->tpm);
 	if (pub_id)
 		*pub_id = recs[0].id;
 	if (priv_id)
@@ -1014,8 +1004,10 @@ token_sign_ecdsa(core *c, token *t, token_obj *o, const uint8_t *dig,
 
 	if ((rv = token_key_ready(c, t, o)) != CKR_OK)
 		return rv;
-	return tpm_sign_ecdsa(c->tpm, &o->key, o->pub.curve, dig, dlen, sig,
-			      siglen);
+	rv = tpm_sign_ecdsa(c->tpm, &o->key, o->pub.curve, dig, dlen, sig,
+			    siglen);
+	tpm_idle(c->tpm); /* a first use loaded the key through a session */
+	return rv;
 }
 
 CK_RV
@@ -1026,7 +1018,9 @@ token_rsa_raw(core *c, token *t, token_obj *o, const uint8_t *in, size_t len,
 
 	if ((rv = token_key_ready(c, t, o)) != CKR_OK)
 		return rv;
-	return tpm_rsa_raw(c->tpm, &o->key, in, len, out, outlen);
+	rv = tpm_rsa_raw(c->tpm, &o->key, in, len, out, outlen);
+	tpm_idle(c->tpm);
+	return rv;
 }
 
 char *

@@ -129,7 +129,8 @@ tpm_flush_session(tpm_ctx *t)
 void
 tpm_idle(tpm_ctx *t)
 {
-	tpm_flush_session(t);
+	if (t != NULL)
+		tpm_flush_session(t);
 }
 
 void

@@ -76,7 +76,10 @@ CK_RV tpm_open(const char *tcti, tpm_ctx **out, char *err, size_t errlen);
 /* Flushes what this context loaded and the sessions it started, then
  * disconnects. */
 void tpm_close(tpm_ctx *t);
-/* Flushes the salted session (nobody is logged in any more). */
+/* Flushes the salted session. The token layer calls it at the end of
+ * every operation, so no session outlives an API call (a process that
+ * exits without C_Finalize leaves none in a TPM without a resource
+ * manager). */
 void tpm_idle(tpm_ctx *t);
 /* After fork in the child: drop the parent's connection without a single
  * byte to the TPM (the parent still owns it). */

@@ -266,8 +266,9 @@ find_key(token *t, opt *opts, bool required)
 		matches++;
 	}
 	if (matches == 0)
-		fprintf(stderr, "tpm11: token \"%s\" has no such key; see "
+		fprintf(stderr, "tpm11: token \"%s\" has no key %s \"%s\"; see "
 			"`tpm11 listobjects --label %s`\n", t->rec.label,
+			kl ? "labelled" : "with id", kl ? kl : idhex,
 			t->rec.label);
 	else if (matches > 1) {
 		fprintf(stderr, "tpm11: %zu keys match; name one with --id\n",

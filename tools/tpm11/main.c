@@ -8,6 +8,7 @@
 
 const char *tool_store;
 const char *tool_tcti;
+const char *tool_command;
 
 static const struct {
 	const char *name;
@@ -102,8 +103,10 @@ main(int argc, char **argv)
 		return 0;
 	}
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(argv[0], commands[i].name) == 0)
+		if (strcmp(argv[0], commands[i].name) == 0) {
+			tool_command = commands[i].name;
 			return commands[i].fn(argc - 1, argv + 1);
+		}
 	fprintf(stderr, "tpm11: unknown command \"%s\"\n\n", argv[0]);
 	usage(stderr);
 	return 2;

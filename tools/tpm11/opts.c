@@ -99,6 +99,9 @@ void
 opts_usage(const char *cmd, const char *synopsis, const char *what,
 	   const opt *opts)
 {
+	/* The name the user typed (objdel is rmkey's alias). */
+	if (tool_command != NULL)
+		cmd = tool_command;
 	printf("usage: tpm11 %s %s\n\n%s\n\noptions:\n", cmd, synopsis, what);
 	for (; opts->name != NULL; opts++) {
 		char left[64];

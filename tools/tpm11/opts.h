@@ -25,6 +25,8 @@ int opts_parse(int argc, char **argv, opt *opts, bool *help,
 	       const char **positional);
 opt *opts_get(opt *opts, const char *name);
 const char *opts_value(opt *opts, const char *name);
+/* The command as typed, for usage lines (set by main). */
+extern const char *tool_command;
 void opts_usage(const char *cmd, const char *synopsis, const char *what,
 		const opt *opts);
 
