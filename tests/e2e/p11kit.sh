@@ -103,9 +103,11 @@ printf 'module: %s\n' "$lib_for_p11kit" >"$SYS_FILE"
 diag "wrote $SYS_FILE (module: $lib_for_p11kit), removed at exit"
 
 timeout 60 p11-kit list-modules </dev/null >"$T11_TMP/lm" 2>"$T11_TMP/lm.err"
-# The tpm11 section: from "module: tpm11" to the next "module:" line.
-awk '/^module: /{on = ($2 == "tpm11")} on' "$T11_TMP/lm" >"$T11_TMP/sec"
-if grep -q '^module: tpm11$' "$T11_TMP/sec"; then ok "p11-kit list-modules shows module: tpm11"
+# The tpm11 section, in either of p11-kit's formats: 0.24 starts a module
+# with "tpm11: PATH", later versions with "module: tpm11" and "path: PATH".
+awk '/^[^ \t]/{on = ($1 == "tpm11:" || ($1 == "module:" && $2 == "tpm11"))} on' \
+	"$T11_TMP/lm" >"$T11_TMP/sec"
+if grep -qE '^(module: tpm11|tpm11: .*libtpm11\.so)$' "$T11_TMP/sec"; then ok "p11-kit list-modules shows module: tpm11"
 else not_ok "p11-kit list-modules shows module: tpm11"; sed 's/^/# /' "$T11_TMP/lm" "$T11_TMP/lm.err" | tail -n 30; fi
 sed 's/^/# /' "$T11_TMP/sec"
 if grep -qE "^[[:space:]]+token: $LABEL\$" "$T11_TMP/sec"; then ok "list-modules shows token: $LABEL"
