@@ -86,7 +86,8 @@ struct mech_row {
 	CK_MECHANISM_TYPE type;
 	CK_KEY_TYPE key_type;
 	hash_algo hash;            /* HASH_NONE: the caller hashed */
-	enum { MECH_ECDSA, MECH_RSA_PKCS, MECH_RSA_PSS, MECH_RSA_X509 } kind;
+	enum { MECH_ECDSA, MECH_RSA_PKCS, MECH_RSA_PSS, MECH_RSA_X509,
+	       MECH_KEYGEN } kind;
 	CK_ULONG min_bits, max_bits;
 };
 const mech_row *mech_find(CK_MECHANISM_TYPE type);

@@ -271,7 +271,7 @@ C_SetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
 	if (store_object_set_attrs(mod.c->st, o->id, &next) != STORE_OK)
 		rv = CKR_DEVICE_ERROR;
 	else
-		rv = core_refresh(mod.c);
+		rv = core_reload(mod.c);
 	attr_list_clear(&next);
 out:
 	mod_unlock();
@@ -363,17 +363,15 @@ keygen_check_priv(const attr_list *priv)
 {
 	bool b;
 
-	if (attr_get_bool(priv, CKA_TOKEN, &b) && !b)
-		return CKR_TEMPLATE_INCONSISTENT; /* session keys: later */
+	if (attr_get_bool(priv, CKA_TOKEN, &b) && !b) {
+		log_debug("keygen: CKA_TOKEN false (session keys: not yet)");
+		return CKR_TEMPLATE_INCONSISTENT;
+	}
 	if (attr_get_bool(priv, CKA_SENSITIVE, &b) && !b)
 		return CKR_TEMPLATE_INCONSISTENT;
 	if (attr_get_bool(priv, CKA_EXTRACTABLE, &b) && b)
 		return CKR_TEMPLATE_INCONSISTENT;
 	if (attr_get_bool(priv, CKA_PRIVATE, &b) && !b)
-		return CKR_TEMPLATE_INCONSISTENT;
-	if (attr_get_bool(priv, CKA_DECRYPT, &b) && b)
-		return CKR_TEMPLATE_INCONSISTENT;
-	if (attr_get_bool(priv, CKA_DERIVE, &b) && b)
 		return CKR_TEMPLATE_INCONSISTENT;
 	return CKR_OK;
 }
@@ -381,9 +379,12 @@ keygen_check_priv(const attr_list *priv)
 static void
 keygen_user_attrs(const attr_list *in, attr_list *out)
 {
-	static const CK_ATTRIBUTE_TYPE keep[] = {CKA_LABEL, CKA_ID,
-						 CKA_SUBJECT, CKA_START_DATE,
-						 CKA_END_DATE};
+	/* Usage flags are kept as asked: C_SignInit honours CKA_SIGN; the
+	 * decrypt and derive functions come with the conformance work
+	 * (docs/design.md) and return CKR_FUNCTION_NOT_SUPPORTED till then. */
+	static const CK_ATTRIBUTE_TYPE keep[] = {
+		CKA_LABEL, CKA_ID, CKA_SUBJECT, CKA_START_DATE, CKA_END_DATE,
+		CKA_SIGN, CKA_VERIFY, CKA_DECRYPT, CKA_ENCRYPT, CKA_DERIVE};
 	size_t i;
 
 	attr_list_init(out);
@@ -426,8 +427,11 @@ C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 					  ulPrivateKeyAttributeCount)) != CKR_OK)
 		goto done;
 	if ((rv = keygen_type(pMechanism, &pub, &type)) != CKR_OK ||
-	    (rv = keygen_check_priv(&priv)) != CKR_OK)
+	    (rv = keygen_check_priv(&priv)) != CKR_OK) {
+		log_debug("C_GenerateKeyPair: template refused (0x%lx)",
+			  (unsigned long)rv);
 		goto done;
+	}
 	mod_lock();
 	if ((rv = session_get_inlock(hSession, &s, &t)) != CKR_OK)
 		goto out;

@@ -29,6 +29,8 @@ static const mech_row mechs[] = {
 	{CKM_SHA384_RSA_PKCS_PSS, CKK_RSA, HASH_SHA384, MECH_RSA_PSS, 2048, 3072},
 	{CKM_SHA512_RSA_PKCS_PSS, CKK_RSA, HASH_SHA512, MECH_RSA_PSS, 2048, 3072},
 	{CKM_RSA_X_509, CKK_RSA, HASH_NONE, MECH_RSA_X509, 2048, 3072},
+	{CKM_EC_KEY_PAIR_GEN, CKK_EC, HASH_NONE, MECH_KEYGEN, 256, 384},
+	{CKM_RSA_PKCS_KEY_PAIR_GEN, CKK_RSA, HASH_NONE, MECH_KEYGEN, 2048, 3072},
 };
 
 const mech_row *
@@ -130,7 +132,8 @@ C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 		rv = hidden ? CKR_USER_NOT_LOGGED_IN : CKR_KEY_HANDLE_INVALID;
 		goto out;
 	}
-	if ((m = mech_find(pMechanism->mechanism)) == NULL) {
+	if ((m = mech_find(pMechanism->mechanism)) == NULL ||
+	    m->kind == MECH_KEYGEN) {
 		rv = CKR_MECHANISM_INVALID;
 		goto out;
 	}

@@ -203,7 +203,8 @@ C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type,
 		return CKR_MECHANISM_INVALID;
 	pInfo->ulMinKeySize = m->min_bits;
 	pInfo->ulMaxKeySize = m->max_bits;
-	pInfo->flags = CKF_HW | CKF_SIGN;
+	pInfo->flags = CKF_HW |
+		       (m->kind == MECH_KEYGEN ? CKF_GENERATE_KEY_PAIR : CKF_SIGN);
 	if (m->key_type == CKK_EC)
 		pInfo->flags |= CKF_EC_F_P | CKF_EC_NAMEDCURVE |
 				CKF_EC_UNCOMPRESS;

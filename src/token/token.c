@@ -380,6 +380,12 @@ core_load(core *c)
 }
 
 CK_RV
+core_reload(core *c)
+{
+	return core_load(c);
+}
+
+CK_RV
 core_refresh(core *c)
 {
 	if (c->st != NULL && c->data_version >= 0 &&
@@ -606,6 +612,10 @@ token_login(core *c, token *t, CK_USER_TYPE who, const char *pin,
 		tpm_idle(c->tpm);
 		return rv;
 	}
+	/* The SO object is needed again only for C_InitPIN: keep it out of
+	 * the TPM's few object slots meanwhile. */
+	if (who == CKU_SO)
+		tpm_key_park(c->tpm, k);
 	tpm_idle(c->tpm);
 	t->login = who;
 	t->lockout.counter = 0;

@@ -69,6 +69,9 @@ CK_RV core_init_primary(core *c, uint32_t handle);
 /* Re-reads tokens and objects when another process changed the store,
  * keeping login state and loaded keys. */
 CK_RV core_refresh(core *c);
+/* Re-reads unconditionally (after this process's own writes, which do not
+ * change sqlite's data_version). */
+CK_RV core_reload(core *c);
 
 token *core_find_token(core *c, const char *label);
 

@@ -17,8 +17,10 @@
 #include "util/log.h"
 #include "util/secure.h"
 
-/* swtpm, and many hardware TPMs, hold three transient objects. */
-#define TPM_MAX_RESIDENT 3
+/* swtpm, and many hardware TPMs, hold three transient objects, and a
+ * command that names a persistent object (the SRK: salted sessions, Load,
+ * Create) needs one free slot to bring it in. So two of ours at most. */
+#define TPM_MAX_RESIDENT 2
 
 struct tpm_ctx {
 	TSS2_TCTI_CONTEXT *tcti;
@@ -796,6 +798,14 @@ tpm_key_ensure(tpm_ctx *t, tpm_key *k)
 	tpm_key_apply_auth(t, k);
 	resident_add(t, k);
 	return CKR_OK;
+}
+
+CK_RV
+tpm_key_park(tpm_ctx *t, tpm_key *k)
+{
+	if (k->tr == 0)
+		return CKR_OK;
+	return tpm_key_evict(t, k);
 }
 
 void

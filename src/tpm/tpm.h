@@ -117,6 +117,9 @@ CK_RV tpm_token_create(tpm_ctx *t, const uint8_t so_auth[TPM_AUTH_LEN],
 
 /* Sets the authValue used for k (copied; wiped on tpm_key_clear). */
 void tpm_key_set_auth(tpm_key *k, const uint8_t *auth, size_t len);
+/* Context-saves and flushes k if loaded, keeping its auth: it leaves the
+ * TPM's slots and comes back with one ContextLoad when used. */
+CK_RV tpm_key_park(tpm_ctx *t, tpm_key *k);
 /* Flushes k if loaded, frees its saved context, wipes its auth. Blobs
  * stay. */
 void tpm_key_unload(tpm_ctx *t, tpm_key *k);

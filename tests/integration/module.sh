@@ -8,7 +8,8 @@
 #
 # One TAP stream: module_test numbers its tests from TAP_START and prints no
 # plan; this script counts them and prints the single final plan.
-. "$(dirname "$0")/../lib/common.sh"
+# shellcheck source=tests/lib/common.sh
+source "$(dirname "$0")/../lib/common.sh"
 t11_require_build
 
 MODULE_TEST=$TPM11_BUILD/tests/integration/module_test
@@ -63,10 +64,10 @@ check "tpm11 init" "$TPM11_TOOL" init
 check "tpm11 addtoken --label $LABEL" "$TPM11_TOOL" addtoken --label "$LABEL" \
 	--sopin "$TPM11_TEST_SOPIN" --userpin "$TPM11_TEST_PIN"
 for k in "${KEYS[@]}"; do
-	set -- $k
-	check "tpm11 addkey --algorithm $2 --key-label $1" "$TPM11_TOOL" addkey \
-		--label "$LABEL" --algorithm "$2" --key-label "$1" \
-		--userpin "$TPM11_TEST_PIN"
+	read -r key_label key_alg <<<"$k"
+	check "tpm11 addkey --algorithm $key_alg --key-label $key_label" \
+		"$TPM11_TOOL" addkey --label "$LABEL" --algorithm "$key_alg" \
+		--key-label "$key_label" --userpin "$TPM11_TEST_PIN"
 done
 check "after the tool's set-up the TPM holds no transient objects or sessions" \
 	tpm_is_clean

@@ -182,6 +182,8 @@ static const char *so_pin;
 
 static CK_SLOT_ID itest_slot;
 static bool have_itest;
+static CK_SLOT_ID empty_slot;
+static bool have_empty;
 
 enum { K_P256, K_P384, K_RSA, NKEYS };
 
@@ -757,7 +759,6 @@ test_slots(void)
 	CK_ULONG n = 0, n2, i;
 	CK_RV rv;
 	bool empty_found = false;
-	CK_SLOT_ID empty_slot = 0;
 	CK_TOKEN_INFO ti;
 	CK_SLOT_INFO si;
 
@@ -801,6 +802,7 @@ test_slots(void)
 		for (i = 0; i < n; i++)
 			if (p11->C_GetTokenInfo(slots[i], &ti) == CKR_OK)
 				diag_field("token label", ti.label, sizeof(ti.label));
+	have_empty = empty_found;
 	tap(empty_found,
 	    "an extra slot holds a token without CKF_TOKEN_INITIALIZED");
 	if (empty_found) {
@@ -2151,6 +2153,129 @@ test_close(void)
 	p11->C_CloseSession(b);
 }
 
+/* --- C_InitToken ----------------------------------------------------------- */
+
+static void
+pad_label(CK_UTF8CHAR out[32], const char *s)
+{
+	size_t l = strlen(s);
+
+	memset(out, ' ', 32);
+	memcpy(out, s, l < 32 ? l : 32);
+}
+
+/* Finds the slot whose token has this label; false if none. */
+static bool
+slot_by_label(const char *label, CK_SLOT_ID *slot, CK_TOKEN_INFO *ti)
+{
+	CK_SLOT_ID slots[64];
+	CK_ULONG n = 64, i;
+
+	if (p11->C_GetSlotList(CK_FALSE, slots, &n) != CKR_OK)
+		return false;
+	for (i = 0; i < n; i++)
+		if (p11->C_GetTokenInfo(slots[i], ti) == CKR_OK &&
+		    padded_equals(ti->label, sizeof(ti->label), label)) {
+			*slot = slots[i];
+			return true;
+		}
+	return false;
+}
+
+static void
+test_init_token(void)
+{
+	char label[33];
+	CK_UTF8CHAR plabel[32];
+	CK_TOKEN_INFO ti;
+	CK_SLOT_ID slot = 0, other;
+	CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
+	CK_ULONG count = 99;
+	size_t slen = strlen(so_pin);
+	char *wrong = malloc(slen + 2);
+	CK_RV rv;
+
+	if (wrong == NULL)
+		abort();
+	snprintf(wrong, slen + 2, "%sq", so_pin);
+	snprintf(label, sizeof(label), "itest-new-%ld", (long)getpid());
+	pad_label(plabel, label);
+	if (!have_empty) {
+		tap(false, "C_InitToken: an empty slot is offered");
+		free(wrong);
+		return;
+	}
+	rv = p11->C_InitToken(empty_slot, (CK_UTF8CHAR *)so_pin, slen, plabel);
+	if (!expect_rv(rv, CKR_OK, "C_InitToken on the empty slot -> CKR_OK")) {
+		free(wrong);
+		return;
+	}
+	memset(&ti, 0, sizeof(ti));
+	if (!tap(slot_by_label(label, &slot, &ti),
+		 "the new token is listed with its label")) {
+		free(wrong);
+		return;
+	}
+	if (!tap((ti.flags & CKF_TOKEN_INITIALIZED) &&
+			 !(ti.flags & CKF_USER_PIN_INITIALIZED),
+		 "the new token: CKF_TOKEN_INITIALIZED, no "
+		 "CKF_USER_PIN_INITIALIZED"))
+		diag("flags 0x%lx", (unsigned long)ti.flags);
+	memset(&ti, 0, sizeof(ti));
+	rv = p11->C_GetTokenInfo(empty_slot, &ti);
+	other = empty_slot;
+	if (!tap(rv == CKR_OK && !(ti.flags & CKF_TOKEN_INITIALIZED) &&
+			 other != slot,
+		 "after C_InitToken an empty slot is still offered"))
+		diag("got %s, flags 0x%lx", rv_name(rv), (unsigned long)ti.flags);
+
+	rv = p11->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL,
+				NULL, &s);
+	expect_rv(rv, CKR_OK, "C_OpenSession on the new token -> CKR_OK");
+	expect_rv(login_user(s, user_pin), CKR_USER_PIN_NOT_INITIALIZED,
+		  "C_Login as user before C_InitPIN -> "
+		  "CKR_USER_PIN_NOT_INITIALIZED");
+	expect_rv(p11->C_InitToken(slot, (CK_UTF8CHAR *)so_pin, slen, plabel),
+		  CKR_SESSION_EXISTS,
+		  "C_InitToken with a session open on the token -> "
+		  "CKR_SESSION_EXISTS");
+	expect_rv(p11->C_Login(s, CKU_SO, (CK_UTF8CHAR *)so_pin, slen), CKR_OK,
+		  "C_Login as SO on the new token -> CKR_OK");
+	expect_rv(p11->C_InitPIN(s, (CK_UTF8CHAR *)user_pin, strlen(user_pin)),
+		  CKR_OK, "C_InitPIN on the new token -> CKR_OK");
+	p11->C_Logout(s);
+	expect_rv(login_user(s, user_pin), CKR_OK,
+		  "the new token's user PIN logs in");
+	rv = count_class(s, CKO_PRIVATE_KEY, &count);
+	if (!tap(rv == CKR_OK && count == 0, "the new token holds no keys"))
+		diag("got %s, count %lu", rv_name(rv), (unsigned long)count);
+	memset(&ti, 0, sizeof(ti));
+	rv = p11->C_GetTokenInfo(slot, &ti);
+	if (!tap(rv == CKR_OK && (ti.flags & CKF_USER_PIN_INITIALIZED),
+		 "after C_InitPIN the new token has CKF_USER_PIN_INITIALIZED"))
+		diag("got %s, flags 0x%lx", rv_name(rv), (unsigned long)ti.flags);
+	p11->C_CloseSession(s);
+
+	expect_rv(p11->C_InitToken(slot, (CK_UTF8CHAR *)wrong, strlen(wrong),
+				   plabel),
+		  CKR_PIN_INCORRECT,
+		  "C_InitToken of an existing token with a wrong SO PIN -> "
+		  "CKR_PIN_INCORRECT");
+	expect_rv(p11->C_InitToken(slot, (CK_UTF8CHAR *)so_pin, slen, plabel),
+		  CKR_OK, "C_InitToken of an existing token with its SO PIN -> "
+			  "CKR_OK");
+	memset(&ti, 0, sizeof(ti));
+	if (!tap(slot_by_label(label, &slot, &ti) &&
+			 !(ti.flags & CKF_USER_PIN_INITIALIZED),
+		 "re-initialised token has no user PIN"))
+		diag("flags 0x%lx", (unsigned long)ti.flags);
+	if (!tap(slot_by_label("ITEST", &other, &ti) && other == itest_slot,
+		 "token ITEST is untouched by C_InitToken of another token"))
+		diag("ITEST slot %lu (was %lu)", (unsigned long)other,
+		     (unsigned long)itest_slot);
+	free(wrong);
+}
+
 /* --- PIN management ---------------------------------------------------------- */
 
 static void
@@ -2437,6 +2562,7 @@ main(void)
 				test_keygen();
 				test_logout();
 				test_close();
+				test_init_token();
 				test_set_pin();
 				test_so();
 				test_finalize();
