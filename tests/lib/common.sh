@@ -73,7 +73,8 @@ swtpm_start() {
 		--server type=unixio,path="$dir/tpm.sock" \
 		--ctrl type=unixio,path="$dir/tpm.sock.ctrl" \
 		--flags not-need-init,startup-clear --daemon \
-		--pid file="$dir/swtpm.pid" --log file="$dir/swtpm.log" || return 1
+		--pid file="$dir/swtpm.pid" \
+		--log file="$dir/swtpm.log"${T11_SWTPM_LOGLEVEL:+,level=$T11_SWTPM_LOGLEVEL} || return 1
 	for _ in $(seq 50); do [ -s "$dir/swtpm.pid" ] && break; sleep 0.05; done
 	t11_own_pid "$(cat "$dir/swtpm.pid")"
 	export TPM11_TCTI="swtpm:path=$dir/tpm.sock"
