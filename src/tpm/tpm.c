@@ -1295,3 +1295,47 @@ tpm_rsa_raw(tpm_ctx *t, tpm_key *k, const uint8_t *in, size_t len,
 	Esys_Free(m);
 	return rv;
 }
+
+/* --- access for other TPM code of tpm11 ---------------------------------- */
+
+struct ESYS_CONTEXT *
+tpm_esys(tpm_ctx *t)
+{
+	return t->esys;
+}
+
+uint32_t
+tpm_srk_tr(tpm_ctx *t)
+{
+	return t->srk;
+}
+
+CK_RV
+tpm_session(tpm_ctx *t, uint32_t *sess)
+{
+	ESYS_TR s;
+	CK_RV rv = tpm_hmac_session(t, &s);
+
+	*sess = s;
+	return rv;
+}
+
+CK_RV
+tpm_key_load(tpm_ctx *t, tpm_key *k)
+{
+	return tpm_key_ensure(t, k);
+}
+
+CK_RV
+tpm_free_slot(tpm_ctx *t)
+{
+	return tpm_make_room(t, NULL);
+}
+
+void
+tpm_count(tpm_ctx *t, const char *what, uint32_t rc)
+{
+	t->ncmds++;
+	if (rc != TSS2_RC_SUCCESS)
+		tpm_note_error(t, what, rc);
+}

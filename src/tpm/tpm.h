@@ -150,6 +150,18 @@ CK_RV tpm_object_change_auth(tpm_ctx *t, tpm_key *key,
 			     const uint8_t new_auth[TPM_AUTH_LEN],
 			     blob *new_priv);
 
+/* For other TPM code of tpm11 (src/tpm/attest.c): the ESAPI context, the
+ * SRK, the salted session, and loading a key (k->tr valid afterwards;
+ * make room first with tpm_make_room when loading objects of your own).
+ * Commands sent through tpm_esys() should be counted with tpm_count(). */
+struct ESYS_CONTEXT;
+struct ESYS_CONTEXT *tpm_esys(tpm_ctx *t);
+uint32_t tpm_srk_tr(tpm_ctx *t);
+CK_RV tpm_session(tpm_ctx *t, uint32_t *sess);
+CK_RV tpm_key_load(tpm_ctx *t, tpm_key *k);
+CK_RV tpm_free_slot(tpm_ctx *t);
+void tpm_count(tpm_ctx *t, const char *what, uint32_t rc);
+
 /* Parses a stored TPM2B_PUBLIC. */
 int tpm_pub_parse(const blob *pub, tpm_pubkey *out);
 
