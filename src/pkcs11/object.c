@@ -371,8 +371,6 @@ keygen_check_priv(const attr_list *priv)
 		return CKR_TEMPLATE_INCONSISTENT;
 	if (attr_get_bool(priv, CKA_EXTRACTABLE, &b) && b)
 		return CKR_TEMPLATE_INCONSISTENT;
-	if (attr_get_bool(priv, CKA_PRIVATE, &b) && !b)
-		return CKR_TEMPLATE_INCONSISTENT;
 	return CKR_OK;
 }
 
@@ -451,8 +449,10 @@ C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	if ((id = attr_find(&priv, CKA_ID)) == NULL)
 		id = attr_find(&pub, CKA_ID);
 	rv = token_generate_key(mod.c, t, type, label, id ? id->pValue : NULL,
-				id ? id->ulValueLen : 0, &upub, &upriv,
-				&pub_id, &priv_id);
+				id ? id->ulValueLen : 0,
+				attr_bool_or(&priv, CKA_PRIVATE, true)
+					? 0 : TOKEN_KEY_NO_LOGIN,
+				&upub, &upriv, &pub_id, &priv_id);
 	if (rv == CKR_OK) {
 		*phPublicKey = (CK_OBJECT_HANDLE)pub_id;
 		*phPrivateKey = (CK_OBJECT_HANDLE)priv_id;

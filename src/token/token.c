@@ -276,8 +276,12 @@ token_load_objects(core *c, token *t)
 					     cls == CKO_PRIVATE_KEY ||
 						     cls == CKO_SECRET_KEY);
 		if (recs[i].tpm_pub.data != NULL) {
+			CK_ULONG parent = TPM11_PARENT_TOKEN;
+
+			attr_get_ulong(&o->attrs, CKA_TPM11_PARENT, &parent);
 			key_update(c, &o->key, &recs[i].tpm_pub,
-				   &recs[i].tpm_priv, &t->storage);
+				   &recs[i].tpm_priv,
+				   parent == TPM11_PARENT_SRK ? NULL : &t->storage);
 			if (tpm_pub_parse(&o->key.pub, &o->pub) != 0)
 				log_error("store: object %lld: its TPM public "
 					  "area does not parse",
@@ -827,7 +831,7 @@ key_attrs_common(attr_list *l, const tpm_pubkey *pk, const char *label,
 
 static int
 key_attrs_build(const tpm_pubkey *pk, const char *label, const uint8_t *id,
-		size_t id_len, attr_list *pub, attr_list *priv)
+		size_t id_len, bool no_login, attr_list *pub, attr_list *priv)
 {
 	int r = 0;
 	bool rsa = pk->type == TPM_KEY_RSA_2048 || pk->type == TPM_KEY_RSA_3072;
@@ -843,7 +847,9 @@ key_attrs_build(const tpm_pubkey *pk, const char *label, const uint8_t *id,
 
 	r |= attr_set_ulong(priv, CKA_CLASS, CKO_PRIVATE_KEY);
 	r |= key_attrs_common(priv, pk, label, id, id_len);
-	r |= attr_set_bool(priv, CKA_PRIVATE, true);
+	r |= attr_set_bool(priv, CKA_PRIVATE, !no_login);
+	r |= attr_set_ulong(priv, CKA_TPM11_PARENT,
+			    no_login ? TPM11_PARENT_SRK : TPM11_PARENT_TOKEN);
 	r |= attr_set_bool(priv, CKA_SENSITIVE, true);
 	r |= attr_set_bool(priv, CKA_ALWAYS_SENSITIVE, true);
 	r |= attr_set_bool(priv, CKA_EXTRACTABLE, false);
@@ -899,10 +905,11 @@ attrs_apply(attr_list *dst, const attr_list *extra)
 
 CK_RV
 token_generate_key(core *c, token *t, tpm_key_type type, const char *label,
-		   const uint8_t *id, size_t id_len, const attr_list *extra_pub,
-		   const attr_list *extra_priv, int64_t *pub_id,
-		   int64_t *priv_id)
+		   const uint8_t *id, size_t id_len, unsigned flags,
+		   const attr_list *extra_pub, const attr_list *extra_priv,
+		   int64_t *pub_id, int64_t *priv_id)
 {
+	bool no_login = (flags & TOKEN_KEY_NO_LOGIN) != 0;
 	object_rec recs[2];
 	tpm_pubkey pk;
 	uint8_t defid[20];
@@ -918,7 +925,10 @@ token_generate_key(core *c, token *t, tpm_key_type type, const char *label,
 	}
 	if ((rv = core_tpm(c)) != CKR_OK)
 		return rv;
-	rv = tpm_key_create(c->tpm, &t->storage, type, &recs[1].tpm_pub,
+	/* A key usable without login cannot sit under the PIN-bound storage
+	 * key: it is a child of the SRK, still fixedTPM/fixedParent. */
+	rv = tpm_key_create(c->tpm, no_login ? NULL : &t->storage, type,
+			    &recs[1].tpm_pub,
 			    &recs[1].tpm_priv, &recs[1].creation_data,
 			    &recs[1].creation_hash, &recs[1].creation_ticket);
 	if (rv != CKR_OK) {
@@ -947,7 +957,7 @@ token_generate_key(core *c, token *t, tpm_key_type type, const char *label,
 		recs[i].token_id = t->rec.id;
 		attr_list_init(&recs[i].attrs);
 	}
-	if (key_attrs_build(&pk, label, id, id_len, &recs[0].attrs,
+	if (key_attrs_build(&pk, label, id, id_len, no_login, &recs[0].attrs,
 			    &recs[1].attrs) != 0 ||
 	    attrs_apply(&recs[0].attrs, extra_pub) != 0 ||
 	    attrs_apply(&recs[1].attrs, extra_priv) != 0) {
@@ -969,6 +979,32 @@ token_generate_key(core *c, token *t, tpm_key_type type, const char *label,
 out:
 	object_rec_clear(&recs[0]);
 	object_rec_clear(&recs[1]);
+	return rv;
+}
+
+CK_RV
+token_add_objects(core *c, token *t, attr_list *objs, size_t n, int64_t *ids)
+{
+	object_rec *recs;
+	size_t i;
+	CK_RV rv = CKR_OK;
+
+	if ((recs = calloc(n ? n : 1, sizeof(*recs))) == NULL)
+		return CKR_HOST_MEMORY;
+	for (i = 0; i < n; i++) {
+		recs[i].token_id = t->rec.id;
+		recs[i].attrs = objs[i]; /* borrowed, not freed here */
+	}
+	if (store_objects_add(c->st, recs, n) != STORE_OK) {
+		snprintf(c->err, sizeof(c->err), "%s", store_errmsg(c->st));
+		rv = CKR_DEVICE_ERROR;
+	} else if (ids != NULL) {
+		for (i = 0; i < n; i++)
+			ids[i] = recs[i].id;
+	}
+	free(recs);
+	if (rv == CKR_OK)
+		rv = core_load(c);
 	return rv;
 }
 

@@ -40,6 +40,15 @@ typedef struct token {
 
 #define TOKEN_NOBODY ((CK_USER_TYPE)-1)
 
+/* Which TPM key a private key object is a child of: 0 (or absent) the
+ * token's PIN-bound storage key, 1 the SRK (a key usable without login). */
+#define CKA_TPM11_PARENT (CKA_VENDOR_DEFINED | 0x54310001UL)
+#define TPM11_PARENT_TOKEN 0
+#define TPM11_PARENT_SRK 1
+
+/* token_generate_key flags */
+#define TOKEN_KEY_NO_LOGIN 0x1 /* CKA_PRIVATE false: no PIN needed to use it */
+
 typedef struct core {
 	store *st;
 	char *store_dir;
@@ -101,9 +110,13 @@ CK_RV token_init_pin(core *c, token *t, const char *so_pin, size_t so_len,
  * template attributes applied on top (may be NULL). */
 CK_RV token_generate_key(core *c, token *t, tpm_key_type type,
 			 const char *label, const uint8_t *id, size_t id_len,
-			 const attr_list *extra_pub,
+			 unsigned flags, const attr_list *extra_pub,
 			 const attr_list *extra_priv, int64_t *pub_id,
 			 int64_t *priv_id);
+/* Stores n objects without TPM blobs (certificates, data) on t in one
+ * transaction; ids (may be NULL) receive their handles. */
+CK_RV token_add_objects(core *c, token *t, attr_list *objs, size_t n,
+			int64_t *ids);
 CK_RV token_destroy_objects(core *c, token *t, const int64_t *ids,
 			    size_t n);
 

@@ -1045,13 +1045,14 @@ tpm_key_create(tpm_ctx *t, tpm_key *parent, tpm_key_type type, blob *pub,
 
 	if (tpm_key_type_template(type, &tmpl) != 0)
 		return CKR_MECHANISM_INVALID;
-	if ((rv = tpm_key_ensure(t, parent)) != CKR_OK)
+	if (parent != NULL && (rv = tpm_key_ensure(t, parent)) != CKR_OK)
 		return rv;
 	if ((rv = tpm_hmac_session(t, &sess)) != CKR_OK)
 		return rv;
-	parent->last_use = ++t->clock;
-	return tpm_create(t, parent->tr, sess, NULL, 0, &tmpl, pub, priv,
-			  cdata, chash, cticket);
+	if (parent != NULL)
+		parent->last_use = ++t->clock;
+	return tpm_create(t, parent ? parent->tr : t->srk, sess, NULL, 0,
+			  &tmpl, pub, priv, cdata, chash, cticket);
 }
 
 static CK_RV

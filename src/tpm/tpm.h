@@ -133,7 +133,7 @@ void tpm_key_clear(tpm_ctx *t, tpm_key *k);
 CK_RV tpm_key_check_auth(tpm_ctx *t, tpm_key *k);
 
 /* Creates an application key under parent (which must have its auth
- * set). Fills the blobs and the creation data for later attestation. */
+ * set; NULL: the SRK). Fills the blobs and the creation data for later attestation. */
 CK_RV tpm_key_create(tpm_ctx *t, tpm_key *parent, tpm_key_type type,
 		     blob *pub, blob *priv, blob *cdata, blob *chash,
 		     blob *cticket);

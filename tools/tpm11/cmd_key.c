@@ -62,11 +62,14 @@ cmd_addkey(int argc, char **argv)
 		 "it)"},
 		{"id", OPT_VALUE, "the key's CKA_ID in hex (default: from the "
 		 "public key)"},
+		{"no-login", OPT_FLAG, "usable WITHOUT the PIN (for services); "
+		 "still never leaves the TPM"},
 		{"userpin", OPT_PIN, "user PIN (asked when left out)"},
 		{"userpin-file", OPT_VALUE, "read the user PIN from a file"},
 		{NULL},
 	};
 	const char *alg = NULL, *idhex;
+	bool no_login;
 	uint8_t id[64];
 	size_t id_len = 0;
 	tpm_key_type type;
@@ -100,12 +103,17 @@ cmd_addkey(int argc, char **argv)
 		fprintf(stderr, "tpm11: --key-label: at most 255 bytes\n");
 		return 2;
 	}
+	no_login = opts_get(opts, "no-login")->given;
 	if ((c = tool_open(false)) == NULL)
 		return 1;
 	if ((t = tool_token(c, opts)) == NULL)
 		goto out;
 	if ((pin = pin_get(opts, "userpin", "user PIN", false)) == NULL)
 		goto out;
+	if (no_login)
+		fprintf(stderr, "tpm11: warning: --no-login: any program running "
+			"as this user can sign with this key without a PIN.\n"
+			"       The key still cannot be copied off this TPM.\n");
 	t0 = now_ms();
 	if ((rv = token_login(c, t, CKU_USER, pin, strlen(pin))) != CKR_OK) {
 		tool_fail(c, "addkey", rv);
@@ -115,8 +123,9 @@ cmd_addkey(int argc, char **argv)
 		fprintf(stderr, "tpm11: generating an RSA key in the TPM (this "
 			"can take several seconds)...\n");
 	rv = token_generate_key(c, t, type, opts_value(opts, "key-label"),
-				id_len ? id : NULL, id_len, NULL, NULL, NULL,
-				&priv_id);
+				id_len ? id : NULL, id_len,
+				no_login ? TOKEN_KEY_NO_LOGIN : 0, NULL, NULL,
+				NULL, &priv_id);
 	token_logout(c, t);
 	if (rv != CKR_OK) {
 		tool_fail(c, "addkey", rv);
