@@ -3,7 +3,7 @@
 # distinctive PINs (tool, module through ssh-keygen and pkcs11-tool, PIN
 # change, SO reset) with TPM11_LOG=debug, then search every byte of the store
 # directory (database, -wal, -shm, anything else) and every log for the
-# PINs, as text and as hex.
+# PINs, as text and as hex, and for the authValues derived from them.
 . "$(dirname "$0")/../lib/common.sh"
 t11_require_build
 
@@ -70,6 +70,29 @@ for pin in "${PINS[@]}"; do
 		not_ok "PIN $pin not in the debug logs"; head -n 5 "$T11_TMP/hits" | sed 's/^/# /'
 	else ok "PIN $pin not in the debug logs"; fi
 done
+# The authValues the token derives from the PINs (HMAC-SHA256 keyed with the
+# token's pin_salt, see src/tpm), raw and as hex, in the store and the logs.
+salt=$(sqlite3 "$TPM11_STORE/tpm11.sqlite3" "select hex(pin_salt) from tokens where label='$LABEL';" 2>/dev/null)
+if [ -n "$salt" ]; then
+	if python3 - "$salt" "$TPM11_STORE" "$LOGDIR" "${PINS[@]}" >"$T11_TMP/authhits" 2>&1 <<'PY'
+import hashlib, hmac, os, sys
+salt, dirs, pins = bytes.fromhex(sys.argv[1]), sys.argv[2:4], sys.argv[4:]
+files = [os.path.join(r, f) for d in dirs for r, _, fs in os.walk(d) for f in fs]
+bad = 0
+for pin in pins:
+    a = hmac.new(salt, pin.encode(), hashlib.sha256).digest()
+    needles = [a, a.hex().encode(), a.hex().upper().encode()]
+    for f in files:
+        data = open(f, "rb").read()
+        if any(n in data for n in needles):
+            print(f"authValue of {pin} found in {f}"); bad += 1
+sys.exit(1 if bad else 0)
+PY
+	then ok "no PIN-derived authValue in the store or the logs"
+	else not_ok "no PIN-derived authValue in the store or the logs"; sed 's/^/# /' "$T11_TMP/authhits"; fi
+else
+	not_ok "read the token's pin_salt from the store (tokens.pin_salt)"
+fi
 # Also what sqlite itself shows (decoded text, after a checkpoint).
 db=$(find "$TPM11_STORE" -type f -name '*.db' -o -type f -name '*.sqlite*' | grep -v -- '-wal$\|-shm$' | head -1)
 if [ -n "$db" ] && command -v sqlite3 >/dev/null; then

@@ -161,12 +161,12 @@ t11_askpass() {
 # keys in DIR/authorized_keys for the current user. Sets T11_SSHD_PORT and
 # T11_SSH_USER. Stopped by PID at exit.
 sshd_start() {
-	local dir=$1 port pid try
+	local dir=$1 port pid
 	mkdir -p "$dir"
 	[ -f "$dir/hostkey" ] || ssh-keygen -q -t ed25519 -N '' -f "$dir/hostkey" </dev/null || return 1
 	touch "$dir/authorized_keys"; chmod 600 "$dir/authorized_keys"
 	if [ "$(id -u)" -eq 0 ]; then mkdir -p /run/sshd && chmod 755 /run/sshd; fi
-	for try in 1 2 3; do
+	for _ in 1 2 3; do
 		port=$(t11_free_port) || return 1
 		cat >"$dir/sshd_config" <<EOC
 Port $port
