@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/pkey.h"
 #include "pkcs11/interface.h"
 
 struct module mod;
@@ -115,6 +116,10 @@ session_get_inlock(CK_SESSION_HANDLE h, session **s, token **t)
 void
 session_end_ops(session *s)
 {
+	pkey_free(s->pk);
+	s->pk = NULL;
+	free(s->label);
+	s->label = NULL;
 	hash_ctx_free(s->hctx);
 	s->hctx = NULL;
 	s->op = OP_NONE;
@@ -239,10 +244,39 @@ C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list)
 	return CKR_OK;
 }
 
-/* PKCS#11 v3.0 5.2: C_GetInterfaceList / C_GetInterface. This module
- * offers the v2.40 function list under the "PKCS 11" name. It does not
- * claim CKF_INTERFACE_FORK_SAFE: a child must call C_Initialize. */
+/* The v3.0 list: the same 2.40 functions (version 3.0), then v3.0's own. */
+#define FN(f) ((tpm11_fn)(f))
+static tpm11_function_list_3_0 tpm11_function_list_30 = {
+	.v30 = {
+		FN(C_GetInterfaceList), FN(C_GetInterface), FN(C_LoginUser),
+		FN(C_SessionCancel), FN(C_MessageEncryptInit),
+		FN(C_EncryptMessage), FN(C_EncryptMessageBegin),
+		FN(C_EncryptMessageNext), FN(C_MessageEncryptFinal),
+		FN(C_MessageDecryptInit), FN(C_DecryptMessage),
+		FN(C_DecryptMessageBegin), FN(C_DecryptMessageNext),
+		FN(C_MessageDecryptFinal), FN(C_MessageSignInit),
+		FN(C_SignMessage), FN(C_SignMessageBegin), FN(C_SignMessageNext),
+		FN(C_MessageSignFinal), FN(C_MessageVerifyInit),
+		FN(C_VerifyMessage), FN(C_VerifyMessageBegin),
+		FN(C_VerifyMessageNext), FN(C_MessageVerifyFinal),
+	},
+};
+
+static pthread_once_t list30_once = PTHREAD_ONCE_INIT;
+
+static void
+list30_fill(void)
+{
+	tpm11_function_list_30.v240 = tpm11_function_list;
+	tpm11_function_list_30.v240.version.major = 3;
+	tpm11_function_list_30.v240.version.minor = 0;
+}
+
+/* PKCS#11 v3.0 5.2: C_GetInterfaceList / C_GetInterface. "PKCS 11" in
+ * versions 3.0 and 2.40. CKF_INTERFACE_FORK_SAFE is not claimed: after
+ * fork a child must call C_Initialize. */
 static CK_INTERFACE interfaces[] = {
+	{(CK_UTF8CHAR *)"PKCS 11", &tpm11_function_list_30, 0},
 	{(CK_UTF8CHAR *)"PKCS 11", &tpm11_function_list, 0},
 };
 
@@ -253,6 +287,7 @@ C_GetInterfaceList(CK_INTERFACE_PTR list, CK_ULONG_PTR count)
 
 	if (count == NULL)
 		return CKR_ARGUMENTS_BAD;
+	pthread_once(&list30_once, list30_fill);
 	if (list == NULL) {
 		*count = n;
 		return CKR_OK;
@@ -270,15 +305,24 @@ __attribute__((visibility("default"))) CK_RV
 C_GetInterface(CK_UTF8CHAR_PTR name, CK_VERSION_PTR version,
 	       CK_INTERFACE_PTR_PTR iface, CK_FLAGS flags)
 {
+	size_t i;
+
 	if (iface == NULL)
 		return CKR_ARGUMENTS_BAD;
+	pthread_once(&list30_once, list30_fill);
 	if (name != NULL && strcmp((const char *)name, "PKCS 11") != 0)
-		return CKR_FUNCTION_FAILED;
-	if (version != NULL &&
-	    (version->major != 2 || version->minor != 40))
-		return CKR_FUNCTION_FAILED;
-	if ((flags & interfaces[0].flags) != flags)
-		return CKR_FUNCTION_FAILED;
-	*iface = &interfaces[0];
-	return CKR_OK;
+		return CKR_ARGUMENTS_BAD;
+	/* The first that matches: 3.0 unless 2.40 is asked for. */
+	for (i = 0; i < sizeof(interfaces) / sizeof(interfaces[0]); i++) {
+		const CK_VERSION *v = interfaces[i].pFunctionList;
+
+		if (version != NULL && (version->major != v->major ||
+					version->minor != v->minor))
+			continue;
+		if ((flags & interfaces[i].flags) != flags)
+			continue;
+		*iface = &interfaces[i];
+		return CKR_OK;
+	}
+	return CKR_ARGUMENTS_BAD;
 }

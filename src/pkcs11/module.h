@@ -15,7 +15,7 @@
 
 #define EMPTY_SLOT_ID 0
 
-typedef enum { OP_NONE = 0, OP_SIGN } op_kind;
+typedef enum { OP_NONE = 0, OP_SIGN, OP_DIGEST, OP_VERIFY, OP_DECRYPT } op_kind;
 
 typedef struct mech_row mech_row;
 
@@ -35,6 +35,9 @@ typedef struct session {
 	hash_ctx *hctx;
 	bool op_multi;            /* C_SignUpdate was called */
 	CK_RSA_PKCS_PSS_PARAMS pss;
+	void *pk;                 /* C_Verify: the public key (crypto/pkey.h) */
+	CK_RSA_PKCS_OAEP_PARAMS oaep; /* C_Decrypt with OAEP */
+	uint8_t *label;           /* its source data, copied */
 } session;
 
 struct module {
@@ -81,13 +84,20 @@ void session_end_ops(session *s);
 /* Blank-padded copy into a fixed-size PKCS#11 string field. */
 void pad_string(CK_UTF8CHAR *dst, size_t size, const char *src);
 
+/* PSS parameters (v2.40 2.1.13) checked against the mechanism and a key of
+ * modbits bits. */
+CK_RV mech_pss_params(const mech_row *m, CK_MECHANISM_PTR mech,
+		      unsigned modbits, CK_RSA_PKCS_PSS_PARAMS *out);
+hash_algo mech_hash(CK_MECHANISM_TYPE m);
+hash_algo mech_mgf_hash(CK_RSA_PKCS_MGF_TYPE g);
+
 /* Mechanisms. */
 struct mech_row {
 	CK_MECHANISM_TYPE type;
 	CK_KEY_TYPE key_type;
 	hash_algo hash;            /* HASH_NONE: the caller hashed */
 	enum { MECH_ECDSA, MECH_RSA_PKCS, MECH_RSA_PSS, MECH_RSA_X509,
-	       MECH_KEYGEN } kind;
+	       MECH_KEYGEN, MECH_DIGEST, MECH_RSA_OAEP } kind;
 	CK_ULONG min_bits, max_bits;
 };
 const mech_row *mech_find(CK_MECHANISM_TYPE type);

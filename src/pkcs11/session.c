@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pkcs11/interface.h"
 #include "pkcs11/module.h"
 #include "util/secure.h"
 
@@ -258,6 +259,47 @@ C_SeedRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSeed, CK_ULONG ulSeedLen)
 	if ((rv = session_get_inlock(hSession, &s, &t)) == CKR_OK &&
 	    ulSeedLen > 0 && (rv = core_tpm(mod.c)) == CKR_OK)
 		rv = tpm_stir_random(mod.c->tpm, pSeed, ulSeedLen);
+	mod_unlock();
+	return rv;
+}
+
+/* PKCS#11 v3.0 5.6.5: C_LoginUser. Tokens here have no user names: with
+ * none given it is C_Login; a name is not something we can check. */
+CK_RV
+C_LoginUser(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType,
+	    CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen, CK_UTF8CHAR_PTR pUsername,
+	    CK_ULONG ulUsernameLen)
+{
+	CHECK_INIT();
+	if (pUsername == NULL && ulUsernameLen > 0)
+		return CKR_ARGUMENTS_BAD;
+	if (ulUsernameLen > 0)
+		return CKR_ARGUMENTS_BAD;
+	return C_Login(hSession, userType, pPin, ulPinLen);
+}
+
+/* v3.0 5.6.? C_SessionCancel: ends the session's active operations named in
+ * flags (CKF_SIGN, CKF_FIND_OBJECTS, ...). */
+CK_RV
+C_SessionCancel(CK_SESSION_HANDLE hSession, CK_FLAGS flags)
+{
+	session *s;
+	token *t;
+	CK_RV rv;
+
+	CHECK_INIT();
+	mod_lock();
+	if ((rv = session_get_inlock(hSession, &s, &t)) == CKR_OK) {
+		if (flags & (CKF_SIGN | CKF_VERIFY | CKF_DIGEST | CKF_DECRYPT |
+			     CKF_ENCRYPT))
+			session_end_ops(s);
+		if (flags & 0x00800000UL /* CKF_FIND_OBJECTS */) {
+			free(s->found);
+			s->found = NULL;
+			s->nfound = s->find_pos = 0;
+			s->find_active = false;
+		}
+	}
 	mod_unlock();
 	return rv;
 }

@@ -29,6 +29,12 @@ static const mech_row mechs[] = {
 	{CKM_SHA384_RSA_PKCS_PSS, CKK_RSA, HASH_SHA384, MECH_RSA_PSS, 2048, 3072},
 	{CKM_SHA512_RSA_PKCS_PSS, CKK_RSA, HASH_SHA512, MECH_RSA_PSS, 2048, 3072},
 	{CKM_RSA_X_509, CKK_RSA, HASH_NONE, MECH_RSA_X509, 2048, 3072},
+	{CKM_RSA_PKCS_OAEP, CKK_RSA, HASH_NONE, MECH_RSA_OAEP, 2048, 3072},
+	{CKM_SHA_1, (CK_KEY_TYPE)-1, HASH_SHA1, MECH_DIGEST, 0, 0},
+	{CKM_SHA224, (CK_KEY_TYPE)-1, HASH_SHA224, MECH_DIGEST, 0, 0},
+	{CKM_SHA256, (CK_KEY_TYPE)-1, HASH_SHA256, MECH_DIGEST, 0, 0},
+	{CKM_SHA384, (CK_KEY_TYPE)-1, HASH_SHA384, MECH_DIGEST, 0, 0},
+	{CKM_SHA512, (CK_KEY_TYPE)-1, HASH_SHA512, MECH_DIGEST, 0, 0},
 	{CKM_EC_KEY_PAIR_GEN, CKK_EC, HASH_NONE, MECH_KEYGEN, 256, 384},
 	{CKM_RSA_PKCS_KEY_PAIR_GEN, CKK_RSA, HASH_NONE, MECH_KEYGEN, 2048, 3072},
 };
@@ -56,8 +62,8 @@ mech_at(size_t i)
 	return &mechs[i];
 }
 
-static hash_algo
-hash_of_mech(CK_MECHANISM_TYPE m)
+hash_algo
+mech_hash(CK_MECHANISM_TYPE m)
 {
 	switch (m) {
 	case CKM_SHA_1: return HASH_SHA1;
@@ -69,8 +75,8 @@ hash_of_mech(CK_MECHANISM_TYPE m)
 	}
 }
 
-static hash_algo
-hash_of_mgf(CK_RSA_PKCS_MGF_TYPE g)
+hash_algo
+mech_mgf_hash(CK_RSA_PKCS_MGF_TYPE g)
 {
 	switch (g) {
 	case CKG_MGF1_SHA1: return HASH_SHA1;
@@ -84,9 +90,9 @@ hash_of_mgf(CK_RSA_PKCS_MGF_TYPE g)
 
 /* PSS parameters (v2.40 2.1.13): the hash must be the mechanism's own for
  * the hashing variants; the salt must fit the modulus. */
-static CK_RV
-pss_params(const mech_row *m, CK_MECHANISM_PTR mech, const token_obj *o,
-	   CK_RSA_PKCS_PSS_PARAMS *out)
+CK_RV
+mech_pss_params(const mech_row *m, CK_MECHANISM_PTR mech, unsigned modbits,
+		CK_RSA_PKCS_PSS_PARAMS *out)
 {
 	hash_algo h;
 
@@ -94,12 +100,12 @@ pss_params(const mech_row *m, CK_MECHANISM_PTR mech, const token_obj *o,
 	    mech->ulParameterLen != sizeof(CK_RSA_PKCS_PSS_PARAMS))
 		return CKR_MECHANISM_PARAM_INVALID;
 	memcpy(out, mech->pParameter, sizeof(*out));
-	h = hash_of_mech(out->hashAlg);
-	if (h == HASH_NONE || hash_of_mgf(out->mgf) == HASH_NONE)
+	h = mech_hash(out->hashAlg);
+	if (h == HASH_NONE || mech_mgf_hash(out->mgf) == HASH_NONE)
 		return CKR_MECHANISM_PARAM_INVALID;
 	if (m->hash != HASH_NONE && m->hash != h)
 		return CKR_MECHANISM_PARAM_INVALID;
-	if (out->sLen + hash_len(h) + 2 > (o->pub.bits + 7) / 8)
+	if (out->sLen + hash_len(h) + 2 > (modbits + 7) / 8)
 		return CKR_MECHANISM_PARAM_INVALID;
 	return CKR_OK;
 }
@@ -133,7 +139,8 @@ C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 		goto out;
 	}
 	if ((m = mech_find(pMechanism->mechanism)) == NULL ||
-	    m->kind == MECH_KEYGEN) {
+	    m->kind == MECH_KEYGEN || m->kind == MECH_DIGEST ||
+	    m->kind == MECH_RSA_OAEP) {
 		rv = CKR_MECHANISM_INVALID;
 		goto out;
 	}
@@ -151,7 +158,8 @@ C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 		goto out;
 	}
 	if (m->kind == MECH_RSA_PSS &&
-	    (rv = pss_params(m, pMechanism, o, &s->pss)) != CKR_OK)
+	    (rv = mech_pss_params(m, pMechanism, o->pub.bits, &s->pss)) !=
+		    CKR_OK)
 		goto out;
 	if (m->kind != MECH_RSA_PSS && pMechanism->ulParameterLen != 0) {
 		rv = CKR_MECHANISM_PARAM_INVALID;
@@ -209,10 +217,10 @@ sign_do(session *s, token *t, token_obj *o, const uint8_t *in, size_t inlen,
 			return CKR_DATA_LEN_RANGE;
 		break;
 	case MECH_RSA_PSS:
-		h = hash_of_mech(s->pss.hashAlg);
+		h = mech_hash(s->pss.hashAlg);
 		if (inlen != hash_len(h))
 			return CKR_DATA_LEN_RANGE;
-		if (rsa_pss_encode(h, hash_of_mgf(s->pss.mgf), s->pss.sLen, in,
+		if (rsa_pss_encode(h, mech_mgf_hash(s->pss.mgf), s->pss.sLen, in,
 				   o->pub.bits, block) != 0)
 			return CKR_GENERAL_ERROR;
 		break;

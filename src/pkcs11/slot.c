@@ -203,8 +203,25 @@ C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type,
 		return CKR_MECHANISM_INVALID;
 	pInfo->ulMinKeySize = m->min_bits;
 	pInfo->ulMaxKeySize = m->max_bits;
-	pInfo->flags = CKF_HW |
-		       (m->kind == MECH_KEYGEN ? CKF_GENERATE_KEY_PAIR : CKF_SIGN);
+	switch (m->kind) {
+	case MECH_KEYGEN:
+		pInfo->flags = CKF_HW | CKF_GENERATE_KEY_PAIR;
+		break;
+	case MECH_DIGEST: /* on the host */
+		pInfo->flags = CKF_DIGEST;
+		break;
+	case MECH_RSA_OAEP:
+		pInfo->flags = CKF_HW | CKF_DECRYPT;
+		break;
+	case MECH_RSA_PKCS:
+	case MECH_RSA_X509:
+		pInfo->flags = CKF_HW | CKF_SIGN | CKF_VERIFY |
+			       (m->hash == HASH_NONE ? CKF_DECRYPT : 0);
+		break;
+	default:
+		pInfo->flags = CKF_HW | CKF_SIGN | CKF_VERIFY;
+		break;
+	}
 	if (m->key_type == CKK_EC)
 		pInfo->flags |= CKF_EC_F_P | CKF_EC_NAMEDCURVE |
 				CKF_EC_UNCOMPRESS;

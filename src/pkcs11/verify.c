@@ -1,0 +1,253 @@
+/* Verification: C_VerifyInit, C_Verify, C_VerifyUpdate, C_VerifyFinal.
+ * Public-key work on the host (OpenSSL), with the same mechanisms as
+ * signing. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/pkey.h"
+#include "pkcs11/module.h"
+
+/* The public key of an object that carries one (public or private key). */
+static pkey *
+object_pkey(const token_obj *o, CK_KEY_TYPE kt, ec_curve *curve)
+{
+	const CK_ATTRIBUTE *a, *b;
+	uint8_t x[EC_MAX_FIELD_LEN], y[EC_MAX_FIELD_LEN];
+
+	if (kt == CKK_EC) {
+		if ((a = attr_find(&o->attrs, CKA_EC_PARAMS)) == NULL ||
+		    (b = attr_find(&o->attrs, CKA_EC_POINT)) == NULL)
+			return NULL;
+		*curve = ec_params_parse(a->pValue, a->ulValueLen);
+		if (*curve == CURVE_NONE ||
+		    ec_point_parse(*curve, b->pValue, b->ulValueLen, x, y) != 0)
+			return NULL;
+		return pkey_ec(*curve, x, y);
+	}
+	if ((a = attr_find(&o->attrs, CKA_MODULUS)) == NULL ||
+	    (b = attr_find(&o->attrs, CKA_PUBLIC_EXPONENT)) == NULL)
+		return NULL;
+	*curve = CURVE_NONE;
+	return pkey_rsa(a->pValue, a->ulValueLen, b->pValue, b->ulValueLen);
+}
+
+CK_RV
+C_VerifyInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+	     CK_OBJECT_HANDLE hKey)
+{
+	const mech_row *m;
+	CK_KEY_TYPE kt = (CK_KEY_TYPE)-1;
+	CK_ULONG bits = 0;
+	ec_curve curve = CURVE_NONE;
+	session *s;
+	token *t;
+	token_obj *o;
+	CK_RV rv;
+
+	CHECK_INIT();
+	if (pMechanism == NULL)
+		return CKR_ARGUMENTS_BAD;
+	mod_lock();
+	if ((rv = session_get_inlock(hSession, &s, &t)) != CKR_OK)
+		goto out;
+	if (s->op != OP_NONE) {
+		rv = CKR_OPERATION_ACTIVE;
+		goto out;
+	}
+	if ((o = object_get_inlock(t, hKey)) == NULL) {
+		rv = CKR_KEY_HANDLE_INVALID;
+		goto out;
+	}
+	if ((m = mech_find(pMechanism->mechanism)) == NULL ||
+	    m->kind == MECH_KEYGEN || m->kind == MECH_DIGEST ||
+	    m->kind == MECH_RSA_OAEP) {
+		rv = CKR_MECHANISM_INVALID;
+		goto out;
+	}
+	if (o->cls != CKO_PUBLIC_KEY) {
+		rv = CKR_KEY_TYPE_INCONSISTENT;
+		goto out;
+	}
+	if (!attr_bool_or(&o->attrs, CKA_VERIFY, false)) {
+		rv = CKR_KEY_FUNCTION_NOT_PERMITTED;
+		goto out;
+	}
+	attr_get_ulong(&o->attrs, CKA_KEY_TYPE, &kt);
+	if (kt != m->key_type) {
+		rv = CKR_KEY_TYPE_INCONSISTENT;
+		goto out;
+	}
+	if ((s->pk = object_pkey(o, kt, &curve)) == NULL) {
+		rv = CKR_KEY_HANDLE_INVALID;
+		goto out;
+	}
+	if (kt == CKK_RSA && attr_get_ulong(&o->attrs, CKA_MODULUS_BITS, &bits) &&
+	    m->kind == MECH_RSA_PSS &&
+	    (rv = mech_pss_params(m, pMechanism, (unsigned)bits, &s->pss)) !=
+		    CKR_OK) {
+		session_end_ops(s);
+		goto out;
+	}
+	if (m->kind != MECH_RSA_PSS && pMechanism->ulParameterLen != 0) {
+		session_end_ops(s);
+		rv = CKR_MECHANISM_PARAM_INVALID;
+		goto out;
+	}
+	if (m->hash != HASH_NONE &&
+	    (s->hctx = hash_ctx_new(m->hash)) == NULL) {
+		session_end_ops(s);
+		rv = CKR_HOST_MEMORY;
+		goto out;
+	}
+	s->op = OP_VERIFY;
+	s->mech = m;
+	s->op_key = curve; /* the curve, for ECDSA's r||s length */
+	s->op_multi = false;
+out:
+	mod_unlock();
+	LOG_RV("C_VerifyInit", rv);
+	return rv;
+}
+
+/* Verifies and ends the operation (v2.40 5.13: always ends). */
+static CK_RV
+verify_finish_inlock(session *s, const uint8_t *data, size_t len,
+		     const uint8_t *sig, size_t siglen)
+{
+	const mech_row *m = s->mech;
+	uint8_t digest[HASH_MAX_LEN];
+	int ok = -1;
+
+	if (m->hash != HASH_NONE) {
+		if ((data && hash_ctx_update(s->hctx, data, len) != 0) ||
+		    hash_ctx_final(s->hctx, digest) != 0) {
+			session_end_ops(s);
+			return CKR_GENERAL_ERROR;
+		}
+		data = digest;
+		len = hash_len(m->hash);
+	}
+	switch (m->kind) {
+	case MECH_ECDSA:
+		if (siglen != 2 * ec_field_len((ec_curve)s->op_key)) {
+			session_end_ops(s);
+			return CKR_SIGNATURE_LEN_RANGE;
+		}
+		ok = pkey_verify_ecdsa(s->pk, (ec_curve)s->op_key, data, len,
+				       sig, siglen);
+		break;
+	case MECH_RSA_PKCS:
+		ok = pkey_verify_rsa_pkcs1(s->pk, m->hash, data, len, sig, siglen);
+		break;
+	case MECH_RSA_PSS:
+		if (len != hash_len(mech_hash(s->pss.hashAlg))) {
+			session_end_ops(s);
+			return CKR_DATA_LEN_RANGE;
+		}
+		ok = pkey_verify_rsa_pss(s->pk, mech_hash(s->pss.hashAlg),
+					 mech_mgf_hash(s->pss.mgf), s->pss.sLen,
+					 data, len, sig, siglen);
+		break;
+	case MECH_RSA_X509:
+		ok = pkey_verify_rsa_raw(s->pk, data, len, sig, siglen);
+		break;
+	default:
+		break;
+	}
+	session_end_ops(s);
+	if (ok < 0)
+		return CKR_GENERAL_ERROR;
+	return ok ? CKR_OK : CKR_SIGNATURE_INVALID;
+}
+
+CK_RV
+C_Verify(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
+	 CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen)
+{
+	session *s;
+	token *t;
+	CK_RV rv;
+
+	CHECK_INIT();
+	if ((pData == NULL && ulDataLen > 0) || pSignature == NULL)
+		return CKR_ARGUMENTS_BAD;
+	mod_lock();
+	if ((rv = session_get_inlock(hSession, &s, &t)) != CKR_OK)
+		goto out;
+	if (s->op != OP_VERIFY) {
+		rv = CKR_OPERATION_NOT_INITIALIZED;
+		goto out;
+	}
+	if (s->op_multi) {
+		rv = CKR_OPERATION_ACTIVE;
+		goto out;
+	}
+	rv = verify_finish_inlock(s, pData ? pData : (CK_BYTE_PTR) "",
+				  ulDataLen, pSignature, ulSignatureLen);
+out:
+	mod_unlock();
+	LOG_RV("C_Verify", rv);
+	return rv;
+}
+
+CK_RV
+C_VerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart,
+	       CK_ULONG ulPartLen)
+{
+	session *s;
+	token *t;
+	CK_RV rv;
+
+	CHECK_INIT();
+	if (pPart == NULL && ulPartLen > 0)
+		return CKR_ARGUMENTS_BAD;
+	mod_lock();
+	if ((rv = session_get_inlock(hSession, &s, &t)) != CKR_OK)
+		goto out;
+	if (s->op != OP_VERIFY) {
+		rv = CKR_OPERATION_NOT_INITIALIZED;
+		goto out;
+	}
+	if (s->mech->hash == HASH_NONE) {
+		session_end_ops(s);
+		rv = CKR_FUNCTION_NOT_SUPPORTED;
+		goto out;
+	}
+	s->op_multi = true;
+	if (ulPartLen && hash_ctx_update(s->hctx, pPart, ulPartLen) != 0) {
+		session_end_ops(s);
+		rv = CKR_GENERAL_ERROR;
+	}
+out:
+	mod_unlock();
+	return rv;
+}
+
+CK_RV
+C_VerifyFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
+	      CK_ULONG ulSignatureLen)
+{
+	session *s;
+	token *t;
+	CK_RV rv;
+
+	CHECK_INIT();
+	if (pSignature == NULL)
+		return CKR_ARGUMENTS_BAD;
+	mod_lock();
+	if ((rv = session_get_inlock(hSession, &s, &t)) != CKR_OK)
+		goto out;
+	if (s->op != OP_VERIFY) {
+		rv = CKR_OPERATION_NOT_INITIALIZED;
+		goto out;
+	}
+	if (s->mech->hash == HASH_NONE) {
+		session_end_ops(s);
+		rv = CKR_FUNCTION_NOT_SUPPORTED;
+		goto out;
+	}
+	rv = verify_finish_inlock(s, NULL, 0, pSignature, ulSignatureLen);
+out:
+	mod_unlock();
+	return rv;
+}
