@@ -47,6 +47,8 @@ C_Initialize(CK_VOID_PTR pInitArgs)
 		mod.c = NULL;
 		mod.sessions = NULL;
 		mod.nsessions = 0;
+		mod.sobjs = NULL;
+		mod.nsobjs = 0;
 		mod.initialized = false;
 		mod.forked = false;
 		mod.app_locks = false;
@@ -71,6 +73,7 @@ C_Initialize(CK_VOID_PTR pInitArgs)
 	mod_lock();
 	mod.c = c;
 	mod.next_handle = 1;
+	mod.next_sobj = SOBJ_HANDLE_BASE;
 	mod.initialized = true;
 	core_refresh(c);
 	mod_unlock();
@@ -92,6 +95,7 @@ C_Finalize(CK_VOID_PTR pReserved)
 	free(mod.sessions);
 	mod.sessions = NULL;
 	mod.nsessions = 0;
+	sobjs_drop_inlock(0);
 	if (mod.c && mod.c->tpm)
 		log_debug("C_Finalize: %llu TPM commands",
 			  (unsigned long long)tpm_command_count(mod.c->tpm));

@@ -147,10 +147,50 @@ session_state_inlock(const session *s, const token *t)
 	return rw ? CKS_RW_PUBLIC_SESSION : CKS_RO_PUBLIC_SESSION;
 }
 
+void
+sobj_free(token_obj *o)
+{
+	if (o == NULL)
+		return;
+	attr_list_clear(&o->attrs);
+	free(o);
+}
+
+void
+sobjs_drop_inlock(CK_SESSION_HANDLE h)
+{
+	size_t i, j = 0;
+
+	for (i = 0; i < mod.nsobjs; i++) {
+		if (h == 0 || mod.sobjs[i]->session == h)
+			sobj_free(mod.sobjs[i]);
+		else
+			mod.sobjs[j++] = mod.sobjs[i];
+	}
+	mod.nsobjs = j;
+	if (j == 0) {
+		free(mod.sobjs);
+		mod.sobjs = NULL;
+	}
+}
+
+static token_obj *
+sobj_find_inlock(const token *t, CK_OBJECT_HANDLE h)
+{
+	size_t i;
+
+	for (i = 0; i < mod.nsobjs; i++)
+		if ((CK_OBJECT_HANDLE)mod.sobjs[i]->id == h &&
+		    mod.sobjs[i]->token_id == t->rec.id)
+			return mod.sobjs[i];
+	return NULL;
+}
+
 token_obj *
 object_get_inlock(token *t, CK_OBJECT_HANDLE h)
 {
-	token_obj *o = token_find_obj(t, (int64_t)h);
+	token_obj *o = h >= SOBJ_HANDLE_BASE ? sobj_find_inlock(t, h)
+					     : token_find_obj(t, (int64_t)h);
 
 	if (o == NULL)
 		return NULL;

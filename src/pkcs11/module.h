@@ -51,7 +51,18 @@ struct module {
 	CK_C_INITIALIZE_ARGS args;
 	bool app_locks;
 	void *app_mutex;
+	/* Session objects: visible to every session of this application,
+	 * destroyed with the session that made them. */
+	token_obj **sobjs;
+	size_t nsobjs;
+	CK_OBJECT_HANDLE next_sobj;
 };
+
+/* Session objects' handles are above every store row id. */
+#define SOBJ_HANDLE_BASE ((CK_OBJECT_HANDLE)1 << 40)
+void sobj_free(token_obj *o);
+/* Destroys the session objects of session h (0: all of them). */
+void sobjs_drop_inlock(CK_SESSION_HANDLE h);
 
 extern struct module mod;
 

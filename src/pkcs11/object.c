@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/x509.h>
+
 #include "pkcs11/module.h"
 
 CK_RV
@@ -27,15 +29,18 @@ C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
 	}
 	/* The result is fixed now (v2.40 5.7: objects made later may or may
 	 * not be found; we take a snapshot of handles). */
-	if ((s->found = calloc(t->nobjs ? t->nobjs : 1, sizeof(int64_t))) ==
+	if ((s->found = calloc(t->nobjs + mod.nsobjs + 1, sizeof(int64_t))) ==
 	    NULL) {
 		rv = CKR_HOST_MEMORY;
 		goto out;
 	}
 	s->nfound = s->find_pos = 0;
-	for (i = 0; i < t->nobjs; i++) {
-		token_obj *o = t->objs[i];
+	for (i = 0; i < t->nobjs + mod.nsobjs; i++) {
+		token_obj *o = i < t->nobjs ? t->objs[i]
+					    : mod.sobjs[i - t->nobjs];
 
+		if (o->session != 0 && o->token_id != t->rec.id)
+			continue;
 		if (o->is_private && t->login != CKU_USER)
 			continue;
 		if (attr_list_match(&o->attrs, pTemplate, ulCount))
@@ -202,21 +207,71 @@ C_GetObjectSize(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
 	return rv;
 }
 
-/* Attributes a caller may change after creation (v2.40 4.4 table 10:
- * those not marked 8). */
-static bool
-attr_is_settable(CK_ATTRIBUTE_TYPE type)
+/* May a caller set attribute a on object o after creation? PKCS#11 v2.40
+ * 4.4-4.9: the attributes not marked 8 (read-only after creation), and the
+ * latching ones only in their safe direction: CKA_SENSITIVE false -> true,
+ * CKA_EXTRACTABLE true -> false (4.9 table 29 footnote 11). Returns CKR_OK
+ * or the code to answer. */
+static CK_RV
+attr_may_set(const token_obj *o, const CK_ATTRIBUTE *a)
 {
-	switch (type) {
+	bool v = a->ulValueLen == sizeof(CK_BBOOL) &&
+		 *(CK_BBOOL *)a->pValue != CK_FALSE;
+
+	switch (a->type) {
 	case CKA_LABEL:
 	case CKA_ID:
 	case CKA_SUBJECT:
 	case CKA_START_DATE:
 	case CKA_END_DATE:
-		return true;
+		return CKR_OK;
+	case CKA_VALUE:
+	case CKA_APPLICATION:
+	case CKA_OBJECT_ID:
+		return o->cls == CKO_DATA ? CKR_OK : CKR_ATTRIBUTE_READ_ONLY;
+	case CKA_SENSITIVE:
+		if (o->cls != CKO_PRIVATE_KEY && o->cls != CKO_SECRET_KEY)
+			return CKR_ATTRIBUTE_TYPE_INVALID;
+		return v ? CKR_OK : CKR_ATTRIBUTE_READ_ONLY;
+	case CKA_EXTRACTABLE:
+		if (o->cls != CKO_PRIVATE_KEY && o->cls != CKO_SECRET_KEY)
+			return CKR_ATTRIBUTE_TYPE_INVALID;
+		return v ? CKR_ATTRIBUTE_READ_ONLY : CKR_OK;
 	default:
-		return false;
+		return attr_find(&o->attrs, a->type) ? CKR_ATTRIBUTE_READ_ONLY
+						      : CKR_ATTRIBUTE_TYPE_INVALID;
 	}
+}
+
+/* Applies tmpl to o: in memory for a session object, in the store for a
+ * token object. */
+static CK_RV
+object_update_inlock(token_obj *o, const CK_ATTRIBUTE *tmpl, CK_ULONG n)
+{
+	attr_list next;
+	CK_ULONG i;
+	CK_RV rv = CKR_OK;
+
+	if (attr_list_copy(&next, &o->attrs) != 0)
+		return CKR_HOST_MEMORY;
+	for (i = 0; i < n; i++) {
+		if (attr_set(&next, tmpl[i].type, tmpl[i].pValue,
+			     tmpl[i].ulValueLen) != 0) {
+			attr_list_clear(&next);
+			return CKR_HOST_MEMORY;
+		}
+	}
+	if (o->session != 0) {
+		attr_list_clear(&o->attrs);
+		o->attrs = next;
+		return CKR_OK;
+	}
+	if (store_object_set_attrs(mod.c->st, o->id, &next) != STORE_OK)
+		rv = CKR_DEVICE_ERROR;
+	else
+		rv = core_reload(mod.c);
+	attr_list_clear(&next);
+	return rv;
 }
 
 CK_RV
@@ -226,7 +281,6 @@ C_SetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
 	session *s;
 	token *t;
 	token_obj *o;
-	attr_list next;
 	CK_RV rv;
 	CK_ULONG i;
 
@@ -240,7 +294,7 @@ C_SetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
 		rv = CKR_OBJECT_HANDLE_INVALID;
 		goto out;
 	}
-	if (!(s->flags & CKF_RW_SESSION)) {
+	if (o->session == 0 && !(s->flags & CKF_RW_SESSION)) {
 		rv = CKR_SESSION_READ_ONLY;
 		goto out;
 	}
@@ -248,31 +302,10 @@ C_SetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
 		rv = CKR_ACTION_PROHIBITED;
 		goto out;
 	}
-	for (i = 0; i < ulCount; i++) {
-		if (!attr_is_settable(pTemplate[i].type)) {
-			rv = attr_find(&o->attrs, pTemplate[i].type)
-				     ? CKR_ATTRIBUTE_READ_ONLY
-				     : CKR_ATTRIBUTE_TYPE_INVALID;
+	for (i = 0; i < ulCount; i++)
+		if ((rv = attr_may_set(o, &pTemplate[i])) != CKR_OK)
 			goto out;
-		}
-	}
-	if (attr_list_copy(&next, &o->attrs) != 0) {
-		rv = CKR_HOST_MEMORY;
-		goto out;
-	}
-	for (i = 0; i < ulCount; i++) {
-		if (attr_set(&next, pTemplate[i].type, pTemplate[i].pValue,
-			     pTemplate[i].ulValueLen) != 0) {
-			attr_list_clear(&next);
-			rv = CKR_HOST_MEMORY;
-			goto out;
-		}
-	}
-	if (store_object_set_attrs(mod.c->st, o->id, &next) != STORE_OK)
-		rv = CKR_DEVICE_ERROR;
-	else
-		rv = core_reload(mod.c);
-	attr_list_clear(&next);
+	rv = object_update_inlock(o, pTemplate, ulCount);
 out:
 	mod_unlock();
 	LOG_RV("C_SetAttributeValue", rv);
@@ -296,12 +329,24 @@ C_DestroyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject)
 		rv = CKR_OBJECT_HANDLE_INVALID;
 		goto out;
 	}
-	if (!(s->flags & CKF_RW_SESSION)) {
+	if (o->session == 0 && !(s->flags & CKF_RW_SESSION)) {
 		rv = CKR_SESSION_READ_ONLY;
 		goto out;
 	}
 	if (!attr_bool_or(&o->attrs, CKA_DESTROYABLE, true)) {
 		rv = CKR_ACTION_PROHIBITED;
+		goto out;
+	}
+	if (o->session != 0) {
+		size_t i;
+
+		for (i = 0; i < mod.nsobjs; i++) {
+			if (mod.sobjs[i] == o) {
+				mod.sobjs[i] = mod.sobjs[--mod.nsobjs];
+				sobj_free(o);
+				break;
+			}
+		}
 		goto out;
 	}
 	id = o->id;
@@ -468,5 +513,264 @@ done:
 	attr_list_clear(&upub);
 	attr_list_clear(&upriv);
 	LOG_RV("C_GenerateKeyPair", rv);
+	return rv;
+}
+
+/* --- C_CreateObject, C_CopyObject ------------------------------------------ */
+
+/* X.509 certificate objects (v2.40 4.6.3): CKA_VALUE is required; the DER
+ * fields a caller left out are taken from it. */
+static CK_RV
+cert_complete(attr_list *l)
+{
+	const CK_ATTRIBUTE *v = attr_find(l, CKA_VALUE);
+	const unsigned char *p;
+	unsigned char *der = NULL;
+	CK_ULONG ct = CKC_X_509;
+	X509 *x;
+	int n;
+	CK_RV rv = CKR_OK;
+
+	attr_get_ulong(l, CKA_CERTIFICATE_TYPE, &ct);
+	if (ct != CKC_X_509)
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	if (v == NULL || v->ulValueLen == 0)
+		return CKR_TEMPLATE_INCOMPLETE;
+	p = v->pValue;
+	if ((x = d2i_X509(NULL, &p, (long)v->ulValueLen)) == NULL ||
+	    p != (const unsigned char *)v->pValue + v->ulValueLen) {
+		X509_free(x);
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	}
+	if (!attr_find(l, CKA_SUBJECT) &&
+	    (n = i2d_X509_NAME(X509_get_subject_name(x), &der)) > 0) {
+		attr_set(l, CKA_SUBJECT, der, (size_t)n);
+		OPENSSL_free(der);
+		der = NULL;
+	}
+	if (!attr_find(l, CKA_ISSUER) &&
+	    (n = i2d_X509_NAME(X509_get_issuer_name(x), &der)) > 0) {
+		attr_set(l, CKA_ISSUER, der, (size_t)n);
+		OPENSSL_free(der);
+		der = NULL;
+	}
+	if (!attr_find(l, CKA_SERIAL_NUMBER) &&
+	    (n = i2d_ASN1_INTEGER(X509_get_serialNumber(x), &der)) > 0) {
+		attr_set(l, CKA_SERIAL_NUMBER, der, (size_t)n);
+		OPENSSL_free(der);
+		der = NULL;
+	}
+	X509_free(x);
+	if (attr_set_ulong(l, CKA_CERTIFICATE_TYPE, CKC_X_509) != 0)
+		rv = CKR_HOST_MEMORY;
+	if (!attr_find(l, CKA_CERTIFICATE_CATEGORY))
+		attr_set_ulong(l, CKA_CERTIFICATE_CATEGORY, 0);
+	if (!attr_find(l, CKA_TRUSTED))
+		attr_set_bool(l, CKA_TRUSTED, false);
+	return rv;
+}
+
+/* Public keys (v2.40 2.3.3, 2.1.2): the material must parse. */
+static CK_RV
+pubkey_complete(attr_list *l)
+{
+	CK_ULONG kt;
+	const CK_ATTRIBUTE *a, *b;
+	uint8_t x[EC_MAX_FIELD_LEN], y[EC_MAX_FIELD_LEN];
+
+	if (!attr_get_ulong(l, CKA_KEY_TYPE, &kt))
+		return CKR_TEMPLATE_INCOMPLETE;
+	if (kt == CKK_EC) {
+		ec_curve c;
+
+		if ((a = attr_find(l, CKA_EC_PARAMS)) == NULL ||
+		    (b = attr_find(l, CKA_EC_POINT)) == NULL)
+			return CKR_TEMPLATE_INCOMPLETE;
+		if ((c = ec_params_parse(a->pValue, a->ulValueLen)) == CURVE_NONE)
+			return CKR_CURVE_NOT_SUPPORTED;
+		if (ec_point_parse(c, b->pValue, b->ulValueLen, x, y) != 0)
+			return CKR_ATTRIBUTE_VALUE_INVALID;
+	} else if (kt == CKK_RSA) {
+		if ((a = attr_find(l, CKA_MODULUS)) == NULL ||
+		    attr_find(l, CKA_PUBLIC_EXPONENT) == NULL)
+			return CKR_TEMPLATE_INCOMPLETE;
+		if (a->ulValueLen == 0 || a->ulValueLen > 512)
+			return CKR_ATTRIBUTE_VALUE_INVALID;
+		attr_set_ulong(l, CKA_MODULUS_BITS, a->ulValueLen * 8);
+	} else {
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	}
+	if (!attr_find(l, CKA_VERIFY))
+		attr_set_bool(l, CKA_VERIFY, true);
+	if (!attr_find(l, CKA_ENCRYPT))
+		attr_set_bool(l, CKA_ENCRYPT, false);
+	attr_set_bool(l, CKA_LOCAL, false);
+	return CKR_OK;
+}
+
+/* Common defaults and the rules shared by C_CreateObject and C_CopyObject:
+ * token objects need a read-write session, private ones a logged-in
+ * user. Then the object is made: in the store, or as a session object. */
+static CK_RV
+object_make_inlock(session *s, token *t, attr_list *l, CK_OBJECT_HANDLE *out)
+{
+	bool tok = attr_bool_or(l, CKA_TOKEN, false);
+	bool priv = attr_bool_or(l, CKA_PRIVATE, false);
+	token_obj *o, **nv;
+	CK_ULONG cls = CKO_DATA;
+	int64_t id;
+	CK_RV rv;
+
+	if (tok && !(s->flags & CKF_RW_SESSION))
+		return CKR_SESSION_READ_ONLY;
+	if (priv && t->login != CKU_USER)
+		return CKR_USER_NOT_LOGGED_IN;
+	if (attr_set_bool(l, CKA_TOKEN, tok) || attr_set_bool(l, CKA_PRIVATE, priv))
+		return CKR_HOST_MEMORY;
+	if (!attr_find(l, CKA_MODIFIABLE))
+		attr_set_bool(l, CKA_MODIFIABLE, true);
+	if (!attr_find(l, CKA_COPYABLE))
+		attr_set_bool(l, CKA_COPYABLE, true);
+	if (!attr_find(l, CKA_DESTROYABLE))
+		attr_set_bool(l, CKA_DESTROYABLE, true);
+	if (!attr_find(l, CKA_LABEL))
+		attr_set(l, CKA_LABEL, NULL, 0);
+	if (tok) {
+		rv = token_add_objects(mod.c, t, l, 1, &id);
+		if (rv == CKR_OK)
+			*out = (CK_OBJECT_HANDLE)id;
+		return rv;
+	}
+	if ((o = calloc(1, sizeof(*o))) == NULL ||
+	    (nv = realloc(mod.sobjs, (mod.nsobjs + 1) * sizeof(*nv))) == NULL) {
+		free(o);
+		return CKR_HOST_MEMORY;
+	}
+	mod.sobjs = nv;
+	attr_get_ulong(l, CKA_CLASS, &cls);
+	o->id = (int64_t)mod.next_sobj++;
+	o->attrs = *l;
+	attr_list_init(l);
+	o->cls = cls;
+	o->is_private = priv;
+	o->session = s->handle;
+	o->token_id = t->rec.id;
+	mod.sobjs[mod.nsobjs++] = o;
+	*out = (CK_OBJECT_HANDLE)o->id;
+	return CKR_OK;
+}
+
+CK_RV
+C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
+	       CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phObject)
+{
+	attr_list l;
+	CK_ULONG cls;
+	session *s;
+	token *t;
+	CK_RV rv;
+
+	CHECK_INIT();
+	if (phObject == NULL)
+		return CKR_ARGUMENTS_BAD;
+	if ((rv = attr_list_from_template(&l, pTemplate, ulCount)) != CKR_OK)
+		return rv;
+	if (!attr_get_ulong(&l, CKA_CLASS, &cls)) {
+		rv = CKR_TEMPLATE_INCOMPLETE;
+		goto done;
+	}
+	switch (cls) {
+	case CKO_DATA:
+		break;
+	case CKO_CERTIFICATE:
+		rv = cert_complete(&l);
+		break;
+	case CKO_PUBLIC_KEY:
+		rv = pubkey_complete(&l);
+		break;
+	default:
+		/* Private and secret keys are made in the TPM
+		 * (C_GenerateKeyPair); importing key material is not
+		 * offered, as it could not be fixedTPM. */
+		rv = CKR_ATTRIBUTE_VALUE_INVALID;
+		break;
+	}
+	if (rv != CKR_OK)
+		goto done;
+	mod_lock();
+	if ((rv = session_get_inlock(hSession, &s, &t)) == CKR_OK)
+		rv = object_make_inlock(s, t, &l, phObject);
+	mod_unlock();
+done:
+	attr_list_clear(&l);
+	LOG_RV("C_CreateObject", rv);
+	return rv;
+}
+
+/* C_CopyObject (v2.40 5.7): only attributes that could be set on the
+ * original, plus CKA_TOKEN/CKA_PRIVATE/CKA_MODIFIABLE/CKA_DESTROYABLE,
+ * and the latching ones only in their safe direction. */
+CK_RV
+C_CopyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
+	     CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount,
+	     CK_OBJECT_HANDLE_PTR phNewObject)
+{
+	attr_list l;
+	session *s;
+	token *t;
+	token_obj *o;
+	CK_ULONG i;
+	CK_RV rv;
+
+	CHECK_INIT();
+	if (phNewObject == NULL)
+		return CKR_ARGUMENTS_BAD;
+	if ((rv = attr_template_check(pTemplate, ulCount)) != CKR_OK)
+		return rv;
+	mod_lock();
+	if ((rv = session_get_inlock(hSession, &s, &t)) != CKR_OK)
+		goto out;
+	if ((o = object_get_inlock(t, hObject)) == NULL) {
+		rv = CKR_OBJECT_HANDLE_INVALID;
+		goto out;
+	}
+	/* Our TPM keys say CKA_COPYABLE false: a copy would share the TPM
+	 * blob under a second handle with other attributes. */
+	if (!attr_bool_or(&o->attrs, CKA_COPYABLE, true) ||
+	    o->key.pub.data != NULL) {
+		rv = CKR_ACTION_PROHIBITED;
+		goto out;
+	}
+	for (i = 0; i < ulCount; i++) {
+		switch (pTemplate[i].type) {
+		case CKA_TOKEN:
+		case CKA_PRIVATE:
+		case CKA_MODIFIABLE:
+		case CKA_DESTROYABLE:
+			break;
+		case CKA_COPYABLE:
+			/* may only go to false */
+			if (*(CK_BBOOL *)pTemplate[i].pValue) {
+				rv = CKR_ATTRIBUTE_READ_ONLY;
+				goto out;
+			}
+			break;
+		default:
+			if ((rv = attr_may_set(o, &pTemplate[i])) != CKR_OK)
+				goto out;
+		}
+	}
+	if (attr_list_copy(&l, &o->attrs) != 0) {
+		rv = CKR_HOST_MEMORY;
+		goto out;
+	}
+	for (i = 0; i < ulCount; i++)
+		attr_set(&l, pTemplate[i].type, pTemplate[i].pValue,
+			 pTemplate[i].ulValueLen);
+	rv = object_make_inlock(s, t, &l, phNewObject);
+	attr_list_clear(&l);
+out:
+	mod_unlock();
+	LOG_RV("C_CopyObject", rv);
 	return rv;
 }

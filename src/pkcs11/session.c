@@ -78,6 +78,7 @@ session_close_inlock(size_t i)
 	token *t;
 
 	mod.sessions[i] = mod.sessions[--mod.nsessions];
+	sobjs_drop_inlock(s->handle);
 	session_free_inlock(s);
 	if (!slot_has_sessions_inlock(slot) &&
 	    (t = slot_token_inlock(slot)) != NULL && t->login != TOKEN_NOBODY)

@@ -25,6 +25,10 @@ typedef struct token_obj {
 	bool is_private;         /* CKA_PRIVATE */
 	tpm_key key;             /* private keys: blobs and TPM state */
 	tpm_pubkey pub;          /* private keys: parsed public part */
+	/* Session objects (module only, never stored): the session that
+	 * made it and its token. 0 for token objects. */
+	CK_SESSION_HANDLE session;
+	int64_t token_id;
 } token_obj;
 
 typedef struct token {
