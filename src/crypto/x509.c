@@ -133,10 +133,13 @@ x509_pkey_describe(EVP_PKEY *p, char *out, size_t cap)
 	if (p == NULL) {
 		snprintf(out, cap, "no key");
 	} else if (EVP_PKEY_is_a(p, "EC")) {
-		if (!EVP_PKEY_get_utf8_string_param(p,
+		const char *nist = NULL;
+
+		if (EVP_PKEY_get_utf8_string_param(p,
 			OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), NULL))
-			snprintf(group, sizeof(group), "?");
-		snprintf(out, cap, "EC %s", group);
+			nist = EC_curve_nid2nist(OBJ_sn2nid(group));
+		snprintf(out, cap, "EC %s", nist ? nist : group[0] ? group
+			 : "?");
 	} else if (EVP_PKEY_is_a(p, "RSA")) {
 		snprintf(out, cap, "RSA %d", EVP_PKEY_get_bits(p));
 	} else {
@@ -317,7 +320,7 @@ x509_cert_matches_key(const x509_cert *c, const x509_key *key, char *err,
 	const unsigned char *p = c->der;
 	X509 *x = d2i_X509(NULL, &p, (long)c->der_len);
 	EVP_PKEY *cp = NULL, *kp = NULL;
-	char cd[64], kd[64], msg[200];
+	char cd[64], kd[64], msg[256];
 	int r = -1;
 
 	if (x == NULL || (cp = X509_get0_pubkey(x)) == NULL) {
@@ -335,11 +338,14 @@ x509_cert_matches_key(const x509_cert *c, const x509_key *key, char *err,
 	} else {
 		x509_pkey_describe(cp, cd, sizeof(cd));
 		x509_pkey_describe(kp, kd, sizeof(kd));
-		snprintf(msg, sizeof(msg), "the certificate holds %s key, the "
-			 "token key is %s%s", cd, kd, strcmp(cd, kd) == 0
-			 ? " (another key of the same kind)" : "");
-		x509_err(err, errlen, "%s", msg);
+		if (strcmp(cd, kd) == 0)
+			snprintf(msg, sizeof(msg), "the certificate is for "
+				 "another %s key than the token key", cd);
+		else
+			snprintf(msg, sizeof(msg), "the certificate's key is "
+				 "%s, the token key is %s", cd, kd);
 		ERR_clear_error();
+		x509_err(err, errlen, "%s", msg);
 		r = 0;
 	}
 out:
@@ -459,9 +465,9 @@ x509_make_exts(const x509_spec *spec, X509V3_CTX *ctx, bool cert, char *err,
 		e = X509V3_EXT_nconf_nid(NULL, ctx, want[i].nid,
 					 want[i].value);
 		if (e == NULL) {
-			char what[300];
+			char what[400];
 
-			snprintf(what, sizeof(what), "%s \"%s\" is not "
+			snprintf(what, sizeof(what), "%s \"%.200s\" is not "
 				 "understood (OpenSSL's x509v3_config syntax)",
 				 want[i].flag ? want[i].flag : "extension",
 				 want[i].value);

@@ -108,7 +108,7 @@ struct mech_row {
 	CK_KEY_TYPE key_type;
 	hash_algo hash;            /* HASH_NONE: the caller hashed */
 	enum { MECH_ECDSA, MECH_RSA_PKCS, MECH_RSA_PSS, MECH_RSA_X509,
-	       MECH_KEYGEN, MECH_DIGEST, MECH_RSA_OAEP } kind;
+	       MECH_KEYGEN, MECH_DIGEST, MECH_RSA_OAEP, MECH_DERIVE } kind;
 	CK_ULONG min_bits, max_bits;
 };
 const mech_row *mech_find(CK_MECHANISM_TYPE type);
@@ -118,6 +118,12 @@ const mech_row *mech_at(size_t i);
 /* Objects visible to the session's application (private only when the
  * user is logged in). NULL when the handle is not one of them. */
 token_obj *object_get_inlock(token *t, CK_OBJECT_HANDLE h);
+
+/* Makes an object from l (taken over): token objects in the store,
+ * others as session objects of s. Applies the common defaults and the
+ * read-only-session and login rules. */
+CK_RV object_make_inlock(session *s, token *t, attr_list *l,
+			 CK_OBJECT_HANDLE *out);
 
 extern CK_FUNCTION_LIST tpm11_function_list;
 

@@ -151,8 +151,14 @@ C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
 		CK_ATTRIBUTE *a = &pTemplate[i];
 		const CK_ATTRIBUTE *v;
 
-		if ((o->cls == CKO_PRIVATE_KEY || o->cls == CKO_SECRET_KEY) &&
-		    attr_is_secret_part(a->type)) {
+		/* Private keys live in the TPM: never readable. A secret
+		 * key (ECDH output) is readable unless it is sensitive or
+		 * unextractable (v2.40 4.10 table 33 footnote). */
+		if (attr_is_secret_part(a->type) &&
+		    (o->cls == CKO_PRIVATE_KEY ||
+		     (o->cls == CKO_SECRET_KEY &&
+		      (attr_bool_or(&o->attrs, CKA_SENSITIVE, true) ||
+		       !attr_bool_or(&o->attrs, CKA_EXTRACTABLE, false))))) {
 			a->ulValueLen = CK_UNAVAILABLE_INFORMATION;
 			res = CKR_ATTRIBUTE_SENSITIVE;
 			continue;
@@ -495,8 +501,12 @@ C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 		id = attr_find(&pub, CKA_ID);
 	rv = token_generate_key(mod.c, t, type, label, id ? id->pValue : NULL,
 				id ? id->ulValueLen : 0,
-				attr_bool_or(&priv, CKA_PRIVATE, true)
-					? 0 : TOKEN_KEY_NO_LOGIN,
+				(attr_bool_or(&priv, CKA_PRIVATE, true)
+					 ? 0 : TOKEN_KEY_NO_LOGIN) |
+				(attr_bool_or(&priv, CKA_DERIVE, false) &&
+						 pMechanism->mechanism ==
+							 CKM_EC_KEY_PAIR_GEN
+					 ? TOKEN_KEY_DERIVE : 0),
 				&upub, &upriv, &pub_id, &priv_id);
 	if (rv == CKR_OK) {
 		*phPublicKey = (CK_OBJECT_HANDLE)pub_id;
@@ -611,7 +621,7 @@ pubkey_complete(attr_list *l)
 /* Common defaults and the rules shared by C_CreateObject and C_CopyObject:
  * token objects need a read-write session, private ones a logged-in
  * user. Then the object is made: in the store, or as a session object. */
-static CK_RV
+CK_RV
 object_make_inlock(session *s, token *t, attr_list *l, CK_OBJECT_HANDLE *out)
 {
 	bool tok = attr_bool_or(l, CKA_TOKEN, false);

@@ -36,6 +36,7 @@ static const mech_row mechs[] = {
 	{CKM_SHA384, (CK_KEY_TYPE)-1, HASH_SHA384, MECH_DIGEST, 0, 0},
 	{CKM_SHA512, (CK_KEY_TYPE)-1, HASH_SHA512, MECH_DIGEST, 0, 0},
 	{CKM_EC_KEY_PAIR_GEN, CKK_EC, HASH_NONE, MECH_KEYGEN, 256, 384},
+	{CKM_ECDH1_DERIVE, CKK_EC, HASH_NONE, MECH_DERIVE, 256, 384},
 	{CKM_RSA_PKCS_KEY_PAIR_GEN, CKK_RSA, HASH_NONE, MECH_KEYGEN, 2048, 3072},
 };
 
@@ -140,7 +141,7 @@ C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	}
 	if ((m = mech_find(pMechanism->mechanism)) == NULL ||
 	    m->kind == MECH_KEYGEN || m->kind == MECH_DIGEST ||
-	    m->kind == MECH_RSA_OAEP) {
+	    m->kind == MECH_RSA_OAEP || m->kind == MECH_DERIVE) {
 		rv = CKR_MECHANISM_INVALID;
 		goto out;
 	}

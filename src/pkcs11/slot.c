@@ -213,6 +213,10 @@ C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type,
 	case MECH_RSA_OAEP:
 		pInfo->flags = CKF_HW | CKF_DECRYPT;
 		break;
+	case MECH_DERIVE:
+		pInfo->flags = CKF_HW | CKF_DERIVE | CKF_EC_F_P |
+			       CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS;
+		break;
 	case MECH_RSA_PKCS:
 	case MECH_RSA_X509:
 		pInfo->flags = CKF_HW | CKF_SIGN | CKF_VERIFY |

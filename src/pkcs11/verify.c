@@ -60,7 +60,7 @@ C_VerifyInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	}
 	if ((m = mech_find(pMechanism->mechanism)) == NULL ||
 	    m->kind == MECH_KEYGEN || m->kind == MECH_DIGEST ||
-	    m->kind == MECH_RSA_OAEP) {
+	    m->kind == MECH_RSA_OAEP || m->kind == MECH_DERIVE) {
 		rv = CKR_MECHANISM_INVALID;
 		goto out;
 	}

@@ -928,6 +928,7 @@ token_generate_key(core *c, token *t, tpm_key_type type, const char *label,
 	/* A key usable without login cannot sit under the PIN-bound storage
 	 * key: it is a child of the SRK, still fixedTPM/fixedParent. */
 	rv = tpm_key_create(c->tpm, no_login ? NULL : &t->storage, type,
+			    flags & TOKEN_KEY_DERIVE ? TPM_KEYGEN_DERIVE : 0,
 			    &recs[1].tpm_pub,
 			    &recs[1].tpm_priv, &recs[1].creation_data,
 			    &recs[1].creation_hash, &recs[1].creation_ticket);
@@ -1065,6 +1066,19 @@ token_rsa_raw(core *c, token *t, token_obj *o, const uint8_t *in, size_t len,
 	if ((rv = token_key_ready(c, t, o)) != CKR_OK)
 		return rv;
 	rv = tpm_rsa_raw(c->tpm, &o->key, in, len, out, outlen);
+	tpm_idle(c->tpm);
+	return rv;
+}
+
+CK_RV
+token_ecdh(core *c, token *t, token_obj *o, const uint8_t *x,
+	   const uint8_t *y, uint8_t *z)
+{
+	CK_RV rv;
+
+	if ((rv = token_key_ready(c, t, o)) != CKR_OK)
+		return rv;
+	rv = tpm_ecdh_zgen(c->tpm, &o->key, o->pub.curve, x, y, z);
 	tpm_idle(c->tpm);
 	return rv;
 }

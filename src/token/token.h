@@ -52,6 +52,7 @@ typedef struct token {
 
 /* token_generate_key flags */
 #define TOKEN_KEY_NO_LOGIN 0x1 /* CKA_PRIVATE false: no PIN needed to use it */
+#define TOKEN_KEY_DERIVE 0x2   /* EC: CKA_DERIVE, ECDH in the TPM */
 
 typedef struct core {
 	store *st;
@@ -132,6 +133,8 @@ CK_RV token_sign_ecdsa(core *c, token *t, token_obj *o, const uint8_t *dig,
 		       size_t dlen, uint8_t *sig, size_t *siglen);
 CK_RV token_rsa_raw(core *c, token *t, token_obj *o, const uint8_t *in,
 		    size_t len, uint8_t *out, size_t *outlen);
+CK_RV token_ecdh(core *c, token *t, token_obj *o, const uint8_t *x,
+		 const uint8_t *y, uint8_t *z);
 
 /* The `ssh-keygen -D` line of a key object (public or private), malloc'd. */
 char *token_obj_ssh_line(const token_obj *o);

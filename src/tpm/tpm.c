@@ -333,7 +333,7 @@ tmpl_srk(TPM2B_PUBLIC *p)
 }
 
 static int
-tpm_key_type_template(tpm_key_type type, TPM2B_PUBLIC *p)
+tpm_key_type_template(tpm_key_type type, unsigned flags, TPM2B_PUBLIC *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->publicArea.nameAlg = TPM2_ALG_SHA256;
@@ -343,6 +343,10 @@ tpm_key_type_template(tpm_key_type type, TPM2B_PUBLIC *p)
 		p->publicArea.type = TPM2_ALG_ECC;
 		p->publicArea.objectAttributes =
 			ATTR_CHILD_KEY | TPMA_OBJECT_SIGN_ENCRYPT;
+		/* ECDH_ZGen needs decrypt; with scheme NULL the key may do
+		 * both. Only when asked (CKA_DERIVE). */
+		if (flags & TPM_KEYGEN_DERIVE)
+			p->publicArea.objectAttributes |= TPMA_OBJECT_DECRYPT;
 		p->publicArea.parameters.eccDetail.symmetric.algorithm =
 			TPM2_ALG_NULL;
 		p->publicArea.parameters.eccDetail.scheme.scheme = TPM2_ALG_NULL;
@@ -1036,14 +1040,14 @@ tpm_token_create(tpm_ctx *t, const uint8_t so_auth[TPM_AUTH_LEN],
 }
 
 CK_RV
-tpm_key_create(tpm_ctx *t, tpm_key *parent, tpm_key_type type, blob *pub,
-	       blob *priv, blob *cdata, blob *chash, blob *cticket)
+tpm_key_create(tpm_ctx *t, tpm_key *parent, tpm_key_type type, unsigned flags,
+	       blob *pub, blob *priv, blob *cdata, blob *chash, blob *cticket)
 {
 	TPM2B_PUBLIC tmpl;
 	ESYS_TR sess;
 	CK_RV rv;
 
-	if (tpm_key_type_template(type, &tmpl) != 0)
+	if (tpm_key_type_template(type, flags, &tmpl) != 0)
 		return CKR_MECHANISM_INVALID;
 	if (parent != NULL && (rv = tpm_key_ensure(t, parent)) != CKR_OK)
 		return rv;
@@ -1339,4 +1343,37 @@ tpm_count(tpm_ctx *t, const char *what, uint32_t rc)
 	t->ncmds++;
 	if (rc != TSS2_RC_SUCCESS)
 		tpm_note_error(t, what, rc);
+}
+
+CK_RV
+tpm_ecdh_zgen(tpm_ctx *t, tpm_key *k, ec_curve curve, const uint8_t *x,
+	      const uint8_t *y, uint8_t *z)
+{
+	TPM2B_ECC_POINT in = {0};
+	TPM2B_ECC_POINT *out = NULL;
+	size_t fl = ec_field_len(curve);
+	TSS2_RC rc;
+	CK_RV rv;
+
+	in.point.x.size = (UINT16)fl;
+	memcpy(in.point.x.buffer, x, fl);
+	in.point.y.size = (UINT16)fl;
+	memcpy(in.point.y.buffer, y, fl);
+	if ((rv = tpm_key_ensure(t, k)) != CKR_OK)
+		return rv;
+	rc = TPM_CALL(t, "ECDH_ZGen",
+		      Esys_ECDH_ZGen(t->esys, k->tr, ESYS_TR_PASSWORD,
+				     ESYS_TR_NONE, ESYS_TR_NONE, &in, &out));
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_rc_to_ckr(rc);
+	if (out->point.x.size > fl) {
+		rv = CKR_DEVICE_ERROR;
+	} else {
+		memset(z, 0, fl - out->point.x.size);
+		memcpy(z + fl - out->point.x.size, out->point.x.buffer,
+		       out->point.x.size);
+	}
+	secure_zero(out, sizeof(*out));
+	Esys_Free(out);
+	return rv;
 }

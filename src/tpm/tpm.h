@@ -134,9 +134,13 @@ CK_RV tpm_key_check_auth(tpm_ctx *t, tpm_key *k);
 
 /* Creates an application key under parent (which must have its auth
  * set; NULL: the SRK). Fills the blobs and the creation data for later attestation. */
+#define TPM_KEYGEN_DERIVE 0x1 /* EC keys: also ECDH (decrypt attribute) */
 CK_RV tpm_key_create(tpm_ctx *t, tpm_key *parent, tpm_key_type type,
-		     blob *pub, blob *priv, blob *cdata, blob *chash,
-		     blob *cticket);
+		     unsigned flags, blob *pub, blob *priv, blob *cdata,
+		     blob *chash, blob *cticket);
+/* ECDH: Z = d * peer point, the x-coordinate (field length). */
+CK_RV tpm_ecdh_zgen(tpm_ctx *t, tpm_key *k, ec_curve curve,
+		    const uint8_t *x, const uint8_t *y, uint8_t *z);
 
 /* Changes the storage key's authValue. With so == NULL the caller proves
  * the old user PIN (user's auth set on key); else the SO object (with its
