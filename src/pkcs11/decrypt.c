@@ -60,6 +60,10 @@ C_DecryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 		goto out;
 	}
 	m = mech_find(pMechanism->mechanism);
+	if (m != NULL && m->kind == MECH_AES) {
+		rv = aes_init_inlock(s, t, m, pMechanism, o, true);
+		goto out;
+	}
 	if (m == NULL || m->hash != HASH_NONE ||
 	    (m->kind != MECH_RSA_PKCS && m->kind != MECH_RSA_X509 &&
 	     m->kind != MECH_RSA_OAEP)) {
@@ -113,6 +117,11 @@ C_Decrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedData,
 		goto out;
 	if (s->op != OP_DECRYPT) {
 		rv = CKR_OPERATION_NOT_INITIALIZED;
+		goto out;
+	}
+	if (s->mech->kind == MECH_AES) {
+		rv = aes_oneshot_inlock(s, t, pEncryptedData, ulEncryptedDataLen,
+					pData, pulDataLen);
 		goto out;
 	}
 	if ((o = object_get_inlock(t, (CK_OBJECT_HANDLE)s->op_key)) == NULL) {
@@ -179,18 +188,58 @@ C_DecryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart,
 		CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart,
 		CK_ULONG_PTR pulPartLen)
 {
-	(void)hSession; (void)pEncryptedPart; (void)ulEncryptedPartLen;
-	(void)pPart; (void)pulPartLen;
+	session *s;
+	token *t;
+	CK_RV rv;
+
 	CHECK_INIT();
-	/* No multi-part decryption mechanism is offered. */
-	return CKR_FUNCTION_NOT_SUPPORTED;
+	if ((pEncryptedPart == NULL && ulEncryptedPartLen) || pulPartLen == NULL)
+		return CKR_ARGUMENTS_BAD;
+	mod_lock();
+	if ((rv = session_get_inlock(hSession, &s, &t)) != CKR_OK)
+		goto out;
+	if (s->op != OP_DECRYPT) {
+		rv = CKR_OPERATION_NOT_INITIALIZED;
+		goto out;
+	}
+	/* Only AES is multi-part; the RSA mechanisms are single-part. */
+	if (s->mech->kind != MECH_AES) {
+		session_end_ops(s);
+		rv = CKR_FUNCTION_NOT_SUPPORTED;
+		goto out;
+	}
+	rv = aes_update_inlock(s, t, pEncryptedPart, ulEncryptedPartLen, pPart,
+			       pulPartLen);
+out:
+	mod_unlock();
+	return rv;
 }
 
 CK_RV
 C_DecryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastPart,
 	       CK_ULONG_PTR pulLastPartLen)
 {
-	(void)hSession; (void)pLastPart; (void)pulLastPartLen;
+	session *s;
+	token *t;
+	CK_RV rv;
+
 	CHECK_INIT();
-	return CKR_FUNCTION_NOT_SUPPORTED;
+	if (pulLastPartLen == NULL)
+		return CKR_ARGUMENTS_BAD;
+	mod_lock();
+	if ((rv = session_get_inlock(hSession, &s, &t)) != CKR_OK)
+		goto out;
+	if (s->op != OP_DECRYPT) {
+		rv = CKR_OPERATION_NOT_INITIALIZED;
+		goto out;
+	}
+	if (s->mech->kind != MECH_AES) {
+		session_end_ops(s);
+		rv = CKR_FUNCTION_NOT_SUPPORTED;
+		goto out;
+	}
+	rv = aes_final_inlock(s, t, pLastPart, pulLastPartLen);
+out:
+	mod_unlock();
+	return rv;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "crypto/pkey.h"
+#include "util/secure.h"
 #include "pkcs11/interface.h"
 
 struct module mod;
@@ -120,6 +121,12 @@ session_end_ops(session *s)
 	s->pk = NULL;
 	free(s->label);
 	s->label = NULL;
+	secure_free(s->buf, s->blen);
+	s->buf = NULL;
+	s->blen = 0;
+	secure_zero(s->iv, sizeof(s->iv));
+	secure_zero(s->part, sizeof(s->part));
+	s->plen = 0;
 	hash_ctx_free(s->hctx);
 	s->hctx = NULL;
 	s->op = OP_NONE;
@@ -152,8 +159,30 @@ sobj_free(token_obj *o)
 {
 	if (o == NULL)
 		return;
+	/* A session secret key may be loaded in the TPM. */
+	tpm_key_clear(mod.c ? mod.c->tpm : NULL, &o->key);
 	attr_list_clear(&o->attrs);
 	free(o);
+}
+
+CK_RV
+session_buf_add(session *s, const uint8_t *p, size_t n)
+{
+	uint8_t *nb;
+
+	if (n == 0)
+		return CKR_OK;
+	if (s->blen + n > (64u << 20)) /* a bound on what we hold */
+		return CKR_DATA_LEN_RANGE;
+	if ((nb = malloc(s->blen + n)) == NULL)
+		return CKR_HOST_MEMORY;
+	if (s->blen)
+		memcpy(nb, s->buf, s->blen);
+	memcpy(nb + s->blen, p, n);
+	secure_free(s->buf, s->blen);
+	s->buf = nb;
+	s->blen += n;
+	return CKR_OK;
 }
 
 void

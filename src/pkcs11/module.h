@@ -15,7 +15,9 @@
 
 #define EMPTY_SLOT_ID 0
 
-typedef enum { OP_NONE = 0, OP_SIGN, OP_DIGEST, OP_VERIFY, OP_DECRYPT } op_kind;
+typedef enum {
+	OP_NONE = 0, OP_SIGN, OP_DIGEST, OP_VERIFY, OP_DECRYPT, OP_ENCRYPT
+} op_kind;
 
 typedef struct mech_row mech_row;
 
@@ -38,6 +40,11 @@ typedef struct session {
 	void *pk;                 /* C_Verify: the public key (crypto/pkey.h) */
 	CK_RSA_PKCS_OAEP_PARAMS oaep; /* C_Decrypt with OAEP */
 	uint8_t *label;           /* its source data, copied */
+	uint8_t *buf;             /* HMAC: the data so far */
+	size_t blen;
+	uint8_t iv[16];           /* AES: chaining value */
+	uint8_t part[16];         /* AES: bytes held back for the next call */
+	size_t plen;
 } session;
 
 struct module {
@@ -108,8 +115,11 @@ struct mech_row {
 	CK_KEY_TYPE key_type;
 	hash_algo hash;            /* HASH_NONE: the caller hashed */
 	enum { MECH_ECDSA, MECH_RSA_PKCS, MECH_RSA_PSS, MECH_RSA_X509,
-	       MECH_KEYGEN, MECH_DIGEST, MECH_RSA_OAEP, MECH_DERIVE } kind;
+	       MECH_KEYGEN, MECH_DIGEST, MECH_RSA_OAEP, MECH_DERIVE,
+	       MECH_SECRET_GEN, MECH_AES, MECH_HMAC } kind;
 	CK_ULONG min_bits, max_bits;
+	uint16_t tpm_mode;        /* MECH_AES: TPM2_ALG_CBC, ... */
+	bool pad;                 /* MECH_AES: PKCS#7 padding */
 };
 const mech_row *mech_find(CK_MECHANISM_TYPE type);
 size_t mech_count(void);
@@ -118,6 +128,18 @@ const mech_row *mech_at(size_t i);
 /* Objects visible to the session's application (private only when the
  * user is logged in). NULL when the handle is not one of them. */
 token_obj *object_get_inlock(token *t, CK_OBJECT_HANDLE h);
+
+/* AES (pkcs11/secret.c), for C_Encrypt* and C_Decrypt*. */
+CK_RV aes_init_inlock(session *s, token *t, const mech_row *m,
+		      CK_MECHANISM_PTR mech, token_obj *o, bool decrypt);
+CK_RV aes_update_inlock(session *s, token *t, const uint8_t *in, size_t len,
+			CK_BYTE_PTR out, CK_ULONG_PTR outlen);
+CK_RV aes_final_inlock(session *s, token *t, CK_BYTE_PTR out,
+		       CK_ULONG_PTR outlen);
+CK_RV aes_oneshot_inlock(session *s, token *t, const uint8_t *in, size_t len,
+			 CK_BYTE_PTR out, CK_ULONG_PTR outlen);
+/* Appends to the session's HMAC data. */
+CK_RV session_buf_add(session *s, const uint8_t *p, size_t n);
 
 /* Makes an object from l (taken over): token objects in the store,
  * others as session objects of s. Applies the common defaults and the

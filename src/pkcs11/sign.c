@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <tss2/tss2_tpm2_types.h>
+
 #include "crypto/ec.h"
 #include "crypto/rsapad.h"
 #include "pkcs11/module.h"
@@ -38,6 +40,16 @@ static const mech_row mechs[] = {
 	{CKM_EC_KEY_PAIR_GEN, CKK_EC, HASH_NONE, MECH_KEYGEN, 256, 384},
 	{CKM_ECDH1_DERIVE, CKK_EC, HASH_NONE, MECH_DERIVE, 256, 384},
 	{CKM_RSA_PKCS_KEY_PAIR_GEN, CKK_RSA, HASH_NONE, MECH_KEYGEN, 2048, 3072},
+	/* Secret keys in the TPM; sizes in bytes (v2.40 2.14, 2.8). */
+	{CKM_AES_KEY_GEN, CKK_AES, HASH_NONE, MECH_SECRET_GEN, 16, 32},
+	{CKM_GENERIC_SECRET_KEY_GEN, CKK_GENERIC_SECRET, HASH_NONE,
+	 MECH_SECRET_GEN, 32, 32},
+	{CKM_AES_ECB, CKK_AES, HASH_NONE, MECH_AES, 16, 32, TPM2_ALG_ECB, false},
+	{CKM_AES_CBC, CKK_AES, HASH_NONE, MECH_AES, 16, 32, TPM2_ALG_CBC, false},
+	{CKM_AES_CBC_PAD, CKK_AES, HASH_NONE, MECH_AES, 16, 32, TPM2_ALG_CBC, true},
+	{CKM_AES_CFB128, CKK_AES, HASH_NONE, MECH_AES, 16, 32, TPM2_ALG_CFB, false},
+	/* A TPM HMAC key names its hash: ours are made for SHA-256. */
+	{CKM_SHA256_HMAC, CKK_GENERIC_SECRET, HASH_SHA256, MECH_HMAC, 32, 32},
 };
 
 const mech_row *
@@ -140,12 +152,15 @@ C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 		goto out;
 	}
 	if ((m = mech_find(pMechanism->mechanism)) == NULL ||
-	    m->kind == MECH_KEYGEN || m->kind == MECH_DIGEST ||
-	    m->kind == MECH_RSA_OAEP || m->kind == MECH_DERIVE) {
+	    (m->kind != MECH_ECDSA && m->kind != MECH_RSA_PKCS &&
+	     m->kind != MECH_RSA_PSS && m->kind != MECH_RSA_X509 &&
+	     m->kind != MECH_HMAC)) {
 		rv = CKR_MECHANISM_INVALID;
 		goto out;
 	}
-	if (o->cls != CKO_PRIVATE_KEY || o->key.pub.data == NULL) {
+	if ((o->cls != (m->kind == MECH_HMAC ? CKO_SECRET_KEY
+					     : CKO_PRIVATE_KEY)) ||
+	    o->key.pub.data == NULL) {
 		rv = CKR_KEY_TYPE_INCONSISTENT;
 		goto out;
 	}
@@ -166,7 +181,7 @@ C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 		rv = CKR_MECHANISM_PARAM_INVALID;
 		goto out;
 	}
-	if (m->hash != HASH_NONE &&
+	if (m->hash != HASH_NONE && m->kind != MECH_HMAC &&
 	    (s->hctx = hash_ctx_new(m->hash)) == NULL) {
 		rv = CKR_HOST_MEMORY;
 		goto out;
@@ -182,8 +197,10 @@ out:
 }
 
 static size_t
-sig_len(const token_obj *o)
+sig_len(const session *s, const token_obj *o)
 {
+	if (s->mech->kind == MECH_HMAC)
+		return hash_len(s->mech->hash);
 	if (o->pub.curve != CURVE_NONE)
 		return 2 * ec_field_len(o->pub.curve);
 	return o->pub.n_len;
@@ -258,7 +275,7 @@ sign_finish_inlock(session *s, token *t, const uint8_t *data, size_t len,
 		return t->login == CKU_USER ? CKR_KEY_HANDLE_INVALID
 					    : CKR_USER_NOT_LOGGED_IN;
 	}
-	need = sig_len(o);
+	need = sig_len(s, o);
 	if (pSignature == NULL) {
 		*pulSignatureLen = need;
 		return CKR_OK;
@@ -266,6 +283,19 @@ sign_finish_inlock(session *s, token *t, const uint8_t *data, size_t len,
 	if (*pulSignatureLen < need) {
 		*pulSignatureLen = need;
 		return CKR_BUFFER_TOO_SMALL;
+	}
+	if (s->mech->kind == MECH_HMAC) {
+		/* The TPM computes the HMAC over everything at once. */
+		if ((rv = session_buf_add(s, data, data ? len : 0)) != CKR_OK) {
+			session_end_ops(s);
+			return rv;
+		}
+		rv = token_hmac(mod.c, t, o, s->mech->hash, s->buf, s->blen,
+				pSignature);
+		if (rv == CKR_OK)
+			*pulSignatureLen = hash_len(s->mech->hash);
+		session_end_ops(s);
+		return rv;
 	}
 	if (s->mech->hash != HASH_NONE) {
 		if ((data != NULL && hash_ctx_update(s->hctx, data, len) != 0) ||
@@ -337,7 +367,11 @@ C_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
 		goto out;
 	}
 	s->op_multi = true;
-	if (ulPartLen && hash_ctx_update(s->hctx, pPart, ulPartLen) != 0) {
+	if (s->mech->kind == MECH_HMAC) {
+		if ((rv = session_buf_add(s, pPart, ulPartLen)) != CKR_OK)
+			session_end_ops(s);
+	} else if (ulPartLen &&
+		   hash_ctx_update(s->hctx, pPart, ulPartLen) != 0) {
 		session_end_ops(s);
 		rv = CKR_GENERAL_ERROR;
 	}

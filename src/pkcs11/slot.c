@@ -213,6 +213,15 @@ C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type,
 	case MECH_RSA_OAEP:
 		pInfo->flags = CKF_HW | CKF_DECRYPT;
 		break;
+	case MECH_SECRET_GEN:
+		pInfo->flags = CKF_HW | CKF_GENERATE;
+		break;
+	case MECH_AES:
+		pInfo->flags = CKF_HW | CKF_ENCRYPT | CKF_DECRYPT;
+		break;
+	case MECH_HMAC:
+		pInfo->flags = CKF_HW | CKF_SIGN | CKF_VERIFY;
+		break;
 	case MECH_DERIVE:
 		pInfo->flags = CKF_HW | CKF_DERIVE | CKF_EC_F_P |
 			       CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS;

@@ -6,6 +6,7 @@
 
 #include "crypto/pkey.h"
 #include "pkcs11/module.h"
+#include "util/secure.h"
 
 /* The public key of an object that carries one (public or private key). */
 static pkey *
@@ -59,9 +60,26 @@ C_VerifyInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 		goto out;
 	}
 	if ((m = mech_find(pMechanism->mechanism)) == NULL ||
-	    m->kind == MECH_KEYGEN || m->kind == MECH_DIGEST ||
-	    m->kind == MECH_RSA_OAEP || m->kind == MECH_DERIVE) {
+	    (m->kind != MECH_ECDSA && m->kind != MECH_RSA_PKCS &&
+	     m->kind != MECH_RSA_PSS && m->kind != MECH_RSA_X509 &&
+	     m->kind != MECH_HMAC)) {
 		rv = CKR_MECHANISM_INVALID;
+		goto out;
+	}
+	if (m->kind == MECH_HMAC) {
+		/* HMAC verification recomputes the HMAC in the TPM. */
+		if (o->cls != CKO_SECRET_KEY || o->key.pub.data == NULL) {
+			rv = CKR_KEY_TYPE_INCONSISTENT;
+			goto out;
+		}
+		if (!attr_bool_or(&o->attrs, CKA_VERIFY, false)) {
+			rv = CKR_KEY_FUNCTION_NOT_PERMITTED;
+			goto out;
+		}
+		s->op = OP_VERIFY;
+		s->mech = m;
+		s->op_key = o->id;
+		s->op_multi = false;
 		goto out;
 	}
 	if (o->cls != CKO_PUBLIC_KEY) {
@@ -111,12 +129,38 @@ out:
 
 /* Verifies and ends the operation (v2.40 5.13: always ends). */
 static CK_RV
-verify_finish_inlock(session *s, const uint8_t *data, size_t len,
+verify_hmac_inlock(session *s, token *t, const uint8_t *data, size_t len,
+		   const uint8_t *sig, size_t siglen)
+{
+	token_obj *o = object_get_inlock(t, (CK_OBJECT_HANDLE)s->op_key);
+	uint8_t mac[HASH_MAX_LEN];
+	size_t hl = hash_len(s->mech->hash);
+	CK_RV rv;
+
+	if (o == NULL)
+		rv = CKR_KEY_HANDLE_INVALID;
+	else if (siglen != hl)
+		rv = CKR_SIGNATURE_LEN_RANGE;
+	else if ((rv = session_buf_add(s, data, data ? len : 0)) == CKR_OK &&
+		 (rv = token_hmac(mod.c, t, o, s->mech->hash, s->buf, s->blen,
+				  mac)) == CKR_OK)
+		rv = secure_memcmp(mac, sig, hl) == 0 ? CKR_OK
+						      : CKR_SIGNATURE_INVALID;
+	secure_zero(mac, sizeof(mac));
+	session_end_ops(s);
+	return rv;
+}
+
+static CK_RV
+verify_finish_inlock(session *s, token *t, const uint8_t *data, size_t len,
 		     const uint8_t *sig, size_t siglen)
 {
 	const mech_row *m = s->mech;
 	uint8_t digest[HASH_MAX_LEN];
 	int ok = -1;
+
+	if (m->kind == MECH_HMAC)
+		return verify_hmac_inlock(s, t, data, len, sig, siglen);
 
 	if (m->hash != HASH_NONE) {
 		if ((data && hash_ctx_update(s->hctx, data, len) != 0) ||
@@ -182,7 +226,7 @@ C_Verify(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
 		rv = CKR_OPERATION_ACTIVE;
 		goto out;
 	}
-	rv = verify_finish_inlock(s, pData ? pData : (CK_BYTE_PTR) "",
+	rv = verify_finish_inlock(s, t, pData ? pData : (CK_BYTE_PTR) "",
 				  ulDataLen, pSignature, ulSignatureLen);
 out:
 	mod_unlock();
@@ -214,7 +258,11 @@ C_VerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart,
 		goto out;
 	}
 	s->op_multi = true;
-	if (ulPartLen && hash_ctx_update(s->hctx, pPart, ulPartLen) != 0) {
+	if (s->mech->kind == MECH_HMAC) {
+		if ((rv = session_buf_add(s, pPart, ulPartLen)) != CKR_OK)
+			session_end_ops(s);
+	} else if (ulPartLen &&
+		   hash_ctx_update(s->hctx, pPart, ulPartLen) != 0) {
 		session_end_ops(s);
 		rv = CKR_GENERAL_ERROR;
 	}
@@ -246,7 +294,7 @@ C_VerifyFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
 		rv = CKR_FUNCTION_NOT_SUPPORTED;
 		goto out;
 	}
-	rv = verify_finish_inlock(s, NULL, 0, pSignature, ulSignatureLen);
+	rv = verify_finish_inlock(s, t, NULL, 0, pSignature, ulSignatureLen);
 out:
 	mod_unlock();
 	return rv;

@@ -1083,6 +1083,72 @@ token_ecdh(core *c, token *t, token_obj *o, const uint8_t *x,
 	return rv;
 }
 
+CK_RV
+token_create_secret(core *c, token *t, tpm_key_type type, blob *pub,
+		    blob *priv)
+{
+	CK_RV rv;
+
+	if (t->login != CKU_USER || t->storage.auth_len == 0)
+		return CKR_USER_NOT_LOGGED_IN;
+	if ((rv = core_tpm(c)) != CKR_OK)
+		return rv;
+	rv = tpm_key_create(c->tpm, &t->storage, type, 0, pub, priv, NULL,
+			    NULL, NULL);
+	tpm_idle(c->tpm);
+	return rv;
+}
+
+CK_RV
+token_store_key(core *c, token *t, attr_list *attrs, blob *pub, blob *priv,
+		int64_t *id)
+{
+	object_rec rec;
+	CK_RV rv = CKR_OK;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.token_id = t->rec.id;
+	rec.attrs = *attrs;   /* borrowed */
+	rec.tpm_pub = *pub;   /* borrowed */
+	rec.tpm_priv = *priv; /* borrowed */
+	if (store_objects_add(c->st, &rec, 1) != STORE_OK) {
+		snprintf(c->err, sizeof(c->err), "%s", store_errmsg(c->st));
+		rv = CKR_DEVICE_ERROR;
+	}
+	if (rv == CKR_OK) {
+		if (id)
+			*id = rec.id;
+		rv = core_load(c);
+	}
+	return rv;
+}
+
+CK_RV
+token_aes(core *c, token *t, token_obj *o, bool decrypt, uint16_t mode,
+	  uint8_t iv[16], const uint8_t *in, size_t len, uint8_t *out)
+{
+	CK_RV rv;
+
+	if ((rv = token_key_ready(c, t, o)) != CKR_OK)
+		return rv;
+	rv = tpm_aes(c->tpm, &o->key, decrypt, mode, iv, in, len, out);
+	tpm_idle(c->tpm);
+	return rv;
+}
+
+CK_RV
+token_hmac(core *c, token *t, token_obj *o, hash_algo alg,
+	   const uint8_t *data, size_t len, uint8_t *out)
+{
+	CK_RV rv;
+
+	if ((rv = token_key_ready(c, t, o)) != CKR_OK)
+		return rv;
+	rv = tpm_hmac(c->tpm, &o->key, alg, data, len, out);
+	tpm_idle(c->tpm);
+	return rv;
+}
+
 char *
 token_obj_ssh_line(const token_obj *o)
 {

@@ -136,6 +136,18 @@ CK_RV token_rsa_raw(core *c, token *t, token_obj *o, const uint8_t *in,
 CK_RV token_ecdh(core *c, token *t, token_obj *o, const uint8_t *x,
 		 const uint8_t *y, uint8_t *z);
 
+/* Secret keys (AES, HMAC) made in the TPM under the token's storage key
+ * (user logged in). The caller keeps the blobs in a session object or
+ * stores them with token_store_key. */
+CK_RV token_create_secret(core *c, token *t, tpm_key_type type, blob *pub,
+			  blob *priv);
+CK_RV token_store_key(core *c, token *t, attr_list *attrs, blob *pub,
+		      blob *priv, int64_t *id);
+CK_RV token_aes(core *c, token *t, token_obj *o, bool decrypt, uint16_t mode,
+		uint8_t iv[16], const uint8_t *in, size_t len, uint8_t *out);
+CK_RV token_hmac(core *c, token *t, token_obj *o, hash_algo alg,
+		 const uint8_t *data, size_t len, uint8_t *out);
+
 /* The `ssh-keygen -D` line of a key object (public or private), malloc'd. */
 char *token_obj_ssh_line(const token_obj *o);
 

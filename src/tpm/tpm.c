@@ -371,6 +371,29 @@ tpm_key_type_template(tpm_key_type type, unsigned flags, TPM2B_PUBLIC *p)
 			type == TPM_KEY_RSA_2048 ? 2048 : 3072;
 		p->publicArea.parameters.rsaDetail.exponent = 0;
 		return 0;
+	case TPM_KEY_AES_128:
+	case TPM_KEY_AES_256:
+		/* mode NULL: the caller picks one per operation */
+		p->publicArea.type = TPM2_ALG_SYMCIPHER;
+		p->publicArea.objectAttributes = ATTR_CHILD_KEY |
+						 TPMA_OBJECT_SIGN_ENCRYPT |
+						 TPMA_OBJECT_DECRYPT;
+		p->publicArea.parameters.symDetail.sym.algorithm = TPM2_ALG_AES;
+		p->publicArea.parameters.symDetail.sym.keyBits.aes =
+			type == TPM_KEY_AES_128 ? 128 : 256;
+		p->publicArea.parameters.symDetail.sym.mode.aes = TPM2_ALG_NULL;
+		return 0;
+	case TPM_KEY_HMAC:
+		/* A signing keyed-hash key must name its scheme: HMAC with
+		 * SHA-256 (the TPM refuses NULL). */
+		p->publicArea.type = TPM2_ALG_KEYEDHASH;
+		p->publicArea.objectAttributes =
+			ATTR_CHILD_KEY | TPMA_OBJECT_SIGN_ENCRYPT;
+		p->publicArea.parameters.keyedHashDetail.scheme.scheme =
+			TPM2_ALG_HMAC;
+		p->publicArea.parameters.keyedHashDetail.scheme.details.hmac
+			.hashAlg = TPM2_ALG_SHA256;
+		return 0;
 	default:
 		return -1;
 	}
@@ -450,6 +473,17 @@ tpm_pub_parse(const blob *pub, tpm_pubkey *out)
 		memcpy(out->y + fl - a->unique.ecc.y.size, a->unique.ecc.y.buffer,
 		       a->unique.ecc.y.size);
 		out->bits = ec_bits(out->curve);
+		return 0;
+	}
+	if (a->type == TPM2_ALG_SYMCIPHER &&
+	    a->parameters.symDetail.sym.algorithm == TPM2_ALG_AES) {
+		out->bits = a->parameters.symDetail.sym.keyBits.aes;
+		out->type = out->bits == 128 ? TPM_KEY_AES_128 : TPM_KEY_AES_256;
+		return out->bits == 128 || out->bits == 256 ? 0 : -1;
+	}
+	if (a->type == TPM2_ALG_KEYEDHASH) {
+		out->type = TPM_KEY_HMAC;
+		out->bits = 256;
 		return 0;
 	}
 	if (a->type == TPM2_ALG_RSA) {
@@ -1375,5 +1409,142 @@ tpm_ecdh_zgen(tpm_ctx *t, tpm_key *k, ec_curve curve, const uint8_t *x,
 	}
 	secure_zero(out, sizeof(*out));
 	Esys_Free(out);
+	return rv;
+}
+
+/* --- secret keys --------------------------------------------------------- */
+
+CK_RV
+tpm_aes(tpm_ctx *t, tpm_key *k, bool decrypt, uint16_t mode, uint8_t iv[16],
+	const uint8_t *in, size_t len, uint8_t *out)
+{
+	TPM2B_MAX_BUFFER data;
+	TPM2B_IV ivin = {.size = 16};
+	TPM2B_MAX_BUFFER *o = NULL;
+	TPM2B_IV *ivout = NULL;
+	TSS2_RC rc;
+	CK_RV rv;
+
+	if ((rv = tpm_key_ensure(t, k)) != CKR_OK)
+		return rv;
+	while (len > 0) {
+		/* Chunks of whole blocks, at most TPM2_MAX_DIGEST_BUFFER. */
+		size_t n = len > 1024 ? 1024 : len;
+
+		data.size = (UINT16)n;
+		memcpy(data.buffer, in, n);
+		/* ECB has no IV: the TPM wants an empty one. */
+		ivin.size = mode == TPM2_ALG_ECB ? 0 : 16;
+		memcpy(ivin.buffer, iv, 16);
+		rc = TPM_CALL(t, "EncryptDecrypt2",
+			      Esys_EncryptDecrypt2(t->esys, k->tr,
+						   ESYS_TR_PASSWORD, ESYS_TR_NONE,
+						   ESYS_TR_NONE, &data,
+						   decrypt ? TPM2_YES : TPM2_NO,
+						   mode, &ivin, &o, &ivout));
+		secure_zero(&data, sizeof(data));
+		if (rc != TSS2_RC_SUCCESS)
+			return tpm_rc_to_ckr(rc);
+		if (o->size != n || ivout->size != ivin.size) {
+			Esys_Free(o);
+			Esys_Free(ivout);
+			return CKR_DEVICE_ERROR;
+		}
+		memcpy(out, o->buffer, n);
+		if (ivout->size == 16)
+			memcpy(iv, ivout->buffer, 16);
+		secure_zero(o, sizeof(*o));
+		Esys_Free(o);
+		Esys_Free(ivout);
+		in += n;
+		out += n;
+		len -= n;
+	}
+	return CKR_OK;
+}
+
+static TPMI_ALG_HASH
+tpm_hash_alg(hash_algo a)
+{
+	switch (a) {
+	case HASH_SHA1: return TPM2_ALG_SHA1;
+	case HASH_SHA256: return TPM2_ALG_SHA256;
+	case HASH_SHA384: return TPM2_ALG_SHA384;
+	case HASH_SHA512: return TPM2_ALG_SHA512;
+	default: return TPM2_ALG_NULL;
+	}
+}
+
+CK_RV
+tpm_hmac(tpm_ctx *t, tpm_key *k, hash_algo alg, const uint8_t *data,
+	 size_t len, uint8_t *out)
+{
+	TPM2B_MAX_BUFFER buf;
+	TPM2B_AUTH empty = {0};
+	TPM2B_DIGEST *d = NULL;
+	TPMT_TK_HASHCHECK *tk = NULL;
+	ESYS_TR seq = ESYS_TR_NONE;
+	TPMI_ALG_HASH h = tpm_hash_alg(alg);
+	TSS2_RC rc;
+	CK_RV rv;
+
+	if (h == TPM2_ALG_NULL)
+		return CKR_MECHANISM_INVALID;
+	if ((rv = tpm_key_ensure(t, k)) != CKR_OK)
+		return rv;
+	if (len <= sizeof(buf.buffer)) {
+		buf.size = (UINT16)len;
+		memcpy(buf.buffer, data, len);
+		rc = TPM_CALL(t, "HMAC",
+			      Esys_HMAC(t->esys, k->tr, ESYS_TR_PASSWORD,
+					ESYS_TR_NONE, ESYS_TR_NONE, &buf, h, &d));
+		secure_zero(&buf, sizeof(buf));
+		if (rc != TSS2_RC_SUCCESS)
+			return tpm_rc_to_ckr(rc);
+		goto done;
+	}
+	/* Longer: an HMAC sequence, which takes an object slot. */
+	if ((rv = tpm_make_room(t, k)) != CKR_OK)
+		return rv;
+	rc = TPM_CALL(t, "HMAC_Start",
+		      Esys_HMAC_Start(t->esys, k->tr, ESYS_TR_PASSWORD,
+				      ESYS_TR_NONE, ESYS_TR_NONE, &empty, h,
+				      &seq));
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_rc_to_ckr(rc);
+	while (len > sizeof(buf.buffer)) {
+		buf.size = sizeof(buf.buffer);
+		memcpy(buf.buffer, data, buf.size);
+		rc = TPM_CALL(t, "SequenceUpdate",
+			      Esys_SequenceUpdate(t->esys, seq, ESYS_TR_PASSWORD,
+						  ESYS_TR_NONE, ESYS_TR_NONE,
+						  &buf));
+		if (rc != TSS2_RC_SUCCESS) {
+			TPM_CALL(t, "flush sequence",
+				 Esys_FlushContext(t->esys, seq));
+			return tpm_rc_to_ckr(rc);
+		}
+		data += buf.size;
+		len -= buf.size;
+	}
+	buf.size = (UINT16)len;
+	memcpy(buf.buffer, data, len);
+	rc = TPM_CALL(t, "SequenceComplete",
+		      Esys_SequenceComplete(t->esys, seq, ESYS_TR_PASSWORD,
+					    ESYS_TR_NONE, ESYS_TR_NONE, &buf,
+					    ESYS_TR_RH_NULL, &d, &tk));
+	secure_zero(&buf, sizeof(buf));
+	Esys_Free(tk);
+	if (rc != TSS2_RC_SUCCESS) {
+		TPM_CALL(t, "flush sequence", Esys_FlushContext(t->esys, seq));
+		return tpm_rc_to_ckr(rc);
+	}
+done:
+	if (d->size != hash_len(alg))
+		rv = CKR_DEVICE_ERROR;
+	else
+		memcpy(out, d->buffer, d->size);
+	secure_zero(d, sizeof(*d));
+	Esys_Free(d);
 	return rv;
 }

@@ -32,6 +32,9 @@ typedef enum {
 	TPM_KEY_ECC_P384,
 	TPM_KEY_RSA_2048,
 	TPM_KEY_RSA_3072,
+	TPM_KEY_AES_128,         /* symcipher, any mode */
+	TPM_KEY_AES_256,
+	TPM_KEY_HMAC,            /* keyedhash, 32 bytes, any hash */
 } tpm_key_type;
 
 /* A TPM object the process may load: its blobs and, while loaded or
@@ -138,6 +141,13 @@ CK_RV tpm_key_check_auth(tpm_ctx *t, tpm_key *k);
 CK_RV tpm_key_create(tpm_ctx *t, tpm_key *parent, tpm_key_type type,
 		     unsigned flags, blob *pub, blob *priv, blob *cdata,
 		     blob *chash, blob *cticket);
+/* AES in mode (TPM2_ALG_CBC/CFB/ECB) over len bytes (a multiple of 16
+ * except for CFB), chaining iv (16 bytes, updated). */
+CK_RV tpm_aes(tpm_ctx *t, tpm_key *k, bool decrypt, uint16_t mode,
+	      uint8_t iv[16], const uint8_t *in, size_t len, uint8_t *out);
+/* HMAC with hash alg over data (any length). out: hash_len(alg). */
+CK_RV tpm_hmac(tpm_ctx *t, tpm_key *k, hash_algo alg, const uint8_t *data,
+	       size_t len, uint8_t *out);
 /* ECDH: Z = d * peer point, the x-coordinate (field length). */
 CK_RV tpm_ecdh_zgen(tpm_ctx *t, tpm_key *k, ec_curve curve,
 		    const uint8_t *x, const uint8_t *y, uint8_t *z);

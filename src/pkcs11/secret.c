@@ -1,0 +1,503 @@
+/* Secret keys in the TPM: C_GenerateKey (AES, generic secrets for HMAC),
+ * and AES through TPM2_EncryptDecrypt2: C_EncryptInit, C_Encrypt,
+ * C_EncryptUpdate, C_EncryptFinal, and the AES half of C_Decrypt*.
+ * Key material is created by the TPM (sensitiveDataOrigin) and never
+ * leaves it; blobs are wrapped by the token's storage key. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pkcs11/module.h"
+#include "util/secure.h"
+
+CK_RV
+C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+	      CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount,
+	      CK_OBJECT_HANDLE_PTR phKey)
+{
+	attr_list l;
+	blob pub = {0}, priv = {0};
+	tpm_key_type type;
+	CK_ULONG len = 0, kt;
+	session *s;
+	token *t;
+	bool b;
+	CK_RV rv;
+
+	CHECK_INIT();
+	if (pMechanism == NULL || phKey == NULL)
+		return CKR_ARGUMENTS_BAD;
+	if (pMechanism->mechanism != CKM_AES_KEY_GEN &&
+	    pMechanism->mechanism != CKM_GENERIC_SECRET_KEY_GEN) {
+		log_debug("C_GenerateKey: mechanism 0x%lx not offered",
+			  (unsigned long)pMechanism->mechanism);
+		return CKR_MECHANISM_INVALID;
+	}
+	if (pMechanism->ulParameterLen != 0)
+		return CKR_MECHANISM_PARAM_INVALID;
+	if ((rv = attr_list_from_template(&l, pTemplate, ulCount)) != CKR_OK)
+		return rv;
+	kt = pMechanism->mechanism == CKM_AES_KEY_GEN ? CKK_AES
+						      : CKK_GENERIC_SECRET;
+	if (!attr_get_ulong(&l, CKA_VALUE_LEN, &len)) {
+		/* v2.40 2.8.3 / 2.14.x: CKA_VALUE_LEN is required */
+		rv = CKR_TEMPLATE_INCOMPLETE;
+		goto done;
+	}
+	if (kt == CKK_AES && (len == 16 || len == 32))
+		type = len == 16 ? TPM_KEY_AES_128 : TPM_KEY_AES_256;
+	else if (kt == CKK_GENERIC_SECRET && len == 32)
+		type = TPM_KEY_HMAC; /* the TPM makes nameAlg-sized keys */
+	else {
+		rv = CKR_KEY_SIZE_RANGE;
+		goto done;
+	}
+	/* The value stays in the TPM: sensitive, never extractable. */
+	if (attr_get_bool(&l, CKA_SENSITIVE, &b) && !b) {
+		log_debug("C_GenerateKey: CKA_SENSITIVE false is impossible");
+		rv = CKR_TEMPLATE_INCONSISTENT;
+	} else if (attr_get_bool(&l, CKA_EXTRACTABLE, &b) && b) {
+		log_debug("C_GenerateKey: CKA_EXTRACTABLE true is impossible");
+		rv = CKR_TEMPLATE_INCONSISTENT;
+	} else if (attr_find(&l, CKA_VALUE) != NULL ||
+		   (attr_get_ulong(&l, CKA_KEY_TYPE, &len) && len != kt) ||
+		   (attr_get_ulong(&l, CKA_CLASS, &len) &&
+		    len != CKO_SECRET_KEY)) {
+		log_debug("C_GenerateKey: value, class or key type conflict");
+		rv = CKR_TEMPLATE_INCONSISTENT;
+	}
+	if (rv != CKR_OK)
+		goto done;
+	if (attr_set_ulong(&l, CKA_CLASS, CKO_SECRET_KEY) ||
+	    attr_set_ulong(&l, CKA_KEY_TYPE, kt) ||
+	    attr_set_bool(&l, CKA_SENSITIVE, true) ||
+	    attr_set_bool(&l, CKA_EXTRACTABLE, false) ||
+	    attr_set_bool(&l, CKA_ALWAYS_SENSITIVE, true) ||
+	    attr_set_bool(&l, CKA_NEVER_EXTRACTABLE, true) ||
+	    attr_set_bool(&l, CKA_LOCAL, true) ||
+	    attr_set_ulong(&l, CKA_KEY_GEN_MECHANISM, pMechanism->mechanism) ||
+	    attr_set_bool(&l, CKA_COPYABLE, false)) {
+		rv = CKR_HOST_MEMORY;
+		goto done;
+	}
+	if (!attr_find(&l, CKA_PRIVATE))
+		attr_set_bool(&l, CKA_PRIVATE, true);
+	if (kt == CKK_AES) {
+		if (!attr_find(&l, CKA_ENCRYPT))
+			attr_set_bool(&l, CKA_ENCRYPT, true);
+		if (!attr_find(&l, CKA_DECRYPT))
+			attr_set_bool(&l, CKA_DECRYPT, true);
+	} else {
+		if (!attr_find(&l, CKA_SIGN))
+			attr_set_bool(&l, CKA_SIGN, true);
+		if (!attr_find(&l, CKA_VERIFY))
+			attr_set_bool(&l, CKA_VERIFY, true);
+	}
+	mod_lock();
+	if ((rv = session_get_inlock(hSession, &s, &t)) != CKR_OK)
+		goto out;
+	if (attr_bool_or(&l, CKA_TOKEN, false) && !(s->flags & CKF_RW_SESSION)) {
+		rv = CKR_SESSION_READ_ONLY;
+		goto out;
+	}
+	if ((rv = token_create_secret(mod.c, t, type, &pub, &priv)) != CKR_OK)
+		goto out;
+	if (attr_bool_or(&l, CKA_TOKEN, false)) {
+		int64_t id;
+
+		rv = token_store_key(mod.c, t, &l, &pub, &priv, &id);
+		if (rv == CKR_OK)
+			*phKey = (CK_OBJECT_HANDLE)id;
+	} else {
+		rv = object_make_inlock(s, t, &l, phKey);
+		if (rv == CKR_OK) {
+			token_obj *o = object_get_inlock(t, *phKey);
+
+			o->key.pub = pub;
+			o->key.priv = priv;
+			o->key.parent = &t->storage;
+			memset(&pub, 0, sizeof(pub));
+			memset(&priv, 0, sizeof(priv));
+			tpm_pub_parse(&o->key.pub, &o->pub);
+		}
+	}
+out:
+	mod_unlock();
+done:
+	blob_free(&pub);
+	blob_free(&priv);
+	attr_list_clear(&l);
+	LOG_RV("C_GenerateKey", rv);
+	return rv;
+}
+
+/* --- AES ------------------------------------------------------------------ */
+
+CK_RV
+aes_init_inlock(session *s, token *t, const mech_row *m, CK_MECHANISM_PTR mech,
+		token_obj *o, bool decrypt)
+{
+	CK_ULONG kt = 0;
+
+	(void)t;
+	attr_get_ulong(&o->attrs, CKA_KEY_TYPE, &kt);
+	if (o->cls != CKO_SECRET_KEY || kt != CKK_AES || o->key.pub.data == NULL)
+		return CKR_KEY_TYPE_INCONSISTENT;
+	if (!attr_bool_or(&o->attrs, decrypt ? CKA_DECRYPT : CKA_ENCRYPT, false))
+		return CKR_KEY_FUNCTION_NOT_PERMITTED;
+	if (m->tpm_mode == 0x44 /* ECB */) {
+		if (mech->ulParameterLen != 0)
+			return CKR_MECHANISM_PARAM_INVALID;
+		memset(s->iv, 0, 16);
+	} else {
+		if (mech->pParameter == NULL || mech->ulParameterLen != 16)
+			return CKR_MECHANISM_PARAM_INVALID;
+		memcpy(s->iv, mech->pParameter, 16);
+	}
+	s->op = decrypt ? OP_DECRYPT : OP_ENCRYPT;
+	s->mech = m;
+	s->op_key = o->id;
+	s->plen = 0;
+	s->op_multi = false;
+	return CKR_OK;
+}
+
+static bool
+aes_is_cfb(const session *s)
+{
+	return s->mech->tpm_mode == 0x43;
+}
+
+/* How many bytes an update of len processes now: whole blocks, and for
+ * CBC-PAD decryption never the last block (it may hold the padding). */
+static size_t
+aes_update_take(const session *s, size_t len)
+{
+	size_t total = s->plen + len, n = total - total % 16;
+
+	if (s->op == OP_DECRYPT && s->mech->pad && n == total && n > 0)
+		n -= 16;
+	return n;
+}
+
+/* Runs the TPM over n bytes made of the held part and in; keeps the rest. */
+static CK_RV
+aes_run(session *s, token *t, const uint8_t *in, size_t len, size_t n,
+	uint8_t *out)
+{
+	token_obj *o = object_get_inlock(t, (CK_OBJECT_HANDLE)s->op_key);
+	uint8_t *tmp;
+	size_t rest = s->plen + len - n, size = s->plen + len + 1;
+	CK_RV rv = CKR_OK;
+
+	if (o == NULL)
+		return CKR_KEY_HANDLE_INVALID;
+	if ((tmp = malloc(size)) == NULL)
+		return CKR_HOST_MEMORY;
+	memcpy(tmp, s->part, s->plen);
+	if (len)
+		memcpy(tmp + s->plen, in, len);
+	if (n > 0)
+		rv = token_aes(mod.c, t, o, s->op == OP_DECRYPT,
+			       s->mech->tpm_mode, s->iv, tmp, n, out);
+	if (rv == CKR_OK) {
+		memcpy(s->part, tmp + n, rest);
+		s->plen = rest;
+	}
+	secure_free(tmp, size);
+	return rv;
+}
+
+CK_RV
+aes_update_inlock(session *s, token *t, const uint8_t *in, size_t len,
+		  CK_BYTE_PTR out, CK_ULONG_PTR outlen)
+{
+	size_t n = aes_update_take(s, len);
+	CK_RV rv;
+
+	s->op_multi = true;
+	if (out == NULL) {
+		*outlen = n;
+		return CKR_OK;
+	}
+	if (*outlen < n) {
+		*outlen = n;
+		return CKR_BUFFER_TOO_SMALL;
+	}
+	if ((rv = aes_run(s, t, in, len, n, out)) != CKR_OK) {
+		session_end_ops(s);
+		return rv;
+	}
+	*outlen = n;
+	return CKR_OK;
+}
+
+CK_RV
+aes_final_inlock(session *s, token *t, CK_BYTE_PTR out, CK_ULONG_PTR outlen)
+{
+	uint8_t blk[16], plain[16];
+	bool dec = s->op == OP_DECRYPT;
+	size_t need, k;
+	CK_RV rv = CKR_OK;
+
+	if (aes_is_cfb(s))
+		need = s->plen;
+	else if (!s->mech->pad)
+		need = 0;
+	else
+		need = 16; /* encrypt: one padded block; decrypt: at most */
+	if (!aes_is_cfb(s) && !s->mech->pad && s->plen != 0) {
+		session_end_ops(s);
+		return dec ? CKR_ENCRYPTED_DATA_LEN_RANGE : CKR_DATA_LEN_RANGE;
+	}
+	if (dec && s->mech->pad && s->plen != 16) {
+		session_end_ops(s);
+		return CKR_ENCRYPTED_DATA_LEN_RANGE;
+	}
+	if (out == NULL) {
+		*outlen = need;
+		return CKR_OK;
+	}
+	if (aes_is_cfb(s) || !s->mech->pad) {
+		if (*outlen < need) {
+			*outlen = need;
+			return CKR_BUFFER_TOO_SMALL;
+		}
+		rv = aes_run(s, t, NULL, 0, s->plen, out);
+		if (rv == CKR_OK)
+			*outlen = need;
+		session_end_ops(s);
+		return rv;
+	}
+	if (!dec) {
+		/* PKCS#7: 1..16 bytes of value n */
+		if (*outlen < 16) {
+			*outlen = 16;
+			return CKR_BUFFER_TOO_SMALL;
+		}
+		memset(s->part + s->plen, (int)(16 - s->plen), 16 - s->plen);
+		s->plen = 16;
+		rv = aes_run(s, t, NULL, 0, 16, out);
+		if (rv == CKR_OK)
+			*outlen = 16;
+		session_end_ops(s);
+		return rv;
+	}
+	/* Decrypt the held block into a copy (the IV is not advanced), so
+	 * that a short buffer can be answered with the exact length. */
+	{
+		token_obj *o = object_get_inlock(t, (CK_OBJECT_HANDLE)s->op_key);
+		uint8_t iv[16];
+
+		if (o == NULL) {
+			session_end_ops(s);
+			return CKR_KEY_HANDLE_INVALID;
+		}
+		memcpy(iv, s->iv, 16);
+		memcpy(blk, s->part, 16);
+		rv = token_aes(mod.c, t, o, true, s->mech->tpm_mode, iv, blk, 16,
+			       plain);
+		if (rv != CKR_OK) {
+			session_end_ops(s);
+			return rv;
+		}
+	}
+	k = plain[15];
+	if (k == 0 || k > 16) {
+		session_end_ops(s);
+		secure_zero(plain, sizeof(plain));
+		return CKR_ENCRYPTED_DATA_INVALID;
+	}
+	for (size_t i = 16 - k; i < 16; i++) {
+		if (plain[i] != k) {
+			session_end_ops(s);
+			secure_zero(plain, sizeof(plain));
+			return CKR_ENCRYPTED_DATA_INVALID;
+		}
+	}
+	if (*outlen < 16 - k) {
+		*outlen = 16 - k;
+		secure_zero(plain, sizeof(plain));
+		return CKR_BUFFER_TOO_SMALL;
+	}
+	memcpy(out, plain, 16 - k);
+	*outlen = 16 - k;
+	secure_zero(plain, sizeof(plain));
+	session_end_ops(s);
+	return CKR_OK;
+}
+
+/* Single-part: all the data at once. Lengths are checked before any TPM
+ * work so that a query or a short buffer changes nothing. */
+CK_RV
+aes_oneshot_inlock(session *s, token *t, const uint8_t *in, size_t len,
+		   CK_BYTE_PTR out, CK_ULONG_PTR outlen)
+{
+	bool dec = s->op == OP_DECRYPT;
+	size_t need;
+	uint8_t *tmp;
+	CK_ULONG a, b;
+	CK_RV rv;
+
+	if (s->op_multi)
+		return CKR_OPERATION_ACTIVE;
+	if (!aes_is_cfb(s) && (len % 16 != 0 || (dec && s->mech->pad && len == 0)) &&
+	    !(s->mech->pad && !dec)) {
+		session_end_ops(s);
+		return dec ? CKR_ENCRYPTED_DATA_LEN_RANGE : CKR_DATA_LEN_RANGE;
+	}
+	need = s->mech->pad && !dec ? len - len % 16 + 16 : len;
+	if (out == NULL) {
+		*outlen = need;
+		return CKR_OK;
+	}
+	if (*outlen < need && !(dec && s->mech->pad)) {
+		*outlen = need;
+		return CKR_BUFFER_TOO_SMALL;
+	}
+	/* Work on copies of the state so a short buffer (CBC-PAD decrypt,
+	 * known only at the end) leaves the operation as it was. */
+	if ((tmp = malloc(need + 16)) == NULL)
+		return CKR_HOST_MEMORY;
+	{
+		uint8_t iv[16];
+		op_kind op = s->op;
+		const mech_row *m = s->mech;
+		int64_t key = s->op_key;
+
+		memcpy(iv, s->iv, 16);
+		a = need + 16;
+		rv = aes_update_inlock(s, t, in, len, tmp, &a);
+		if (rv == CKR_OK) {
+			b = need + 16 - a;
+			rv = aes_final_inlock(s, t, tmp + a, &b);
+		}
+		if (rv == CKR_OK && a + b > *outlen) {
+			/* CBC-PAD decryption into a buffer too small: report
+			 * the exact length; the operation is as it was, for
+			 * the caller to ask again. */
+			*outlen = a + b;
+			s->op = op;
+			s->mech = m;
+			s->op_key = key;
+			memcpy(s->iv, iv, 16);
+			s->plen = 0;
+			s->op_multi = false;
+			secure_free(tmp, need + 16);
+			return CKR_BUFFER_TOO_SMALL;
+		}
+	}
+	if (rv == CKR_OK) {
+		memcpy(out, tmp, a + b);
+		*outlen = a + b;
+	}
+	secure_free(tmp, need + 16);
+	s->op_multi = false;
+	return rv;
+}
+
+/* --- C_Encrypt* (AES only: RSA encryption is a public-key operation the
+ * caller does itself) --------------------------------------------------- */
+
+CK_RV
+C_EncryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+	      CK_OBJECT_HANDLE hKey)
+{
+	const mech_row *m;
+	session *s;
+	token *t;
+	token_obj *o;
+	CK_RV rv;
+
+	CHECK_INIT();
+	if (pMechanism == NULL)
+		return CKR_ARGUMENTS_BAD;
+	mod_lock();
+	if ((rv = session_get_inlock(hSession, &s, &t)) != CKR_OK)
+		goto out;
+	if (s->op != OP_NONE) {
+		rv = CKR_OPERATION_ACTIVE;
+		goto out;
+	}
+	if ((o = object_get_inlock(t, hKey)) == NULL) {
+		rv = CKR_KEY_HANDLE_INVALID;
+		goto out;
+	}
+	if ((m = mech_find(pMechanism->mechanism)) == NULL ||
+	    m->kind != MECH_AES) {
+		rv = CKR_MECHANISM_INVALID;
+		goto out;
+	}
+	rv = aes_init_inlock(s, t, m, pMechanism, o, false);
+out:
+	mod_unlock();
+	LOG_RV("C_EncryptInit", rv);
+	return rv;
+}
+
+static CK_RV
+encrypt_session_inlock(CK_SESSION_HANDLE h, session **s, token **t)
+{
+	CK_RV rv;
+
+	if ((rv = session_get_inlock(h, s, t)) != CKR_OK)
+		return rv;
+	return (*s)->op == OP_ENCRYPT ? CKR_OK : CKR_OPERATION_NOT_INITIALIZED;
+}
+
+CK_RV
+C_Encrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
+	  CK_BYTE_PTR pEncryptedData, CK_ULONG_PTR pulEncryptedDataLen)
+{
+	session *s;
+	token *t;
+	CK_RV rv;
+
+	CHECK_INIT();
+	if ((pData == NULL && ulDataLen) || pulEncryptedDataLen == NULL)
+		return CKR_ARGUMENTS_BAD;
+	mod_lock();
+	if ((rv = encrypt_session_inlock(hSession, &s, &t)) == CKR_OK)
+		rv = aes_oneshot_inlock(s, t, pData, ulDataLen, pEncryptedData,
+					pulEncryptedDataLen);
+	mod_unlock();
+	return rv;
+}
+
+CK_RV
+C_EncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart,
+		CK_ULONG ulPartLen, CK_BYTE_PTR pEncryptedPart,
+		CK_ULONG_PTR pulEncryptedPartLen)
+{
+	session *s;
+	token *t;
+	CK_RV rv;
+
+	CHECK_INIT();
+	if ((pPart == NULL && ulPartLen) || pulEncryptedPartLen == NULL)
+		return CKR_ARGUMENTS_BAD;
+	mod_lock();
+	if ((rv = encrypt_session_inlock(hSession, &s, &t)) == CKR_OK)
+		rv = aes_update_inlock(s, t, pPart, ulPartLen, pEncryptedPart,
+				       pulEncryptedPartLen);
+	mod_unlock();
+	return rv;
+}
+
+CK_RV
+C_EncryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastEncryptedPart,
+	       CK_ULONG_PTR pulLastEncryptedPartLen)
+{
+	session *s;
+	token *t;
+	CK_RV rv;
+
+	CHECK_INIT();
+	if (pulLastEncryptedPartLen == NULL)
+		return CKR_ARGUMENTS_BAD;
+	mod_lock();
+	if ((rv = encrypt_session_inlock(hSession, &s, &t)) == CKR_OK)
+		rv = aes_final_inlock(s, t, pLastEncryptedPart,
+				      pulLastEncryptedPartLen);
+	mod_unlock();
+	return rv;
+}
