@@ -25,6 +25,7 @@
 #include <p11-kit/pkcs11.h>
 
 #include <tss2/tss2_esys.h>
+#include <tss2/tss2_mu.h>
 #include <tss2/tss2_tctildr.h>
 
 #include <openssl/bn.h>
@@ -75,8 +76,11 @@ static struct {
 	bool raw;
 	const char *tcti;
 	bool raw_alg[N_ALGS];
+	bool only_alg[N_ALGS]; /* --algs: module mode measures only these */
+	bool only_algs_given;
 	bool raw_password, raw_hmac;
 	uint32_t raw_parent;
+	const char *raw_cache; /* directory for the raw keys' blobs */
 	bool do_sign, do_threads, do_find;
 	bool verbose;
 } opt = {
@@ -162,6 +166,23 @@ rss_kb(void)
 		res = -1;
 	fclose(f);
 	return res < 0 ? -1 : res * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* The anonymous part of it (heap, stacks, private data: RssAnon in
+ * /proc/self/status); the rest is file-backed, mostly library code. */
+static long
+rss_anon_kb(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long v = -1;
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "RssAnon: %ld", &v) == 1)
+			break;
+	fclose(f);
+	return v;
 }
 
 static long
@@ -580,7 +601,7 @@ label_trim(char *dst, const CK_UTF8CHAR *src, size_t n)
 /* ------------------------------------------------------------------------ */
 /* Cold start                                                               */
 
-static long rss_base;
+static long rss_base, rss_anon_base;
 
 static void
 rss_point(const char *name)
@@ -588,15 +609,17 @@ rss_point(const char *name)
 	char nm[64];
 	snprintf(nm, sizeof(nm), "rss.%s_added_kb", name);
 	emit(nm, "KiB", "%ld", rss_kb() - rss_base);
+	snprintf(nm, sizeof(nm), "rss.%s_anon_added_kb", name);
+	emit(nm, "KiB", "%ld", rss_anon_kb() - rss_anon_base);
 }
 
 /* Each step is timed and counted on its own (BEGIN/END), so the RSS
  * readings between steps are not part of any step. */
 #define N_STEPS 8
 static cnt_snap cold_c0[N_STEPS], cold_c1[N_STEPS];
-static double cold_t0[N_STEPS], cold_t1[N_STEPS];
-#define BEGIN(i) (snap(&cold_c0[i]), cold_t0[i] = now_s())
-#define END(i) (cold_t1[i] = now_s(), snap(&cold_c1[i]))
+static double cold_t0[N_STEPS], cold_t1[N_STEPS], cold_cpu0[N_STEPS], cold_cpu1[N_STEPS];
+#define BEGIN(i) (snap(&cold_c0[i]), cold_cpu0[i] = cpu_s(), cold_t0[i] = now_s())
+#define END(i) (cold_t1[i] = now_s(), cold_cpu1[i] = cpu_s(), snap(&cold_c1[i]))
 
 static void
 cold_report(int steps)
@@ -604,15 +627,19 @@ cold_report(int steps)
 	static const char *const step[N_STEPS] = {"dlopen", "init", "slots", "tokeninfo",
 						  "open", "login", "find", "sign"};
 	char nm[64];
-	double total = 0;
+	double total = 0, cpu = 0;
 	for (int i = 0; i < steps; i++) {
 		snprintf(nm, sizeof(nm), "cold.%s_ms", step[i]);
 		emit(nm, "ms", "%.3f", (cold_t1[i] - cold_t0[i]) * 1e3);
+		snprintf(nm, sizeof(nm), "cold.%s_cpu_ms", step[i]);
+		emit(nm, "ms", "%.3f", (cold_cpu1[i] - cold_cpu0[i]) * 1e3);
+		cpu += cold_cpu1[i] - cold_cpu0[i];
 		snprintf(nm, sizeof(nm), "cold.%s", step[i]);
 		emit_cmds(nm, &cold_c0[i], &cold_c1[i], 1);
 		total += cold_t1[i] - cold_t0[i];
 	}
 	emit("cold.total_ms", "ms", "%.3f", total * 1e3);
+	emit("cold.total_cpu_ms", "ms", "%.3f", cpu * 1e3);
 }
 
 static CK_SESSION_HANDLE
@@ -690,6 +717,10 @@ cold_start(void)
 	rss_point("login");
 
 	int alg = opt.cold_alg;
+	if (alg < 0)
+		for (int a = 0; a < N_ALGS && alg < 0; a++)
+			if (opt.key_label[algs[a].key] && (!opt.only_algs_given || opt.only_alg[a]))
+				alg = a;
 	if (alg < 0)
 		for (int a = 0; a < N_ALGS && alg < 0; a++)
 			if (opt.key_label[algs[a].key])
@@ -1126,6 +1157,8 @@ genkeys(CK_SESSION_HANDLE s)
 			emit("genkeys.status", "", "unsupported:%s", ckr_name(rv));
 			return i ? 0 : 3;
 		}
+		if (i == 0)
+			emit("genkeys.label", "", "%s", label);
 	}
 	emit("genkeys.created", "", "%ld", opt.genkeys);
 	if (opt.genkeys)
@@ -1174,6 +1207,51 @@ raw_template(int alg)
 		a->parameters.rsaDetail.exponent = 0;
 	}
 	return p;
+}
+
+/* --raw-cache DIR: keep each raw key's blobs (TPM2B_PRIVATE, TPM2B_PUBLIC,
+ * marshalled) so that later runs load the key instead of creating it (an
+ * RSA key takes seconds on some TPMs). The primary is made from the same
+ * template each time, so it is the same key and the blobs load under it. */
+static bool
+raw_cache_load(int k, TPM2B_PRIVATE *priv, TPM2B_PUBLIC *pub)
+{
+	char path[4096];
+	uint8_t buf[4096];
+	size_t off = 0, n;
+	if (opt.raw_cache == NULL || opt.raw_parent)
+		return false;
+	snprintf(path, sizeof(path), "%s/raw-%s.blob", opt.raw_cache, key_names[k]);
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return false;
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	memset(priv, 0, sizeof(*priv));
+	memset(pub, 0, sizeof(*pub));
+	return Tss2_MU_TPM2B_PRIVATE_Unmarshal(buf, n, &off, priv) == TSS2_RC_SUCCESS &&
+	       Tss2_MU_TPM2B_PUBLIC_Unmarshal(buf, n, &off, pub) == TSS2_RC_SUCCESS;
+}
+
+static void
+raw_cache_save(int k, const TPM2B_PRIVATE *priv, const TPM2B_PUBLIC *pub)
+{
+	char path[4096], tmp[4200];
+	uint8_t buf[4096];
+	size_t off = 0;
+	if (opt.raw_cache == NULL || opt.raw_parent)
+		return;
+	if (Tss2_MU_TPM2B_PRIVATE_Marshal(priv, buf, sizeof(buf), &off) != TSS2_RC_SUCCESS ||
+	    Tss2_MU_TPM2B_PUBLIC_Marshal(pub, buf, sizeof(buf), &off) != TSS2_RC_SUCCESS)
+		return;
+	snprintf(path, sizeof(path), "%s/raw-%s.blob", opt.raw_cache, key_names[k]);
+	snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long)getpid());
+	FILE *f = fopen(tmp, "wb");
+	if (f == NULL)
+		return;
+	bool ok = fwrite(buf, 1, off, f) == off;
+	if (fclose(f) != 0 || !ok || rename(tmp, path) != 0)
+		unlink(tmp);
 }
 
 static int
@@ -1356,29 +1434,51 @@ raw_mode(void)
 		if (!want)
 			continue;
 		TPM2B_PUBLIC tmpl = raw_template(first_alg);
-		TPM2B_PRIVATE *priv = NULL;
-		TPM2B_PUBLIC *pub = NULL;
+		TPM2B_PRIVATE *priv = NULL, cpriv;
+		TPM2B_PUBLIC *pub = NULL, cpub;
+		bool cached = raw_cache_load(k, &cpriv, &cpub);
 		double k0 = now_s();
-		rc = Esys_Create(esys, primary, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-				 ESYS_TR_NONE, &sens, &tmpl, &outside, &pcrs, &priv,
-				 &pub, NULL, NULL, NULL);
-		if (rc != TSS2_RC_SUCCESS) {
-			note("Esys_Create(%s key): %s", key_names[k], tss_rc(rc));
-			continue;
+		if (!cached) {
+			rc = Esys_Create(esys, primary, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+					 ESYS_TR_NONE, &sens, &tmpl, &outside, &pcrs, &priv,
+					 &pub, NULL, NULL, NULL);
+			if (rc != TSS2_RC_SUCCESS) {
+				note("Esys_Create(%s key): %s", key_names[k], tss_rc(rc));
+				continue;
+			}
+			raw_cache_save(k, priv, pub);
 		}
 		double k1 = now_s();
-		rc = Esys_Load(esys, primary, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-			       ESYS_TR_NONE, priv, pub, &key);
+		rc = Esys_Load(esys, primary, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+			       cached ? &cpriv : priv, cached ? &cpub : pub, &key);
 		Esys_Free(priv);
 		Esys_Free(pub);
+		if (rc != TSS2_RC_SUCCESS && cached) {
+			/* a stale cache (another TPM?): make a new key */
+			note("Esys_Load(cached %s key): %s; creating one", key_names[k], tss_rc(rc));
+			priv = NULL;
+			pub = NULL;
+			rc = Esys_Create(esys, primary, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+					 ESYS_TR_NONE, &sens, &tmpl, &outside, &pcrs, &priv,
+					 &pub, NULL, NULL, NULL);
+			if (rc == TSS2_RC_SUCCESS) {
+				raw_cache_save(k, priv, pub);
+				rc = Esys_Load(esys, primary, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+					       ESYS_TR_NONE, priv, pub, &key);
+			}
+			Esys_Free(priv);
+			Esys_Free(pub);
+		}
 		if (rc != TSS2_RC_SUCCESS) {
 			note("Esys_Load(%s key): %s", key_names[k], tss_rc(rc));
 			key = ESYS_TR_NONE;
 			continue;
 		}
 		double k2 = now_s();
-		snprintf(nm, sizeof(nm), "raw.%s.create_ms", key_names[k]);
-		emit(nm, "ms", "%.3f", (k1 - k0) * 1e3);
+		if (!cached) {
+			snprintf(nm, sizeof(nm), "raw.%s.create_ms", key_names[k]);
+			emit(nm, "ms", "%.3f", (k1 - k0) * 1e3);
+		}
 		snprintf(nm, sizeof(nm), "raw.%s.load_ms", key_names[k]);
 		emit(nm, "ms", "%.3f", (k2 - k1) * 1e3);
 
@@ -1453,6 +1553,8 @@ usage(FILE *f)
 "  --thread-alg ALG    algorithm of the thread test (default ecdsa-p256)\n"
 "  --find-reps N       repetitions of the find-all-objects test (default 20)\n"
 "  --only LIST         phases to run after the cold start: sign,threads,find\n"
+"  --algs LIST         sign only these: ecdsa-p256, ecdsa-p384, rsa2048-pkcs,\n"
+"                      rsa2048-pss (default: every one with a key)\n"
 "  --populate N        setup: add CKO_DATA objects until the token has N, exit\n"
 "  --genkeys N         setup: C_GenerateKeyPair N EC P-256 key pairs, exit\n"
 "\n"
@@ -1462,6 +1564,7 @@ usage(FILE *f)
 "  --raw-algs LIST     ecdsa-p256 (default), ecdsa-p384, rsa2048-pkcs, rsa2048-pss\n"
 "  --raw-session S     password (default), hmac, or both\n"
 "  --raw-parent H      use persistent parent H instead of a new primary\n"
+"  --raw-cache DIR     keep the raw keys' blobs in DIR and load them next time\n"
 "\n"
 "Both:\n"
 "  --seconds S         duration of each rate measurement (default 2)\n"
@@ -1502,6 +1605,16 @@ cb_raw_alg(const char *t)
 }
 
 static void
+cb_alg(const char *t)
+{
+	int a = alg_by_name(t);
+	if (a < 0)
+		die("unknown algorithm %s", t);
+	opt.only_alg[a] = true;
+	opt.only_algs_given = true;
+}
+
+static void
 cb_only(const char *t)
 {
 	if (!strcmp(t, "sign"))
@@ -1521,7 +1634,7 @@ main(int argc, char **argv)
 		O_MODULE = 256, O_TOKEN, O_PIN, O_KEY, O_SECONDS, O_COUNT, O_THREADS,
 		O_THREAD_ALG, O_COLD_ALG, O_FIND_REPS, O_COUNT_LIB, O_POPULATE,
 		O_GENKEYS, O_RAW, O_TCTI, O_RAW_ALGS, O_RAW_SESSION, O_RAW_PARENT,
-		O_ONLY, O_VERBOSE, O_HELP
+		O_ONLY, O_ALGS, O_RAW_CACHE, O_VERBOSE, O_HELP
 	};
 	static const struct option lo[] = {
 		{"module", required_argument, 0, O_MODULE},
@@ -1543,6 +1656,8 @@ main(int argc, char **argv)
 		{"raw-session", required_argument, 0, O_RAW_SESSION},
 		{"raw-parent", required_argument, 0, O_RAW_PARENT},
 		{"only", required_argument, 0, O_ONLY},
+		{"algs", required_argument, 0, O_ALGS},
+		{"raw-cache", required_argument, 0, O_RAW_CACHE},
 		{"verbose", no_argument, 0, O_VERBOSE},
 		{"help", no_argument, 0, O_HELP},
 		{0, 0, 0, 0},
@@ -1550,6 +1665,7 @@ main(int argc, char **argv)
 	bool raw_algs_given = false;
 	int c;
 	rss_base = rss_kb();
+	rss_anon_base = rss_anon_kb();
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case O_MODULE: opt.module = optarg; break;
@@ -1610,6 +1726,8 @@ main(int argc, char **argv)
 			opt.do_sign = opt.do_threads = opt.do_find = false;
 			parse_list(optarg, cb_only);
 			break;
+		case O_ALGS: parse_list(optarg, cb_alg); break;
+		case O_RAW_CACHE: opt.raw_cache = optarg; break;
 		case O_VERBOSE: opt.verbose = true; break;
 		case O_HELP: usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -1641,6 +1759,7 @@ main(int argc, char **argv)
 		die("no PIN: give --pin or set P11BENCH_PIN");
 
 	emit("rss.base_kb", "KiB", "%ld", rss_base);
+	emit("rss.base_anon_kb", "KiB", "%ld", rss_anon_base);
 	CK_SESSION_HANDLE s = cold_start();
 
 	if (opt.populate > 0 || opt.genkeys > 0) {
@@ -1656,7 +1775,7 @@ main(int argc, char **argv)
 
 	if (opt.do_sign)
 		for (int a = 0; a < N_ALGS; a++)
-			if (opt.key_label[algs[a].key])
+			if (opt.key_label[algs[a].key] && (!opt.only_algs_given || opt.only_alg[a]))
 				steady(s, a);
 	rss_point("steady");
 

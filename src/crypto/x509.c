@@ -889,9 +889,11 @@ x509_make_selfsigned(const x509_spec *spec, const x509_signer *signer,
 			 "verify with the key's public part", NULL);
 		goto out;
 	}
-	*der_out = der;
+	/* the caller frees with free() */
+	if ((*der_out = malloc(der_len)) == NULL)
+		goto fail;
+	memcpy(*der_out, der, der_len);
 	*der_len_out = der_len;
-	der = NULL;
 	ret = 0;
 	goto out;
 fail:

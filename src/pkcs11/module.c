@@ -104,7 +104,9 @@ session_get_inlock(CK_SESSION_HANDLE h, session **s, token **t)
 	for (i = 0; i < mod.nsessions; i++) {
 		if (mod.sessions[i]->handle != h)
 			continue;
-		core_refresh(mod.c);
+		/* No store read here: this is on every call, C_Sign's too.
+		 * Other processes' changes are picked up where objects are
+		 * looked for (C_FindObjectsInit, C_OpenSession, slot calls). */
 		*s = mod.sessions[i];
 		*t = slot_token_inlock((*s)->slot);
 		if (*t == NULL) /* the token was removed meanwhile */

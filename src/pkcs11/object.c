@@ -21,6 +21,7 @@ C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
 	if ((rv = attr_template_check(pTemplate, ulCount)) != CKR_OK)
 		return rv;
 	mod_lock();
+	core_refresh(mod.c);
 	if ((rv = session_get_inlock(hSession, &s, &t)) != CKR_OK)
 		goto out;
 	if (s->find_active) {

@@ -19,6 +19,7 @@
 
 struct store {
 	sqlite3 *db;
+	sqlite3_stmt *data_version; /* prepared once: asked on many calls */
 	char *path;
 	char err[512];
 };
@@ -297,6 +298,7 @@ store_close(store *s)
 {
 	if (s == NULL)
 		return;
+	sqlite3_finalize(s->data_version);
 	sqlite3_close_v2(s->db);
 	free(s->path);
 	free(s);
@@ -307,7 +309,13 @@ store_data_version(store *s)
 {
 	int64_t v = -1;
 
-	pragma_int(s, "PRAGMA data_version;", &v);
+	if (s->data_version == NULL &&
+	    sqlite3_prepare_v2(s->db, "PRAGMA data_version;", -1,
+			       &s->data_version, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(s->data_version) == SQLITE_ROW)
+		v = sqlite3_column_int64(s->data_version, 0);
+	sqlite3_reset(s->data_version);
 	return v;
 }
 

@@ -210,6 +210,8 @@ cmd_listobjects(int argc, char **argv)
 				printf("  algorithm: ecc%u\n", ec_bits(cv));
 			}
 		}
+		if (o->cls == CKO_CERTIFICATE)
+			cert_print_details(o);
 		free(label);
 	}
 	core_close(c);

@@ -27,6 +27,14 @@ static const struct {
 	{"rmkey", cmd_rmkey, "remove a key (alias: objdel)"},
 	{"objdel", cmd_rmkey, NULL},
 	{"ssh-pubkey", cmd_ssh_pubkey, "print keys as ssh-keygen -D does"},
+	{"ak", cmd_ak, "attestation keys: create, import-cert, export"},
+	{"attest", cmd_attest, "prove that a key lives in this TPM"},
+	{"verify-attestation", cmd_verify_attestation,
+	 "check an attestation (no TPM needed)"},
+	{"csr", cmd_csr, "print a certificate request signed by a token key"},
+	{"selfsign", cmd_selfsign, "make a self-signed certificate for a key"},
+	{"addcert", cmd_addcert, "store a key's certificate (or a CA's)"},
+	{"rmcert", cmd_rmcert, "remove certificates (keys stay)"},
 };
 
 static void

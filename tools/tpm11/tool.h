@@ -30,5 +30,14 @@ int cmd_addkey(int argc, char **argv);
 int cmd_listobjects(int argc, char **argv);
 int cmd_rmkey(int argc, char **argv);
 int cmd_ssh_pubkey(int argc, char **argv);
+int cmd_ak(int argc, char **argv);
+int cmd_attest(int argc, char **argv);
+int cmd_verify_attestation(int argc, char **argv);
+int cmd_csr(int argc, char **argv);
+int cmd_selfsign(int argc, char **argv);
+int cmd_addcert(int argc, char **argv);
+int cmd_rmcert(int argc, char **argv);
+/* listobjects: a certificate's subject, issuer, expiry (cmd_cert.c). */
+void cert_print_details(const token_obj *o);
 
 #endif

@@ -1,0 +1,423 @@
+#!/usr/bin/env bash
+# Real Chromium presents a client certificate whose key is in the TPM.
+#
+# Everything runs in a private network and mount namespace (the script
+# re-executes itself under `unshare --net --mount`): only a loopback
+# interface exists, so the browser reaches nothing else, and a private copy
+# of /etc/chromium (bind-mounted) holds the AutoSelectCertificateForUrls
+# policy; the real /etc is never written. Inside: a swtpm on a Unix socket,
+# tpm2-abrmd (Chromium loads the module in more than one process), a test
+# CA, `openssl s_server -Verify 1 -www -tls1_3` on 127.0.0.1, a fresh NSS
+# database in a temporary $HOME with the module registered by modutil
+# (-mechanisms FRIENDLY), and Chromium under Xvfb.
+#
+# Cases: EC P-256, EC P-384 and RSA-2048 (TLS 1.3, so RSA-PSS) with the PIN
+# typed by xdotool into Chromium's own "Unlock Security Device" dialog and
+# the page read over the DevTools protocol; a --no-login key with Chromium
+# fully headless (--dump-dom); refusals: a wrong PIN (the dialog comes
+# back; then cancelled), no module registered (headless), a certificate on
+# a token without a key of its CKA_ID (headless; that token is in a store
+# of its own, so that no other certificate is offered). Each Chromium run
+# is bounded by a timeout; the time of each case is printed.
+# T11_BROWSER_CASES="p256 orphan" runs only some cases; T11_KEEP=1 keeps
+# the temporary directory (pages, dialog timings, Chromium logs).
+set -u
+if [ -z "${T11_BROWSER_NS:-}" ]; then
+	ns=(unshare --net --mount --propagation private)
+	[ "$(id -u)" -eq 0 ] || ns=(unshare --user --map-root-user --net --mount --propagation private)
+	exec env T11_BROWSER_NS=1 "${ns[@]}" -- bash "$0" "$@"
+	echo "not ok 1 - unshare --net --mount (needs root or user namespaces)"; echo "1..1"; exit 1
+fi
+. "$(dirname "$0")/../lib/common.sh"
+t11_require_build
+
+SO_PIN=browser-so-97531
+USER_PIN=browser-user-2468
+LABEL=WEB
+T=$TPM11_TOOL
+D=$T11_TMP
+PY=/usr/bin/python3
+CHROME=/usr/lib/chromium/chromium
+[ -x "$CHROME" ] || CHROME=$(command -v chromium || command -v chromium-browser || echo chromium)
+
+missing=0
+for cmd in "$CHROME" Xvfb xdotool certutil modutil openssl tpm2-abrmd pkcs11-tool ip; do
+	command -v "$cmd" >/dev/null || { not_ok "$cmd is installed (scripts/install-deps browser)"; missing=1; }
+done
+"$PY" -c 'import websocket' 2>/dev/null || { not_ok "python3-websocket is installed"; missing=1; }
+[ "$missing" = 0 ] || { t11_done; exit 1; }
+
+# --- the namespace ------------------------------------------------------------
+ip link set lo up || { not_ok "loopback up in the private network namespace"; t11_done; exit 1; }
+if ip -o link | grep -v ': lo:' | grep -q .; then
+	not_ok "only loopback in the namespace"; ip -o link | sed 's/^/# /'
+else
+	ok "private network namespace: only loopback"
+fi
+mkdir -p "$D/etc-chromium"
+[ -d /etc/chromium ] && cp -a /etc/chromium/. "$D/etc-chromium/" 2>/dev/null
+mkdir -p "$D/etc-chromium/policies/managed"
+if [ -d /etc/chromium ] && mount --bind "$D/etc-chromium" /etc/chromium; then
+	ok "private /etc/chromium (bind mount in the mount namespace)"
+else
+	not_ok "private /etc/chromium (bind mount in the mount namespace)"; t11_done; exit 1
+fi
+browser_cleanup() {
+	umount /etc/chromium 2>/dev/null
+	t11_cleanup
+}
+trap browser_cleanup EXIT
+
+# --- TPM, token, keys -----------------------------------------------------------
+swtpm_start "$D/tpm" || { not_ok "swtpm starts"; t11_done; exit 1; }
+abrmd_start "$D/tpm" || { not_ok "tpm2-abrmd starts"; t11_done; exit 1; }
+check "tpm11 init" "$T" init
+check "tpm11 addtoken" "$T" addtoken --label "$LABEL" --sopin "$SO_PIN" --userpin "$USER_PIN"
+for k in "p256 ecc256" "p384 ecc384" "rsa2048 rsa2048"; do
+	set -- $k
+	check "addkey $1" "$T" addkey --label "$LABEL" --algorithm "$2" --key-label "$1" --userpin "$USER_PIN"
+done
+check "addkey nologin (--no-login)" "$T" addkey --label "$LABEL" --algorithm ecc256 --key-label nologin \
+	--no-login --userpin "$USER_PIN"
+
+rand_serial() { echo "0x4$(openssl rand -hex 15)"; }
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$D/ca.key" \
+	-out "$D/ca.pem" -subj "/CN=Test CA" -days 30 -set_serial "$(rand_serial)" \
+	-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" >/dev/null 2>&1
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$D/server.key" \
+	-subj "/CN=localhost" -out "$D/server.csr" >/dev/null 2>&1
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$D/server.ext"
+openssl x509 -req -in "$D/server.csr" -CA "$D/ca.pem" -CAkey "$D/ca.key" -set_serial "$(rand_serial)" \
+	-days 30 -extfile "$D/server.ext" -out "$D/server.pem" >/dev/null 2>&1
+
+certs_ok=1
+for k in p256 p384 rsa2048 nologin; do
+	pin=(--userpin "$USER_PIN"); [ "$k" = nologin ] && pin=()
+	"$T" csr --label "$LABEL" --key-label "$k" --subject "/CN=$k/O=Example" "${pin[@]}" \
+		>"$D/$k.csr" 2>"$D/$k.err" &&
+		openssl x509 -req -in "$D/$k.csr" -CA "$D/ca.pem" -CAkey "$D/ca.key" \
+			-set_serial "$(rand_serial)" -days 30 -copy_extensions copy \
+			-out "$D/$k.pem" >>"$D/$k.err" 2>&1 &&
+		"$T" addcert --label "$LABEL" --key-label "$k" "$D/$k.pem" >>"$D/$k.err" 2>&1 ||
+		{ certs_ok=0; sed 's/^/# /' "$D/$k.err"; }
+done
+# A certificate from Test CA whose key is not on the token (written with
+# C_CreateObject through pkcs11-tool, as any PKCS#11 program could).
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$D/orphan.key" \
+	-subj "/CN=orphan/O=Example" -addext "extendedKeyUsage=clientAuth" -out "$D/orphan.csr" >/dev/null 2>&1
+openssl x509 -req -in "$D/orphan.csr" -CA "$D/ca.pem" -CAkey "$D/ca.key" -set_serial "$(rand_serial)" \
+	-days 30 -copy_extensions copy -outform der -out "$D/orphan.der" >/dev/null 2>&1
+timeout 60 pkcs11-tool --module "$TPM11_MODULE" --token-label "$LABEL" --login --pin "$USER_PIN" \
+	--write-object "$D/orphan.der" --type cert --id 0badc0de --label orphan </dev/null >>"$D/orphan.err" 2>&1 ||
+	{ certs_ok=0; sed 's/^/# /' "$D/orphan.err"; }
+ORPHAN_STORE=$D/store-orphan
+TPM11_STORE=$ORPHAN_STORE "$T" addtoken --label ORPHAN --sopin "$SO_PIN" --userpin "$USER_PIN" \
+	>>"$D/orphan.err" 2>&1 &&
+	TPM11_STORE=$ORPHAN_STORE "$T" addkey --label ORPHAN --algorithm ecc256 --key-label k \
+		--userpin "$USER_PIN" >>"$D/orphan.err" 2>&1 &&
+	TPM11_STORE=$ORPHAN_STORE timeout 60 pkcs11-tool --module "$TPM11_MODULE" --token-label ORPHAN \
+		--login --pin "$USER_PIN" --write-object "$D/orphan.der" --type cert --id 0badc0de \
+		--label orphan </dev/null >>"$D/orphan.err" 2>&1 ||
+	{ certs_ok=0; sed 's/^/# /' "$D/orphan.err"; }
+if [ "$certs_ok" = 1 ]; then ok "certificates for p256, p384, rsa2048, nologin (tpm11 csr/addcert) and orphan"
+else not_ok "certificates for p256, p384, rsa2048, nologin (tpm11 csr/addcert) and orphan"; fi
+
+# --- NSS: a fresh database with the module ----------------------------------
+export HOME=$D/home
+NSSDB=sql:$HOME/.pki/nssdb
+mkdir -p "$HOME/.pki/nssdb"
+certutil -N -d "$NSSDB" --empty-password >/dev/null 2>&1
+certutil -A -d "$NSSDB" -n testca -t "CT,," -i "$D/ca.pem"
+if timeout 60 modutil -dbdir "$NSSDB" -add tpm11 -libfile "$TPM11_MODULE" -mechanisms FRIENDLY \
+	-force </dev/null >"$D/modutil.out" 2>&1; then
+	ok "modutil -add tpm11 -mechanisms FRIENDLY"
+else
+	not_ok "modutil -add tpm11 -mechanisms FRIENDLY"; sed 's/^/# /' "$D/modutil.out"
+fi
+timeout 60 certutil -L -d "$NSSDB" -h all </dev/null >"$D/certutil.L" 2>&1
+if grep -qE "^$LABEL:p256 +u,u,u" "$D/certutil.L" && grep -qE "^$LABEL:rsa2048 +u,u,u" "$D/certutil.L"; then
+	ok "certutil -L -h all: token certificates are user certificates (u,u,u)"
+else
+	not_ok "certutil -L -h all: token certificates are user certificates (u,u,u)"; sed 's/^/# /' "$D/certutil.L"
+fi
+if grep -qE "^$LABEL:orphan +u,u,u" "$D/certutil.L"; then
+	not_ok "certutil: the certificate without a key is not a user certificate"
+else
+	ok "certutil: the certificate without a key is not a user certificate"
+fi
+# The same, without the module: for the "no module registered" case.
+HOME_NOMOD=$D/home-nomod
+mkdir -p "$HOME_NOMOD/.pki/nssdb"
+certutil -N -d "sql:$HOME_NOMOD/.pki/nssdb" --empty-password >/dev/null 2>&1
+certutil -A -d "sql:$HOME_NOMOD/.pki/nssdb" -n testca -t "CT,," -i "$D/ca.pem"
+
+# --- the server -----------------------------------------------------------------
+PORT=$(t11_free_port)
+openssl s_server -accept "127.0.0.1:$PORT" -cert "$D/server.pem" -key "$D/server.key" \
+	-CAfile "$D/ca.pem" -Verify 1 -www -tls1_3 </dev/null >"$D/s_server.log" 2>&1 &
+t11_own_pid $!
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.05; done
+URL=https://localhost:$PORT/
+
+# --- X ----------------------------------------------------------------------------
+exec 5>"$D/displayfd"
+Xvfb -displayfd 5 -screen 0 1280x1024x24 -nolisten tcp >"$D/xvfb.log" 2>&1 &
+t11_own_pid $!
+for _ in $(seq 100); do [ -s "$D/displayfd" ] && break; sleep 0.05; done
+exec 5>&-
+export DISPLAY=":$(head -1 "$D/displayfd")"
+if [ "$DISPLAY" != ":" ] && xdotool getmouselocation >/dev/null 2>&1; then ok "Xvfb on $DISPLAY"
+else not_ok "Xvfb starts"; sed 's/^/# /' "$D/xvfb.log"; t11_done; exit 1; fi
+
+# --- Chromium ---------------------------------------------------------------------
+# policy SUBJECT_CN: auto-select the certificate from Test CA with this CN.
+policy() {
+	printf '{"AutoSelectCertificateForUrls": ["{\\"pattern\\":\\"https://localhost:%s\\",\\"filter\\":{\\"ISSUER\\":{\\"CN\\":\\"Test CA\\"},\\"SUBJECT\\":{\\"CN\\":\\"%s\\"}}}"]}\n' \
+		"$PORT" "$1" >/etc/chromium/policies/managed/tpm11-test.json
+}
+
+CHROME_FLAGS=(--no-sandbox --disable-gpu --disable-quic --no-first-run --no-default-browser-check
+	--disable-background-networking --disable-component-update --disable-sync
+	--disable-dev-shm-usage --password-store=basic --disable-features=MediaRouter,OptimizationHints
+	"--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost" --window-size=1024,768)
+
+# Stops a Chromium and every process under it, each by its PID.
+chrome_stop() {
+	local root=$1 all=() p queue=("$1")
+	while [ ${#queue[@]} -gt 0 ]; do
+		p=${queue[0]}; queue=("${queue[@]:1}"); all+=("$p")
+		queue+=($(ps -o pid= --ppid "$p" 2>/dev/null))
+	done
+	for p in "${all[@]}"; do kill "$p" 2>/dev/null; done
+	for _ in $(seq 50); do kill -0 "$root" 2>/dev/null || break; sleep 0.1; done
+	for p in "${all[@]}"; do kill -9 "$p" 2>/dev/null; done
+	wait "$root" 2>/dev/null
+}
+
+# read_page PORT URL_PREFIX SECONDS OUT: the page's text over the DevTools
+# protocol, once it shows the s_server page or an error page.
+read_page() {
+	"$PY" - "$@" <<'EOF'
+import json, sys, time, urllib.request, websocket
+port, prefix, limit, out = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
+end = time.time() + limit
+text = ""
+while time.time() < end:
+    try:
+        pages = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=5))
+        page = next((p for p in pages if p.get("type") == "page"), None)
+        if page:
+            ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=5,
+                                             suppress_origin=True)
+            ws.send(json.dumps({"id": 1, "method": "Runtime.evaluate", "params": {
+                "expression": "location.href + '\\n' + (document.body ? document.body.innerText : '')"}}))
+            while True:
+                m = json.loads(ws.recv())
+                if m.get("id") == 1:
+                    break
+            ws.close()
+            text = m.get("result", {}).get("result", {}).get("value", "") or ""
+            if ("Client certificate" in text or "ERR_" in text or "Ciphers supported" in text):
+                break
+    except Exception as e:
+        text = text or f"(devtools: {e})"
+    time.sleep(0.3)
+else:
+    # Timed out: keep a screenshot for whoever debugs it (T11_KEEP=1).
+    try:
+        ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=5,
+                                         suppress_origin=True)
+        ws.send(json.dumps({"id": 2, "method": "Page.captureScreenshot"}))
+        while True:
+            m = json.loads(ws.recv())
+            if m.get("id") == 2:
+                break
+        import base64
+        open(out + ".png", "wb").write(base64.b64decode(m["result"]["data"]))
+    except Exception:
+        pass
+open(out, "w").write(text)
+EOF
+}
+
+# dialog_wait SECONDS: the window id of a visible "Unlock Security Device".
+dialog_wait() {
+	local end=$((SECONDS + $1)) w
+	while [ $SECONDS -lt $end ]; do
+		w=$(xdotool search --onlyvisible --name '^Unlock Security Device$' 2>/dev/null | head -1)
+		[ -n "$w" ] && { echo "$w"; return 0; }
+		sleep 0.2
+	done
+	return 1
+}
+
+# dialog_gone WINDOW SECONDS
+dialog_gone() {
+	local end=$((SECONDS + $2))
+	while [ $SECONDS -lt $end ]; do
+		xdotool search --onlyvisible --name '^Unlock Security Device$' 2>/dev/null | grep -qx "$1" || return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# T11_BROWSER_CASES="p256 orphan" runs only those cases (while debugging).
+want() { [ -z "${T11_BROWSER_CASES:-}" ] || [[ " $T11_BROWSER_CASES " == *" $1 "* ]]; }
+
+CASE_T0=0
+case_start() { CASE_T0=$(date +%s%N); }
+case_time() { diag "$1: $(( ($(date +%s%N) - CASE_T0) / 1000000 )) ms"; }
+
+# chrome_gui NAME SUBJECT_CN ACTION...: Chromium under Xvfb on $URL with
+# the certificate CN=SUBJECT_CN auto-selected; ACTIONs answer PIN dialogs
+# in order: "pin:P" types P, "cancel" presses Escape, "none" expects no
+# dialog. Leaves the page text in $D/NAME.page and dialog events in
+# $D/NAME.dialogs.
+chrome_gui() {
+	local name=$1 cn=$2 dport pid a w t0
+	shift 2
+	t0=$(date +%s%N)
+	since() { echo "$(( ($(date +%s%N) - t0) / 1000000 )) ms"; }
+	policy "$cn"
+	dport=$(t11_free_port)
+	: >"$D/$name.dialogs"
+	timeout -k 5 120 "$CHROME" "${CHROME_FLAGS[@]}" --user-data-dir="$D/profile-$name" \
+		--remote-debugging-address=127.0.0.1 --remote-debugging-port="$dport" \
+		"$URL" </dev/null >"$D/$name.chrome.log" 2>&1 &
+	pid=$!
+	for a in "$@"; do
+		case $a in
+		pin:*)
+			if w=$(dialog_wait 40); then
+				echo "$(since): dialog $w: typed a PIN" >>"$D/$name.dialogs"
+				xdotool windowactivate --sync "$w" 2>/dev/null || xdotool windowfocus --sync "$w"
+				xdotool type --delay 20 "${a#pin:}"
+				xdotool key Return
+				dialog_gone "$w" 10 || echo "dialog $w: still open" >>"$D/$name.dialogs"
+			else
+				echo "no dialog" >>"$D/$name.dialogs"
+			fi ;;
+		cancel)
+			if w=$(dialog_wait 20); then
+				echo "$(since): dialog $w: cancelled" >>"$D/$name.dialogs"
+				xdotool windowactivate --sync "$w" 2>/dev/null || xdotool windowfocus --sync "$w"
+				xdotool key Escape
+			else
+				echo "no dialog" >>"$D/$name.dialogs"
+			fi ;;
+		esac
+	done
+	read_page "$dport" "$URL" 40 "$D/$name.page"
+	echo "$(since): page read" >>"$D/$name.dialogs"
+	xdotool search --onlyvisible --name '.' 2>/dev/null | while read -r w; do
+		echo "$w $(xdotool getwindowname "$w" 2>/dev/null)"
+	done >"$D/$name.windows"
+	for a in "$@"; do
+		if [ "$a" = none ] && xdotool search --onlyvisible --name '^Unlock Security Device$' >/dev/null 2>&1; then
+			echo "unexpected dialog" >>"$D/$name.dialogs"
+		fi
+	done
+	chrome_stop "$pid"
+	echo "$(since): chromium stopped" >>"$D/$name.dialogs"
+}
+
+# chrome_headless NAME SUBJECT_CN [VAR=VALUE...]: --headless=new
+# --dump-dom, with the variables in its environment.
+chrome_headless() {
+	local name=$1 cn=$2
+	shift 2
+	policy "$cn"
+	env "$@" timeout -k 5 60 "$CHROME" --headless=new "${CHROME_FLAGS[@]}" \
+		--user-data-dir="$D/profile-$name" --dump-dom "$URL" </dev/null \
+		>"$D/$name.page" 2>"$D/$name.chrome.log"
+	echo "exit $?" >>"$D/$name.chrome.log"
+}
+
+# page_has_cert PAGE CN: the s_server page shows a client certificate CN.
+page_has_cert() {
+	grep -q "Client certificate" "$1" && grep -qE "Subject: ?CN ?= ?$2, O ?= ?Example" "$1"
+}
+show_failure() {
+	local name=$1
+	diag "dialogs:"; sed 's/^/#   /' "$D/$name.dialogs" 2>/dev/null
+	diag "windows:"; sed 's/^/#   /' "$D/$name.windows" 2>/dev/null
+	diag "page:"; head -c 1500 "$D/$name.page" 2>/dev/null | sed 's/^/#   /'
+	diag "s_server:"; tail -n 5 "$D/s_server.log" | sed 's/^/#   /'
+	diag "chromium:"; grep -v "^\[.*:INFO:" "$D/$name.chrome.log" 2>/dev/null | tail -n 8 | sed 's/^/#   /'
+}
+
+for k in p256 p384 rsa2048; do
+	want "$k" || continue
+	case_start
+	chrome_gui "$k" "$k" "pin:$USER_PIN"
+	case_time "chromium $k with PIN dialog"
+	if grep -q "typed a PIN" "$D/$k.dialogs" && page_has_cert "$D/$k.page" "$k"; then
+		ok "chromium $k: PIN typed into \"Unlock Security Device\", certificate presented"
+	else
+		not_ok "chromium $k: PIN typed into \"Unlock Security Device\", certificate presented"; show_failure "$k"
+	fi
+done
+if want rsa2048; then
+	if grep -q "Peer signature type: RSA-PSS" "$D/rsa2048.page"; then
+		ok "chromium rsa2048: signed with RSA-PSS (TLS 1.3)"
+	else
+		not_ok "chromium rsa2048: signed with RSA-PSS (TLS 1.3)"; grep -i "signature" "$D/rsa2048.page" | sed 's/^/# /'
+	fi
+fi
+
+if want nologin; then
+	case_start
+	chrome_headless nologin nologin
+	case_time "chromium nologin, headless"
+	if page_has_cert "$D/nologin.page" nologin; then
+		ok "chromium --headless: --no-login key needs no PIN"
+	else
+		not_ok "chromium --headless: --no-login key needs no PIN"; show_failure nologin
+	fi
+fi
+
+# --- refusals ----------------------------------------------------------------------
+no_cert_count() { grep -c "peer did not return a certificate" "$D/s_server.log"; }
+
+if want wrongpin; then
+	case_start
+	chrome_gui wrongpin p256 "pin:wrong-pin-0000" cancel
+	case_time "chromium wrong PIN"
+	if grep -q "typed a PIN" "$D/wrongpin.dialogs" && grep -q "cancelled" "$D/wrongpin.dialogs" &&
+		! grep -q "Client certificate" "$D/wrongpin.page"; then
+		ok "chromium: a wrong PIN is refused (the dialog asks again), no certificate presented"
+	else
+		not_ok "chromium: a wrong PIN is refused (the dialog asks again), no certificate presented"; show_failure wrongpin
+	fi
+fi
+
+if want nomodule; then
+	case_start
+	n0=$(no_cert_count)
+	chrome_headless nomodule p256 HOME="$HOME_NOMOD"
+	case_time "chromium without the module, headless"
+	if ! grep -q "Client certificate" "$D/nomodule.page" && [ "$(no_cert_count)" -gt "$n0" ]; then
+		ok "chromium without the module registered: no certificate (s_server: peer did not return a certificate)"
+	else
+		not_ok "chromium without the module registered: no certificate"; show_failure nomodule
+	fi
+fi
+
+# The orphan certificate matches the policy but no key has its CKA_ID. On a
+# token of its own (another store), next to a key without certificate, so
+# that no other certificate is offered either: Chromium would ask which one
+# to use.
+if want orphan; then
+	case_start
+	n0=$(no_cert_count)
+	chrome_headless orphan orphan TPM11_STORE="$ORPHAN_STORE"
+	case_time "chromium certificate without a key, headless"
+	if ! grep -q "Client certificate" "$D/orphan.page" && [ "$(no_cert_count)" -gt "$n0" ]; then
+		ok "chromium: a certificate without a matching key is not presented"
+	else
+		not_ok "chromium: a certificate without a matching key is not presented"; show_failure orphan
+	fi
+fi
+
+check "TPM left clean (no transient objects or sessions)" tpm_is_clean
+t11_done
