@@ -208,6 +208,129 @@ attr_kind_of(CK_ATTRIBUTE_TYPE t)
 	}
 }
 
+/* Every attribute type PKCS#11 v2.40 defines (from p11-kit's pkcs11.h),
+ * plus v3.0's CKA_UNIQUE_ID. */
+static const CK_ATTRIBUTE_TYPE known_types[] = {
+	CKA_CLASS,
+	CKA_TOKEN,
+	CKA_PRIVATE,
+	CKA_LABEL,
+	CKA_APPLICATION,
+	CKA_VALUE,
+	CKA_OBJECT_ID,
+	CKA_CERTIFICATE_TYPE,
+	CKA_ISSUER,
+	CKA_SERIAL_NUMBER,
+	CKA_AC_ISSUER,
+	CKA_OWNER,
+	CKA_ATTR_TYPES,
+	CKA_TRUSTED,
+	CKA_CERTIFICATE_CATEGORY,
+	CKA_JAVA_MIDP_SECURITY_DOMAIN,
+	CKA_URL,
+	CKA_HASH_OF_SUBJECT_PUBLIC_KEY,
+	CKA_HASH_OF_ISSUER_PUBLIC_KEY,
+	CKA_NAME_HASH_ALGORITHM,
+	CKA_CHECK_VALUE,
+	CKA_KEY_TYPE,
+	CKA_SUBJECT,
+	CKA_ID,
+	CKA_SENSITIVE,
+	CKA_ENCRYPT,
+	CKA_DECRYPT,
+	CKA_WRAP,
+	CKA_UNWRAP,
+	CKA_SIGN,
+	CKA_SIGN_RECOVER,
+	CKA_VERIFY,
+	CKA_VERIFY_RECOVER,
+	CKA_DERIVE,
+	CKA_START_DATE,
+	CKA_END_DATE,
+	CKA_MODULUS,
+	CKA_MODULUS_BITS,
+	CKA_PUBLIC_EXPONENT,
+	CKA_PRIVATE_EXPONENT,
+	CKA_PRIME_1,
+	CKA_PRIME_2,
+	CKA_EXPONENT_1,
+	CKA_EXPONENT_2,
+	CKA_COEFFICIENT,
+	CKA_PUBLIC_KEY_INFO,
+	CKA_PRIME,
+	CKA_SUBPRIME,
+	CKA_BASE,
+	CKA_PRIME_BITS,
+	CKA_SUB_PRIME_BITS,
+	CKA_VALUE_BITS,
+	CKA_VALUE_LEN,
+	CKA_EXTRACTABLE,
+	CKA_LOCAL,
+	CKA_NEVER_EXTRACTABLE,
+	CKA_ALWAYS_SENSITIVE,
+	CKA_KEY_GEN_MECHANISM,
+	CKA_MODIFIABLE,
+	CKA_COPYABLE,
+	CKA_DESTROYABLE,
+	CKA_ECDSA_PARAMS,
+	CKA_EC_PARAMS,
+	CKA_EC_POINT,
+	CKA_SECONDARY_AUTH,
+	CKA_AUTH_PIN_FLAGS,
+	CKA_ALWAYS_AUTHENTICATE,
+	CKA_WRAP_WITH_TRUSTED,
+	CKA_OTP_FORMAT,
+	CKA_OTP_LENGTH,
+	CKA_OTP_TIME_INTERVAL,
+	CKA_OTP_USER_FRIENDLY_MODE,
+	CKA_OTP_CHALLENGE_REQUIREMENT,
+	CKA_OTP_TIME_REQUIREMENT,
+	CKA_OTP_COUNTER_REQUIREMENT,
+	CKA_OTP_PIN_REQUIREMENT,
+	CKA_OTP_USER_IDENTIFIER,
+	CKA_OTP_SERVICE_IDENTIFIER,
+	CKA_OTP_SERVICE_LOGO,
+	CKA_OTP_SERVICE_LOGO_TYPE,
+	CKA_OTP_COUNTER,
+	CKA_OTP_TIME,
+	CKA_GOSTR3410_PARAMS,
+	CKA_GOSTR3411_PARAMS,
+	CKA_GOST28147_PARAMS,
+	CKA_HW_FEATURE_TYPE,
+	CKA_RESET_ON_INIT,
+	CKA_HAS_RESET,
+	CKA_PIXEL_X,
+	CKA_PIXEL_Y,
+	CKA_RESOLUTION,
+	CKA_CHAR_ROWS,
+	CKA_CHAR_COLUMNS,
+	CKA_COLOR,
+	CKA_BITS_PER_PIXEL,
+	CKA_CHAR_SETS,
+	CKA_ENCODING_METHODS,
+	CKA_MIME_TYPES,
+	CKA_MECHANISM_TYPE,
+	CKA_REQUIRED_CMS_ATTRIBUTES,
+	CKA_DEFAULT_CMS_ATTRIBUTES,
+	CKA_SUPPORTED_CMS_ATTRIBUTES,
+	CKA_WRAP_TEMPLATE,
+	CKA_UNWRAP_TEMPLATE,
+	CKA_DERIVE_TEMPLATE,
+	CKA_ALLOWED_MECHANISMS,
+	0x4UL /* CKA_UNIQUE_ID, v3.0 */,
+};
+
+bool
+attr_type_known(CK_ATTRIBUTE_TYPE t)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(known_types) / sizeof(known_types[0]); i++)
+		if (known_types[i] == t)
+			return true;
+	return false;
+}
+
 CK_RV
 attr_template_check(const CK_ATTRIBUTE *tmpl, CK_ULONG n)
 {
@@ -294,12 +417,14 @@ get_le(const uint8_t *p, int n)
 int
 attr_list_serialise(const attr_list *l, uint8_t **out, size_t *len)
 {
-	size_t total = 8, i, off;
+	size_t total = 8, i, off, count;
 	uint8_t *buf;
 
 	for (i = 0; i < l->n; i++) {
 		size_t vl = l->v[i].ulValueLen;
 
+		if (l->v[i].type == CKA_UNIQUE_ID)
+			continue; /* derived on load, never stored */
 		switch (attr_kind_of(l->v[i].type)) {
 		case ATTR_KIND_BOOL: vl = 1; break;
 		case ATTR_KIND_ULONG: vl = 8; break;
@@ -310,12 +435,14 @@ attr_list_serialise(const attr_list *l, uint8_t **out, size_t *len)
 	if ((buf = malloc(total)) == NULL)
 		return -1;
 	memcpy(buf, ATTR_MAGIC, 4);
-	put_le(buf + 4, l->n, 4);
 	off = 8;
-	for (i = 0; i < l->n; i++) {
+	for (i = 0, count = 0; i < l->n; i++) {
 		const CK_ATTRIBUTE *a = &l->v[i];
 		attr_kind k = attr_kind_of(a->type);
 
+		if (a->type == CKA_UNIQUE_ID)
+			continue;
+		count++;
 		put_le(buf + off, a->type, 8);
 		off += 8;
 		if (k == ATTR_KIND_BOOL && a->ulValueLen == sizeof(CK_BBOOL)) {
@@ -341,6 +468,7 @@ attr_list_serialise(const attr_list *l, uint8_t **out, size_t *len)
 			off += 4 + a->ulValueLen;
 		}
 	}
+	put_le(buf + 4, count, 4);
 	*out = buf;
 	*len = off;
 	return 0;

@@ -53,6 +53,12 @@ CK_RV attr_template_check(const CK_ATTRIBUTE *tmpl, CK_ULONG n);
 CK_RV attr_list_from_template(attr_list *l, const CK_ATTRIBUTE *tmpl,
 			      CK_ULONG n);
 
+/* A type PKCS#11 defines (v2.40, and v3.0's CKA_UNIQUE_ID). */
+bool attr_type_known(CK_ATTRIBUTE_TYPE t);
+#ifndef CKA_UNIQUE_ID
+#define CKA_UNIQUE_ID 0x4UL
+#endif
+
 /* Kind of value a known attribute holds, for size checks. */
 typedef enum { ATTR_KIND_BYTES, ATTR_KIND_BOOL, ATTR_KIND_ULONG } attr_kind;
 attr_kind attr_kind_of(CK_ATTRIBUTE_TYPE t);

@@ -45,6 +45,8 @@ typedef struct session {
 	uint8_t iv[16];           /* AES: chaining value */
 	uint8_t part[16];         /* AES: bytes held back for the next call */
 	size_t plen;
+	CK_ULONG ctr_bits;        /* AES-CTR: counter width; 0 otherwise */
+	uint64_t ctr_left;        /* AES-CTR: blocks left before it wraps */
 } session;
 
 struct module {
@@ -146,6 +148,10 @@ CK_RV session_buf_add(session *s, const uint8_t *p, size_t n);
  * read-only-session and login rules. */
 CK_RV object_make_inlock(session *s, token *t, attr_list *l,
 			 CK_OBJECT_HANDLE *out);
+
+/* The same for a key object with TPM blobs (taken over). */
+CK_RV object_make_key_inlock(session *s, token *t, attr_list *l, blob *pub,
+			     blob *priv, CK_OBJECT_HANDLE *out);
 
 extern CK_FUNCTION_LIST tpm11_function_list;
 

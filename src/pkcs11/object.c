@@ -1,12 +1,16 @@
 /* Objects: C_FindObjects*, C_GetAttributeValue, C_GetObjectSize,
  * C_SetAttributeValue, C_DestroyObject, C_GenerateKeyPair. None sends a
  * TPM command except key generation. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/x509.h>
 
 #include "pkcs11/module.h"
+#include "util/secure.h"
+
+static CK_RV template_creation_check(const attr_list *l);
 
 CK_RV
 C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
@@ -366,10 +370,21 @@ out:
 
 /* The key type a caller's templates ask for. */
 static CK_RV
-keygen_type(CK_MECHANISM_PTR m, const attr_list *pub, tpm_key_type *out)
+keygen_type(CK_MECHANISM_PTR m, const attr_list *pub, const attr_list *priv,
+	    tpm_key_type *out)
 {
-	CK_ULONG bits;
+	CK_ULONG bits, v;
 	const CK_ATTRIBUTE *a;
+	CK_KEY_TYPE want = m->mechanism == CKM_EC_KEY_PAIR_GEN ? CKK_EC : CKK_RSA;
+	CK_RV rv;
+
+	if ((rv = template_creation_check(pub)) != CKR_OK)
+		return rv;
+	if ((attr_get_ulong(pub, CKA_KEY_TYPE, &v) && v != want) ||
+	    (attr_get_ulong(priv, CKA_KEY_TYPE, &v) && v != want) ||
+	    (attr_get_ulong(pub, CKA_CLASS, &v) && v != CKO_PUBLIC_KEY) ||
+	    (attr_get_ulong(priv, CKA_CLASS, &v) && v != CKO_PRIVATE_KEY))
+		return CKR_TEMPLATE_INCONSISTENT;
 
 	switch (m->mechanism) {
 	case CKM_EC_KEY_PAIR_GEN:
@@ -414,11 +429,11 @@ static CK_RV
 keygen_check_priv(const attr_list *priv)
 {
 	bool b;
+	CK_RV rv;
 
-	if (attr_get_bool(priv, CKA_TOKEN, &b) && !b) {
-		log_debug("keygen: CKA_TOKEN false (session keys: not yet)");
-		return CKR_TEMPLATE_INCONSISTENT;
-	}
+	if ((rv = template_creation_check(priv)) != CKR_OK)
+		return rv;
+
 	if (attr_get_bool(priv, CKA_SENSITIVE, &b) && !b)
 		return CKR_TEMPLATE_INCONSISTENT;
 	if (attr_get_bool(priv, CKA_EXTRACTABLE, &b) && b)
@@ -444,6 +459,42 @@ keygen_user_attrs(const attr_list *in, attr_list *out)
 		if (a != NULL)
 			attr_set(out, a->type, a->pValue, a->ulValueLen);
 	}
+}
+
+/* A key pair as session objects: made in the TPM like any other, its
+ * blobs kept in memory only and gone with the session. */
+static CK_RV
+keygen_session_inlock(session *s, token *t, tpm_key_type type,
+		      const char *label, const CK_ATTRIBUTE *id,
+		      const attr_list *upub, const attr_list *upriv,
+		      unsigned flags, CK_OBJECT_HANDLE *hpub,
+		      CK_OBJECT_HANDLE *hpriv)
+{
+	object_rec recs[2];
+	blob nopub = {0}, nopriv = {0};
+	CK_RV rv;
+
+	rv = token_generate_key_recs(mod.c, t, type, label,
+				     id ? id->pValue : NULL,
+				     id ? id->ulValueLen : 0, flags, upub, upriv,
+				     recs);
+	if (rv != CKR_OK)
+		return rv;
+	attr_set_bool(&recs[0].attrs, CKA_TOKEN, false);
+	attr_set_bool(&recs[1].attrs, CKA_TOKEN, false);
+	if ((rv = object_make_key_inlock(s, t, &recs[1].attrs, &recs[1].tpm_pub,
+					 &recs[1].tpm_priv, hpriv)) == CKR_OK) {
+		rv = object_make_key_inlock(s, t, &recs[0].attrs, &nopub,
+					    &nopriv, hpub);
+		if (rv != CKR_OK) {
+			token_obj *o = object_get_inlock(t, *hpriv);
+
+			(void)o; /* dropped with the session */
+		}
+	}
+	object_rec_clear(&recs[0]);
+	object_rec_clear(&recs[1]);
+	return rv;
 }
 
 CK_RV
@@ -476,7 +527,7 @@ C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	if ((rv = attr_list_from_template(&priv, pPrivateKeyTemplate,
 					  ulPrivateKeyAttributeCount)) != CKR_OK)
 		goto done;
-	if ((rv = keygen_type(pMechanism, &pub, &type)) != CKR_OK ||
+	if ((rv = keygen_type(pMechanism, &pub, &priv, &type)) != CKR_OK ||
 	    (rv = keygen_check_priv(&priv)) != CKR_OK) {
 		log_debug("C_GenerateKeyPair: template refused (0x%lx)",
 			  (unsigned long)rv);
@@ -485,7 +536,7 @@ C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	mod_lock();
 	if ((rv = session_get_inlock(hSession, &s, &t)) != CKR_OK)
 		goto out;
-	if (!(s->flags & CKF_RW_SESSION)) {
+	if (!(s->flags & CKF_RW_SESSION) && attr_bool_or(&priv, CKA_TOKEN, true)) {
 		rv = CKR_SESSION_READ_ONLY;
 		goto out;
 	}
@@ -500,6 +551,14 @@ C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 		label = attr_dup_str(&pub, CKA_LABEL);
 	if ((id = attr_find(&priv, CKA_ID)) == NULL)
 		id = attr_find(&pub, CKA_ID);
+	if (!attr_bool_or(&priv, CKA_TOKEN, true) ||
+	    !attr_bool_or(&pub, CKA_TOKEN, true)) {
+		rv = keygen_session_inlock(s, t, type, label, id, &upub, &upriv,
+					   attr_bool_or(&priv, CKA_DERIVE, false)
+						   ? TOKEN_KEY_DERIVE : 0,
+					   phPublicKey, phPrivateKey);
+		goto out;
+	}
 	rv = token_generate_key(mod.c, t, type, label, id ? id->pValue : NULL,
 				id ? id->ulValueLen : 0,
 				(attr_bool_or(&priv, CKA_PRIVATE, true)
@@ -542,7 +601,9 @@ cert_complete(attr_list *l)
 	int n;
 	CK_RV rv = CKR_OK;
 
-	attr_get_ulong(l, CKA_CERTIFICATE_TYPE, &ct);
+	/* v2.40 4.6.2: CKA_CERTIFICATE_TYPE must be given. */
+	if (!attr_get_ulong(l, CKA_CERTIFICATE_TYPE, &ct))
+		return CKR_TEMPLATE_INCOMPLETE;
 	if (ct != CKC_X_509)
 		return CKR_ATTRIBUTE_VALUE_INVALID;
 	if (v == NULL || v->ulValueLen == 0)
@@ -616,12 +677,44 @@ pubkey_complete(attr_list *l)
 	if (!attr_find(l, CKA_ENCRYPT))
 		attr_set_bool(l, CKA_ENCRYPT, false);
 	attr_set_bool(l, CKA_LOCAL, false);
+	/* Not generated here: no key generation mechanism. */
+	attr_set_ulong(l, CKA_KEY_GEN_MECHANISM, CK_UNAVAILABLE_INFORMATION);
 	return CKR_OK;
 }
 
 /* Common defaults and the rules shared by C_CreateObject and C_CopyObject:
  * token objects need a read-write session, private ones a logged-in
  * user. Then the object is made: in the store, or as a session object. */
+CK_RV
+object_make_key_inlock(session *s, token *t, attr_list *l, blob *pub,
+		       blob *priv, CK_OBJECT_HANDLE *out)
+{
+	token_obj *o;
+	CK_RV rv;
+
+	if (attr_bool_or(l, CKA_TOKEN, false)) {
+		int64_t id;
+
+		if (!(s->flags & CKF_RW_SESSION))
+			return CKR_SESSION_READ_ONLY;
+		attr_set_bool(l, CKA_TOKEN, true);
+		rv = token_store_key(mod.c, t, l, pub, priv, &id);
+		if (rv == CKR_OK)
+			*out = (CK_OBJECT_HANDLE)id;
+		return rv;
+	}
+	if ((rv = object_make_inlock(s, t, l, out)) != CKR_OK)
+		return rv;
+	o = object_get_inlock(t, *out);
+	o->key.pub = *pub;
+	o->key.priv = *priv;
+	memset(pub, 0, sizeof(*pub));
+	memset(priv, 0, sizeof(*priv));
+	o->key.parent = &t->storage;
+	tpm_pub_parse(&o->key.pub, &o->pub);
+	return CKR_OK;
+}
+
 CK_RV
 object_make_inlock(session *s, token *t, attr_list *l, CK_OBJECT_HANDLE *out)
 {
@@ -660,6 +753,13 @@ object_make_inlock(session *s, token *t, attr_list *l, CK_OBJECT_HANDLE *out)
 	mod.sobjs = nv;
 	attr_get_ulong(l, CKA_CLASS, &cls);
 	o->id = (int64_t)mod.next_sobj++;
+	{
+		char uid[48];
+
+		snprintf(uid, sizeof(uid), "%s-s%llu", t->rec.serial,
+			 (unsigned long long)(o->id - SOBJ_HANDLE_BASE));
+		attr_set_str(l, CKA_UNIQUE_ID, uid);
+	}
 	o->attrs = *l;
 	attr_list_init(l);
 	o->cls = cls;
@@ -669,6 +769,108 @@ object_make_inlock(session *s, token *t, attr_list *l, CK_OBJECT_HANDLE *out)
 	mod.sobjs[mod.nsobjs++] = o;
 	*out = (CK_OBJECT_HANDLE)o->id;
 	return CKR_OK;
+}
+
+/* Attributes a caller never gives at creation (v2.40 4.2 table 10 note 2
+ * and 4.4: set by the token), and types PKCS#11 does not know. */
+static CK_RV
+template_creation_check(const attr_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		switch (l->v[i].type) {
+		case CKA_UNIQUE_ID:
+		case CKA_LOCAL:
+		case CKA_ALWAYS_SENSITIVE:
+		case CKA_NEVER_EXTRACTABLE:
+		case CKA_KEY_GEN_MECHANISM:
+			return CKR_ATTRIBUTE_READ_ONLY;
+		default:
+			if (!attr_type_known(l->v[i].type))
+				return CKR_ATTRIBUTE_TYPE_INVALID;
+		}
+	}
+	return CKR_OK;
+}
+
+/* A secret key from the caller's CKA_VALUE: into the TPM at once (v2.40
+ * 4.10); the value never reaches the store. Sensitive and unextractable,
+ * as the TPM cannot give it back. */
+static CK_RV
+secret_import_inlock(session *s, token *t, attr_list *l, CK_OBJECT_HANDLE *out)
+{
+	const CK_ATTRIBUTE *v = attr_find(l, CKA_VALUE);
+	CK_ULONG kt = (CK_ULONG)-1;
+	tpm_key_type type;
+	blob pub = {0}, priv = {0};
+	uint8_t value[128];
+	size_t len;
+	bool b, readable;
+	CK_RV rv;
+
+	if (!attr_get_ulong(l, CKA_KEY_TYPE, &kt) || v == NULL)
+		return CKR_TEMPLATE_INCOMPLETE;
+	len = v->ulValueLen;
+	if (kt == CKK_AES && (len == 16 || len == 32))
+		type = len == 16 ? TPM_KEY_AES_128 : TPM_KEY_AES_256;
+	else if (kt == CKK_AES)
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	else if (kt == CKK_GENERIC_SECRET && len >= 1 && len <= 64)
+		/* The TPM key names its hash: chosen by length (20 SHA-1,
+		 * 48 SHA-384, 64 SHA-512, else SHA-256). */
+		type = tpm_hmac_type(hash_by_len(len)) != TPM_KEY_NONE
+			       ? tpm_hmac_type(hash_by_len(len))
+			       : TPM_KEY_HMAC;
+	else
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	/* A readable (non-sensitive or extractable) key keeps its value
+	 * beside the TPM copy: allowed for session objects only, which
+	 * never reach the store. */
+	readable = (attr_get_bool(l, CKA_SENSITIVE, &b) && !b) ||
+		   (attr_get_bool(l, CKA_EXTRACTABLE, &b) && b);
+	if (readable && attr_bool_or(l, CKA_TOKEN, false))
+		return CKR_TEMPLATE_INCONSISTENT;
+	if (attr_bool_or(l, CKA_TOKEN, false) && !(s->flags & CKF_RW_SESSION))
+		return CKR_SESSION_READ_ONLY;
+	memcpy(value, v->pValue, len);
+	if (!readable)
+		attr_remove(l, CKA_VALUE);
+	rv = token_import_secret(mod.c, t, type, value, len, &pub, &priv);
+	secure_zero(value, sizeof(value));
+	if (rv != CKR_OK)
+		return rv;
+	if (attr_set_bool(l, CKA_SENSITIVE,
+			  attr_bool_or(l, CKA_SENSITIVE, !readable)) ||
+	    attr_set_bool(l, CKA_EXTRACTABLE,
+			  attr_bool_or(l, CKA_EXTRACTABLE, false)) ||
+	    attr_set_bool(l, CKA_ALWAYS_SENSITIVE, false) ||
+	    attr_set_bool(l, CKA_NEVER_EXTRACTABLE, false) ||
+	    attr_set_bool(l, CKA_LOCAL, false) ||
+	    attr_set_ulong(l, CKA_VALUE_LEN, len) ||
+	    attr_set_ulong(l, CKA_KEY_GEN_MECHANISM,
+			   CK_UNAVAILABLE_INFORMATION)) {
+		rv = CKR_HOST_MEMORY;
+		goto out;
+	}
+	if (!attr_find(l, CKA_PRIVATE))
+		attr_set_bool(l, CKA_PRIVATE, true);
+	if (kt == CKK_AES) {
+		if (!attr_find(l, CKA_ENCRYPT))
+			attr_set_bool(l, CKA_ENCRYPT, true);
+		if (!attr_find(l, CKA_DECRYPT))
+			attr_set_bool(l, CKA_DECRYPT, true);
+	} else {
+		if (!attr_find(l, CKA_SIGN))
+			attr_set_bool(l, CKA_SIGN, true);
+		if (!attr_find(l, CKA_VERIFY))
+			attr_set_bool(l, CKA_VERIFY, true);
+	}
+	rv = object_make_key_inlock(s, t, l, &pub, &priv, out);
+out:
+	blob_free(&pub);
+	blob_free(&priv);
+	return rv;
 }
 
 CK_RV
@@ -686,8 +888,17 @@ C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
 		return CKR_ARGUMENTS_BAD;
 	if ((rv = attr_list_from_template(&l, pTemplate, ulCount)) != CKR_OK)
 		return rv;
+	if ((rv = template_creation_check(&l)) != CKR_OK)
+		goto done;
 	if (!attr_get_ulong(&l, CKA_CLASS, &cls)) {
 		rv = CKR_TEMPLATE_INCOMPLETE;
+		goto done;
+	}
+	if (cls == CKO_SECRET_KEY) {
+		mod_lock();
+		if ((rv = session_get_inlock(hSession, &s, &t)) == CKR_OK)
+			rv = secret_import_inlock(s, t, &l, phObject);
+		mod_unlock();
 		goto done;
 	}
 	switch (cls) {
@@ -709,8 +920,13 @@ C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
 	if (rv != CKR_OK)
 		goto done;
 	mod_lock();
-	if ((rv = session_get_inlock(hSession, &s, &t)) == CKR_OK)
-		rv = object_make_inlock(s, t, &l, phObject);
+	if ((rv = session_get_inlock(hSession, &s, &t)) == CKR_OK) {
+		/* v2.40 4.6.1: only the SO may mark a certificate trusted. */
+		if (attr_bool_or(&l, CKA_TRUSTED, false) && t->login != CKU_SO)
+			rv = CKR_ATTRIBUTE_READ_ONLY;
+		else
+			rv = object_make_inlock(s, t, &l, phObject);
+	}
 	mod_unlock();
 done:
 	attr_list_clear(&l);
@@ -745,10 +961,10 @@ C_CopyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
 		rv = CKR_OBJECT_HANDLE_INVALID;
 		goto out;
 	}
-	/* Our TPM keys say CKA_COPYABLE false: a copy would share the TPM
-	 * blob under a second handle with other attributes. */
-	if (!attr_bool_or(&o->attrs, CKA_COPYABLE, true) ||
-	    o->key.pub.data != NULL) {
+	/* Generated asymmetric keys say CKA_COPYABLE false; a copyable key
+	 * with a TPM blob gets its own copy of the blob (latching keeps
+	 * its protections, see below). */
+	if (!attr_bool_or(&o->attrs, CKA_COPYABLE, true)) {
 		rv = CKR_ACTION_PROHIBITED;
 		goto out;
 	}
@@ -778,7 +994,29 @@ C_CopyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
 	for (i = 0; i < ulCount; i++)
 		attr_set(&l, pTemplate[i].type, pTemplate[i].pValue,
 			 pTemplate[i].ulValueLen);
-	rv = object_make_inlock(s, t, &l, phNewObject);
+	attr_remove(&l, CKA_UNIQUE_ID);
+	if (o->key.pub.data != NULL) {
+		blob pub = {0}, priv = {0};
+
+		if (blob_set(&pub, o->key.pub.data, o->key.pub.len) ||
+		    blob_set(&priv, o->key.priv.data, o->key.priv.len)) {
+			rv = CKR_HOST_MEMORY;
+		} else {
+			rv = object_make_key_inlock(s, t, &l, &pub, &priv,
+						    phNewObject);
+			if (rv == CKR_OK) {
+				/* same parent as the original */
+				token_obj *n = object_get_inlock(t, *phNewObject);
+
+				if (n != NULL && n->session != 0)
+					n->key.parent = o->key.parent;
+			}
+		}
+		blob_free(&pub);
+		blob_free(&priv);
+	} else {
+		rv = object_make_inlock(s, t, &l, phNewObject);
+	}
 	attr_list_clear(&l);
 out:
 	mod_unlock();

@@ -45,8 +45,9 @@ C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	}
 	if (kt == CKK_AES && (len == 16 || len == 32))
 		type = len == 16 ? TPM_KEY_AES_128 : TPM_KEY_AES_256;
-	else if (kt == CKK_GENERIC_SECRET && len == 32)
-		type = TPM_KEY_HMAC; /* the TPM makes nameAlg-sized keys */
+	else if (kt == CKK_GENERIC_SECRET &&
+		 (type = tpm_hmac_type(hash_by_len(len))) != TPM_KEY_NONE)
+		; /* 20/32/48/64 bytes: an HMAC key for SHA-1/256/384/512 */
 	else {
 		rv = CKR_KEY_SIZE_RANGE;
 		goto done;
@@ -101,25 +102,7 @@ C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	}
 	if ((rv = token_create_secret(mod.c, t, type, &pub, &priv)) != CKR_OK)
 		goto out;
-	if (attr_bool_or(&l, CKA_TOKEN, false)) {
-		int64_t id;
-
-		rv = token_store_key(mod.c, t, &l, &pub, &priv, &id);
-		if (rv == CKR_OK)
-			*phKey = (CK_OBJECT_HANDLE)id;
-	} else {
-		rv = object_make_inlock(s, t, &l, phKey);
-		if (rv == CKR_OK) {
-			token_obj *o = object_get_inlock(t, *phKey);
-
-			o->key.pub = pub;
-			o->key.priv = priv;
-			o->key.parent = &t->storage;
-			memset(&pub, 0, sizeof(pub));
-			memset(&priv, 0, sizeof(priv));
-			tpm_pub_parse(&o->key.pub, &o->pub);
-		}
-	}
+	rv = object_make_key_inlock(s, t, &l, &pub, &priv, phKey);
 out:
 	mod_unlock();
 done:
@@ -144,10 +127,33 @@ aes_init_inlock(session *s, token *t, const mech_row *m, CK_MECHANISM_PTR mech,
 		return CKR_KEY_TYPE_INCONSISTENT;
 	if (!attr_bool_or(&o->attrs, decrypt ? CKA_DECRYPT : CKA_ENCRYPT, false))
 		return CKR_KEY_FUNCTION_NOT_PERMITTED;
+	s->ctr_bits = 0;
 	if (m->tpm_mode == 0x44 /* ECB */) {
 		if (mech->ulParameterLen != 0)
 			return CKR_MECHANISM_PARAM_INVALID;
 		memset(s->iv, 0, 16);
+	} else if (m->tpm_mode == 0x40 /* CTR */) {
+		/* v2.40 2.14.x CK_AES_CTR_PARAMS. The TPM counts over the
+		 * whole block; that equals a counter of ulCounterBits as long
+		 * as it does not wrap, so the blocks left before a wrap are
+		 * counted and more data is refused. */
+		CK_AES_CTR_PARAMS *p = mech->pParameter;
+		uint64_t low = 0;
+		int i;
+
+		if (p == NULL || mech->ulParameterLen != sizeof(*p) ||
+		    p->ulCounterBits == 0 || p->ulCounterBits > 128)
+			return CKR_MECHANISM_PARAM_INVALID;
+		memcpy(s->iv, p->cb, 16);
+		s->ctr_bits = p->ulCounterBits;
+		if (p->ulCounterBits >= 64) {
+			s->ctr_left = UINT64_MAX;
+		} else {
+			for (i = 8; i < 16; i++)
+				low = low << 8 | p->cb[i];
+			low &= ((uint64_t)1 << p->ulCounterBits) - 1;
+			s->ctr_left = ((uint64_t)1 << p->ulCounterBits) - low;
+		}
 	} else {
 		if (mech->pParameter == NULL || mech->ulParameterLen != 16)
 			return CKR_MECHANISM_PARAM_INVALID;
@@ -161,10 +167,11 @@ aes_init_inlock(session *s, token *t, const mech_row *m, CK_MECHANISM_PTR mech,
 	return CKR_OK;
 }
 
+/* The stream modes (CFB, CTR): any length, a partial last block. */
 static bool
 aes_is_cfb(const session *s)
 {
-	return s->mech->tpm_mode == 0x43;
+	return s->mech->tpm_mode == 0x43 || s->mech->tpm_mode == 0x40;
 }
 
 /* How many bytes an update of len processes now: whole blocks, and for
@@ -191,6 +198,13 @@ aes_run(session *s, token *t, const uint8_t *in, size_t len, size_t n,
 
 	if (o == NULL)
 		return CKR_KEY_HANDLE_INVALID;
+	if (s->ctr_bits) {
+		uint64_t blocks = (n + 15) / 16;
+
+		if (blocks > s->ctr_left)
+			return CKR_DATA_LEN_RANGE; /* the counter would wrap */
+		s->ctr_left -= blocks;
+	}
 	if ((tmp = malloc(size)) == NULL)
 		return CKR_HOST_MEMORY;
 	memcpy(tmp, s->part, s->plen);

@@ -220,6 +220,16 @@ C_Logout(CK_SESSION_HANDLE hSession)
 	for (i = 0; i < mod.nsessions; i++)
 		if (mod.sessions[i]->slot == s->slot)
 			session_end_ops(mod.sessions[i]);
+	/* v2.40 5.6 C_Logout: the application's private session objects
+	 * of this token are destroyed. */
+	for (i = mod.nsobjs; i-- > 0;) {
+		token_obj *o = mod.sobjs[i];
+
+		if (o->token_id == t->rec.id && o->is_private) {
+			mod.sobjs[i] = mod.sobjs[--mod.nsobjs];
+			sobj_free(o);
+		}
+	}
 	token_logout(mod.c, t);
 out:
 	mod_unlock();
@@ -291,8 +301,12 @@ C_SessionCancel(CK_SESSION_HANDLE hSession, CK_FLAGS flags)
 	CHECK_INIT();
 	mod_lock();
 	if ((rv = session_get_inlock(hSession, &s, &t)) == CKR_OK) {
-		if (flags & (CKF_SIGN | CKF_VERIFY | CKF_DIGEST | CKF_DECRYPT |
-			     CKF_ENCRYPT))
+		/* Only the operation named; others stay (v3.0 5.6.x). */
+		if ((s->op == OP_SIGN && (flags & CKF_SIGN)) ||
+		    (s->op == OP_VERIFY && (flags & CKF_VERIFY)) ||
+		    (s->op == OP_DIGEST && (flags & CKF_DIGEST)) ||
+		    (s->op == OP_DECRYPT && (flags & CKF_DECRYPT)) ||
+		    (s->op == OP_ENCRYPT && (flags & CKF_ENCRYPT)))
 			session_end_ops(s);
 		if (flags & 0x00800000UL /* CKF_FIND_OBJECTS */) {
 			free(s->found);

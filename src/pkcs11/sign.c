@@ -43,13 +43,18 @@ static const mech_row mechs[] = {
 	/* Secret keys in the TPM; sizes in bytes (v2.40 2.14, 2.8). */
 	{CKM_AES_KEY_GEN, CKK_AES, HASH_NONE, MECH_SECRET_GEN, 16, 32},
 	{CKM_GENERIC_SECRET_KEY_GEN, CKK_GENERIC_SECRET, HASH_NONE,
-	 MECH_SECRET_GEN, 32, 32},
+	 MECH_SECRET_GEN, 20, 64},
 	{CKM_AES_ECB, CKK_AES, HASH_NONE, MECH_AES, 16, 32, TPM2_ALG_ECB, false},
 	{CKM_AES_CBC, CKK_AES, HASH_NONE, MECH_AES, 16, 32, TPM2_ALG_CBC, false},
 	{CKM_AES_CBC_PAD, CKK_AES, HASH_NONE, MECH_AES, 16, 32, TPM2_ALG_CBC, true},
 	{CKM_AES_CFB128, CKK_AES, HASH_NONE, MECH_AES, 16, 32, TPM2_ALG_CFB, false},
-	/* A TPM HMAC key names its hash: ours are made for SHA-256. */
-	{CKM_SHA256_HMAC, CKK_GENERIC_SECRET, HASH_SHA256, MECH_HMAC, 32, 32},
+	{CKM_AES_CTR, CKK_AES, HASH_NONE, MECH_AES, 16, 32, TPM2_ALG_CTR, false},
+	/* A TPM HMAC key names its hash: a key is for one of these, by its
+	 * length (20, 32, 48, 64 bytes). */
+	{CKM_SHA_1_HMAC, CKK_GENERIC_SECRET, HASH_SHA1, MECH_HMAC, 20, 64},
+	{CKM_SHA256_HMAC, CKK_GENERIC_SECRET, HASH_SHA256, MECH_HMAC, 20, 64},
+	{CKM_SHA384_HMAC, CKK_GENERIC_SECRET, HASH_SHA384, MECH_HMAC, 20, 64},
+	{CKM_SHA512_HMAC, CKK_GENERIC_SECRET, HASH_SHA512, MECH_HMAC, 20, 64},
 };
 
 const mech_row *
@@ -169,7 +174,8 @@ C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 		goto out;
 	}
 	attr_get_ulong(&o->attrs, CKA_KEY_TYPE, &kt);
-	if (kt != m->key_type) {
+	if (kt != m->key_type ||
+	    (m->kind == MECH_HMAC && o->pub.hmac_hash != m->hash)) {
 		rv = CKR_KEY_TYPE_INCONSISTENT;
 		goto out;
 	}

@@ -68,7 +68,8 @@ C_VerifyInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	}
 	if (m->kind == MECH_HMAC) {
 		/* HMAC verification recomputes the HMAC in the TPM. */
-		if (o->cls != CKO_SECRET_KEY || o->key.pub.data == NULL) {
+		if (o->cls != CKO_SECRET_KEY || o->key.pub.data == NULL ||
+		    o->pub.hmac_hash != m->hash) {
 			rv = CKR_KEY_TYPE_INCONSISTENT;
 			goto out;
 		}
@@ -119,7 +120,8 @@ C_VerifyInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	}
 	s->op = OP_VERIFY;
 	s->mech = m;
-	s->op_key = curve; /* the curve, for ECDSA's r||s length */
+	/* For the length check: ECDSA's curve, RSA's modulus bytes. */
+	s->op_key = kt == CKK_EC ? (int64_t)curve : (int64_t)((bits + 7) / 8);
 	s->op_multi = false;
 out:
 	mod_unlock();
@@ -180,6 +182,19 @@ verify_finish_inlock(session *s, token *t, const uint8_t *data, size_t len,
 		ok = pkey_verify_ecdsa(s->pk, (ec_curve)s->op_key, data, len,
 				       sig, siglen);
 		break;
+	case MECH_RSA_PKCS:
+	case MECH_RSA_PSS:
+	case MECH_RSA_X509:
+		/* v2.40 5.13: a signature of the wrong length. */
+		if (siglen != (size_t)s->op_key) {
+			session_end_ops(s);
+			return CKR_SIGNATURE_LEN_RANGE;
+		}
+		break;
+	default:
+		break;
+	}
+	switch (m->kind) {
 	case MECH_RSA_PKCS:
 		ok = pkey_verify_rsa_pkcs1(s->pk, m->hash, data, len, sig, siglen);
 		break;

@@ -275,6 +275,15 @@ token_load_objects(core *c, token *t)
 		o->is_private = attr_bool_or(&o->attrs, CKA_PRIVATE,
 					     cls == CKO_PRIVATE_KEY ||
 						     cls == CKO_SECRET_KEY);
+		{
+			/* v3.0 CKA_UNIQUE_ID: token serial and row id, never
+			 * reused (sqlite INTEGER PRIMARY KEY grows). */
+			char uid[48];
+
+			snprintf(uid, sizeof(uid), "%s-%lld", t->rec.serial,
+				 (long long)o->id);
+			attr_set_str(&o->attrs, CKA_UNIQUE_ID, uid);
+		}
 		if (recs[i].tpm_pub.data != NULL) {
 			CK_ULONG parent = TPM11_PARENT_TOKEN;
 
@@ -909,15 +918,45 @@ token_generate_key(core *c, token *t, tpm_key_type type, const char *label,
 		   const attr_list *extra_pub, const attr_list *extra_priv,
 		   int64_t *pub_id, int64_t *priv_id)
 {
-	bool no_login = (flags & TOKEN_KEY_NO_LOGIN) != 0;
 	object_rec recs[2];
+	CK_RV rv;
+	int rc;
+
+	rv = token_generate_key_recs(c, t, type, label, id, id_len, flags,
+				     extra_pub, extra_priv, recs);
+	if (rv != CKR_OK)
+		return rv;
+	/* Both halves in one transaction: never one without the other. */
+	if ((rc = store_objects_add(c->st, recs, 2)) != STORE_OK) {
+		snprintf(c->err, sizeof(c->err), "%s", store_errmsg(c->st));
+		rv = CKR_DEVICE_ERROR;
+		goto out;
+	}
+	if (pub_id)
+		*pub_id = recs[0].id;
+	if (priv_id)
+		*priv_id = recs[1].id;
+	rv = core_load(c);
+out:
+	object_rec_clear(&recs[0]);
+	object_rec_clear(&recs[1]);
+	return rv;
+}
+
+CK_RV
+token_generate_key_recs(core *c, token *t, tpm_key_type type,
+			const char *label, const uint8_t *id, size_t id_len,
+			unsigned flags, const attr_list *extra_pub,
+			const attr_list *extra_priv, object_rec *recs)
+{
+	bool no_login = (flags & TOKEN_KEY_NO_LOGIN) != 0;
 	tpm_pubkey pk;
 	uint8_t defid[20];
 	char deflabel[48];
 	CK_RV rv;
-	int rc, i;
+	int i;
 
-	memset(recs, 0, sizeof(recs));
+	memset(recs, 0, 2 * sizeof(*recs));
 	c->err[0] = '\0';
 	if (t->login != CKU_USER || t->storage.auth_len == 0) {
 		snprintf(c->err, sizeof(c->err), "log in as user first");
@@ -965,19 +1004,10 @@ token_generate_key(core *c, token *t, tpm_key_type type, const char *label,
 		rv = CKR_HOST_MEMORY;
 		goto out;
 	}
-	/* Both halves in one transaction: never one without the other. */
-	if ((rc = store_objects_add(c->st, recs, 2)) != STORE_OK) {
-		snprintf(c->err, sizeof(c->err), "%s", store_errmsg(c->st));
-		rv = CKR_DEVICE_ERROR;
-		goto out;
-	}
 	tpm_idle(c->tpm);
-	if (pub_id)
-		*pub_id = recs[0].id;
-	if (priv_id)
-		*priv_id = recs[1].id;
-	rv = core_load(c);
+	return CKR_OK;
 out:
+	tpm_idle(c->tpm);
 	object_rec_clear(&recs[0]);
 	object_rec_clear(&recs[1]);
 	return rv;
@@ -1095,6 +1125,21 @@ token_create_secret(core *c, token *t, tpm_key_type type, blob *pub,
 		return rv;
 	rv = tpm_key_create(c->tpm, &t->storage, type, 0, pub, priv, NULL,
 			    NULL, NULL);
+	tpm_idle(c->tpm);
+	return rv;
+}
+
+CK_RV
+token_import_secret(core *c, token *t, tpm_key_type type, const uint8_t *value,
+		    size_t len, blob *pub, blob *priv)
+{
+	CK_RV rv;
+
+	if (t->login != CKU_USER || t->storage.auth_len == 0)
+		return CKR_USER_NOT_LOGGED_IN;
+	if ((rv = core_tpm(c)) != CKR_OK)
+		return rv;
+	rv = tpm_key_import(c->tpm, &t->storage, type, value, len, pub, priv);
 	tpm_idle(c->tpm);
 	return rv;
 }

@@ -118,6 +118,19 @@ CK_RV token_generate_key(core *c, token *t, tpm_key_type type,
 			 unsigned flags, const attr_list *extra_pub,
 			 const attr_list *extra_priv, int64_t *pub_id,
 			 int64_t *priv_id);
+/* The same without storing: recs[0] public, recs[1] private (with the
+ * TPM blobs), for session key pairs. The caller clears them. */
+CK_RV token_generate_key_recs(core *c, token *t, tpm_key_type type,
+			      const char *label, const uint8_t *id,
+			      size_t id_len, unsigned flags,
+			      const attr_list *extra_pub,
+			      const attr_list *extra_priv, object_rec *recs);
+/* A secret key whose value the caller gives (C_CreateObject): put into
+ * the TPM under the storage key (sensitiveDataOrigin clear), so the store
+ * only ever holds the wrapped blob. */
+CK_RV token_import_secret(core *c, token *t, tpm_key_type type,
+			  const uint8_t *value, size_t len, blob *pub,
+			  blob *priv);
 /* Stores n objects without TPM blobs (certificates, data) on t in one
  * transaction; ids (may be NULL) receive their handles. */
 CK_RV token_add_objects(core *c, token *t, attr_list *objs, size_t n,

@@ -288,7 +288,8 @@ tpm_stir_random(tpm_ctx *t, const uint8_t *in, size_t n)
 {
 	while (n > 0) {
 		TPM2B_SENSITIVE_DATA d = {0};
-		size_t k = n > sizeof(d.buffer) ? sizeof(d.buffer) : n;
+		/* TPM2_StirRandom takes at most 128 bytes (Part 3, 16.2). */
+		size_t k = n > 128 ? 128 : n;
 		TSS2_RC rc;
 
 		d.size = (UINT16)k;
@@ -383,17 +384,28 @@ tpm_key_type_template(tpm_key_type type, unsigned flags, TPM2B_PUBLIC *p)
 			type == TPM_KEY_AES_128 ? 128 : 256;
 		p->publicArea.parameters.symDetail.sym.mode.aes = TPM2_ALG_NULL;
 		return 0;
+	case TPM_KEY_HMAC_SHA1:
 	case TPM_KEY_HMAC:
-		/* A signing keyed-hash key must name its scheme: HMAC with
-		 * SHA-256 (the TPM refuses NULL). */
+	case TPM_KEY_HMAC_SHA384:
+	case TPM_KEY_HMAC_SHA512: {
+		/* A signing keyed-hash key must name its scheme (the TPM
+		 * refuses NULL); its name hash sets the generated key's
+		 * length: 20, 32, 48 or 64 bytes. */
+		TPMI_ALG_HASH h = type == TPM_KEY_HMAC_SHA1 ? TPM2_ALG_SHA1
+				  : type == TPM_KEY_HMAC_SHA384 ? TPM2_ALG_SHA384
+				  : type == TPM_KEY_HMAC_SHA512 ? TPM2_ALG_SHA512
+								: TPM2_ALG_SHA256;
+
 		p->publicArea.type = TPM2_ALG_KEYEDHASH;
+		p->publicArea.nameAlg = h;
 		p->publicArea.objectAttributes =
 			ATTR_CHILD_KEY | TPMA_OBJECT_SIGN_ENCRYPT;
 		p->publicArea.parameters.keyedHashDetail.scheme.scheme =
 			TPM2_ALG_HMAC;
 		p->publicArea.parameters.keyedHashDetail.scheme.details.hmac
-			.hashAlg = TPM2_ALG_SHA256;
+			.hashAlg = h;
 		return 0;
+	}
 	default:
 		return -1;
 	}
@@ -482,8 +494,15 @@ tpm_pub_parse(const blob *pub, tpm_pubkey *out)
 		return out->bits == 128 || out->bits == 256 ? 0 : -1;
 	}
 	if (a->type == TPM2_ALG_KEYEDHASH) {
-		out->type = TPM_KEY_HMAC;
-		out->bits = 256;
+		switch (a->parameters.keyedHashDetail.scheme.details.hmac.hashAlg) {
+		case TPM2_ALG_SHA1: out->hmac_hash = HASH_SHA1; break;
+		case TPM2_ALG_SHA256: out->hmac_hash = HASH_SHA256; break;
+		case TPM2_ALG_SHA384: out->hmac_hash = HASH_SHA384; break;
+		case TPM2_ALG_SHA512: out->hmac_hash = HASH_SHA512; break;
+		default: return -1;
+		}
+		out->type = tpm_hmac_type(out->hmac_hash);
+		out->bits = 8 * hash_len(out->hmac_hash);
 		return 0;
 	}
 	if (a->type == TPM2_ALG_RSA) {
@@ -1547,4 +1566,55 @@ done:
 	secure_zero(d, sizeof(*d));
 	Esys_Free(d);
 	return rv;
+}
+
+CK_RV
+tpm_key_import(tpm_ctx *t, tpm_key *parent, tpm_key_type type,
+	       const uint8_t *value, size_t len, blob *pub, blob *priv)
+{
+	TPM2B_SENSITIVE_CREATE sens = {0};
+	TPML_PCR_SELECTION pcr = {0};
+	TPM2B_DATA outside = {0};
+	TPM2B_PUBLIC tmpl, *opub = NULL;
+	TPM2B_PRIVATE *opriv = NULL;
+	ESYS_TR sess;
+	TSS2_RC rc;
+	CK_RV rv = CKR_OK;
+
+	if (tpm_key_type_template(type, 0, &tmpl) != 0 ||
+	    len > sizeof(sens.sensitive.data.buffer))
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	/* Not made by the TPM: sensitiveDataOrigin clear. */
+	tmpl.publicArea.objectAttributes &= ~TPMA_OBJECT_SENSITIVEDATAORIGIN;
+	if ((rv = tpm_key_ensure(t, parent)) != CKR_OK)
+		return rv;
+	if ((rv = tpm_hmac_session(t, &sess)) != CKR_OK)
+		return rv;
+	sens.sensitive.data.size = (UINT16)len;
+	memcpy(sens.sensitive.data.buffer, value, len);
+	rc = TPM_CALL(t, "Create(import)",
+		      Esys_Create(t->esys, parent->tr, sess, ESYS_TR_NONE,
+				  ESYS_TR_NONE, &sens, &tmpl, &outside, &pcr,
+				  &opriv, &opub, NULL, NULL, NULL));
+	secure_zero(&sens, sizeof(sens));
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_rc_to_ckr(rc);
+	if (MARSHAL_TO_BLOB(TPM2B_PUBLIC, opub, pub) ||
+	    MARSHAL_TO_BLOB(TPM2B_PRIVATE, opriv, priv))
+		rv = CKR_HOST_MEMORY;
+	Esys_Free(opub);
+	Esys_Free(opriv);
+	return rv;
+}
+
+tpm_key_type
+tpm_hmac_type(hash_algo h)
+{
+	switch (h) {
+	case HASH_SHA1: return TPM_KEY_HMAC_SHA1;
+	case HASH_SHA256: return TPM_KEY_HMAC;
+	case HASH_SHA384: return TPM_KEY_HMAC_SHA384;
+	case HASH_SHA512: return TPM_KEY_HMAC_SHA512;
+	default: return TPM_KEY_NONE;
+	}
 }

@@ -34,7 +34,12 @@ typedef enum {
 	TPM_KEY_RSA_3072,
 	TPM_KEY_AES_128,         /* symcipher, any mode */
 	TPM_KEY_AES_256,
-	TPM_KEY_HMAC,            /* keyedhash, 32 bytes, any hash */
+	/* keyedhash HMAC keys: a TPM HMAC key names its hash, and the key
+	 * the TPM makes is as long as its name hash's digest. */
+	TPM_KEY_HMAC_SHA1,
+	TPM_KEY_HMAC,            /* SHA-256 */
+	TPM_KEY_HMAC_SHA384,
+	TPM_KEY_HMAC_SHA512,
 } tpm_key_type;
 
 /* A TPM object the process may load: its blobs and, while loaded or
@@ -71,6 +76,7 @@ typedef struct {
 	size_t n_len;
 	uint32_t exponent;
 	unsigned bits;
+	hash_algo hmac_hash;     /* HMAC keys: the hash the key is for */
 } tpm_pubkey;
 
 /* Connects through tctildr. tcti NULL/empty: $TPM11_TCTI, else tctildr's
@@ -148,6 +154,10 @@ CK_RV tpm_aes(tpm_ctx *t, tpm_key *k, bool decrypt, uint16_t mode,
 /* HMAC with hash alg over data (any length). out: hash_len(alg). */
 CK_RV tpm_hmac(tpm_ctx *t, tpm_key *k, hash_algo alg, const uint8_t *data,
 	       size_t len, uint8_t *out);
+/* A secret key from given bytes (AES: 16/32, HMAC: 1..64) under parent;
+ * the bytes travel encrypted by the salted session. */
+CK_RV tpm_key_import(tpm_ctx *t, tpm_key *parent, tpm_key_type type,
+		     const uint8_t *value, size_t len, blob *pub, blob *priv);
 /* ECDH: Z = d * peer point, the x-coordinate (field length). */
 CK_RV tpm_ecdh_zgen(tpm_ctx *t, tpm_key *k, ec_curve curve,
 		    const uint8_t *x, const uint8_t *y, uint8_t *z);
@@ -175,6 +185,10 @@ CK_RV tpm_session(tpm_ctx *t, uint32_t *sess);
 CK_RV tpm_key_load(tpm_ctx *t, tpm_key *k);
 CK_RV tpm_free_slot(tpm_ctx *t);
 void tpm_count(tpm_ctx *t, const char *what, uint32_t rc);
+
+/* The HMAC key type for a hash (HASH_SHA256 -> TPM_KEY_HMAC, ...), or
+ * TPM_KEY_NONE. */
+tpm_key_type tpm_hmac_type(hash_algo h);
 
 /* Parses a stored TPM2B_PUBLIC. */
 int tpm_pub_parse(const blob *pub, tpm_pubkey *out);
