@@ -178,6 +178,8 @@ pkey_verify_rsa_pss(pkey *k, hash_algo alg, hash_algo mgf, size_t salt,
 
 	if (siglen != (size_t)EVP_PKEY_get_size(k))
 		return 0;
+	if (salt > 4096) /* never cast a huge length into OpenSSL's specials */
+		return -1;
 	if ((ctx = rsa_ctx(k, RSA_PKCS1_PSS_PADDING, false)) == NULL)
 		return -1;
 	if (EVP_PKEY_CTX_set_signature_md(ctx, md_of(alg)) > 0 &&

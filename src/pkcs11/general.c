@@ -66,6 +66,11 @@ C_Initialize(CK_VOID_PTR pInitArgs)
 	rv = core_open(NULL, NULL, false, &c);
 	if (rv != CKR_OK && rv != CKR_TOKEN_NOT_RECOGNIZED) {
 		core_close(c);
+		if (mod.app_locks) {
+			mod.args.DestroyMutex(mod.app_mutex);
+			mod.app_locks = false;
+			mod.app_mutex = NULL;
+		}
 		return rv;
 	}
 	if (rv == CKR_TOKEN_NOT_RECOGNIZED)

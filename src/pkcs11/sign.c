@@ -123,7 +123,10 @@ mech_pss_params(const mech_row *m, CK_MECHANISM_PTR mech, unsigned modbits,
 		return CKR_MECHANISM_PARAM_INVALID;
 	if (m->hash != HASH_NONE && m->hash != h)
 		return CKR_MECHANISM_PARAM_INVALID;
-	if (out->sLen + hash_len(h) + 2 > (modbits + 7) / 8)
+	/* RFC 8017 9.1.1 step 3, written so that no sum wraps around (a
+	 * huge sLen must not pass; found by fuzz_module). */
+	if (hash_len(h) + 2 > (modbits + 7) / 8 ||
+	    out->sLen > (modbits + 7) / 8 - hash_len(h) - 2)
 		return CKR_MECHANISM_PARAM_INVALID;
 	return CKR_OK;
 }

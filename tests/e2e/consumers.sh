@@ -191,6 +191,23 @@ if [ ! -e "$ENGINE_SO" ]; then
 	t11_done
 	exit 1
 fi
+# `openssl -engine pkcs11` makes the engine OpenSSL's default for every
+# algorithm in the process, and then tpm2-tss's own OpenSSL calls (the
+# ephemeral key of the salted session at C_Login) land in the engine and
+# fail (tpm2-tss 3.2; docs/browser.md). The way for OpenSSL programs: the
+# module in its own process with `p11-kit server`, OpenSSL loading
+# p11-kit-client.so. The engine, p11-kit and tpm11 are all real here.
+# p11-kit server serves each client from a process of its own, which may
+# exit without C_Finalize: a resource manager cleans up after it, as
+# /dev/tpmrm0 does on a real machine.
+abrmd_start "$T11_TMP/tpm" || not_ok "tpm2-abrmd starts"
+P11KIT_CLIENT="$(pkg-config --variable=p11_module_path p11-kit-1 2>/dev/null || echo /usr/lib/x86_64-linux-gnu/pkcs11)/p11-kit-client.so"
+p11-kit server -f --provider "$TPM11_MODULE" -n "$W/p11kit.sock" "$TOK" \
+	</dev/null >"$W/p11kit-server.log" 2>&1 &
+P11KIT_SERVER_PID=$!
+t11_own_pid $P11KIT_SERVER_PID
+for _ in $(seq 100); do [ -S "$W/p11kit.sock" ] && break; sleep 0.05; done
+export P11_KIT_SERVER_ADDRESS="unix:path=$W/p11kit.sock"
 cat >"$W/openssl.cnf" <<EOF
 openssl_conf = openssl_init
 [openssl_init]
@@ -200,7 +217,7 @@ pkcs11 = pkcs11_section
 [pkcs11_section]
 engine_id = pkcs11
 dynamic_path = $ENGINE_SO
-MODULE_PATH = $TPM11_MODULE
+MODULE_PATH = $P11KIT_CLIENT
 init = 0
 EOF
 # Only the commands that use the engine get this configuration.
@@ -270,5 +287,10 @@ else
 	show "$W/eng.req"
 fi
 
+# Stop the server and the resource manager, then look at the TPM directly.
+kill "$P11KIT_SERVER_PID" 2>/dev/null
+kill "$(cat "$T11_TMP/tpm/abrmd.pid")" 2>/dev/null
+sleep 0.3
+export TPM11_TCTI="swtpm:path=$T11_TMP/tpm/tpm.sock" TPM2TOOLS_TCTI="swtpm:path=$T11_TMP/tpm/tpm.sock"
 check "after the consumers the TPM holds no transient objects or sessions" tpm_is_clean
 t11_done

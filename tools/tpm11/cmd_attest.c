@@ -78,12 +78,14 @@ read_file(const char *path, uint8_t **out, size_t *len)
 }
 
 /* Writes data to path (or stdout for NULL / "-"); mode for new files. A
- * file is replaced through a temporary in the same directory, so a
- * reader never sees half of it. */
+ * regular file is replaced through a temporary in the same directory, so
+ * a reader never sees half of it; anything else that exists (/dev/null, a
+ * pipe) is written in place, never replaced. */
 static int
 write_file(const char *path, const void *data, size_t len, mode_t mode)
 {
 	char tmp[4096];
+	struct stat sb;
 	int fd;
 	ssize_t w;
 	size_t done = 0;
@@ -91,6 +93,21 @@ write_file(const char *path, const void *data, size_t len, mode_t mode)
 	if (path == NULL || strcmp(path, "-") == 0) {
 		if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0)
 			return -1;
+		return 0;
+	}
+	if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+		if ((fd = open(path, O_WRONLY)) < 0) {
+			fprintf(stderr, "tpm11: cannot write %s: %s\n", path,
+				strerror(errno));
+			return -1;
+		}
+		while (done < len &&
+		       (w = write(fd, (const char *)data + done, len - done)) > 0)
+			done += (size_t)w;
+		if (close(fd) != 0 || done != len) {
+			fprintf(stderr, "tpm11: cannot write %s\n", path);
+			return -1;
+		}
 		return 0;
 	}
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >=
@@ -767,6 +784,10 @@ ak_export(int argc, char **argv)
 	if (n == 0)
 		fprintf(stderr, "tpm11: warning: this TPM has no EK "
 			"certificate; a verifier cannot make a challenge\n");
+	else
+		fprintf(stderr, "tpm11: note: the EK certificates identify this "
+			"TPM, and so this machine, to whoever reads the "
+			"file\n");
 	if (ak_tpmt(&r, &tpmt) != 0)
 		goto out;
 	json_w_init(&w);
@@ -807,6 +828,9 @@ cmd_ak(int argc, char **argv)
 		{"list", ak_list, "list the AKs"},
 	};
 	size_t i;
+	bool bad = argc == 0 || (strcmp(argv[0], "--help") != 0 &&
+				 strcmp(argv[0], "-h") != 0);
+	FILE *f;
 
 	if (argc >= 1) {
 		for (i = 0; i < sizeof(sub) / sizeof(sub[0]); i++)
@@ -818,18 +842,16 @@ cmd_ak(int argc, char **argv)
 				return sub[i].fn(argc - 1, argv + 1);
 			}
 	}
-	if (argc >= 1 && strcmp(argv[0], "--help") != 0 &&
-	    strcmp(argv[0], "-h") != 0)
+	if (argc >= 1 && bad)
 		fprintf(stderr, "tpm11: unknown ak command \"%s\"\n\n", argv[0]);
-	printf("usage: tpm11 ak COMMAND [OPTIONS]\n\nAttestation keys: "
-	       "restricted signing keys that prove where other keys\nlive "
-	       "(docs/attestation.md).\n\ncommands:\n");
+	f = bad ? stderr : stdout;
+	fprintf(f, "usage: tpm11 ak COMMAND [OPTIONS]\n\nAttestation keys: "
+		"restricted signing keys that prove where other keys\nlive "
+		"(docs/attestation.md).\n\ncommands:\n");
 	for (i = 0; i < sizeof(sub) / sizeof(sub[0]); i++)
-		printf("  %-12s %s\n", sub[i].name, sub[i].what);
-	return argc >= 1 && strcmp(argv[0], "--help") != 0 &&
-			       strcmp(argv[0], "-h") != 0
-		       ? 2
-		       : 0;
+		fprintf(f, "  %-12s %s\n", sub[i].name, sub[i].what);
+	fprintf(f, "\n`tpm11 ak COMMAND --help` for a command's options.\n");
+	return bad ? 2 : 0;
 }
 
 /* --- tpm11 attest ------------------------------------------------------------ */
@@ -1032,7 +1054,8 @@ cmd_attest(int argc, char **argv)
 	     "TPM2_CertifyCreation)\nby the attestation key over the key, "
 	     "bound to the verifier's challenge.\nAttestation is opt-in: "
 	     "nothing is sent anywhere; the output goes to the\nverifier "
-	     "(`tpm11 verify-attestation`).");
+	     "(`tpm11 verify-attestation`). The json format carries the EK "
+	     "certificates,\nwhich identify this machine.");
 	fmt_s = opts_value(opts, "format");
 	nonce = opts_value(opts, "nonce");
 	kauth = opts_value(opts, "key-authorization");
@@ -1548,15 +1571,33 @@ out:
 	return ret;
 }
 
-/* Marks a challenge state answered: rewritten with "used": true. */
+/* A challenge state is answered once. The claim is the exclusive
+ * creation of "<state>.used" (two verifiers racing on one answer: one
+ * wins); the state is then rewritten with "used": true for people. */
+static bool
+state_claimed(const char *path)
+{
+	char u[4096];
+	struct stat sb;
+
+	snprintf(u, sizeof(u), "%s.used", path);
+	return stat(u, &sb) == 0;
+}
+
 static int
 state_mark_used(const char *path)
 {
+	char u[4096];
 	uint8_t *b;
 	size_t n;
 	char *p;
-	int rc;
+	int fd, rc;
 
+	if (snprintf(u, sizeof(u), "%s.used", path) >= (int)sizeof(u))
+		return -1;
+	if ((fd = open(u, O_WRONLY | O_CREAT | O_EXCL, 0600)) < 0)
+		return errno == EEXIST ? 1 : -1;
+	close(fd);
 	if (read_file(path, &b, &n) != 0)
 		return -1;
 	p = strstr((char *)b, "\"used\": false");
@@ -1624,7 +1665,7 @@ cmd_verify_attestation(int argc, char **argv)
 	json_value *st = NULL;
 	blob st_ak = {0}, st_ek = {0};
 	char why[256], *label = NULL;
-	int ret = 1, modes;
+	int ret = 1, modes, mk;
 
 	memset(&ev, 0, sizeof(ev));
 	memset(&vo, 0, sizeof(vo));
@@ -1702,7 +1743,7 @@ cmd_verify_attestation(int argc, char **argv)
 				"malformed\n", st_path);
 			goto out;
 		}
-		if (used->b) {
+		if (used->b || state_claimed(st_path)) {
 			fprintf(stderr, "tpm11: refused: the challenge was "
 				"already answered (a replayed response)\n");
 			goto out;
@@ -1793,9 +1834,13 @@ cmd_verify_attestation(int argc, char **argv)
 			fprintf(stderr, "tpm11: refused: %s\n", vr.reasons[i]);
 		goto out;
 	}
-	if (st_path && state_mark_used(st_path) != 0) {
-		fprintf(stderr, "tpm11: refused: cannot mark the challenge "
-			"state %s used\n", st_path);
+	if (st_path && (mk = state_mark_used(st_path)) != 0) {
+		if (mk == 1)
+			fprintf(stderr, "tpm11: refused: the challenge was "
+				"already answered (a replayed response)\n");
+		else
+			fprintf(stderr, "tpm11: refused: cannot mark the "
+				"challenge state %s used\n", st_path);
 		goto out;
 	}
 	printf("# tpm11: attestation verified (%s, %s)\n",
@@ -1816,6 +1861,9 @@ cmd_verify_attestation(int argc, char **argv)
 		       vn ? " (" : "", vn ? vn : "", vn ? ")" : "",
 		       vr.id.model[0] ? vr.id.model : "?",
 		       vr.id.version[0] ? vr.id.version : "?", vr.id_source);
+		if (strcmp(vr.id.model, "swtpm") == 0)
+			printf("# warning: swtpm is a software TPM: its keys "
+			       "are held by a program, not by hardware\n");
 	} else {
 		printf("# TPM: manufacturer and model unknown (no --ek-ca "
 		       "given)\n");
