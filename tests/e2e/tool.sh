@@ -29,7 +29,7 @@ expect_fail() { # expect_fail NAME REGEX CMD...: non-zero exit and stderr+stdout
 # --- help ------------------------------------------------------------------
 expect_ok "tpm11 --help exits 0" "$T" --help
 if grep -qi usage "$T11_TMP/out" "$T11_TMP/err"; then ok "tpm11 --help prints usage"; else not_ok "tpm11 --help prints usage"; show; fi
-for c in init addtoken addkey listtokens listobjects verify changepin initpin rmtoken rmkey objdel ssh-pubkey; do
+for c in init addtoken addkey listtokens listobjects verify changepin initpin rmtoken rmkey objdel ssh-pubkey ak attest verify-attestation csr selfsign addcert rmcert; do
 	run "$T" "$c" --help
 	if [ "$rc" = 0 ] && grep -qi usage "$T11_TMP/out" "$T11_TMP/err" && grep -q -- "$c" "$T11_TMP/out" "$T11_TMP/err"; then
 		ok "tpm11 $c --help: exit 0, usage"

@@ -47,7 +47,7 @@ usage(FILE *f)
 		"program.\n\ncommands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (commands[i].what)
-			fprintf(f, "  %-12s %s\n", commands[i].name,
+			fprintf(f, "  %-19s %s\n", commands[i].name,
 				commands[i].what);
 	fprintf(f, "\n`tpm11 COMMAND --help` for a command's options.\n"
 		"Environment: TPM11_STORE, TPM11_TCTI, TPM11_LOG=debug.\n");
