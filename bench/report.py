@@ -288,10 +288,11 @@ def main():
     P("## Threads, one session each (ECDSA P-256, aggregate signatures/s; errors)\n")
     tcounts = set()
     for c in ("tpm11@direct", "tpm11@rm", p2):
-        for k in R.data.get(c, {}):
-            m = re.match(r"threads\.(\d+)\.rate$", k)
-            if m:
-                tcounts.add(int(m.group(1)))
+        for ph in R.data.get(c, {}).values():
+            for k in ph:
+                m = re.match(r"threads\.(\d+)\.rate$", k)
+                if m:
+                    tcounts.add(int(m.group(1)))
     tcfgs = [c for c in ("tpm11@direct", "tpm11@rm", p2) if R.has(c)]
     rows = []
     for n in sorted(tcounts):

@@ -58,9 +58,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    pk.bits != (pk.type == TPM_KEY_AES_128 ? 128u : 256u))
 			fz_fail("AES key: %u bits", pk.bits);
 		break;
+	case TPM_KEY_HMAC_SHA1:
 	case TPM_KEY_HMAC:
-		if (pk.curve != CURVE_NONE || pk.n_len != 0 || pk.bits == 0)
-			fz_fail("HMAC key: %u bits", pk.bits);
+	case TPM_KEY_HMAC_SHA384:
+	case TPM_KEY_HMAC_SHA512:
+		if (pk.curve != CURVE_NONE || pk.n_len != 0 ||
+		    pk.bits != 8 * hash_len(pk.hmac_hash) ||
+		    tpm_hmac_type(pk.hmac_hash) != pk.type)
+			fz_fail("HMAC key: %u bits, hash %d", pk.bits,
+				(int)pk.hmac_hash);
 		break;
 	default:
 		/* A type added to tpm.h after this harness: teach it here. */

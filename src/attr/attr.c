@@ -423,8 +423,6 @@ attr_list_serialise(const attr_list *l, uint8_t **out, size_t *len)
 	for (i = 0; i < l->n; i++) {
 		size_t vl = l->v[i].ulValueLen;
 
-		if (l->v[i].type == CKA_UNIQUE_ID)
-			continue; /* derived on load, never stored */
 		switch (attr_kind_of(l->v[i].type)) {
 		case ATTR_KIND_BOOL: vl = 1; break;
 		case ATTR_KIND_ULONG: vl = 8; break;
@@ -440,8 +438,6 @@ attr_list_serialise(const attr_list *l, uint8_t **out, size_t *len)
 		const CK_ATTRIBUTE *a = &l->v[i];
 		attr_kind k = attr_kind_of(a->type);
 
-		if (a->type == CKA_UNIQUE_ID)
-			continue;
 		count++;
 		put_le(buf + off, a->type, 8);
 		off += 8;

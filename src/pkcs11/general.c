@@ -24,6 +24,10 @@ init_args_check(CK_C_INITIALIZE_ARGS *a)
 	return CKR_OK;
 }
 
+/* After fork, the parent's state in the child: not ours to free (it holds
+ * the parent's TPM connection), kept reachable so it is no leak. */
+void *tpm11_parent_state[3];
+
 CK_RV
 C_Initialize(CK_VOID_PTR pInitArgs)
 {
@@ -42,8 +46,12 @@ C_Initialize(CK_VOID_PTR pInitArgs)
 		/* A child after fork: the parent's state is not ours to
 		 * finalise. Drop it without touching the TPM or the store's
 		 * locks, then start afresh. */
+		/* Kept reachable, never used: the parent's handles. */
 		if (mod.c != NULL)
 			core_abandon_tpm(mod.c);
+		tpm11_parent_state[0] = mod.c;
+		tpm11_parent_state[1] = mod.sessions;
+		tpm11_parent_state[2] = mod.sobjs;
 		mod.c = NULL;
 		mod.sessions = NULL;
 		mod.nsessions = 0;

@@ -299,6 +299,12 @@ C_InitToken(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen,
 	}
 	if ((rv = core_create_store(mod.c)) != CKR_OK)
 		goto out;
+	/* A store that does not read back whole is not written to. */
+	if ((rv = core_reload(mod.c)) != CKR_OK) {
+		log_error("C_InitToken: %s", mod.c->err);
+		rv = CKR_DEVICE_ERROR;
+		goto out;
+	}
 	if (slotID != EMPTY_SLOT_ID) {
 		if ((t = slot_token_inlock(slotID)) == NULL) {
 			rv = CKR_SLOT_ID_INVALID;

@@ -78,8 +78,11 @@ blob_set(blob *b, const void *data, size_t len)
 static int
 store_fail(store *s, int code, const char *what)
 {
-	snprintf(s->err, sizeof(s->err), "%s: %s: %s", s->path, what,
-		 s->db ? sqlite3_errmsg(s->db) : "cannot open");
+	if (s->db != NULL && sqlite3_errcode(s->db) == SQLITE_OK)
+		snprintf(s->err, sizeof(s->err), "%s: %s", s->path, what);
+	else
+		snprintf(s->err, sizeof(s->err), "%s: %s: %s", s->path, what,
+			 s->db ? sqlite3_errmsg(s->db) : "cannot open");
 	log_error("store: %s", s->err);
 	return code;
 }

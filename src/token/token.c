@@ -81,8 +81,8 @@ core_abandon_tpm(core *c)
 			tpm_key_unload(NULL, &t->objs[j]->key);
 		t->login = TOKEN_NOBODY;
 	}
+	/* c->tpm stays pointed to: the core is kept, never used again. */
 	tpm_abandon(c->tpm);
-	c->tpm = NULL;
 }
 
 CK_RV
@@ -139,7 +139,8 @@ core_tpm(core *c)
 	}
 	rv = tpm_primary_use(c->tpm, c->primary, &c->primary_name);
 	if (rv != CKR_OK)
-		snprintf(c->err, sizeof(c->err), "%s", tpm_errmsg(c->tpm));
+		snprintf(c->err, sizeof(c->err), "store %s: %s", c->store_dir,
+			 tpm_errmsg(c->tpm));
 	return rv;
 }
 
@@ -277,7 +278,8 @@ token_load_objects(core *c, token *t)
 						     cls == CKO_SECRET_KEY);
 		{
 			/* v3.0 CKA_UNIQUE_ID: token serial and row id, never
-			 * reused (sqlite INTEGER PRIMARY KEY grows). */
+			 * reused (sqlite INTEGER PRIMARY KEY grows). Derived
+			 * here on every load, whatever a record holds. */
 			char uid[48];
 
 			snprintf(uid, sizeof(uid), "%s-%lld", t->rec.serial,
@@ -473,7 +475,16 @@ pin_error(core *c, token *t, CK_RV rv, const char *which)
 			 "a %s must have %d to %d characters", which,
 			 TOKEN_MIN_PIN, TOKEN_MAX_PIN);
 	} else if (c->tpm != NULL && c->err[0] == '\0') {
-		snprintf(c->err, sizeof(c->err), "%s", tpm_errmsg(c->tpm));
+		const char *m = tpm_errmsg(c->tpm);
+
+		if (strstr(m, "integrity") != NULL)
+			snprintf(c->err, sizeof(c->err),
+				 "token \"%s\" in %s: its key blob does not load "
+				 "in this TPM (damaged, or made by another TPM); "
+				 "restore the store from a backup (%s)",
+				 t ? t->rec.label : "?", c->store_dir, m);
+		else
+			snprintf(c->err, sizeof(c->err), "%s", m);
 	}
 }
 

@@ -72,7 +72,8 @@ typedef struct core {
 CK_RV core_open(const char *store_dir, const char *tcti, bool create,
 		core **out);
 void core_close(core *c);
-/* After fork in the child: forget the parent's TPM connection. */
+/* After fork in the child: forget the parent's TPM handles. The core must
+ * not be used afterwards (C_Initialize keeps it aside). */
 void core_abandon_tpm(core *c);
 /* Makes the store exist (for C_InitToken and the tool). */
 CK_RV core_create_store(core *c);

@@ -17,7 +17,7 @@
 # Kills that land (the process was still running): at least 40 (CI) or 200
 # with T11_LONG=1 ($T11_KILLS overrides).
 source "$(dirname "$0")/../lib/common.sh"
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/rel-lib.bash"
 t11_require_build
 rel_require_prog P11CHECK p11check
 
@@ -152,9 +152,10 @@ while [ "$landed" -lt "$KILLS" ] && [ "$iter" -lt "$MAX_ITER" ]; do
 done
 secs=$(($(date +%s) - t0))
 
-if [ "$landed" -ge "$KILLS" ]; then ok "$landed kills landed in $iter iterations ($secs s)"
-else not_ok "$landed kills landed in $iter iterations, wanted $KILLS"; fi
-for k in "${!LANDED_BY[@]}"; do diag "  killed $k: ${LANDED_BY[$k]}"; done
+by=""
+for k in $(printf '%s\n' "${!LANDED_BY[@]}" | sort); do by="$by${by:+, }$k ${LANDED_BY[$k]}"; done
+if [ "$landed" -ge "$KILLS" ]; then ok "$landed kills landed in $iter iterations ($secs s; $by)"
+else not_ok "$landed kills landed in $iter iterations, wanted $KILLS ($by)"; fi
 for what in "store opens (tpm11 listtokens)" "PRAGMA integrity_check" "no objects without a token" \
 	"public and private rows balance per token (sqlite3)" "every key pair complete (listobjects)" \
 	"exactly one of the two user PINs works" "every private key signs (p11check)" \

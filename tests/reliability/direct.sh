@@ -9,7 +9,7 @@
 #
 # Long mode (T11_LONG=1): 24 keys and more signing rounds.
 source "$(dirname "$0")/../lib/common.sh"
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/rel-lib.bash"
 t11_require_build
 rel_require_prog P11CHECK p11check
 

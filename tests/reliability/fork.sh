@@ -25,7 +25,7 @@
 #
 # Children: 3 (CI) or 8 with T11_LONG=1; signatures per child: 40 or 300.
 source "$(dirname "$0")/../lib/common.sh"
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/rel-lib.bash"
 t11_require_build
 rel_require_prog FORK fork
 
@@ -52,9 +52,12 @@ else not_ok "$((C + 1)) swtpm copies for the children"; fi
 if abrmd_start "$T11_TMP/tpm"; then
 	rel_run_tap "children on their own TPM: " 600 "$FORK" -c "$C" -n "$N" \
 		--child-tcti "swtpm:path=$T11_TMP/clone%u/tpm.sock"
-	# Again from a process that has forked before... and the known limit.
-	rel_run_tap "children through tpm2-abrmd: " 120 "$FORK" -c 1 -n 5 \
-		--todo-children "tabrmd TCTI cannot be re-created in a forked child (GLib D-Bus singleton)"
+	# The known limit (T11_FORK_SKIP_TABRMD_CHILD=1 skips it: it waits
+	# 25 s for the D-Bus timeout).
+	if [ "${T11_FORK_SKIP_TABRMD_CHILD:-0}" != 1 ]; then
+		rel_run_tap "children through tpm2-abrmd: " 120 "$FORK" -c 1 -n 5 \
+			--todo-children "tabrmd TCTI cannot be re-created in a forked child (GLib D-Bus singleton)"
+	fi
 	rel_abrmd_stop "$T11_TMP/tpm"
 	check "TPM clean after the forks and abrmd's exit" tpm_is_clean
 else

@@ -15,7 +15,7 @@
 #
 # Duration: 30 s (CI), 300 s with T11_LONG=1, or $T11_MP_SECS.
 source "$(dirname "$0")/../lib/common.sh"
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/rel-lib.bash"
 t11_require_build
 rel_require_prog P11CHECK p11check
 
@@ -109,7 +109,7 @@ body_keygen() {
 body_ssh() {
 	local out
 	out=$(SSH_ASKPASS="$T11_TMP/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
-		SSH_AUTH_SOCK= t11_ssh -o PKCS11Provider="$TPM11_MODULE" -- echo LOGGED_IN) || return 1
+		SSH_AUTH_SOCK='' t11_ssh -o PKCS11Provider="$TPM11_MODULE" -- echo LOGGED_IN) || return 1
 	[ "$out" = LOGGED_IN ]
 }
 
@@ -137,15 +137,16 @@ LOOPS=("p11check-1 p11check" "p11check-2 p11check" "pkcs11-tool pkcs11tool" "add
 diag "${#LOOPS[@]} loops for $SECS s"
 pids=()
 for l in "${LOOPS[@]}"; do
-	set -- $l
-	run_loop "$1" "$2" &
+	read -r lname lbody <<<"$l"
+	run_loop "$lname" "$lbody" &
 	pids+=($!)
 done
 for p in "${pids[@]}"; do wait "$p"; done
 
 total=0
 for l in "${LOOPS[@]}"; do
-	set -- $l
+	read -r lname _ <<<"$l"
+	set -- "$lname"
 	runs=$(wc -l <"$LOGS/$1.res")
 	fails=$(grep -c '^FAIL' "$LOGS/$1.res")
 	total=$((total + runs))
@@ -169,12 +170,12 @@ fi
 # --- the store afterwards ------------------------------------------------------------
 check "sqlite3 integrity_check" bash -c "[ \"\$(sqlite3 '$DB' 'PRAGMA integrity_check;')\" = ok ]"
 orph=$(sqlite3 "$DB" 'SELECT count(*) FROM objects WHERE token_id NOT IN (SELECT id FROM tokens);')
-[ "$orph" = 0 ] && ok "no object rows without a token" || not_ok "no object rows without a token ($orph)"
+if [ "$orph" = 0 ]; then ok "no object rows without a token"; else not_ok "no object rows without a token ($orph)"; fi
 check "tpm11 listobjects at the end" "$T" listobjects --label MP
 cp "$T11_TMP/last.out" "$T11_TMP/final.list"
 check "every listed key has its public and private object" pairs_complete "$T11_TMP/final.list"
 n_tmp=$(grep -c '^- label: tmp-' "$T11_TMP/final.list")
-[ "$n_tmp" = 0 ] && ok "no temporary key left" || not_ok "no temporary key left ($n_tmp)"
+if [ "$n_tmp" = 0 ]; then ok "no temporary key left"; else not_ok "no temporary key left ($n_tmp)"; fi
 check "every key signs (p11check, all keys)" "$P11CHECK" --token MP --pin "$PIN" --variants --min-keys 3
 
 if [ "$have_ssh" = 1 ]; then

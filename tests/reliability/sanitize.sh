@@ -13,7 +13,7 @@
 # third-party code only) and on any failing test.
 # The reliability programs under the same build: sanitize-rel.sh.
 source "$(dirname "$0")/../lib/common.sh"
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/rel-lib.bash"
 
 PLAIN_BUILD=$TPM11_BUILD
 ASAN_BUILD=${TPM11_ASAN_BUILD:-$TPM11_BUILD-asan}

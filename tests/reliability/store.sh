@@ -15,7 +15,7 @@
 # sign) does not crash either; and the database file is byte-identical
 # afterwards (nothing destroyed, nothing "repaired").
 source "$(dirname "$0")/../lib/common.sh"
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/rel-lib.bash"
 t11_require_build
 rel_require_prog P11CHECK p11check
 

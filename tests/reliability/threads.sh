@@ -12,7 +12,7 @@
 # $T11_THREADS_N. Threads: $T11_THREADS_T (default 16). The same program
 # under ThreadSanitizer: tests/reliability/tsan.sh.
 source "$(dirname "$0")/../lib/common.sh"
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/rel-lib.bash"
 t11_require_build
 rel_require_prog THREADS threads
 

@@ -10,7 +10,7 @@
 #   2. Through tpm2-abrmd: the swtpm behind it is killed; then the swtpm
 #      and tpm2-abrmd are started again.
 source "$(dirname "$0")/../lib/common.sh"
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/rel-lib.bash"
 t11_require_build
 rel_require_prog TPMGONE tpmgone
 

@@ -1,4 +1,5 @@
-# Shared by the reliability scripts (issue 4). Source after
+# Shared by the reliability scripts (issue 4); not a test itself (hence not
+# *.sh, which tests/run would run). Source after
 # tests/lib/common.sh.
 #
 # T11_LONG=1 selects the long mode of each script (the counts the issue
@@ -173,15 +174,16 @@ rel_run_script() {
 	rc=$?
 	while IFS= read -r line; do
 		if [[ $line =~ ^(not\ )?ok\ [0-9]+\ -\ (.*)$ ]]; then
+			local neg=${BASH_REMATCH[1]} tname=${BASH_REMATCH[2]}
 			n=$((n + 1))
-			if [ -n "${BASH_REMATCH[1]}" ]; then
-				if [[ $line =~ \#[[:space:]]*[Tt][Oo][Dd][Oo] ]]; then
-					T11_TAP_N=$((T11_TAP_N + 1)); echo "not ok $T11_TAP_N - $prefix${BASH_REMATCH[2]}"
+			if [ -n "$neg" ]; then
+				if [[ $tname =~ \#[[:space:]]*[Tt][Oo][Dd][Oo] ]]; then
+					T11_TAP_N=$((T11_TAP_N + 1)); echo "not ok $T11_TAP_N - $prefix$tname"
 				else
-					f=$((f + 1)); not_ok "$prefix${BASH_REMATCH[2]}"
+					f=$((f + 1)); not_ok "$prefix$tname"
 				fi
 			else
-				ok "$prefix${BASH_REMATCH[2]}"
+				ok "$prefix$tname"
 			fi
 		elif [[ $line =~ ^# ]]; then
 			echo "$line"
