@@ -88,7 +88,8 @@ C_Initialize(CK_VOID_PTR pInitArgs)
 	mod.next_handle = 1;
 	mod.next_sobj = SOBJ_HANDLE_BASE;
 	mod.initialized = true;
-	core_refresh(c);
+	/* Tokens and objects are read at the first call that needs them
+	 * (C_GetSlotList, C_OpenSession ...): C_Initialize stays cheap. */
 	mod_unlock();
 	log_debug("C_Initialize: store %s", c->store_dir);
 	return CKR_OK;

@@ -49,6 +49,7 @@ C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
 	if (pInfo == NULL)
 		return CKR_ARGUMENTS_BAD;
 	mod_lock();
+	core_refresh(mod.c);
 	t = slot_token_inlock(slotID);
 	if (t == NULL && slotID != EMPTY_SLOT_ID) {
 		rv = CKR_SLOT_ID_INVALID;
@@ -155,6 +156,7 @@ slot_check(CK_SLOT_ID slotID)
 	CK_RV rv = CKR_OK;
 
 	mod_lock();
+	core_refresh(mod.c);
 	if (slotID != EMPTY_SLOT_ID && slot_token_inlock(slotID) == NULL)
 		rv = CKR_SLOT_ID_INVALID;
 	mod_unlock();
