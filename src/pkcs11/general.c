@@ -69,10 +69,11 @@ C_Initialize(CK_VOID_PTR pInitArgs)
 		mod.args = args;
 		mod.app_locks = true;
 	}
-	/* No TPM I/O here: the store is read, the TPM is reached at the
-	 * first operation that needs it. */
-	rv = core_open(NULL, NULL, false, &c);
-	if (rv != CKR_OK && rv != CKR_TOKEN_NOT_RECOGNIZED) {
+	/* No I/O here: the store is opened and read, and the TPM reached,
+	 * by the first call that needs them. Programs that load every
+	 * module (p11-kit's proxy) pay nothing for a token they never use. */
+	rv = core_new(NULL, NULL, &c);
+	if (rv != CKR_OK) {
 		core_close(c);
 		if (mod.app_locks) {
 			mod.args.DestroyMutex(mod.app_mutex);
@@ -81,8 +82,6 @@ C_Initialize(CK_VOID_PTR pInitArgs)
 		}
 		return rv;
 	}
-	if (rv == CKR_TOKEN_NOT_RECOGNIZED)
-		log_error("%s", c->err); /* still loads; no tokens shown */
 	mod_lock();
 	mod.c = c;
 	mod.next_handle = 1;

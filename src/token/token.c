@@ -19,10 +19,9 @@ static void token_obj_free(core *c, token_obj *o);
 static void token_free(core *c, token *t);
 
 CK_RV
-core_open(const char *store_dir, const char *tcti, bool create, core **out)
+core_new(const char *store_dir, const char *tcti, core **out)
 {
 	core *c;
-	int rc;
 
 	*out = NULL;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
@@ -36,6 +35,20 @@ core_open(const char *store_dir, const char *tcti, bool create, core **out)
 	c->tcti = tcti && *tcti ? strdup(tcti) : NULL;
 	c->primary = TPM_DEFAULT_PRIMARY;
 	c->data_version = -1;
+	*out = c;
+	return CKR_OK;
+}
+
+CK_RV
+core_open(const char *store_dir, const char *tcti, bool create, core **out)
+{
+	core *c;
+	CK_RV rv;
+	int rc;
+
+	if ((rv = core_new(store_dir, tcti, out)) != CKR_OK)
+		return rv;
+	c = *out;
 	rc = store_open(c->store_dir, create, &c->st, c->err, sizeof(c->err));
 	if (rc != STORE_OK && rc != STORE_ENOENT) {
 		*out = c;
@@ -119,9 +132,14 @@ core_read_primary(core *c)
 static CK_RV
 core_connect(core *c)
 {
+	CK_RV rv;
+
 	if (c->tpm != NULL)
 		return CKR_OK;
-	return tpm_open(c->tcti, &c->tpm, c->err, sizeof(c->err));
+	rv = tpm_open(c->tcti, &c->tpm, c->err, sizeof(c->err));
+	if (rv == CKR_OK && c->hold_session)
+		tpm_hold_session(c->tpm, true);
+	return rv;
 }
 
 CK_RV
@@ -339,10 +357,18 @@ core_load(core *c)
 	CK_RV rv = CKR_OK;
 
 	if (c->st == NULL) {
-		/* Maybe the store was made since (tool in another process). */
-		if (store_open(c->store_dir, false, &c->st, c->err,
-			       sizeof(c->err)) != STORE_OK)
+		/* Not opened yet (core_new), or made since by the tool in
+		 * another process. A damaged store shows no token; its error
+		 * is logged once. */
+		int rc = store_open(c->store_dir, false, &c->st, c->err,
+				    sizeof(c->err));
+
+		if (rc != STORE_OK) {
+			if (rc != STORE_ENOENT && !c->store_err_logged)
+				log_error("%s", c->err);
+			c->store_err_logged = rc != STORE_ENOENT;
 			return CKR_OK;
+		}
 	}
 	c->data_version = store_data_version(c->st);
 	if (store_tokens(c->st, &recs, &n) != STORE_OK) {
@@ -608,6 +634,24 @@ token_unload_keys(core *c, token *t)
 	tpm_key_unload(c->tpm, &t->so);
 }
 
+/* The key whose loading proves the user PIN at C_Login: the token's first
+ * key under its storage key, i.e. the one most setups sign with next
+ * (one key, or the oldest). NULL when there is none. */
+static tpm_key *
+login_child(token *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nobjs; i++) {
+		tpm_key *k = &t->objs[i]->key;
+
+		if (t->objs[i]->cls == CKO_PRIVATE_KEY && k->pub.data != NULL &&
+		    k->parent == &t->storage)
+			return k;
+	}
+	return NULL;
+}
+
 CK_RV
 token_login(core *c, token *t, CK_USER_TYPE who, const char *pin,
 	    size_t pin_len)
@@ -629,7 +673,8 @@ token_login(core *c, token *t, CK_USER_TYPE who, const char *pin,
 	tpm_key_unload(c->tpm, k);
 	tpm_key_set_auth(k, auth, sizeof(auth));
 	secure_zero(auth, sizeof(auth));
-	rv = tpm_key_check_auth(c->tpm, k);
+	rv = tpm_key_check_auth(c->tpm, k,
+				who == CKU_SO ? NULL : login_child(t));
 	if (rv != CKR_OK) {
 		tpm_key_unload(c->tpm, k);
 		pin_error(c, t, rv, who == CKU_SO ? "SO PIN" : "user PIN");
@@ -644,6 +689,27 @@ token_login(core *c, token *t, CK_USER_TYPE who, const char *pin,
 	t->login = who;
 	t->lockout.counter = 0;
 	t->lockout.in_lockout = false;
+	return CKR_OK;
+}
+
+CK_RV
+token_login_deferred(core *c, token *t, const char *pin, size_t pin_len)
+{
+	uint8_t auth[TPM_AUTH_LEN];
+	CK_RV rv;
+
+	c->err[0] = '\0';
+	if ((rv = pin_check_len(pin_len)) != CKR_OK) {
+		pin_error(c, t, rv, "user PIN");
+		return CKR_PIN_INCORRECT;
+	}
+	if ((rv = token_derive(t, pin, pin_len, auth)) != CKR_OK)
+		return rv;
+	if (c->tpm != NULL)
+		tpm_key_unload(c->tpm, &t->storage);
+	tpm_key_set_auth(&t->storage, auth, sizeof(auth));
+	secure_zero(auth, sizeof(auth));
+	t->login = CKU_USER;
 	return CKR_OK;
 }
 
@@ -982,6 +1048,12 @@ token_generate_key_recs(core *c, token *t, tpm_key_type type,
 			    &recs[1].tpm_pub,
 			    &recs[1].tpm_priv, &recs[1].creation_data,
 			    &recs[1].creation_hash, &recs[1].creation_ticket);
+	if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED) {
+		/* After token_login_deferred, this was the PIN's check. */
+		pin_error(c, t, rv, "user PIN");
+		token_logout(c, t);
+		goto out;
+	}
 	if (rv != CKR_OK) {
 		snprintf(c->err, sizeof(c->err), "cannot create the key in "
 			 "the TPM: %s", tpm_errmsg(c->tpm));

@@ -64,6 +64,8 @@ typedef struct core {
 	token **tokens;          /* stable pointers, in store order */
 	size_t ntokens;
 	int64_t data_version;
+	bool store_err_logged;   /* core_load: a damaged store, said once */
+	bool hold_session;       /* tpm_hold_session (set before core_tpm) */
 	char err[768];
 } core;
 
@@ -71,6 +73,9 @@ typedef struct core {
  * store with create false gives an empty core (no tokens), rv CKR_OK. */
 CK_RV core_open(const char *store_dir, const char *tcti, bool create,
 		core **out);
+/* The same without opening the store: the first core_refresh/core_reload
+ * does (C_Initialize stays free of file I/O). */
+CK_RV core_new(const char *store_dir, const char *tcti, core **out);
 void core_close(core *c);
 /* After fork in the child: forget the parent's TPM handles. The core must
  * not be used afterwards (C_Initialize keeps it aside). */
@@ -97,6 +102,13 @@ CK_RV token_delete(core *c, token *t);
 
 CK_RV token_login(core *c, token *t, CK_USER_TYPE who, const char *pin,
 		  size_t pin_len);
+/* Takes the user PIN without a TPM round trip: the next TPM command under
+ * the storage key proves it, and a wrong PIN fails that operation with
+ * CKR_PIN_INCORRECT (counted by the TPM's dictionary-attack logic like
+ * any other). For a program that does one operation right away (tpm11
+ * addkey: its TPM2_Create is the check). */
+CK_RV token_login_deferred(core *c, token *t, const char *pin,
+			   size_t pin_len);
 void token_logout(core *c, token *t);
 /* Refreshes the cached lockout state (one TPM command). */
 void token_read_lockout(core *c, token *t);

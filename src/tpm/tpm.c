@@ -28,6 +28,7 @@ struct tpm_ctx {
 	char *tcti_name;
 	ESYS_TR srk;
 	ESYS_TR hmac;            /* salted HMAC session, or ESYS_TR_NONE */
+	bool hold;               /* tpm_idle keeps the session (the tool) */
 	tpm_key *resident[TPM_MAX_RESIDENT];
 	uint64_t clock;
 	uint64_t ncmds;
@@ -131,8 +132,14 @@ tpm_flush_session(tpm_ctx *t)
 void
 tpm_idle(tpm_ctx *t)
 {
-	if (t != NULL)
+	if (t != NULL && !t->hold)
 		tpm_flush_session(t);
+}
+
+void
+tpm_hold_session(tpm_ctx *t, bool hold)
+{
+	t->hold = hold;
 }
 
 void
@@ -620,6 +627,37 @@ out:
 	return rv;
 }
 
+/* The Name ESAPI holds for tr. Esys_TR_GetName would hash the public
+ * area again (a new OpenSSL library context each time in tpm2-tss 3.x,
+ * ~1 ms of CPU); the serialized form (TPM handle, then the Name, as
+ * tpm2-tools keeps it in files) already carries the Name that
+ * Esys_TR_FromTPMPublic checked against the TPM's. */
+static int
+tr_name(tpm_ctx *t, ESYS_TR tr, TPM2B_NAME **out)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0, off = 0;
+	TPM2_HANDLE h;
+	TPM2B_NAME *n;
+	int ret = -1;
+
+	*out = NULL;
+	if (Esys_TR_Serialize(t->esys, tr, &buf, &len) != TSS2_RC_SUCCESS)
+		return -1;
+	if ((n = calloc(1, sizeof(*n))) != NULL &&
+	    Tss2_MU_TPM2_HANDLE_Unmarshal(buf, len, &off, &h) ==
+		    TSS2_RC_SUCCESS &&
+	    Tss2_MU_TPM2B_NAME_Unmarshal(buf, len, &off, n) ==
+		    TSS2_RC_SUCCESS) {
+		*out = n;
+		n = NULL;
+		ret = 0;
+	}
+	free(n);
+	Esys_Free(buf);
+	return ret;
+}
+
 CK_RV
 tpm_primary_use(tpm_ctx *t, uint32_t handle, const blob *expected)
 {
@@ -642,7 +680,7 @@ tpm_primary_use(tpm_ctx *t, uint32_t handle, const blob *expected)
 			       : CKR_DEVICE_ERROR;
 	}
 	if (expected != NULL && expected->len > 0) {
-		if (Esys_TR_GetName(t->esys, t->srk, &n) != TSS2_RC_SUCCESS ||
+		if (tr_name(t, t->srk, &n) != 0 ||
 		    n->size != expected->len ||
 		    memcmp(n->name, expected->data, n->size) != 0) {
 			snprintf(t->err, sizeof(t->err),
@@ -650,12 +688,12 @@ tpm_primary_use(tpm_ctx *t, uint32_t handle, const blob *expected)
 				 "store was made with (TPM cleared, or the "
 				 "store comes from another machine)", handle);
 			log_error("tpm: %s", t->err);
-			Esys_Free(n);
+			free(n);
 			Esys_TR_Close(t->esys, &t->srk);
 			t->srk = ESYS_TR_NONE;
 			return CKR_DEVICE_ERROR;
 		}
-		Esys_Free(n);
+		free(n);
 	}
 	return CKR_OK;
 }
@@ -673,13 +711,18 @@ static const TPMT_SYM_DEF session_sym = {
 	 TPMA_SESSION_ENCRYPT)
 
 /* A session salted to the SRK: its key never crosses the bus, and with
- * parameter encryption neither do new authValues. Kept until tpm_close or
- * until no key with an authValue is loaded. */
+ * parameter encryption (encrypt true) neither do new authValues. Kept
+ * until tpm_idle. Each call sets the attributes it needs: ESAPI's session
+ * crypto makes a new OpenSSL library context per operation (tpm2-tss 3.x),
+ * so a command without parameter encryption (TPM2_Load, whose private
+ * part is already wrapped by the parent, or TPM2_PolicySecret) saves a key
+ * derivation and two AES passes of client CPU. */
 static CK_RV
-tpm_hmac_session(tpm_ctx *t, ESYS_TR *out)
+tpm_session_attrs(tpm_ctx *t, ESYS_TR *out, bool encrypt)
 {
 	TSS2_RC rc;
 
+	*out = ESYS_TR_NONE;
 	if (t->hmac == ESYS_TR_NONE) {
 		if (t->srk == ESYS_TR_NONE)
 			return CKR_GENERAL_ERROR;
@@ -694,13 +737,21 @@ tpm_hmac_session(tpm_ctx *t, ESYS_TR *out)
 			t->hmac = ESYS_TR_NONE;
 			return tpm_rc_to_ckr(rc);
 		}
-		rc = Esys_TRSess_SetAttributes(t->esys, t->hmac, SESSION_ATTRS,
-					       0xff);
-		if (rc != TSS2_RC_SUCCESS)
-			return CKR_DEVICE_ERROR;
 	}
+	rc = Esys_TRSess_SetAttributes(t->esys, t->hmac,
+				       encrypt ? SESSION_ATTRS
+					       : TPMA_SESSION_CONTINUESESSION,
+				       0xff);
+	if (rc != TSS2_RC_SUCCESS)
+		return CKR_DEVICE_ERROR;
 	*out = t->hmac;
 	return CKR_OK;
+}
+
+static CK_RV
+tpm_hmac_session(tpm_ctx *t, ESYS_TR *out)
+{
+	return tpm_session_attrs(t, out, true);
 }
 
 /* --- residency ---------------------------------------------------------- */
@@ -829,7 +880,7 @@ tpm_key_ensure(tpm_ctx *t, tpm_key *k)
 		if ((rv = tpm_key_ensure(t, k->parent)) != CKR_OK)
 			return rv;
 		parent = k->parent->tr;
-		if ((rv = tpm_hmac_session(t, &sess)) != CKR_OK)
+		if ((rv = tpm_session_attrs(t, &sess, false)) != CKR_OK)
 			return rv;
 	} else {
 		if (t->srk == ESYS_TR_NONE)
@@ -916,7 +967,7 @@ tpm_pin_auth(const blob *salt, const char *pin, size_t pin_len,
 }
 
 CK_RV
-tpm_key_check_auth(tpm_ctx *t, tpm_key *k)
+tpm_key_check_auth(tpm_ctx *t, tpm_key *k, tpm_key *child)
 {
 	ESYS_TR trial = ESYS_TR_NONE, sess;
 	TSS2_RC rc;
@@ -924,7 +975,23 @@ tpm_key_check_auth(tpm_ctx *t, tpm_key *k)
 
 	if ((rv = tpm_key_ensure(t, k)) != CKR_OK)
 		return rv;
-	if ((rv = tpm_hmac_session(t, &sess)) != CKR_OK)
+	/* Loading a child is the proof (TPM2_Load authorises with the
+	 * parent's authValue) and leaves the child ready for its first use:
+	 * 1 command instead of 3. Only a child that is not loaded yet proves
+	 * anything. */
+	if (child != NULL && child->parent == k && child->tr == 0 &&
+	    child->saved == NULL) {
+		rv = tpm_key_ensure(t, child);
+		if (rv == CKR_OK || rv == CKR_PIN_INCORRECT ||
+		    rv == CKR_PIN_LOCKED || rv == CKR_DEVICE_REMOVED)
+			return rv;
+		/* Anything else (a damaged child blob): the policy way. */
+		log_debug("tpm: child load for the PIN check failed (0x%lx); "
+			  "using PolicySecret", (unsigned long)rv);
+		if ((rv = tpm_key_ensure(t, k)) != CKR_OK)
+			return rv;
+	}
+	if ((rv = tpm_session_attrs(t, &sess, false)) != CKR_OK)
 		return rv;
 	rc = TPM_CALL(t, "StartAuthSession(trial)",
 		      Esys_StartAuthSession(t->esys, ESYS_TR_NONE, ESYS_TR_NONE,
@@ -1104,7 +1171,11 @@ tpm_key_create(tpm_ctx *t, tpm_key *parent, tpm_key_type type, unsigned flags,
 		return CKR_MECHANISM_INVALID;
 	if (parent != NULL && (rv = tpm_key_ensure(t, parent)) != CKR_OK)
 		return rv;
-	if ((rv = tpm_hmac_session(t, &sess)) != CKR_OK)
+	/* The new key's sensitive part is empty (no authValue, the TPM
+	 * makes the key) and its private part comes back wrapped: the
+	 * salted session is for the parent's authorisation only, no
+	 * parameter encryption needed. */
+	if ((rv = tpm_session_attrs(t, &sess, false)) != CKR_OK)
 		return rv;
 	if (parent != NULL)
 		parent->last_use = ++t->clock;

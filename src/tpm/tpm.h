@@ -90,6 +90,11 @@ void tpm_close(tpm_ctx *t);
  * exits without C_Finalize leaves none in a TPM without a resource
  * manager). */
 void tpm_idle(tpm_ctx *t);
+/* hold true: tpm_idle keeps the session until tpm_close. For a short-lived
+ * program doing several operations in a row (the tool: log in, then
+ * create), which then starts one salted session instead of one per
+ * operation. */
+void tpm_hold_session(tpm_ctx *t, bool hold);
 /* After fork in the child: drop the parent's connection without a single
  * byte to the TPM (the parent still owns it). */
 void tpm_abandon(tpm_ctx *t);
@@ -135,11 +140,13 @@ void tpm_key_unload(tpm_ctx *t, tpm_key *k);
 /* tpm_key_unload, then frees the blobs. */
 void tpm_key_clear(tpm_ctx *t, tpm_key *k);
 
-/* Proves k's authValue to the TPM (TPM2_PolicySecret in a trial session,
- * through a salted HMAC session): CKR_PIN_INCORRECT / CKR_PIN_LOCKED as
- * the TPM decides; a failure counts against the dictionary-attack
- * counter. Loads k (and keeps it loaded). */
-CK_RV tpm_key_check_auth(tpm_ctx *t, tpm_key *k);
+/* Proves k's authValue to the TPM through a salted HMAC session:
+ * CKR_PIN_INCORRECT / CKR_PIN_LOCKED as the TPM decides; a failure counts
+ * against the dictionary-attack counter. Loads k (and keeps it loaded).
+ * child (may be NULL): a key whose parent is k and which is not loaded;
+ * loading it is then the proof and it stays loaded. Without one, a
+ * TPM2_PolicySecret in a trial session. */
+CK_RV tpm_key_check_auth(tpm_ctx *t, tpm_key *k, tpm_key *child);
 
 /* Creates an application key under parent (which must have its auth
  * set; NULL: the SRK). Fills the blobs and the creation data for later attestation. */

@@ -82,5 +82,31 @@ check "C_GenerateKeyPair through pkcs11-tool --keypairgen" \
 "$T" ssh-pubkey --label NEWTOK >"$T11_TMP/gen.pub" 2>&1
 if grep -q "^ecdsa-sha2-nistp256 .* gen$" "$T11_TMP/gen.pub"; then ok "the generated key has an ssh line"
 else not_ok "the generated key has an ssh line"; sed 's/^/# /' "$T11_TMP/gen.pub"; fi
+
+# With a key on the token, C_Login proves the PIN by loading that key, and
+# tpm11 addkey by its TPM2_Create: a wrong PIN must still be refused and
+# counted by the TPM on both paths, and change nothing.
+before=$(lockout_counter)
+pkcs11-tool --module "$TPM11_MODULE" --token-label NEWTOK --login --pin wrong-pin-7 -O >"$T11_TMP/w" 2>&1
+if grep -q CKR_PIN_INCORRECT "$T11_TMP/w"; then ok "token with a key: C_Login with a wrong PIN returns CKR_PIN_INCORRECT"
+else not_ok "token with a key: C_Login with a wrong PIN returns CKR_PIN_INCORRECT"; sed 's/^/# /' "$T11_TMP/w"; fi
+after=$(lockout_counter)
+if [ "$((before + 1))" = "$((after))" ]; then ok "token with a key: the wrong PIN counted ($before -> $after)"
+else not_ok "token with a key: the wrong PIN counted ($before -> $after)"; fi
+"$T" listobjects --label NEWTOK >"$T11_TMP/o1" 2>&1
+out=$("$T" addkey --label NEWTOK --algorithm ecc256 --key-label wrong --userpin wrong-pin-8 2>&1)
+rc=$?
+if [ $rc -ne 0 ] && echo "$out" | grep -q "wrong user PIN"; then ok "addkey with a wrong PIN is refused ($out)"
+else not_ok "addkey with a wrong PIN is refused (rc $rc: $out)"; fi
+after2=$(lockout_counter)
+if [ "$((after + 1))" = "$((after2))" ]; then ok "addkey's wrong PIN counted ($after -> $after2)"
+else not_ok "addkey's wrong PIN counted ($after -> $after2)"; fi
+"$T" listobjects --label NEWTOK >"$T11_TMP/o2" 2>&1
+if cmp -s "$T11_TMP/o1" "$T11_TMP/o2"; then ok "addkey's wrong PIN added nothing"
+else not_ok "addkey's wrong PIN added nothing"; diff "$T11_TMP/o1" "$T11_TMP/o2" | sed 's/^/# /'; fi
+echo hello >"$T11_TMP/msg"
+check "the right PIN logs in and signs with the key (C_Login loads it)" \
+	pkcs11-tool --module "$TPM11_MODULE" --token-label NEWTOK --login --pin "$UP" \
+	--sign --mechanism ECDSA-SHA256 --id 42 --input-file "$T11_TMP/msg" --output-file "$T11_TMP/sig"
 check "TPM clean after init-token" tpm_is_clean
 t11_done

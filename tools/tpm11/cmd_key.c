@@ -115,7 +115,12 @@ cmd_addkey(int argc, char **argv)
 			"as this user can sign with this key without a PIN.\n"
 			"       The key still cannot be copied off this TPM.\n");
 	t0 = now_ms();
-	if ((rv = token_login(c, t, CKU_USER, pin, strlen(pin))) != CKR_OK) {
+	/* --no-login keys go under the SRK: the PIN is checked on its own.
+	 * Otherwise TPM2_Create under the PIN-bound storage key checks it,
+	 * one salted-session command less. */
+	rv = no_login ? token_login(c, t, CKU_USER, pin, strlen(pin))
+		      : token_login_deferred(c, t, pin, strlen(pin));
+	if (rv != CKR_OK) {
 		tool_fail(c, "addkey", rv);
 		goto out;
 	}

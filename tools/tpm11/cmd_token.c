@@ -20,6 +20,9 @@ tool_open(bool create)
 		core_close(c);
 		return NULL;
 	}
+	/* One salted session for the whole command (see tpm_hold_session);
+	 * core_close flushes it. */
+	c->hold_session = true;
 	if (core_refresh(c) != CKR_OK) {
 		fprintf(stderr, "tpm11: %s\n", c->err);
 		core_close(c);
