@@ -48,17 +48,8 @@ C_DecryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	if (pMechanism == NULL)
 		return CKR_ARGUMENTS_BAD;
 	mod_lock();
-	if ((rv = session_get_inlock(hSession, &s, &t)) != CKR_OK)
+	if ((rv = op_begin_inlock(hSession, hKey, true, &s, &t, &o)) != CKR_OK)
 		goto out;
-	if (s->op != OP_NONE) {
-		rv = CKR_OPERATION_ACTIVE;
-		goto out;
-	}
-	if ((o = object_get_inlock(t, hKey)) == NULL) {
-		rv = token_find_obj(t, (int64_t)hKey) ? CKR_USER_NOT_LOGGED_IN
-						      : CKR_KEY_HANDLE_INVALID;
-		goto out;
-	}
 	m = mech_find(pMechanism->mechanism);
 	if (m != NULL && m->kind == MECH_AES) {
 		rv = aes_init_inlock(s, t, m, pMechanism, o, true);

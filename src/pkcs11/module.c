@@ -187,6 +187,53 @@ session_buf_add(session *s, const uint8_t *p, size_t n)
 	return CKR_OK;
 }
 
+CK_RV
+op_begin_inlock(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key, bool hidden_login,
+		session **s, token **t, token_obj **o)
+{
+	CK_RV rv;
+
+	if ((rv = session_get_inlock(h, s, t)) != CKR_OK)
+		return rv;
+	if ((*s)->op != OP_NONE)
+		return CKR_OPERATION_ACTIVE;
+	if ((*o = object_get_inlock(*t, key)) == NULL) {
+		/* A private key is invisible until login (v2.40 4.1.2). */
+		if (hidden_login && token_find_obj(*t, (int64_t)key) != NULL)
+			return CKR_USER_NOT_LOGGED_IN;
+		return CKR_KEY_HANDLE_INVALID;
+	}
+	return CKR_OK;
+}
+
+CK_RV
+op_update_inlock(CK_SESSION_HANDLE h, op_kind op, const uint8_t *part,
+		 size_t len)
+{
+	session *s;
+	token *t;
+	CK_RV rv;
+
+	if ((rv = session_get_inlock(h, &s, &t)) != CKR_OK)
+		return rv;
+	if (s->op != op)
+		return CKR_OPERATION_NOT_INITIALIZED;
+	/* Only the hashing mechanisms are multi-part (v2.40 2.3, 2.1.x). */
+	if (s->mech->hash == HASH_NONE) {
+		session_end_ops(s);
+		return CKR_FUNCTION_NOT_SUPPORTED;
+	}
+	s->op_multi = true;
+	if (s->mech->kind == MECH_HMAC) {
+		if ((rv = session_buf_add(s, part, len)) != CKR_OK)
+			session_end_ops(s);
+	} else if (len && hash_ctx_update(s->hctx, part, len) != 0) {
+		session_end_ops(s);
+		rv = CKR_GENERAL_ERROR;
+	}
+	return rv;
+}
+
 void
 sobjs_drop_inlock(CK_SESSION_HANDLE h)
 {

@@ -143,6 +143,18 @@ CK_RV aes_oneshot_inlock(session *s, token *t, const uint8_t *in, size_t len,
 /* Appends to the session's HMAC data. */
 CK_RV session_buf_add(session *s, const uint8_t *p, size_t n);
 
+/* The start of every C_*Init that takes a key: the session, no operation
+ * active, the key visible to the session. hidden_login: a private object
+ * that is only invisible because nobody is logged in gives
+ * CKR_USER_NOT_LOGGED_IN rather than CKR_KEY_HANDLE_INVALID. */
+CK_RV op_begin_inlock(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key,
+		      bool hidden_login, session **s, token **t,
+		      token_obj **o);
+/* C_SignUpdate / C_VerifyUpdate (op OP_SIGN or OP_VERIFY): hashes or, for
+ * HMAC, collects the part; ends the operation on error. */
+CK_RV op_update_inlock(CK_SESSION_HANDLE h, op_kind op,
+		       const uint8_t *part, size_t len);
+
 /* Makes an object from l (taken over): token objects in the store,
  * others as session objects of s. Applies the common defaults and the
  * read-only-session and login rules. */

@@ -49,16 +49,8 @@ C_VerifyInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	if (pMechanism == NULL)
 		return CKR_ARGUMENTS_BAD;
 	mod_lock();
-	if ((rv = session_get_inlock(hSession, &s, &t)) != CKR_OK)
+	if ((rv = op_begin_inlock(hSession, hKey, false, &s, &t, &o)) != CKR_OK)
 		goto out;
-	if (s->op != OP_NONE) {
-		rv = CKR_OPERATION_ACTIVE;
-		goto out;
-	}
-	if ((o = object_get_inlock(t, hKey)) == NULL) {
-		rv = CKR_KEY_HANDLE_INVALID;
-		goto out;
-	}
 	if ((m = mech_find(pMechanism->mechanism)) == NULL ||
 	    (m->kind != MECH_ECDSA && m->kind != MECH_RSA_PKCS &&
 	     m->kind != MECH_RSA_PSS && m->kind != MECH_RSA_X509 &&
@@ -253,36 +245,15 @@ CK_RV
 C_VerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart,
 	       CK_ULONG ulPartLen)
 {
-	session *s;
-	token *t;
 	CK_RV rv;
 
 	CHECK_INIT();
 	if (pPart == NULL && ulPartLen > 0)
 		return CKR_ARGUMENTS_BAD;
 	mod_lock();
-	if ((rv = session_get_inlock(hSession, &s, &t)) != CKR_OK)
-		goto out;
-	if (s->op != OP_VERIFY) {
-		rv = CKR_OPERATION_NOT_INITIALIZED;
-		goto out;
-	}
-	if (s->mech->hash == HASH_NONE) {
-		session_end_ops(s);
-		rv = CKR_FUNCTION_NOT_SUPPORTED;
-		goto out;
-	}
-	s->op_multi = true;
-	if (s->mech->kind == MECH_HMAC) {
-		if ((rv = session_buf_add(s, pPart, ulPartLen)) != CKR_OK)
-			session_end_ops(s);
-	} else if (ulPartLen &&
-		   hash_ctx_update(s->hctx, pPart, ulPartLen) != 0) {
-		session_end_ops(s);
-		rv = CKR_GENERAL_ERROR;
-	}
-out:
+	rv = op_update_inlock(hSession, OP_VERIFY, pPart, ulPartLen);
 	mod_unlock();
+	LOG_RV("C_VerifyUpdate", rv);
 	return rv;
 }
 

@@ -856,53 +856,6 @@ cmd_ak(int argc, char **argv)
 
 /* --- tpm11 attest ------------------------------------------------------------ */
 
-static token_obj *
-attest_find_key(token *t, const char *kl, const char *idhex)
-{
-	uint8_t *id = NULL;
-	size_t id_len = 0, i, matches = 0;
-	token_obj *found = NULL;
-
-	if (idhex && hex_decode_alloc(idhex, &id, &id_len) != 0) {
-		fprintf(stderr, "tpm11: --id takes hex digits\n");
-		return NULL;
-	}
-	for (i = 0; i < t->nobjs; i++) {
-		token_obj *o = t->objs[i];
-		const CK_ATTRIBUTE *a;
-
-		if (o->cls != CKO_PRIVATE_KEY || o->key.pub.data == NULL)
-			continue;
-		if (kl) {
-			a = attr_find(&o->attrs, CKA_LABEL);
-			if (!a || a->ulValueLen != strlen(kl) ||
-			    memcmp(a->pValue, kl, a->ulValueLen) != 0)
-				continue;
-		}
-		if (idhex) {
-			a = attr_find(&o->attrs, CKA_ID);
-			if (!a || a->ulValueLen != id_len ||
-			    memcmp(a->pValue, id, id_len) != 0)
-				continue;
-		}
-		found = o;
-		matches++;
-	}
-	free(id);
-	if (matches == 0) {
-		fprintf(stderr, "tpm11: token \"%s\" has no key %s \"%s\"; see "
-			"`tpm11 listobjects --label %s`\n", t->rec.label,
-			kl ? "labelled" : "with id", kl ? kl : idhex,
-			t->rec.label);
-		return NULL;
-	}
-	if (matches > 1) {
-		fprintf(stderr, "tpm11: %zu keys match; name one with --id\n",
-			matches);
-		return NULL;
-	}
-	return found;
-}
 
 /* The stored creation data of an object (TPM2_Create's outputs). */
 static int
@@ -1106,8 +1059,8 @@ cmd_attest(int argc, char **argv)
 		return 1;
 	if (!key_handle) {
 		if ((t = tool_token(c, opts)) == NULL ||
-		    (o = attest_find_key(t, opts_value(opts, "key-label"),
-					 opts_value(opts, "id"))) == NULL)
+		    (o = tool_find_key(t, opts_value(opts, "key-label"),
+				       opts_value(opts, "id"), "id")) == NULL)
 			goto out;
 	}
 	if (ak_need(c, opts_value(opts, "ak") ? opts_value(opts, "ak")

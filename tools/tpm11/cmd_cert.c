@@ -14,34 +14,6 @@
 
 #define CERT_FILE_MAX (1024 * 1024)
 
-static int
-cert_hex_decode(const char *s, uint8_t *out, size_t cap, size_t *len)
-{
-	size_t n = strlen(s), i;
-
-	if (n == 0 || n % 2 || n / 2 > cap)
-		return -1;
-	for (i = 0; i < n / 2; i++) {
-		unsigned v;
-
-		if (sscanf(s + 2 * i, "%2x", &v) != 1)
-			return -1;
-		out[i] = (uint8_t)v;
-	}
-	*len = n / 2;
-	return 0;
-}
-
-static void
-cert_hex_print(FILE *f, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		fprintf(f, "%02x", b[i]);
-}
-
 /* A YAML double-quoted scalar. */
 static void
 cert_yaml_str(FILE *f, const char *s)
@@ -77,9 +49,6 @@ cert_find_key(token *t, opt *opts)
 {
 	const char *kl = opts_value(opts, "key-label");
 	const char *idhex = opts_value(opts, "key-id");
-	uint8_t id[64];
-	size_t id_len = 0, i, matches = 0;
-	token_obj *found = NULL;
 
 	if (idhex == NULL && opts_get(opts, "id") != NULL)
 		idhex = opts_value(opts, "id");
@@ -89,35 +58,7 @@ cert_find_key(token *t, opt *opts)
 			t->rec.label);
 		return NULL;
 	}
-	if (idhex && cert_hex_decode(idhex, id, sizeof(id), &id_len) != 0) {
-		fprintf(stderr, "tpm11: --key-id takes hex digits, e.g. 01a2\n");
-		return NULL;
-	}
-	for (i = 0; i < t->nobjs; i++) {
-		token_obj *o = t->objs[i];
-
-		if (o->cls != CKO_PRIVATE_KEY || o->pub.type == TPM_KEY_NONE)
-			continue;
-		if (kl && !cert_attr_eq(o, CKA_LABEL, kl, strlen(kl)))
-			continue;
-		if (idhex && !cert_attr_eq(o, CKA_ID, id, id_len))
-			continue;
-		found = o;
-		matches++;
-	}
-	if (matches == 0) {
-		fprintf(stderr, "tpm11: token \"%s\" has no key %s \"%s\"; see "
-			"`tpm11 listobjects --label %s`\n", t->rec.label,
-			kl ? "labelled" : "with id", kl ? kl : idhex,
-			t->rec.label);
-		return NULL;
-	}
-	if (matches > 1) {
-		fprintf(stderr, "tpm11: %zu keys match; name one with "
-			"--key-id\n", matches);
-		return NULL;
-	}
-	return found;
+	return tool_find_key(t, kl, idhex, "key-id");
 }
 
 static void
@@ -656,7 +597,7 @@ cmd_addcert(int argc, char **argv)
 		       opts_get(opts, "trusted")->given) != 0)
 		goto out;
 	printf("certificate: %s (id ", label);
-	cert_hex_print(stdout, id, id_len);
+	hex_print(stdout, id, id_len);
 	printf(", subject ");
 	cert_yaml_str(stdout, xc.subject_str);
 	printf(")\n");
@@ -705,7 +646,7 @@ cmd_rmcert(int argc, char **argv)
 			"--key-label, --key-id or --cert-label\n");
 		return 2;
 	}
-	if (idhex && cert_hex_decode(idhex, id, sizeof(id), &id_len) != 0) {
+	if (idhex && hex_decode(idhex, id, sizeof(id), &id_len) != 0) {
 		fprintf(stderr, "tpm11: --key-id takes hex digits\n");
 		return 2;
 	}

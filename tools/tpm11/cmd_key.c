@@ -15,7 +15,7 @@
 			return r_ < 0 ? 2 : 0;                             \
 	} while (0)
 
-static int
+int
 hex_decode(const char *s, uint8_t *out, size_t cap, size_t *len)
 {
 	size_t n = strlen(s), i;
@@ -33,7 +33,7 @@ hex_decode(const char *s, uint8_t *out, size_t cap, size_t *len)
 	return 0;
 }
 
-static void
+void
 hex_print(FILE *f, const void *p, size_t n)
 {
 	const uint8_t *b = p;
@@ -240,31 +240,23 @@ key_objects(token *t, const CK_ATTRIBUTE *id, int64_t *ids, size_t cap)
 	return n;
 }
 
-/* The private key named by --key-label or --id; NULL with a message. */
-static token_obj *
-find_key(token *t, opt *opts, bool required)
+token_obj *
+tool_find_key(token *t, const char *kl, const char *idhex, const char *id_flag)
 {
-	const char *kl = opts_value(opts, "key-label");
-	const char *idhex = opts_value(opts, "id");
-	uint8_t id[64];
+	uint8_t id[256];
 	size_t id_len = 0, i, matches = 0;
 	token_obj *found = NULL;
 
-	if (kl == NULL && idhex == NULL) {
-		if (required)
-			fprintf(stderr, "tpm11: name the key with --key-label "
-				"NAME or --id HEX (see `tpm11 listobjects`)\n");
-		return NULL;
-	}
 	if (idhex && hex_decode(idhex, id, sizeof(id), &id_len) != 0) {
-		fprintf(stderr, "tpm11: --id takes hex digits\n");
+		fprintf(stderr, "tpm11: --%s takes hex digits, e.g. 01a2\n",
+			id_flag);
 		return NULL;
 	}
 	for (i = 0; i < t->nobjs; i++) {
 		token_obj *o = t->objs[i];
 		const CK_ATTRIBUTE *a;
 
-		if (o->cls != CKO_PRIVATE_KEY)
+		if (o->cls != CKO_PRIVATE_KEY || o->key.pub.data == NULL)
 			continue;
 		if (kl) {
 			a = attr_find(&o->attrs, CKA_LABEL);
@@ -281,17 +273,35 @@ find_key(token *t, opt *opts, bool required)
 		found = o;
 		matches++;
 	}
-	if (matches == 0)
+	if (matches == 0) {
 		fprintf(stderr, "tpm11: token \"%s\" has no key %s \"%s\"; see "
 			"`tpm11 listobjects --label %s`\n", t->rec.label,
 			kl ? "labelled" : "with id", kl ? kl : idhex,
 			t->rec.label);
-	else if (matches > 1) {
-		fprintf(stderr, "tpm11: %zu keys match; name one with --id\n",
-			matches);
+		return NULL;
+	}
+	if (matches > 1) {
+		fprintf(stderr, "tpm11: %zu keys match; name one with --%s\n",
+			matches, id_flag);
 		return NULL;
 	}
 	return found;
+}
+
+/* The private key named by --key-label or --id; NULL with a message. */
+static token_obj *
+find_key(token *t, opt *opts, bool required)
+{
+	const char *kl = opts_value(opts, "key-label");
+	const char *idhex = opts_value(opts, "id");
+
+	if (kl == NULL && idhex == NULL) {
+		if (required)
+			fprintf(stderr, "tpm11: name the key with --key-label "
+				"NAME or --id HEX (see `tpm11 listobjects`)\n");
+		return NULL;
+	}
+	return tool_find_key(t, kl, idhex, "id");
 }
 
 int

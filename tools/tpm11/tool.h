@@ -2,6 +2,9 @@
 #ifndef TPM11_TOOL_TOOL_H
 #define TPM11_TOOL_TOOL_H
 
+#include <stdint.h>
+#include <stdio.h>
+
 #include "opts.h"
 #include "token/token.h"
 
@@ -18,6 +21,15 @@ void tool_fail(core *c, const char *what, CK_RV rv);
 /* Standard parse + --help handling; returns -1 on error, 1 on help. */
 int tool_args(int argc, char **argv, opt *opts, const char *cmd,
 	      const char *synopsis, const char *what);
+
+/* Hex digits (an even number, at most cap bytes) into out; -1 if not. */
+int hex_decode(const char *s, uint8_t *out, size_t cap, size_t *len);
+void hex_print(FILE *f, const void *p, size_t n);
+/* The one private key of t with label kl and/or CKA_ID idhex (hex; either
+ * may be NULL, not both). NULL with a message naming the fix; id_flag is
+ * the option that gave idhex ("id", "key-id"). */
+token_obj *tool_find_key(token *t, const char *kl, const char *idhex,
+			 const char *id_flag);
 
 int cmd_init(int argc, char **argv);
 int cmd_addtoken(int argc, char **argv);
