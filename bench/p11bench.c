@@ -190,6 +190,93 @@ rss_anon_kb(void)
 	return v;
 }
 
+/* Resident KiB per mapping (a file's base name, or [heap], [stack],
+ * [anon] ...), from /proc/self/smaps: to tell the memory the module adds
+ * to the process (heap) from the pages of shared libraries it maps, which
+ * other processes using those libraries share. */
+#define MAP_MAX 64
+typedef struct {
+	char name[48];
+	long kb;
+} map_rss;
+
+static int
+maps_read(map_rss *m, int max)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512], cur[48] = "[anon]";
+	int n = 0, i;
+	long v;
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		unsigned long a, b;
+		char path[400] = "";
+
+		/* A mapping's header: "start-end perms offset dev inode [path]";
+		 * field lines ("Rss:   12 kB") do not parse as start-end. */
+		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %399s", &a, &b, path) >= 2) {
+			const char *slash = strrchr(path, '/');
+
+			snprintf(cur, sizeof(cur), "%s",
+				 path[0] ? (slash ? slash + 1 : path) : "[anon]");
+			continue;
+		}
+		if (sscanf(line, "Rss: %ld", &v) != 1)
+			continue;
+		for (i = 0; i < n; i++)
+			if (strcmp(m[i].name, cur) == 0)
+				break;
+		if (i == n) {
+			if (n == max)
+				continue;
+			snprintf(m[n].name, sizeof(m[n].name), "%s", cur);
+			m[n++].kb = 0;
+		}
+		m[i].kb += v;
+	}
+	fclose(f);
+	return n;
+}
+
+static map_rss maps_base[MAP_MAX];
+static int nmaps_base;
+
+/* Emits rss.map.NAME_added_kb for the mappings that grew since
+ * maps_base, largest first (at most 8). */
+static void
+maps_emit(void)
+{
+	map_rss now[MAP_MAX], grow[MAP_MAX];
+	int n = maps_read(now, MAP_MAX), ng = 0, i, j;
+
+	for (i = 0; i < n; i++) {
+		long base = 0;
+
+		for (j = 0; j < nmaps_base; j++)
+			if (strcmp(maps_base[j].name, now[i].name) == 0)
+				base = maps_base[j].kb;
+		if (now[i].kb - base > 0) {
+			grow[ng] = now[i];
+			grow[ng++].kb = now[i].kb - base;
+		}
+	}
+	for (i = 0; i < ng && i < 8; i++) {
+		char nm[96];
+		int best = i;
+
+		for (j = i + 1; j < ng; j++)
+			if (grow[j].kb > grow[best].kb)
+				best = j;
+		map_rss t = grow[i];
+		grow[i] = grow[best];
+		grow[best] = t;
+		snprintf(nm, sizeof(nm), "rss.map.%.47s_added_kb", grow[i].name);
+		emit(nm, "KiB", "%ld", grow[i].kb);
+	}
+}
+
 static long
 maxrss_kb(void)
 {
@@ -1693,6 +1780,7 @@ main(int argc, char **argv)
 	int c;
 	rss_base = rss_kb();
 	rss_anon_base = rss_anon_kb();
+	nmaps_base = maps_read(maps_base, MAP_MAX);
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case O_MODULE: opt.module = optarg; break;
@@ -1822,6 +1910,7 @@ main(int argc, char **argv)
 				threads_run(opt.threads[i], opt.thread_alg);
 	}
 	rss_point("end");
+	maps_emit();
 	emit("rss.peak_kb", "KiB", "%ld", maxrss_kb());
 
 	cnt_snap c0, c1;

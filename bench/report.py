@@ -98,6 +98,22 @@ class Results:
                 r_.append(fn(x, y))
         return statistics.median(r_) if r_ else None
 
+    def names(self, cfg, prefix):
+        """Every metric name of cfg that starts with prefix."""
+        out = set()
+        for ph in self.data.get(cfg, {}).values():
+            out.update(n for n in ph if n.startswith(prefix))
+        return sorted(out)
+
+    def maps(self, cfg):
+        """[(mapping, median KiB added)], largest first (rss.map.*)."""
+        out = []
+        for n in self.names(cfg, "rss.map."):
+            v = self.med(cfg, n)
+            if v is not None:
+                out.append((n[len("rss.map."):-len("_added_kb")], v))
+        return sorted(out, key=lambda x: -x[1])
+
     def word(self, cfg, name):
         """A non-numeric value (unsupported, error, a cc list): the first."""
         vals = self.raw(cfg, name)
@@ -349,6 +365,10 @@ def main():
     rows.append(["big token: contents"] + [big.get(k, "-") if R.has(bg) else "-" for _, _, bg, k in cols])
     rows.append(["big token: RSS added after login + find"] + [kb(bg, "rss.end_added_kb") for _, _, bg, _ in cols])
     rows.append(["big token: C_FindObjects, all objects (ms)"] + [find(bg) for _, _, bg, _ in cols])
+    def bymap(c):
+        m = R.maps(c)
+        return ", ".join(f"{n} {v / 1024:.2f}" for n, v in m[:6]) if m else "-"
+    rows.append(["big token: RSS added by mapping (MiB)"] + [bymap(bg) for _, _, bg, _ in cols])
     if R.has(t11many):
         rows.append(["\"many\" token (key pairs only): contents"] +
                     [big.get("tpm11-many", "-") if bg.startswith("tpm11") else "-"
@@ -475,9 +495,14 @@ def main():
            None if v is None else (v >= 0.9 and e16 == 0))
     kbv = R.med(t11big, "rss.end_added_kb")
     kba = R.med(t11big, "rss.end_anon_added_kb")
+    mm = dict(R.maps(t11big))
+    own = ""
+    if mm:
+        own = (f"; tpm11's code {mm.get('libtpm11.so', 0) / 1024:.2f} MiB, heap "
+               f"{mm.get('[heap]', 0) / 1024:.2f} MiB, the rest pages of shared libraries")
     target("added RSS < 4 MB (1 token, 100 keys)",
            "-" if kbv is None else f"{kbv / 1024:.1f} MiB, of it anon {(kba or 0) / 1024:.1f} "
-           f"({big.get('tpm11', '?')})", cmp(kbv, "<", 4096))
+           f"({big.get('tpm11', '?')}){own}", cmp(kbv, "<", 4096))
     fcfg = t11many if R.has(t11many) else t11big
     f = R.med(fcfg, "find.all_ms")
     objs = R.med(fcfg, "find.objects")
