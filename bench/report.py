@@ -174,6 +174,7 @@ def main():
                 return c
         return cfgs[0]
     t11big = first_of("tpm11-big@direct", "tpm11-big@rm")
+    t11keys = first_of("tpm11-keys@direct", "tpm11-keys@rm")
     t11many = first_of("tpm11-many@direct", "tpm11-many@rm")
     # the "same TCTI" pair for tpm11 vs raw: direct on swtpm, else the RM
     t11 = "tpm11@direct" if R.has("tpm11@direct") else "tpm11@rm"
@@ -365,10 +366,17 @@ def main():
     rows.append(["big token: contents"] + [big.get(k, "-") if R.has(bg) else "-" for _, _, bg, k in cols])
     rows.append(["big token: RSS added after login + find"] + [kb(bg, "rss.end_added_kb") for _, _, bg, _ in cols])
     rows.append(["big token: C_FindObjects, all objects (ms)"] + [find(bg) for _, _, bg, _ in cols])
+    if R.has(t11keys):
+        rows.append(["token with the keys only: RSS added after login + find"] +
+                    [kb(t11keys, "rss.end_added_kb") if bg == t11big and R.has(bg) else "-"
+                     for _, _, bg, _ in cols])
     def bymap(c):
         m = R.maps(c)
         return ", ".join(f"{n} {v / 1024:.2f}" for n, v in m[:6]) if m else "-"
     rows.append(["big token: RSS added by mapping (MiB)"] + [bymap(bg) for _, _, bg, _ in cols])
+    if R.has(t11keys):
+        rows.append(["token with the keys only: RSS added by mapping (MiB)"] +
+                    [bymap(t11keys) if bg == t11big and R.has(bg) else "-" for _, _, bg, _ in cols])
     if R.has(t11many):
         rows.append(["\"many\" token (key pairs only): contents"] +
                     [big.get("tpm11-many", "-") if bg.startswith("tpm11") else "-"
@@ -493,16 +501,20 @@ def main():
     target("16 threads >= 90% of 1 thread, no errors",
            "-" if v is None else f"{v:.0%} (medians {r16:.0f} / {r1:.0f}), {e16:.0f} errors",
            None if v is None else (v >= 0.9 and e16 == 0))
-    kbv = R.med(t11big, "rss.end_added_kb")
-    kba = R.med(t11big, "rss.end_anon_added_kb")
-    mm = dict(R.maps(t11big))
+    # The RSS target is for one token with 100 keys: the "keys" store when
+    # the run has it, else the big token (keys and data objects).
+    rcfg, rwhat = (t11keys, big.get("tpm11-keys", "?")) if R.has(t11keys) else \
+        (t11big, big.get("tpm11", "?"))
+    kbv = R.med(rcfg, "rss.end_added_kb")
+    kba = R.med(rcfg, "rss.end_anon_added_kb")
+    mm = dict(R.maps(rcfg))
     own = ""
     if mm:
         own = (f"; tpm11's code {mm.get('libtpm11.so', 0) / 1024:.2f} MiB, heap "
                f"{mm.get('[heap]', 0) / 1024:.2f} MiB, the rest pages of shared libraries")
     target("added RSS < 4 MB (1 token, 100 keys)",
            "-" if kbv is None else f"{kbv / 1024:.1f} MiB, of it anon {(kba or 0) / 1024:.1f} "
-           f"({big.get('tpm11', '?')}){own}", cmp(kbv, "<", 4096))
+           f"({rwhat}){own}", cmp(kbv, "<", 4096))
     fcfg = t11many if R.has(t11many) else t11big
     f = R.med(fcfg, "find.all_ms")
     objs = R.med(fcfg, "find.objects")
