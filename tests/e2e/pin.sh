@@ -85,7 +85,11 @@ else not_ok "the generated key has an ssh line"; sed 's/^/# /' "$T11_TMP/gen.pub
 
 # With a key on the token, C_Login proves the PIN by loading that key, and
 # tpm11 addkey by its TPM2_Create: a wrong PIN must still be refused and
-# counted by the TPM on both paths, and change nothing.
+# counted by the TPM on both paths, and change nothing. A long recovery
+# time, so that no failure is forgiven while the test reads the counter
+# (slow under valgrind).
+tpm2_dictionarylockout --setup-parameters --max-tries=1000 --recovery-time=1000 \
+	--lockout-recovery-time=1000 >/dev/null
 before=$(lockout_counter)
 pkcs11-tool --module "$TPM11_MODULE" --token-label NEWTOK --login --pin wrong-pin-7 -O >"$T11_TMP/w" 2>&1
 if grep -q CKR_PIN_INCORRECT "$T11_TMP/w"; then ok "token with a key: C_Login with a wrong PIN returns CKR_PIN_INCORRECT"
