@@ -4807,7 +4807,9 @@ ex_rsa_enc(CK_SESSION_HANDLE s, const struct mdef *d, CK_MECHANISM_INFO *mi)
 		}
 		/* the wrong label */
 		{
-			unsigned char pt[32], ct[512], out[512];
+			/* (pt initialised: valgrind saw OpenSSL encrypt
+			 * uninitialised bytes) */
+			unsigned char pt[32] = { 0x5a }, ct[512], out[512];
 			CK_ULONG ol = sizeof(out);
 			size_t cl = rsa_encrypt(dec_key.pkey,
 						RSA_PKCS1_OAEP_PADDING,

@@ -25,6 +25,7 @@ if [ ! -x "$PROG" ]; then
 	t11_done
 	exit 1
 fi
+PROG=$(t11_prog "$PROG")
 
 export TPM11_TEST_PIN=conf-user-8642
 export TPM11_TEST_SOPIN=conf-so-97531

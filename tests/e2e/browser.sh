@@ -145,6 +145,22 @@ if grep -qE "^$LABEL:orphan +u,u,u" "$D/certutil.L"; then
 else
 	ok "certutil: the certificate without a key is not a user certificate"
 fi
+# The asan pass of tests/run: Chromium cannot run with an ASan runtime
+# (preloaded, it hangs at start), so it loads the plain build's module
+# (T11_CHROMIUM_MODULE); modutil and certutil above used the ASan one.
+# In the valgrind pass Chromium runs natively too (it cannot run under
+# valgrind); the plain module it loads is the same build.
+CHROME_MODULE=${T11_CHROMIUM_MODULE:-$TPM11_MODULE}
+[ -n "${T11_SANITIZE:-}" ] && diag "Chromium itself is not sanitized ($T11_SANITIZE pass); it loads $CHROME_MODULE"
+if [ "$CHROME_MODULE" != "$TPM11_MODULE" ]; then
+	if timeout 60 modutil -dbdir "$NSSDB" -delete tpm11 -force </dev/null >"$D/modutil2.out" 2>&1 &&
+		timeout 60 modutil -dbdir "$NSSDB" -add tpm11 -libfile "$CHROME_MODULE" -mechanisms FRIENDLY \
+			-force </dev/null >>"$D/modutil2.out" 2>&1; then
+		ok "Chromium gets the plain module $CHROME_MODULE (it cannot load an ASan one)"
+	else
+		not_ok "Chromium gets the plain module $CHROME_MODULE"; sed 's/^/# /' "$D/modutil2.out"
+	fi
+fi
 # The same, without the module: for the "no module registered" case.
 HOME_NOMOD=$D/home-nomod
 mkdir -p "$HOME_NOMOD/.pki/nssdb"

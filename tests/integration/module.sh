@@ -18,6 +18,7 @@ if [ ! -x "$MODULE_TEST" ]; then
 	t11_done
 	exit 1
 fi
+MODULE_TEST=$(t11_prog "$MODULE_TEST")
 
 export TPM11_TEST_PIN=itest-user-8642
 export TPM11_TEST_SOPIN=itest-so-97531

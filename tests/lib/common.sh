@@ -15,6 +15,26 @@ T11_PIDS=()
 T11_TAP_N=0
 T11_TAP_FAILED=0
 
+# Sanitizer passes (tests/run --pass asan|valgrind; T11_SANITIZE):
+# wrappers for the third-party programs that load the module come first on
+# PATH, in-script timeouts are scaled, and under valgrind the tool runs
+# under valgrind (tests/lib/sanitize.bash). Reports go to $T11_SAN_LOG,
+# which tests/lib/sanrun judges after the script.
+if [ -n "${T11_SANITIZE:-}" ]; then
+	# shellcheck source=tests/lib/sanitize.bash
+	source "$T11_SRC/tests/lib/sanitize.bash"
+	: "${T11_SAN_LOG:=$T11_TMP/sanlog}"
+	if ! t11_san_wrappers "$T11_TMP/sanbin"; then
+		echo "not ok 1 - sanitizer ($T11_SANITIZE) wrappers set up"; echo "1..1"; exit 1
+	fi
+	TPM11_TOOL=$(t11_san_prog "$TPM11_TOOL")
+fi
+# t11_prog PATH: the command that runs our own program PATH (a test
+# program of the build): PATH itself, or under valgrind a wrapper.
+t11_prog() {
+	if [ -n "${T11_SANITIZE:-}" ]; then t11_san_prog "$1"; else echo "$1"; fi
+}
+
 t11_cleanup() {
 	local p
 	for p in "${T11_PIDS[@]}"; do

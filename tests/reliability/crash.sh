@@ -15,13 +15,16 @@
 #   - every listed private key signs, verified with OpenSSL (p11check);
 #   - the second token, when it exists, opens with its user and SO PIN.
 # Kills that land (the process was still running): at least 40 (CI) or 200
-# with T11_LONG=1 ($T11_KILLS overrides).
+# with T11_LONG=1, 6 in the valgrind pass of tests/run, where each check
+# runs under valgrind ($T11_KILLS overrides).
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/rel-lib.bash"
 t11_require_build
 rel_require_prog P11CHECK p11check
 
-if t11_long; then KILLS=${T11_KILLS:-200}; else KILLS=${T11_KILLS:-40}; fi
+if t11_long; then KILLS=${T11_KILLS:-200}
+elif [ "${T11_SANITIZE:-}" = valgrind ]; then KILLS=${T11_KILLS:-6}
+else KILLS=${T11_KILLS:-40}; fi
 MAX_ITER=$((KILLS * 4))
 T=$TPM11_TOOL
 PIN_A=crash-user-aaaa
@@ -139,7 +142,8 @@ t0=$(date +%s)
 while [ "$landed" -lt "$KILLS" ] && [ "$iter" -lt "$MAX_ITER" ]; do
 	iter=$((iter + 1))
 	start_op
-	sleep "$(printf '0.%03d' $((RANDOM % 81)))"
+	# (x T11_SAN_SLOW in the sanitizer passes, where everything is slower)
+	sleep "$(awk -v r=$((RANDOM % 81)) -v f="${T11_SAN_SLOW:-1}" 'BEGIN { printf "%.3f", r * f / 1000 }')"
 	kill -9 "$pid" 2>/dev/null
 	{ wait "$pid"; } 2>/dev/null; rc=$?
 	if [ "$rc" = 137 ]; then

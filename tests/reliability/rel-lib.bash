@@ -9,13 +9,14 @@ T11_REL_DIR=$T11_SRC/tests/reliability
 
 t11_long() { [ "${T11_LONG:-0}" = 1 ]; }
 
-# rel_prog NAME: prints the path of test program NAME (threads, fork,
-# tpmgone, p11check). Meson builds them into $TPM11_BUILD/tests/reliability
+# rel_prog NAME: prints the command that runs test program NAME (threads,
+# fork, tpmgone, p11check): its path, or in the valgrind pass a wrapper
+# (t11_prog). Meson builds them into $TPM11_BUILD/tests/reliability
 # when tests/meson.build has subdir('reliability'); otherwise they are
 # compiled here with gcc (plain, no sanitizer) into $T11_TMP.
 rel_prog() {
 	local name=$1 exe=$TPM11_BUILD/tests/reliability/$1
-	if [ -x "$exe" ]; then echo "$exe"; return 0; fi
+	if [ -x "$exe" ]; then t11_prog "$exe"; return 0; fi
 	exe=$T11_TMP/bin/$name
 	if [ ! -x "$exe" ]; then
 		mkdir -p "$T11_TMP/bin"
@@ -25,7 +26,7 @@ rel_prog() {
 			$(pkg-config --cflags p11-kit-1 libcrypto) \
 			$(pkg-config --libs libcrypto) -ldl -lpthread >&2 || return 1
 	fi
-	echo "$exe"
+	t11_prog "$exe"
 }
 
 # rel_require_prog VAR NAME: sets VAR to the program's path, or fails the
@@ -139,7 +140,8 @@ rel_make_token() {
 # no crash): status below 128.
 rel_exit_ok() { [ "$1" -lt 128 ]; }
 
-# --- sanitizer and valgrind runs -------------------------------------------------
+# --- tsan.sh: a sanitizer build of its own (the ASan and valgrind runs are
+# tests/run's passes, tests/lib/sanitize.bash) ---------------------------
 
 # rel_san_build DIR MESON-OPTION...: configures (once) and builds DIR with
 # the given options: only what the tests run (module, tool, module_test,

@@ -22,9 +22,9 @@ SWTPM_TCTI=$TPM11_TCTI
 check "tpm11 init" "$TPM11_TOOL" init
 rel_make_token REL gone-so-1234 "$T11_PIN" "p256 ecc256" "rsa2048 rsa2048"
 
-wait_file() { # wait_file FILE SECONDS
+wait_file() { # wait_file FILE SECONDS (x T11_SAN_SLOW in the sanitizer passes)
 	local i
-	for i in $(seq $(($2 * 20))); do [ -e "$1" ] && return 0; sleep 0.05; done
+	for i in $(seq $(($2 * 20 * ${T11_SAN_SLOW:-1}))); do [ -e "$1" ] && return 0; sleep 0.05; done
 	return 1
 }
 
