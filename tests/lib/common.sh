@@ -115,12 +115,20 @@ swtpm_stop() {
 # abrmd_start DIR: a private D-Bus session bus and tpm2-abrmd on it, in
 # front of the swtpm in DIR. Exports TPM11_TCTI=tabrmd:bus_type=session.
 abrmd_start() {
-	local dir=$1 pid
+	local dir=$1
 	dbus-daemon --session --fork --print-address=1 --print-pid=1 >"$dir/dbus" || return 1
 	export DBUS_SESSION_BUS_ADDRESS=$(head -1 "$dir/dbus")
 	t11_own_pid "$(sed -n 2p "$dir/dbus")"
+	abrmd_launch "$dir"
+}
+
+# abrmd_launch DIR: tpm2-abrmd on the current (private) session bus, in
+# front of the swtpm in DIR; its PID in DIR/abrmd.pid; waits until it
+# answers. Exports TPM11_TCTI=tabrmd:bus_type=session.
+abrmd_launch() {
+	local dir=$1 pid
 	tpm2-abrmd --session --allow-root --tcti="swtpm:path=$dir/tpm.sock" \
-		>"$dir/abrmd.log" 2>&1 &
+		>>"$dir/abrmd.log" 2>&1 &
 	pid=$!
 	t11_own_pid "$pid"
 	echo "$pid" >"$dir/abrmd.pid"

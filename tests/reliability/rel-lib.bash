@@ -105,20 +105,8 @@ rel_abrmd_stop() {
 # rel_abrmd_restart DIR: tpm2-abrmd again, on the same private D-Bus (so
 # that running programs can reach it), in front of the swtpm in DIR.
 rel_abrmd_restart() {
-	local dir=$1 pid
-	rel_abrmd_stop "$dir"
-	tpm2-abrmd --session --allow-root --tcti="swtpm:path=$dir/tpm.sock" \
-		>>"$dir/abrmd.log" 2>&1 &
-	pid=$!
-	t11_own_pid "$pid"
-	echo "$pid" >"$dir/abrmd.pid"
-	export TPM11_TCTI="tabrmd:bus_type=session"
-	export TPM2TOOLS_TCTI="$TPM11_TCTI"
-	for _ in $(seq 100); do
-		tpm2_getcap properties-fixed >/dev/null 2>&1 && return 0
-		sleep 0.05
-	done
-	return 1
+	rel_abrmd_stop "$1"
+	abrmd_launch "$1"
 }
 
 # rel_make_token LABEL SOPIN USERPIN KEY...: a token with keys, each KEY
