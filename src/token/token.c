@@ -634,6 +634,29 @@ token_unload_keys(core *c, token *t)
 	tpm_key_unload(c->tpm, &t->so);
 }
 
+/* The authValue of PIN pin into k (its TPM state dropped first); which
+ * names the PIN in errors. A PIN of the wrong length is simply incorrect
+ * (PKCS#11). No copy of the authValue is left behind on any path. */
+static CK_RV
+pin_set(core *c, token *t, tpm_key *k, const char *which, const char *pin,
+	size_t pin_len)
+{
+	uint8_t auth[TPM_AUTH_LEN];
+	CK_RV rv;
+
+	if ((rv = pin_check_len(pin_len)) != CKR_OK) {
+		pin_error(c, t, rv, which);
+		return CKR_PIN_INCORRECT;
+	}
+	rv = token_derive(t, pin, pin_len, auth);
+	if (rv == CKR_OK) {
+		tpm_key_unload(c->tpm, k);
+		tpm_key_set_auth(k, auth, sizeof(auth));
+	}
+	secure_zero(auth, sizeof(auth));
+	return rv;
+}
+
 /* The key whose loading proves the user PIN at C_Login: the token's first
  * key under its storage key, i.e. the one most setups sign with next
  * (one key, or the oldest). NULL when there is none. */
@@ -656,23 +679,17 @@ CK_RV
 token_login(core *c, token *t, CK_USER_TYPE who, const char *pin,
 	    size_t pin_len)
 {
-	uint8_t auth[TPM_AUTH_LEN];
 	tpm_key *k = who == CKU_SO ? &t->so : &t->storage;
 	CK_RV rv;
 
 	c->err[0] = '\0';
-	if ((rv = pin_check_len(pin_len)) != CKR_OK) {
-		pin_error(c, t, rv, who == CKU_SO ? "SO PIN" : "user PIN");
-		/* PKCS#11: a PIN of the wrong length is simply incorrect. */
-		return CKR_PIN_INCORRECT;
+	if ((rv = pin_set(c, t, k, who == CKU_SO ? "SO PIN" : "user PIN", pin,
+			  pin_len)) != CKR_OK)
+		return rv;
+	if ((rv = core_tpm(c)) != CKR_OK) {
+		tpm_key_unload(c->tpm, k);
+		return rv;
 	}
-	if ((rv = core_tpm(c)) != CKR_OK)
-		return rv;
-	if ((rv = token_derive(t, pin, pin_len, auth)) != CKR_OK)
-		return rv;
-	tpm_key_unload(c->tpm, k);
-	tpm_key_set_auth(k, auth, sizeof(auth));
-	secure_zero(auth, sizeof(auth));
 	rv = tpm_key_check_auth(c->tpm, k,
 				who == CKU_SO ? NULL : login_child(t));
 	if (rv != CKR_OK) {
@@ -695,20 +712,12 @@ token_login(core *c, token *t, CK_USER_TYPE who, const char *pin,
 CK_RV
 token_login_deferred(core *c, token *t, const char *pin, size_t pin_len)
 {
-	uint8_t auth[TPM_AUTH_LEN];
 	CK_RV rv;
 
 	c->err[0] = '\0';
-	if ((rv = pin_check_len(pin_len)) != CKR_OK) {
-		pin_error(c, t, rv, "user PIN");
-		return CKR_PIN_INCORRECT;
-	}
-	if ((rv = token_derive(t, pin, pin_len, auth)) != CKR_OK)
+	if ((rv = pin_set(c, t, &t->storage, "user PIN", pin, pin_len)) !=
+	    CKR_OK)
 		return rv;
-	if (c->tpm != NULL)
-		tpm_key_unload(c->tpm, &t->storage);
-	tpm_key_set_auth(&t->storage, auth, sizeof(auth));
-	secure_zero(auth, sizeof(auth));
 	t->login = CKU_USER;
 	return CKR_OK;
 }
