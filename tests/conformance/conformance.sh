@@ -84,25 +84,8 @@ mkdir -p "$(dirname "$CONFORMANCE_TABLE")"
 TAP_START=$((T11_TAP_N + 1)) timeout -k 10 "${T11_CONF_TIMEOUT:-900}" "$PROG" \
 	2>"$err" | tee "$out"
 rc=${PIPESTATUS[0]}
-n=$(grep -cE '^(not )?ok [0-9]+' "$out")
-f=$(grep -cE '^not ok [0-9]+' "$out")
-T11_TAP_N=$((T11_TAP_N + n))
-T11_TAP_FAILED=$((T11_TAP_FAILED + f))
-if [ "$n" -gt 0 ] && { [ "$rc" = 0 ] || [ "$rc" = 1 ]; } &&
-	! grep -q '^Bail out!' "$out" && grep -qE '^[0-9]+ passed, [0-9]+ failed$' "$out"; then
-	ok "conformance ran to completion ($(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out"))"
-else
-	not_ok "conformance ran to completion"
-	case $rc in
-	124 | 137) diag "timed out" ;;
-	*) if [ "$rc" -gt 128 ]; then diag "killed by signal $((rc - 128))"
-	   else diag "exit status $rc, $n tests"; fi ;;
-	esac
-fi
-if [ -s "$err" ] && { [ "$f" -gt 0 ] || [ "$rc" -gt 1 ]; }; then
-	diag "conformance stderr (last lines):"
-	tail -n 30 "$err" | sed 's/^/# /'
-fi
+tap_merged conformance "$out" "$err" "$rc" "${T11_CONF_TIMEOUT:-900}" \
+	'^[0-9]+ passed, [0-9]+ failed$'
 if [ -s "$CONFORMANCE_TABLE" ]; then
 	diag "support table ($CONFORMANCE_TABLE):"
 	sed 's/^/#   /' "$CONFORMANCE_TABLE"

@@ -28,31 +28,13 @@ KEYS=("p256 ecc256" "p384 ecc384" "rsa2048 rsa2048")
 # run_module_test PREFIX TAG: runs module_test, merges its tests into our
 # numbering, and adds one test that it ran to completion.
 run_module_test() {
-	local prefix=$1 tag=$2 out err rc n f
+	local prefix=$1 tag=$2 out err rc
 	out=$T11_TMP/module_test.$tag.out
 	err=$T11_TMP/module_test.$tag.err
 	TAP_START=$((T11_TAP_N + 1)) TAP_PREFIX=$prefix \
 		timeout -k 10 600 "$MODULE_TEST" 2>"$err" | tee "$out"
 	rc=${PIPESTATUS[0]}
-	n=$(grep -cE '^(not )?ok [0-9]+' "$out")
-	f=$(grep -cE '^not ok [0-9]+' "$out")
-	T11_TAP_N=$((T11_TAP_N + n))
-	T11_TAP_FAILED=$((T11_TAP_FAILED + f))
-	if [ "$n" -gt 0 ] && { [ "$rc" = 0 ] || [ "$rc" = 1 ]; } &&
-		! grep -q '^Bail out!' "$out"; then
-		ok "${prefix}module_test ran to completion ($n tests, $f failed)"
-	else
-		not_ok "${prefix}module_test ran to completion"
-		case $rc in
-		124 | 137) diag "timed out after 600 s" ;;
-		*) if [ "$rc" -gt 128 ]; then diag "killed by signal $((rc - 128))"
-		   else diag "exit status $rc, $n tests"; fi ;;
-		esac
-	fi
-	if [ -s "$err" ] && { [ "$f" -gt 0 ] || [ "$rc" -gt 1 ]; }; then
-		diag "module_test stderr (last lines):"
-		tail -n 30 "$err" | sed 's/^/# /'
-	fi
+	tap_merged "${prefix}module_test" "$out" "$err" "$rc" 600
 }
 
 # --- set-up with the tool, TPM reached directly --------------------------------

@@ -82,6 +82,40 @@ check_fails() {
 t11_done() { echo "1..$T11_TAP_N"; [ "$T11_TAP_FAILED" -eq 0 ]; }
 diag() { echo "# $*"; }
 
+# tap_merged NAME OUT ERR RC SECS [SUMMARY_RE]: after a TAP producer that
+# numbered its results from T11_TAP_N+1 wrote OUT (stdout, already shown)
+# and ERR (stderr) and exited with RC, counts its results into ours and
+# adds one test that it ran to completion: results printed, exit status 0
+# or 1 (some failed), no "Bail out!", and a line matching SUMMARY_RE when
+# given. "not ok ... # TODO" is a known limit, not a failure (TAP). Its
+# stderr's last lines are shown when something failed.
+tap_merged() {
+	local name=$1 out=$2 err=$3 rc=$4 secs=$5 summary=${6:-} n f extra
+	n=$(grep -cE '^(not )?ok [0-9]+' "$out")
+	f=$(grep -E '^not ok [0-9]+' "$out" | grep -cviE '#[[:space:]]*TODO')
+	T11_TAP_N=$((T11_TAP_N + n))
+	T11_TAP_FAILED=$((T11_TAP_FAILED + f))
+	extra="$n tests, $f failed"
+	[ -n "$summary" ] && extra=$(grep -E "$summary" "$out" | tail -n 1)
+	if [ "$n" -gt 0 ] && { [ "$rc" = 0 ] || [ "$rc" = 1 ]; } &&
+		! grep -q '^Bail out!' "$out" && [ -n "$extra" ]; then
+		ok "$name ran to completion ($extra)"
+	else
+		not_ok "$name ran to completion"
+		case $rc in
+		124 | 137) diag "timed out after $secs s" ;;
+		0 | 1) diag "$n tests; no summary line or a Bail out!" ;;
+		*) if [ "$rc" -gt 128 ]; then diag "killed by signal $((rc - 128))"
+		   else diag "exit status $rc, $n tests"; fi ;;
+		esac
+	fi
+	if [ -s "$err" ] && { [ "$f" -gt 0 ] || [ "$rc" -gt 1 ]; }; then
+		diag "$name stderr (last lines):"
+		tail -n 40 "$err" | sed 's/^/# /'
+	fi
+	return 0
+}
+
 # --- software TPM ---------------------------------------------------------
 # swtpm_start DIR: a fresh swtpm on a Unix socket in DIR; exports
 # TPM11_TCTI and TPM2TOOLS_TCTI for direct access (no resource manager).

@@ -62,30 +62,12 @@ rel_start_tap() {
 }
 
 rel_finish_tap() {
-	local out=$REL_LAST_OUT err=$REL_LAST_OUT.err rc n f prefix=$REL_TAP_PREFIX
+	local rc
 	wait "$REL_TAP_PID"
-	rc=$(cat "$out.rc" 2>/dev/null || echo 1)
-	cat "$out"
-	n=$(grep -cE '^(not )?ok [0-9]+' "$out")
-	# "not ok ... # TODO" is a known limit, not a failure (TAP).
-	f=$(grep -E '^not ok [0-9]+' "$out" | grep -cviE '#[[:space:]]*TODO')
-	T11_TAP_N=$((T11_TAP_N + n))
-	T11_TAP_FAILED=$((T11_TAP_FAILED + f))
-	if [ "$n" -gt 0 ] && { [ "$rc" = 0 ] || [ "$rc" = 1 ]; }; then
-		ok "${prefix}$REL_TAP_NAME ran to completion ($n tests, $f failed)"
-	else
-		not_ok "${prefix}$REL_TAP_NAME ran to completion"
-		case $rc in
-		124 | 137) diag "timed out after $REL_TAP_SECS s" ;;
-		*) if [ "$rc" -gt 128 ]; then diag "killed by signal $((rc - 128))"
-		   else diag "exit status $rc, $n tests"; fi ;;
-		esac
-	fi
-	if [ -s "$err" ] && { [ "$f" -gt 0 ] || [ "$rc" -gt 1 ]; }; then
-		diag "stderr (last lines):"
-		tail -n 40 "$err" | sed 's/^/# /'
-	fi
-	return 0
+	rc=$(cat "$REL_LAST_OUT.rc" 2>/dev/null || echo 1)
+	cat "$REL_LAST_OUT"
+	tap_merged "$REL_TAP_PREFIX$REL_TAP_NAME" "$REL_LAST_OUT" "$REL_LAST_OUT.err" \
+		"$rc" "$REL_TAP_SECS"
 }
 
 # rel_swtpm_pid DIR: the swtpm's PID (from swtpm_start's pid file).
