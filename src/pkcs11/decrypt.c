@@ -104,12 +104,8 @@ C_Decrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedData,
 	if (pEncryptedData == NULL || pulDataLen == NULL)
 		return CKR_ARGUMENTS_BAD;
 	mod_lock();
-	if ((rv = session_get_inlock(hSession, &s, &t)) != CKR_OK)
+	if ((rv = op_get_inlock(hSession, OP_DECRYPT, &s, &t)) != CKR_OK)
 		goto out;
-	if (s->op != OP_DECRYPT) {
-		rv = CKR_OPERATION_NOT_INITIALIZED;
-		goto out;
-	}
 	if (s->mech->kind == MECH_AES) {
 		rv = aes_oneshot_inlock(s, t, pEncryptedData, ulEncryptedDataLen,
 					pData, pulDataLen);
@@ -187,18 +183,8 @@ C_DecryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart,
 	if ((pEncryptedPart == NULL && ulEncryptedPartLen) || pulPartLen == NULL)
 		return CKR_ARGUMENTS_BAD;
 	mod_lock();
-	if ((rv = session_get_inlock(hSession, &s, &t)) != CKR_OK)
+	if ((rv = op_part_inlock(hSession, OP_DECRYPT, &s, &t)) != CKR_OK)
 		goto out;
-	if (s->op != OP_DECRYPT) {
-		rv = CKR_OPERATION_NOT_INITIALIZED;
-		goto out;
-	}
-	/* Only AES is multi-part; the RSA mechanisms are single-part. */
-	if (s->mech->kind != MECH_AES) {
-		session_end_ops(s);
-		rv = CKR_FUNCTION_NOT_SUPPORTED;
-		goto out;
-	}
 	rv = aes_update_inlock(s, t, pEncryptedPart, ulEncryptedPartLen, pPart,
 			       pulPartLen);
 out:
@@ -218,17 +204,8 @@ C_DecryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastPart,
 	if (pulLastPartLen == NULL)
 		return CKR_ARGUMENTS_BAD;
 	mod_lock();
-	if ((rv = session_get_inlock(hSession, &s, &t)) != CKR_OK)
+	if ((rv = op_part_inlock(hSession, OP_DECRYPT, &s, &t)) != CKR_OK)
 		goto out;
-	if (s->op != OP_DECRYPT) {
-		rv = CKR_OPERATION_NOT_INITIALIZED;
-		goto out;
-	}
-	if (s->mech->kind != MECH_AES) {
-		session_end_ops(s);
-		rv = CKR_FUNCTION_NOT_SUPPORTED;
-		goto out;
-	}
 	rv = aes_final_inlock(s, t, pLastPart, pulLastPartLen);
 out:
 	mod_unlock();

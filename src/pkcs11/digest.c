@@ -44,19 +44,6 @@ out:
 	return rv;
 }
 
-static CK_RV
-digest_session_inlock(CK_SESSION_HANDLE h, session **s)
-{
-	token *t;
-	CK_RV rv;
-
-	if ((rv = session_get_inlock(h, s, &t)) != CKR_OK)
-		return rv;
-	if ((*s)->op != OP_DIGEST)
-		return CKR_OPERATION_NOT_INITIALIZED;
-	return CKR_OK;
-}
-
 /* The two-call convention as for C_Sign: NULL or short output keeps the
  * operation; the result or an error ends it. */
 static CK_RV
@@ -86,13 +73,14 @@ C_Digest(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
 	 CK_BYTE_PTR pDigest, CK_ULONG_PTR pulDigestLen)
 {
 	session *s;
+	token *t;
 	CK_RV rv;
 
 	CHECK_INIT();
 	if ((pData == NULL && ulDataLen > 0) || pulDigestLen == NULL)
 		return CKR_ARGUMENTS_BAD;
 	mod_lock();
-	if ((rv = digest_session_inlock(hSession, &s)) != CKR_OK)
+	if ((rv = op_get_inlock(hSession, OP_DIGEST, &s, &t)) != CKR_OK)
 		goto out;
 	if (s->op_multi) {
 		rv = CKR_OPERATION_ACTIVE;
@@ -117,13 +105,14 @@ C_DigestUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart,
 	       CK_ULONG ulPartLen)
 {
 	session *s;
+	token *t;
 	CK_RV rv;
 
 	CHECK_INIT();
 	if (pPart == NULL && ulPartLen > 0)
 		return CKR_ARGUMENTS_BAD;
 	mod_lock();
-	if ((rv = digest_session_inlock(hSession, &s)) == CKR_OK) {
+	if ((rv = op_get_inlock(hSession, OP_DIGEST, &s, &t)) == CKR_OK) {
 		s->op_multi = true;
 		if (ulPartLen && hash_ctx_update(s->hctx, pPart, ulPartLen) != 0) {
 			session_end_ops(s);
@@ -143,12 +132,8 @@ C_DigestKey(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hKey)
 
 	CHECK_INIT();
 	mod_lock();
-	if ((rv = session_get_inlock(hSession, &s, &t)) != CKR_OK)
+	if ((rv = op_get_inlock(hSession, OP_DIGEST, &s, &t)) != CKR_OK)
 		goto out;
-	if (s->op != OP_DIGEST) {
-		rv = CKR_OPERATION_NOT_INITIALIZED;
-		goto out;
-	}
 	/* v2.40 5.10: only secret keys' values can be digested; ours are
 	 * sensitive and live in the TPM. */
 	rv = object_get_inlock(t, hKey) ? CKR_KEY_INDIGESTIBLE
@@ -164,13 +149,14 @@ C_DigestFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pDigest,
 	      CK_ULONG_PTR pulDigestLen)
 {
 	session *s;
+	token *t;
 	CK_RV rv;
 
 	CHECK_INIT();
 	if (pulDigestLen == NULL)
 		return CKR_ARGUMENTS_BAD;
 	mod_lock();
-	if ((rv = digest_session_inlock(hSession, &s)) == CKR_OK) {
+	if ((rv = op_get_inlock(hSession, OP_DIGEST, &s, &t)) == CKR_OK) {
 		s->op_multi = true;
 		rv = digest_out_inlock(s, pDigest, pulDigestLen);
 	}

@@ -207,6 +207,36 @@ op_begin_inlock(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key, bool hidden_login,
 }
 
 CK_RV
+op_get_inlock(CK_SESSION_HANDLE h, op_kind op, session **s, token **t)
+{
+	CK_RV rv;
+
+	if ((rv = session_get_inlock(h, s, t)) != CKR_OK)
+		return rv;
+	return (*s)->op == op ? CKR_OK : CKR_OPERATION_NOT_INITIALIZED;
+}
+
+CK_RV
+op_part_inlock(CK_SESSION_HANDLE h, op_kind op, session **s, token **t)
+{
+	bool multi;
+	CK_RV rv;
+
+	if ((rv = op_get_inlock(h, op, s, t)) != CKR_OK)
+		return rv;
+	/* Multi-part: the hashing signature mechanisms (v2.40 2.3, 2.1.x)
+	 * and AES; RSA decryption and the raw signatures are single-part. */
+	multi = op == OP_DECRYPT || op == OP_ENCRYPT
+		? (*s)->mech->kind == MECH_AES
+		: (*s)->mech->hash != HASH_NONE;
+	if (!multi) {
+		session_end_ops(*s);
+		return CKR_FUNCTION_NOT_SUPPORTED;
+	}
+	return CKR_OK;
+}
+
+CK_RV
 op_update_inlock(CK_SESSION_HANDLE h, op_kind op, const uint8_t *part,
 		 size_t len)
 {
@@ -214,15 +244,8 @@ op_update_inlock(CK_SESSION_HANDLE h, op_kind op, const uint8_t *part,
 	token *t;
 	CK_RV rv;
 
-	if ((rv = session_get_inlock(h, &s, &t)) != CKR_OK)
+	if ((rv = op_part_inlock(h, op, &s, &t)) != CKR_OK)
 		return rv;
-	if (s->op != op)
-		return CKR_OPERATION_NOT_INITIALIZED;
-	/* Only the hashing mechanisms are multi-part (v2.40 2.3, 2.1.x). */
-	if (s->mech->hash == HASH_NONE) {
-		session_end_ops(s);
-		return CKR_FUNCTION_NOT_SUPPORTED;
-	}
 	s->op_multi = true;
 	if (s->mech->kind == MECH_HMAC) {
 		if ((rv = session_buf_add(s, part, len)) != CKR_OK)

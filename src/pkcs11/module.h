@@ -150,6 +150,14 @@ CK_RV session_buf_add(session *s, const uint8_t *p, size_t n);
 CK_RV op_begin_inlock(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key,
 		      bool hidden_login, session **s, token **t,
 		      token_obj **o);
+/* The session h with operation op active, else
+ * CKR_OPERATION_NOT_INITIALIZED. */
+CK_RV op_get_inlock(CK_SESSION_HANDLE h, op_kind op, session **s,
+		    token **t);
+/* The same for a C_*Update or C_*Final: an operation whose mechanism is
+ * not multi-part ends with CKR_FUNCTION_NOT_SUPPORTED. */
+CK_RV op_part_inlock(CK_SESSION_HANDLE h, op_kind op, session **s,
+		     token **t);
 /* C_SignUpdate / C_VerifyUpdate (op OP_SIGN or OP_VERIFY): hashes or, for
  * HMAC, collects the part; ends the operation on error. */
 CK_RV op_update_inlock(CK_SESSION_HANDLE h, op_kind op,

@@ -448,16 +448,6 @@ out:
 	return rv;
 }
 
-static CK_RV
-encrypt_session_inlock(CK_SESSION_HANDLE h, session **s, token **t)
-{
-	CK_RV rv;
-
-	if ((rv = session_get_inlock(h, s, t)) != CKR_OK)
-		return rv;
-	return (*s)->op == OP_ENCRYPT ? CKR_OK : CKR_OPERATION_NOT_INITIALIZED;
-}
-
 CK_RV
 C_Encrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
 	  CK_BYTE_PTR pEncryptedData, CK_ULONG_PTR pulEncryptedDataLen)
@@ -470,7 +460,7 @@ C_Encrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
 	if ((pData == NULL && ulDataLen) || pulEncryptedDataLen == NULL)
 		return CKR_ARGUMENTS_BAD;
 	mod_lock();
-	if ((rv = encrypt_session_inlock(hSession, &s, &t)) == CKR_OK)
+	if ((rv = op_get_inlock(hSession, OP_ENCRYPT, &s, &t)) == CKR_OK)
 		rv = aes_oneshot_inlock(s, t, pData, ulDataLen, pEncryptedData,
 					pulEncryptedDataLen);
 	mod_unlock();
@@ -490,7 +480,7 @@ C_EncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart,
 	if ((pPart == NULL && ulPartLen) || pulEncryptedPartLen == NULL)
 		return CKR_ARGUMENTS_BAD;
 	mod_lock();
-	if ((rv = encrypt_session_inlock(hSession, &s, &t)) == CKR_OK)
+	if ((rv = op_get_inlock(hSession, OP_ENCRYPT, &s, &t)) == CKR_OK)
 		rv = aes_update_inlock(s, t, pPart, ulPartLen, pEncryptedPart,
 				       pulEncryptedPartLen);
 	mod_unlock();
@@ -509,7 +499,7 @@ C_EncryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastEncryptedPart,
 	if (pulLastEncryptedPartLen == NULL)
 		return CKR_ARGUMENTS_BAD;
 	mod_lock();
-	if ((rv = encrypt_session_inlock(hSession, &s, &t)) == CKR_OK)
+	if ((rv = op_get_inlock(hSession, OP_ENCRYPT, &s, &t)) == CKR_OK)
 		rv = aes_final_inlock(s, t, pLastEncryptedPart,
 				      pulLastEncryptedPartLen);
 	mod_unlock();

@@ -323,12 +323,8 @@ C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
 	if ((pData == NULL && ulDataLen > 0) || pulSignatureLen == NULL)
 		return CKR_ARGUMENTS_BAD;
 	mod_lock();
-	if ((rv = session_get_inlock(hSession, &s, &t)) != CKR_OK)
+	if ((rv = op_get_inlock(hSession, OP_SIGN, &s, &t)) != CKR_OK)
 		goto out;
-	if (s->op != OP_SIGN) {
-		rv = CKR_OPERATION_NOT_INITIALIZED;
-		goto out;
-	}
 	if (s->op_multi) {
 		rv = CKR_OPERATION_ACTIVE;
 		goto out;
@@ -368,17 +364,8 @@ C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
 	if (pulSignatureLen == NULL)
 		return CKR_ARGUMENTS_BAD;
 	mod_lock();
-	if ((rv = session_get_inlock(hSession, &s, &t)) != CKR_OK)
+	if ((rv = op_part_inlock(hSession, OP_SIGN, &s, &t)) != CKR_OK)
 		goto out;
-	if (s->op != OP_SIGN) {
-		rv = CKR_OPERATION_NOT_INITIALIZED;
-		goto out;
-	}
-	if (s->mech->hash == HASH_NONE) {
-		session_end_ops(s);
-		rv = CKR_FUNCTION_NOT_SUPPORTED;
-		goto out;
-	}
 	s->op_multi = true;
 	rv = sign_finish_inlock(s, t, NULL, 0, pSignature, pulSignatureLen);
 out:

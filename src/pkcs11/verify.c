@@ -223,12 +223,8 @@ C_Verify(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
 	if ((pData == NULL && ulDataLen > 0) || pSignature == NULL)
 		return CKR_ARGUMENTS_BAD;
 	mod_lock();
-	if ((rv = session_get_inlock(hSession, &s, &t)) != CKR_OK)
+	if ((rv = op_get_inlock(hSession, OP_VERIFY, &s, &t)) != CKR_OK)
 		goto out;
-	if (s->op != OP_VERIFY) {
-		rv = CKR_OPERATION_NOT_INITIALIZED;
-		goto out;
-	}
 	if (s->op_multi) {
 		rv = CKR_OPERATION_ACTIVE;
 		goto out;
@@ -269,17 +265,8 @@ C_VerifyFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
 	if (pSignature == NULL)
 		return CKR_ARGUMENTS_BAD;
 	mod_lock();
-	if ((rv = session_get_inlock(hSession, &s, &t)) != CKR_OK)
+	if ((rv = op_part_inlock(hSession, OP_VERIFY, &s, &t)) != CKR_OK)
 		goto out;
-	if (s->op != OP_VERIFY) {
-		rv = CKR_OPERATION_NOT_INITIALIZED;
-		goto out;
-	}
-	if (s->mech->hash == HASH_NONE) {
-		session_end_ops(s);
-		rv = CKR_FUNCTION_NOT_SUPPORTED;
-		goto out;
-	}
 	rv = verify_finish_inlock(s, t, NULL, 0, pSignature, ulSignatureLen);
 out:
 	mod_unlock();

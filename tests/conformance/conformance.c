@@ -4746,6 +4746,27 @@ dec_case(CK_SESSION_HANDLE s, CK_MECHANISM *m, int pad, const EVP_MD *md,
 	expect_rv(rv, CKR_ENCRYPTED_DATA_LEN_RANGE,
 		  "C_Decrypt: %s: a ciphertext one byte short -> "
 		  "CKR_ENCRYPTED_DATA_LEN_RANGE", what);
+	/* RSA decryption is single-part: an update fails and ends the
+	 * operation. */
+	rv = p11->C_DecryptInit(s, m, k->priv);
+	if (rv == CKR_OK) {
+		CK_RV r2;
+
+		ol = sizeof(out);
+		r2 = p11->C_DecryptUpdate(s, ct, ctlen, out, &ol);
+		if (!tap(r2 != CKR_OK, "C_DecryptUpdate: %s (single-part "
+				       "only) is refused", what))
+			p11->C_DecryptFinal(s, out, &ol);
+		else
+			diag("%s", rv_name(r2));
+		r2 = p11->C_DecryptInit(s, m, k->priv);
+		expect_rv(r2, CKR_OK, "C_DecryptUpdate: %s: a failed call "
+				      "ends the operation (C_DecryptInit "
+				      "works again)", what);
+		ol = sizeof(out);
+		if (r2 == CKR_OK)
+			p11->C_Decrypt(s, ct, ctlen, out, &ol);
+	}
 	if (pad == RSA_PKCS1_OAEP_PADDING) {
 		ct[ctlen / 2] ^= 0x01;
 		rv = p11->C_DecryptInit(s, m, k->priv);
