@@ -702,6 +702,56 @@ x509_signer_ok(const x509_signer *s)
 	return false;
 }
 
+/* The start of x509_make_csr and x509_make_selfsigned: a signer that can
+ * sign its scheme, the subject parsed, the key's public part. On error
+ * err says why and nothing is left to free. */
+static int
+x509_begin(const x509_spec *spec, const x509_signer *signer,
+	   X509_NAME **name, EVP_PKEY **pkey, char *err, size_t errlen)
+{
+	*name = NULL;
+	*pkey = NULL;
+	if (!x509_signer_ok(signer)) {
+		x509_err(err, errlen, "this key type cannot sign that way",
+			 NULL);
+		return -1;
+	}
+	if ((*name = x509_parse_subject(spec->subject ? spec->subject : "",
+					err, errlen)) == NULL)
+		return -1;
+	if ((*pkey = x509_key_pkey(&signer->key)) == NULL) {
+		x509_err(err, errlen, "the key's public part is not usable",
+			 NULL);
+		X509_NAME_free(*name);
+		*name = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Signs the DER tbs with signer and assembles the signed structure
+ * (SEQUENCE { tbs, alg, signature }) into *der (OPENSSL_free). On a
+ * signing error err says why; on other errors it is left empty. */
+static int
+x509_sign_assemble(const x509_signer *signer, const uint8_t *tbs,
+		   int tbs_len, const X509_ALGOR *alg, uint8_t **der,
+		   size_t *der_len, char *err, size_t errlen)
+{
+	uint8_t *sig = NULL;
+	size_t sig_len = 0;
+	int ret;
+
+	if (tbs_len <= 0)
+		return -1;
+	if (x509_sign_tbs(signer, tbs, (size_t)tbs_len, &sig, &sig_len, err,
+			  errlen) != 0)
+		return -1;
+	ret = x509_assemble(tbs, (size_t)tbs_len, alg, sig, sig_len, der,
+			    der_len);
+	OPENSSL_free(sig);
+	return ret;
+}
+
 int
 x509_make_csr(const x509_spec *spec, const x509_signer *signer, char **pem,
 	      char *err, size_t errlen)
@@ -712,9 +762,9 @@ x509_make_csr(const x509_spec *spec, const x509_signer *signer, char **pem,
 	STACK_OF(X509_EXTENSION) *exts = NULL;
 	X509_ALGOR *alg = NULL;
 	X509V3_CTX ctx;
-	uint8_t *tbs = NULL, *sig = NULL, *der = NULL;
+	uint8_t *tbs = NULL, *der = NULL;
 	const unsigned char *p;
-	size_t sig_len = 0, der_len = 0;
+	size_t der_len = 0;
 	int tbs_len, ret = -1;
 	BIO *b = NULL;
 	char *m;
@@ -724,19 +774,8 @@ x509_make_csr(const x509_spec *spec, const x509_signer *signer, char **pem,
 		err[0] = '\0';
 	*pem = NULL;
 	ERR_clear_error();
-	if (!x509_signer_ok(signer)) {
-		x509_err(err, errlen, "this key type cannot sign that way",
-			 NULL);
+	if (x509_begin(spec, signer, &name, &pkey, err, errlen) != 0)
 		return -1;
-	}
-	if ((name = x509_parse_subject(spec->subject ? spec->subject : "",
-				       err, errlen)) == NULL)
-		goto out;
-	if ((pkey = x509_key_pkey(&signer->key)) == NULL) {
-		x509_err(err, errlen, "the key's public part is not usable",
-			 NULL);
-		goto out;
-	}
 	if ((req = X509_REQ_new()) == NULL ||
 	    !X509_REQ_set_version(req, X509_REQ_VERSION_1) ||
 	    !X509_REQ_set_subject_name(req, name) ||
@@ -753,13 +792,9 @@ x509_make_csr(const x509_spec *spec, const x509_signer *signer, char **pem,
 	    !X509_REQ_set1_signature_algo(req, alg))
 		goto fail;
 	/* RFC 2986 4.2: the signature covers CertificationRequestInfo. */
-	if ((tbs_len = i2d_re_X509_REQ_tbs(req, &tbs)) <= 0)
-		goto fail;
-	if (x509_sign_tbs(signer, tbs, (size_t)tbs_len, &sig, &sig_len, err,
-			  errlen) != 0)
-		goto out;
-	if (x509_assemble(tbs, (size_t)tbs_len, alg, sig, sig_len, &der,
-			  &der_len) != 0)
+	tbs_len = i2d_re_X509_REQ_tbs(req, &tbs);
+	if (x509_sign_assemble(signer, tbs, tbs_len, alg, &der, &der_len,
+			       err, errlen) != 0)
 		goto fail;
 	p = der;
 	if ((done = d2i_X509_REQ(NULL, &p, (long)der_len)) == NULL)
@@ -790,7 +825,6 @@ out:
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	X509_ALGOR_free(alg);
 	OPENSSL_free(tbs);
-	OPENSSL_free(sig);
 	OPENSSL_free(der);
 	return ret;
 }
@@ -825,32 +859,21 @@ x509_make_selfsigned(const x509_spec *spec, const x509_signer *signer,
 	STACK_OF(X509_EXTENSION) *exts = NULL;
 	X509_ALGOR *alg = NULL, *tbs_alg;
 	X509V3_CTX ctx;
-	uint8_t *tbs = NULL, *sig = NULL, *der = NULL;
+	uint8_t *tbs = NULL, *der = NULL;
 	const unsigned char *p;
-	size_t sig_len = 0, der_len = 0;
+	size_t der_len = 0;
 	int tbs_len, i, ret = -1;
 
 	if (err && errlen)
 		err[0] = '\0';
 	*der_out = NULL;
 	ERR_clear_error();
-	if (!x509_signer_ok(signer)) {
-		x509_err(err, errlen, "this key type cannot sign that way",
-			 NULL);
-		return -1;
-	}
 	if (spec->days == 0 || spec->days > 36500) {
 		x509_err(err, errlen, "--days is 1 to 36500", NULL);
 		return -1;
 	}
-	if ((name = x509_parse_subject(spec->subject ? spec->subject : "",
-				       err, errlen)) == NULL)
-		goto out;
-	if ((pkey = x509_key_pkey(&signer->key)) == NULL) {
-		x509_err(err, errlen, "the key's public part is not usable",
-			 NULL);
-		goto out;
-	}
+	if (x509_begin(spec, signer, &name, &pkey, err, errlen) != 0)
+		return -1;
 	if ((x = X509_new()) == NULL || !X509_set_version(x, X509_VERSION_3) ||
 	    x509_random_serial(x) != 0 ||
 	    !X509_set_subject_name(x, name) || !X509_set_issuer_name(x, name) ||
@@ -873,13 +896,9 @@ x509_make_selfsigned(const x509_spec *spec, const x509_signer *signer,
 	tbs_alg = (X509_ALGOR *)X509_get0_tbs_sigalg(x);
 	if (tbs_alg == NULL || !X509_ALGOR_copy(tbs_alg, alg))
 		goto fail;
-	if ((tbs_len = i2d_re_X509_tbs(x, &tbs)) <= 0)
-		goto fail;
-	if (x509_sign_tbs(signer, tbs, (size_t)tbs_len, &sig, &sig_len, err,
-			  errlen) != 0)
-		goto out;
-	if (x509_assemble(tbs, (size_t)tbs_len, alg, sig, sig_len, &der,
-			  &der_len) != 0)
+	tbs_len = i2d_re_X509_tbs(x, &tbs);
+	if (x509_sign_assemble(signer, tbs, tbs_len, alg, &der, &der_len,
+			       err, errlen) != 0)
 		goto fail;
 	p = der;
 	if ((done = d2i_X509(NULL, &p, (long)der_len)) == NULL)
@@ -907,7 +926,6 @@ out:
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	X509_ALGOR_free(alg);
 	OPENSSL_free(tbs);
-	OPENSSL_free(sig);
 	OPENSSL_free(der);
 	return ret;
 }

@@ -358,6 +358,7 @@ test_csr_signer_failure_and_mismatch(void **state)
 	assert_int_equal(x509_make_csr(&alice, &s, &pem, err, sizeof(err)),
 			 -1);
 	assert_null(pem);
+	assert_non_null(strstr(err, "did not sign")); /* the cause, not a generic message */
 	p256.fail = 0;
 	/* a callback that signs with another key: caught by the check */
 	s.ctx = &other_p256;
