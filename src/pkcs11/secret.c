@@ -426,16 +426,8 @@ C_EncryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	if (pMechanism == NULL)
 		return CKR_ARGUMENTS_BAD;
 	mod_lock();
-	if ((rv = session_get_inlock(hSession, &s, &t)) != CKR_OK)
+	if ((rv = op_begin_inlock(hSession, hKey, false, &s, &t, &o)) != CKR_OK)
 		goto out;
-	if (s->op != OP_NONE) {
-		rv = CKR_OPERATION_ACTIVE;
-		goto out;
-	}
-	if ((o = object_get_inlock(t, hKey)) == NULL) {
-		rv = CKR_KEY_HANDLE_INVALID;
-		goto out;
-	}
 	if ((m = mech_find(pMechanism->mechanism)) == NULL ||
 	    m->kind != MECH_AES) {
 		rv = CKR_MECHANISM_INVALID;
