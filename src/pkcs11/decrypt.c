@@ -127,7 +127,8 @@ C_Decrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedData,
 		rv = CKR_ENCRYPTED_DATA_LEN_RANGE;
 		goto out;
 	}
-	rv = token_rsa_raw(mod.c, t, o, pEncryptedData, modlen, em, &emlen);
+	rv = token_rsa_raw(mod.c, t, o, pEncryptedData, modlen, true, em,
+			   &emlen);
 	if (rv != CKR_OK) {
 		session_end_ops(s);
 		if (rv == CKR_DATA_INVALID || rv == CKR_DATA_LEN_RANGE)

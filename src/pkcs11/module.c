@@ -2,6 +2,7 @@
 #include "pkcs11/module.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,12 +14,15 @@ struct module mod;
 
 static pthread_mutex_t mod_mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+/* Threads inside the library lock or waiting for it (module_exit). */
+static atomic_int mod_busy;
 
 /* --- locking ----------------------------------------------------------- */
 
 void
 mod_lock(void)
 {
+	atomic_fetch_add(&mod_busy, 1);
 	if (mod.app_locks)
 		mod.args.LockMutex(mod.app_mutex);
 	else
@@ -31,6 +35,30 @@ mod_unlock(void)
 	if (mod.app_locks)
 		mod.args.UnlockMutex(mod.app_mutex);
 	else
+		pthread_mutex_unlock(&mod_mutex);
+	atomic_fetch_sub(&mod_busy, 1);
+}
+
+/* --- exit without C_Finalize ------------------------------------------- */
+
+/* Many programs exit without C_Finalize (gnutls-cli, Chromium, the libp11
+ * engine, ssh-agent when stopped). On a TPM without a resource manager
+ * what they loaded would stay and fill its few slots (DESIGN.md property
+ * 10): the library's destructor flushes it at exit and at dlclose. Not in
+ * a child of fork that did not initialise (the connection is the
+ * parent's), and not while another thread is in the module (the process
+ * is going away around a TPM command; the next client on a direct TPM
+ * flushes such leftovers, tpm.c). */
+__attribute__((destructor)) static void
+module_exit(void)
+{
+	if (!mod.initialized || mod.forked || mod.c == NULL ||
+	    atomic_load(&mod_busy) != 0)
+		return;
+	if (!mod.app_locks && pthread_mutex_trylock(&mod_mutex) != 0)
+		return;
+	core_release_tpm(mod.c);
+	if (!mod.app_locks)
 		pthread_mutex_unlock(&mod_mutex);
 }
 

@@ -512,6 +512,7 @@ C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	token *t;
 	int64_t pub_id = 0, priv_id = 0;
 	const CK_ATTRIBUTE *id;
+	unsigned kflags;
 	char *label = NULL;
 	CK_RV rv;
 
@@ -540,7 +541,11 @@ C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 		rv = CKR_SESSION_READ_ONLY;
 		goto out;
 	}
-	if (t->login != CKU_USER) {
+	/* A key pair usable without login (CKA_PRIVATE false) is made
+	 * without it too (v2.40 4.1.2: public objects in a R/W public
+	 * session); its TPM key has an empty authValue and never touches
+	 * the PIN. */
+	if (t->login != CKU_USER && attr_bool_or(&priv, CKA_PRIVATE, true)) {
 		rv = CKR_USER_NOT_LOGGED_IN;
 		goto out;
 	}
@@ -551,22 +556,19 @@ C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 		label = attr_dup_str(&pub, CKA_LABEL);
 	if ((id = attr_find(&priv, CKA_ID)) == NULL)
 		id = attr_find(&pub, CKA_ID);
+	kflags = (attr_bool_or(&priv, CKA_PRIVATE, true) ? 0
+							: TOKEN_KEY_NO_LOGIN) |
+		 (attr_bool_or(&priv, CKA_DERIVE, false) &&
+				  pMechanism->mechanism == CKM_EC_KEY_PAIR_GEN
+			  ? TOKEN_KEY_DERIVE : 0);
 	if (!attr_bool_or(&priv, CKA_TOKEN, true) ||
 	    !attr_bool_or(&pub, CKA_TOKEN, true)) {
 		rv = keygen_session_inlock(s, t, type, label, id, &upub, &upriv,
-					   attr_bool_or(&priv, CKA_DERIVE, false)
-						   ? TOKEN_KEY_DERIVE : 0,
-					   phPublicKey, phPrivateKey);
+					   kflags, phPublicKey, phPrivateKey);
 		goto out;
 	}
 	rv = token_generate_key(mod.c, t, type, label, id ? id->pValue : NULL,
-				id ? id->ulValueLen : 0,
-				(attr_bool_or(&priv, CKA_PRIVATE, true)
-					 ? 0 : TOKEN_KEY_NO_LOGIN) |
-				(attr_bool_or(&priv, CKA_DERIVE, false) &&
-						 pMechanism->mechanism ==
-							 CKM_EC_KEY_PAIR_GEN
-					 ? TOKEN_KEY_DERIVE : 0),
+				id ? id->ulValueLen : 0, kflags,
 				&upub, &upriv, &pub_id, &priv_id);
 	if (rv == CKR_OK) {
 		*phPublicKey = (CK_OBJECT_HANDLE)pub_id;
@@ -697,6 +699,12 @@ object_make_key_inlock(session *s, token *t, attr_list *l, blob *pub,
 
 		if (!(s->flags & CKF_RW_SESSION))
 			return CKR_SESSION_READ_ONLY;
+		/* A readable secret key keeps its value in its attributes,
+		 * which a token object would write to the store in clear:
+		 * only session objects may be readable (C_CreateObject,
+		 * C_CopyObject, C_DeriveKey all come through here). */
+		if (attr_find(l, CKA_VALUE) != NULL)
+			return CKR_TEMPLATE_INCONSISTENT;
 		attr_set_bool(l, CKA_TOKEN, true);
 		rv = token_store_key(mod.c, t, l, pub, priv, &id);
 		if (rv == CKR_OK)
@@ -710,7 +718,6 @@ object_make_key_inlock(session *s, token *t, attr_list *l, blob *pub,
 	o->key.priv = *priv;
 	memset(pub, 0, sizeof(*pub));
 	memset(priv, 0, sizeof(*priv));
-	o->key.parent = &t->storage;
 	tpm_pub_parse(&o->key.pub, &o->pub);
 	return CKR_OK;
 }
@@ -836,7 +843,9 @@ secret_import_inlock(session *s, token *t, attr_list *l, CK_OBJECT_HANDLE *out)
 	memcpy(value, v->pValue, len);
 	if (!readable)
 		attr_remove(l, CKA_VALUE);
-	rv = token_import_secret(mod.c, t, type, value, len, &pub, &priv);
+	if (!attr_find(l, CKA_PRIVATE))
+		attr_set_bool(l, CKA_PRIVATE, true);
+	rv = token_import_secret(mod.c, t, type, l, value, len, &pub, &priv);
 	secure_zero(value, sizeof(value));
 	if (rv != CKR_OK)
 		return rv;
@@ -1004,13 +1013,6 @@ C_CopyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
 		} else {
 			rv = object_make_key_inlock(s, t, &l, &pub, &priv,
 						    phNewObject);
-			if (rv == CKR_OK) {
-				/* same parent as the original */
-				token_obj *n = object_get_inlock(t, *phNewObject);
-
-				if (n != NULL && n->session != 0)
-					n->key.parent = o->key.parent;
-			}
 		}
 		blob_free(&pub);
 		blob_free(&priv);

@@ -100,7 +100,7 @@ C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 		rv = CKR_SESSION_READ_ONLY;
 		goto out;
 	}
-	if ((rv = token_create_secret(mod.c, t, type, &pub, &priv)) != CKR_OK)
+	if ((rv = token_create_secret(mod.c, t, type, &l, &pub, &priv)) != CKR_OK)
 		goto out;
 	rv = object_make_key_inlock(s, t, &l, &pub, &priv, phKey);
 out:

@@ -251,7 +251,7 @@ sign_do(session *s, token *t, token_obj *o, const uint8_t *in, size_t inlen,
 	default:
 		return CKR_MECHANISM_INVALID;
 	}
-	rv = token_rsa_raw(mod.c, t, o, block, modlen, sig, siglen);
+	rv = token_rsa_raw(mod.c, t, o, block, modlen, false, sig, siglen);
 	secure_zero(block, sizeof(block));
 	return rv;
 }

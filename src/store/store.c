@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -19,13 +20,16 @@
 
 struct store {
 	sqlite3 *db;
+	bool old;                   /* schema 1, read-only (store_open_old) */
 	sqlite3_stmt *data_version; /* prepared once: asked on many calls */
 	char *path;
 	char err[512];
 };
 
-/* Schema version 1. Each later version appends a migration step below. */
-static const char *const schema_v1 =
+/* Schema version 2 (version 1 held the first key model's blobs in the
+ * tokens table; see store_setup). Each later version appends a migration
+ * step below. */
+static const char *const schema_v2 =
 	"CREATE TABLE meta("
 	"  key TEXT PRIMARY KEY,"
 	"  value BLOB NOT NULL);"
@@ -38,9 +42,10 @@ static const char *const schema_v1 =
 	"  fw_major INTEGER NOT NULL, fw_minor INTEGER NOT NULL,"
 	"  hw_major INTEGER NOT NULL, hw_minor INTEGER NOT NULL,"
 	"  pin_salt BLOB NOT NULL,"
-	"  user_pub BLOB NOT NULL, user_priv BLOB NOT NULL,"
-	"  so_pub BLOB NOT NULL, so_priv BLOB NOT NULL,"
-	"  flags INTEGER NOT NULL DEFAULT 0);"
+	"  user_nv INTEGER NOT NULL, user_nv_name BLOB NOT NULL,"
+	"  so_nv INTEGER NOT NULL, so_nv_name BLOB NOT NULL,"
+	"  flags INTEGER NOT NULL DEFAULT 0,"
+	"  pending INTEGER NOT NULL DEFAULT 0);"
 	"CREATE TABLE objects("
 	"  id INTEGER PRIMARY KEY,"
 	"  token_id INTEGER NOT NULL REFERENCES tokens(id) ON DELETE CASCADE,"
@@ -214,7 +219,7 @@ store_setup(store *s, bool create)
 				 "PRAGMA application_id=%d;"
 				 "PRAGMA user_version=%d;",
 				 STORE_APP_ID, STORE_SCHEMA_VERSION);
-			if (exec_sql(s, schema_v1) != STORE_OK ||
+			if (exec_sql(s, schema_v2) != STORE_OK ||
 			    exec_sql(s, sql) != STORE_OK) {
 				exec_sql(s, "ROLLBACK;");
 				return STORE_ERROR;
@@ -235,13 +240,50 @@ store_setup(store *s, bool create)
 	}
 	if (ver < 1)
 		return store_fail(s, STORE_CORRUPT, "unknown schema version");
-	/* Migrations from older versions go here, one transaction each. */
+	if (ver == 1 && !s->old) {
+		/* Key model 1: keys were children of a per-token storage key
+		 * whose authValue ObjectChangeAuth changed by making a new
+		 * blob, so an old copy and an old PIN kept opening them, and
+		 * loaded keys had no authValue. They are fixedParent: no
+		 * migration can move them under model 2. Nothing is changed;
+		 * the user decides (docs/design.md, "Stores of key model 1"). */
+		snprintf(s->err, sizeof(s->err),
+			 "%s holds keys of tpm11's first key model (schema 1), "
+			 "whose PINs do not protect loaded keys and are not "
+			 "revoked by a PIN change. Its keys cannot be moved to "
+			 "the current model (TPM keys stay under the parent "
+			 "they were made with). Run `tpm11 migrate` to list "
+			 "them and set the old database aside, then make new "
+			 "keys and replace their public keys where they are "
+			 "used; nothing was changed", s->path);
+		log_error("store: %s", s->err);
+		return STORE_OLD;
+	}
+	if (s->old && ver != 1)
+		return store_fail(s, STORE_CORRUPT, "not a store of key model 1");
+	/* Migrations from later versions go here, one transaction each. */
 	return STORE_OK;
 }
+
+static int store_open_mode(const char *dir, bool create, bool model1,
+			   store **out, char *err, size_t errlen);
 
 int
 store_open(const char *dir, bool create, store **out, char *err,
 	   size_t errlen)
+{
+	return store_open_mode(dir, create, false, out, err, errlen);
+}
+
+int
+store_open_old(const char *dir, store **out, char *err, size_t errlen)
+{
+	return store_open_mode(dir, false, true, out, err, errlen);
+}
+
+static int
+store_open_mode(const char *dir, bool create, bool model1, store **out,
+		char *err, size_t errlen)
 {
 	store *s;
 	struct stat stb;
@@ -251,6 +293,7 @@ store_open(const char *dir, bool create, store **out, char *err,
 	*out = NULL;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return STORE_ERROR;
+	s->old = model1;
 	if (asprintf(&s->path, "%s/%s", dir, STORE_DB_NAME) < 0) {
 		free(s);
 		return STORE_ERROR;
@@ -277,6 +320,8 @@ store_open(const char *dir, bool create, store **out, char *err,
 	}
 	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX |
 		(create ? SQLITE_OPEN_CREATE : 0);
+	if (model1)
+		flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX;
 	/* The database, its -wal and -shm files: 0600. */
 	old = umask(077);
 	rc = sqlite3_open_v2(s->path, &s->db, flags, NULL);
@@ -418,10 +463,8 @@ void
 token_rec_clear(token_rec *t)
 {
 	blob_free(&t->pin_salt);
-	blob_free(&t->user_pub);
-	blob_free(&t->user_priv);
-	blob_free(&t->so_pub);
-	blob_free(&t->so_priv);
+	blob_free(&t->user_nv_name);
+	blob_free(&t->so_nv_name);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -448,8 +491,9 @@ store_tokens(store *s, token_rec **out, size_t *n)
 	if (sqlite3_prepare_v2(s->db,
 			       "SELECT id, label, serial, manufacturer, model,"
 			       " fw_major, fw_minor, hw_major, hw_minor,"
-			       " pin_salt, user_pub, user_priv, so_pub, so_priv,"
-			       " flags FROM tokens ORDER BY id;",
+			       " pin_salt, user_nv, user_nv_name, so_nv,"
+			       " so_nv_name, flags, pending FROM tokens"
+			       " ORDER BY id;",
 			       -1, &st, NULL) != SQLITE_OK)
 		return store_fail(s, STORE_ERROR, "cannot read tokens");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -469,13 +513,14 @@ store_tokens(store *s, token_rec **out, size_t *n)
 		t->fw_minor = (uint8_t)sqlite3_column_int(st, 6);
 		t->hw_major = (uint8_t)sqlite3_column_int(st, 7);
 		t->hw_minor = (uint8_t)sqlite3_column_int(st, 8);
+		t->user_nv = (uint32_t)sqlite3_column_int64(st, 10);
+		t->so_nv = (uint32_t)sqlite3_column_int64(st, 12);
 		if (column_blob(st, 9, &t->pin_salt) ||
-		    column_blob(st, 10, &t->user_pub) ||
-		    column_blob(st, 11, &t->user_priv) ||
-		    column_blob(st, 12, &t->so_pub) ||
-		    column_blob(st, 13, &t->so_priv))
+		    column_blob(st, 11, &t->user_nv_name) ||
+		    column_blob(st, 13, &t->so_nv_name))
 			goto oom;
 		t->flags = (uint64_t)sqlite3_column_int64(st, 14);
+		t->pending = sqlite3_column_int64(st, 15);
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
@@ -500,8 +545,9 @@ store_token_add(store *s, token_rec *t)
 	if (sqlite3_prepare_v2(s->db,
 			       "INSERT INTO tokens(label, serial, manufacturer,"
 			       " model, fw_major, fw_minor, hw_major, hw_minor,"
-			       " pin_salt, user_pub, user_priv, so_pub, so_priv,"
-			       " flags) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?);",
+			       " pin_salt, user_nv, user_nv_name, so_nv,"
+			       " so_nv_name, flags, pending)"
+			       " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?);",
 			       -1, &st, NULL) != SQLITE_OK)
 		return store_fail(s, STORE_ERROR, "cannot add token");
 	sqlite3_bind_text(st, 1, t->label, -1, SQLITE_STATIC);
@@ -513,11 +559,12 @@ store_token_add(store *s, token_rec *t)
 	sqlite3_bind_int(st, 7, t->hw_major);
 	sqlite3_bind_int(st, 8, t->hw_minor);
 	bind_blob(st, 9, &t->pin_salt);
-	bind_blob(st, 10, &t->user_pub);
-	bind_blob(st, 11, &t->user_priv);
-	bind_blob(st, 12, &t->so_pub);
-	bind_blob(st, 13, &t->so_priv);
+	sqlite3_bind_int64(st, 10, t->user_nv);
+	bind_blob(st, 11, &t->user_nv_name);
+	sqlite3_bind_int64(st, 12, t->so_nv);
+	bind_blob(st, 13, &t->so_nv_name);
 	sqlite3_bind_int64(st, 14, (int64_t)t->flags);
+	sqlite3_bind_int64(st, 15, t->pending);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc == SQLITE_CONSTRAINT) {
@@ -531,37 +578,64 @@ store_token_add(store *s, token_rec *t)
 	return STORE_OK;
 }
 
-static int
-token_set_blob(store *s, const char *sql, int64_t id, const blob *b)
+int
+store_token_clear_flags(store *s, int64_t id, uint64_t flags)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db,
+			       "UPDATE tokens SET flags=flags & ~? WHERE id=?;",
+			       -1, &st, NULL) != SQLITE_OK)
 		return store_fail(s, STORE_ERROR, "cannot update token");
-	bind_blob(st, 1, b);
+	sqlite3_bind_int64(st, 1, (int64_t)flags);
 	sqlite3_bind_int64(st, 2, id);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return store_fail(s, STORE_ERROR, "cannot update token");
-	if (sqlite3_changes(s->db) != 1)
-		return STORE_NOTFOUND;
-	return STORE_OK;
+	return sqlite3_changes(s->db) == 1 ? STORE_OK : STORE_NOTFOUND;
 }
 
 int
-store_token_set_user_priv(store *s, int64_t id, const blob *priv)
+store_token_set_pending(store *s, int64_t id, int64_t pid)
 {
-	return token_set_blob(s, "UPDATE tokens SET user_priv=?, flags=flags & ~1 WHERE id=?;",
-			      id, priv);
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, "UPDATE tokens SET pending=? WHERE id=?;",
+			       -1, &st, NULL) != SQLITE_OK)
+		return store_fail(s, STORE_ERROR, "cannot update token");
+	sqlite3_bind_int64(st, 1, pid);
+	sqlite3_bind_int64(st, 2, id);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return store_fail(s, STORE_ERROR, "cannot update token");
+	return sqlite3_changes(s->db) == 1 ? STORE_OK : STORE_NOTFOUND;
 }
 
 int
-store_token_set_so_priv(store *s, int64_t id, const blob *priv)
+store_token_set_pins(store *s, const token_rec *t)
 {
-	return token_set_blob(s, "UPDATE tokens SET so_priv=? WHERE id=?;",
-			      id, priv);
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "UPDATE tokens SET user_nv=?, user_nv_name=?,"
+			       " so_nv=?, so_nv_name=? WHERE id=?;",
+			       -1, &st, NULL) != SQLITE_OK)
+		return store_fail(s, STORE_ERROR, "cannot update token");
+	sqlite3_bind_int64(st, 1, t->user_nv);
+	bind_blob(st, 2, &t->user_nv_name);
+	sqlite3_bind_int64(st, 3, t->so_nv);
+	bind_blob(st, 4, &t->so_nv_name);
+	sqlite3_bind_int64(st, 5, t->id);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return store_fail(s, STORE_ERROR, "cannot update token");
+	return sqlite3_changes(s->db) == 1 ? STORE_OK : STORE_NOTFOUND;
 }
 
 int
@@ -767,4 +841,96 @@ store_object_set_attrs(store *s, int64_t id, const attr_list *attrs)
 	if (rc != SQLITE_DONE)
 		return store_fail(s, STORE_ERROR, "cannot update object");
 	return sqlite3_changes(s->db) == 1 ? STORE_OK : STORE_NOTFOUND;
+}
+
+/* --- key model 1 stores (tpm11 migrate) --------------------------------- */
+
+int
+store_old_tokens(store *s, old_token **out, size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	old_token *v = NULL, *nv;
+	size_t cnt = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(s->db, "SELECT id, label FROM tokens ORDER BY id;",
+			       -1, &st, NULL) != SQLITE_OK)
+		return store_fail(s, STORE_ERROR, "cannot read tokens");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((nv = realloc(v, (cnt + 1) * sizeof(*v))) == NULL) {
+			sqlite3_finalize(st);
+			free(v);
+			return STORE_ERROR;
+		}
+		v = nv;
+		v[cnt].id = sqlite3_column_int64(st, 0);
+		column_text(st, 1, v[cnt].label, sizeof(v[cnt].label));
+		cnt++;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		free(v);
+		return store_fail(s, STORE_ERROR, "cannot read tokens");
+	}
+	*out = v;
+	*n = cnt;
+	return STORE_OK;
+}
+
+int
+store_archive(const char *dir, char *newpath, size_t cap, char *err,
+	      size_t errlen)
+{
+	char *path = NULL, *wal = NULL, *shm = NULL;
+	time_t now = time(NULL);
+	struct tm tm;
+	sqlite3 *rw = NULL;
+	int rc = STORE_ERROR;
+
+	if (asprintf(&path, "%s/%s", dir, STORE_DB_NAME) < 0)
+		return STORE_ERROR;
+	gmtime_r(&now, &tm);
+	snprintf(newpath, cap, "%s.model1-%04d%02d%02dT%02d%02d%02dZ", path,
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec);
+	/* Fold the WAL into the main file first, so that one file holds all
+	 * of it. Leaving WAL mode needs the only connection: while another
+	 * program has the store open this fails and nothing is moved. */
+	if (sqlite3_open_v2(path, &rw, SQLITE_OPEN_READWRITE, NULL) !=
+		    SQLITE_OK ||
+	    sqlite3_exec(rw, "PRAGMA wal_checkpoint(TRUNCATE);"
+			     "PRAGMA journal_mode=DELETE;",
+			 NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errlen,
+			 "%s: cannot fold its write-ahead log (%s); close every "
+			 "program that uses tpm11 (ssh-agent, browsers) and try "
+			 "again; nothing was moved",
+			 path, rw ? sqlite3_errmsg(rw) : "cannot open");
+		goto out;
+	}
+	sqlite3_close_v2(rw);
+	rw = NULL;
+	if (link(path, newpath) != 0) {
+		snprintf(err, errlen, "%s: cannot keep it as %s: %s; nothing "
+			 "was moved", path, newpath, strerror(errno));
+		goto out;
+	}
+	if (unlink(path) != 0) {
+		snprintf(err, errlen, "%s: cannot remove it (a copy is at %s): "
+			 "%s", path, newpath, strerror(errno));
+		goto out;
+	}
+	if (asprintf(&wal, "%s-wal", path) >= 0)
+		unlink(wal);
+	if (asprintf(&shm, "%s-shm", path) >= 0)
+		unlink(shm);
+	rc = STORE_OK;
+out:
+	sqlite3_close_v2(rw);
+	free(path);
+	free(wal);
+	free(shm);
+	return rc;
 }

@@ -11,7 +11,10 @@
 
 #include "attr/attr.h"
 
-#define STORE_SCHEMA_VERSION 1
+/* 2: key model 2 (docs/design.md): PINs in NV indices, keys under the
+ * SRK with per-key authValues. 1: the first key model, refused (its keys
+ * cannot move; see store_open and `tpm11 migrate`). */
+#define STORE_SCHEMA_VERSION 2
 #define STORE_DB_NAME "tpm11.sqlite3"
 
 typedef struct store store;
@@ -32,9 +35,17 @@ typedef struct {
 	char model[17];
 	uint8_t fw_major, fw_minor, hw_major, hw_minor;
 	blob pin_salt;          /* salt of the PIN -> authValue derivation */
-	blob user_pub, user_priv; /* token storage key, authValue from user PIN */
-	blob so_pub, so_priv;     /* SO object, authValue from SO PIN */
+	/* The NV indices whose authValues are the PINs, and their TPM
+	 * Names when made (checked before each use: an index removed or
+	 * replaced by someone else is not ours any more). */
+	uint32_t user_nv, so_nv;
+	blob user_nv_name, so_nv_name;
 	uint64_t flags;           /* TOKEN_REC_* */
+	/* The process making or removing the token (its PIN indices are
+	 * being defined or undefined), 0 when the token is complete. A row
+	 * whose process is gone is cleared up by the next addtoken or
+	 * rmtoken (token_finish_pending). */
+	int64_t pending;
 #define TOKEN_REC_USER_PIN_UNSET 0x1 /* made by C_InitToken, no C_InitPIN yet */
 } token_rec;
 
@@ -60,12 +71,28 @@ enum {
 	STORE_ENOENT = -2,  /* no store there */
 	STORE_CORRUPT = -3, /* not a tpm11 store, or damaged */
 	STORE_NEWER = -4,   /* made by a newer tpm11 */
+	STORE_OLD = -7,     /* key model 1 (schema 1): see `tpm11 migrate` */
 	STORE_EXISTS = -5,  /* unique constraint (token label) */
 	STORE_NOTFOUND = -6,
 };
 int store_open(const char *dir, bool create, store **out, char *err,
 	       size_t errlen);
 void store_close(store *s);
+/* A store of schema 1 (key model 1), opened read-only for `tpm11 migrate`:
+ * store_objects works on it, store_tokens does not (its token rows differ);
+ * store_old_tokens gives their ids and labels. */
+int store_open_old(const char *dir, store **out, char *err, size_t errlen);
+typedef struct {
+	int64_t id;
+	char label[33];
+} old_token;
+int store_old_tokens(store *s, old_token **out, size_t *n);
+/* Moves the store's database in dir (after folding its WAL in) to
+ * <name>.model1-<UTC time>, so that the directory can hold a new store.
+ * newpath gets the new name; nothing moves when another program has it
+ * open. */
+int store_archive(const char *dir, char *newpath, size_t cap, char *err,
+		  size_t errlen);
 const char *store_path(const store *s);
 
 /* Changes whenever another connection commits; cheap (no disk I/O beyond
@@ -80,8 +107,12 @@ void store_tokens_free(token_rec *t, size_t n);
 void token_rec_clear(token_rec *t);
 /* Inserts; sets t->id. STORE_EXISTS when the label is taken. */
 int store_token_add(store *s, token_rec *t);
-int store_token_set_user_priv(store *s, int64_t id, const blob *priv);
-int store_token_set_so_priv(store *s, int64_t id, const blob *priv);
+/* Clears TOKEN_REC_* flags of token id. */
+int store_token_clear_flags(store *s, int64_t id, uint64_t flags);
+/* Sets token id's pending process (0: complete). */
+int store_token_set_pending(store *s, int64_t id, int64_t pid);
+/* Records t's NV handles and Names (a new plan, before defining). */
+int store_token_set_pins(store *s, const token_rec *t);
 /* Deletes the token and all its objects, in one transaction. */
 int store_token_delete(store *s, int64_t id);
 

@@ -1,8 +1,15 @@
 #include "token/token.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
 
 #include "crypto/ec.h"
 #include "crypto/hash.h"
@@ -52,7 +59,8 @@ core_open(const char *store_dir, const char *tcti, bool create, core **out)
 	rc = store_open(c->store_dir, create, &c->st, c->err, sizeof(c->err));
 	if (rc != STORE_OK && rc != STORE_ENOENT) {
 		*out = c;
-		return rc == STORE_NEWER || rc == STORE_CORRUPT
+		return rc == STORE_NEWER || rc == STORE_CORRUPT ||
+				       rc == STORE_OLD
 			       ? CKR_TOKEN_NOT_RECOGNIZED
 			       : CKR_DEVICE_ERROR;
 	}
@@ -80,6 +88,17 @@ core_close(core *c)
 }
 
 void
+core_release_tpm(core *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->ntokens; i++)
+		token_logout(c, c->tokens[i]);
+	tpm_close(c->tpm);
+	c->tpm = NULL;
+}
+
+void
 core_abandon_tpm(core *c)
 {
 	size_t i, j;
@@ -88,10 +107,11 @@ core_abandon_tpm(core *c)
 	for (i = 0; i < c->ntokens; i++) {
 		token *t = c->tokens[i];
 
-		tpm_key_unload(NULL, &t->storage);
-		tpm_key_unload(NULL, &t->so);
 		for (j = 0; j < t->nobjs; j++)
 			tpm_key_unload(NULL, &t->objs[j]->key);
+		/* MADV_WIPEONFORK zeroed it in this child already. */
+		secure_release(t->sec, sizeof(*t->sec));
+		t->sec = NULL;
 		t->login = TOKEN_NOBODY;
 	}
 	/* c->tpm stays pointed to: the core is kept, never used again. */
@@ -215,8 +235,7 @@ token_free(core *c, token *t)
 	for (i = 0; i < t->nobjs; i++)
 		token_obj_free(c, t->objs[i]);
 	free(t->objs);
-	tpm_key_clear(c->tpm, &t->storage);
-	tpm_key_clear(c->tpm, &t->so);
+	secure_release(t->sec, sizeof(*t->sec));
 	token_rec_clear(&t->rec);
 	free(t);
 }
@@ -242,7 +261,7 @@ blob_eq(const blob *a, const blob *b)
 /* Takes over rec's blobs into a tpm_key, keeping TPM state when the blobs
  * are the same as before. */
 static void
-key_update(core *c, tpm_key *k, blob *pub, blob *priv, tpm_key *parent)
+key_update(core *c, tpm_key *k, blob *pub, blob *priv)
 {
 	if (!blob_eq(&k->pub, pub) || !blob_eq(&k->priv, priv))
 		tpm_key_clear(c->tpm, k);
@@ -252,7 +271,6 @@ key_update(core *c, tpm_key *k, blob *pub, blob *priv, tpm_key *parent)
 	k->priv = *priv;
 	memset(pub, 0, sizeof(*pub));
 	memset(priv, 0, sizeof(*priv));
-	k->parent = parent;
 }
 
 static CK_RV
@@ -305,12 +323,8 @@ token_load_objects(core *c, token *t)
 			attr_set_str(&o->attrs, CKA_UNIQUE_ID, uid);
 		}
 		if (recs[i].tpm_pub.data != NULL) {
-			CK_ULONG parent = TPM11_PARENT_TOKEN;
-
-			attr_get_ulong(&o->attrs, CKA_TPM11_PARENT, &parent);
 			key_update(c, &o->key, &recs[i].tpm_pub,
-				   &recs[i].tpm_priv,
-				   parent == TPM11_PARENT_SRK ? NULL : &t->storage);
+				   &recs[i].tpm_priv);
 			if (tpm_pub_parse(&o->key.pub, &o->pub) != 0)
 				log_error("store: object %lld: its TPM public "
 					  "area does not parse",
@@ -353,7 +367,7 @@ core_load(core *c)
 {
 	token_rec *recs = NULL;
 	token **nv;
-	size_t n = 0, i, j;
+	size_t n = 0, i, j, k = 0;
 	CK_RV rv = CKR_OK;
 
 	if (c->st == NULL) {
@@ -380,8 +394,13 @@ core_load(core *c)
 		return CKR_HOST_MEMORY;
 	}
 	for (i = 0; i < n; i++) {
-		token *t = core_token_by_id(c, recs[i].id);
+		token *t;
 
+		/* Being made or removed (or cut short doing so): not a token
+		 * to show or use (token_finish_pending). */
+		if (recs[i].pending != 0)
+			continue;
+		t = core_token_by_id(c, recs[i].id);
 		if (t == NULL) {
 			if ((t = calloc(1, sizeof(*t))) == NULL) {
 				rv = CKR_HOST_MEMORY;
@@ -393,19 +412,16 @@ core_load(core *c)
 				if (c->tokens[j] == t)
 					c->tokens[j] = NULL;
 		}
-		key_update(c, &t->storage, &recs[i].user_pub,
-			   &recs[i].user_priv, NULL);
-		key_update(c, &t->so, &recs[i].so_pub, &recs[i].so_priv, NULL);
 		token_rec_clear(&t->rec);
 		t->rec = recs[i];
 		memset(&recs[i], 0, sizeof(recs[i]));
-		nv[i] = t;
+		nv[k++] = t;
 		if ((rv = token_load_objects(c, t)) != CKR_OK)
 			break;
 	}
 	if (rv != CKR_OK) {
-		for (j = 0; j < n; j++)
-			if (nv[j] != NULL && core_token_by_id(c, nv[j]->rec.id) != nv[j])
+		for (j = 0; j < k; j++)
+			if (core_token_by_id(c, nv[j]->rec.id) != nv[j])
 				token_free(c, nv[j]);
 		free(nv);
 		store_tokens_free(recs, n);
@@ -415,7 +431,7 @@ core_load(core *c)
 		token_free(c, c->tokens[j]);
 	free(c->tokens);
 	c->tokens = nv;
-	c->ntokens = n;
+	c->ntokens = k;
 	store_tokens_free(recs, n);
 	return CKR_OK;
 }
@@ -464,6 +480,31 @@ token_derive(token *t, const char *pin, size_t len, uint8_t out[TPM_AUTH_LEN])
 	return CKR_OK;
 }
 
+/* A PIN-protected key's authValue: HMAC-SHA256(token secret,
+ * "tpm11 key auth" || nonce). The token secret is random and only a
+ * process that proved the user PIN has it, so the authValue, which
+ * crosses the bus in the password session of each use, tells nothing
+ * about the PIN. */
+static int
+key_auth_derive(const token *t, const void *nonce, size_t len,
+		uint8_t out[TPM_AUTH_LEN])
+{
+	static const char label[] = "tpm11 key auth";
+	uint8_t msg[sizeof(label) - 1 + 64];
+	unsigned int olen = TPM_AUTH_LEN;
+	int r = -1;
+
+	if (t->sec == NULL || len == 0 || len > 64)
+		return -1;
+	memcpy(msg, label, sizeof(label) - 1);
+	memcpy(msg + sizeof(label) - 1, nonce, len);
+	if (HMAC(EVP_sha256(), t->sec->secret, TPM_SECRET_LEN, msg,
+		 sizeof(label) - 1 + len, out, &olen) != NULL &&
+	    olen == TPM_AUTH_LEN)
+		r = 0;
+	return r;
+}
+
 void
 token_read_lockout(core *c, token *t)
 {
@@ -509,6 +550,9 @@ pin_error(core *c, token *t, CK_RV rv, const char *which)
 				 "in this TPM (damaged, or made by another TPM); "
 				 "restore the store from a backup (%s)",
 				 t ? t->rec.label : "?", c->store_dir, m);
+		else if (rv == CKR_TOKEN_NOT_RECOGNIZED)
+			snprintf(c->err, sizeof(c->err), "token \"%s\" in %s: %s",
+				 t ? t->rec.label : "?", c->store_dir, m);
 		else
 			snprintf(c->err, sizeof(c->err), "%s", m);
 	}
@@ -516,13 +560,50 @@ pin_error(core *c, token *t, CK_RV rv, const char *which)
 
 /* --- tokens ----------------------------------------------------------------- */
 
+/* A token's PIN indices as the TPM layer takes them: a view of the
+ * record (nothing to free). */
+static void
+token_rec_pins(const token_rec *r, tpm_pins *p)
+{
+	p->so.index = r->so_nv;
+	p->so.name = r->so_nv_name;
+	p->user.index = r->user_nv;
+	p->user.name = r->user_nv_name;
+	p->tag = r->pin_salt;
+}
+
+/* A plan's handles and Names into the record (the record owns them). */
+static void
+token_rec_take_pins(token_rec *r, tpm_pins *p)
+{
+	blob_free(&r->so_nv_name);
+	blob_free(&r->user_nv_name);
+	r->so_nv = p->so.index;
+	r->so_nv_name = p->so.name;
+	r->user_nv = p->user.index;
+	r->user_nv_name = p->user.name;
+	memset(&p->so.name, 0, sizeof(p->so.name));
+	memset(&p->user.name, 0, sizeof(p->user.name));
+}
+
+static tpm_pins
+token_pins(const token *t)
+{
+	tpm_pins p;
+
+	token_rec_pins(&t->rec, &p);
+	return p;
+}
+
 CK_RV
 token_create(core *c, const char *label, const char *so_pin,
 	     const char *user_pin, token **out)
 {
 	token_rec rec;
 	tpm_info info;
-	uint8_t so_auth[TPM_AUTH_LEN], user_auth[TPM_AUTH_LEN], rnd[24];
+	tpm_pins pins = {0};
+	uint8_t so_auth[TPM_AUTH_LEN], user_auth[TPM_AUTH_LEN];
+	uint8_t secret[TPM_SECRET_LEN], rnd[24];
 	token tmp;
 	CK_RV rv;
 	int rc, i;
@@ -543,6 +624,9 @@ token_create(core *c, const char *label, const char *so_pin,
 	}
 	if ((rv = core_refresh(c)) != CKR_OK)
 		return rv;
+	if ((rv = core_tpm(c)) != CKR_OK)
+		return rv;
+	token_finish_pending(c);
 	if (core_find_token(c, label) != NULL) {
 		snprintf(c->err, sizeof(c->err),
 			 "a token labelled \"%s\" already exists; pick another "
@@ -550,8 +634,6 @@ token_create(core *c, const char *label, const char *so_pin,
 			 label, label);
 		return CKR_FUNCTION_FAILED;
 	}
-	if ((rv = core_tpm(c)) != CKR_OK)
-		return rv;
 	if ((rv = tpm_get_info(c->tpm, &info)) != CKR_OK ||
 	    (rv = tpm_random(c->tpm, rnd, sizeof(rnd))) != CKR_OK) {
 		snprintf(c->err, sizeof(c->err), "%s", tpm_errmsg(c->tpm));
@@ -574,29 +656,63 @@ token_create(core *c, const char *label, const char *so_pin,
 	tmp.rec.pin_salt = rec.pin_salt;
 	if ((rv = token_derive(&tmp, so_pin, strlen(so_pin), so_auth)) != CKR_OK)
 		goto out;
+	/* The token secret, and for C_InitToken a user authValue that nobody
+	 * keeps (the SO sets the real one with C_InitPIN): made here, not
+	 * by TPM2_GetRandom, whose answer would cross the bus in clear. */
+	if (RAND_priv_bytes(secret, sizeof(secret)) != 1 ||
+	    (user_pin == NULL &&
+	     RAND_priv_bytes(user_auth, sizeof(user_auth)) != 1)) {
+		rv = CKR_GENERAL_ERROR;
+		goto out;
+	}
 	if (user_pin != NULL) {
 		rv = token_derive(&tmp, user_pin, strlen(user_pin), user_auth);
 		if (rv != CKR_OK)
 			goto out;
 	} else {
-		/* C_InitToken: no user PIN until C_InitPIN. A random authValue
-		 * that nobody keeps; the SO sets the real one. */
-		if ((rv = tpm_random(c->tpm, user_auth, sizeof(user_auth))) !=
-		    CKR_OK)
-			goto out;
 		rec.flags |= TOKEN_REC_USER_PIN_UNSET;
 	}
-	rv = tpm_token_create(c->tpm, so_auth, user_auth, &rec.so_pub,
-			      &rec.so_priv, &rec.user_pub, &rec.user_priv);
-	if (rv != CKR_OK) {
-		snprintf(c->err, sizeof(c->err), "cannot create the token in "
-			 "the TPM: %s", tpm_errmsg(c->tpm));
+	/* Plan the PIN indices, record the plan (a pending row), make
+	 * them, then mark the token complete: a creation cut short leaves
+	 * a row that says which indices to clear up (token_finish_pending),
+	 * never an index nobody knows of. */
+	pins.tag = rec.pin_salt;
+	rec.pending = getpid();
+	if ((rv = tpm_token_plan(c->tpm, &pins)) != CKR_OK) {
+		snprintf(c->err, sizeof(c->err), "%s", tpm_errmsg(c->tpm));
 		goto out;
 	}
-	rc = store_token_add(c->st, &rec);
-	if (rc != STORE_OK) {
+	token_rec_take_pins(&rec, &pins);
+	if ((rc = store_token_add(c->st, &rec)) != STORE_OK) {
 		snprintf(c->err, sizeof(c->err), "%s", store_errmsg(c->st));
 		rv = rc == STORE_EXISTS ? CKR_FUNCTION_FAILED : CKR_DEVICE_ERROR;
+		goto out;
+	}
+	for (i = 0;; i++) {
+		token_rec_pins(&rec, &pins);
+		rv = tpm_token_create(c->tpm, &pins, so_auth, user_auth, secret);
+		if (rv != CKR_FUNCTION_REJECTED || i == 3)
+			break;
+		/* Another store took a planned handle meanwhile. */
+		if ((rv = tpm_token_plan(c->tpm, &pins)) != CKR_OK)
+			break;
+		token_rec_take_pins(&rec, &pins);
+		if (store_token_set_pins(c->st, &rec) != STORE_OK) {
+			rv = CKR_DEVICE_ERROR;
+			break;
+		}
+	}
+	if (rv == CKR_OK &&
+	    store_token_set_pending(c->st, rec.id, 0) != STORE_OK) {
+		rv = CKR_DEVICE_ERROR;
+		token_rec_pins(&rec, &pins);
+		tpm_token_remove(c->tpm, &pins);
+	}
+	if (rv != CKR_OK) {
+		if (c->err[0] == '\0')
+			snprintf(c->err, sizeof(c->err), "cannot create the "
+				 "token in the TPM: %s", tpm_errmsg(c->tpm));
+		store_token_delete(c->st, rec.id);
 		goto out;
 	}
 	if ((rv = core_load(c)) != CKR_OK)
@@ -606,20 +722,80 @@ token_create(core *c, const char *label, const char *so_pin,
 out:
 	secure_zero(so_auth, sizeof(so_auth));
 	secure_zero(user_auth, sizeof(user_auth));
+	secure_zero(secret, sizeof(secret));
 	secure_zero(rnd, sizeof(rnd));
 	token_rec_clear(&rec);
 	return rv;
 }
 
-CK_RV
-token_delete(core *c, token *t)
+/* Removes the PIN indices and then the row of a token, marking it pending
+ * first: once the indices are gone no copy of the store opens the token's
+ * keys any more, and a removal cut short is finished later. */
+static CK_RV
+token_remove_rec(core *c, const token_rec *r)
 {
-	int rc = store_token_delete(c->st, t->rec.id);
+	tpm_pins p;
+	CK_RV rv;
+	int rc;
 
+	if (store_token_set_pending(c->st, r->id, getpid()) != STORE_OK) {
+		snprintf(c->err, sizeof(c->err), "%s", store_errmsg(c->st));
+		return CKR_DEVICE_ERROR;
+	}
+	token_rec_pins(r, &p);
+	rv = tpm_token_remove(c->tpm, &p);
+	tpm_idle(c->tpm);
+	if (rv != CKR_OK) {
+		snprintf(c->err, sizeof(c->err), "cannot remove the PIN "
+			 "indices of token \"%s\" from the TPM: %s", r->label,
+			 tpm_errmsg(c->tpm));
+		store_token_set_pending(c->st, r->id, 0);
+		return rv;
+	}
+	rc = store_token_delete(c->st, r->id);
 	if (rc != STORE_OK && rc != STORE_NOTFOUND) {
 		snprintf(c->err, sizeof(c->err), "%s", store_errmsg(c->st));
 		return CKR_DEVICE_ERROR;
 	}
+	return CKR_OK;
+}
+
+int
+token_finish_pending(core *c)
+{
+	token_rec *recs = NULL;
+	size_t n = 0, i;
+	int done = 0;
+
+	if (c->st == NULL || c->tpm == NULL ||
+	    store_tokens(c->st, &recs, &n) != STORE_OK)
+		return 0;
+	for (i = 0; i < n; i++) {
+		pid_t pid = (pid_t)recs[i].pending;
+
+		/* Still at work (or a process we may not signal: alive). */
+		if (pid == 0 || kill(pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if (token_remove_rec(c, &recs[i]) == CKR_OK) {
+			log_debug("token: cleared up \"%s\", left unfinished by "
+				  "process %d", recs[i].label, (int)pid);
+			done++;
+		}
+	}
+	store_tokens_free(recs, n);
+	if (done)
+		core_load(c);
+	return done;
+}
+
+CK_RV
+token_delete(core *c, token *t)
+{
+	CK_RV rv;
+
+	if ((rv = core_tpm(c)) != CKR_OK ||
+	    (rv = token_remove_rec(c, &t->rec)) != CKR_OK)
+		return rv;
 	return core_load(c);
 }
 
@@ -630,103 +806,84 @@ token_unload_keys(core *c, token *t)
 
 	for (i = 0; i < t->nobjs; i++)
 		tpm_key_unload(c->tpm, &t->objs[i]->key);
-	tpm_key_unload(c->tpm, &t->storage);
-	tpm_key_unload(c->tpm, &t->so);
 }
 
-/* The authValue of PIN pin into k (its TPM state dropped first); which
- * names the PIN in errors. A PIN of the wrong length is simply incorrect
- * (PKCS#11). No copy of the authValue is left behind on any path. */
+/* The authValue of PIN pin; which names the PIN in errors. A PIN of the
+ * wrong length is simply incorrect (PKCS#11). */
 static CK_RV
-pin_set(core *c, token *t, tpm_key *k, const char *which, const char *pin,
-	size_t pin_len)
+pin_auth(core *c, token *t, const char *which, const char *pin,
+	 size_t pin_len, uint8_t auth[TPM_AUTH_LEN])
 {
-	uint8_t auth[TPM_AUTH_LEN];
 	CK_RV rv;
 
 	if ((rv = pin_check_len(pin_len)) != CKR_OK) {
 		pin_error(c, t, rv, which);
 		return CKR_PIN_INCORRECT;
 	}
-	rv = token_derive(t, pin, pin_len, auth);
-	if (rv == CKR_OK) {
-		tpm_key_unload(c->tpm, k);
-		tpm_key_set_auth(k, auth, sizeof(auth));
-	}
-	secure_zero(auth, sizeof(auth));
-	return rv;
+	return token_derive(t, pin, pin_len, auth);
 }
 
-/* The key whose loading proves the user PIN at C_Login: the token's first
- * key under its storage key, i.e. the one most setups sign with next
- * (one key, or the oldest). NULL when there is none. */
-static tpm_key *
-login_child(token *t)
+static CK_RV
+token_secrets_get(token *t)
 {
-	size_t i;
+	if (t->sec == NULL &&
+	    (t->sec = secure_alloc(sizeof(*t->sec))) == NULL)
+		return CKR_HOST_MEMORY;
+	return CKR_OK;
+}
 
-	for (i = 0; i < t->nobjs; i++) {
-		tpm_key *k = &t->objs[i]->key;
-
-		if (t->objs[i]->cls == CKO_PRIVATE_KEY && k->pub.data != NULL &&
-		    k->parent == &t->storage)
-			return k;
-	}
-	return NULL;
+static void
+token_secrets_drop(token *t)
+{
+	secure_release(t->sec, sizeof(*t->sec));
+	t->sec = NULL;
 }
 
 CK_RV
 token_login(core *c, token *t, CK_USER_TYPE who, const char *pin,
 	    size_t pin_len)
 {
-	tpm_key *k = who == CKU_SO ? &t->so : &t->storage;
+	const char *which = who == CKU_SO ? "SO PIN" : "user PIN";
+	tpm_pins p = token_pins(t);
+	const tpm_nv *nv = who == CKU_SO ? &p.so : &p.user;
+	uint8_t auth[TPM_AUTH_LEN], one;
 	CK_RV rv;
 
 	c->err[0] = '\0';
-	if ((rv = pin_set(c, t, k, who == CKU_SO ? "SO PIN" : "user PIN", pin,
-			  pin_len)) != CKR_OK)
-		return rv;
-	if ((rv = core_tpm(c)) != CKR_OK) {
-		tpm_key_unload(c->tpm, k);
-		return rv;
-	}
-	rv = tpm_key_check_auth(c->tpm, k,
-				who == CKU_SO ? NULL : login_child(t));
-	if (rv != CKR_OK) {
-		tpm_key_unload(c->tpm, k);
-		pin_error(c, t, rv, who == CKU_SO ? "SO PIN" : "user PIN");
-		tpm_idle(c->tpm);
-		return rv;
-	}
-	/* The SO object is needed again only for C_InitPIN: keep it out of
-	 * the TPM's few object slots meanwhile. */
-	if (who == CKU_SO)
-		tpm_key_park(c->tpm, k);
+	if ((rv = pin_auth(c, t, which, pin, pin_len, auth)) != CKR_OK)
+		goto out;
+	if ((rv = core_tpm(c)) != CKR_OK || (rv = token_secrets_get(t)) != CKR_OK)
+		goto out;
+	/* The TPM checks the PIN (TPM2_NV_Read with its authValue, proven
+	 * through the salted session) and, for the user, hands out the
+	 * token secret encrypted: one command. */
+	rv = who == CKU_SO ? tpm_pin_read(c->tpm, nv, auth, &one, 1)
+			   : tpm_pin_read(c->tpm, nv, auth, t->sec->secret,
+					  TPM_SECRET_LEN);
 	tpm_idle(c->tpm);
+	if (rv != CKR_OK) {
+		token_secrets_drop(t);
+		pin_error(c, t, rv, which);
+		goto out;
+	}
+	if (who == CKU_SO)
+		memcpy(t->sec->so_auth, auth, TPM_AUTH_LEN);
 	t->login = who;
 	t->lockout.counter = 0;
 	t->lockout.in_lockout = false;
-	return CKR_OK;
-}
-
-CK_RV
-token_login_deferred(core *c, token *t, const char *pin, size_t pin_len)
-{
-	CK_RV rv;
-
-	c->err[0] = '\0';
-	if ((rv = pin_set(c, t, &t->storage, "user PIN", pin, pin_len)) !=
-	    CKR_OK)
-		return rv;
-	t->login = CKU_USER;
-	return CKR_OK;
+out:
+	secure_zero(auth, sizeof(auth));
+	return rv;
 }
 
 void
 token_logout(core *c, token *t)
 {
 	t->login = TOKEN_NOBODY;
+	/* Every key goes (the PIN-protected ones with their authValues);
+	 * those usable without login come back when used. */
 	token_unload_keys(c, t);
+	token_secrets_drop(t);
 	if (c->tpm != NULL)
 		tpm_idle(c->tpm);
 }
@@ -735,56 +892,31 @@ CK_RV
 token_change_pin(core *c, token *t, CK_USER_TYPE who, const char *old_pin,
 		 size_t old_len, const char *new_pin, size_t new_len)
 {
+	const char *which = who == CKU_SO ? "SO PIN" : "user PIN";
 	uint8_t old_auth[TPM_AUTH_LEN], new_auth[TPM_AUTH_LEN];
-	blob priv = {0};
+	tpm_pins p = token_pins(t);
 	CK_RV rv;
-	int rc;
 
 	c->err[0] = '\0';
 	if ((rv = pin_check_len(new_len)) != CKR_OK) {
 		pin_error(c, t, rv, "new PIN");
 		return rv;
 	}
-	if ((rv = core_tpm(c)) != CKR_OK)
-		return rv;
-	if ((rv = token_derive(t, old_pin, old_len, old_auth)) != CKR_OK ||
-	    (rv = token_derive(t, new_pin, new_len, new_auth)) != CKR_OK)
+	if ((rv = pin_auth(c, t, which, old_pin, old_len, old_auth)) !=
+		    CKR_OK ||
+	    (rv = token_derive(t, new_pin, new_len, new_auth)) != CKR_OK ||
+	    (rv = core_tpm(c)) != CKR_OK)
 		goto out;
-	if (who == CKU_SO) {
-		tpm_key_unload(c->tpm, &t->so);
-		tpm_key_set_auth(&t->so, old_auth, sizeof(old_auth));
-		rv = tpm_object_change_auth(c->tpm, &t->so, new_auth, &priv);
-		if (rv == CKR_OK && (rc = store_token_set_so_priv(
-					     c->st, t->rec.id, &priv)) != STORE_OK)
-			rv = CKR_DEVICE_ERROR;
-		tpm_key_unload(c->tpm, &t->so);
-	} else {
-		/* The user branch of the storage key's policy: the old PIN
-		 * (PolicyAuthValue) authorises ObjectChangeAuth. The SO
-		 * object is only needed for its Name. */
-		token_unload_keys(c, t);
-		tpm_key_set_auth(&t->storage, old_auth, sizeof(old_auth));
-		rv = tpm_storage_change_auth(c->tpm, &t->storage, &t->so,
-					     new_auth, &priv);
-		if (rv == CKR_OK && (rc = store_token_set_user_priv(
-					     c->st, t->rec.id, &priv)) != STORE_OK)
-			rv = CKR_DEVICE_ERROR;
-		token_unload_keys(c, t);
-	}
-	if (rv == CKR_DEVICE_ERROR && c->st && c->err[0] == '\0')
-		snprintf(c->err, sizeof(c->err), "%s", store_errmsg(c->st));
-	pin_error(c, t, rv, who == CKU_SO ? "SO PIN" : "user PIN");
-	if (rv == CKR_OK) {
-		rv = core_load(c);
-		if (who != CKU_SO && t->login == CKU_USER) {
-			/* Stay logged in with the new PIN. */
-			tpm_key_set_auth(&t->storage, new_auth, sizeof(new_auth));
-		} else if (t->login != TOKEN_NOBODY) {
-			t->login = TOKEN_NOBODY;
-		}
-	}
+	/* TPM2_NV_ChangeAuth in place: from now on the old PIN opens
+	 * nothing, with this store or any copy of it. Atomic in the TPM:
+	 * the old PIN or the new one works, never neither. */
+	rv = tpm_pin_change(c->tpm, &p, who == CKU_SO, old_auth, new_auth);
+	pin_error(c, t, rv, which);
+	/* A logged-in SO keeps working with the new PIN; the user's keys
+	 * stay usable (the token secret did not change). */
+	if (rv == CKR_OK && who == CKU_SO && t->login == CKU_SO && t->sec)
+		memcpy(t->sec->so_auth, new_auth, TPM_AUTH_LEN);
 out:
-	blob_free(&priv);
 	secure_zero(old_auth, sizeof(old_auth));
 	secure_zero(new_auth, sizeof(new_auth));
 	if (c->tpm)
@@ -797,7 +929,7 @@ token_init_pin(core *c, token *t, const char *so_pin, size_t so_len,
 	       const char *new_pin, size_t new_len)
 {
 	uint8_t so_auth[TPM_AUTH_LEN], new_auth[TPM_AUTH_LEN];
-	blob priv = {0};
+	tpm_pins p = token_pins(t);
 	CK_RV rv;
 
 	c->err[0] = '\0';
@@ -805,43 +937,33 @@ token_init_pin(core *c, token *t, const char *so_pin, size_t so_len,
 		pin_error(c, t, rv, "user PIN");
 		return rv;
 	}
-	if ((rv = core_tpm(c)) != CKR_OK)
-		return rv;
-	if ((rv = token_derive(t, new_pin, new_len, new_auth)) != CKR_OK)
-		return rv;
 	if (so_pin != NULL) {
-		if ((rv = token_derive(t, so_pin, so_len, so_auth)) != CKR_OK)
+		if ((rv = pin_auth(c, t, "SO PIN", so_pin, so_len, so_auth)) !=
+		    CKR_OK)
 			goto out;
-		tpm_key_unload(c->tpm, &t->so);
-		tpm_key_set_auth(&t->so, so_auth, sizeof(so_auth));
-	} else if (t->login != CKU_SO || t->so.auth_len == 0) {
+	} else if (t->login == CKU_SO && t->sec != NULL) {
+		memcpy(so_auth, t->sec->so_auth, TPM_AUTH_LEN);
+	} else {
 		rv = CKR_USER_NOT_LOGGED_IN;
 		goto out;
 	}
-	/* The storage key is loaded without its authValue: the SO branch of
-	 * its policy does not need it. */
-	{
-		size_t i;
-
-		for (i = 0; i < t->nobjs; i++)
-			tpm_key_unload(c->tpm, &t->objs[i]->key);
-		tpm_key_unload(c->tpm, &t->storage);
-	}
-	rv = tpm_storage_change_auth(c->tpm, &t->storage, &t->so, new_auth,
-				     &priv);
-	if (rv == CKR_OK &&
-	    store_token_set_user_priv(c->st, t->rec.id, &priv) != STORE_OK) {
+	if ((rv = token_derive(t, new_pin, new_len, new_auth)) != CKR_OK ||
+	    (rv = core_tpm(c)) != CKR_OK)
+		goto out;
+	/* The SO branch of the user index's policy (PolicySecret with the
+	 * SO index): the SO never needs the old user PIN, and the old user
+	 * PIN stops working everywhere. */
+	rv = tpm_pin_reset(c->tpm, &p, so_auth, new_auth);
+	if (rv == CKR_OK && (t->rec.flags & TOKEN_REC_USER_PIN_UNSET) &&
+	    store_token_clear_flags(c->st, t->rec.id,
+				    TOKEN_REC_USER_PIN_UNSET) != STORE_OK) {
 		snprintf(c->err, sizeof(c->err), "%s", store_errmsg(c->st));
 		rv = CKR_DEVICE_ERROR;
 	}
-	tpm_key_unload(c->tpm, &t->storage);
-	if (so_pin != NULL)
-		tpm_key_unload(c->tpm, &t->so);
 	pin_error(c, t, rv, "SO PIN");
 	if (rv == CKR_OK)
 		rv = core_load(c);
 out:
-	blob_free(&priv);
 	secure_zero(so_auth, sizeof(so_auth));
 	secure_zero(new_auth, sizeof(new_auth));
 	if (c->tpm)
@@ -943,8 +1065,6 @@ key_attrs_build(const tpm_pubkey *pk, const char *label, const uint8_t *id,
 	r |= attr_set_ulong(priv, CKA_CLASS, CKO_PRIVATE_KEY);
 	r |= key_attrs_common(priv, pk, label, id, id_len);
 	r |= attr_set_bool(priv, CKA_PRIVATE, !no_login);
-	r |= attr_set_ulong(priv, CKA_TPM11_PARENT,
-			    no_login ? TPM11_PARENT_SRK : TPM11_PARENT_TOKEN);
 	r |= attr_set_bool(priv, CKA_SENSITIVE, true);
 	r |= attr_set_bool(priv, CKA_ALWAYS_SENSITIVE, true);
 	r |= attr_set_bool(priv, CKA_EXTRACTABLE, false);
@@ -1029,6 +1149,33 @@ out:
 	return rv;
 }
 
+/* A new key's authValue: for a PIN-protected key (the user logged in)
+ * a fresh nonce goes into attrs and the authValue derives from it and the
+ * token secret; a key usable without login has none (auth_len 0). */
+static CK_RV
+key_auth_new(core *c, token *t, bool needs_pin, attr_list *attrs,
+	     uint8_t auth[TPM_AUTH_LEN], size_t *auth_len)
+{
+	uint8_t nonce[TPM11_NONCE_LEN];
+
+	*auth_len = 0;
+	if (!needs_pin) {
+		attr_remove(attrs, CKA_TPM11_AUTH_NONCE);
+		return CKR_OK;
+	}
+	if (t->login != CKU_USER || t->sec == NULL) {
+		snprintf(c->err, sizeof(c->err), "log in as user first");
+		return CKR_USER_NOT_LOGGED_IN;
+	}
+	if (RAND_bytes(nonce, sizeof(nonce)) != 1 ||
+	    attr_set(attrs, CKA_TPM11_AUTH_NONCE, nonce, sizeof(nonce)) != 0)
+		return CKR_GENERAL_ERROR;
+	if (key_auth_derive(t, nonce, sizeof(nonce), auth) != 0)
+		return CKR_GENERAL_ERROR;
+	*auth_len = TPM_AUTH_LEN;
+	return CKR_OK;
+}
+
 CK_RV
 token_generate_key_recs(core *c, token *t, tpm_key_type type,
 			const char *label, const uint8_t *id, size_t id_len,
@@ -1037,32 +1184,26 @@ token_generate_key_recs(core *c, token *t, tpm_key_type type,
 {
 	bool no_login = (flags & TOKEN_KEY_NO_LOGIN) != 0;
 	tpm_pubkey pk;
-	uint8_t defid[20];
+	uint8_t defid[20], auth[TPM_AUTH_LEN];
+	size_t auth_len;
 	char deflabel[48];
+	attr_list nonce;
 	CK_RV rv;
 	int i;
 
 	memset(recs, 0, 2 * sizeof(*recs));
+	attr_list_init(&nonce);
 	c->err[0] = '\0';
-	if (t->login != CKU_USER || t->storage.auth_len == 0) {
-		snprintf(c->err, sizeof(c->err), "log in as user first");
-		return CKR_USER_NOT_LOGGED_IN;
-	}
+	if ((rv = key_auth_new(c, t, !no_login, &nonce, auth, &auth_len)) !=
+	    CKR_OK)
+		goto out;
 	if ((rv = core_tpm(c)) != CKR_OK)
-		return rv;
-	/* A key usable without login cannot sit under the PIN-bound storage
-	 * key: it is a child of the SRK, still fixedTPM/fixedParent. */
-	rv = tpm_key_create(c->tpm, no_login ? NULL : &t->storage, type,
+		goto out;
+	rv = tpm_key_create(c->tpm, type,
 			    flags & TOKEN_KEY_DERIVE ? TPM_KEYGEN_DERIVE : 0,
-			    &recs[1].tpm_pub,
+			    auth, auth_len, &recs[1].tpm_pub,
 			    &recs[1].tpm_priv, &recs[1].creation_data,
 			    &recs[1].creation_hash, &recs[1].creation_ticket);
-	if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED) {
-		/* After token_login_deferred, this was the PIN's check. */
-		pin_error(c, t, rv, "user PIN");
-		token_logout(c, t);
-		goto out;
-	}
 	if (rv != CKR_OK) {
 		snprintf(c->err, sizeof(c->err), "cannot create the key in "
 			 "the TPM: %s", tpm_errmsg(c->tpm));
@@ -1092,16 +1233,20 @@ token_generate_key_recs(core *c, token *t, tpm_key_type type,
 	if (key_attrs_build(&pk, label, id, id_len, no_login, &recs[0].attrs,
 			    &recs[1].attrs) != 0 ||
 	    attrs_apply(&recs[0].attrs, extra_pub) != 0 ||
-	    attrs_apply(&recs[1].attrs, extra_priv) != 0) {
+	    attrs_apply(&recs[1].attrs, extra_priv) != 0 ||
+	    attrs_apply(&recs[1].attrs, &nonce) != 0) {
 		rv = CKR_HOST_MEMORY;
 		goto out;
 	}
-	tpm_idle(c->tpm);
-	return CKR_OK;
 out:
-	tpm_idle(c->tpm);
-	object_rec_clear(&recs[0]);
-	object_rec_clear(&recs[1]);
+	if (c->tpm != NULL)
+		tpm_idle(c->tpm);
+	secure_zero(auth, sizeof(auth));
+	attr_list_clear(&nonce);
+	if (rv != CKR_OK) {
+		object_rec_clear(&recs[0]);
+		object_rec_clear(&recs[1]);
+	}
 	return rv;
 }
 
@@ -1151,17 +1296,29 @@ token_destroy_objects(core *c, token *t, const int64_t *ids, size_t n)
 
 /* --- signing ------------------------------------------------------------- */
 
-static CK_RV
+CK_RV
 token_key_ready(core *c, token *t, token_obj *o)
 {
+	const CK_ATTRIBUTE *n = attr_find(&o->attrs, CKA_TPM11_AUTH_NONCE);
+	uint8_t auth[TPM_AUTH_LEN];
 	CK_RV rv;
 
 	if (o->key.pub.data == NULL)
 		return CKR_KEY_HANDLE_INVALID;
-	if (o->is_private && t->login != CKU_USER)
+	if ((o->is_private || n != NULL) && t->login != CKU_USER)
 		return CKR_USER_NOT_LOGGED_IN;
 	if ((rv = core_tpm(c)) != CKR_OK)
 		return rv;
+	/* The key's authValue, once per login: from the token secret and
+	 * the key's nonce, or empty for a key usable without login. */
+	if (n != NULL && o->key.auth_len == 0) {
+		if (t->sec == NULL ||
+		    key_auth_derive(t, n->pValue, n->ulValueLen, auth) != 0)
+			return CKR_USER_NOT_LOGGED_IN;
+		tpm_key_unload(c->tpm, &o->key);
+		tpm_key_set_auth(&o->key, auth, sizeof(auth));
+		secure_zero(auth, sizeof(auth));
+	}
 	return CKR_OK;
 }
 
@@ -1181,13 +1338,13 @@ token_sign_ecdsa(core *c, token *t, token_obj *o, const uint8_t *dig,
 
 CK_RV
 token_rsa_raw(core *c, token *t, token_obj *o, const uint8_t *in, size_t len,
-	      uint8_t *out, size_t *outlen)
+	      bool secret, uint8_t *out, size_t *outlen)
 {
 	CK_RV rv;
 
 	if ((rv = token_key_ready(c, t, o)) != CKR_OK)
 		return rv;
-	rv = tpm_rsa_raw(c->tpm, &o->key, in, len, out, outlen);
+	rv = tpm_rsa_raw(c->tpm, &o->key, in, len, secret, out, outlen);
 	tpm_idle(c->tpm);
 	return rv;
 }
@@ -1205,34 +1362,51 @@ token_ecdh(core *c, token *t, token_obj *o, const uint8_t *x,
 	return rv;
 }
 
-CK_RV
-token_create_secret(core *c, token *t, tpm_key_type type, blob *pub,
-		    blob *priv)
+/* Whether a secret key made from attrs needs the PIN: CKA_PRIVATE,
+ * default true (v2.40 4.4: the token's default; ours is private). */
+static bool
+attrs_private(const attr_list *attrs)
 {
+	return attr_bool_or(attrs, CKA_PRIVATE, true);
+}
+
+CK_RV
+token_create_secret(core *c, token *t, tpm_key_type type, attr_list *attrs,
+		    blob *pub, blob *priv)
+{
+	uint8_t auth[TPM_AUTH_LEN];
+	size_t auth_len;
 	CK_RV rv;
 
-	if (t->login != CKU_USER || t->storage.auth_len == 0)
-		return CKR_USER_NOT_LOGGED_IN;
-	if ((rv = core_tpm(c)) != CKR_OK)
-		return rv;
-	rv = tpm_key_create(c->tpm, &t->storage, type, 0, pub, priv, NULL,
+	if ((rv = key_auth_new(c, t, attrs_private(attrs), attrs, auth,
+			       &auth_len)) != CKR_OK ||
+	    (rv = core_tpm(c)) != CKR_OK)
+		goto out;
+	rv = tpm_key_create(c->tpm, type, 0, auth, auth_len, pub, priv, NULL,
 			    NULL, NULL);
 	tpm_idle(c->tpm);
+out:
+	secure_zero(auth, sizeof(auth));
 	return rv;
 }
 
 CK_RV
-token_import_secret(core *c, token *t, tpm_key_type type, const uint8_t *value,
-		    size_t len, blob *pub, blob *priv)
+token_import_secret(core *c, token *t, tpm_key_type type, attr_list *attrs,
+		    const uint8_t *value, size_t len, blob *pub, blob *priv)
 {
+	uint8_t auth[TPM_AUTH_LEN];
+	size_t auth_len;
 	CK_RV rv;
 
-	if (t->login != CKU_USER || t->storage.auth_len == 0)
-		return CKR_USER_NOT_LOGGED_IN;
-	if ((rv = core_tpm(c)) != CKR_OK)
-		return rv;
-	rv = tpm_key_import(c->tpm, &t->storage, type, value, len, pub, priv);
+	if ((rv = key_auth_new(c, t, attrs_private(attrs), attrs, auth,
+			       &auth_len)) != CKR_OK ||
+	    (rv = core_tpm(c)) != CKR_OK)
+		goto out;
+	rv = tpm_key_import(c->tpm, type, auth, auth_len, value, len, pub,
+			    priv);
 	tpm_idle(c->tpm);
+out:
+	secure_zero(auth, sizeof(auth));
 	return rv;
 }
 

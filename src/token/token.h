@@ -31,24 +31,35 @@ typedef struct token_obj {
 	int64_t token_id;
 } token_obj;
 
+/* What a login yields, kept in secure memory (secure_alloc: out of core
+ * dumps and forked children) while someone is logged in. */
+typedef struct {
+	/* user: the token secret, read from the user PIN's NV index; the
+	 * authValues of the token's PIN-protected keys derive from it */
+	uint8_t secret[TPM_SECRET_LEN];
+	/* SO: the SO PIN's authValue (C_InitPIN, C_SetPIN as SO) */
+	uint8_t so_auth[TPM_AUTH_LEN];
+} token_secrets;
+
 typedef struct token {
 	token_rec rec;
-	tpm_key storage;         /* parent of the token's keys, user PIN */
-	tpm_key so;              /* the SO object, SO PIN */
 	token_obj **objs;        /* stable pointers: the TPM layer keeps some */
 	size_t nobjs;
 	CK_USER_TYPE login;      /* (CK_USER_TYPE)-1: nobody */
+	token_secrets *sec;      /* while logged in, else NULL */
 	tpm_lockout lockout;     /* last seen; refreshed at login */
 	bool lockout_known;
 } token;
 
 #define TOKEN_NOBODY ((CK_USER_TYPE)-1)
 
-/* Which TPM key a private key object is a child of: 0 (or absent) the
- * token's PIN-bound storage key, 1 the SRK (a key usable without login). */
-#define CKA_TPM11_PARENT (CKA_VENDOR_DEFINED | 0x54310001UL)
-#define TPM11_PARENT_TOKEN 0
-#define TPM11_PARENT_SRK 1
+/* A PIN-protected key's nonce (16 random bytes, not secret): its TPM
+ * authValue is HMAC-SHA256(token secret, "tpm11 key auth" || nonce). A key
+ * without one has an empty authValue: it is usable without login
+ * (CKA_PRIVATE false). Callers cannot set it (C_CreateObject refuses
+ * unknown attribute types). (0x54310001 was key model 1's parent flag.) */
+#define CKA_TPM11_AUTH_NONCE (CKA_VENDOR_DEFINED | 0x54310002UL)
+#define TPM11_NONCE_LEN 16
 
 /* token_generate_key flags */
 #define TOKEN_KEY_NO_LOGIN 0x1 /* CKA_PRIVATE false: no PIN needed to use it */
@@ -77,6 +88,10 @@ CK_RV core_open(const char *store_dir, const char *tcti, bool create,
  * does (C_Initialize stays free of file I/O). */
 CK_RV core_new(const char *store_dir, const char *tcti, core **out);
 void core_close(core *c);
+/* Flushes every key this process loaded, logs every token out and closes
+ * the TPM connection (a process exiting without C_Finalize). The core
+ * stays usable: a later call connects again. */
+void core_release_tpm(core *c);
 /* After fork in the child: forget the parent's TPM handles. The core must
  * not be used afterwards (C_Initialize keeps it aside). */
 void core_abandon_tpm(core *c);
@@ -95,20 +110,21 @@ CK_RV core_reload(core *c);
 
 token *core_find_token(core *c, const char *label);
 
-/* Creates a token (SO object, storage key, cached TPM identity). */
+/* Creates a token: its PIN indices in the TPM's NV, the token secret in
+ * the user index, its TPM identity cached in the store. user_pin NULL
+ * (C_InitToken): a random user PIN nobody knows until C_InitPIN. */
 CK_RV token_create(core *c, const char *label, const char *so_pin,
 		   const char *user_pin, token **out);
+/* Removes a token: its PIN indices from the TPM, then it and its objects
+ * from the store. */
 CK_RV token_delete(core *c, token *t);
+/* Finishes what processes that died while making or removing a token
+ * left (their pending rows): removes those tokens' PIN indices and rows.
+ * The TPM must be connected (core_tpm). Returns how many. */
+int token_finish_pending(core *c);
 
 CK_RV token_login(core *c, token *t, CK_USER_TYPE who, const char *pin,
 		  size_t pin_len);
-/* Takes the user PIN without a TPM round trip: the next TPM command under
- * the storage key proves it, and a wrong PIN fails that operation with
- * CKR_PIN_INCORRECT (counted by the TPM's dictionary-attack logic like
- * any other). For a program that does one operation right away (tpm11
- * addkey: its TPM2_Create is the check). */
-CK_RV token_login_deferred(core *c, token *t, const char *pin,
-			   size_t pin_len);
 void token_logout(core *c, token *t);
 /* Refreshes the cached lockout state (one TPM command). */
 void token_read_lockout(core *c, token *t);
@@ -122,8 +138,10 @@ CK_RV token_change_pin(core *c, token *t, CK_USER_TYPE who,
 CK_RV token_init_pin(core *c, token *t, const char *so_pin, size_t so_len,
 		     const char *new_pin, size_t new_len);
 
-/* Generates a key pair in the TPM under t (user logged in, or user_pin
- * given) and stores its public and private objects. id/id_len may be 0 to
+/* Generates a key pair in the TPM for t and stores its public and private
+ * objects. The user must be logged in unless flags has
+ * TOKEN_KEY_NO_LOGIN (a key with an empty authValue that never touches
+ * the PIN). id/id_len may be 0 to
  * derive the CKA_ID from the public key. extra_pub/extra_priv: caller's
  * template attributes applied on top (may be NULL). */
 CK_RV token_generate_key(core *c, token *t, tpm_key_type type,
@@ -139,11 +157,13 @@ CK_RV token_generate_key_recs(core *c, token *t, tpm_key_type type,
 			      const attr_list *extra_pub,
 			      const attr_list *extra_priv, object_rec *recs);
 /* A secret key whose value the caller gives (C_CreateObject): put into
- * the TPM under the storage key (sensitiveDataOrigin clear), so the store
- * only ever holds the wrapped blob. */
+ * the TPM (sensitiveDataOrigin clear), so the store only ever holds the
+ * wrapped blob. attrs: the object's template; its CKA_PRIVATE (default
+ * true) decides whether the key needs the PIN (then the user must be
+ * logged in, and attrs gets the key's nonce). */
 CK_RV token_import_secret(core *c, token *t, tpm_key_type type,
-			  const uint8_t *value, size_t len, blob *pub,
-			  blob *priv);
+			  attr_list *attrs, const uint8_t *value, size_t len,
+			  blob *pub, blob *priv);
 /* Stores n objects without TPM blobs (certificates, data) on t in one
  * transaction; ids (may be NULL) receive their handles. */
 CK_RV token_add_objects(core *c, token *t, attr_list *objs, size_t n,
@@ -157,16 +177,21 @@ token_obj *token_find_obj(token *t, int64_t id);
  * caller (pkcs11/sign.c): CKM_ECDSA input for EC, a full block for RSA. */
 CK_RV token_sign_ecdsa(core *c, token *t, token_obj *o, const uint8_t *dig,
 		       size_t dlen, uint8_t *sig, size_t *siglen);
+/* secret: the result is a decryption's plaintext (encrypted on the bus). */
 CK_RV token_rsa_raw(core *c, token *t, token_obj *o, const uint8_t *in,
-		    size_t len, uint8_t *out, size_t *outlen);
+		    size_t len, bool secret, uint8_t *out, size_t *outlen);
 CK_RV token_ecdh(core *c, token *t, token_obj *o, const uint8_t *x,
 		 const uint8_t *y, uint8_t *z);
 
-/* Secret keys (AES, HMAC) made in the TPM under the token's storage key
- * (user logged in). The caller keeps the blobs in a session object or
+/* Secret keys (AES, HMAC) made in the TPM; attrs as for
+ * token_import_secret. The caller keeps the blobs in a session object or
  * stores them with token_store_key. */
-CK_RV token_create_secret(core *c, token *t, tpm_key_type type, blob *pub,
-			  blob *priv);
+CK_RV token_create_secret(core *c, token *t, tpm_key_type type,
+			  attr_list *attrs, blob *pub, blob *priv);
+/* Makes o's key usable: its authValue from the token secret (the user
+ * must be logged in for a PIN-protected key), the TPM reachable. For
+ * TPM code outside the token layer (attestation). */
+CK_RV token_key_ready(core *c, token *t, token_obj *o);
 CK_RV token_store_key(core *c, token *t, attr_list *attrs, blob *pub,
 		      blob *priv, int64_t *id);
 CK_RV token_aes(core *c, token *t, token_obj *o, bool decrypt, uint16_t mode,

@@ -1,8 +1,12 @@
 #include "tpm/tpm.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -46,6 +50,20 @@ struct tpm_ctx {
 		r_;                                                        \
 	})
 
+static int tpm_flush_strangers(tpm_ctx *t);
+static bool tpm_rc_full(TSS2_RC rc);
+
+/* TPM_CALL for a command that needs a free object or session slot: when
+ * the TPM is full, flush what dead processes left behind and try once
+ * more (see tpm_flush_strangers). */
+#define TPM_CALL_ROOM(t, what, call)                                       \
+	({                                                                 \
+		TSS2_RC rr_ = TPM_CALL((t), (what), (call));               \
+		if (tpm_rc_full(rr_) && tpm_flush_strangers(t) > 0)        \
+			rr_ = TPM_CALL((t), (what), (call));               \
+		rr_;                                                       \
+	})
+
 static void
 tpm_note_error(tpm_ctx *t, const char *what, TSS2_RC rc)
 {
@@ -72,9 +90,61 @@ tpm_tcti_name(const tpm_ctx *t)
 	return t->tcti_name;
 }
 
+/* The descriptors open now, from /proc/self/fd; NULL when unknown. */
+static int *
+fds_open(size_t *n)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int *v = NULL, *nv;
+
+	*n = 0;
+	if (d == NULL)
+		return NULL;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		if ((nv = realloc(v, (*n + 1) * sizeof(*v))) == NULL)
+			break;
+		v = nv;
+		v[(*n)++] = atoi(e->d_name);
+	}
+	closedir(d);
+	return v;
+}
+
+/* tpm2-tss opens its TPM connection without O_CLOEXEC and has no way to
+ * ask for it: a program that execs (ssh-agent's helper, a browser's
+ * children) would hand the connection, and on /dev/tpm0 the device
+ * itself, to the new program (DESIGN.md property 10). Marks the sockets
+ * and character devices that the TCTI's set-up opened. */
+static void
+fds_cloexec_new(const int *before, size_t nbefore)
+{
+	size_t n = 0, i, j;
+	int *now = fds_open(&n);
+
+	for (i = 0; i < n; i++) {
+		struct stat st;
+		int fl;
+		bool old = false;
+
+		for (j = 0; j < nbefore && !old; j++)
+			old = before[j] == now[i];
+		if (old || fstat(now[i], &st) != 0 ||
+		    !(S_ISSOCK(st.st_mode) || S_ISCHR(st.st_mode)))
+			continue;
+		if ((fl = fcntl(now[i], F_GETFD)) >= 0 && !(fl & FD_CLOEXEC))
+			fcntl(now[i], F_SETFD, fl | FD_CLOEXEC);
+	}
+	free(now);
+}
+
 CK_RV
 tpm_open(const char *tcti, tpm_ctx **out, char *err, size_t errlen)
 {
+	size_t nfds = 0;
+	int *fds;
 	tpm_ctx *t;
 	TSS2_RC rc;
 
@@ -93,7 +163,11 @@ tpm_open(const char *tcti, tpm_ctx **out, char *err, size_t errlen)
 	t->hmac = ESYS_TR_NONE;
 	t->tcti_name = strdup(tcti ? tcti : "(tctildr default: tabrmd, "
 					     "/dev/tpmrm0, /dev/tpm0, mssim)");
+	fds = fds_open(&nfds);
 	rc = Tss2_TctiLdr_Initialize(tcti, &t->tcti);
+	if (fds != NULL)
+		fds_cloexec_new(fds, nfds);
+	free(fds);
 	if (rc != TSS2_RC_SUCCESS) {
 		snprintf(err, errlen,
 			 "no TPM reachable through TCTI %s (%s); set "
@@ -318,6 +392,11 @@ tpm_stir_random(tpm_ctx *t, const uint8_t *in, size_t n)
 #define ATTR_CHILD_KEY                                                     \
 	(TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |                  \
 	 TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH)
+/* Application keys: their authValue is 32 random-looking bytes (or empty
+ * for keys usable without login), so no dictionary-attack protection is
+ * needed, and none of their use can lock the TPM (DESIGN.md property 9).
+ * The PINs are in NV indices that are not noDA. */
+#define ATTR_APP_KEY (ATTR_CHILD_KEY | TPMA_OBJECT_NODA)
 
 /* The primary storage key: the TCG ECC P-256 SRK template (restricted
  * decryption, AES-128-CFB, noDA, empty authValue, zero unique). */
@@ -350,7 +429,7 @@ tpm_key_type_template(tpm_key_type type, unsigned flags, TPM2B_PUBLIC *p)
 	case TPM_KEY_ECC_P384:
 		p->publicArea.type = TPM2_ALG_ECC;
 		p->publicArea.objectAttributes =
-			ATTR_CHILD_KEY | TPMA_OBJECT_SIGN_ENCRYPT;
+			ATTR_APP_KEY | TPMA_OBJECT_SIGN_ENCRYPT;
 		/* ECDH_ZGen needs decrypt; with scheme NULL the key may do
 		 * both. Only when asked (CKA_DERIVE). */
 		if (flags & TPM_KEYGEN_DERIVE)
@@ -369,7 +448,7 @@ tpm_key_type_template(tpm_key_type type, unsigned flags, TPM2B_PUBLIC *p)
 		 * and the TPM performs the raw private operation, so PSS
 		 * with any salt and caller-built DigestInfo both work. */
 		p->publicArea.type = TPM2_ALG_RSA;
-		p->publicArea.objectAttributes = ATTR_CHILD_KEY |
+		p->publicArea.objectAttributes = ATTR_APP_KEY |
 						 TPMA_OBJECT_SIGN_ENCRYPT |
 						 TPMA_OBJECT_DECRYPT;
 		p->publicArea.parameters.rsaDetail.symmetric.algorithm =
@@ -383,7 +462,7 @@ tpm_key_type_template(tpm_key_type type, unsigned flags, TPM2B_PUBLIC *p)
 	case TPM_KEY_AES_256:
 		/* mode NULL: the caller picks one per operation */
 		p->publicArea.type = TPM2_ALG_SYMCIPHER;
-		p->publicArea.objectAttributes = ATTR_CHILD_KEY |
+		p->publicArea.objectAttributes = ATTR_APP_KEY |
 						 TPMA_OBJECT_SIGN_ENCRYPT |
 						 TPMA_OBJECT_DECRYPT;
 		p->publicArea.parameters.symDetail.sym.algorithm = TPM2_ALG_AES;
@@ -406,7 +485,7 @@ tpm_key_type_template(tpm_key_type type, unsigned flags, TPM2B_PUBLIC *p)
 		p->publicArea.type = TPM2_ALG_KEYEDHASH;
 		p->publicArea.nameAlg = h;
 		p->publicArea.objectAttributes =
-			ATTR_CHILD_KEY | TPMA_OBJECT_SIGN_ENCRYPT;
+			ATTR_APP_KEY | TPMA_OBJECT_SIGN_ENCRYPT;
 		p->publicArea.parameters.keyedHashDetail.scheme.scheme =
 			TPM2_ALG_HMAC;
 		p->publicArea.parameters.keyedHashDetail.scheme.details.hmac
@@ -533,21 +612,6 @@ tpm_pub_parse(const blob *pub, tpm_pubkey *out)
 		return 0;
 	}
 	return -1;
-}
-
-/* Name = nameAlg || H(marshalled TPMT_PUBLIC). */
-static int
-pub_name(const TPM2B_PUBLIC *p, uint8_t name[2 + SHA256_DIGEST_LENGTH])
-{
-	uint8_t buf[sizeof(TPMT_PUBLIC)];
-	size_t off = 0;
-
-	if (Tss2_MU_TPMT_PUBLIC_Marshal(&p->publicArea, buf, sizeof(buf),
-					&off) != TSS2_RC_SUCCESS)
-		return -1;
-	name[0] = 0x00;
-	name[1] = 0x0b; /* TPM2_ALG_SHA256 */
-	return hash_digest(HASH_SHA256, buf, off, name + 2);
 }
 
 /* --- primary ----------------------------------------------------------- */
@@ -706,19 +770,23 @@ static const TPMT_SYM_DEF session_sym = {
 	.mode = {.aes = TPM2_ALG_CFB},
 };
 
-#define SESSION_ATTRS                                                      \
-	(TPMA_SESSION_CONTINUESESSION | TPMA_SESSION_DECRYPT |             \
-	 TPMA_SESSION_ENCRYPT)
+/* What the salted session does for a command besides authorising:
+ * encrypt its first command parameter (an authValue, a secret going in),
+ * its first response parameter (a secret coming out), both, or neither. */
+enum {
+	SESS_PLAIN = 0,
+	SESS_IN = TPMA_SESSION_DECRYPT,  /* TPM decrypts the command's */
+	SESS_OUT = TPMA_SESSION_ENCRYPT, /* TPM encrypts the response's */
+};
 
-/* A session salted to the SRK: its key never crosses the bus, and with
- * parameter encryption (encrypt true) neither do new authValues. Kept
- * until tpm_idle. Each call sets the attributes it needs: ESAPI's session
- * crypto makes a new OpenSSL library context per operation (tpm2-tss 3.x),
- * so a command without parameter encryption (TPM2_Load, whose private
- * part is already wrapped by the parent, or TPM2_PolicySecret) saves a key
+/* A session salted to the SRK: its key never crosses the bus, so neither
+ * do the authValues it proves (an HMAC) nor the parameters it encrypts.
+ * Kept until tpm_idle. Each call sets the attributes it needs: ESAPI's
+ * session crypto makes a new OpenSSL library context per operation
+ * (tpm2-tss 3.x), so a command without parameter encryption saves a key
  * derivation and two AES passes of client CPU. */
 static CK_RV
-tpm_session_attrs(tpm_ctx *t, ESYS_TR *out, bool encrypt)
+tpm_session_attrs(tpm_ctx *t, ESYS_TR *out, unsigned crypt)
 {
 	TSS2_RC rc;
 
@@ -726,21 +794,20 @@ tpm_session_attrs(tpm_ctx *t, ESYS_TR *out, bool encrypt)
 	if (t->hmac == ESYS_TR_NONE) {
 		if (t->srk == ESYS_TR_NONE)
 			return CKR_GENERAL_ERROR;
-		rc = TPM_CALL(t, "StartAuthSession",
-			      Esys_StartAuthSession(t->esys, t->srk,
-						    ESYS_TR_NONE, ESYS_TR_NONE,
-						    ESYS_TR_NONE, ESYS_TR_NONE,
-						    NULL, TPM2_SE_HMAC,
-						    &session_sym,
-						    TPM2_ALG_SHA256, &t->hmac));
+		rc = TPM_CALL_ROOM(t, "StartAuthSession",
+				   Esys_StartAuthSession(
+					   t->esys, t->srk, ESYS_TR_NONE,
+					   ESYS_TR_NONE, ESYS_TR_NONE,
+					   ESYS_TR_NONE, NULL, TPM2_SE_HMAC,
+					   &session_sym, TPM2_ALG_SHA256,
+					   &t->hmac));
 		if (rc != TSS2_RC_SUCCESS) {
 			t->hmac = ESYS_TR_NONE;
 			return tpm_rc_to_ckr(rc);
 		}
 	}
 	rc = Esys_TRSess_SetAttributes(t->esys, t->hmac,
-				       encrypt ? SESSION_ATTRS
-					       : TPMA_SESSION_CONTINUESESSION,
+				       TPMA_SESSION_CONTINUESESSION | crypt,
 				       0xff);
 	if (rc != TSS2_RC_SUCCESS)
 		return CKR_DEVICE_ERROR;
@@ -748,10 +815,91 @@ tpm_session_attrs(tpm_ctx *t, ESYS_TR *out, bool encrypt)
 	return CKR_OK;
 }
 
-static CK_RV
-tpm_hmac_session(tpm_ctx *t, ESYS_TR *out)
+/* --- leftovers of other processes ---------------------------------------- */
+
+/* The handles that are ours: our resident keys and our session. */
+static bool
+tpm_handle_ours(tpm_ctx *t, TPM2_HANDLE h)
 {
-	return tpm_session_attrs(t, out, true);
+	TPM2_HANDLE mine;
+	int i;
+
+	for (i = 0; i < TPM_MAX_RESIDENT; i++)
+		if (t->resident[i] != NULL &&
+		    Esys_TR_GetTpmHandle(t->esys, t->resident[i]->tr, &mine) ==
+			    TSS2_RC_SUCCESS &&
+		    mine == h)
+			return true;
+	return t->hmac != ESYS_TR_NONE &&
+	       Esys_TR_GetTpmHandle(t->esys, t->hmac, &mine) ==
+		       TSS2_RC_SUCCESS &&
+	       mine == h;
+}
+
+/* The TPM is full of objects or sessions (TPM_RC_OBJECT_MEMORY 0x902,
+ * TPM_RC_SESSION_MEMORY 0x903). Behind a resource manager (tpm2-abrmd,
+ * /dev/tpmrm0) a client sees only its own handles, so this finds nothing
+ * of anyone else's. On a TPM reached directly (swtpm, mssim, /dev/tpm0)
+ * it sees what other processes left behind when they were killed or
+ * exited without cleaning up: those handles are unusable for us and for
+ * anyone without their authValues, and they block every later client, so
+ * they are flushed (DESIGN.md property 10; a live process sharing a
+ * direct TPM with us reloads its keys from their blobs, see
+ * TPM_KEY_CALL). Returns how many were flushed. Flushes through SAPI:
+ * ESAPI knows nothing of these handles. Nothing of src/tpm/attest.c is
+ * loaded across a call into this file, so nothing of ours is missed. */
+static int
+tpm_flush_strangers(tpm_ctx *t)
+{
+	static const TPM2_HANDLE firsts[] = {TPM2_TRANSIENT_FIRST,
+					     TPM2_LOADED_SESSION_FIRST};
+	TSS2_SYS_CONTEXT *sys = NULL;
+	int flushed = 0;
+	size_t f;
+
+	if (Esys_GetSysContext(t->esys, &sys) != TSS2_RC_SUCCESS || !sys)
+		return 0;
+	for (f = 0; f < sizeof(firsts) / sizeof(firsts[0]); f++) {
+		TPMS_CAPABILITY_DATA *cap = NULL;
+		TPMI_YES_NO more;
+		UINT32 i;
+
+		if (TPM_CALL(t, "GetCapability(handles)",
+			     Esys_GetCapability(t->esys, ESYS_TR_NONE,
+						ESYS_TR_NONE, ESYS_TR_NONE,
+						TPM2_CAP_HANDLES, firsts[f],
+						TPM2_MAX_CAP_HANDLES, &more,
+						&cap)) != TSS2_RC_SUCCESS)
+			continue;
+		for (i = 0; i < cap->data.handles.count; i++) {
+			TPM2_HANDLE h = cap->data.handles.handle[i];
+
+			if ((h >> TPM2_HR_SHIFT) != (firsts[f] >> TPM2_HR_SHIFT) &&
+			    !(f == 1 && (h >> TPM2_HR_SHIFT) ==
+						(TPM2_POLICY_SESSION_FIRST >>
+						 TPM2_HR_SHIFT)))
+				continue;
+			if (tpm_handle_ours(t, h))
+				continue;
+			if (TPM_CALL(t, "FlushContext(leftover)",
+				     Tss2_Sys_FlushContext(sys, h)) ==
+			    TSS2_RC_SUCCESS) {
+				log_debug("tpm: flushed 0x%08x, left in the TPM "
+					  "by another process", h);
+				flushed++;
+			}
+		}
+		Esys_Free(cap);
+	}
+	return flushed;
+}
+
+static bool
+tpm_rc_full(TSS2_RC rc)
+{
+	TSS2_RC b = tpm_rc_base(rc);
+
+	return b == TPM2_RC_OBJECT_MEMORY || b == TPM2_RC_SESSION_MEMORY;
 }
 
 /* --- residency ---------------------------------------------------------- */
@@ -791,34 +939,27 @@ tpm_key_evict(tpm_ctx *t, tpm_key *k)
 }
 
 /* Makes room for one more object, evicting the least recently used one
- * that is not pin. */
+ * that is not pin: at most TPM_MAX_RESIDENT - 1 of ours stay, so a
+ * TPM2_Load or TPM2_Create under the persistent SRK finds the two slots
+ * it needs (one to bring in the SRK, one for the new object) on a TPM
+ * with three. */
 static CK_RV
 tpm_make_room(tpm_ctx *t, const tpm_key *pin)
 {
 	tpm_key *lru = NULL;
-	int i, free_i = -1;
-	CK_RV rv;
+	int i;
 
 	for (i = 0; i < TPM_MAX_RESIDENT; i++) {
-		if (t->resident[i] == NULL) {
-			free_i = i;
-			break;
-		}
+		if (t->resident[i] == NULL)
+			return CKR_OK;
 		if (t->resident[i] == pin)
 			continue;
 		if (lru == NULL || t->resident[i]->last_use < lru->last_use)
 			lru = t->resident[i];
 	}
-	if (free_i < 0) {
-		if (lru == NULL)
-			return CKR_DEVICE_MEMORY;
-		for (i = 0; i < TPM_MAX_RESIDENT; i++)
-			if (t->resident[i] == lru)
-				free_i = i;
-		if ((rv = tpm_key_evict(t, lru)) != CKR_OK)
-			return rv;
-	}
-	return CKR_OK;
+	if (lru == NULL)
+		return CKR_DEVICE_MEMORY;
+	return tpm_key_evict(t, lru);
 }
 
 static void
@@ -846,47 +987,33 @@ tpm_key_apply_auth(tpm_ctx *t, tpm_key *k)
 	secure_zero(&a, sizeof(a));
 }
 
-/* Loads k (and, first, its parents) so that k->tr is usable. */
+/* Loads k under the SRK (or brings its saved context back) so that k->tr
+ * is usable. The SRK's authValue is empty: a password session, no
+ * secret. What protects a PIN key is its own authValue, not its loading. */
 static CK_RV
 tpm_key_ensure(tpm_ctx *t, tpm_key *k)
 {
 	TPM2B_PUBLIC pub;
 	TPM2B_PRIVATE priv;
-	ESYS_TR parent, sess, tr = ESYS_TR_NONE;
+	ESYS_TR tr = ESYS_TR_NONE;
 	TSS2_RC rc;
 	CK_RV rv;
 
 	k->last_use = ++t->clock;
 	if (k->tr != 0)
 		return CKR_OK;
+	if (t->srk == ESYS_TR_NONE)
+		return CKR_GENERAL_ERROR;
+	if ((rv = tpm_make_room(t, k)) != CKR_OK)
+		return rv;
 	if (k->saved != NULL) {
-		if ((rv = tpm_make_room(t, NULL)) != CKR_OK)
-			return rv;
-		rc = TPM_CALL(t, "ContextLoad",
-			      Esys_ContextLoad(t->esys, k->saved, &tr));
-		if (rc == TSS2_RC_SUCCESS) {
-			Esys_Free(k->saved);
-			k->saved = NULL;
-			k->tr = tr;
-			tpm_key_apply_auth(t, k);
-			resident_add(t, k);
-			return CKR_OK;
-		}
-		/* A saved context dies with a TPM reset: load from blobs. */
+		rc = TPM_CALL_ROOM(t, "ContextLoad",
+				   Esys_ContextLoad(t->esys, k->saved, &tr));
 		Esys_Free(k->saved);
 		k->saved = NULL;
-	}
-	if (k->parent != NULL) {
-		if ((rv = tpm_key_ensure(t, k->parent)) != CKR_OK)
-			return rv;
-		parent = k->parent->tr;
-		if ((rv = tpm_session_attrs(t, &sess, false)) != CKR_OK)
-			return rv;
-	} else {
-		if (t->srk == ESYS_TR_NONE)
-			return CKR_GENERAL_ERROR;
-		parent = t->srk;
-		sess = ESYS_TR_PASSWORD;
+		if (rc == TSS2_RC_SUCCESS)
+			goto loaded;
+		/* A saved context dies with a TPM reset: load from blobs. */
 	}
 	if (pub_from_blob(&k->pub, &pub) != 0 ||
 	    priv_from_blob(&k->priv, &priv) != 0) {
@@ -894,18 +1021,84 @@ tpm_key_ensure(tpm_ctx *t, tpm_key *k)
 		log_error("tpm: %s", t->err);
 		return CKR_DEVICE_ERROR;
 	}
-	if ((rv = tpm_make_room(t, k->parent)) != CKR_OK)
-		return rv;
-	rc = TPM_CALL(t, "Load",
-		      Esys_Load(t->esys, parent, sess, ESYS_TR_NONE, ESYS_TR_NONE,
-				&priv, &pub, &tr));
+	rc = TPM_CALL_ROOM(t, "Load",
+			   Esys_Load(t->esys, t->srk, ESYS_TR_PASSWORD,
+				     ESYS_TR_NONE, ESYS_TR_NONE, &priv, &pub,
+				     &tr));
 	secure_zero(&priv, sizeof(priv));
 	if (rc != TSS2_RC_SUCCESS)
-		return tpm_rc_to_ckr_auth(rc);
+		return tpm_rc_to_ckr(rc);
+loaded:
 	k->tr = tr;
 	tpm_key_apply_auth(t, k);
 	resident_add(t, k);
 	return CKR_OK;
+}
+
+/* Forgets k's handle without a command: the TPM no longer holds what we
+ * loaded there (flushed by another process on a shared direct TPM, or a
+ * TPM restart), and the handle may now be someone else's object. */
+static void
+tpm_key_forget(tpm_ctx *t, tpm_key *k)
+{
+	ESYS_TR tr = k->tr;
+	TPM2B_AUTH empty = {0};
+
+	Esys_TR_SetAuth(t->esys, tr, &empty);
+	Esys_TR_Close(t->esys, &tr);
+	resident_remove(t, k);
+	k->tr = 0;
+}
+
+/* A key command failed in a way that says our handle is stale: the
+ * object is gone (TPM_RC_REFERENCE_H0, TPM_RC_HANDLE) or the handle now
+ * names another process's object, whose authValue is not ours
+ * (TPM_RC_BAD_AUTH; our keys are noDA, so nothing is counted). */
+static bool
+tpm_rc_stale(TSS2_RC rc)
+{
+	TSS2_RC b = tpm_rc_base(rc);
+
+	return b == TPM2_RC_REFERENCE_H0 || b == TPM2_RC_HANDLE ||
+	       b == TPM2_RC_BAD_AUTH || b == TPM2_RC_AUTH_FAIL;
+}
+
+/* Runs call, a command on key k, with k loaded; when the handle turns
+ * out to be stale, reloads k from its blobs and runs it once more. */
+#define TPM_KEY_CALL(t, k, what, call)                                     \
+	({                                                                 \
+		TSS2_RC kr_ = TSS2_BASE_RC_GENERAL_FAILURE;                \
+		CK_RV kv_ = tpm_key_ensure((t), (k));                      \
+		if (kv_ == CKR_OK) {                                       \
+			kr_ = TPM_CALL((t), (what), (call));               \
+			if (tpm_rc_stale(kr_)) {                           \
+				tpm_key_forget((t), (k));                  \
+				if (tpm_key_ensure((t), (k)) == CKR_OK)    \
+					kr_ = TPM_CALL((t), (what), (call)); \
+			}                                                  \
+		}                                                          \
+		kv_ != CKR_OK ? kv_ : tpm_key_rc((t), kr_);                \
+	})
+
+/* A key command's result: an authorisation failure there is not a wrong
+ * PIN (no PIN is involved) but a key whose authValue does not match,
+ * i.e. a key of another token or a damaged store. */
+static CK_RV
+tpm_key_rc(tpm_ctx *t, TSS2_RC rc)
+{
+	TSS2_RC b = tpm_rc_base(rc);
+
+	if (rc == TSS2_RC_SUCCESS)
+		return CKR_OK;
+	if (b == TPM2_RC_BAD_AUTH || b == TPM2_RC_AUTH_FAIL) {
+		snprintf(t->err, sizeof(t->err),
+			 "the TPM refused the key's authorization: the key "
+			 "does not belong to this token's secret (a store "
+			 "put together from another token's rows?)");
+		log_error("tpm: %s", t->err);
+		return CKR_DEVICE_ERROR;
+	}
+	return tpm_rc_to_ckr(rc);
 }
 
 CK_RV
@@ -966,51 +1159,7 @@ tpm_pin_auth(const blob *salt, const char *pin, size_t pin_len,
 	return 0;
 }
 
-CK_RV
-tpm_key_check_auth(tpm_ctx *t, tpm_key *k, tpm_key *child)
-{
-	ESYS_TR trial = ESYS_TR_NONE, sess;
-	TSS2_RC rc;
-	CK_RV rv;
-
-	if ((rv = tpm_key_ensure(t, k)) != CKR_OK)
-		return rv;
-	/* Loading a child is the proof (TPM2_Load authorises with the
-	 * parent's authValue) and leaves the child ready for its first use:
-	 * 1 command instead of 3. Only a child that is not loaded yet proves
-	 * anything. */
-	if (child != NULL && child->parent == k && child->tr == 0 &&
-	    child->saved == NULL) {
-		rv = tpm_key_ensure(t, child);
-		if (rv == CKR_OK || rv == CKR_PIN_INCORRECT ||
-		    rv == CKR_PIN_LOCKED || rv == CKR_DEVICE_REMOVED)
-			return rv;
-		/* Anything else (a damaged child blob): the policy way. */
-		log_debug("tpm: child load for the PIN check failed (0x%lx); "
-			  "using PolicySecret", (unsigned long)rv);
-		if ((rv = tpm_key_ensure(t, k)) != CKR_OK)
-			return rv;
-	}
-	if ((rv = tpm_session_attrs(t, &sess, false)) != CKR_OK)
-		return rv;
-	rc = TPM_CALL(t, "StartAuthSession(trial)",
-		      Esys_StartAuthSession(t->esys, ESYS_TR_NONE, ESYS_TR_NONE,
-					    ESYS_TR_NONE, ESYS_TR_NONE,
-					    ESYS_TR_NONE, NULL, TPM2_SE_TRIAL,
-					    &session_sym, TPM2_ALG_SHA256,
-					    &trial));
-	if (rc != TSS2_RC_SUCCESS)
-		return tpm_rc_to_ckr(rc);
-	rc = TPM_CALL(t, "PolicySecret",
-		      Esys_PolicySecret(t->esys, k->tr, trial, sess, ESYS_TR_NONE,
-					ESYS_TR_NONE, NULL, NULL, NULL, 0, NULL,
-					NULL));
-	rv = rc == TSS2_RC_SUCCESS ? CKR_OK : tpm_rc_to_ckr_auth(rc);
-	TPM_CALL(t, "flush trial", Esys_FlushContext(t->esys, trial));
-	return rv;
-}
-
-/* --- token objects ------------------------------------------------------- */
+/* --- policies ---------------------------------------------------------------- */
 
 static void
 put_u32(uint8_t *p, uint32_t v)
@@ -1046,40 +1195,599 @@ policy_cc(uint8_t d[32], uint32_t cc, const void *extra, size_t elen)
 	return policy_extend(d, c, 4, extra, elen);
 }
 
-/* The two ways to change a storage key's authValue (DESIGN.md):
- *   user: PolicyAuthValue, PolicyCommandCode(ObjectChangeAuth)
- *   SO:   PolicySecret(SO object), PolicyCommandCode(ObjectChangeAuth)
- *   authPolicy = PolicyOR(user, SO)
- * TPM 2.0 Part 3, 23.x: PolicySecret extends with the object's Name and
- * then with policyRef (empty here). */
-static int
-policy_branches(const uint8_t *so_name, size_t so_name_len,
-		uint8_t user[32], uint8_t so[32], uint8_t or_digest[32])
-{
-	uint8_t occ[4], both[64];
+/* The policies of a token's PIN indices (TPM 2.0 Part 3: PolicySecret
+ * extends with the object's Name, then with policyRef, empty here):
+ *   own = PolicyAuthValue, PolicyCommandCode(NV_ChangeAuth)
+ *   so  = PolicySecret(SO index), PolicyCommandCode(NV_ChangeAuth)
+ *   tag = SHA-256("tpm11 SO index" || the token's tag): a branch nobody
+ *         can satisfy, there to make the SO index's policy, and with it
+ *         both indices' Names, unique to the token (crash recovery
+ *         removes an index only when its Name is the token's own)
+ *   SO index:   PolicyOR(own, tag)  (the SO changes the SO PIN)
+ *   user index: PolicyOR(own, so)   (the user changes the user PIN, or
+ *               the SO sets a new one)
+ * NV_ChangeAuth is always authorised by policy (ADMIN role); reading an
+ * index or PolicySecret on it use its authValue (TPMA_NV_AUTHREAD). */
+typedef struct {
+	uint8_t a[32], b[32]; /* the OR's branches */
+	uint8_t digest[32];   /* the index's authPolicy */
+} pin_policy;
 
-	put_u32(occ, TPM2_CC_ObjectChangeAuth);
-	memset(user, 0, 32);
-	if (policy_cc(user, TPM2_CC_PolicyAuthValue, NULL, 0) ||
-	    policy_cc(user, TPM2_CC_PolicyCommandCode, occ, 4))
+static int
+policy_or(pin_policy *p)
+{
+	uint8_t both[64];
+
+	memcpy(both, p->a, 32);
+	memcpy(both + 32, p->b, 32);
+	memset(p->digest, 0, 32);
+	return policy_cc(p->digest, TPM2_CC_PolicyOR, both, 64);
+}
+
+static int
+policy_own(uint8_t own[32])
+{
+	uint8_t occ[4];
+
+	put_u32(occ, TPM2_CC_NV_ChangeAuth);
+	memset(own, 0, 32);
+	if (policy_cc(own, TPM2_CC_PolicyAuthValue, NULL, 0) ||
+	    policy_cc(own, TPM2_CC_PolicyCommandCode, occ, 4))
 		return -1;
-	memset(so, 0, 32);
-	if (policy_cc(so, TPM2_CC_PolicySecret, so_name, so_name_len) ||
-	    policy_extend(so, "", 0, NULL, 0) ||
-	    policy_cc(so, TPM2_CC_PolicyCommandCode, occ, 4))
+	return 0;
+}
+
+static int
+policy_so_index(const blob *tag, pin_policy *p)
+{
+	static const char label[] = "tpm11 SO index";
+	uint8_t buf[sizeof(label) - 1 + 64];
+
+	if (tag->len == 0 || tag->len > 64 || policy_own(p->a) != 0)
 		return -1;
-	memcpy(both, user, 32);
-	memcpy(both + 32, so, 32);
-	memset(or_digest, 0, 32);
-	return policy_cc(or_digest, TPM2_CC_PolicyOR, both, 64);
+	memcpy(buf, label, sizeof(label) - 1);
+	memcpy(buf + sizeof(label) - 1, tag->data, tag->len);
+	if (hash_digest(HASH_SHA256, buf, sizeof(label) - 1 + tag->len, p->b))
+		return -1;
+	return policy_or(p);
+}
+
+static int
+policy_user_index(const blob *so_name, pin_policy *p)
+{
+	uint8_t occ[4];
+
+	put_u32(occ, TPM2_CC_NV_ChangeAuth);
+	if (policy_own(p->a) != 0)
+		return -1;
+	memset(p->b, 0, 32);
+	if (policy_cc(p->b, TPM2_CC_PolicySecret, so_name->data, so_name->len) ||
+	    policy_extend(p->b, "", 0, NULL, 0) ||
+	    policy_cc(p->b, TPM2_CC_PolicyCommandCode, occ, 4))
+		return -1;
+	return policy_or(p);
 }
 
 static CK_RV
-tpm_create(tpm_ctx *t, ESYS_TR parent, ESYS_TR sess,
-	   const uint8_t *auth, size_t auth_len, const TPM2B_PUBLIC *tmpl,
+tpm_policy_session(tpm_ctx *t, ESYS_TR *out)
+{
+	TSS2_RC rc;
+
+	/* Salted: with PolicyAuthValue its HMAC key includes the PIN's
+	 * authValue, which a bus observer must not be able to guess
+	 * offline from the HMAC. */
+	rc = TPM_CALL_ROOM(t, "StartAuthSession(policy)",
+			   Esys_StartAuthSession(
+				   t->esys, t->srk, ESYS_TR_NONE, ESYS_TR_NONE,
+				   ESYS_TR_NONE, ESYS_TR_NONE, NULL,
+				   TPM2_SE_POLICY, &session_sym,
+				   TPM2_ALG_SHA256, out));
+	if (rc != TSS2_RC_SUCCESS) {
+		*out = ESYS_TR_NONE;
+		return tpm_rc_to_ckr(rc);
+	}
+	/* It only authorises; parameter encryption rides on the salted
+	 * HMAC session (the key of an authorising policy session with
+	 * PolicySecret would not include an authValue the SO knows). */
+	rc = Esys_TRSess_SetAttributes(t->esys, *out,
+				       TPMA_SESSION_CONTINUESESSION, 0xff);
+	return rc == TSS2_RC_SUCCESS ? CKR_OK : CKR_DEVICE_ERROR;
+}
+
+/* --- PINs in NV indices ------------------------------------------------------ */
+
+/* tpm11's NV handles: the owner range (TCG handle registry: 0x01000000 to
+ * 0x013FFFFF for the owner's indices), from here on. */
+#define TPM_NV_BASE 0x01311100u
+#define TPM_NV_SPAN 0x100u
+
+/* The indices' attributes once made: an ordinary index, not noDA (a wrong
+ * PIN counts). AUTHREAD lets its authValue read it and satisfy
+ * PolicySecret; AUTHWRITE writes it once when made; the user index is
+ * WRITEDEFINE and write-locked, so the token secret can never be
+ * overwritten. WRITTEN and WRITELOCKED are set by the TPM and are part of
+ * the Name. */
+#define NV_ATTRS_SO (TPMA_NV_AUTHREAD | TPMA_NV_AUTHWRITE)
+#define NV_ATTRS_USER (NV_ATTRS_SO | TPMA_NV_WRITEDEFINE)
+#define NV_ATTRS_SET_BY_TPM (TPMA_NV_WRITTEN | TPMA_NV_WRITELOCKED)
+#define NV_SO_SIZE 1
+
+/* An index's public area as tpm11 makes it. */
+static void
+nv_public(uint32_t index, TPMA_NV attrs, const uint8_t policy[32],
+	  UINT16 size, TPM2B_NV_PUBLIC *pub)
+{
+	memset(pub, 0, sizeof(*pub));
+	pub->nvPublic.nvIndex = index;
+	pub->nvPublic.nameAlg = TPM2_ALG_SHA256;
+	pub->nvPublic.attributes = attrs;
+	pub->nvPublic.authPolicy.size = 32;
+	memcpy(pub->nvPublic.authPolicy.buffer, policy, 32);
+	pub->nvPublic.dataSize = size;
+}
+
+/* Name = nameAlg || SHA-256(marshalled TPMS_NV_PUBLIC) (Part 1, 16). */
+static int
+nv_name(const TPMS_NV_PUBLIC *pub, blob *out)
+{
+	uint8_t buf[sizeof(TPMS_NV_PUBLIC)], name[34];
+	size_t off = 0;
+
+	if (Tss2_MU_TPMS_NV_PUBLIC_Marshal(pub, buf, sizeof(buf), &off) !=
+	    TSS2_RC_SUCCESS)
+		return -1;
+	name[0] = 0x00;
+	name[1] = 0x0b; /* TPM2_ALG_SHA256 */
+	if (hash_digest(HASH_SHA256, buf, off, name + 2) != 0)
+		return -1;
+	return blob_set(out, name, sizeof(name));
+}
+
+/* The two lowest free handles in tpm11's range. */
+static CK_RV
+tpm_nv_free(tpm_ctx *t, uint32_t out[2])
+{
+	TPMS_CAPABILITY_DATA *cap = NULL;
+	TPMI_YES_NO more;
+	uint32_t h;
+	int n = 0;
+	TSS2_RC rc;
+
+	rc = TPM_CALL(t, "GetCapability(NV handles)",
+		      Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE,
+					 ESYS_TR_NONE, TPM2_CAP_HANDLES,
+					 TPM_NV_BASE, TPM_NV_SPAN, &more, &cap));
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_rc_to_ckr(rc);
+	for (h = TPM_NV_BASE; h < TPM_NV_BASE + TPM_NV_SPAN && n < 2; h++) {
+		UINT32 i;
+		bool used = false;
+
+		for (i = 0; i < cap->data.handles.count; i++)
+			used |= cap->data.handles.handle[i] == h;
+		if (!used)
+			out[n++] = h;
+	}
+	Esys_Free(cap);
+	if (n < 2) {
+		snprintf(t->err, sizeof(t->err),
+			 "all of tpm11's NV handles (0x%08x to 0x%08x) are in "
+			 "use; remove tokens you no longer use with `tpm11 "
+			 "rmtoken`", TPM_NV_BASE, TPM_NV_BASE + TPM_NV_SPAN - 1);
+		return CKR_DEVICE_MEMORY;
+	}
+	return CKR_OK;
+}
+
+CK_RV
+tpm_token_plan(tpm_ctx *t, tpm_pins *p)
+{
+	TPM2B_NV_PUBLIC pub;
+	pin_policy pol;
+	uint32_t idx[2];
+	CK_RV rv;
+
+	if ((rv = tpm_nv_free(t, idx)) != CKR_OK)
+		return rv;
+	if (policy_so_index(&p->tag, &pol) != 0)
+		return CKR_GENERAL_ERROR;
+	nv_public(idx[0], NV_ATTRS_SO | TPMA_NV_WRITTEN, pol.digest,
+		  NV_SO_SIZE, &pub);
+	p->so.index = idx[0];
+	if (nv_name(&pub.nvPublic, &p->so.name) != 0 ||
+	    policy_user_index(&p->so.name, &pol) != 0)
+		return CKR_GENERAL_ERROR;
+	nv_public(idx[1], NV_ATTRS_USER | NV_ATTRS_SET_BY_TPM, pol.digest,
+		  TPM_SECRET_LEN, &pub);
+	p->user.index = idx[1];
+	return nv_name(&pub.nvPublic, &p->user.name) != 0 ? CKR_GENERAL_ERROR
+							  : CKR_OK;
+}
+
+/* An ESYS_TR for nv, refused when the TPM's index is not the one
+ * recorded: its Name differs. unfinished: accept the index also before
+ * its write and lock (WRITTEN, WRITELOCKED clear), as a creation that was
+ * cut short leaves it, for clearing up. */
+static CK_RV
+tpm_nv_open_as(tpm_ctx *t, const tpm_nv *nv, bool unfinished, ESYS_TR *out)
+{
+	TPM2B_NV_PUBLIC *pub = NULL;
+	TPM2B_NAME *n = NULL;
+	blob want = {0};
+	bool same;
+	TSS2_RC rc;
+
+	*out = ESYS_TR_NONE;
+	rc = TPM_CALL(t, "NV_ReadPublic",
+		      Esys_TR_FromTPMPublic(t->esys, nv->index, ESYS_TR_NONE,
+					    ESYS_TR_NONE, ESYS_TR_NONE, out));
+	if (rc != TSS2_RC_SUCCESS) {
+		*out = ESYS_TR_NONE;
+		if (tpm_rc_base(rc) != TPM2_RC_HANDLE)
+			return tpm_rc_to_ckr(rc);
+		snprintf(t->err, sizeof(t->err),
+			 "the token's PIN index 0x%08x is not in this TPM (the "
+			 "TPM was cleared, or the store comes from another "
+			 "machine): its keys cannot be used any more", nv->index);
+		log_error("tpm: %s", t->err);
+		return CKR_TOKEN_NOT_RECOGNIZED;
+	}
+	if (tr_name(t, *out, &n) != 0) {
+		Esys_TR_Close(t->esys, out);
+		return CKR_HOST_MEMORY;
+	}
+	same = n->size == nv->name.len &&
+	       memcmp(n->name, nv->name.data, n->size) == 0;
+	if (!same && unfinished &&
+	    TPM_CALL(t, "NV_ReadPublic",
+		     Esys_NV_ReadPublic(t->esys, *out, ESYS_TR_NONE,
+					ESYS_TR_NONE, ESYS_TR_NONE, &pub,
+					NULL)) == TSS2_RC_SUCCESS) {
+		pub->nvPublic.attributes |=
+			TPMA_NV_WRITTEN |
+			(pub->nvPublic.attributes & TPMA_NV_WRITEDEFINE
+				 ? TPMA_NV_WRITELOCKED : 0);
+		same = nv_name(&pub->nvPublic, &want) == 0 &&
+		       want.len == nv->name.len &&
+		       memcmp(want.data, nv->name.data, want.len) == 0;
+	}
+	free(n);
+	Esys_Free(pub);
+	blob_free(&want);
+	if (!same) {
+		snprintf(t->err, sizeof(t->err),
+			 "the NV index 0x%08x is not the token's PIN index (it "
+			 "was removed and defined again by someone else); the "
+			 "token's keys cannot be used any more", nv->index);
+		log_error("tpm: %s", t->err);
+		Esys_TR_Close(t->esys, out);
+		*out = ESYS_TR_NONE;
+		return CKR_TOKEN_NOT_RECOGNIZED;
+	}
+	return CKR_OK;
+}
+
+static CK_RV
+tpm_nv_open(tpm_ctx *t, const tpm_nv *nv, ESYS_TR *out)
+{
+	return tpm_nv_open_as(t, nv, false, out);
+}
+
+/* Closes an ESYS_TR of an NV index, leaving no authValue in ESAPI. */
+static void
+tpm_nv_close(tpm_ctx *t, ESYS_TR *tr)
+{
+	TPM2B_AUTH empty = {0};
+
+	if (*tr == ESYS_TR_NONE)
+		return;
+	Esys_TR_SetAuth(t->esys, *tr, &empty);
+	Esys_TR_Close(t->esys, tr);
+	*tr = ESYS_TR_NONE;
+}
+
+static void
+tpm_tr_auth(tpm_ctx *t, ESYS_TR tr, const uint8_t auth[TPM_AUTH_LEN])
+{
+	TPM2B_AUTH a = {.size = TPM_AUTH_LEN};
+
+	memcpy(a.buffer, auth, TPM_AUTH_LEN);
+	Esys_TR_SetAuth(t->esys, tr, &a);
+	secure_zero(&a, sizeof(a));
+}
+
+/* Defines one PIN index as planned (nv), with authValue auth, writes
+ * data (the salted session proves auth and encrypts auth and data on the
+ * bus) and, for the user index, locks it against writes. */
+static CK_RV
+tpm_nv_define(tpm_ctx *t, const tpm_nv *nv, TPMA_NV attrs,
+	      const uint8_t policy[32], const uint8_t auth[TPM_AUTH_LEN],
+	      const uint8_t *data, size_t len)
+{
+	TPM2B_AUTH a = {.size = TPM_AUTH_LEN};
+	TPM2B_NV_PUBLIC pub;
+	TPM2B_MAX_NV_BUFFER d = {0};
+	ESYS_TR tr = ESYS_TR_NONE, sess;
+	TSS2_RC rc;
+	CK_RV rv;
+
+	nv_public(nv->index, attrs, policy, (UINT16)len, &pub);
+	memcpy(a.buffer, auth, TPM_AUTH_LEN);
+	if ((rv = tpm_session_attrs(t, &sess, SESS_IN)) != CKR_OK)
+		goto out;
+	rc = TPM_CALL(t, "NV_DefineSpace",
+		      Esys_NV_DefineSpace(t->esys, ESYS_TR_RH_OWNER,
+					  ESYS_TR_PASSWORD, sess, ESYS_TR_NONE,
+					  &a, &pub, &tr));
+	if (rc != TSS2_RC_SUCCESS) {
+		TSS2_RC b = tpm_rc_base(rc);
+
+		tr = ESYS_TR_NONE;
+		rv = tpm_rc_to_ckr(rc);
+		if (b == TPM2_RC_NV_SPACE)
+			snprintf(t->err, sizeof(t->err),
+				 "the TPM's NV memory is full: remove tokens "
+				 "you no longer use (`tpm11 rmtoken`) or other "
+				 "NV indices (`tpm2_getcap handles-nv-index`)");
+		else if (b == TPM2_RC_NV_DEFINED)
+			rv = CKR_FUNCTION_REJECTED; /* taken meanwhile: re-plan */
+		else if (b == TPM2_RC_AUTH_FAIL || b == TPM2_RC_BAD_AUTH)
+			snprintf(t->err, sizeof(t->err),
+				 "the TPM's owner hierarchy has a password; "
+				 "tpm11 needs it empty to define its NV indices");
+		goto out;
+	}
+	tpm_tr_auth(t, tr, auth);
+	if ((rv = tpm_session_attrs(t, &sess, SESS_IN)) != CKR_OK)
+		goto out;
+	d.size = (UINT16)len;
+	memcpy(d.buffer, data, len);
+	rc = TPM_CALL(t, "NV_Write",
+		      Esys_NV_Write(t->esys, tr, tr, sess, ESYS_TR_NONE,
+				    ESYS_TR_NONE, &d, 0));
+	secure_zero(&d, sizeof(d));
+	if (rc == TSS2_RC_SUCCESS && (attrs & TPMA_NV_WRITEDEFINE)) {
+		if ((rv = tpm_session_attrs(t, &sess, SESS_PLAIN)) != CKR_OK)
+			goto out;
+		rc = TPM_CALL(t, "NV_WriteLock",
+			      Esys_NV_WriteLock(t->esys, tr, tr, sess,
+						ESYS_TR_NONE, ESYS_TR_NONE));
+	}
+	rv = tpm_rc_to_ckr(rc);
+out:
+	tpm_nv_close(t, &tr);
+	secure_zero(&a, sizeof(a));
+	return rv;
+}
+
+/* Undefines nv if it is still the one recorded (as made, or cut short). */
+static CK_RV
+tpm_nv_undefine(tpm_ctx *t, const tpm_nv *nv)
+{
+	ESYS_TR tr;
+	TSS2_RC rc;
+	CK_RV rv = tpm_nv_open_as(t, nv, true, &tr);
+
+	if (rv != CKR_OK)
+		/* Gone already (nothing to do), or someone else's now
+		 * (not ours to remove). */
+		return rv == CKR_TOKEN_NOT_RECOGNIZED ? CKR_OK : rv;
+	rc = TPM_CALL(t, "NV_UndefineSpace",
+		      Esys_NV_UndefineSpace(t->esys, ESYS_TR_RH_OWNER, tr,
+					    ESYS_TR_PASSWORD, ESYS_TR_NONE,
+					    ESYS_TR_NONE));
+	if (rc == TSS2_RC_SUCCESS)
+		return CKR_OK; /* ESAPI closed tr */
+	tpm_nv_close(t, &tr);
+	if (tpm_rc_base(rc) == TPM2_RC_AUTH_FAIL ||
+	    tpm_rc_base(rc) == TPM2_RC_BAD_AUTH)
+		snprintf(t->err, sizeof(t->err),
+			 "the TPM's owner hierarchy has a password; remove "
+			 "NV index 0x%08x with `tpm2_nvundefine 0x%08x -C o "
+			 "-P <owner password>`", nv->index, nv->index);
+	return tpm_rc_to_ckr(rc);
+}
+
+CK_RV
+tpm_token_create(tpm_ctx *t, const tpm_pins *p,
+		 const uint8_t so_auth[TPM_AUTH_LEN],
+		 const uint8_t user_auth[TPM_AUTH_LEN],
+		 const uint8_t secret[TPM_SECRET_LEN])
+{
+	pin_policy so_pol, user_pol;
+	uint8_t one = 1;
+	CK_RV rv;
+
+	if (policy_so_index(&p->tag, &so_pol) != 0 ||
+	    policy_user_index(&p->so.name, &user_pol) != 0)
+		return CKR_GENERAL_ERROR;
+	if ((rv = tpm_nv_define(t, &p->so, NV_ATTRS_SO, so_pol.digest, so_auth,
+				&one, NV_SO_SIZE)) != CKR_OK ||
+	    (rv = tpm_nv_define(t, &p->user, NV_ATTRS_USER, user_pol.digest,
+				user_auth, secret, TPM_SECRET_LEN)) != CKR_OK)
+		goto fail;
+	/* Made as planned? (The plan's Names are what the store recorded
+	 * before anything was made: crash recovery relies on them.) */
+	{
+		ESYS_TR tr;
+
+		if ((rv = tpm_nv_open(t, &p->so, &tr)) != CKR_OK)
+			goto fail;
+		tpm_nv_close(t, &tr);
+		if ((rv = tpm_nv_open(t, &p->user, &tr)) != CKR_OK)
+			goto fail;
+		tpm_nv_close(t, &tr);
+	}
+	return CKR_OK;
+fail:
+	if (rv != CKR_FUNCTION_REJECTED)
+		tpm_token_remove(t, p);
+	return rv;
+}
+
+CK_RV
+tpm_token_remove(tpm_ctx *t, const tpm_pins *p)
+{
+	CK_RV rv = tpm_nv_undefine(t, &p->user), rv2 = tpm_nv_undefine(t, &p->so);
+
+	return rv != CKR_OK ? rv : rv2;
+}
+
+CK_RV
+tpm_pin_read(tpm_ctx *t, const tpm_nv *nv, const uint8_t auth[TPM_AUTH_LEN],
+	     uint8_t *out, size_t n)
+{
+	TPM2B_MAX_NV_BUFFER *d = NULL;
+	ESYS_TR tr, sess;
+	TSS2_RC rc;
+	CK_RV rv;
+
+	if ((rv = tpm_nv_open(t, nv, &tr)) != CKR_OK)
+		return rv;
+	if ((rv = tpm_session_attrs(t, &sess, SESS_OUT)) != CKR_OK)
+		goto out;
+	tpm_tr_auth(t, tr, auth);
+	rc = TPM_CALL(t, "NV_Read",
+		      Esys_NV_Read(t->esys, tr, tr, sess, ESYS_TR_NONE,
+				   ESYS_TR_NONE, (UINT16)n, 0, &d));
+	if (rc != TSS2_RC_SUCCESS) {
+		rv = tpm_rc_to_ckr_auth(rc);
+		goto out;
+	}
+	if (d->size != n)
+		rv = CKR_DEVICE_ERROR;
+	else
+		memcpy(out, d->buffer, n);
+	secure_zero(d, sizeof(*d));
+	Esys_Free(d);
+out:
+	tpm_nv_close(t, &tr);
+	return rv;
+}
+
+/* NV_ChangeAuth of target through a policy session that the caller has
+ * satisfied up to its branch: adds PolicyCommandCode and the index's OR,
+ * and sends newAuth encrypted by the salted session. */
+static CK_RV
+tpm_nv_change(tpm_ctx *t, ESYS_TR target, ESYS_TR policy,
+	      const pin_policy *pol, const uint8_t new_auth[TPM_AUTH_LEN])
+{
+	TPML_DIGEST list = {0};
+	TPM2B_AUTH na = {.size = TPM_AUTH_LEN};
+	ESYS_TR sess;
+	TSS2_RC rc;
+	CK_RV rv;
+
+	rc = TPM_CALL(t, "PolicyCommandCode",
+		      Esys_PolicyCommandCode(t->esys, policy, ESYS_TR_NONE,
+					     ESYS_TR_NONE, ESYS_TR_NONE,
+					     TPM2_CC_NV_ChangeAuth));
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_rc_to_ckr(rc);
+	list.count = 2;
+	list.digests[0].size = 32;
+	memcpy(list.digests[0].buffer, pol->a, 32);
+	list.digests[1].size = 32;
+	memcpy(list.digests[1].buffer, pol->b, 32);
+	rc = TPM_CALL(t, "PolicyOR",
+		      Esys_PolicyOR(t->esys, policy, ESYS_TR_NONE, ESYS_TR_NONE,
+				    ESYS_TR_NONE, &list));
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_rc_to_ckr(rc);
+	if ((rv = tpm_session_attrs(t, &sess, SESS_IN)) != CKR_OK)
+		return rv;
+	memcpy(na.buffer, new_auth, TPM_AUTH_LEN);
+	rc = TPM_CALL(t, "NV_ChangeAuth",
+		      Esys_NV_ChangeAuth(t->esys, target, policy, sess,
+					 ESYS_TR_NONE, &na));
+	secure_zero(&na, sizeof(na));
+	return rc == TSS2_RC_SUCCESS ? CKR_OK : tpm_rc_to_ckr_auth(rc);
+}
+
+CK_RV
+tpm_pin_change(tpm_ctx *t, const tpm_pins *p, bool so,
+	       const uint8_t old_auth[TPM_AUTH_LEN],
+	       const uint8_t new_auth[TPM_AUTH_LEN])
+{
+	const tpm_nv *nv = so ? &p->so : &p->user;
+	ESYS_TR tr, policy = ESYS_TR_NONE;
+	pin_policy pol;
+	TSS2_RC rc;
+	CK_RV rv;
+
+	if ((so ? policy_so_index(&p->tag, &pol)
+		: policy_user_index(&p->so.name, &pol)) != 0)
+		return CKR_GENERAL_ERROR;
+	if ((rv = tpm_nv_open(t, nv, &tr)) != CKR_OK)
+		return rv;
+	if ((rv = tpm_policy_session(t, &policy)) != CKR_OK)
+		goto out;
+	/* The own branch: the policy session's HMAC proves the current
+	 * authValue (PolicyAuthValue); a wrong one fails NV_ChangeAuth
+	 * with TPM_RC_AUTH_FAIL and counts, as the index is not noDA. */
+	rc = TPM_CALL(t, "PolicyAuthValue",
+		      Esys_PolicyAuthValue(t->esys, policy, ESYS_TR_NONE,
+					   ESYS_TR_NONE, ESYS_TR_NONE));
+	if (rc != TSS2_RC_SUCCESS) {
+		rv = tpm_rc_to_ckr(rc);
+		goto out;
+	}
+	tpm_tr_auth(t, tr, old_auth);
+	rv = tpm_nv_change(t, tr, policy, &pol, new_auth);
+out:
+	if (policy != ESYS_TR_NONE)
+		TPM_CALL(t, "flush policy", Esys_FlushContext(t->esys, policy));
+	tpm_nv_close(t, &tr);
+	return rv;
+}
+
+CK_RV
+tpm_pin_reset(tpm_ctx *t, const tpm_pins *p,
+	      const uint8_t so_auth[TPM_AUTH_LEN],
+	      const uint8_t new_auth[TPM_AUTH_LEN])
+{
+	ESYS_TR utr = ESYS_TR_NONE, str = ESYS_TR_NONE, policy = ESYS_TR_NONE;
+	ESYS_TR sess;
+	pin_policy pol;
+	TSS2_RC rc;
+	CK_RV rv;
+
+	if (policy_user_index(&p->so.name, &pol) != 0)
+		return CKR_GENERAL_ERROR;
+	if ((rv = tpm_nv_open(t, &p->user, &utr)) != CKR_OK ||
+	    (rv = tpm_nv_open(t, &p->so, &str)) != CKR_OK ||
+	    (rv = tpm_policy_session(t, &policy)) != CKR_OK ||
+	    (rv = tpm_session_attrs(t, &sess, SESS_PLAIN)) != CKR_OK)
+		goto out;
+	/* The SO branch: PolicySecret proves the SO PIN (the SO index's
+	 * authValue) through the salted session; a wrong one counts. */
+	tpm_tr_auth(t, str, so_auth);
+	rc = TPM_CALL(t, "PolicySecret",
+		      Esys_PolicySecret(t->esys, str, policy, sess,
+					ESYS_TR_NONE, ESYS_TR_NONE, NULL, NULL,
+					NULL, 0, NULL, NULL));
+	if (rc != TSS2_RC_SUCCESS) {
+		rv = tpm_rc_to_ckr_auth(rc);
+		goto out;
+	}
+	rv = tpm_nv_change(t, utr, policy, &pol, new_auth);
+out:
+	if (policy != ESYS_TR_NONE)
+		TPM_CALL(t, "flush policy", Esys_FlushContext(t->esys, policy));
+	tpm_nv_close(t, &utr);
+	tpm_nv_close(t, &str);
+	return rv;
+}
+
+/* --- keys ---------------------------------------------------------------- */
+
+/* TPM2_Create under the SRK (empty authValue: a password session). With
+ * an authValue for the new key, the salted session encrypts inSensitive,
+ * the parameter that carries it. */
+static CK_RV
+tpm_create(tpm_ctx *t, TPM2B_SENSITIVE_CREATE *sens, const TPM2B_PUBLIC *tmpl,
 	   blob *pub, blob *priv, blob *cdata, blob *chash, blob *cticket)
 {
-	TPM2B_SENSITIVE_CREATE sens = {0};
 	TPML_PCR_SELECTION pcr = {0};
 	TPM2B_DATA outside = {0};
 	TPM2B_PRIVATE *opriv = NULL;
@@ -1087,19 +1795,26 @@ tpm_create(tpm_ctx *t, ESYS_TR parent, ESYS_TR sess,
 	TPM2B_CREATION_DATA *ocd = NULL;
 	TPM2B_DIGEST *och = NULL;
 	TPMT_TK_CREATION *otk = NULL;
+	ESYS_TR sess = ESYS_TR_NONE;
 	TSS2_RC rc;
 	CK_RV rv = CKR_OK;
+	bool secret = sens->sensitive.userAuth.size > 0 ||
+		      sens->sensitive.data.size > 0;
 
-	sens.sensitive.userAuth.size = (UINT16)auth_len;
-	if (auth_len)
-		memcpy(sens.sensitive.userAuth.buffer, auth, auth_len);
-	rc = TPM_CALL(t, "Create",
-		      Esys_Create(t->esys, parent, sess, ESYS_TR_NONE,
-				  ESYS_TR_NONE, &sens, tmpl, &outside, &pcr,
-				  &opriv, &opub, &ocd, &och, &otk));
-	secure_zero(&sens, sizeof(sens));
+	if (t->srk == ESYS_TR_NONE)
+		return CKR_GENERAL_ERROR;
+	/* TPM2_Create holds the new object in a slot of its own while it
+	 * works, beside the SRK: two free slots (see tpm_make_room). */
+	if ((rv = tpm_make_room(t, NULL)) != CKR_OK)
+		return rv;
+	if (secret && (rv = tpm_session_attrs(t, &sess, SESS_IN)) != CKR_OK)
+		return rv;
+	rc = TPM_CALL_ROOM(t, "Create",
+			   Esys_Create(t->esys, t->srk, ESYS_TR_PASSWORD, sess,
+				       ESYS_TR_NONE, sens, tmpl, &outside, &pcr,
+				       &opriv, &opub, &ocd, &och, &otk));
 	if (rc != TSS2_RC_SUCCESS)
-		return tpm_rc_to_ckr_auth(rc);
+		return tpm_rc_to_ckr(rc);
 	if (MARSHAL_TO_BLOB(TPM2B_PUBLIC, opub, pub) ||
 	    MARSHAL_TO_BLOB(TPM2B_PRIVATE, opriv, priv) ||
 	    (cdata && MARSHAL_TO_BLOB(TPM2B_CREATION_DATA, ocd, cdata)) ||
@@ -1115,216 +1830,49 @@ tpm_create(tpm_ctx *t, ESYS_TR parent, ESYS_TR sess,
 }
 
 CK_RV
-tpm_token_create(tpm_ctx *t, const uint8_t so_auth[TPM_AUTH_LEN],
-		 const uint8_t user_auth[TPM_AUTH_LEN], blob *so_pub,
-		 blob *so_priv, blob *user_pub, blob *user_priv)
+tpm_key_create(tpm_ctx *t, tpm_key_type type, unsigned flags,
+	       const uint8_t *auth, size_t auth_len, blob *pub, blob *priv,
+	       blob *cdata, blob *chash, blob *cticket)
 {
-	TPM2B_PUBLIC so_tmpl, key_tmpl, so_parsed;
-	uint8_t so_name[34], ub[32], sb[32], ord[32];
-	ESYS_TR sess;
-	CK_RV rv;
-
-	if ((rv = tpm_hmac_session(t, &sess)) != CKR_OK)
-		return rv;
-	/* SO object: a keyed-hash key whose only use is its authValue. Not
-	 * noDA, so SO PIN guesses count too. */
-	memset(&so_tmpl, 0, sizeof(so_tmpl));
-	so_tmpl.publicArea.type = TPM2_ALG_KEYEDHASH;
-	so_tmpl.publicArea.nameAlg = TPM2_ALG_SHA256;
-	so_tmpl.publicArea.objectAttributes =
-		ATTR_CHILD_KEY | TPMA_OBJECT_SIGN_ENCRYPT;
-	so_tmpl.publicArea.parameters.keyedHashDetail.scheme.scheme =
-		TPM2_ALG_HMAC;
-	so_tmpl.publicArea.parameters.keyedHashDetail.scheme.details.hmac
-		.hashAlg = TPM2_ALG_SHA256;
-	rv = tpm_create(t, t->srk, sess, so_auth, TPM_AUTH_LEN, &so_tmpl,
-			so_pub, so_priv, NULL, NULL, NULL);
-	if (rv != CKR_OK)
-		return rv;
-	if (pub_from_blob(so_pub, &so_parsed) != 0 ||
-	    pub_name(&so_parsed, so_name) != 0 ||
-	    policy_branches(so_name, sizeof(so_name), ub, sb, ord) != 0)
-		return CKR_GENERAL_ERROR;
-
-	/* The token's storage key. */
-	tmpl_srk(&key_tmpl);
-	key_tmpl.publicArea.objectAttributes =
-		ATTR_CHILD_KEY | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT |
-		TPMA_OBJECT_ADMINWITHPOLICY;
-	key_tmpl.publicArea.unique.ecc.x.size = 0;
-	key_tmpl.publicArea.unique.ecc.y.size = 0;
-	key_tmpl.publicArea.authPolicy.size = 32;
-	memcpy(key_tmpl.publicArea.authPolicy.buffer, ord, 32);
-	return tpm_create(t, t->srk, sess, user_auth, TPM_AUTH_LEN, &key_tmpl,
-			  user_pub, user_priv, NULL, NULL, NULL);
-}
-
-CK_RV
-tpm_key_create(tpm_ctx *t, tpm_key *parent, tpm_key_type type, unsigned flags,
-	       blob *pub, blob *priv, blob *cdata, blob *chash, blob *cticket)
-{
+	TPM2B_SENSITIVE_CREATE sens = {0};
 	TPM2B_PUBLIC tmpl;
-	ESYS_TR sess;
 	CK_RV rv;
 
 	if (tpm_key_type_template(type, flags, &tmpl) != 0)
 		return CKR_MECHANISM_INVALID;
-	if (parent != NULL && (rv = tpm_key_ensure(t, parent)) != CKR_OK)
-		return rv;
-	/* The new key's sensitive part is empty (no authValue, the TPM
-	 * makes the key) and its private part comes back wrapped: the
-	 * salted session is for the parent's authorisation only, no
-	 * parameter encryption needed. */
-	if ((rv = tpm_session_attrs(t, &sess, false)) != CKR_OK)
-		return rv;
-	if (parent != NULL)
-		parent->last_use = ++t->clock;
-	return tpm_create(t, parent ? parent->tr : t->srk, sess, NULL, 0,
-			  &tmpl, pub, priv, cdata, chash, cticket);
-}
-
-static CK_RV
-tpm_policy_session(tpm_ctx *t, ESYS_TR *out)
-{
-	TSS2_RC rc;
-
-	rc = TPM_CALL(t, "StartAuthSession(policy)",
-		      Esys_StartAuthSession(t->esys, t->srk, ESYS_TR_NONE,
-					    ESYS_TR_NONE, ESYS_TR_NONE,
-					    ESYS_TR_NONE, NULL, TPM2_SE_POLICY,
-					    &session_sym, TPM2_ALG_SHA256, out));
-	if (rc != TSS2_RC_SUCCESS) {
-		*out = ESYS_TR_NONE;
-		return tpm_rc_to_ckr(rc);
-	}
-	/* The policy session only authorises; parameter encryption is done
-	 * by the salted HMAC session (see tpm_change_auth_with): the key of
-	 * an authorising session would include the object's authValue, which
-	 * the SO does not know. */
-	rc = Esys_TRSess_SetAttributes(t->esys, *out,
-				       TPMA_SESSION_CONTINUESESSION, 0xff);
-	return rc == TSS2_RC_SUCCESS ? CKR_OK : CKR_DEVICE_ERROR;
-}
-
-/* ObjectChangeAuth authorised by sess; newAuth travels encrypted by the
- * salted HMAC session (sess itself when it is that session). */
-static CK_RV
-tpm_change_auth_with(tpm_ctx *t, tpm_key *key, ESYS_TR sess,
-		     const uint8_t new_auth[TPM_AUTH_LEN], blob *new_priv)
-{
-	TPM2B_AUTH na = {0};
-	TPM2B_PRIVATE *out = NULL;
-	ESYS_TR parent = key->parent ? key->parent->tr : t->srk, hmac;
-	TSS2_RC rc;
-	CK_RV rv = CKR_OK;
-
-	if ((rv = tpm_hmac_session(t, &hmac)) != CKR_OK)
-		return rv;
-	na.size = TPM_AUTH_LEN;
-	memcpy(na.buffer, new_auth, TPM_AUTH_LEN);
-	rc = TPM_CALL(t, "ObjectChangeAuth",
-		      Esys_ObjectChangeAuth(t->esys, key->tr, parent, sess,
-					    sess == hmac ? ESYS_TR_NONE : hmac,
-					    ESYS_TR_NONE, &na, &out));
-	secure_zero(&na, sizeof(na));
-	if (rc != TSS2_RC_SUCCESS)
-		return tpm_rc_to_ckr_auth(rc);
-	if (MARSHAL_TO_BLOB(TPM2B_PRIVATE, out, new_priv))
-		rv = CKR_HOST_MEMORY;
-	Esys_Free(out);
-	return rv;
-}
-
-CK_RV
-tpm_storage_change_auth(tpm_ctx *t, tpm_key *key, tpm_key *so,
-			const uint8_t new_auth[TPM_AUTH_LEN], blob *new_priv)
-{
-	TPM2B_PUBLIC so_pub;
-	TPML_DIGEST list = {0};
-	uint8_t so_name[34], ub[32], sb[32], ord[32];
-	ESYS_TR policy = ESYS_TR_NONE, hmac;
-	TSS2_RC rc;
-	CK_RV rv;
-
-	if (so == NULL)
+	if (auth_len > sizeof(sens.sensitive.userAuth.buffer))
 		return CKR_ARGUMENTS_BAD;
-	/* The SO object's Name is needed for the OR list in both cases. */
-	if (pub_from_blob(&so->pub, &so_pub) != 0 ||
-	    pub_name(&so_pub, so_name) != 0 ||
-	    policy_branches(so_name, sizeof(so_name), ub, sb, ord) != 0)
-		return CKR_GENERAL_ERROR;
-	if ((rv = tpm_key_ensure(t, key)) != CKR_OK)
-		return rv;
-	key->last_use = ++t->clock;
-	if ((rv = tpm_policy_session(t, &policy)) != CKR_OK)
-		return rv;
-	if (so->auth_len > 0) {
-		/* SO branch: the SO object's authValue, proven through the
-		 * salted HMAC session. */
-		if ((rv = tpm_key_ensure(t, so)) != CKR_OK)
-			goto out;
-		if ((rv = tpm_key_ensure(t, key)) != CKR_OK)
-			goto out;
-		if ((rv = tpm_hmac_session(t, &hmac)) != CKR_OK)
-			goto out;
-		rc = TPM_CALL(t, "PolicySecret",
-			      Esys_PolicySecret(t->esys, so->tr, policy, hmac,
-						ESYS_TR_NONE, ESYS_TR_NONE, NULL,
-						NULL, NULL, 0, NULL, NULL));
-		if (rc != TSS2_RC_SUCCESS) {
-			rv = tpm_rc_to_ckr_auth(rc);
-			goto out;
-		}
-	} else {
-		rc = TPM_CALL(t, "PolicyAuthValue",
-			      Esys_PolicyAuthValue(t->esys, policy, ESYS_TR_NONE,
-						   ESYS_TR_NONE, ESYS_TR_NONE));
-		if (rc != TSS2_RC_SUCCESS) {
-			rv = tpm_rc_to_ckr(rc);
-			goto out;
-		}
-	}
-	rc = TPM_CALL(t, "PolicyCommandCode",
-		      Esys_PolicyCommandCode(t->esys, policy, ESYS_TR_NONE,
-					     ESYS_TR_NONE, ESYS_TR_NONE,
-					     TPM2_CC_ObjectChangeAuth));
-	if (rc != TSS2_RC_SUCCESS) {
-		rv = tpm_rc_to_ckr(rc);
-		goto out;
-	}
-	list.count = 2;
-	list.digests[0].size = 32;
-	memcpy(list.digests[0].buffer, ub, 32);
-	list.digests[1].size = 32;
-	memcpy(list.digests[1].buffer, sb, 32);
-	rc = TPM_CALL(t, "PolicyOR",
-		      Esys_PolicyOR(t->esys, policy, ESYS_TR_NONE, ESYS_TR_NONE,
-				    ESYS_TR_NONE, &list));
-	if (rc != TSS2_RC_SUCCESS) {
-		rv = tpm_rc_to_ckr(rc);
-		goto out;
-	}
-	if ((rv = tpm_key_ensure(t, key)) != CKR_OK)
-		goto out;
-	rv = tpm_change_auth_with(t, key, policy, new_auth, new_priv);
-out:
-	if (policy != ESYS_TR_NONE)
-		TPM_CALL(t, "flush policy", Esys_FlushContext(t->esys, policy));
+	sens.sensitive.userAuth.size = (UINT16)auth_len;
+	if (auth_len)
+		memcpy(sens.sensitive.userAuth.buffer, auth, auth_len);
+	rv = tpm_create(t, &sens, &tmpl, pub, priv, cdata, chash, cticket);
+	secure_zero(&sens, sizeof(sens));
 	return rv;
 }
 
 CK_RV
-tpm_object_change_auth(tpm_ctx *t, tpm_key *key,
-		       const uint8_t new_auth[TPM_AUTH_LEN], blob *new_priv)
+tpm_key_import(tpm_ctx *t, tpm_key_type type, const uint8_t *auth,
+	       size_t auth_len, const uint8_t *value, size_t len, blob *pub,
+	       blob *priv)
 {
-	ESYS_TR sess;
+	TPM2B_SENSITIVE_CREATE sens = {0};
+	TPM2B_PUBLIC tmpl;
 	CK_RV rv;
 
-	if ((rv = tpm_key_ensure(t, key)) != CKR_OK)
-		return rv;
-	if ((rv = tpm_hmac_session(t, &sess)) != CKR_OK)
-		return rv;
-	return tpm_change_auth_with(t, key, sess, new_auth, new_priv);
+	if (tpm_key_type_template(type, 0, &tmpl) != 0 ||
+	    len > sizeof(sens.sensitive.data.buffer) ||
+	    auth_len > sizeof(sens.sensitive.userAuth.buffer))
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	/* Not made by the TPM: sensitiveDataOrigin clear. */
+	tmpl.publicArea.objectAttributes &= ~TPMA_OBJECT_SENSITIVEDATAORIGIN;
+	sens.sensitive.userAuth.size = (UINT16)auth_len;
+	if (auth_len)
+		memcpy(sens.sensitive.userAuth.buffer, auth, auth_len);
+	sens.sensitive.data.size = (UINT16)len;
+	memcpy(sens.sensitive.data.buffer, value, len);
+	rv = tpm_create(t, &sens, &tmpl, pub, priv, NULL, NULL, NULL);
+	secure_zero(&sens, sizeof(sens));
+	return rv;
 }
 
 /* --- signing ------------------------------------------------------------ */
@@ -1339,7 +1887,6 @@ tpm_sign_ecdsa(tpm_ctx *t, tpm_key *k, ec_curve curve, const uint8_t *digest,
 	TPMT_SIGNATURE *s = NULL;
 	size_t fl = ec_field_len(curve), use;
 	hash_algo h;
-	TSS2_RC rc;
 	CK_RV rv;
 
 	/* ECDSA uses the leftmost bits of the digest, up to the order's
@@ -1371,13 +1918,14 @@ tpm_sign_ecdsa(tpm_ctx *t, tpm_key *k, ec_curve curve, const uint8_t *digest,
 	}
 	check.tag = TPM2_ST_HASHCHECK;
 	check.hierarchy = TPM2_RH_NULL;
-	if ((rv = tpm_key_ensure(t, k)) != CKR_OK)
+	/* The steady path: one TPM2_Sign, the key's authValue in a password
+	 * session (docs/design.md, "Why a password session"). */
+	rv = TPM_KEY_CALL(t, k, "Sign",
+			  Esys_Sign(t->esys, k->tr, ESYS_TR_PASSWORD,
+				    ESYS_TR_NONE, ESYS_TR_NONE, &d, &scheme,
+				    &check, &s));
+	if (rv != CKR_OK)
 		return rv;
-	rc = TPM_CALL(t, "Sign",
-		      Esys_Sign(t->esys, k->tr, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-				ESYS_TR_NONE, &d, &scheme, &check, &s));
-	if (rc != TSS2_RC_SUCCESS)
-		return tpm_rc_to_ckr(rc);
 	if (ec_sig_rs(curve, s->signature.ecdsa.signatureR.buffer,
 		      s->signature.ecdsa.signatureR.size,
 		      s->signature.ecdsa.signatureS.buffer,
@@ -1391,27 +1939,29 @@ tpm_sign_ecdsa(tpm_ctx *t, tpm_key *k, ec_curve curve, const uint8_t *digest,
 
 CK_RV
 tpm_rsa_raw(tpm_ctx *t, tpm_key *k, const uint8_t *in, size_t len,
-	    uint8_t *out, size_t *outlen)
+	    bool secret, uint8_t *out, size_t *outlen)
 {
 	TPM2B_PUBLIC_KEY_RSA c = {0};
 	TPMT_RSA_DECRYPT scheme = {.scheme = TPM2_ALG_NULL};
 	TPM2B_DATA label = {0};
 	TPM2B_PUBLIC_KEY_RSA *m = NULL;
-	TSS2_RC rc;
+	ESYS_TR sess = ESYS_TR_NONE;
 	CK_RV rv;
 
 	if (len > sizeof(c.buffer))
 		return CKR_DATA_LEN_RANGE;
 	c.size = (UINT16)len;
 	memcpy(c.buffer, in, len);
-	if ((rv = tpm_key_ensure(t, k)) != CKR_OK)
+	/* A decryption's result is a secret: the salted session encrypts it
+	 * on its way back. A signature is public anyway. */
+	if (secret && (rv = tpm_session_attrs(t, &sess, SESS_OUT)) != CKR_OK)
 		return rv;
-	rc = TPM_CALL(t, "RSA_Decrypt",
-		      Esys_RSA_Decrypt(t->esys, k->tr, ESYS_TR_PASSWORD,
-				       ESYS_TR_NONE, ESYS_TR_NONE, &c, &scheme,
-				       &label, &m));
-	if (rc != TSS2_RC_SUCCESS)
-		return tpm_rc_to_ckr(rc);
+	rv = TPM_KEY_CALL(t, k, "RSA_Decrypt",
+			  Esys_RSA_Decrypt(t->esys, k->tr, ESYS_TR_PASSWORD,
+					   sess, ESYS_TR_NONE, &c, &scheme,
+					   &label, &m));
+	if (rv != CKR_OK)
+		return rv;
 	/* The TPM strips leading zeros: left-pad to the modulus length. */
 	if (m->size > len) {
 		rv = CKR_DEVICE_ERROR;
@@ -1443,7 +1993,7 @@ CK_RV
 tpm_session(tpm_ctx *t, uint32_t *sess)
 {
 	ESYS_TR s;
-	CK_RV rv = tpm_hmac_session(t, &s);
+	CK_RV rv = tpm_session_attrs(t, &s, SESS_IN | SESS_OUT);
 
 	*sess = s;
 	return rv;
@@ -1476,20 +2026,21 @@ tpm_ecdh_zgen(tpm_ctx *t, tpm_key *k, ec_curve curve, const uint8_t *x,
 	TPM2B_ECC_POINT in = {0};
 	TPM2B_ECC_POINT *out = NULL;
 	size_t fl = ec_field_len(curve);
-	TSS2_RC rc;
+	ESYS_TR sess;
 	CK_RV rv;
 
 	in.point.x.size = (UINT16)fl;
 	memcpy(in.point.x.buffer, x, fl);
 	in.point.y.size = (UINT16)fl;
 	memcpy(in.point.y.buffer, y, fl);
-	if ((rv = tpm_key_ensure(t, k)) != CKR_OK)
+	/* Z is the shared secret: encrypted on its way back. */
+	if ((rv = tpm_session_attrs(t, &sess, SESS_OUT)) != CKR_OK)
 		return rv;
-	rc = TPM_CALL(t, "ECDH_ZGen",
-		      Esys_ECDH_ZGen(t->esys, k->tr, ESYS_TR_PASSWORD,
-				     ESYS_TR_NONE, ESYS_TR_NONE, &in, &out));
-	if (rc != TSS2_RC_SUCCESS)
-		return tpm_rc_to_ckr(rc);
+	rv = TPM_KEY_CALL(t, k, "ECDH_ZGen",
+			  Esys_ECDH_ZGen(t->esys, k->tr, ESYS_TR_PASSWORD,
+					 sess, ESYS_TR_NONE, &in, &out));
+	if (rv != CKR_OK)
+		return rv;
 	if (out->point.x.size > fl) {
 		rv = CKR_DEVICE_ERROR;
 	} else {
@@ -1512,11 +2063,9 @@ tpm_aes(tpm_ctx *t, tpm_key *k, bool decrypt, uint16_t mode, uint8_t iv[16],
 	TPM2B_IV ivin = {.size = 16};
 	TPM2B_MAX_BUFFER *o = NULL;
 	TPM2B_IV *ivout = NULL;
-	TSS2_RC rc;
+	ESYS_TR sess;
 	CK_RV rv;
 
-	if ((rv = tpm_key_ensure(t, k)) != CKR_OK)
-		return rv;
 	while (len > 0) {
 		/* Chunks of whole blocks, at most TPM2_MAX_DIGEST_BUFFER. */
 		size_t n = len > 1024 ? 1024 : len;
@@ -1526,15 +2075,21 @@ tpm_aes(tpm_ctx *t, tpm_key *k, bool decrypt, uint16_t mode, uint8_t iv[16],
 		/* ECB has no IV: the TPM wants an empty one. */
 		ivin.size = mode == TPM2_ALG_ECB ? 0 : 16;
 		memcpy(ivin.buffer, iv, 16);
-		rc = TPM_CALL(t, "EncryptDecrypt2",
-			      Esys_EncryptDecrypt2(t->esys, k->tr,
-						   ESYS_TR_PASSWORD, ESYS_TR_NONE,
-						   ESYS_TR_NONE, &data,
-						   decrypt ? TPM2_YES : TPM2_NO,
-						   mode, &ivin, &o, &ivout));
+		/* The plaintext is the data going in (encrypt) or coming
+		 * out (decrypt), the first parameter either way: the salted
+		 * session encrypts both directions. */
+		if ((rv = tpm_session_attrs(t, &sess, SESS_IN | SESS_OUT)) !=
+		    CKR_OK)
+			return rv;
+		rv = TPM_KEY_CALL(t, k, "EncryptDecrypt2",
+				  Esys_EncryptDecrypt2(
+					  t->esys, k->tr, ESYS_TR_PASSWORD,
+					  sess, ESYS_TR_NONE, &data,
+					  decrypt ? TPM2_YES : TPM2_NO, mode,
+					  &ivin, &o, &ivout));
 		secure_zero(&data, sizeof(data));
-		if (rc != TSS2_RC_SUCCESS)
-			return tpm_rc_to_ckr(rc);
+		if (rv != CKR_OK)
+			return rv;
 		if (o->size != n || ivout->size != ivin.size) {
 			Esys_Free(o);
 			Esys_Free(ivout);
@@ -1580,28 +2135,27 @@ tpm_hmac(tpm_ctx *t, tpm_key *k, hash_algo alg, const uint8_t *data,
 
 	if (h == TPM2_ALG_NULL)
 		return CKR_MECHANISM_INVALID;
-	if ((rv = tpm_key_ensure(t, k)) != CKR_OK)
-		return rv;
 	if (len <= sizeof(buf.buffer)) {
 		buf.size = (UINT16)len;
 		memcpy(buf.buffer, data, len);
-		rc = TPM_CALL(t, "HMAC",
-			      Esys_HMAC(t->esys, k->tr, ESYS_TR_PASSWORD,
-					ESYS_TR_NONE, ESYS_TR_NONE, &buf, h, &d));
+		rv = TPM_KEY_CALL(t, k, "HMAC",
+				  Esys_HMAC(t->esys, k->tr, ESYS_TR_PASSWORD,
+					    ESYS_TR_NONE, ESYS_TR_NONE, &buf, h,
+					    &d));
 		secure_zero(&buf, sizeof(buf));
-		if (rc != TSS2_RC_SUCCESS)
-			return tpm_rc_to_ckr(rc);
+		if (rv != CKR_OK)
+			return rv;
 		goto done;
 	}
 	/* Longer: an HMAC sequence, which takes an object slot. */
 	if ((rv = tpm_make_room(t, k)) != CKR_OK)
 		return rv;
-	rc = TPM_CALL(t, "HMAC_Start",
-		      Esys_HMAC_Start(t->esys, k->tr, ESYS_TR_PASSWORD,
-				      ESYS_TR_NONE, ESYS_TR_NONE, &empty, h,
-				      &seq));
-	if (rc != TSS2_RC_SUCCESS)
-		return tpm_rc_to_ckr(rc);
+	rv = TPM_KEY_CALL(t, k, "HMAC_Start",
+			  Esys_HMAC_Start(t->esys, k->tr, ESYS_TR_PASSWORD,
+					  ESYS_TR_NONE, ESYS_TR_NONE, &empty, h,
+					  &seq));
+	if (rv != CKR_OK)
+		return rv;
 	while (len > sizeof(buf.buffer)) {
 		buf.size = sizeof(buf.buffer);
 		memcpy(buf.buffer, data, buf.size);
@@ -1636,45 +2190,6 @@ done:
 		memcpy(out, d->buffer, d->size);
 	secure_zero(d, sizeof(*d));
 	Esys_Free(d);
-	return rv;
-}
-
-CK_RV
-tpm_key_import(tpm_ctx *t, tpm_key *parent, tpm_key_type type,
-	       const uint8_t *value, size_t len, blob *pub, blob *priv)
-{
-	TPM2B_SENSITIVE_CREATE sens = {0};
-	TPML_PCR_SELECTION pcr = {0};
-	TPM2B_DATA outside = {0};
-	TPM2B_PUBLIC tmpl, *opub = NULL;
-	TPM2B_PRIVATE *opriv = NULL;
-	ESYS_TR sess;
-	TSS2_RC rc;
-	CK_RV rv = CKR_OK;
-
-	if (tpm_key_type_template(type, 0, &tmpl) != 0 ||
-	    len > sizeof(sens.sensitive.data.buffer))
-		return CKR_ATTRIBUTE_VALUE_INVALID;
-	/* Not made by the TPM: sensitiveDataOrigin clear. */
-	tmpl.publicArea.objectAttributes &= ~TPMA_OBJECT_SENSITIVEDATAORIGIN;
-	if ((rv = tpm_key_ensure(t, parent)) != CKR_OK)
-		return rv;
-	if ((rv = tpm_hmac_session(t, &sess)) != CKR_OK)
-		return rv;
-	sens.sensitive.data.size = (UINT16)len;
-	memcpy(sens.sensitive.data.buffer, value, len);
-	rc = TPM_CALL(t, "Create(import)",
-		      Esys_Create(t->esys, parent->tr, sess, ESYS_TR_NONE,
-				  ESYS_TR_NONE, &sens, &tmpl, &outside, &pcr,
-				  &opriv, &opub, NULL, NULL, NULL));
-	secure_zero(&sens, sizeof(sens));
-	if (rc != TSS2_RC_SUCCESS)
-		return tpm_rc_to_ckr(rc);
-	if (MARSHAL_TO_BLOB(TPM2B_PUBLIC, opub, pub) ||
-	    MARSHAL_TO_BLOB(TPM2B_PRIVATE, opriv, priv))
-		rv = CKR_HOST_MEMORY;
-	Esys_Free(opub);
-	Esys_Free(opriv);
 	return rv;
 }
 

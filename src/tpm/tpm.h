@@ -1,13 +1,15 @@
 /* Every TPM command of tpm11, over tpm2-tss ESAPI. One tpm_ctx per process,
  * used by one thread at a time (the caller holds the library lock).
  *
- * Key model (docs/design.md): a persistent primary storage key (SRK) made
- * by `tpm11 init`; per token an SO object and a storage key under the SRK,
- * their authValues derived from the SO and user PINs; application keys are
- * children of the token's storage key with an empty authValue. Loading a
- * child needs the user PIN (checked by the TPM, dictionary-attack
- * protected) through a salted HMAC session; a loaded child signs with one
- * TPM2_Sign and no session. */
+ * Key model 2 (docs/design.md): a persistent primary storage key (SRK)
+ * made by `tpm11 init`. Per token two NV indices whose authValues are the
+ * user and SO PINs (not noDA: the TPM counts wrong PINs); the user index
+ * holds the token secret, readable only with the user PIN through a
+ * salted session that encrypts it. Application keys are children of the
+ * SRK; a PIN-protected key's authValue is derived from the token secret,
+ * so a loaded key is useless without the PIN, and a PIN change
+ * (TPM2_NV_ChangeAuth, in place) revokes the old PIN for every copy of the
+ * store. A loaded key signs with one TPM2_Sign in a password session. */
 #ifndef TPM11_TPM_TPM_H
 #define TPM11_TPM_TPM_H
 
@@ -42,11 +44,10 @@ typedef enum {
 	TPM_KEY_HMAC_SHA512,
 } tpm_key_type;
 
-/* A TPM object the process may load: its blobs and, while loaded or
- * saved, its TPM-side state. Owned by the token layer. */
+/* A TPM object the process may load, a child of the SRK: its blobs and,
+ * while loaded or saved, its TPM-side state. Owned by the token layer. */
 typedef struct tpm_key {
 	blob pub, priv;
-	struct tpm_key *parent;  /* NULL: the SRK */
 	uint32_t tr;             /* ESYS_TR while loaded, else 0 */
 	void *saved;             /* TPMS_CONTEXT after eviction, or NULL */
 	uint8_t auth[TPM_AUTH_LEN];
@@ -122,12 +123,67 @@ CK_RV tpm_primary_use(tpm_ctx *t, uint32_t handle, const blob *expected);
 int tpm_pin_auth(const blob *salt, const char *pin, size_t pin_len,
 		 uint8_t out[TPM_AUTH_LEN]);
 
-/* Creates a token's SO object and its storage key under the SRK, with
- * adminWithPolicy so that either the user PIN or the SO object can change
- * the storage key's authValue. */
-CK_RV tpm_token_create(tpm_ctx *t, const uint8_t so_auth[TPM_AUTH_LEN],
-		       const uint8_t user_auth[TPM_AUTH_LEN], blob *so_pub,
-		       blob *so_priv, blob *user_pub, blob *user_priv);
+/* --- PINs in NV indices ------------------------------------------------- */
+
+#define TPM_SECRET_LEN 32
+
+/* A PIN's NV index: its handle and its TPM Name. Every use checks the
+ * Name, so an index that was removed and defined again by someone else is
+ * refused, not trusted. */
+typedef struct {
+	uint32_t index;
+	blob name;
+} tpm_nv;
+
+/* A token's two PIN indices and its tag (random, not secret: the token's
+ * PIN salt), which makes both indices' Names unique to the token. */
+typedef struct {
+	tpm_nv so, user;
+	blob tag;
+} tpm_pins;
+
+/* Chooses two free handles in tpm11's NV range and computes the Names the
+ * indices will have (p->tag in; p->so and p->user out, the caller frees
+ * their names). No TPM state changes: the caller records the plan first,
+ * so a creation cut short can be cleared up (tpm_token_remove). */
+CK_RV tpm_token_plan(tpm_ctx *t, tpm_pins *p);
+/* Defines the planned indices: the SO index (authValue so_auth; policy
+ * PolicyOR(PolicyAuthValue + PolicyCommandCode(NV_ChangeAuth), the
+ * token's tag)) and the user index (authValue user_auth; policy PolicyOR
+ * of the same first branch and PolicySecret(SO index) +
+ * PolicyCommandCode(NV_ChangeAuth)); writes secret into the user index
+ * and locks it against further writes. Every authValue and the secret
+ * cross the bus encrypted. On failure nothing is left defined.
+ * CKR_DEVICE_MEMORY: the TPM's NV is full (the error text says so);
+ * CKR_FUNCTION_REJECTED: a planned handle was taken meanwhile (plan
+ * again). */
+CK_RV tpm_token_create(tpm_ctx *t, const tpm_pins *p,
+		       const uint8_t so_auth[TPM_AUTH_LEN],
+		       const uint8_t user_auth[TPM_AUTH_LEN],
+		       const uint8_t secret[TPM_SECRET_LEN]);
+/* Undefines a token's indices (owner authorisation, empty), also when
+ * their creation was cut short. An index already gone is fine; one whose
+ * Name is not the token's is left alone. */
+CK_RV tpm_token_remove(tpm_ctx *t, const tpm_pins *p);
+/* Proves auth (a PIN's authValue) for nv and reads its first n bytes,
+ * both through a salted session that encrypts the response. A wrong PIN
+ * is CKR_PIN_INCORRECT and counts against the dictionary-attack
+ * counter; lockout is CKR_PIN_LOCKED; an index that is gone or replaced
+ * CKR_TOKEN_NOT_RECOGNIZED. */
+CK_RV tpm_pin_read(tpm_ctx *t, const tpm_nv *nv,
+		   const uint8_t auth[TPM_AUTH_LEN], uint8_t *out, size_t n);
+/* TPM2_NV_ChangeAuth of the SO index (so) or the user index, proven with
+ * its current authValue. In place: the old PIN stops working for every
+ * copy of the store. */
+CK_RV tpm_pin_change(tpm_ctx *t, const tpm_pins *p, bool so,
+		     const uint8_t old_auth[TPM_AUTH_LEN],
+		     const uint8_t new_auth[TPM_AUTH_LEN]);
+/* The SO sets a new user PIN: PolicySecret(SO index, so_auth). */
+CK_RV tpm_pin_reset(tpm_ctx *t, const tpm_pins *p,
+		    const uint8_t so_auth[TPM_AUTH_LEN],
+		    const uint8_t new_auth[TPM_AUTH_LEN]);
+
+/* --- keys ----------------------------------------------------------------- */
 
 /* Sets the authValue used for k (copied; wiped on tpm_key_clear). */
 void tpm_key_set_auth(tpm_key *k, const uint8_t *auth, size_t len);
@@ -140,46 +196,31 @@ void tpm_key_unload(tpm_ctx *t, tpm_key *k);
 /* tpm_key_unload, then frees the blobs. */
 void tpm_key_clear(tpm_ctx *t, tpm_key *k);
 
-/* Proves k's authValue to the TPM through a salted HMAC session:
- * CKR_PIN_INCORRECT / CKR_PIN_LOCKED as the TPM decides; a failure counts
- * against the dictionary-attack counter. Loads k (and keeps it loaded).
- * child (may be NULL): a key whose parent is k and which is not loaded;
- * loading it is then the proof and it stays loaded. Without one, a
- * TPM2_PolicySecret in a trial session. */
-CK_RV tpm_key_check_auth(tpm_ctx *t, tpm_key *k, tpm_key *child);
-
-/* Creates an application key under parent (which must have its auth
- * set; NULL: the SRK). Fills the blobs and the creation data for later attestation. */
+/* Creates an application key under the SRK with authValue auth (auth_len
+ * 0: empty, a key usable without login). The authValue travels
+ * encrypted. Fills the blobs and the creation data for later
+ * attestation. */
 #define TPM_KEYGEN_DERIVE 0x1 /* EC keys: also ECDH (decrypt attribute) */
-CK_RV tpm_key_create(tpm_ctx *t, tpm_key *parent, tpm_key_type type,
-		     unsigned flags, blob *pub, blob *priv, blob *cdata,
-		     blob *chash, blob *cticket);
+CK_RV tpm_key_create(tpm_ctx *t, tpm_key_type type, unsigned flags,
+		     const uint8_t *auth, size_t auth_len, blob *pub,
+		     blob *priv, blob *cdata, blob *chash, blob *cticket);
+/* A secret key from given bytes (AES: 16/32, HMAC: 1..64) under the SRK
+ * with authValue auth; bytes and authValue travel encrypted. */
+CK_RV tpm_key_import(tpm_ctx *t, tpm_key_type type, const uint8_t *auth,
+		     size_t auth_len, const uint8_t *value, size_t len,
+		     blob *pub, blob *priv);
 /* AES in mode (TPM2_ALG_CBC/CFB/ECB) over len bytes (a multiple of 16
- * except for CFB), chaining iv (16 bytes, updated). */
+ * except for CFB), chaining iv (16 bytes, updated). Plaintext crosses the
+ * bus encrypted. */
 CK_RV tpm_aes(tpm_ctx *t, tpm_key *k, bool decrypt, uint16_t mode,
 	      uint8_t iv[16], const uint8_t *in, size_t len, uint8_t *out);
 /* HMAC with hash alg over data (any length). out: hash_len(alg). */
 CK_RV tpm_hmac(tpm_ctx *t, tpm_key *k, hash_algo alg, const uint8_t *data,
 	       size_t len, uint8_t *out);
-/* A secret key from given bytes (AES: 16/32, HMAC: 1..64) under parent;
- * the bytes travel encrypted by the salted session. */
-CK_RV tpm_key_import(tpm_ctx *t, tpm_key *parent, tpm_key_type type,
-		     const uint8_t *value, size_t len, blob *pub, blob *priv);
-/* ECDH: Z = d * peer point, the x-coordinate (field length). */
+/* ECDH: Z = d * peer point, the x-coordinate (field length); Z crosses
+ * the bus encrypted. */
 CK_RV tpm_ecdh_zgen(tpm_ctx *t, tpm_key *k, ec_curve curve,
 		    const uint8_t *x, const uint8_t *y, uint8_t *z);
-
-/* Changes the storage key's authValue. With so == NULL the caller proves
- * the old user PIN (user's auth set on key); else the SO object (with its
- * auth set) authorises. *new_priv receives the new blob: the caller
- * stores it. */
-CK_RV tpm_storage_change_auth(tpm_ctx *t, tpm_key *key, tpm_key *so,
-			      const uint8_t new_auth[TPM_AUTH_LEN],
-			      blob *new_priv);
-/* Changes an object's own authValue with its current one (SO PIN). */
-CK_RV tpm_object_change_auth(tpm_ctx *t, tpm_key *key,
-			     const uint8_t new_auth[TPM_AUTH_LEN],
-			     blob *new_priv);
 
 /* For other TPM code of tpm11 (src/tpm/attest.c): the ESAPI context, the
  * SRK, the salted session, and loading a key (k->tr valid afterwards;
@@ -205,8 +246,10 @@ int tpm_pub_parse(const blob *pub, tpm_pubkey *out);
 CK_RV tpm_sign_ecdsa(tpm_ctx *t, tpm_key *k, ec_curve curve,
 		     const uint8_t *digest, size_t dlen, uint8_t *sig,
 		     size_t *siglen);
-/* The raw RSA private operation on a modulus-length block. */
+/* The raw RSA private operation on a modulus-length block. secret: the
+ * result is a plaintext (decryption), so it crosses the bus encrypted; a
+ * signature does not need that. */
 CK_RV tpm_rsa_raw(tpm_ctx *t, tpm_key *k, const uint8_t *in, size_t len,
-		  uint8_t *out, size_t *outlen);
+		  bool secret, uint8_t *out, size_t *outlen);
 
 #endif

@@ -2,10 +2,7 @@
 
 #include <tss2/tss2_tpm2_types.h>
 
-/* The TPM's own code with the layer stripped: responses relayed by a
- * resource manager carry its layer, and format-one codes carry the handle,
- * session or parameter number (TPM 2.0 Part 2, 6.6). */
-static TSS2_RC
+TSS2_RC
 tpm_rc_base(TSS2_RC rc)
 {
 	TSS2_RC layer = rc & TSS2_RC_LAYER_MASK;

@@ -150,21 +150,19 @@ run_case "a newer schema (user_version 99)" "$d" fail
 if TPM11_STORE=$d "$T" listtokens 2>&1 | grep -qi 'newer'; then ok "newer schema: the message says the store is newer"
 else not_ok "newer schema: the message says the store is newer"; fi
 
-d=$(new_case bad-blob)
-# One byte in the middle of the private part (the encrypted sensitive area)
-# becomes its complement.
-sqlite3 "$d/$DBN" "UPDATE tokens SET user_priv = substr(user_priv, 1, length(user_priv) / 2) ||
-	unhex(printf('%02x', 255 - unicode(CAST(substr(user_priv, length(user_priv) / 2 + 1, 1) AS TEXT)))) ||
-	substr(user_priv, length(user_priv) / 2 + 2) WHERE label='S';" 2>/dev/null ||
-	python3 - "$d/$DBN" <<'PY'
+d=$(new_case bad-pin-index)
+# One byte of the recorded Name of the token's user PIN index becomes its
+# complement: the index in the TPM no longer matches the record, as if
+# someone had removed it and defined another at its handle.
+python3 - "$d/$DBN" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
-(b,) = db.execute("SELECT user_priv FROM tokens WHERE label='S'").fetchone()
+(b,) = db.execute("SELECT user_nv_name FROM tokens WHERE label='S'").fetchone()
 b = bytearray(b); b[len(b) // 2] ^= 0xff
-db.execute("UPDATE tokens SET user_priv=? WHERE label='S'", (bytes(b),)); db.commit()
+db.execute("UPDATE tokens SET user_nv_name=? WHERE label='S'", (bytes(b),)); db.commit()
 PY
-# Only verify and signing touch that blob; listing must still work.
-run_case "the token's wrapped storage key damaged" "$d" any
+# Only login touches the index; listing must still work.
+run_case "the record of the token's PIN index damaged" "$d" any
 # verify_fails NAME DIR NEED_PATH ARGS...: tpm11 verify fails without a
 # crash; with NEED_PATH=1 its message names the store.
 verify_fails() {
@@ -177,7 +175,7 @@ verify_fails() {
 		not_ok "$name (exit $rc)"; sed 's/^/# /' "$T11_TMP/v.out"
 	fi
 }
-verify_fails "damaged storage key: verify fails, naming the store" "$d" 1 --userpin "$PIN"
+verify_fails "damaged PIN index record: verify fails, naming the store" "$d" 1 --userpin "$PIN"
 
 # Another TPM: B without a primary key, then with one of its own (made
 # through a scratch store, so ours is not touched).

@@ -1164,10 +1164,10 @@ cmd_attest(int argc, char **argv)
 	if (ev_extra_data(fmt, chal, chal_len, &ev.auth_data, extra) != 0)
 		goto out;
 
-	/* Load the key (its parent needs the PIN), then only the key stays
-	 * of the LRU's objects; the AK joins it. */
+	/* Load the key (TPM2_Certify proves its authValue, which needs the
+	 * PIN for a PIN-protected key); the AK joins it. */
 	if (o != NULL) {
-		if (o->key.parent != NULL) {
+		if (attr_find(&o->attrs, CKA_TPM11_AUTH_NONCE) != NULL) {
 			if ((pin = pin_get(opts, "userpin", "user PIN",
 					   false)) == NULL)
 				goto out;
@@ -1178,14 +1178,12 @@ cmd_attest(int argc, char **argv)
 			}
 			logged_in = true;
 		}
-		if ((rv = tpm_key_load(c->tpm, &o->key)) != CKR_OK) {
+		if ((rv = token_key_ready(c, t, o)) != CKR_OK ||
+		    (rv = tpm_key_load(c->tpm, &o->key)) != CKR_OK) {
 			fprintf(stderr, "tpm11: attest: cannot load the key: "
 				"%s\n", tpm_errmsg(c->tpm));
 			goto out;
 		}
-		if (o->key.parent != NULL &&
-		    tpm_key_park(c->tpm, o->key.parent) != CKR_OK)
-			goto out;
 		obj_tr = o->key.tr;
 	}
 	if ((rv = tpm_ak_load(c->tpm, &ak.ak, &ak_tr, why, sizeof(why))) !=

@@ -101,7 +101,8 @@ cert_sign_cb(void *vctx, const uint8_t *in, size_t inlen, uint8_t *out,
 		s->rv = token_sign_ecdsa(s->c, s->t, s->o, in, inlen, out,
 					 outlen);
 	else
-		s->rv = token_rsa_raw(s->c, s->t, s->o, in, inlen, out, outlen);
+		s->rv = token_rsa_raw(s->c, s->t, s->o, in, inlen, false, out,
+				      outlen);
 	return s->rv == CKR_OK ? 0 : -1;
 }
 

@@ -84,7 +84,7 @@ cmd_addkey(int argc, char **argv)
 
 	ARGS(opts, "addkey",
 	     "--label LABEL --algorithm ALG [--key-label NAME] [--id HEX] "
-	     "--userpin PIN",
+	     "(--userpin PIN | --no-login)",
 	     "Creates a key pair inside the TPM (it never leaves it) and "
 	     "stores its\nTPM-wrapped blob and public key on the token.");
 	alg = opts_value(opts, "algorithm");
@@ -108,22 +108,29 @@ cmd_addkey(int argc, char **argv)
 		return 1;
 	if ((t = tool_token(c, opts)) == NULL)
 		goto out;
-	if ((pin = pin_get(opts, "userpin", "user PIN", false)) == NULL)
-		goto out;
-	if (no_login)
+	if (no_login) {
+		/* Such a key has an empty authValue and never touches the
+		 * PIN's NV index: no PIN to ask, no dictionary-attack strike
+		 * from a mistyped one. */
 		fprintf(stderr, "tpm11: warning: --no-login: any program running "
 			"as this user can sign with this key without a PIN.\n"
 			"       The key still cannot be copied off this TPM.\n");
-	t0 = now_ms();
-	/* --no-login keys go under the SRK: the PIN is checked on its own.
-	 * Otherwise TPM2_Create under the PIN-bound storage key checks it,
-	 * one salted-session command less. */
-	rv = no_login ? token_login(c, t, CKU_USER, pin, strlen(pin))
-		      : token_login_deferred(c, t, pin, strlen(pin));
-	if (rv != CKR_OK) {
-		tool_fail(c, "addkey", rv);
-		goto out;
+		if (opts_get(opts, "userpin")->given ||
+		    opts_value(opts, "userpin-file"))
+			fprintf(stderr, "tpm11: note: a --no-login key needs no "
+				"PIN; the one given is not used\n");
+	} else {
+		if ((pin = pin_get(opts, "userpin", "user PIN", false)) == NULL)
+			goto out;
+		/* The TPM checks the PIN and hands out the token secret, from
+		 * which the new key's authValue is derived. */
+		if ((rv = token_login(c, t, CKU_USER, pin, strlen(pin))) !=
+		    CKR_OK) {
+			tool_fail(c, "addkey", rv);
+			goto out;
+		}
 	}
+	t0 = now_ms();
 	if (type == TPM_KEY_RSA_2048 || type == TPM_KEY_RSA_3072)
 		fprintf(stderr, "tpm11: generating an RSA key in the TPM (this "
 			"can take several seconds)...\n");

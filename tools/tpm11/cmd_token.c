@@ -163,9 +163,11 @@ cmd_addtoken(int argc, char **argv)
 	int ret = 1;
 
 	ARGS(opts, "addtoken", "--label LABEL --sopin PIN --userpin PIN",
-	     "Creates a token: an SO object and a storage key in the TPM, "
-	     "bound to the PINs.\nThe TPM checks every PIN, with its "
-	     "dictionary-attack protection.");
+	     "Creates a token: two NV indices in the TPM whose authValues are "
+	     "the PINs,\nthe user's holding the token secret its keys are "
+	     "bound to. The TPM checks\nevery PIN, with its dictionary-attack "
+	     "protection; a PIN change takes effect\nfor every copy of the "
+	     "store.");
 	if (opts_value(opts, "label") == NULL) {
 		fprintf(stderr, "tpm11: --label is needed\n");
 		return 2;
@@ -243,10 +245,15 @@ cmd_rmtoken(int argc, char **argv)
 	char label[TOKEN_LABEL_MAX + 1];
 
 	ARGS(opts, "rmtoken", "--label LABEL",
-	     "Removes a token and all its keys from the store, in one "
-	     "transaction.\nThe keys are gone for good.");
+	     "Removes a token: its PIN indices from the TPM, then the token "
+	     "and all its\nkeys from the store, in one transaction. The keys "
+	     "are gone for good, for\nevery copy of the store.");
 	if ((c = tool_open(false)) == NULL)
 		return 1;
+	/* Tokens whose making or removal was cut short are cleared up
+	 * first (they are not listed). */
+	if (c->st != NULL && core_tpm(c) == CKR_OK)
+		token_finish_pending(c);
 	if ((t = tool_token(c, opts)) == NULL) {
 		core_close(c);
 		return 1;

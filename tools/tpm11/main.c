@@ -35,6 +35,7 @@ static const struct {
 	{"selfsign", cmd_selfsign, "make a self-signed certificate for a key"},
 	{"addcert", cmd_addcert, "store a key's certificate (or a CA's)"},
 	{"rmcert", cmd_rmcert, "remove certificates (keys stay)"},
+	{"migrate", cmd_migrate, "list a key-model-1 store and set it aside"},
 };
 
 static void

@@ -49,6 +49,7 @@ int cmd_csr(int argc, char **argv);
 int cmd_selfsign(int argc, char **argv);
 int cmd_addcert(int argc, char **argv);
 int cmd_rmcert(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
 /* listobjects: a certificate's subject, issuer, expiry (cmd_cert.c). */
 void cert_print_details(const token_obj *o);
 
