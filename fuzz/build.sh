@@ -35,7 +35,7 @@ if [ -z "$CC" ]; then
 	exit 1
 fi
 
-PKGS=(tss2-esys tss2-mu tss2-rc tss2-tctildr libcrypto sqlite3 p11-kit-1)
+PKGS=(tss2-esys tss2-sys tss2-mu tss2-rc tss2-tctildr libcrypto sqlite3 p11-kit-1)
 read -r -a PKG_CFLAGS <<<"$(pkg-config --cflags "${PKGS[@]}")"
 read -r -a PKG_LIBS <<<"$(pkg-config --libs "${PKGS[@]}")"
 

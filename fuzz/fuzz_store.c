@@ -137,24 +137,6 @@ pub_rsa(blob *out)
 }
 
 static int
-pub_keyedhash(blob *out)
-{
-	TPM2B_PUBLIC p;
-	TPMT_PUBLIC *a = &p.publicArea;
-
-	memset(&p, 0, sizeof(p));
-	a->type = TPM2_ALG_KEYEDHASH;
-	a->nameAlg = TPM2_ALG_SHA256;
-	a->objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
-			      TPMA_OBJECT_USERWITHAUTH;
-	a->parameters.keyedHashDetail.scheme.scheme = TPM2_ALG_NULL;
-	a->unique.keyedHash.size = 32;
-	memset(a->unique.keyedHash.buffer, 0x3c, 32);
-	return pub_blob(&p, out);
-}
-
-/* A TPM2B_PRIVATE-shaped blob: u16 size, then opaque bytes. */
-static int
 priv_blob(uint8_t seed, blob *out)
 {
 	uint8_t b[2 + 96];
@@ -290,6 +272,17 @@ cert_obj(attr_list *l)
 }
 
 static int
+nv_name_blob(uint8_t fill, blob *out)
+{
+	uint8_t name[34];
+
+	name[0] = 0x00;
+	name[1] = 0x0b;
+	memset(name + 2, fill, sizeof(name) - 2);
+	return blob_set(out, name, sizeof(name));
+}
+
+static int
 token_add(store *st, int64_t want_id, const char *label, uint64_t flags)
 {
 	token_rec t;
@@ -307,11 +300,14 @@ token_add(store *st, int64_t want_id, const char *label, uint64_t flags)
 	t.hw_major = 1;
 	t.hw_minor = 59;
 	t.flags = flags;
+	/* The PIN indices' handles and Names (a Name is nameAlg || a
+	 * SHA-256 digest; these never meet a TPM here). */
+	t.so_nv = 0x01311100u + 2 * (uint32_t)want_id;
+	t.user_nv = t.so_nv + 1;
 	if (blob_set(&t.pin_salt, salt, sizeof(salt)) == 0 &&
-	    pub_ecc(CURVE_P256, true, &t.user_pub) == 0 &&
-	    priv_blob(1, &t.user_priv) == 0 && pub_keyedhash(&t.so_pub) == 0 &&
-	    priv_blob(2, &t.so_priv) == 0 && store_token_add(st, &t) == STORE_OK &&
-	    t.id == want_id)
+	    nv_name_blob(0x51, &t.so_nv_name) == 0 &&
+	    nv_name_blob(0x55, &t.user_nv_name) == 0 &&
+	    store_token_add(st, &t) == STORE_OK && t.id == want_id)
 		r = 0;
 	token_rec_clear(&t);
 	return r;

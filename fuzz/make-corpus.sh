@@ -60,10 +60,6 @@ while IFS='|' read -r id a p; do
 		printf '%s' "$p" | xxd -r -p >"$CORPUS.new/fuzz_tpmpub/object-$id"
 	fi
 done < <(sqlite3 "$DB" "SELECT id, hex(attrs), hex(tpm_pub) FROM objects ORDER BY id;")
-while IFS='|' read -r id u s; do
-	printf '%s' "$u" | xxd -r -p >"$CORPUS.new/fuzz_tpmpub/token-$id-storage"
-	printf '%s' "$s" | xxd -r -p >"$CORPUS.new/fuzz_tpmpub/token-$id-so"
-done < <(sqlite3 "$DB" "SELECT id, hex(user_pub), hex(so_pub) FROM tokens ORDER BY id;")
 # An attrs record cut short, and one with a byte more: the refusals.
 head -c 20 "${attrs[0]}" >"$CORPUS.new/fuzz_attr/truncated"
 { cat "${attrs[0]}"; printf '\0'; } >"$CORPUS.new/fuzz_attr/trailing-byte"

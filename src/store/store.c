@@ -896,13 +896,12 @@ store_archive(const char *dir, char *newpath, size_t cap, char *err,
 		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 		 tm.tm_min, tm.tm_sec);
 	/* Fold the WAL into the main file first, so that one file holds all
-	 * of it. Leaving WAL mode needs the only connection: while another
-	 * program has the store open this fails and nothing is moved. */
+	 * of it (TRUNCATE: the WAL ends empty). While another program reads
+	 * the store this is SQLITE_BUSY and nothing is moved. */
 	if (sqlite3_open_v2(path, &rw, SQLITE_OPEN_READWRITE, NULL) !=
 		    SQLITE_OK ||
-	    sqlite3_exec(rw, "PRAGMA wal_checkpoint(TRUNCATE);"
-			     "PRAGMA journal_mode=DELETE;",
-			 NULL, NULL, NULL) != SQLITE_OK) {
+	    sqlite3_wal_checkpoint_v2(rw, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+				      NULL, NULL) != SQLITE_OK) {
 		snprintf(err, errlen,
 			 "%s: cannot fold its write-ahead log (%s); close every "
 			 "program that uses tpm11 (ssh-agent, browsers) and try "
