@@ -277,10 +277,7 @@ object_update_inlock(token_obj *o, const CK_ATTRIBUTE *tmpl, CK_ULONG n)
 		o->attrs = next;
 		return CKR_OK;
 	}
-	if (store_object_set_attrs(mod.c->st, o->id, &next) != STORE_OK)
-		rv = CKR_DEVICE_ERROR;
-	else
-		rv = core_reload(mod.c);
+	rv = token_set_attrs(mod.c, o, &next);
 	attr_list_clear(&next);
 	return rv;
 }

@@ -1,6 +1,7 @@
 #include "store/store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 struct store {
 	sqlite3 *db;
 	bool old;                   /* schema 1, read-only (store_open_old) */
+	size_t skipped;             /* store_objects: damaged rows left out */
 	sqlite3_stmt *data_version; /* prepared once: asked on many calls */
 	char *path;
 	char err[512];
@@ -265,6 +267,48 @@ store_setup(store *s, bool create)
 	return STORE_OK;
 }
 
+/* The store's directory and database must be the user's own and not
+ * writable by others (as ssh asks of ~/.ssh): whoever can write there can
+ * swap objects and nonces under the user's programs. */
+static int
+store_check_owner(store *s, const char *path, bool dir)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0) {
+		snprintf(s->err, sizeof(s->err), "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (st.st_uid != geteuid()) {
+		snprintf(s->err, sizeof(s->err),
+			 "%s belongs to user %u, not to you (%u): tpm11 uses "
+			 "only a store of your own (set TPM11_STORE to a "
+			 "directory of yours)", path, (unsigned)st.st_uid,
+			 (unsigned)geteuid());
+		return -1;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(s->err, sizeof(s->err),
+			 "%s is writable by others (mode %04o): run `chmod "
+			 "%s %s`", path, (unsigned)(st.st_mode & 07777),
+			 dir ? "700" : "600", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* A new, empty database file, 0600 from the start. */
+static int
+store_create_file(store *s)
+{
+	int fd = open(s->path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
 static int store_open_mode(const char *dir, bool create, bool model1,
 			   store **out, char *err, size_t errlen);
 
@@ -287,7 +331,6 @@ store_open_mode(const char *dir, bool create, bool model1, store **out,
 {
 	store *s;
 	struct stat stb;
-	mode_t old;
 	int rc, flags;
 
 	*out = NULL;
@@ -299,16 +342,28 @@ store_open_mode(const char *dir, bool create, bool model1, store **out,
 		return STORE_ERROR;
 	}
 	if (stat(s->path, &stb) != 0) {
+		if (errno != ENOENT) {
+			/* EACCES above all: another user's store, or a
+			 * directory we may not enter. Not "no store". */
+			snprintf(s->err, sizeof(s->err),
+				 "%s: cannot read it: %s; a store must belong "
+				 "to the user who uses it (set TPM11_STORE to a "
+				 "directory of yours)", s->path, strerror(errno));
+			rc = STORE_ERROR;
+			goto fail;
+		}
 		if (!create) {
 			snprintf(s->err, sizeof(s->err),
 				 "%s: no store here", s->path);
 			rc = STORE_ENOENT;
 			goto fail;
 		}
-		if (make_dirs(dir) != 0) {
-			snprintf(s->err, sizeof(s->err),
-				 "%s: cannot create the store directory: %s",
-				 dir, strerror(errno));
+		if (make_dirs(dir) != 0 || store_check_owner(s, dir, true) != 0 ||
+		    store_create_file(s) != 0) {
+			if (s->err[0] == '\0')
+				snprintf(s->err, sizeof(s->err),
+					 "%s: cannot create the store: %s", dir,
+					 strerror(errno));
 			rc = STORE_ERROR;
 			goto fail;
 		}
@@ -317,19 +372,35 @@ store_open_mode(const char *dir, bool create, bool model1, store **out,
 			 s->path);
 		rc = STORE_CORRUPT;
 		goto fail;
+	} else if (store_check_owner(s, dir, true) != 0 ||
+		   store_check_owner(s, s->path, false) != 0) {
+		rc = STORE_ERROR;
+		goto fail;
+	} else if (stb.st_size == 0) {
+		/* sqlite reads an empty file as an empty database: that
+		 * would show a store without tokens and say nothing. */
+		snprintf(s->err, sizeof(s->err),
+			 "%s is empty (0 bytes): the store was truncated and "
+			 "its tokens are gone from it. Restore the file from a "
+			 "backup (docs/design.md, \"Backing up a store\"); to "
+			 "start afresh instead, move it away and run `tpm11 "
+			 "init`. Nothing was changed", s->path);
+		log_error("store: %s", s->err);
+		rc = STORE_CORRUPT;
+		goto fail;
 	}
 	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX |
 		(create ? SQLITE_OPEN_CREATE : 0);
 	if (model1)
 		flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX;
-	/* The database, its -wal and -shm files: 0600. */
-	old = umask(077);
+	/* The database is 0600 (store_create_file); sqlite gives its -wal and
+	 * -shm files the same mode. (No umask(): that is process-wide, and
+	 * the module shares the process with the host's threads.) */
 	rc = sqlite3_open_v2(s->path, &s->db, flags, NULL);
 	if (rc == SQLITE_OK)
 		rc = store_setup(s, create);
 	else
 		rc = store_fail(s, STORE_ERROR, "cannot open");
-	umask(old);
 	if (rc != STORE_OK)
 		goto fail;
 	*out = s;
@@ -700,6 +771,7 @@ store_objects(store *s, int64_t token_id, object_rec **out, size_t *n)
 
 	*out = NULL;
 	*n = 0;
+	s->skipped = 0;
 	if (sqlite3_prepare_v2(s->db,
 			       "SELECT id, token_id, attrs, tpm_pub, tpm_priv,"
 			       " creation_data, creation_hash, creation_ticket"
@@ -722,14 +794,19 @@ store_objects(store *s, int64_t token_id, object_rec **out, size_t *n)
 		o->id = sqlite3_column_int64(st, 0);
 		o->token_id = sqlite3_column_int64(st, 1);
 		if (attr_list_deserialise(a, (size_t)alen, &o->attrs) != 0) {
+			/* One damaged object costs that object, not the
+			 * token or the store (issue 13 item 9). */
 			snprintf(s->err, sizeof(s->err),
-				 "%s: object %lld is damaged (its attributes "
-				 "do not parse); restore the store from a "
-				 "backup or remove that key",
-				 s->path, (long long)o->id);
+				 "%s: object %lld is damaged (its attributes do "
+				 "not parse) and is left out; remove it with "
+				 "`sqlite3 %s 'DELETE FROM objects WHERE id=%lld'` "
+				 "or restore the store from a backup",
+				 s->path, (long long)o->id, s->path,
+				 (long long)o->id);
 			log_error("store: %s", s->err);
-			ret = STORE_CORRUPT;
-			break;
+			s->skipped++;
+			cnt--;
+			continue;
 		}
 		if (column_blob(st, 3, &o->tpm_pub) ||
 		    column_blob(st, 4, &o->tpm_priv) ||
@@ -750,6 +827,25 @@ store_objects(store *s, int64_t token_id, object_rec **out, size_t *n)
 	*out = v;
 	*n = cnt;
 	return STORE_OK;
+}
+
+size_t
+store_objects_skipped(const store *s)
+{
+	return s->skipped;
+}
+
+/* The write-side cap (issue 13 item 9): an object too big for every
+ * reader would make the whole store unreadable. */
+static int
+store_object_fits(store *s, size_t alen)
+{
+	if (alen <= STORE_OBJECT_MAX)
+		return STORE_OK;
+	snprintf(s->err, sizeof(s->err),
+		 "an object of %zu bytes is more than a token holds (%u "
+		 "bytes); nothing was written", alen, STORE_OBJECT_MAX);
+	return STORE_TOOBIG;
 }
 
 int
@@ -773,6 +869,10 @@ store_objects_add(store *s, object_rec *o, size_t n)
 
 		if (attr_list_serialise(&o[i].attrs, &a, &alen) != 0) {
 			rc = STORE_ERROR;
+			break;
+		}
+		if ((rc = store_object_fits(s, alen)) != STORE_OK) {
+			free(a);
 			break;
 		}
 		sqlite3_reset(st);
@@ -828,6 +928,10 @@ store_object_set_attrs(store *s, int64_t id, const attr_list *attrs)
 
 	if (attr_list_serialise(attrs, &a, &alen) != 0)
 		return STORE_ERROR;
+	if ((rc = store_object_fits(s, alen)) != STORE_OK) {
+		free(a);
+		return rc;
+	}
 	if (sqlite3_prepare_v2(s->db, "UPDATE objects SET attrs=? WHERE id=?;",
 			       -1, &st, NULL) != SQLITE_OK) {
 		free(a);

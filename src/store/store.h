@@ -19,6 +19,11 @@
 
 typedef struct store store;
 
+/* The largest object the store takes: its attributes, serialised. Readers
+ * accept more (ATTR_MAX_VALUE per attribute), so whatever was written
+ * reads back. */
+#define STORE_OBJECT_MAX (1u << 20)
+
 typedef struct {
 	uint8_t *data;
 	size_t len;
@@ -72,6 +77,7 @@ enum {
 	STORE_CORRUPT = -3, /* not a tpm11 store, or damaged */
 	STORE_NEWER = -4,   /* made by a newer tpm11 */
 	STORE_OLD = -7,     /* key model 1 (schema 1): see `tpm11 migrate` */
+	STORE_TOOBIG = -8,  /* an object larger than STORE_OBJECT_MAX */
 	STORE_EXISTS = -5,  /* unique constraint (token label) */
 	STORE_NOTFOUND = -6,
 };
@@ -116,10 +122,16 @@ int store_token_set_pins(store *s, const token_rec *t);
 /* Deletes the token and all its objects, in one transaction. */
 int store_token_delete(store *s, int64_t id);
 
+/* A token's objects. One whose attributes do not parse (a damaged row) is
+ * left out and counted (store_objects_skipped), never the whole store. */
 int store_objects(store *s, int64_t token_id, object_rec **out, size_t *n);
+/* How many objects the last store_objects left out, and the last one's
+ * description in store_errmsg. */
+size_t store_objects_skipped(const store *s);
 void store_objects_free(object_rec *o, size_t n);
 void object_rec_clear(object_rec *o);
-/* Inserts n objects in one transaction; sets each id. */
+/* Inserts n objects in one transaction; sets each id. STORE_TOOBIG, with
+ * nothing written, when one is larger than STORE_OBJECT_MAX. */
 int store_objects_add(store *s, object_rec *o, size_t n);
 int store_objects_delete(store *s, const int64_t *ids, size_t n);
 int store_object_set_attrs(store *s, int64_t id, const attr_list *attrs);

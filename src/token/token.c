@@ -212,6 +212,26 @@ core_init_primary(core *c, uint32_t handle)
 	return core_tpm(c);
 }
 
+/* A store write failed with rc: its message into c->err, and the CKR
+ * code. An object too big for the token is the token's memory (v2.40
+ * 5.1: CKR_DEVICE_MEMORY), not a broken device. */
+static CK_RV
+store_failed(core *c, int rc)
+{
+	snprintf(c->err, sizeof(c->err), "%s", store_errmsg(c->st));
+	return rc == STORE_TOOBIG ? CKR_DEVICE_MEMORY : CKR_DEVICE_ERROR;
+}
+
+CK_RV
+token_set_attrs(core *c, token_obj *o, const attr_list *attrs)
+{
+	int rc = store_object_set_attrs(c->st, o->id, attrs);
+
+	if (rc != STORE_OK)
+		return store_failed(c, rc);
+	return core_reload(c);
+}
+
 /* --- loading from the store ---------------------------------------------- */
 
 static void
@@ -286,6 +306,7 @@ token_load_objects(core *c, token *t)
 		snprintf(c->err, sizeof(c->err), "%s", store_errmsg(c->st));
 		return CKR_DEVICE_ERROR;
 	}
+	t->damaged = store_objects_skipped(c->st);
 	if ((nv = calloc(n ? n : 1, sizeof(*nv))) == NULL) {
 		store_objects_free(recs, n);
 		return CKR_HOST_MEMORY;
@@ -1134,8 +1155,7 @@ token_generate_key(core *c, token *t, tpm_key_type type, const char *label,
 		return rv;
 	/* Both halves in one transaction: never one without the other. */
 	if ((rc = store_objects_add(c->st, recs, 2)) != STORE_OK) {
-		snprintf(c->err, sizeof(c->err), "%s", store_errmsg(c->st));
-		rv = CKR_DEVICE_ERROR;
+		rv = store_failed(c, rc);
 		goto out;
 	}
 	if (pub_id)
@@ -1256,6 +1276,7 @@ token_add_objects(core *c, token *t, attr_list *objs, size_t n, int64_t *ids)
 	object_rec *recs;
 	size_t i;
 	CK_RV rv = CKR_OK;
+	int rc;
 
 	if ((recs = calloc(n ? n : 1, sizeof(*recs))) == NULL)
 		return CKR_HOST_MEMORY;
@@ -1263,9 +1284,8 @@ token_add_objects(core *c, token *t, attr_list *objs, size_t n, int64_t *ids)
 		recs[i].token_id = t->rec.id;
 		recs[i].attrs = objs[i]; /* borrowed, not freed here */
 	}
-	if (store_objects_add(c->st, recs, n) != STORE_OK) {
-		snprintf(c->err, sizeof(c->err), "%s", store_errmsg(c->st));
-		rv = CKR_DEVICE_ERROR;
+	if ((rc = store_objects_add(c->st, recs, n)) != STORE_OK) {
+		rv = store_failed(c, rc);
 	} else if (ids != NULL) {
 		for (i = 0; i < n; i++)
 			ids[i] = recs[i].id;
@@ -1416,16 +1436,15 @@ token_store_key(core *c, token *t, attr_list *attrs, blob *pub, blob *priv,
 {
 	object_rec rec;
 	CK_RV rv = CKR_OK;
+	int rc;
 
 	memset(&rec, 0, sizeof(rec));
 	rec.token_id = t->rec.id;
 	rec.attrs = *attrs;   /* borrowed */
 	rec.tpm_pub = *pub;   /* borrowed */
 	rec.tpm_priv = *priv; /* borrowed */
-	if (store_objects_add(c->st, &rec, 1) != STORE_OK) {
-		snprintf(c->err, sizeof(c->err), "%s", store_errmsg(c->st));
-		rv = CKR_DEVICE_ERROR;
-	}
+	if ((rc = store_objects_add(c->st, &rec, 1)) != STORE_OK)
+		rv = store_failed(c, rc);
 	if (rv == CKR_OK) {
 		if (id)
 			*id = rec.id;

@@ -47,6 +47,7 @@ typedef struct token {
 	size_t nobjs;
 	CK_USER_TYPE login;      /* (CK_USER_TYPE)-1: nobody */
 	token_secrets *sec;      /* while logged in, else NULL */
+	size_t damaged;          /* objects left out: their rows do not parse */
 	tpm_lockout lockout;     /* last seen; refreshed at login */
 	bool lockout_known;
 } token;
@@ -172,6 +173,9 @@ CK_RV token_destroy_objects(core *c, token *t, const int64_t *ids,
 			    size_t n);
 
 token_obj *token_find_obj(token *t, int64_t id);
+/* Replaces a token object's attributes in the store (C_SetAttributeValue);
+ * CKR_DEVICE_MEMORY when they are too big for the store. */
+CK_RV token_set_attrs(core *c, token_obj *o, const attr_list *attrs);
 
 /* Sign with a private key object; the mechanism's encoding is done by the
  * caller (pkcs11/sign.c): CKM_ECDSA input for EC, a full block for RSA. */

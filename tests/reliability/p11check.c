@@ -5,6 +5,7 @@
  *
  *   p11check --token LABEL --pin PIN [--prefix P] [--rounds R]
  *            [--variants] [--min-keys N]
+ *   p11check --token LABEL --write-data BYTES
  *
  * --prefix: only keys whose label starts with P. --rounds: sign with the
  * keys in turn R times (default 1; with --variants every key signs with
@@ -12,6 +13,10 @@
  * has exactly one public key with its CKA_ID and that there are as many
  * public keys as private keys (no half-written pair). The module comes
  * from $TPM11_MODULE.
+ *
+ * --write-data: instead, without login, C_CreateObject of a public token
+ * data object of BYTES zero bytes; prints "C_CreateObject -> CKR_..." and
+ * exits 0 when it was made, 5 when it was refused.
  *
  * Exit status: 0 all signed and verified; 1 a failure (printed on
  * stderr); 2 usage; 3 C_Login failed; 4 the token is not there. */
@@ -25,6 +30,7 @@ int
 main(int argc, char **argv)
 {
 	const char *token = NULL, *pin = NULL, *prefix = NULL;
+	long write_data = -1;
 	unsigned rounds = 1, min_keys = 1, r, v, nv = 1, nsig = 0;
 	bool variants = false, good;
 	CK_FUNCTION_LIST_PTR p11;
@@ -56,11 +62,13 @@ main(int argc, char **argv)
 			rounds = (unsigned)atoi(val);
 		else if (strcmp(a, "--min-keys") == 0)
 			min_keys = (unsigned)atoi(val);
+		else if (strcmp(a, "--write-data") == 0)
+			write_data = atol(val);
 		else
 			goto usage;
 		i_arg++;
 	}
-	if (token == NULL || pin == NULL)
+	if (token == NULL || (pin == NULL && write_data < 0))
 		goto usage;
 	if (variants)
 		nv = REL_NVARIANTS;
@@ -84,6 +92,25 @@ main(int argc, char **argv)
 			rel_rv_name(rv));
 		p11->C_Finalize(NULL);
 		return 1;
+	}
+	if (write_data >= 0) {
+		CK_OBJECT_CLASS cls = CKO_DATA;
+		CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+		CK_OBJECT_HANDLE h;
+		void *val = calloc(1, (size_t)write_data + 1);
+		CK_ATTRIBUTE t[] = {
+			{CKA_CLASS, &cls, sizeof(cls)},
+			{CKA_TOKEN, &yes, sizeof(yes)},
+			{CKA_PRIVATE, &no, sizeof(no)},
+			{CKA_LABEL, "p11check data", 13},
+			{CKA_VALUE, val, (CK_ULONG)write_data},
+		};
+
+		rv = val ? p11->C_CreateObject(s, t, 5, &h) : CKR_HOST_MEMORY;
+		printf("C_CreateObject -> %s\n", rel_rv_name(rv));
+		free(val);
+		p11->C_Finalize(NULL);
+		return rv == CKR_OK ? 0 : 5;
 	}
 	rv = p11->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)pin, strlen(pin));
 	if (rv != CKR_OK) {

@@ -200,13 +200,58 @@ run_case "a foreign sqlite file" "$d" fail
 d=$(new_case random-bytes); head -c "$size" /dev/urandom >"$d/$DBN"
 run_case "random bytes" "$d" fail
 
-# An empty file is an empty sqlite database: "no store yet" is a fair
-# answer; it must not crash or be written to by reading commands.
+# An empty file (a truncated store) is an empty sqlite database to sqlite:
+# it must be reported as what it is, not shown as a store without tokens
+# (issue 13 item 10), and never written to.
 d=$(new_case empty-file); : >"$d/$DBN"
-run_case "an empty file" "$d" any
+run_case "an empty file" "$d" fail
+if TPM11_STORE=$d "$T" listtokens 2>&1 | grep -q 'is empty (0 bytes).*backup'; then
+	ok "an empty file: the message says it is empty and how to recover"
+else not_ok "an empty file: the message says it is empty and how to recover"; fi
+
+# Another user's store, and one that others may write: refused with the
+# reason, not read (issue 13 item 6) and not shown as "no store".
+d=$(new_case other-owner); chown -R 65534:65534 "$d"
+run_case "a store of another user" "$d" fail
+if TPM11_STORE=$d "$T" listtokens 2>&1 | grep -q 'belongs to user 65534'; then
+	ok "another user's store: the message names its owner"
+else not_ok "another user's store: the message names its owner"; fi
+d=$(new_case group-writable); chmod 0770 "$d"
+run_case "a store directory writable by its group" "$d" fail
+if TPM11_STORE=$d "$T" listtokens 2>&1 | grep -q 'writable by others.*chmod 700'; then
+	ok "a group-writable store: the message gives the chmod that fixes it"
+else not_ok "a group-writable store: the message gives the chmod that fixes it"; fi
 
 d=$(new_case directory); rm -f "$d/$DBN"; mkdir "$d/$DBN"
 run_case "a directory in the file's place" "$d" fail
+
+# Issue 13 item 9: one object too big for every reader must not be
+# written (it once made every token vanish), and a damaged object costs
+# that object, not the store.
+d=$(new_case big-object)
+TPM11_STORE=$d timeout 120 "$P11CHECK" --token S --write-data $((17 << 20)) >"$T11_TMP/big.out" 2>&1; rc=$?
+if [ "$rc" = 5 ] && grep -q "CKR_DEVICE_MEMORY" "$T11_TMP/big.out"; then
+	ok "a 17 MiB public data object is refused (CKR_DEVICE_MEMORY), without login"
+else not_ok "a 17 MiB public data object is refused (exit $rc)"; tail -n 5 "$T11_TMP/big.out" | sed 's/^/# /'; fi
+[ "$(sqlite3 "$d/$DBN" "select count(*) from objects where length(attrs) > 1048576;")" = 0 ] &&
+	ok "nothing of it reached the store" || not_ok "nothing of it reached the store"
+check "after it, the token still signs (p11check)" env TPM11_STORE="$d" "$P11CHECK" --token S --pin "$PIN" --min-keys 2
+check "a 64 KiB public data object is taken" env TPM11_STORE="$d" "$P11CHECK" --token S --write-data 65536
+
+d=$(new_case damaged-object)
+bad=$(sqlite3 "$d/$DBN" "select min(id) from objects;")
+sqlite3 "$d/$DBN" "UPDATE objects SET attrs=x'0102030405' WHERE id=$bad;"
+TPM11_STORE=$d "$T" listobjects --label S >"$T11_TMP/lo.out" 2>"$T11_TMP/lo.err"; rc=$?
+if [ "$rc" = 0 ] && grep -q "^- label: k1\|^- label: k2" "$T11_TMP/lo.out" &&
+	grep -q "damaged and left out.*object $bad" "$T11_TMP/lo.err"; then
+	ok "one damaged object: listobjects lists the others and names the damaged one"
+else not_ok "one damaged object: listobjects lists the others and names the damaged one (exit $rc)"
+	sed 's/^/# /' "$T11_TMP/lo.err"; fi
+if TPM11_STORE=$d "$T" listtokens | grep -q '^- label: S$'; then ok "one damaged object: the token is still listed"
+else not_ok "one damaged object: the token is still listed"; fi
+if TPM11_STORE=$d ssh-keygen -D "$TPM11_MODULE" 2>/dev/null | grep -q 'ecdsa-sha2-nistp256\|ssh-rsa'; then
+	ok "one damaged object: the module still shows the other keys"
+else not_ok "one damaged object: the module still shows the other keys"; fi
 
 # And the good store is still good.
 check "the good store still signs" "$P11CHECK" --token S --pin "$PIN" --min-keys 2

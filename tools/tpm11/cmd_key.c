@@ -195,6 +195,10 @@ cmd_listobjects(int argc, char **argv)
 		core_close(c);
 		return 1;
 	}
+	if (t->damaged > 0)
+		fprintf(stderr, "tpm11: warning: %zu object(s) of token \"%s\" "
+			"are damaged and left out; the last: %s\n", t->damaged,
+			t->rec.label, store_errmsg(c->st));
 	for (i = 0; i < t->nobjs; i++) {
 		token_obj *o = t->objs[i];
 		char *label = attr_dup_str(&o->attrs, CKA_LABEL);
