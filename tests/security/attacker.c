@@ -25,7 +25,7 @@
  *
  * A full TPM (TPM_RC_OBJECT_MEMORY) on our Load is answered as an
  * attacker would: ContextSave and flush another transient object, load,
- * try, flush ours, ContextLoad the other back. Output is TAP (rel.h:
+ * try, flush ours, ContextLoad the other back at its own handle. Output is TAP (rel.h:
  * TAP_START, TAP_PREFIX). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -414,27 +414,41 @@ make_room(ESYS_TR keep)
 	return false;
 }
 
+/* The TPM gives a loaded context the lowest free slot; to put the saved
+ * object back at its own handle (its owner knows it by that handle),
+ * lower free slots are first filled with copies of it (an object context
+ * can be loaded more than once), which are then flushed. */
 static void
 restore_room(void)
 {
-	ESYS_TR tr;
-	TPM2_HANDLE h = 0;
+	TPM2_HANDLE want = handles[saved_i], h = 0;
+	ESYS_TR tr, fill[4];
+	size_t nfill = 0, i;
 	TSS2_RC rc;
 
 	if (saved == NULL)
 		return;
-	rc = Esys_ContextLoad(ectx, saved, &tr);
+	for (;;) {
+		rc = Esys_ContextLoad(ectx, saved, &tr);
+		if (rc != TSS2_RC_SUCCESS) {
+			rel_diag("could not put 0x%08x back: %s", want,
+				 rc_text(rc));
+			break;
+		}
+		Esys_TR_GetTpmHandle(ectx, tr, &h);
+		if (h < want && nfill < sizeof(fill) / sizeof(fill[0])) {
+			fill[nfill++] = tr;
+			continue;
+		}
+		handle_tr[saved_i] = tr;
+		if (h != want)
+			rel_diag("0x%08x came back as 0x%08x", want, h);
+		break;
+	}
+	for (i = 0; i < nfill; i++)
+		Esys_FlushContext(ectx, fill[i]);
 	Esys_Free(saved);
 	saved = NULL;
-	if (rc != TSS2_RC_SUCCESS) {
-		rel_diag("could not put 0x%08x back: %s", handles[saved_i],
-			 rc_text(rc));
-		return;
-	}
-	Esys_TR_GetTpmHandle(ectx, tr, &h);
-	handle_tr[saved_i] = tr;
-	if (h != handles[saved_i])
-		rel_diag("0x%08x came back as 0x%08x", handles[saved_i], h);
 }
 
 static TSS2_RC
