@@ -25,7 +25,7 @@ T=$TPM11_TOOL
 D=$T11_TMP/tpm
 SO=left-so-97531
 PIN=left-user-86420
-P11=(timeout 60 pkcs11-tool --module "$TPM11_MODULE" --token-label LEFT)
+P11=(timeout "$SEC_SECS" pkcs11-tool --module "$TPM11_MODULE" --token-label LEFT)
 head -c 32 /dev/urandom >"$T11_TMP/h32"
 
 swtpm_start "$D" || { not_ok "swtpm starts"; t11_done; exit 1; }
@@ -49,9 +49,9 @@ done
 check "pkcs11-tool --login --sign (l-p256)" "${P11[@]}" --login --pin "$PIN" \
 	--sign -m ECDSA --id 01 -i "$T11_TMP/h32" -o "$T11_TMP/sig"
 check "TPM clean after pkcs11-tool" tpm_is_clean
-check "ssh-keygen -D" timeout 60 ssh-keygen -D "$TPM11_MODULE"
+check "ssh-keygen -D" timeout "$SEC_SECS" ssh-keygen -D "$TPM11_MODULE"
 check "TPM clean after ssh-keygen -D" tpm_is_clean
-check "p11tool --login --test-sign (GnuTLS, l-p256)" env GNUTLS_PIN="$PIN" timeout 60 \
+check "p11tool --login --test-sign (GnuTLS, l-p256)" env GNUTLS_PIN="$PIN" timeout "$SEC_SECS" \
 	p11tool --provider "$TPM11_MODULE" --login --test-sign "pkcs11:token=LEFT;object=l-p256"
 check "TPM clean after p11tool" tpm_is_clean
 

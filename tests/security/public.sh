@@ -40,17 +40,17 @@ check "tpm11 addkey pin-key (a PIN key on the token)" "$T" addkey --label PUB \
 c0=$(sec_lockout_counter)
 diag "TPM2_PT_LOCKOUT_COUNTER before: $c0"
 
-rel_run_tap "[no login] " 120 "$PUBOBJ" --token PUB --tag nl
-rel_run_tap "[no login, another process] " 120 "$PUBOBJ" --token PUB --tag nl --reuse
-rel_run_tap "[made logged in] " 120 "$PUBOBJ" --token PUB --tag li --login "$PIN"
-rel_run_tap "[made logged in; used without login by another process] " 120 \
+rel_run_tap "[no login] " "$SEC_SECS" "$PUBOBJ" --token PUB --tag nl
+rel_run_tap "[no login, another process] " "$SEC_SECS" "$PUBOBJ" --token PUB --tag nl --reuse
+rel_run_tap "[made logged in] " "$SEC_SECS" "$PUBOBJ" --token PUB --tag li --login "$PIN"
+rel_run_tap "[made logged in; used without login by another process] " "$SEC_SECS" \
 	"$PUBOBJ" --token PUB --tag li --reuse
 
 # --- the tool's --no-login key ------------------------------------------------
 check "tpm11 addkey --no-login open-key next to the PIN key" "$T" addkey --label PUB \
 	--algorithm ecc256 --key-label open-key --id 0f --no-login --userpin "$PIN"
 "$T" ssh-pubkey --label PUB --key-label open-key >"$T11_TMP/open.pub" 2>"$T11_TMP/open.err"
-if timeout 60 ssh-keygen -D "$TPM11_MODULE" >"$T11_TMP/keygen.out" 2>&1 </dev/null &&
+if timeout "$SEC_SECS" ssh-keygen -D "$TPM11_MODULE" >"$T11_TMP/keygen.out" 2>&1 </dev/null &&
 	[ -s "$T11_TMP/open.pub" ] && grep -qxF "$(cat "$T11_TMP/open.pub")" "$T11_TMP/keygen.out"; then
 	ok "ssh-keygen -D lists the --no-login key (the line tpm11 ssh-pubkey prints)"
 else
@@ -60,7 +60,7 @@ fi
 # pkcs11-tool 0.23 (and p11tool, OpenSSH) log in before signing whenever
 # the token has CKF_LOGIN_REQUIRED, which a token with PIN keys must have;
 # so the signature without login comes from our own PKCS#11 client.
-rel_run_tap "[tool's --no-login key, no login] " 120 "$PUBOBJ" --token PUB --sign-with open-key
+rel_run_tap "[tool's --no-login key, no login] " "$SEC_SECS" "$PUBOBJ" --token PUB --sign-with open-key
 c1=$(sec_lockout_counter)
 if [ "$c1" = "$c0" ]; then
 	ok "TPM2_PT_LOCKOUT_COUNTER unchanged by public objects and the --no-login key ($c0 -> $c1)"

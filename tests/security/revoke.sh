@@ -45,7 +45,7 @@ with_store() {
 # and signs with key ID (ECDSA); a 64-byte signature is success.
 sign() {
 	rm -f "$T11_TMP/sig"
-	with_store "$1" timeout 60 pkcs11-tool --module "$TPM11_MODULE" --token-label REV \
+	with_store "$1" timeout "$SEC_SECS" pkcs11-tool --module "$TPM11_MODULE" --token-label REV \
 		--login --pin "$2" --sign -m ECDSA --id "$3" \
 		-i "$T11_TMP/h32" -o "$T11_TMP/sig" </dev/null &&
 		[ "$(stat -c %s "$T11_TMP/sig")" = 64 ]

@@ -6,6 +6,10 @@
 # shellcheck source=tests/reliability/rel-lib.bash
 source "$T11_SRC/tests/reliability/rel-lib.bash"
 
+# Seconds for one test program or client. Under a sanitizer, timeout(1)
+# is a wrapper that multiplies them by T11_SAN_SLOW (sanitize.bash).
+SEC_SECS=120
+
 # sec_require_prog VAR NAME: sets VAR to the command that runs test
 # program NAME (victim, attacker, pubobj), which meson builds into
 # $TPM11_BUILD/tests/security; or fails the test and exits.
@@ -140,6 +144,6 @@ victim_says() {
 attack() {
 	local prefix=$1 tcti=$2
 	shift 2
-	TSS2_LOG=all+none rel_run_tap "$prefix" $((120 * ${T11_SAN_SLOW:-1})) \
+	TSS2_LOG=all+none rel_run_tap "$prefix" "$SEC_SECS" \
 		"$ATTACKER" --tcti "$tcti" "$@"
 }
