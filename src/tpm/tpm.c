@@ -102,7 +102,10 @@ fds_open(size_t *n)
 	if (d == NULL)
 		return NULL;
 	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+		/* Not the listing's own descriptor: it is closed below, and
+		 * the TCTI may then get its number. */
+		if (e->d_name[0] < '0' || e->d_name[0] > '9' ||
+		    atoi(e->d_name) == dirfd(d))
 			continue;
 		if ((nv = realloc(v, (*n + 1) * sizeof(*v))) == NULL)
 			break;
