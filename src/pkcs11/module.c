@@ -53,7 +53,12 @@ __attribute__((destructor)) static void
 module_exit(void)
 {
 	if (!mod.initialized || mod.forked || mod.c == NULL ||
-	    atomic_load(&mod_busy) != 0)
+	    mod.c->tpm == NULL || atomic_load(&mod_busy) != 0)
+		return;
+	/* A resource manager flushes a client's objects when it goes;
+	 * closing its connection here (GLib's D-Bus for tpm2-abrmd, at exit,
+	 * perhaps in a child of fork) is the riskier way to the same end. */
+	if (tpm_behind_rm(mod.c->tpm))
 		return;
 	if (!mod.app_locks && pthread_mutex_trylock(&mod_mutex) != 0)
 		return;

@@ -143,6 +143,54 @@ fds_cloexec_new(const int *before, size_t nbefore)
 	free(now);
 }
 
+/* tctildr's default search, done here so that we know which TCTI it
+ * chose (a resource manager in front or not: tpm_behind_rm; `tpm11` says
+ * which). The same order: tpm2-abrmd on the system bus, the kernel's
+ * resource manager, the raw device, a local swtpm, a local mssim. One
+ * whose device or bus socket is not there is not tried (tabrmd's TCTI
+ * prints a GLib warning of its own when it finds no bus). */
+static TSS2_RC
+tcti_connect(tpm_ctx *t, const char *tcti)
+{
+	static const struct {
+		const char *conf, *needs;
+	} defaults[] = {
+		{"tabrmd", "/run/dbus/system_bus_socket"},
+		{"device:/dev/tpmrm0", "/dev/tpmrm0"},
+		{"device:/dev/tpm0", "/dev/tpm0"},
+		{"swtpm", NULL},
+		{"mssim", NULL},
+	};
+	TSS2_RC rc = TSS2_TCTI_RC_IO_ERROR;
+	size_t i;
+
+	if (tcti != NULL) {
+		t->tcti_name = strdup(tcti);
+		return Tss2_TctiLdr_Initialize(tcti, &t->tcti);
+	}
+	for (i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
+		if (defaults[i].needs && access(defaults[i].needs, F_OK) != 0)
+			continue;
+		rc = Tss2_TctiLdr_Initialize(defaults[i].conf, &t->tcti);
+		if (rc == TSS2_RC_SUCCESS) {
+			t->tcti_name = strdup(defaults[i].conf);
+			return rc;
+		}
+	}
+	t->tcti_name = strdup("(the default search: tabrmd, /dev/tpmrm0, "
+			      "/dev/tpm0, swtpm, mssim)");
+	return rc;
+}
+
+bool
+tpm_behind_rm(const tpm_ctx *t)
+{
+	const char *n = t->tcti_name ? t->tcti_name : "";
+
+	return strncmp(n, "tabrmd", 6) == 0 ||
+	       strncmp(n, "device:/dev/tpmrm", 17) == 0;
+}
+
 CK_RV
 tpm_open(const char *tcti, tpm_ctx **out, char *err, size_t errlen)
 {
@@ -164,10 +212,8 @@ tpm_open(const char *tcti, tpm_ctx **out, char *err, size_t errlen)
 		return CKR_HOST_MEMORY;
 	t->srk = ESYS_TR_NONE;
 	t->hmac = ESYS_TR_NONE;
-	t->tcti_name = strdup(tcti ? tcti : "(tctildr default: tabrmd, "
-					     "/dev/tpmrm0, /dev/tpm0, mssim)");
 	fds = fds_open(&nfds);
-	rc = Tss2_TctiLdr_Initialize(tcti, &t->tcti);
+	rc = tcti_connect(t, tcti);
 	if (fds != NULL)
 		fds_cloexec_new(fds, nfds);
 	free(fds);

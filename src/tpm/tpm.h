@@ -104,7 +104,11 @@ void tpm_abandon(tpm_ctx *t);
 const char *tpm_errmsg(const tpm_ctx *t);
 /* TPM commands sent so far (TPM11_LOG and the benchmark report it). */
 uint64_t tpm_command_count(const tpm_ctx *t);
+/* The TCTI in use (the one the default search chose, when none was set). */
 const char *tpm_tcti_name(const tpm_ctx *t);
+/* A resource manager is in front (tpm2-abrmd, /dev/tpmrm*): it flushes
+ * what a client loaded when its connection goes. */
+bool tpm_behind_rm(const tpm_ctx *t);
 
 CK_RV tpm_get_info(tpm_ctx *t, tpm_info *info);
 CK_RV tpm_get_lockout(tpm_ctx *t, tpm_lockout *l);
