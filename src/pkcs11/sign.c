@@ -171,6 +171,33 @@ C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 		rv = CKR_KEY_TYPE_INCONSISTENT;
 		goto out;
 	}
+	/*
+	 * CKM_RSA_X_509 hands the caller's block to the raw private-key
+	 * operation (TPM2_RSA_Decrypt, scheme NULL), which is RSA
+	 * decryption: on a key that may not decrypt, C_Sign would return
+	 * the plaintext of any ciphertext made for it. PKCS#11 v2.40 5.1.6
+	 * CKR_KEY_FUNCTION_NOT_PERMITTED: "an attempt has been made to use a
+	 * key for a cryptographic purpose that the key's attributes are not
+	 * set to allow it to do" (the mechanism itself is valid for the key
+	 * type, so not CKR_MECHANISM_INVALID).
+	 *
+	 * PKCS#1 v1.5 and PSS go through the same TPM command but are no
+	 * such oracle, because the module builds the whole block:
+	 * - v1.5 (RFC 8017 9.2): 00 01 FF..FF 00 || T, at least eight FF, so
+	 *   the top 88 bits are fixed. A ciphertext, or a blinded one
+	 *   c * r^e mod n, is a uniform number mod n and has that form with
+	 *   probability about 2^-88 per try: the caller cannot get the
+	 *   private exponent applied to a ciphertext of its choice.
+	 * - PSS (RFC 8017 9.1.1): maskedDB || H || BC with H a hash over a
+	 *   salt the module draws; no bit of the block is the caller's.
+	 */
+	if (m->kind == MECH_RSA_X509 &&
+	    !attr_bool_or(&o->attrs, CKA_DECRYPT, false)) {
+		log_debug("C_SignInit: CKM_RSA_X_509 needs CKA_DECRYPT (raw "
+			  "signing is decryption)");
+		rv = CKR_KEY_FUNCTION_NOT_PERMITTED;
+		goto out;
+	}
 	if (m->kind == MECH_RSA_PSS &&
 	    (rv = mech_pss_params(m, pMechanism, o->pub.bits, &s->pss)) !=
 		    CKR_OK)

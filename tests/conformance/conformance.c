@@ -4415,6 +4415,57 @@ sigcase_init(struct sigcase *c, struct key *k, const struct mdef *d,
 	}
 }
 
+/* The RSA key for decryption: the tool's, when it has CKA_DECRYPT, else
+ * one made here (dec_key_setup). Raw RSA signing (CKM_RSA_X_509) uses it
+ * too: that is the private-key operation itself. */
+static struct key dec_key;
+static struct kp dec_made;
+
+/* Issue 13 item 1: CKM_RSA_X_509 signing is the raw private-key
+ * operation, i.e. RSA decryption. On a key with CKA_SIGN true and
+ * CKA_DECRYPT false (the tool's keys) it must be refused, else C_Sign
+ * over a ciphertext made for the key returns its plaintext. PKCS#1 v1.5
+ * and PSS signing with host-built padding stay allowed (they are tested
+ * with this very key in ex_sign). */
+static void
+ex_rsa_raw_oracle(CK_SESSION_HANDLE s)
+{
+	struct key *k = &keys[K_RSA];
+	CK_MECHANISM m = { CKM_RSA_X_509, NULL, 0 };
+	unsigned char pt[512], ct[512], out[512];
+	size_t modlen, ctlen;
+	CK_ULONG ol = sizeof(out);
+	CK_RV rv;
+
+	if (!k->ok || !bool_is(s, k->priv, CKA_SIGN, CK_TRUE) ||
+	    !bool_is(s, k->priv, CKA_DECRYPT, CK_FALSE)) {
+		tap(false, "set-up: the tool's rsa2048 key is sign-only "
+			   "(CKA_SIGN true, CKA_DECRYPT false)");
+		return;
+	}
+	modlen = (size_t)EVP_PKEY_get_size(k->pkey);
+	RAND_bytes(pt, modlen);
+	pt[0] = 0x00;
+	pt[1] |= 0x01;
+	ctlen = rsa_encrypt(k->pkey, RSA_NO_PADDING, NULL, NULL, 0, pt, modlen,
+			    ct, sizeof(ct));
+	if (!tap(ctlen == modlen, "set-up: OpenSSL encrypts a block (raw RSA) "
+				  "for the sign-only key"))
+		return;
+	rv = p11->C_SignInit(s, &m, k->priv);
+	expect_rv(rv, CKR_KEY_FUNCTION_NOT_PERMITTED,
+		  "C_SignInit: CKM_RSA_X_509 on a key with CKA_DECRYPT false "
+		  "-> CKR_KEY_FUNCTION_NOT_PERMITTED (raw signing decrypts)");
+	if (rv == CKR_OK)
+		rv = p11->C_Sign(s, ct, ctlen, out, &ol);
+	if (!tap(!(rv == CKR_OK && ol == modlen &&
+		   memcmp(out, pt, modlen) == 0),
+		 "C_Sign: CKM_RSA_X_509 on a sign-only key is no decryption "
+		 "oracle (the plaintext of a ciphertext for the key does not "
+		 "come back)"))
+		diag("C_Sign returned the plaintext");
+}
+
 static CK_MECHANISM_TYPE once_per_mech = (CK_MECHANISM_TYPE)-1;
 
 static void
@@ -4587,8 +4638,20 @@ ex_sign(CK_SESSION_HANDLE s, const struct mdef *d, CK_MECHANISM_INFO *mi)
 		tap(false, "%s: the RSA key is there", d->name);
 		return;
 	}
-	sigcase_init(&c, &keys[K_RSA], d, CKM_SHA256, -1);
-	ex_sign_one(s, &keys[K_RSA], d, mi, &c, "with RSA 2048");
+	if (d->type == CKM_RSA_X_509) {
+		/* Raw signing needs a key that may decrypt (item 1). */
+		ex_rsa_raw_oracle(s);
+		if (!dec_key.ok) {
+			tap(false, "%s: an RSA key with CKA_DECRYPT", d->name);
+			return;
+		}
+		sigcase_init(&c, &dec_key, d, CKM_SHA256, -1);
+		ex_sign_one(s, &dec_key, d, mi, &c,
+			    "with RSA 2048 (sign and decrypt)");
+	} else {
+		sigcase_init(&c, &keys[K_RSA], d, CKM_SHA256, -1);
+		ex_sign_one(s, &keys[K_RSA], d, mi, &c, "with RSA 2048");
+	}
 	if (d->type == CKM_RSA_PKCS_PSS) {
 		int maxsalt = EVP_PKEY_get_size(keys[K_RSA].pkey) - 32 - 2;
 
@@ -4657,10 +4720,6 @@ ex_sign(CK_SESSION_HANDLE s, const struct mdef *d, CK_MECHANISM_INFO *mi)
 	}
 }
 
-/* The RSA key for decryption: the tool's, when it has CKA_DECRYPT, else
- * one made here. */
-static struct key dec_key;
-static struct kp dec_made;
 
 static void
 dec_key_setup(CK_SESSION_HANDLE s)
