@@ -348,14 +348,11 @@ C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
 
 	CHECK_INIT();
 	if ((pData == NULL && ulDataLen > 0) || pulSignatureLen == NULL)
-		return CKR_ARGUMENTS_BAD;
+		return op_args_bad(hSession, OP_SIGN);
 	mod_lock();
-	if ((rv = op_get_inlock(hSession, OP_SIGN, &s, &t)) != CKR_OK)
+	if ((rv = op_get_inlock(hSession, OP_SIGN, &s, &t)) != CKR_OK ||
+	    (rv = op_single_inlock(s)) != CKR_OK)
 		goto out;
-	if (s->op_multi) {
-		rv = CKR_OPERATION_ACTIVE;
-		goto out;
-	}
 	rv = sign_finish_inlock(s, t, pData ? pData : (CK_BYTE_PTR) "",
 				ulDataLen, pSignature, pulSignatureLen);
 out:
@@ -371,7 +368,7 @@ C_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
 
 	CHECK_INIT();
 	if (pPart == NULL && ulPartLen > 0)
-		return CKR_ARGUMENTS_BAD;
+		return op_args_bad(hSession, OP_SIGN);
 	mod_lock();
 	rv = op_update_inlock(hSession, OP_SIGN, pPart, ulPartLen);
 	mod_unlock();
@@ -389,7 +386,7 @@ C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
 
 	CHECK_INIT();
 	if (pulSignatureLen == NULL)
-		return CKR_ARGUMENTS_BAD;
+		return op_args_bad(hSession, OP_SIGN);
 	mod_lock();
 	if ((rv = op_part_inlock(hSession, OP_SIGN, &s, &t)) != CKR_OK)
 		goto out;

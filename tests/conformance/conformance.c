@@ -6055,6 +6055,340 @@ test_function_misc(void)
 	p11->C_CloseAllSessions(slot);
 }
 
+/* --- operation rules (issue 13 item 14) -------------------------------------
+ *
+ * PKCS#11 v2.40 5.2 and the function descriptions of 5.8-5.12 (C_Encrypt,
+ * C_EncryptUpdate, C_EncryptFinal, C_Decrypt*, C_Digest*, C_Sign*,
+ * C_Verify*): a call that returns anything but CKR_BUFFER_TOO_SMALL, or a
+ * successful length query, ends the active operation. A bad argument
+ * (CKR_ARGUMENTS_BAD) is such a return. Each case runs in a session of
+ * its own; whether the operation ended is asked with the family's update
+ * call, which must say CKR_OPERATION_NOT_INITIALIZED. */
+
+enum op_family { OPF_DIGEST, OPF_SIGN, OPF_VERIFY, OPF_ENCRYPT, OPF_DECRYPT };
+
+static CK_RV
+op_probe(CK_SESSION_HANDLE c, enum op_family f)
+{
+	unsigned char in[16] = { 0 }, out[64];
+	CK_ULONG ol = sizeof(out);
+
+	switch (f) {
+	case OPF_DIGEST: return p11->C_DigestUpdate(c, in, 1);
+	case OPF_SIGN: return p11->C_SignUpdate(c, in, 1);
+	case OPF_VERIFY: return p11->C_VerifyUpdate(c, in, 1);
+	case OPF_ENCRYPT:
+		return p11->C_EncryptUpdate(c, in, sizeof(in), out, &ol);
+	default: return p11->C_DecryptUpdate(c, in, sizeof(in), out, &ol);
+	}
+}
+
+/* The end of a case: the operation of family f is over; closes c. */
+static void
+op_ended(CK_SESSION_HANDLE c, enum op_family f, const char *what)
+{
+	CK_RV rv = op_probe(c, f);
+
+	if (!tap(rv == CKR_OPERATION_NOT_INITIALIZED,
+		 "%s ends the operation (the next update -> "
+		 "CKR_OPERATION_NOT_INITIALIZED)", what))
+		diag("got %s: the operation is still active", rv_name(rv));
+	p11->C_CloseSession(c);
+}
+
+static CK_SESSION_HANDLE
+op_session(void)
+{
+	CK_SESSION_HANDLE c = CK_INVALID_HANDLE;
+
+	open_session(slot, CKF_RW_SESSION, &c);
+	return c;
+}
+
+static void
+op_rules_digest(void)
+{
+	CK_MECHANISM m = { CKM_SHA256, NULL, 0 };
+	unsigned char out[64], want[32], empty[32];
+	CK_ULONG ol;
+	CK_SESSION_HANDLE c;
+	CK_RV rv;
+
+	digest(EVP_sha256(), "abc", 3, want);
+	digest(EVP_sha256(), "", 0, empty);
+
+	c = op_session();
+	p11->C_DigestInit(c, &m);
+	expect_rv(p11->C_Digest(c, (CK_BYTE *)"abc", 3, out, NULL),
+		  CKR_ARGUMENTS_BAD, "C_Digest: pulDigestLen NULL -> "
+		  "CKR_ARGUMENTS_BAD");
+	op_ended(c, OPF_DIGEST, "C_Digest: CKR_ARGUMENTS_BAD");
+
+	c = op_session();
+	p11->C_DigestInit(c, &m);
+	ol = sizeof(out);
+	expect_rv(p11->C_Digest(c, NULL, 3, out, &ol), CKR_ARGUMENTS_BAD,
+		  "C_Digest: NULL data of length 3 -> CKR_ARGUMENTS_BAD");
+	op_ended(c, OPF_DIGEST, "C_Digest: CKR_ARGUMENTS_BAD (NULL data)");
+
+	c = op_session();
+	p11->C_DigestInit(c, &m);
+	expect_rv(p11->C_DigestUpdate(c, NULL, 3), CKR_ARGUMENTS_BAD,
+		  "C_DigestUpdate: NULL part of length 3 -> CKR_ARGUMENTS_BAD");
+	op_ended(c, OPF_DIGEST, "C_DigestUpdate: CKR_ARGUMENTS_BAD");
+
+	c = op_session();
+	p11->C_DigestInit(c, &m);
+	p11->C_DigestUpdate(c, (CK_BYTE *)"abc", 3);
+	expect_rv(p11->C_DigestFinal(c, out, NULL), CKR_ARGUMENTS_BAD,
+		  "C_DigestFinal: pulDigestLen NULL -> CKR_ARGUMENTS_BAD");
+	op_ended(c, OPF_DIGEST, "C_DigestFinal: CKR_ARGUMENTS_BAD");
+
+	/* After a length query, the digest is the one of the data given. */
+	c = op_session();
+	p11->C_DigestInit(c, &m);
+	p11->C_DigestUpdate(c, (CK_BYTE *)"abc", 3);
+	ol = 0;
+	rv = p11->C_DigestFinal(c, NULL, &ol);
+	tap(rv == CKR_OK && ol == 32, "C_DigestFinal: a length query "
+	    "(NULL output) -> CKR_OK, 32, operation still active");
+	ol = sizeof(out);
+	rv = p11->C_DigestFinal(c, out, &ol);
+	if (!tap(rv == CKR_OK && ol == 32 && memcmp(out, want, 32) == 0,
+		 "C_DigestFinal after its length query returns SHA-256(\"abc\")"))
+		diag("%s, %lu bytes", rv_name(rv), (unsigned long)ol);
+	op_ended(c, OPF_DIGEST, "C_DigestFinal: the digest");
+
+	/* C_Digest's length query starts a single-part digest: its data
+	 * is not taken (the caller gives it again), so a C_DigestFinal now
+	 * has nothing to digest. It must not answer with the digest of the
+	 * empty message as if that had been the data. */
+	c = op_session();
+	p11->C_DigestInit(c, &m);
+	ol = 0;
+	rv = p11->C_Digest(c, (CK_BYTE *)"abc", 3, NULL, &ol);
+	tap(rv == CKR_OK && ol == 32, "C_Digest: a length query -> CKR_OK, 32");
+	ol = sizeof(out);
+	rv = p11->C_DigestFinal(c, out, &ol);
+	if (!tap(!(rv == CKR_OK && ol == 32 && memcmp(out, empty, 32) == 0),
+		 "C_DigestFinal after C_Digest's length query does not return "
+		 "the digest of the empty message"))
+		diag("got SHA-256(\"\") for data \"abc\"");
+	expect_rv(rv, CKR_OPERATION_ACTIVE, "C_DigestFinal after C_Digest "
+		  "started a single-part digest -> CKR_OPERATION_ACTIVE");
+	op_ended(c, OPF_DIGEST, "C_DigestFinal: CKR_OPERATION_ACTIVE");
+
+	c = op_session();
+	p11->C_DigestInit(c, &m);
+	p11->C_DigestUpdate(c, (CK_BYTE *)"abc", 3);
+	ol = sizeof(out);
+	expect_rv(p11->C_Digest(c, (CK_BYTE *)"abc", 3, out, &ol),
+		  CKR_OPERATION_ACTIVE, "C_Digest after C_DigestUpdate -> "
+		  "CKR_OPERATION_ACTIVE");
+	op_ended(c, OPF_DIGEST, "C_Digest: CKR_OPERATION_ACTIVE");
+}
+
+static void
+op_rules_sign(void)
+{
+	CK_MECHANISM raw = { CKM_ECDSA, NULL, 0 };
+	CK_MECHANISM hashing = { CKM_ECDSA_SHA256, NULL, 0 };
+	struct key *k = &keys[K_P256];
+	unsigned char h[32] = { 1 }, sig[128];
+	CK_ULONG sl;
+	CK_SESSION_HANDLE c;
+	CK_RV rv;
+
+	if (!k->ok) {
+		tap(false, "operation rules: the P-256 key is there");
+		return;
+	}
+	c = op_session();
+	p11->C_SignInit(c, &raw, k->priv);
+	expect_rv(p11->C_Sign(c, h, sizeof(h), sig, NULL), CKR_ARGUMENTS_BAD,
+		  "C_Sign: pulSignatureLen NULL -> CKR_ARGUMENTS_BAD");
+	op_ended(c, OPF_SIGN, "C_Sign: CKR_ARGUMENTS_BAD");
+
+	c = op_session();
+	p11->C_SignInit(c, &hashing, k->priv);
+	expect_rv(p11->C_SignUpdate(c, NULL, 3), CKR_ARGUMENTS_BAD,
+		  "C_SignUpdate: NULL part of length 3 -> CKR_ARGUMENTS_BAD");
+	op_ended(c, OPF_SIGN, "C_SignUpdate: CKR_ARGUMENTS_BAD");
+
+	c = op_session();
+	p11->C_SignInit(c, &hashing, k->priv);
+	p11->C_SignUpdate(c, (CK_BYTE *)"abc", 3);
+	expect_rv(p11->C_SignFinal(c, sig, NULL), CKR_ARGUMENTS_BAD,
+		  "C_SignFinal: pulSignatureLen NULL -> CKR_ARGUMENTS_BAD");
+	op_ended(c, OPF_SIGN, "C_SignFinal: CKR_ARGUMENTS_BAD");
+
+	c = op_session();
+	p11->C_SignInit(c, &hashing, k->priv);
+	sl = 0;
+	rv = p11->C_Sign(c, (CK_BYTE *)"abc", 3, NULL, &sl);
+	tap(rv == CKR_OK && sl == 64, "C_Sign: a length query -> CKR_OK, 64");
+	sl = sizeof(sig);
+	expect_rv(p11->C_SignFinal(c, sig, &sl), CKR_OPERATION_ACTIVE,
+		  "C_SignFinal after C_Sign started a single-part signature "
+		  "-> CKR_OPERATION_ACTIVE (no signature over no data)");
+	op_ended(c, OPF_SIGN, "C_SignFinal: CKR_OPERATION_ACTIVE");
+
+	c = op_session();
+	p11->C_SignInit(c, &hashing, k->priv);
+	p11->C_SignUpdate(c, (CK_BYTE *)"abc", 3);
+	sl = sizeof(sig);
+	expect_rv(p11->C_Sign(c, (CK_BYTE *)"abc", 3, sig, &sl),
+		  CKR_OPERATION_ACTIVE, "C_Sign after C_SignUpdate -> "
+		  "CKR_OPERATION_ACTIVE");
+	op_ended(c, OPF_SIGN, "C_Sign: CKR_OPERATION_ACTIVE");
+}
+
+static void
+op_rules_verify(void)
+{
+	CK_MECHANISM raw = { CKM_ECDSA, NULL, 0 };
+	CK_MECHANISM hashing = { CKM_ECDSA_SHA256, NULL, 0 };
+	struct key *k = &keys[K_P256];
+	unsigned char h[32] = { 1 }, sig[64] = { 1 };
+	CK_SESSION_HANDLE c;
+
+	if (!k->ok)
+		return;
+	c = op_session();
+	p11->C_VerifyInit(c, &raw, k->pub);
+	expect_rv(p11->C_Verify(c, h, sizeof(h), NULL, sizeof(sig)),
+		  CKR_ARGUMENTS_BAD, "C_Verify: NULL signature -> "
+		  "CKR_ARGUMENTS_BAD");
+	op_ended(c, OPF_VERIFY, "C_Verify: CKR_ARGUMENTS_BAD");
+
+	c = op_session();
+	p11->C_VerifyInit(c, &hashing, k->pub);
+	expect_rv(p11->C_VerifyUpdate(c, NULL, 3), CKR_ARGUMENTS_BAD,
+		  "C_VerifyUpdate: NULL part of length 3 -> CKR_ARGUMENTS_BAD");
+	op_ended(c, OPF_VERIFY, "C_VerifyUpdate: CKR_ARGUMENTS_BAD");
+
+	c = op_session();
+	p11->C_VerifyInit(c, &hashing, k->pub);
+	p11->C_VerifyUpdate(c, (CK_BYTE *)"abc", 3);
+	expect_rv(p11->C_VerifyFinal(c, NULL, sizeof(sig)), CKR_ARGUMENTS_BAD,
+		  "C_VerifyFinal: NULL signature -> CKR_ARGUMENTS_BAD");
+	op_ended(c, OPF_VERIFY, "C_VerifyFinal: CKR_ARGUMENTS_BAD");
+
+	c = op_session();
+	p11->C_VerifyInit(c, &hashing, k->pub);
+	p11->C_VerifyUpdate(c, (CK_BYTE *)"abc", 3);
+	expect_rv(p11->C_Verify(c, (CK_BYTE *)"abc", 3, sig, sizeof(sig)),
+		  CKR_OPERATION_ACTIVE, "C_Verify after C_VerifyUpdate -> "
+		  "CKR_OPERATION_ACTIVE");
+	op_ended(c, OPF_VERIFY, "C_Verify: CKR_OPERATION_ACTIVE");
+}
+
+static void
+op_rules_cipher(CK_SESSION_HANDLE s)
+{
+	CK_MECHANISM_TYPE kg = CKM_AES_KEY_GEN;
+	CK_MECHANISM gen = { kg, NULL, 0 };
+	unsigned char iv[16] = { 0 }, in[32] = { 0 }, out[64];
+	CK_MECHANISM cbc = { CKM_AES_CBC_PAD, iv, sizeof(iv) };
+	CK_MECHANISM ecb = { CKM_AES_ECB, NULL, 0 };
+	CK_ULONG len = 16, ol;
+	CK_ATTRIBUTE t[] = {
+		{ CKA_TOKEN, (void *)&no, sizeof(no) },
+		{ CKA_VALUE_LEN, &len, sizeof(len) },
+		{ CKA_ENCRYPT, (void *)&yes, sizeof(yes) },
+		{ CKA_DECRYPT, (void *)&yes, sizeof(yes) },
+	};
+	CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
+	CK_SESSION_HANDLE c;
+	CK_RV rv;
+
+	rv = p11->C_GenerateKey(s, &gen, t, NELEM(t), &key);
+	if (!expect_rv(rv, CKR_OK, "operation rules: an AES-128 session key "
+				   "(C_GenerateKey)"))
+		return;
+
+	c = op_session();
+	p11->C_EncryptInit(c, &cbc, key);
+	expect_rv(p11->C_Encrypt(c, in, 16, out, NULL), CKR_ARGUMENTS_BAD,
+		  "C_Encrypt: pulEncryptedDataLen NULL -> CKR_ARGUMENTS_BAD");
+	op_ended(c, OPF_ENCRYPT, "C_Encrypt: CKR_ARGUMENTS_BAD");
+
+	c = op_session();
+	p11->C_EncryptInit(c, &cbc, key);
+	ol = sizeof(out);
+	expect_rv(p11->C_EncryptUpdate(c, NULL, 16, out, &ol),
+		  CKR_ARGUMENTS_BAD, "C_EncryptUpdate: NULL part of length 16 "
+		  "-> CKR_ARGUMENTS_BAD");
+	op_ended(c, OPF_ENCRYPT, "C_EncryptUpdate: CKR_ARGUMENTS_BAD");
+
+	c = op_session();
+	p11->C_EncryptInit(c, &cbc, key);
+	ol = sizeof(out);
+	p11->C_EncryptUpdate(c, in, 16, out, &ol);
+	expect_rv(p11->C_EncryptFinal(c, out, NULL), CKR_ARGUMENTS_BAD,
+		  "C_EncryptFinal: pulLastEncryptedPartLen NULL -> "
+		  "CKR_ARGUMENTS_BAD");
+	op_ended(c, OPF_ENCRYPT, "C_EncryptFinal: CKR_ARGUMENTS_BAD");
+
+	c = op_session();
+	p11->C_EncryptInit(c, &ecb, key);
+	ol = sizeof(out);
+	expect_rv(p11->C_Encrypt(c, in, 15, out, &ol), CKR_DATA_LEN_RANGE,
+		  "C_Encrypt: CKM_AES_ECB over 15 bytes -> CKR_DATA_LEN_RANGE");
+	op_ended(c, OPF_ENCRYPT, "C_Encrypt: CKR_DATA_LEN_RANGE");
+
+	c = op_session();
+	p11->C_EncryptInit(c, &cbc, key);
+	ol = sizeof(out);
+	p11->C_EncryptUpdate(c, in, 16, out, &ol);
+	ol = sizeof(out);
+	expect_rv(p11->C_Encrypt(c, in, 16, out, &ol), CKR_OPERATION_ACTIVE,
+		  "C_Encrypt after C_EncryptUpdate -> CKR_OPERATION_ACTIVE");
+	op_ended(c, OPF_ENCRYPT, "C_Encrypt: CKR_OPERATION_ACTIVE");
+
+	c = op_session();
+	p11->C_DecryptInit(c, &cbc, key);
+	ol = sizeof(out);
+	expect_rv(p11->C_Decrypt(c, NULL, 16, out, &ol), CKR_ARGUMENTS_BAD,
+		  "C_Decrypt: NULL ciphertext -> CKR_ARGUMENTS_BAD");
+	op_ended(c, OPF_DECRYPT, "C_Decrypt: CKR_ARGUMENTS_BAD");
+
+	c = op_session();
+	p11->C_DecryptInit(c, &cbc, key);
+	ol = sizeof(out);
+	expect_rv(p11->C_DecryptUpdate(c, NULL, 16, out, &ol),
+		  CKR_ARGUMENTS_BAD, "C_DecryptUpdate: NULL part of length 16 "
+		  "-> CKR_ARGUMENTS_BAD");
+	op_ended(c, OPF_DECRYPT, "C_DecryptUpdate: CKR_ARGUMENTS_BAD");
+
+	c = op_session();
+	p11->C_DecryptInit(c, &cbc, key);
+	ol = sizeof(out);
+	p11->C_DecryptUpdate(c, in, 32, out, &ol);
+	expect_rv(p11->C_DecryptFinal(c, out, NULL), CKR_ARGUMENTS_BAD,
+		  "C_DecryptFinal: pulLastPartLen NULL -> CKR_ARGUMENTS_BAD");
+	op_ended(c, OPF_DECRYPT, "C_DecryptFinal: CKR_ARGUMENTS_BAD");
+
+	p11->C_DestroyObject(s, key);
+}
+
+static void
+test_operation_rules(void)
+{
+	CK_SESSION_HANDLE s = user_session(true);
+
+	if (s == CK_INVALID_HANDLE) {
+		tap(false, "operation rules: a read/write user session");
+		return;
+	}
+	refresh_keys(s);
+	op_rules_digest();
+	op_rules_sign();
+	op_rules_verify();
+	op_rules_cipher(s);
+	p11->C_CloseSession(s);
+}
+
 /* === 10. random numbers =================================================== */
 
 static bool
@@ -6684,6 +7018,7 @@ main(void)
 				test_keygen();
 				test_mechanisms();
 				test_function_misc();
+				test_operation_rules();
 				test_random();
 				test_v3();
 				test_fork();
