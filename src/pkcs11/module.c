@@ -116,6 +116,23 @@ session_get_inlock(CK_SESSION_HANDLE h, session **s, token **t)
 	return CKR_SESSION_HANDLE_INVALID;
 }
 
+CK_RV
+session_check(CK_SESSION_HANDLE h)
+{
+	session *s;
+	token *t;
+	CK_RV rv;
+
+	/* v2.40 5.1.7: the errors of 5.1.2 (functions that use a session
+	 * handle: CKR_SESSION_HANDLE_INVALID, CKR_DEVICE_REMOVED, ...) take
+	 * precedence over those of 5.1.6 (templates, mechanisms). The
+	 * caller looks the session up again under the lock. */
+	mod_lock();
+	rv = session_get_inlock(h, &s, &t);
+	mod_unlock();
+	return rv;
+}
+
 void
 session_end_ops(session *s)
 {

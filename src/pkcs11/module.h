@@ -97,6 +97,10 @@ void mod_unlock(void);
 /* Looks up a session and its token (refreshing from the store when it
  * changed). */
 CK_RV session_get_inlock(CK_SESSION_HANDLE h, session **s, token **t);
+/* The session check alone (takes the lock), for functions that look at a
+ * template or mechanism before they take the lock: an invalid handle must
+ * be reported first (v2.40 5.1.7). */
+CK_RV session_check(CK_SESSION_HANDLE h);
 token *slot_token_inlock(CK_SLOT_ID id);
 void session_free_inlock(session *s);
 /* Session state as C_GetSessionInfo reports it. */

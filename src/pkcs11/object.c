@@ -22,7 +22,8 @@ C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
 	size_t i;
 
 	CHECK_INIT();
-	if ((rv = attr_template_check(pTemplate, ulCount)) != CKR_OK)
+	if ((rv = session_check(hSession)) != CKR_OK ||
+	    (rv = attr_template_check(pTemplate, ulCount)) != CKR_OK)
 		return rv;
 	mod_lock();
 	core_refresh(mod.c);
@@ -296,7 +297,8 @@ C_SetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
 	CK_ULONG i;
 
 	CHECK_INIT();
-	if ((rv = attr_template_check(pTemplate, ulCount)) != CKR_OK)
+	if ((rv = session_check(hSession)) != CKR_OK ||
+	    (rv = attr_template_check(pTemplate, ulCount)) != CKR_OK)
 		return rv;
 	mod_lock();
 	if ((rv = session_get_inlock(hSession, &s, &t)) != CKR_OK)
@@ -518,6 +520,8 @@ C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	CHECK_INIT();
 	if (pMechanism == NULL || phPublicKey == NULL || phPrivateKey == NULL)
 		return CKR_ARGUMENTS_BAD;
+	if ((rv = session_check(hSession)) != CKR_OK)
+		return rv;
 	attr_list_init(&upub);
 	attr_list_init(&upriv);
 	attr_list_init(&priv);
@@ -886,6 +890,8 @@ C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
 	CHECK_INIT();
 	if (phObject == NULL)
 		return CKR_ARGUMENTS_BAD;
+	if ((rv = session_check(hSession)) != CKR_OK)
+		return rv;
 	if ((rv = attr_list_from_template(&l, pTemplate, ulCount)) != CKR_OK)
 		return rv;
 	if ((rv = template_creation_check(&l)) != CKR_OK)
@@ -952,6 +958,8 @@ C_CopyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
 	CHECK_INIT();
 	if (phNewObject == NULL)
 		return CKR_ARGUMENTS_BAD;
+	if ((rv = session_check(hSession)) != CKR_OK)
+		return rv;
 	if ((rv = attr_template_check(pTemplate, ulCount)) != CKR_OK)
 		return rv;
 	mod_lock();

@@ -26,6 +26,8 @@ C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	CHECK_INIT();
 	if (pMechanism == NULL || phKey == NULL)
 		return CKR_ARGUMENTS_BAD;
+	if ((rv = session_check(hSession)) != CKR_OK)
+		return rv;
 	if (pMechanism->mechanism != CKM_AES_KEY_GEN &&
 	    pMechanism->mechanism != CKM_GENERIC_SECRET_KEY_GEN) {
 		log_debug("C_GenerateKey: mechanism 0x%lx not offered",

@@ -6389,6 +6389,133 @@ test_operation_rules(void)
 	p11->C_CloseSession(s);
 }
 
+/* --- error precedence (issue 13 item 15) -------------------------------------
+ *
+ * PKCS#11 v2.40 5.1.7: the errors of 5.1.2 (functions that use a session
+ * handle: CKR_SESSION_HANDLE_INVALID, ...) take precedence over those of
+ * 5.1.6 (templates, mechanisms). So a call with an invalid session handle
+ * and a bad template or mechanism says CKR_SESSION_HANDLE_INVALID. Both a
+ * handle never issued and one just closed are tried. */
+static void
+test_error_precedence(void)
+{
+	CK_MECHANISM bogus = { BOGUS_MECHANISM, NULL, 0 };
+	CK_MECHANISM aesgen = { CKM_AES_KEY_GEN, NULL, 0 };
+	CK_MECHANISM ecgen = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
+	CK_MECHANISM ecdh = { CKM_ECDH1_DERIVE, NULL, 0 };
+	CK_BBOOL badlen[4] = { CK_TRUE };
+	CK_OBJECT_CLASS priv = CKO_PRIVATE_KEY;
+	CK_ULONG vlen = 16;
+	CK_ATTRIBUTE badbool[] = {
+		{ CKA_TOKEN, badlen, sizeof(badlen) }, /* a CK_BBOOL of 4 bytes */
+	};
+	CK_ATTRIBUTE noclass[] = {
+		{ CKA_LABEL, (void *)"x", 1 },
+	};
+	CK_ATTRIBUTE privkey[] = {
+		{ CKA_CLASS, &priv, sizeof(priv) },
+	};
+	CK_ATTRIBUTE aes_ok[] = {
+		{ CKA_VALUE_LEN, &vlen, sizeof(vlen) },
+	};
+	CK_ATTRIBUTE ec_noparams[] = {
+		{ CKA_VERIFY, (void *)&yes, sizeof(yes) },
+	};
+	CK_ATTRIBUTE ec_ok[] = {
+		{ CKA_EC_PARAMS, (void *)oid_p256, sizeof(oid_p256) },
+	};
+	CK_SESSION_HANDLE handles[2] = { BOGUS_HANDLE, CK_INVALID_HANDLE };
+	const char *hname[2] = { "a handle never issued", "a closed session" };
+	CK_OBJECT_HANDLE h, h2;
+	int i;
+
+	if (open_session(slot, CKF_RW_SESSION, &handles[1]) != CKR_OK) {
+		tap(false, "error precedence: a session to close");
+		return;
+	}
+	p11->C_CloseSession(handles[1]);
+	for (i = 0; i < 2; i++) {
+		CK_SESSION_HANDLE x = handles[i];
+
+		expect_rv(p11->C_GenerateKey(x, &bogus, aes_ok, NELEM(aes_ok),
+					     &h),
+			  CKR_SESSION_HANDLE_INVALID,
+			  "C_GenerateKey: %s and an unknown mechanism -> "
+			  "CKR_SESSION_HANDLE_INVALID", hname[i]);
+		expect_rv(p11->C_GenerateKey(x, &aesgen, noclass,
+					     NELEM(noclass), &h),
+			  CKR_SESSION_HANDLE_INVALID,
+			  "C_GenerateKey: %s and a template without "
+			  "CKA_VALUE_LEN -> CKR_SESSION_HANDLE_INVALID",
+			  hname[i]);
+		expect_rv(p11->C_GenerateKey(x, &aesgen, badbool,
+					     NELEM(badbool), &h),
+			  CKR_SESSION_HANDLE_INVALID,
+			  "C_GenerateKey: %s and a malformed template -> "
+			  "CKR_SESSION_HANDLE_INVALID", hname[i]);
+		expect_rv(p11->C_GenerateKeyPair(x, &bogus, ec_ok, NELEM(ec_ok),
+						 NULL, 0, &h, &h2),
+			  CKR_SESSION_HANDLE_INVALID,
+			  "C_GenerateKeyPair: %s and an unknown mechanism -> "
+			  "CKR_SESSION_HANDLE_INVALID", hname[i]);
+		expect_rv(p11->C_GenerateKeyPair(x, &ecgen, ec_noparams,
+						 NELEM(ec_noparams), NULL, 0,
+						 &h, &h2),
+			  CKR_SESSION_HANDLE_INVALID,
+			  "C_GenerateKeyPair: %s and no CKA_EC_PARAMS -> "
+			  "CKR_SESSION_HANDLE_INVALID", hname[i]);
+		expect_rv(p11->C_GenerateKeyPair(x, &ecgen, ec_ok, NELEM(ec_ok),
+						 badbool, NELEM(badbool), &h,
+						 &h2),
+			  CKR_SESSION_HANDLE_INVALID,
+			  "C_GenerateKeyPair: %s and a malformed template -> "
+			  "CKR_SESSION_HANDLE_INVALID", hname[i]);
+		expect_rv(p11->C_CreateObject(x, noclass, NELEM(noclass), &h),
+			  CKR_SESSION_HANDLE_INVALID,
+			  "C_CreateObject: %s and no CKA_CLASS -> "
+			  "CKR_SESSION_HANDLE_INVALID", hname[i]);
+		expect_rv(p11->C_CreateObject(x, privkey, NELEM(privkey), &h),
+			  CKR_SESSION_HANDLE_INVALID,
+			  "C_CreateObject: %s and a private key template -> "
+			  "CKR_SESSION_HANDLE_INVALID", hname[i]);
+		expect_rv(p11->C_CreateObject(x, badbool, NELEM(badbool), &h),
+			  CKR_SESSION_HANDLE_INVALID,
+			  "C_CreateObject: %s and a malformed template -> "
+			  "CKR_SESSION_HANDLE_INVALID", hname[i]);
+		expect_rv(p11->C_DeriveKey(x, &bogus, 1, aes_ok, NELEM(aes_ok),
+					   &h),
+			  CKR_SESSION_HANDLE_INVALID,
+			  "C_DeriveKey: %s and an unknown mechanism -> "
+			  "CKR_SESSION_HANDLE_INVALID", hname[i]);
+		expect_rv(p11->C_DeriveKey(x, &ecdh, 1, aes_ok, NELEM(aes_ok),
+					   &h),
+			  CKR_SESSION_HANDLE_INVALID,
+			  "C_DeriveKey: %s and CKM_ECDH1_DERIVE without "
+			  "parameters -> CKR_SESSION_HANDLE_INVALID", hname[i]);
+		expect_rv(p11->C_CopyObject(x, 1, badbool, NELEM(badbool), &h),
+			  CKR_SESSION_HANDLE_INVALID,
+			  "C_CopyObject: %s and a malformed template -> "
+			  "CKR_SESSION_HANDLE_INVALID", hname[i]);
+		expect_rv(p11->C_SetAttributeValue(x, 1, badbool,
+						   NELEM(badbool)),
+			  CKR_SESSION_HANDLE_INVALID,
+			  "C_SetAttributeValue: %s and a malformed template -> "
+			  "CKR_SESSION_HANDLE_INVALID", hname[i]);
+		expect_rv(p11->C_FindObjectsInit(x, badbool, NELEM(badbool)),
+			  CKR_SESSION_HANDLE_INVALID,
+			  "C_FindObjectsInit: %s and a malformed template -> "
+			  "CKR_SESSION_HANDLE_INVALID", hname[i]);
+		expect_rv(p11->C_DigestInit(x, &bogus),
+			  CKR_SESSION_HANDLE_INVALID,
+			  "C_DigestInit: %s and an unknown mechanism -> "
+			  "CKR_SESSION_HANDLE_INVALID", hname[i]);
+		expect_rv(p11->C_SignInit(x, &bogus, 1),
+			  CKR_SESSION_HANDLE_INVALID,
+			  "C_SignInit: %s and an unknown mechanism -> "
+			  "CKR_SESSION_HANDLE_INVALID", hname[i]);
+	}
+}
+
 /* === 10. random numbers =================================================== */
 
 static bool
@@ -7019,6 +7146,7 @@ main(void)
 				test_mechanisms();
 				test_function_misc();
 				test_operation_rules();
+				test_error_precedence();
 				test_random();
 				test_v3();
 				test_fork();
