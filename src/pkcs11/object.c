@@ -515,6 +515,7 @@ C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	int64_t pub_id = 0, priv_id = 0;
 	const CK_ATTRIBUTE *id;
 	char *label = NULL;
+	bool tok;
 	CK_RV rv;
 
 	CHECK_INIT();
@@ -537,10 +538,16 @@ C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 			  (unsigned long)rv);
 		goto done;
 	}
+	/* v2.40 4.4 (storage objects): CKA_TOKEN defaults to CK_FALSE, as
+	 * in C_GenerateKey. The two halves are made and kept together: a
+	 * token pair when the private key's template asks for one and the
+	 * public key's does not say CK_FALSE. */
+	tok = attr_bool_or(&priv, CKA_TOKEN, false) &&
+	      attr_bool_or(&pub, CKA_TOKEN, true);
 	mod_lock();
 	if ((rv = session_get_inlock(hSession, &s, &t)) != CKR_OK)
 		goto out;
-	if (!(s->flags & CKF_RW_SESSION) && attr_bool_or(&priv, CKA_TOKEN, true)) {
+	if (!(s->flags & CKF_RW_SESSION) && tok) {
 		rv = CKR_SESSION_READ_ONLY;
 		goto out;
 	}
@@ -555,8 +562,7 @@ C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 		label = attr_dup_str(&pub, CKA_LABEL);
 	if ((id = attr_find(&priv, CKA_ID)) == NULL)
 		id = attr_find(&pub, CKA_ID);
-	if (!attr_bool_or(&priv, CKA_TOKEN, true) ||
-	    !attr_bool_or(&pub, CKA_TOKEN, true)) {
+	if (!tok) {
 		rv = keygen_session_inlock(s, t, type, label, id, &upub, &upriv,
 					   attr_bool_or(&priv, CKA_DERIVE, false)
 						   ? TOKEN_KEY_DERIVE : 0,

@@ -3672,6 +3672,65 @@ check_generated(CK_SESSION_HANDLE s, struct kp *kp, CK_KEY_TYPE kt,
 		diag("C_Sign: %s", rv_name(rv));
 }
 
+/* Issue 13 item 16: CKA_TOKEN defaults to CK_FALSE (v2.40 4.4, storage
+ * objects), for C_GenerateKeyPair as for C_GenerateKey: templates that do
+ * not say make session keys, also in a read-only session. A private key
+ * template that asks for a token object gets one. */
+static void
+keygen_token_default(CK_SESSION_HANDLE s)
+{
+	CK_MECHANISM m = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
+	CK_ATTRIBUTE pubt[] = {
+		{ CKA_EC_PARAMS, (void *)oid_p256, sizeof(oid_p256) },
+		{ CKA_VERIFY, (void *)&yes, sizeof(yes) },
+	};
+	CK_ATTRIBUTE privt[] = {
+		{ CKA_SIGN, (void *)&yes, sizeof(yes) },
+		{ CKA_TOKEN, (void *)&yes, sizeof(yes) },
+	};
+	CK_SESSION_HANDLE ro = CK_INVALID_HANDLE;
+	struct kp kp;
+	CK_RV rv;
+
+	if (open_session(slot, 0, &ro) == CKR_OK) {
+		kp.pub = kp.priv = CK_INVALID_HANDLE;
+		rv = p11->C_GenerateKeyPair(ro, &m, pubt, NELEM(pubt), privt,
+					    NELEM(privt) - 1, &kp.pub, &kp.priv);
+		if (expect_rv(rv, CKR_OK, "C_GenerateKeyPair: templates without "
+				     "CKA_TOKEN in a read-only session -> "
+				     "CKR_OK (session keys)")) {
+			tap(bool_is(ro, kp.pub, CKA_TOKEN, CK_FALSE) &&
+				    bool_is(ro, kp.priv, CKA_TOKEN, CK_FALSE),
+			    "C_GenerateKeyPair: CKA_TOKEN defaults to false "
+			    "(read-only session)");
+			destroy_kp(ro, &kp);
+		}
+		p11->C_CloseSession(ro);
+	}
+	kp.pub = kp.priv = CK_INVALID_HANDLE;
+	rv = p11->C_GenerateKeyPair(s, &m, pubt, NELEM(pubt), privt,
+				    NELEM(privt) - 1, &kp.pub, &kp.priv);
+	if (expect_rv(rv, CKR_OK, "C_GenerateKeyPair: templates without "
+			     "CKA_TOKEN in a read/write session -> CKR_OK")) {
+		tap(bool_is(s, kp.pub, CKA_TOKEN, CK_FALSE) &&
+			    bool_is(s, kp.priv, CKA_TOKEN, CK_FALSE),
+		    "C_GenerateKeyPair: CKA_TOKEN defaults to false, as in "
+		    "C_GenerateKey (read/write session: no persistent key "
+		    "nobody asked for)");
+		destroy_kp(s, &kp);
+	}
+	kp.pub = kp.priv = CK_INVALID_HANDLE;
+	rv = p11->C_GenerateKeyPair(s, &m, pubt, NELEM(pubt), privt,
+				    NELEM(privt), &kp.pub, &kp.priv);
+	if (expect_rv(rv, CKR_OK, "C_GenerateKeyPair: CKA_TOKEN true in the "
+			     "private key template only -> CKR_OK")) {
+		tap(bool_is(s, kp.priv, CKA_TOKEN, CK_TRUE),
+		    "C_GenerateKeyPair: the private key is a token object, "
+		    "as its template asks");
+		destroy_kp(s, &kp);
+	}
+}
+
 static void
 test_keygen(void)
 {
@@ -3728,6 +3787,7 @@ test_keygen(void)
 				false);
 		destroy_kp(s, &kp);
 	}
+	keygen_token_default(s);
 	/* Other curves the TPM has: generated, or refused consistently. */
 	for (i = 0; i < NELEM(curves); i++) {
 		const struct curve *c = &curves[i];
