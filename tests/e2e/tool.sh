@@ -166,6 +166,36 @@ grep -qE '^- label: other$' "$T11_TMP/out" && { not_ok "the removed token is gon
 grep -qE "^- label: $LABEL\$" "$T11_TMP/out" && ok "the other token stays" || { not_ok "the other token stays"; show; }
 expect_fail "rmtoken of a missing token fails naming it" "nosuchtoken" "$T" rmtoken --label nosuchtoken
 
+# --- a removed key leaves no copy of its blob in the database (issue 13
+# item 7): SQLite keeps deleted rows in free pages and old pages in the WAL
+# unless secure_delete overwrites them and a checkpoint empties the WAL.
+# Another connection stays open throughout (as ssh-agent or a browser keeps
+# the module's), so the tool's own close does not checkpoint for us.
+DB=$TPM11_STORE/tpm11.sqlite3
+mkfifo "$T11_TMP/holdfifo"
+sqlite3 "$DB" <"$T11_TMP/holdfifo" >/dev/null 2>&1 &
+t11_own_pid $!
+exec 7>"$T11_TMP/holdfifo"
+echo "SELECT count(*) FROM objects;" >&7
+expect_ok "addkey scrub (another connection holds the store open)" \
+	"$T" addkey --algorithm ecc256 --label "$LABEL" --key-label scrub --userpin "$RESET_USER_PIN"
+# The private key's TPM-wrapped blob as stored; 32 bytes from its middle.
+blob=$(sqlite3 "file:$DB?mode=ro" "SELECT hex(tpm_priv) FROM objects WHERE length(tpm_priv) > 0 AND instr(attrs, CAST('scrub' AS BLOB)) > 0;" 2>/dev/null | head -n 1)
+chunk=${blob:$(( ${#blob} / 2 - 32 )):64}
+in_files() { # the files of the store that hold $chunk
+	local f
+	for f in "$DB" "$DB-wal"; do
+		[ -s "$f" ] && xxd -p "$f" | tr -d '\n' | grep -qi "$chunk" && echo "${f##*/}"
+	done
+}
+if [ ${#chunk} = 64 ] && [ -n "$(in_files)" ]; then ok "the key's private blob is in the store files (found: $(in_files | tr '\n' ' '))"
+else not_ok "the key's private blob is in the store files (blob ${#blob} hex digits)"; fi
+expect_ok "rmkey scrub" "$T" rmkey --label "$LABEL" --key-label scrub
+left=$(in_files | tr '\n' ' ')
+if [ ${#chunk} = 64 ] && [ -z "$left" ]; then ok "after rmkey, no byte run of the removed blob is left in the database or its -wal"
+else not_ok "after rmkey, no byte run of the removed blob is left in the database or its -wal (found in: $left)"; fi
+exec 7>&-
+
 # --- the store's modes -----------------------------------------------------------
 mode=$(stat -c %a "$TPM11_STORE" 2>/dev/null)
 [ "$mode" = 700 ] && ok "store directory is 0700" || not_ok "store directory is 0700 (is $mode)"
