@@ -227,13 +227,36 @@ else
 fi
 
 # ACME: the challenge is the key authorization; no TPM on the verifier's side.
-N=kauth-$(openssl rand -hex 8)
+# RFC 8555 8.1: token "." base64url(SHA-256 JWK thumbprint); a token of 256
+# bits gives the usual 87 characters (issue 13 item 12: 64 was the cap).
+b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
+N=$(openssl rand 32 | b64url).$(printf '{"crv":"P-256","kty":"EC","x":"%s","y":"%s"}' \
+	"$(openssl rand 32 | b64url)" "$(openssl rand 32 | b64url)" | openssl dgst -sha256 -binary | b64url)
+[ ${#N} = 87 ] && ok "a key authorization of 87 characters (token.thumbprint)" || not_ok "a key authorization of 87 characters (is ${#N})"
 if "$T" attest --label "$LABEL" --key-label k256 --key-authorization "$N" --format acme \
 	--userpin "$USER_PIN" --out "$W/acme-kauth" >/dev/null 2>"$W/err"; then
+	ok "attest --key-authorization with 87 characters"
 	expect_ok "acme with an ACME key authorization verifies, without a TPM" \
 		env TPM11_TCTI="swtpm:path=$T11_TMP/no-such.sock" TPM11_STORE="$T11_TMP/no-store" \
 		"$T" verify-attestation "$W/acme-kauth" --key-authorization "$N" --ak-ca "$AK_CA"
-else not_ok "attest --key-authorization"; show; fi
+	expect_refused "refused: the acme object checked against another key authorization" \
+		"extraData does not match the challenge" \
+		"$T" verify-attestation "$W/acme-kauth" --key-authorization "${N%.*}.$(openssl rand 32 | b64url)" --ak-ca "$AK_CA"
+else not_ok "attest --key-authorization with 87 characters"; show; fi
+N1024=$(head -c 980 /dev/zero | tr '\0' A).${N#*.}
+expect_ok "attest --key-authorization with 1024 characters (the limit)" \
+	"$T" attest --label "$LABEL" --key-label k256 --key-authorization "$N1024" --format acme \
+	--userpin "$USER_PIN" --out "$W/acme-kauth1024"
+expect_ok "...and it verifies" \
+	"$T" verify-attestation "$W/acme-kauth1024" --key-authorization "$N1024" --ak-ca "$AK_CA"
+# What is not a key authorization is refused with the reason, on both sides.
+LONGTOK=$(head -c 1100 /dev/zero | tr '\0' A)
+for bad in "kauth-$(openssl rand -hex 8)" "${N%.*}" "${N}=" "${N%.*}.short" "a.${N#*.}" "${LONGTOK}.${N#*.}"; do
+	expect_refused "attest refuses --key-authorization '${bad:0:24}...' (${#bad} characters)" "key.authorization" \
+		"$T" attest --label "$LABEL" --key-label k256 --key-authorization "$bad" --format acme --userpin "$USER_PIN"
+done
+expect_refused "verify-attestation refuses a malformed --key-authorization" "key.authorization" \
+	"$T" verify-attestation "$W/acme-kauth" --key-authorization "${N%.*}" --ak-ca "$AK_CA"
 
 # An independent verifier: python3-fido2's TPM attestation check (0.9.1
 # mishandles ECC public areas and lacks ES384; patched / left out here).

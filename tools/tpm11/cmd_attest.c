@@ -945,6 +945,86 @@ store_attestation_object(core *c, token *t, token_obj *o, const char *fmt,
 	return rv;
 }
 
+/* --- the verifier's challenge ---------------------------------------------- */
+
+#define NONCE_MAX 64
+#define KEY_AUTH_MAX 1024
+
+static bool
+b64url_run(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_'))
+			return false;
+	return true;
+}
+
+/* RFC 8555 8.1: keyAuthorization = token || '.' ||
+ * base64url(Thumbprint(accountKey)). The token is base64url without
+ * padding and carries at least 128 bits (8.3: 22 characters or more); the
+ * thumbprint is RFC 7638's SHA-256, 43 characters. Up to KEY_AUTH_MAX
+ * characters in all. NULL when s is one, else what is wrong. */
+static const char *
+key_authorization_check(const char *s)
+{
+	const char *dot = strchr(s, '.');
+	size_t n = strlen(s);
+
+	if (n > KEY_AUTH_MAX)
+		return "longer than 1024 characters";
+	if (dot == NULL || strchr(dot + 1, '.') != NULL)
+		return "it must be one token, a dot, and the account key's "
+		       "thumbprint";
+	if (!b64url_run(s, (size_t)(dot - s)) ||
+	    !b64url_run(dot + 1, strlen(dot + 1)))
+		return "token and thumbprint are base64url, without padding";
+	if (dot - s < 22)
+		return "the token is shorter than 22 characters (128 bits)";
+	if (strlen(dot + 1) != 43)
+		return "the thumbprint is not 43 characters (base64url of a "
+		       "SHA-256)";
+	return NULL;
+}
+
+/* The challenge C given as --nonce HEX (1 to 64 bytes) or
+ * --key-authorization STR, into a malloc'd *c; *c stays NULL when neither
+ * is given. 0 ok, 1 error, 2 usage error (message printed). */
+static int
+challenge_from_opts(opt *opts, uint8_t **c, size_t *len)
+{
+	const char *nonce = opts_value(opts, "nonce");
+	const char *kauth = opts_value(opts, "key-authorization");
+	const char *bad;
+
+	*c = NULL;
+	*len = 0;
+	if (nonce != NULL) {
+		if (hex_decode_alloc(nonce, c, len) != 0 || *len == 0 ||
+		    *len > NONCE_MAX) {
+			fprintf(stderr, "tpm11: --nonce takes 1 to 64 bytes in "
+				"hex\n");
+			free(*c);
+			*c = NULL;
+			return 2;
+		}
+	} else if (kauth != NULL) {
+		if ((bad = key_authorization_check(kauth)) != NULL) {
+			fprintf(stderr, "tpm11: --key-authorization is not an "
+				"RFC 8555 key authorization (token.thumbprint): "
+				"%s\n", bad);
+			return 2;
+		}
+		*len = strlen(kauth);
+		if ((*c = malloc(*len)) == NULL)
+			return 1;
+		memcpy(*c, kauth, *len);
+	}
+	return 0;
+}
+
 /* Key label for the json output and the authorized_keys comment. */
 static char *
 key_label(token_obj *o)
@@ -985,9 +1065,8 @@ cmd_attest(int argc, char **argv)
 	core *c = NULL;
 	token *t = NULL;
 	token_obj *o = NULL;
-	uint8_t chal[64], extra[32];
-	size_t chal_len = 0, n_ec = 0, outlen = 0, nmode;
-	uint8_t *nonce_b = NULL;
+	uint8_t *chal = NULL, extra[32];
+	size_t chal_len = 0, chal_cap = 0, n_ec = 0, outlen = 0, nmode;
 	tpm_ek_cert *ec = NULL;
 	uint32_t key_handle = 0, obj_tr = 0, ak_tr = 0;
 	blob pers_pub = {0}, chash = {0}, ctk = {0}, akt = {0};
@@ -1024,17 +1103,9 @@ cmd_attest(int argc, char **argv)
 			"--key-authorization STR or --respond FILE\n");
 		return 2;
 	}
-	if (nonce) {
-		if (hex_decode_alloc(nonce, &nonce_b, &chal_len) != 0 ||
-		    chal_len == 0 || chal_len > sizeof(chal)) {
-			fprintf(stderr, "tpm11: --nonce takes 1 to 64 bytes in "
-				"hex\n");
-			free(nonce_b);
-			return 2;
-		}
-		memcpy(chal, nonce_b, chal_len);
-		free(nonce_b);
-	}
+	if ((i = challenge_from_opts(opts, &chal, &chal_len)) != 0)
+		return i;
+	chal_cap = chal_len;
 	if (khs) {
 		char *end;
 		unsigned long h = strtoul(khs, &end, 16);
@@ -1086,6 +1157,10 @@ cmd_attest(int argc, char **argv)
 
 		if ((cj = read_json(respond, CHALLENGE_FORMAT)) == NULL)
 			goto out;
+		/* The credential the TPM recovers: at most 64 bytes. */
+		if ((chal = malloc(NONCE_MAX)) == NULL)
+			goto out;
+		chal_cap = NONCE_MAX;
 		idx = json_get_str(cj, "ek_nv_index");
 		cid = json_get_str(cj, "challenge_id");
 		if (idx == NULL || !parse_index(idx, &ek_index) || cid == NULL ||
@@ -1122,14 +1197,6 @@ cmd_attest(int argc, char **argv)
 		}
 		if ((ev.challenge_id = strdup(cid)) == NULL)
 			goto out;
-	} else if (kauth) {
-		chal_len = strlen(kauth);
-		if (chal_len == 0 || chal_len > sizeof(chal)) {
-			fprintf(stderr, "tpm11: --key-authorization: 1 to 64 "
-				"characters\n");
-			goto out;
-		}
-		memcpy(chal, kauth, chal_len);
 	}
 
 	/* The key's public area, the qualifying data. */
@@ -1276,7 +1343,8 @@ out:
 			token_logout(c, t);
 		tpm_idle(c->tpm);
 	}
-	secure_zero(chal, sizeof(chal));
+	if (chal != NULL)
+		secure_free(chal, chal_cap);
 	secure_free_str(pin);
 	free(out);
 	json_free(cj);
@@ -1659,20 +1727,8 @@ cmd_verify_attestation(int argc, char **argv)
 			"--key-authorization STR or --challenge-state FILE\n");
 		return 2;
 	}
-	if (opts_value(opts, "nonce") &&
-	    (hex_decode_alloc(opts_value(opts, "nonce"), &chal, &chal_len) !=
-		     0 ||
-	     chal_len == 0)) {
-		fprintf(stderr, "tpm11: --nonce takes hex digits\n");
-		free(chal);
-		return 2;
-	}
-	if (opts_value(opts, "key-authorization")) {
-		chal_len = strlen(opts_value(opts, "key-authorization"));
-		if ((chal = malloc(chal_len + 1)) == NULL)
-			return 1;
-		memcpy(chal, opts_value(opts, "key-authorization"), chal_len);
-	}
+	if ((mk = challenge_from_opts(opts, &chal, &chal_len)) != 0)
+		return mk;
 	if (read_file(file, &in, &inlen) != 0)
 		goto out;
 	if (evidence_decode(in, inlen, &ev, why, sizeof(why)) != 0) {
