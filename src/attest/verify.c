@@ -557,8 +557,13 @@ verify_evidence(const evidence *ev, const verify_opts *o, verify_result *r)
 	bool kp_ok;
 
 	memset(r, 0, sizeof(*r));
-	if (o->challenge == NULL) {
+	if (o->challenge == NULL && o->client_data_hash == NULL) {
 		fail(r, "no challenge to check extraData against");
+		return r->n;
+	}
+	if (o->client_data_hash != NULL && ev->format != EV_WEBAUTHN) {
+		fail(r, "a clientDataHash binds only the webauthn format; "
+		     "this attestation is %s", ev_format_name(ev->format));
 		return r->n;
 	}
 	verify_ek(ev, o, r);
@@ -572,8 +577,12 @@ verify_evidence(const evidence *ev, const verify_opts *o, verify_result *r)
 		     "or has trailing bytes");
 	if (ev->format == EV_WEBAUTHN)
 		verify_webauthn(ev, &kp, o, r);
-	if (ev_extra_data(ev->format, o->challenge, o->challenge_len,
-			  &ev->auth_data, extra) != 0) {
+	if ((o->client_data_hash != NULL
+		     ? ev_webauthn_extra(&ev->auth_data, o->client_data_hash,
+					 extra)
+		     : ev_extra_data(ev->format, o->challenge,
+				     o->challenge_len, &ev->auth_data,
+				     extra)) != 0) {
 		fail(r, "cannot compute the expected extraData");
 		goto out;
 	}

@@ -21,6 +21,9 @@ typedef struct {
 	const uint8_t *challenge; /* C: the nonce, key authorization, or the
 				   * credential of the challenge */
 	size_t challenge_len;
+	/* webauthn: WebAuthn's clientDataHash as given (32 bytes), in place
+	 * of SHA-256(C); NULL when C is given */
+	const uint8_t *client_data_hash;
 	/* credential mode: what the verifier's challenge state holds */
 	bool credential;
 	const blob *state_ak_pub;   /* TPMT_PUBLIC */

@@ -258,6 +258,37 @@ done
 expect_refused "verify-attestation refuses a malformed --key-authorization" "key.authorization" \
 	"$T" verify-attestation "$W/acme-kauth" --key-authorization "${N%.*}" --ak-ca "$AK_CA"
 
+# WebAuthn bound to a real registration (issue 13 item 11): the
+# clientDataJSON is longer than any --nonce (64 bytes); clientDataHash =
+# SHA-256 of its bytes (--client-data FILE) or given as is
+# (--client-data-hash HEX, 32 bytes).
+printf '{"type":"webauthn.create","challenge":"%s","origin":"https://tpm11.example","crossOrigin":false}' \
+	"$(openssl rand 32 | b64url)" >"$W/clientdata.json"
+printf '{"type":"webauthn.create","challenge":"%s","origin":"https://tpm11.example","crossOrigin":false}' \
+	"$(openssl rand 32 | b64url)" >"$W/clientdata2.json"
+CDH=$(openssl dgst -sha256 -binary "$W/clientdata.json" | xxd -p -c 64)
+diag "clientDataJSON: $(wc -c <"$W/clientdata.json") bytes"
+expect_ok "attest --format webauthn --client-data FILE ($(wc -c <"$W/clientdata.json") bytes of clientDataJSON)" \
+	"$T" attest --label "$LABEL" --key-label k256 --format webauthn --client-data "$W/clientdata.json" \
+	--userpin "$USER_PIN" --out "$W/wa-cd"
+expect_ok "verify-attestation --client-data FILE" \
+	"$T" verify-attestation "$W/wa-cd" --client-data "$W/clientdata.json" --ak-ca "$AK_CA"
+expect_ok "verify-attestation --client-data-hash HEX (SHA-256 of the clientDataJSON)" \
+	"$T" verify-attestation "$W/wa-cd" --client-data-hash "$CDH" --ak-ca "$AK_CA"
+expect_refused "refused: checked against another clientDataJSON" "extraData does not match the challenge" \
+	"$T" verify-attestation "$W/wa-cd" --client-data "$W/clientdata2.json" --ak-ca "$AK_CA"
+expect_ok "attest --client-data-hash HEX" \
+	"$T" attest --label "$LABEL" --key-label krsa --format webauthn --client-data-hash "$CDH" \
+	--userpin "$USER_PIN" --out "$W/wa-cdh"
+expect_ok "...verifies with --client-data FILE" \
+	"$T" verify-attestation "$W/wa-cdh" --client-data "$W/clientdata.json" --ak-ca "$AK_CA"
+expect_refused "attest refuses a --client-data-hash of 31 bytes" "32 bytes" \
+	"$T" attest --label "$LABEL" --key-label k256 --format webauthn --client-data-hash "${CDH:2}" --userpin "$USER_PIN"
+expect_refused "attest refuses --client-data outside the webauthn format" "webauthn" \
+	"$T" attest --label "$LABEL" --key-label k256 --format json --client-data "$W/clientdata.json" --userpin "$USER_PIN"
+expect_refused "verify-attestation refuses --client-data for a json attestation" "webauthn" \
+	"$T" verify-attestation "$W/ac-json-k256" --client-data "$W/clientdata.json" --ak-ca "$AK_CA"
+
 # An independent verifier: python3-fido2's TPM attestation check (0.9.1
 # mishandles ECC public areas and lacks ES384; patched / left out here).
 if /usr/bin/python3 -c 'import fido2.attestation' 2>/dev/null; then
@@ -280,6 +311,9 @@ EOF
 		expect_ok "python3-fido2 accepts the webauthn object ($k)" \
 			/usr/bin/python3 "$W/fido2check.py" "$W/ac-webauthn-$k" "$(cat "$W/ac-webauthn-$k.nonce")"
 	done
+	# the script hashes the bytes it is given: here the clientDataJSON
+	expect_ok "python3-fido2 accepts the webauthn object bound to a clientDataJSON" \
+		/usr/bin/python3 "$W/fido2check.py" "$W/wa-cd" "$(xxd -p "$W/clientdata.json" | tr -d '\n')"
 	expect_refused "python3-fido2 refuses it for another challenge" "does not sign" \
 		/usr/bin/python3 "$W/fido2check.py" "$W/ac-webauthn-k256" "$(nonce)"
 else

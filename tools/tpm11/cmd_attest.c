@@ -989,19 +989,52 @@ key_authorization_check(const char *s)
 	return NULL;
 }
 
-/* The challenge C given as --nonce HEX (1 to 64 bytes) or
- * --key-authorization STR, into a malloc'd *c; *c stays NULL when neither
- * is given. 0 ok, 1 error, 2 usage error (message printed). */
+/* --client-data or --client-data-hash: WebAuthn's clientDataJSON or its
+ * hash, which only the webauthn format binds. */
+static bool
+client_data_given(opt *opts)
+{
+	return opts_value(opts, "client-data") != NULL ||
+	       opts_value(opts, "client-data-hash") != NULL;
+}
+
+/* The challenge C given as --nonce HEX (1 to 64 bytes), --key-authorization
+ * STR or --client-data FILE (the clientDataJSON's bytes: WebAuthn's
+ * clientDataHash is then SHA-256(C), as for any C), into a malloc'd *c;
+ * or WebAuthn's clientDataHash itself, --client-data-hash HEX (32 bytes),
+ * into cdh with *have_cdh set. *c stays NULL when no C is given. 0 ok,
+ * 1 error, 2 usage error (message printed). */
 static int
-challenge_from_opts(opt *opts, uint8_t **c, size_t *len)
+challenge_from_opts(opt *opts, uint8_t **c, size_t *len, uint8_t cdh[32],
+		    bool *have_cdh)
 {
 	const char *nonce = opts_value(opts, "nonce");
 	const char *kauth = opts_value(opts, "key-authorization");
+	const char *cd = opts_value(opts, "client-data");
+	const char *cdhex = opts_value(opts, "client-data-hash");
 	const char *bad;
+	size_t n = 0;
 
 	*c = NULL;
 	*len = 0;
-	if (nonce != NULL) {
+	*have_cdh = false;
+	if (cdhex != NULL) {
+		if (hex_decode(cdhex, cdh, 32, &n) != 0 || n != 32) {
+			fprintf(stderr, "tpm11: --client-data-hash takes "
+				"exactly 32 bytes in hex (a SHA-256)\n");
+			return 2;
+		}
+		*have_cdh = true;
+	} else if (cd != NULL) {
+		if (read_file(cd, c, len) != 0)
+			return 1;
+		if (*len == 0) {
+			fprintf(stderr, "tpm11: --client-data %s is empty\n", cd);
+			free(*c);
+			*c = NULL;
+			return 2;
+		}
+	} else if (nonce != NULL) {
 		if (hex_decode_alloc(nonce, c, len) != 0 || *len == 0 ||
 		    *len > NONCE_MAX) {
 			fprintf(stderr, "tpm11: --nonce takes 1 to 64 bytes in "
@@ -1045,6 +1078,10 @@ cmd_attest(int argc, char **argv)
 		{"nonce", OPT_VALUE, "the verifier's challenge, in hex"},
 		{"key-authorization", OPT_VALUE, "ACME: the challenge's key "
 		 "authorization (token.thumbprint)"},
+		{"client-data", OPT_VALUE, "webauthn: the clientDataJSON, a "
+		 "file (clientDataHash = its SHA-256)"},
+		{"client-data-hash", OPT_VALUE, "webauthn: the clientDataHash, "
+		 "in hex (32 bytes)"},
 		{"respond", OPT_VALUE, "answer a challenge file from `tpm11 "
 		 "verify-attestation --make-challenge`"},
 		{"format", OPT_VALUE, "json (default), webauthn or acme"},
@@ -1065,8 +1102,9 @@ cmd_attest(int argc, char **argv)
 	core *c = NULL;
 	token *t = NULL;
 	token_obj *o = NULL;
-	uint8_t *chal = NULL, extra[32];
+	uint8_t *chal = NULL, extra[32], cdh[32];
 	size_t chal_len = 0, chal_cap = 0, n_ec = 0, outlen = 0, nmode;
+	bool have_cdh = false;
 	tpm_ek_cert *ec = NULL;
 	uint32_t key_handle = 0, obj_tr = 0, ak_tr = 0;
 	blob pers_pub = {0}, chash = {0}, ctk = {0}, akt = {0};
@@ -1080,7 +1118,8 @@ cmd_attest(int argc, char **argv)
 	memset(&ak, 0, sizeof(ak));
 	ARGS(opts, "attest",
 	     "--label LABEL (--key-label NAME | --id HEX) (--nonce HEX | "
-	     "--key-authorization STR | --respond FILE) [--format "
+	     "--key-authorization STR | --client-data FILE | "
+	     "--client-data-hash HEX | --respond FILE) [--format "
 	     "json|webauthn|acme] [--ak NAME] [--out FILE] [--store-object]",
 	     "Proves that a key lives in this TPM: TPM2_Certify (and "
 	     "TPM2_CertifyCreation)\nby the attestation key over the key, "
@@ -1097,13 +1136,23 @@ cmd_attest(int argc, char **argv)
 		fprintf(stderr, "tpm11: --format: json, webauthn or acme\n");
 		return 2;
 	}
-	nmode = (nonce != NULL) + (kauth != NULL) + (respond != NULL);
+	nmode = (nonce != NULL) + (kauth != NULL) + (respond != NULL) +
+		(opts_value(opts, "client-data") != NULL) +
+		(opts_value(opts, "client-data-hash") != NULL);
 	if (nmode != 1) {
 		fprintf(stderr, "tpm11: give one challenge: --nonce HEX, "
-			"--key-authorization STR or --respond FILE\n");
+			"--key-authorization STR, --client-data FILE, "
+			"--client-data-hash HEX or --respond FILE\n");
 		return 2;
 	}
-	if ((i = challenge_from_opts(opts, &chal, &chal_len)) != 0)
+	if (client_data_given(opts) && fmt != EV_WEBAUTHN) {
+		fprintf(stderr, "tpm11: --client-data and --client-data-hash "
+			"are WebAuthn's clientDataJSON and its hash: use them "
+			"with --format webauthn\n");
+		return 2;
+	}
+	if ((i = challenge_from_opts(opts, &chal, &chal_len, cdh,
+				     &have_cdh)) != 0)
 		return i;
 	chal_cap = chal_len;
 	if (khs) {
@@ -1228,7 +1277,9 @@ cmd_attest(int argc, char **argv)
 			"form\n");
 		goto out;
 	}
-	if (ev_extra_data(fmt, chal, chal_len, &ev.auth_data, extra) != 0)
+	if ((have_cdh ? ev_webauthn_extra(&ev.auth_data, cdh, extra)
+		      : ev_extra_data(fmt, chal, chal_len, &ev.auth_data,
+				      extra)) != 0)
 		goto out;
 
 	/* Load the key (its parent needs the PIN), then only the key stays
@@ -1649,6 +1700,10 @@ cmd_verify_attestation(int argc, char **argv)
 		{"nonce", OPT_VALUE, "the challenge given to `tpm11 attest "
 		 "--nonce` (hex)"},
 		{"key-authorization", OPT_VALUE, "ACME: the key authorization"},
+		{"client-data", OPT_VALUE, "webauthn: the clientDataJSON given "
+		 "to `tpm11 attest --client-data` (a file)"},
+		{"client-data-hash", OPT_VALUE, "webauthn: the clientDataHash, "
+		 "in hex (32 bytes)"},
 		{"challenge-state", OPT_VALUE, "challenge-response: the state "
 		 "file from --make-challenge (used once)"},
 		{"ek-ca", OPT_VALUE, "PEM file of trusted EK CA certificates "
@@ -1678,8 +1733,9 @@ cmd_verify_attestation(int argc, char **argv)
 	};
 	const char *file = NULL, *st_path;
 	bool help;
-	uint8_t *in = NULL, *chal = NULL;
+	uint8_t *in = NULL, *chal = NULL, cdh[32];
 	size_t inlen, chal_len = 0, i;
+	bool have_cdh = false;
 	evidence ev;
 	verify_opts vo;
 	verify_result vr;
@@ -1696,6 +1752,7 @@ cmd_verify_attestation(int argc, char **argv)
 	if (help) {
 		opts_usage("verify-attestation",
 			   "FILE (--nonce HEX | --key-authorization STR | "
+			   "--client-data FILE | --client-data-hash HEX | "
 			   "--challenge-state FILE) [--ek-ca FILE] [--ak-ca "
 			   "FILE] [--expect-ssh-key FILE | --expect-csr FILE]\n"
 			   "       tpm11 verify-attestation --make-challenge "
@@ -1721,18 +1778,29 @@ cmd_verify_attestation(int argc, char **argv)
 	st_path = opts_value(opts, "challenge-state");
 	modes = (opts_value(opts, "nonce") != NULL) +
 		(opts_value(opts, "key-authorization") != NULL) +
+		(opts_value(opts, "client-data") != NULL) +
+		(opts_value(opts, "client-data-hash") != NULL) +
 		(st_path != NULL);
 	if (modes != 1) {
 		fprintf(stderr, "tpm11: give the challenge: --nonce HEX, "
-			"--key-authorization STR or --challenge-state FILE\n");
+			"--key-authorization STR, --client-data FILE, "
+			"--client-data-hash HEX or --challenge-state FILE\n");
 		return 2;
 	}
-	if ((mk = challenge_from_opts(opts, &chal, &chal_len)) != 0)
+	if ((mk = challenge_from_opts(opts, &chal, &chal_len, cdh,
+				      &have_cdh)) != 0)
 		return mk;
 	if (read_file(file, &in, &inlen) != 0)
 		goto out;
 	if (evidence_decode(in, inlen, &ev, why, sizeof(why)) != 0) {
 		fprintf(stderr, "tpm11: refused: %s\n", why);
+		goto out;
+	}
+	if (client_data_given(opts) && ev.format != EV_WEBAUTHN) {
+		fprintf(stderr, "tpm11: --client-data and --client-data-hash "
+			"bind only the webauthn format; %s is a %s attestation\n",
+			file, ev_format_name(ev.format));
+		ret = 2;
 		goto out;
 	}
 	if (st_path) {
@@ -1777,6 +1845,7 @@ cmd_verify_attestation(int argc, char **argv)
 	}
 	vo.challenge = chal;
 	vo.challenge_len = chal_len;
+	vo.client_data_hash = have_cdh ? cdh : NULL;
 	vo.rp_id = opts_value(opts, "rp-id");
 	vo.require_creation = opts_get(opts, "require-creation")->given;
 	if (opts_value(opts, "ek-ca") &&
