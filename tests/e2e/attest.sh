@@ -133,22 +133,32 @@ tcgTpmModel = 2.23.133.2.2
 tcgTpmVersion = 2.23.133.2.3
 EOF
 # WebAuthn 8.3.1 AK certificate: empty subject, TPM identity in a critical
-# subjectAltName, tcg-kp-AIKCertificate, not a CA.
-cat >"$W/akext.cnf" <<'EOF'
+# subjectAltName, tcg-kp-AIKCertificate, not a CA. The manufacturer is the
+# TPM's own TPM_PT_MANUFACTURER as "id:" and 8 hex digits (TCG EK Credential
+# Profile 3.2.9), which the TCG vendor registry must list (issue 13 item
+# 13): swtpm says 0x49424D00, "IBM".
+TPM_MANUF=id:$(printf '%08X' "$(tpm2_getcap properties-fixed 2>/dev/null |
+	awk '$1 == "TPM2_PT_MANUFACTURER:" { getline; print $2; exit }')")
+diag "the TPM's manufacturer: $TPM_MANUF"
+# akext MANUFACTURER OUT: the AK certificate's extensions.
+akext() {
+	cat >"$2" <<EOF
 [ext]
 basicConstraints = critical,CA:FALSE
 keyUsage = critical,digitalSignature
 extendedKeyUsage = 2.23.133.8.3
 subjectAltName = critical,dirName:tpm_dn
 [tpm_dn]
-tcgTpmManufacturer = id:00001014
+tcgTpmManufacturer = $1
 tcgTpmModel = swtpm
 tcgTpmVersion = id:20191023
 EOF
-# ak_cert PUBKEY.pem OUT.pem: the AK CA certifies a key.
+}
+akext "$TPM_MANUF" "$W/akext.cnf"
+# ak_cert PUBKEY.pem OUT.pem [EXTFILE]: the AK CA certifies a key.
 ak_cert() {
 	OPENSSL_CONF=$W/oids.cnf openssl x509 -new -force_pubkey "$1" -subj / -CA "$AK_CA" \
-		-CAkey "$W/ak-ca.key" -days 30 -extfile "$W/akext.cnf" -extensions ext -out "$2" 2>"$W/err"
+		-CAkey "$W/ak-ca.key" -days 30 -extfile "${3:-$W/akext.cnf}" -extensions ext -out "$2" 2>"$W/err"
 }
 if ak_cert "$W/ak.pub.pem" "$W/ak-cert.pem"; then ok "the test AK CA certifies the AK"
 else not_ok "the test AK CA certifies the AK"; show; fi
@@ -196,6 +206,32 @@ else not_ok "verify-attestation prints the EK's manufacturer and model and the a
 if grep -q "^# created: in this TPM" "$W/out"; then ok "TPM2_CertifyCreation proves where the key was made"
 else not_ok "TPM2_CertifyCreation proves where the key was made"; show; fi
 sed 's/^/# /' "$W/out"
+
+# The AK certificate names the TPM's own manufacturer, a registered one.
+run "$T" verify-attestation "$W/ac-webauthn-k256" --nonce "$(cat "$W/ac-webauthn-k256.nonce")" --ak-ca "$AK_CA"
+if [ "$rc" = 0 ] && grep -q "^# TPM: manufacturer $TPM_MANUF (IBM), model swtpm.*(from the AK certificate)" "$W/out"; then
+	ok "the AK certificate carries the TPM's TPM_PT_MANUFACTURER ($TPM_MANUF, IBM)"
+else not_ok "the AK certificate carries the TPM's TPM_PT_MANUFACTURER ($TPM_MANUF, IBM)"; show; fi
+# An AK certificate naming a manufacturer the TCG TPM Vendor ID Registry
+# does not list (swtpm's PCI-style id:00001014 of its EK certificates) is
+# refused, as WebAuthn 8.3.1 and strict verifiers do.
+akext id:00001014 "$W/akext-unreg.cnf"
+if "$T" ak create --name unreg --pub-out "$W/unreg.pub.pem" >/dev/null 2>&1 &&
+	ak_cert "$W/unreg.pub.pem" "$W/unreg-cert.pem" "$W/akext-unreg.cnf"; then
+	run "$T" ak import-cert --name unreg --cert "$W/unreg-cert.pem"
+	if [ "$rc" = 0 ] && grep -qi "warning:.*registry" "$W/err"; then ok "ak import-cert warns about an unregistered TPM manufacturer"
+	else not_ok "ak import-cert warns about an unregistered TPM manufacturer (exit $rc)"; show; fi
+	for f in webauthn json; do
+		N=$(nonce)
+		if "$T" attest --label "$LABEL" --key-label k256 --ak unreg --nonce "$N" --format "$f" \
+			--userpin "$USER_PIN" --out "$W/unreg-$f" >/dev/null 2>"$W/err"; then
+			expect_refused "refused: an AK certificate with an unregistered TPM manufacturer ($f)" \
+				"id:00001014.*not in the TCG TPM Vendor ID Registry" \
+				"$T" verify-attestation "$W/unreg-$f" --nonce "$N" --ak-ca "$AK_CA"
+		else not_ok "attest with the AK \"unreg\" ($f)"; show; fi
+	done
+else not_ok "an AK certified with an unregistered manufacturer"; show; fi
+check "no transient object or session left (unregistered manufacturer)" tpm_is_clean
 
 # The RSA EK (low range: PolicySecret on the endorsement hierarchy), the
 # P-384 EK (high range), and an AK that is the EK's child.

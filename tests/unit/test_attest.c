@@ -711,6 +711,26 @@ test_extra_data_webauthn_client_data_hash(void **state)
 	assert_int_equal(ev_webauthn_extra(NULL, cdh, ex2), -1);
 }
 
+/* The TCG TPM Vendor ID Registry: "id:" and 8 hex digits of a registered
+ * vendor; swtpm's PCI-style id:00001014 is named but not registered. */
+static void
+test_tpm_vendor_registry(void **state)
+{
+	(void)state;
+	assert_true(tpm_vendor_registered("id:49424D00"));
+	assert_true(tpm_vendor_registered("id:49424d00"));
+	assert_true(tpm_vendor_registered("id:49465800"));
+	assert_false(tpm_vendor_registered("49424D00"));
+	assert_false(tpm_vendor_registered("id:49424D0"));
+	assert_false(tpm_vendor_registered("id:00001014"));
+	assert_false(tpm_vendor_registered("id:DEADBEEF"));
+	assert_false(tpm_vendor_registered(""));
+	assert_false(tpm_vendor_registered(NULL));
+	assert_string_equal(tpm_vendor_name("id:49424D00"), "IBM");
+	assert_string_equal(tpm_vendor_name("id:00001014"), "IBM (swtpm)");
+	assert_null(tpm_vendor_name("id:DEADBEEF"));
+}
+
 static void
 test_ak_attribute_rules(void **state)
 {
@@ -772,6 +792,7 @@ main(void)
 		cmocka_unit_test(test_evidence_round_trip),
 		cmocka_unit_test(test_extra_data_rule),
 		cmocka_unit_test(test_extra_data_webauthn_client_data_hash),
+		cmocka_unit_test(test_tpm_vendor_registry),
 		cmocka_unit_test(test_ak_attribute_rules),
 		cmocka_unit_test(test_ssh_line_pkey),
 	};
