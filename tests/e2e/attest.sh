@@ -199,10 +199,10 @@ check "no transient object or session left (attest)" tpm_is_clean
 # What the verifier prints: the TPM's identity and the authorized_keys line.
 run "$T" verify-attestation "$W/ac-json-k256" --nonce "$(cat "$W/ac-json-k256.nonce")" --ak-ca "$AK_CA" --ek-ca "$EK_CA"
 "$T" ssh-pubkey --label "$LABEL" --key-label k256 >"$W/k256.pub"
-if grep -q "^# TPM: manufacturer id:00001014 .*model swtpm" "$W/out" &&
+if grep -q "^# TPM: manufacturer $TPM_MANUF (IBM), model swtpm.*(from the AK certificate)" "$W/out" &&
 	[ "$(grep -v '^#' "$W/out" | cut -d' ' -f1,2)" = "$(cut -d' ' -f1,2 "$W/k256.pub")" ]; then
-	ok "verify-attestation prints the EK's manufacturer and model and the authorized_keys line"
-else not_ok "verify-attestation prints the EK's manufacturer and model and the authorized_keys line"; show; fi
+	ok "verify-attestation prints the TPM's manufacturer and model (from the AK certificate) and the authorized_keys line"
+else not_ok "verify-attestation prints the TPM's manufacturer and model (from the AK certificate) and the authorized_keys line"; show; fi
 if grep -q "^# created: in this TPM" "$W/out"; then ok "TPM2_CertifyCreation proves where the key was made"
 else not_ok "TPM2_CertifyCreation proves where the key was made"; show; fi
 sed 's/^/# /' "$W/out"
@@ -232,6 +232,50 @@ if "$T" ak create --name unreg --pub-out "$W/unreg.pub.pem" >/dev/null 2>&1 &&
 	done
 else not_ok "an AK certified with an unregistered manufacturer"; show; fi
 check "no transient object or session left (unregistered manufacturer)" tpm_is_clean
+
+# AK-certificate mode: nothing binds the EK certificates the attestation
+# carries to the AK (issue 13 item 4). Swap in another vendor's EK
+# certificate (from a CA that --ek-ca trusts too): the verifier must still
+# name the TPM from the AK certificate (IBM, swtpm, with the software-TPM
+# warning), never from that EK certificate.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/v2-ca.key" \
+	-out "$W/v2-ca.pem" -subj "/CN=Another TPM Vendor EK CA" -days 30 \
+	-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign >/dev/null 2>&1
+openssl ecparam -name prime256v1 -genkey -noout -out "$W/v2-ek.key" 2>/dev/null
+openssl ec -in "$W/v2-ek.key" -pubout -out "$W/v2-ek.pub" 2>/dev/null
+cat >"$W/v2-ek.cnf" <<'EOF'
+[ext]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,keyAgreement
+subjectAltName = critical,dirName:tpm_dn
+[tpm_dn]
+tcgTpmManufacturer = id:49465800
+tcgTpmModel = SLB9670
+tcgTpmVersion = id:00070055
+EOF
+cat "$EK_CA" "$W/v2-ca.pem" >"$W/ek-ca-2.pem"
+if OPENSSL_CONF=$W/oids.cnf openssl x509 -new -force_pubkey "$W/v2-ek.pub" -subj / -CA "$W/v2-ca.pem" \
+	-CAkey "$W/v2-ca.key" -days 30 -extfile "$W/v2-ek.cnf" -extensions ext -outform DER \
+	-out "$W/v2-ek.der" 2>"$W/err" &&
+	/usr/bin/python3 - "$W/ac-json-k256" "$W/v2-ek.der" "$W/swapped.json" <<'EOF'
+import base64, json, sys
+att = json.load(open(sys.argv[1]))
+der = base64.b64encode(open(sys.argv[2], "rb").read()).decode()
+att["ek_certificates"] = [{"nv_index": "0x01c0000a", "der": der}]
+open(sys.argv[3], "w").write(json.dumps(att, indent=2) + "\n")
+EOF
+then
+	run "$T" verify-attestation "$W/swapped.json" --nonce "$(cat "$W/ac-json-k256.nonce")" \
+		--ak-ca "$AK_CA" --ek-ca "$W/ek-ca-2.pem"
+	if [ "$rc" = 0 ] && grep -q "^# TPM: manufacturer $TPM_MANUF (IBM), model swtpm.*(from the AK certificate)" "$W/out" &&
+		! grep -qiE "49465800|Infineon|SLB9670" "$W/out"; then
+		ok "a swapped-in EK certificate of another vendor does not name the TPM (AK certificate mode)"
+	else not_ok "a swapped-in EK certificate of another vendor does not name the TPM (AK certificate mode)"; show; fi
+	if grep -q "^# warning: swtpm is a software TPM" "$W/out"; then ok "  ...and the software-TPM warning stays"
+	else not_ok "  ...and the software-TPM warning stays"; fi
+	if grep -qi "^# EK certificate: .*not bound to the AK" "$W/out"; then ok "  ...and the output says the EK certificate is not bound to the AK"
+	else not_ok "  ...and the output says the EK certificate is not bound to the AK"; fi
+else not_ok "another vendor's EK certificate swapped into an attestation"; show; fi
 
 # The RSA EK (low range: PolicySecret on the endorsement hierarchy), the
 # P-384 EK (high range), and an AK that is the EK's child.

@@ -1931,6 +1931,10 @@ cmd_verify_attestation(int argc, char **argv)
 		printf("# created: in this TPM, under parent %s "
 		       "(TPM2_CertifyCreation)\n", vr.creation_parent);
 	printf("# AK: %s\n", vr.ak_desc ? vr.ak_desc : "?");
+	if (vr.ek_unbound)
+		printf("# EK certificate: issued by a trusted EK CA (--ek-ca), "
+		       "but not bound to the AK (AK certificate mode): it does "
+		       "not name the TPM\n");
 	if (vr.id.manufacturer[0] || vr.id.model[0]) {
 		const char *vn = tpm_vendor_name(vr.id.manufacturer);
 
@@ -1943,8 +1947,9 @@ cmd_verify_attestation(int argc, char **argv)
 			printf("# warning: swtpm is a software TPM: its keys "
 			       "are held by a program, not by hardware\n");
 	} else {
-		printf("# TPM: manufacturer and model unknown (no --ek-ca "
-		       "given)\n");
+		printf("# TPM: manufacturer and model unknown (the %s names "
+		       "none)\n", vr.id_source[0] ? vr.id_source
+						   : "attestation");
 	}
 	printf("%s\n", vr.ssh_line);
 	ret = 0;
