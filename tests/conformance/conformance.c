@@ -6143,26 +6143,43 @@ op_probe(CK_SESSION_HANDLE c, enum op_family f)
 	}
 }
 
-/* The end of a case: the operation of family f is over; closes c. */
-static void
-op_ended(CK_SESSION_HANDLE c, enum op_family f, const char *what)
-{
-	CK_RV rv = op_probe(c, f);
-
-	if (!tap(rv == CKR_OPERATION_NOT_INITIALIZED,
-		 "%s ends the operation (the next update -> "
-		 "CKR_OPERATION_NOT_INITIALIZED)", what))
-		diag("got %s: the operation is still active", rv_name(rv));
-	p11->C_CloseSession(c);
-}
-
+/* A session of its own with an operation of family f begun with m (and
+ * key, for the families that take one). */
 static CK_SESSION_HANDLE
-op_session(void)
+op_begun(enum op_family f, CK_MECHANISM *m, CK_OBJECT_HANDLE key)
 {
 	CK_SESSION_HANDLE c = CK_INVALID_HANDLE;
+	CK_RV rv;
 
 	open_session(slot, CKF_RW_SESSION, &c);
+	switch (f) {
+	case OPF_DIGEST: rv = p11->C_DigestInit(c, m); break;
+	case OPF_SIGN: rv = p11->C_SignInit(c, m, key); break;
+	case OPF_VERIFY: rv = p11->C_VerifyInit(c, m, key); break;
+	case OPF_ENCRYPT: rv = p11->C_EncryptInit(c, m, key); break;
+	default: rv = p11->C_DecryptInit(c, m, key); break;
+	}
+	if (rv != CKR_OK)
+		diag("operation rules: the init call: %s", rv_name(rv));
 	return c;
+}
+
+/* The end of a case: the call (what) returned got, want was expected, and
+ * the operation of family f must be over afterwards: the next update says
+ * CKR_OPERATION_NOT_INITIALIZED. Closes c. */
+static void
+op_case(CK_SESSION_HANDLE c, enum op_family f, CK_RV got, CK_RV want,
+	const char *what)
+{
+	CK_RV rv;
+
+	expect_rv(got, want, "%s -> %s", what, rv_name(want));
+	rv = op_probe(c, f);
+	if (!tap(rv == CKR_OPERATION_NOT_INITIALIZED,
+		 "%s: %s ends the operation (the next update -> "
+		 "CKR_OPERATION_NOT_INITIALIZED)", what, rv_name(want)))
+		diag("got %s: the operation is still active", rv_name(rv));
+	p11->C_CloseSession(c);
 }
 
 static void
@@ -6170,43 +6187,34 @@ op_rules_digest(void)
 {
 	CK_MECHANISM m = { CKM_SHA256, NULL, 0 };
 	unsigned char out[64], want[32], empty[32];
-	CK_ULONG ol;
+	CK_ULONG ol = sizeof(out);
 	CK_SESSION_HANDLE c;
 	CK_RV rv;
 
 	digest(EVP_sha256(), "abc", 3, want);
 	digest(EVP_sha256(), "", 0, empty);
 
-	c = op_session();
-	p11->C_DigestInit(c, &m);
-	expect_rv(p11->C_Digest(c, (CK_BYTE *)"abc", 3, out, NULL),
-		  CKR_ARGUMENTS_BAD, "C_Digest: pulDigestLen NULL -> "
-		  "CKR_ARGUMENTS_BAD");
-	op_ended(c, OPF_DIGEST, "C_Digest: CKR_ARGUMENTS_BAD");
-
-	c = op_session();
-	p11->C_DigestInit(c, &m);
-	ol = sizeof(out);
-	expect_rv(p11->C_Digest(c, NULL, 3, out, &ol), CKR_ARGUMENTS_BAD,
-		  "C_Digest: NULL data of length 3 -> CKR_ARGUMENTS_BAD");
-	op_ended(c, OPF_DIGEST, "C_Digest: CKR_ARGUMENTS_BAD (NULL data)");
-
-	c = op_session();
-	p11->C_DigestInit(c, &m);
-	expect_rv(p11->C_DigestUpdate(c, NULL, 3), CKR_ARGUMENTS_BAD,
-		  "C_DigestUpdate: NULL part of length 3 -> CKR_ARGUMENTS_BAD");
-	op_ended(c, OPF_DIGEST, "C_DigestUpdate: CKR_ARGUMENTS_BAD");
-
-	c = op_session();
-	p11->C_DigestInit(c, &m);
+	c = op_begun(OPF_DIGEST, &m, 0);
+	op_case(c, OPF_DIGEST, p11->C_Digest(c, (CK_BYTE *)"abc", 3, out, NULL),
+		CKR_ARGUMENTS_BAD, "C_Digest: pulDigestLen NULL");
+	c = op_begun(OPF_DIGEST, &m, 0);
+	op_case(c, OPF_DIGEST, p11->C_Digest(c, NULL, 3, out, &ol),
+		CKR_ARGUMENTS_BAD, "C_Digest: NULL data of length 3");
+	c = op_begun(OPF_DIGEST, &m, 0);
+	op_case(c, OPF_DIGEST, p11->C_DigestUpdate(c, NULL, 3),
+		CKR_ARGUMENTS_BAD, "C_DigestUpdate: NULL part of length 3");
+	c = op_begun(OPF_DIGEST, &m, 0);
 	p11->C_DigestUpdate(c, (CK_BYTE *)"abc", 3);
-	expect_rv(p11->C_DigestFinal(c, out, NULL), CKR_ARGUMENTS_BAD,
-		  "C_DigestFinal: pulDigestLen NULL -> CKR_ARGUMENTS_BAD");
-	op_ended(c, OPF_DIGEST, "C_DigestFinal: CKR_ARGUMENTS_BAD");
+	op_case(c, OPF_DIGEST, p11->C_DigestFinal(c, out, NULL),
+		CKR_ARGUMENTS_BAD, "C_DigestFinal: pulDigestLen NULL");
+	c = op_begun(OPF_DIGEST, &m, 0);
+	p11->C_DigestUpdate(c, (CK_BYTE *)"abc", 3);
+	op_case(c, OPF_DIGEST, p11->C_Digest(c, (CK_BYTE *)"abc", 3, out, &ol),
+		CKR_OPERATION_ACTIVE, "C_Digest after C_DigestUpdate");
 
-	/* After a length query, the digest is the one of the data given. */
-	c = op_session();
-	p11->C_DigestInit(c, &m);
+	/* After its length query, C_DigestFinal gives the digest of the
+	 * data given. */
+	c = op_begun(OPF_DIGEST, &m, 0);
 	p11->C_DigestUpdate(c, (CK_BYTE *)"abc", 3);
 	ol = 0;
 	rv = p11->C_DigestFinal(c, NULL, &ol);
@@ -6217,14 +6225,13 @@ op_rules_digest(void)
 	if (!tap(rv == CKR_OK && ol == 32 && memcmp(out, want, 32) == 0,
 		 "C_DigestFinal after its length query returns SHA-256(\"abc\")"))
 		diag("%s, %lu bytes", rv_name(rv), (unsigned long)ol);
-	op_ended(c, OPF_DIGEST, "C_DigestFinal: the digest");
+	op_case(c, OPF_DIGEST, rv, CKR_OK, "C_DigestFinal with the digest");
 
 	/* C_Digest's length query starts a single-part digest: its data
 	 * is not taken (the caller gives it again), so a C_DigestFinal now
 	 * has nothing to digest. It must not answer with the digest of the
 	 * empty message as if that had been the data. */
-	c = op_session();
-	p11->C_DigestInit(c, &m);
+	c = op_begun(OPF_DIGEST, &m, 0);
 	ol = 0;
 	rv = p11->C_Digest(c, (CK_BYTE *)"abc", 3, NULL, &ol);
 	tap(rv == CKR_OK && ol == 32, "C_Digest: a length query -> CKR_OK, 32");
@@ -6234,28 +6241,19 @@ op_rules_digest(void)
 		 "C_DigestFinal after C_Digest's length query does not return "
 		 "the digest of the empty message"))
 		diag("got SHA-256(\"\") for data \"abc\"");
-	expect_rv(rv, CKR_OPERATION_ACTIVE, "C_DigestFinal after C_Digest "
-		  "started a single-part digest -> CKR_OPERATION_ACTIVE");
-	op_ended(c, OPF_DIGEST, "C_DigestFinal: CKR_OPERATION_ACTIVE");
-
-	c = op_session();
-	p11->C_DigestInit(c, &m);
-	p11->C_DigestUpdate(c, (CK_BYTE *)"abc", 3);
-	ol = sizeof(out);
-	expect_rv(p11->C_Digest(c, (CK_BYTE *)"abc", 3, out, &ol),
-		  CKR_OPERATION_ACTIVE, "C_Digest after C_DigestUpdate -> "
-		  "CKR_OPERATION_ACTIVE");
-	op_ended(c, OPF_DIGEST, "C_Digest: CKR_OPERATION_ACTIVE");
+	op_case(c, OPF_DIGEST, rv, CKR_OPERATION_ACTIVE,
+		"C_DigestFinal after C_Digest started a single-part digest");
 }
 
+/* Signing and verifying, with the P-256 key. */
 static void
-op_rules_sign(void)
+op_rules_sign_verify(void)
 {
 	CK_MECHANISM raw = { CKM_ECDSA, NULL, 0 };
 	CK_MECHANISM hashing = { CKM_ECDSA_SHA256, NULL, 0 };
 	struct key *k = &keys[K_P256];
-	unsigned char h[32] = { 1 }, sig[128];
-	CK_ULONG sl;
+	unsigned char h[32] = { 1 }, sig[128] = { 1 };
+	CK_ULONG sl = sizeof(sig);
 	CK_SESSION_HANDLE c;
 	CK_RV rv;
 
@@ -6263,95 +6261,54 @@ op_rules_sign(void)
 		tap(false, "operation rules: the P-256 key is there");
 		return;
 	}
-	c = op_session();
-	p11->C_SignInit(c, &raw, k->priv);
-	expect_rv(p11->C_Sign(c, h, sizeof(h), sig, NULL), CKR_ARGUMENTS_BAD,
-		  "C_Sign: pulSignatureLen NULL -> CKR_ARGUMENTS_BAD");
-	op_ended(c, OPF_SIGN, "C_Sign: CKR_ARGUMENTS_BAD");
-
-	c = op_session();
-	p11->C_SignInit(c, &hashing, k->priv);
-	expect_rv(p11->C_SignUpdate(c, NULL, 3), CKR_ARGUMENTS_BAD,
-		  "C_SignUpdate: NULL part of length 3 -> CKR_ARGUMENTS_BAD");
-	op_ended(c, OPF_SIGN, "C_SignUpdate: CKR_ARGUMENTS_BAD");
-
-	c = op_session();
-	p11->C_SignInit(c, &hashing, k->priv);
+	c = op_begun(OPF_SIGN, &raw, k->priv);
+	op_case(c, OPF_SIGN, p11->C_Sign(c, h, sizeof(h), sig, NULL),
+		CKR_ARGUMENTS_BAD, "C_Sign: pulSignatureLen NULL");
+	c = op_begun(OPF_SIGN, &hashing, k->priv);
+	op_case(c, OPF_SIGN, p11->C_SignUpdate(c, NULL, 3), CKR_ARGUMENTS_BAD,
+		"C_SignUpdate: NULL part of length 3");
+	c = op_begun(OPF_SIGN, &hashing, k->priv);
 	p11->C_SignUpdate(c, (CK_BYTE *)"abc", 3);
-	expect_rv(p11->C_SignFinal(c, sig, NULL), CKR_ARGUMENTS_BAD,
-		  "C_SignFinal: pulSignatureLen NULL -> CKR_ARGUMENTS_BAD");
-	op_ended(c, OPF_SIGN, "C_SignFinal: CKR_ARGUMENTS_BAD");
-
-	c = op_session();
-	p11->C_SignInit(c, &hashing, k->priv);
+	op_case(c, OPF_SIGN, p11->C_SignFinal(c, sig, NULL), CKR_ARGUMENTS_BAD,
+		"C_SignFinal: pulSignatureLen NULL");
+	c = op_begun(OPF_SIGN, &hashing, k->priv);
+	p11->C_SignUpdate(c, (CK_BYTE *)"abc", 3);
+	op_case(c, OPF_SIGN, p11->C_Sign(c, (CK_BYTE *)"abc", 3, sig, &sl),
+		CKR_OPERATION_ACTIVE, "C_Sign after C_SignUpdate");
+	c = op_begun(OPF_SIGN, &hashing, k->priv);
 	sl = 0;
 	rv = p11->C_Sign(c, (CK_BYTE *)"abc", 3, NULL, &sl);
 	tap(rv == CKR_OK && sl == 64, "C_Sign: a length query -> CKR_OK, 64");
 	sl = sizeof(sig);
-	expect_rv(p11->C_SignFinal(c, sig, &sl), CKR_OPERATION_ACTIVE,
-		  "C_SignFinal after C_Sign started a single-part signature "
-		  "-> CKR_OPERATION_ACTIVE (no signature over no data)");
-	op_ended(c, OPF_SIGN, "C_SignFinal: CKR_OPERATION_ACTIVE");
+	op_case(c, OPF_SIGN, p11->C_SignFinal(c, sig, &sl),
+		CKR_OPERATION_ACTIVE, "C_SignFinal after C_Sign started a "
+		"single-part signature (no signature over no data)");
 
-	c = op_session();
-	p11->C_SignInit(c, &hashing, k->priv);
-	p11->C_SignUpdate(c, (CK_BYTE *)"abc", 3);
-	sl = sizeof(sig);
-	expect_rv(p11->C_Sign(c, (CK_BYTE *)"abc", 3, sig, &sl),
-		  CKR_OPERATION_ACTIVE, "C_Sign after C_SignUpdate -> "
-		  "CKR_OPERATION_ACTIVE");
-	op_ended(c, OPF_SIGN, "C_Sign: CKR_OPERATION_ACTIVE");
-}
-
-static void
-op_rules_verify(void)
-{
-	CK_MECHANISM raw = { CKM_ECDSA, NULL, 0 };
-	CK_MECHANISM hashing = { CKM_ECDSA_SHA256, NULL, 0 };
-	struct key *k = &keys[K_P256];
-	unsigned char h[32] = { 1 }, sig[64] = { 1 };
-	CK_SESSION_HANDLE c;
-
-	if (!k->ok)
-		return;
-	c = op_session();
-	p11->C_VerifyInit(c, &raw, k->pub);
-	expect_rv(p11->C_Verify(c, h, sizeof(h), NULL, sizeof(sig)),
-		  CKR_ARGUMENTS_BAD, "C_Verify: NULL signature -> "
-		  "CKR_ARGUMENTS_BAD");
-	op_ended(c, OPF_VERIFY, "C_Verify: CKR_ARGUMENTS_BAD");
-
-	c = op_session();
-	p11->C_VerifyInit(c, &hashing, k->pub);
-	expect_rv(p11->C_VerifyUpdate(c, NULL, 3), CKR_ARGUMENTS_BAD,
-		  "C_VerifyUpdate: NULL part of length 3 -> CKR_ARGUMENTS_BAD");
-	op_ended(c, OPF_VERIFY, "C_VerifyUpdate: CKR_ARGUMENTS_BAD");
-
-	c = op_session();
-	p11->C_VerifyInit(c, &hashing, k->pub);
+	c = op_begun(OPF_VERIFY, &raw, k->pub);
+	op_case(c, OPF_VERIFY, p11->C_Verify(c, h, sizeof(h), NULL, 64),
+		CKR_ARGUMENTS_BAD, "C_Verify: NULL signature");
+	c = op_begun(OPF_VERIFY, &hashing, k->pub);
+	op_case(c, OPF_VERIFY, p11->C_VerifyUpdate(c, NULL, 3),
+		CKR_ARGUMENTS_BAD, "C_VerifyUpdate: NULL part of length 3");
+	c = op_begun(OPF_VERIFY, &hashing, k->pub);
 	p11->C_VerifyUpdate(c, (CK_BYTE *)"abc", 3);
-	expect_rv(p11->C_VerifyFinal(c, NULL, sizeof(sig)), CKR_ARGUMENTS_BAD,
-		  "C_VerifyFinal: NULL signature -> CKR_ARGUMENTS_BAD");
-	op_ended(c, OPF_VERIFY, "C_VerifyFinal: CKR_ARGUMENTS_BAD");
-
-	c = op_session();
-	p11->C_VerifyInit(c, &hashing, k->pub);
+	op_case(c, OPF_VERIFY, p11->C_VerifyFinal(c, NULL, 64),
+		CKR_ARGUMENTS_BAD, "C_VerifyFinal: NULL signature");
+	c = op_begun(OPF_VERIFY, &hashing, k->pub);
 	p11->C_VerifyUpdate(c, (CK_BYTE *)"abc", 3);
-	expect_rv(p11->C_Verify(c, (CK_BYTE *)"abc", 3, sig, sizeof(sig)),
-		  CKR_OPERATION_ACTIVE, "C_Verify after C_VerifyUpdate -> "
-		  "CKR_OPERATION_ACTIVE");
-	op_ended(c, OPF_VERIFY, "C_Verify: CKR_OPERATION_ACTIVE");
+	op_case(c, OPF_VERIFY,
+		p11->C_Verify(c, (CK_BYTE *)"abc", 3, sig, 64),
+		CKR_OPERATION_ACTIVE, "C_Verify after C_VerifyUpdate");
 }
 
 static void
 op_rules_cipher(CK_SESSION_HANDLE s)
 {
-	CK_MECHANISM_TYPE kg = CKM_AES_KEY_GEN;
-	CK_MECHANISM gen = { kg, NULL, 0 };
+	CK_MECHANISM gen = { CKM_AES_KEY_GEN, NULL, 0 };
 	unsigned char iv[16] = { 0 }, in[32] = { 0 }, out[64];
 	CK_MECHANISM cbc = { CKM_AES_CBC_PAD, iv, sizeof(iv) };
 	CK_MECHANISM ecb = { CKM_AES_ECB, NULL, 0 };
-	CK_ULONG len = 16, ol;
+	CK_ULONG len = 16, ol = sizeof(out);
 	CK_ATTRIBUTE t[] = {
 		{ CKA_TOKEN, (void *)&no, sizeof(no) },
 		{ CKA_VALUE_LEN, &len, sizeof(len) },
@@ -6360,75 +6317,45 @@ op_rules_cipher(CK_SESSION_HANDLE s)
 	};
 	CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
 	CK_SESSION_HANDLE c;
-	CK_RV rv;
 
-	rv = p11->C_GenerateKey(s, &gen, t, NELEM(t), &key);
-	if (!expect_rv(rv, CKR_OK, "operation rules: an AES-128 session key "
-				   "(C_GenerateKey)"))
+	if (!expect_rv(p11->C_GenerateKey(s, &gen, t, NELEM(t), &key), CKR_OK,
+		       "operation rules: an AES-128 session key "
+		       "(C_GenerateKey)"))
 		return;
-
-	c = op_session();
-	p11->C_EncryptInit(c, &cbc, key);
-	expect_rv(p11->C_Encrypt(c, in, 16, out, NULL), CKR_ARGUMENTS_BAD,
-		  "C_Encrypt: pulEncryptedDataLen NULL -> CKR_ARGUMENTS_BAD");
-	op_ended(c, OPF_ENCRYPT, "C_Encrypt: CKR_ARGUMENTS_BAD");
-
-	c = op_session();
-	p11->C_EncryptInit(c, &cbc, key);
-	ol = sizeof(out);
-	expect_rv(p11->C_EncryptUpdate(c, NULL, 16, out, &ol),
-		  CKR_ARGUMENTS_BAD, "C_EncryptUpdate: NULL part of length 16 "
-		  "-> CKR_ARGUMENTS_BAD");
-	op_ended(c, OPF_ENCRYPT, "C_EncryptUpdate: CKR_ARGUMENTS_BAD");
-
-	c = op_session();
-	p11->C_EncryptInit(c, &cbc, key);
-	ol = sizeof(out);
+	c = op_begun(OPF_ENCRYPT, &cbc, key);
+	op_case(c, OPF_ENCRYPT, p11->C_Encrypt(c, in, 16, out, NULL),
+		CKR_ARGUMENTS_BAD, "C_Encrypt: pulEncryptedDataLen NULL");
+	c = op_begun(OPF_ENCRYPT, &cbc, key);
+	op_case(c, OPF_ENCRYPT, p11->C_EncryptUpdate(c, NULL, 16, out, &ol),
+		CKR_ARGUMENTS_BAD, "C_EncryptUpdate: NULL part of length 16");
+	c = op_begun(OPF_ENCRYPT, &cbc, key);
 	p11->C_EncryptUpdate(c, in, 16, out, &ol);
-	expect_rv(p11->C_EncryptFinal(c, out, NULL), CKR_ARGUMENTS_BAD,
-		  "C_EncryptFinal: pulLastEncryptedPartLen NULL -> "
-		  "CKR_ARGUMENTS_BAD");
-	op_ended(c, OPF_ENCRYPT, "C_EncryptFinal: CKR_ARGUMENTS_BAD");
-
-	c = op_session();
-	p11->C_EncryptInit(c, &ecb, key);
+	op_case(c, OPF_ENCRYPT, p11->C_EncryptFinal(c, out, NULL),
+		CKR_ARGUMENTS_BAD, "C_EncryptFinal: pulLastEncryptedPartLen "
+		"NULL");
+	c = op_begun(OPF_ENCRYPT, &ecb, key);
 	ol = sizeof(out);
-	expect_rv(p11->C_Encrypt(c, in, 15, out, &ol), CKR_DATA_LEN_RANGE,
-		  "C_Encrypt: CKM_AES_ECB over 15 bytes -> CKR_DATA_LEN_RANGE");
-	op_ended(c, OPF_ENCRYPT, "C_Encrypt: CKR_DATA_LEN_RANGE");
-
-	c = op_session();
-	p11->C_EncryptInit(c, &cbc, key);
+	op_case(c, OPF_ENCRYPT, p11->C_Encrypt(c, in, 15, out, &ol),
+		CKR_DATA_LEN_RANGE, "C_Encrypt: CKM_AES_ECB over 15 bytes");
+	c = op_begun(OPF_ENCRYPT, &cbc, key);
 	ol = sizeof(out);
 	p11->C_EncryptUpdate(c, in, 16, out, &ol);
 	ol = sizeof(out);
-	expect_rv(p11->C_Encrypt(c, in, 16, out, &ol), CKR_OPERATION_ACTIVE,
-		  "C_Encrypt after C_EncryptUpdate -> CKR_OPERATION_ACTIVE");
-	op_ended(c, OPF_ENCRYPT, "C_Encrypt: CKR_OPERATION_ACTIVE");
-
-	c = op_session();
-	p11->C_DecryptInit(c, &cbc, key);
+	op_case(c, OPF_ENCRYPT, p11->C_Encrypt(c, in, 16, out, &ol),
+		CKR_OPERATION_ACTIVE, "C_Encrypt after C_EncryptUpdate");
+	c = op_begun(OPF_DECRYPT, &cbc, key);
 	ol = sizeof(out);
-	expect_rv(p11->C_Decrypt(c, NULL, 16, out, &ol), CKR_ARGUMENTS_BAD,
-		  "C_Decrypt: NULL ciphertext -> CKR_ARGUMENTS_BAD");
-	op_ended(c, OPF_DECRYPT, "C_Decrypt: CKR_ARGUMENTS_BAD");
-
-	c = op_session();
-	p11->C_DecryptInit(c, &cbc, key);
+	op_case(c, OPF_DECRYPT, p11->C_Decrypt(c, NULL, 16, out, &ol),
+		CKR_ARGUMENTS_BAD, "C_Decrypt: NULL ciphertext");
+	c = op_begun(OPF_DECRYPT, &cbc, key);
 	ol = sizeof(out);
-	expect_rv(p11->C_DecryptUpdate(c, NULL, 16, out, &ol),
-		  CKR_ARGUMENTS_BAD, "C_DecryptUpdate: NULL part of length 16 "
-		  "-> CKR_ARGUMENTS_BAD");
-	op_ended(c, OPF_DECRYPT, "C_DecryptUpdate: CKR_ARGUMENTS_BAD");
-
-	c = op_session();
-	p11->C_DecryptInit(c, &cbc, key);
+	op_case(c, OPF_DECRYPT, p11->C_DecryptUpdate(c, NULL, 16, out, &ol),
+		CKR_ARGUMENTS_BAD, "C_DecryptUpdate: NULL part of length 16");
+	c = op_begun(OPF_DECRYPT, &cbc, key);
 	ol = sizeof(out);
 	p11->C_DecryptUpdate(c, in, 32, out, &ol);
-	expect_rv(p11->C_DecryptFinal(c, out, NULL), CKR_ARGUMENTS_BAD,
-		  "C_DecryptFinal: pulLastPartLen NULL -> CKR_ARGUMENTS_BAD");
-	op_ended(c, OPF_DECRYPT, "C_DecryptFinal: CKR_ARGUMENTS_BAD");
-
+	op_case(c, OPF_DECRYPT, p11->C_DecryptFinal(c, out, NULL),
+		CKR_ARGUMENTS_BAD, "C_DecryptFinal: pulLastPartLen NULL");
 	p11->C_DestroyObject(s, key);
 }
 
@@ -6443,8 +6370,7 @@ test_operation_rules(void)
 	}
 	refresh_keys(s);
 	op_rules_digest();
-	op_rules_sign();
-	op_rules_verify();
+	op_rules_sign_verify();
 	op_rules_cipher(s);
 	p11->C_CloseSession(s);
 }

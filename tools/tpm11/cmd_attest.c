@@ -1002,11 +1002,13 @@ client_data_given(opt *opts)
  * STR or --client-data FILE (the clientDataJSON's bytes: WebAuthn's
  * clientDataHash is then SHA-256(C), as for any C), into a malloc'd *c;
  * or WebAuthn's clientDataHash itself, --client-data-hash HEX (32 bytes),
- * into cdh with *have_cdh set. *c stays NULL when no C is given. 0 ok,
- * 1 error, 2 usage error (message printed). */
+ * into cdh with *have_cdh set. Exactly one of them, or of the command's
+ * own option other (a FILE: "respond", "challenge-state"), must be given;
+ * *c stays NULL with other. 0 ok, 1 error, 2 usage error (message
+ * printed). */
 static int
-challenge_from_opts(opt *opts, uint8_t **c, size_t *len, uint8_t cdh[32],
-		    bool *have_cdh)
+challenge_from_opts(opt *opts, const char *other, uint8_t **c, size_t *len,
+		    uint8_t cdh[32], bool *have_cdh)
 {
 	const char *nonce = opts_value(opts, "nonce");
 	const char *kauth = opts_value(opts, "key-authorization");
@@ -1018,6 +1020,14 @@ challenge_from_opts(opt *opts, uint8_t **c, size_t *len, uint8_t cdh[32],
 	*c = NULL;
 	*len = 0;
 	*have_cdh = false;
+	if ((nonce != NULL) + (kauth != NULL) + (cd != NULL) +
+		    (cdhex != NULL) + (opts_value(opts, other) != NULL) !=
+	    1) {
+		fprintf(stderr, "tpm11: give one challenge: --nonce HEX, "
+			"--key-authorization STR, --client-data FILE, "
+			"--client-data-hash HEX or --%s FILE\n", other);
+		return 2;
+	}
 	if (cdhex != NULL) {
 		if (hex_decode(cdhex, cdh, 32, &n) != 0 || n != 32) {
 			fprintf(stderr, "tpm11: --client-data-hash takes "
@@ -1094,8 +1104,7 @@ cmd_attest(int argc, char **argv)
 		{"userpin-file", OPT_VALUE, "read the user PIN from a file"},
 		{NULL},
 	};
-	const char *fmt_s = opts_value(opts, "format"), *nonce, *kauth,
-		   *respond, *khs;
+	const char *fmt_s = opts_value(opts, "format"), *respond, *khs;
 	ev_format fmt = EV_JSON;
 	evidence ev;
 	ak_rec ak;
@@ -1103,7 +1112,7 @@ cmd_attest(int argc, char **argv)
 	token *t = NULL;
 	token_obj *o = NULL;
 	uint8_t *chal = NULL, extra[32], cdh[32];
-	size_t chal_len = 0, chal_cap = 0, n_ec = 0, outlen = 0, nmode;
+	size_t chal_len = 0, chal_cap = 0, n_ec = 0, outlen = 0;
 	bool have_cdh = false;
 	tpm_ek_cert *ec = NULL;
 	uint32_t key_handle = 0, obj_tr = 0, ak_tr = 0;
@@ -1128,21 +1137,10 @@ cmd_attest(int argc, char **argv)
 	     "(`tpm11 verify-attestation`). The json format carries the EK "
 	     "certificates,\nwhich identify this machine.");
 	fmt_s = opts_value(opts, "format");
-	nonce = opts_value(opts, "nonce");
-	kauth = opts_value(opts, "key-authorization");
 	respond = opts_value(opts, "respond");
 	khs = opts_value(opts, "key-handle");
 	if (fmt_s && (fmt = ev_format_parse(fmt_s)) == 0) {
 		fprintf(stderr, "tpm11: --format: json, webauthn or acme\n");
-		return 2;
-	}
-	nmode = (nonce != NULL) + (kauth != NULL) + (respond != NULL) +
-		(opts_value(opts, "client-data") != NULL) +
-		(opts_value(opts, "client-data-hash") != NULL);
-	if (nmode != 1) {
-		fprintf(stderr, "tpm11: give one challenge: --nonce HEX, "
-			"--key-authorization STR, --client-data FILE, "
-			"--client-data-hash HEX or --respond FILE\n");
 		return 2;
 	}
 	if (client_data_given(opts) && fmt != EV_WEBAUTHN) {
@@ -1151,7 +1149,7 @@ cmd_attest(int argc, char **argv)
 			"with --format webauthn\n");
 		return 2;
 	}
-	if ((i = challenge_from_opts(opts, &chal, &chal_len, cdh,
+	if ((i = challenge_from_opts(opts, "respond", &chal, &chal_len, cdh,
 				     &have_cdh)) != 0)
 		return i;
 	chal_cap = chal_len;
@@ -1742,7 +1740,7 @@ cmd_verify_attestation(int argc, char **argv)
 	json_value *st = NULL;
 	blob st_ak = {0}, st_ek = {0};
 	char why[256], *label = NULL;
-	int ret = 1, modes, mk;
+	int ret = 1, mk;
 
 	memset(&ev, 0, sizeof(ev));
 	memset(&vo, 0, sizeof(vo));
@@ -1776,19 +1774,8 @@ cmd_verify_attestation(int argc, char **argv)
 		return 2;
 	}
 	st_path = opts_value(opts, "challenge-state");
-	modes = (opts_value(opts, "nonce") != NULL) +
-		(opts_value(opts, "key-authorization") != NULL) +
-		(opts_value(opts, "client-data") != NULL) +
-		(opts_value(opts, "client-data-hash") != NULL) +
-		(st_path != NULL);
-	if (modes != 1) {
-		fprintf(stderr, "tpm11: give the challenge: --nonce HEX, "
-			"--key-authorization STR, --client-data FILE, "
-			"--client-data-hash HEX or --challenge-state FILE\n");
-		return 2;
-	}
-	if ((mk = challenge_from_opts(opts, &chal, &chal_len, cdh,
-				      &have_cdh)) != 0)
+	if ((mk = challenge_from_opts(opts, "challenge-state", &chal,
+				      &chal_len, cdh, &have_cdh)) != 0)
 		return mk;
 	if (read_file(file, &in, &inlen) != 0)
 		goto out;
