@@ -175,11 +175,15 @@ C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	 * CKM_RSA_X_509 hands the caller's block to the raw private-key
 	 * operation (TPM2_RSA_Decrypt, scheme NULL), which is RSA
 	 * decryption: on a key that may not decrypt, C_Sign would return
-	 * the plaintext of any ciphertext made for it. PKCS#11 v2.40 5.1.6
-	 * CKR_KEY_FUNCTION_NOT_PERMITTED: "an attempt has been made to use a
-	 * key for a cryptographic purpose that the key's attributes are not
-	 * set to allow it to do" (the mechanism itself is valid for the key
-	 * type, so not CKR_MECHANISM_INVALID).
+	 * the plaintext of any ciphertext made for it. The key may sign
+	 * (CKA_SIGN, checked above), so the function is permitted; this
+	 * mechanism cannot be used with it: PKCS#11 v2.40 5.1.6
+	 * CKR_MECHANISM_INVALID, "the mechanism specified cannot be used in
+	 * the selected token with the selected function" (the code modules
+	 * give for a mechanism outside a key's CKA_ALLOWED_MECHANISMS, v2.40
+	 * 4.7). Callers take it as "not for this key": pkcs11-tool --test
+	 * skips the mechanism, while CKR_KEY_FUNCTION_NOT_PERMITTED makes it
+	 * abort.
 	 *
 	 * PKCS#1 v1.5 and PSS go through the same TPM command but are no
 	 * such oracle, because the module builds the whole block:
@@ -195,7 +199,7 @@ C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	    !attr_bool_or(&o->attrs, CKA_DECRYPT, false)) {
 		log_debug("C_SignInit: CKM_RSA_X_509 needs CKA_DECRYPT (raw "
 			  "signing is decryption)");
-		rv = CKR_KEY_FUNCTION_NOT_PERMITTED;
+		rv = CKR_MECHANISM_INVALID;
 		goto out;
 	}
 	if (m->kind == MECH_RSA_PSS &&

@@ -4513,9 +4513,10 @@ ex_rsa_raw_oracle(CK_SESSION_HANDLE s)
 				  "for the sign-only key"))
 		return;
 	rv = p11->C_SignInit(s, &m, k->priv);
-	expect_rv(rv, CKR_KEY_FUNCTION_NOT_PERMITTED,
+	expect_rv(rv, CKR_MECHANISM_INVALID,
 		  "C_SignInit: CKM_RSA_X_509 on a key with CKA_DECRYPT false "
-		  "-> CKR_KEY_FUNCTION_NOT_PERMITTED (raw signing decrypts)");
+		  "-> CKR_MECHANISM_INVALID (raw signing decrypts; not a "
+		  "mechanism for this key)");
 	if (rv == CKR_OK)
 		rv = p11->C_Sign(s, ct, ctlen, out, &ol);
 	if (!tap(!(rv == CKR_OK && ol == modlen &&
