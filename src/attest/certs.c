@@ -150,37 +150,63 @@ cert_tpm_identity(X509 *c, tpm_identity *id)
 	ERR_clear_error();
 }
 
-const char *
-tpm_vendor_name(const char *id)
+/* The TCG TPM Vendor ID Registry (Family 1.2 and 2.0, "TCG TPM Vendor ID
+ * Registry", trustedcomputinggroup.org): each registered vendor's
+ * TPM_PT_MANUFACTURER, four ASCII bytes, in hex; certificates write it as
+ * "id:" and these 8 digits (TCG EK Credential Profile 3.2.9). */
+static const struct {
+	const char *id, *name;
+} tpm_vendors[] = {
+	{"414D4400", "AMD"},       {"41544D4C", "Atmel"},
+	{"4252434D", "Broadcom"},  {"4353434F", "Cisco"},
+	{"464C5953", "Flyslice"},  {"474F4F47", "Google"},
+	{"48504500", "HPE"},       {"48495349", "Huawei"},
+	{"49424D00", "IBM"},       {"49465800", "Infineon"},
+	{"494E5443", "Intel"},     {"4C454E00", "Lenovo"},
+	{"4D534654", "Microsoft"}, {"4E534D20", "National Semi"},
+	{"4E545A00", "Nationz"},   {"4E544300", "Nuvoton"},
+	{"51434F4D", "Qualcomm"},  {"534D5343", "SMSC"},
+	{"53544D20", "STMicroelectronics"}, {"534D534E", "Samsung"},
+	{"534E5300", "Sinosun"},   {"54584E00", "Texas Instruments"},
+	{"57454300", "Winbond"},   {"524F4343", "Fuzhou Rockchip"},
+};
+
+/* The registry entry for "id:XXXXXXXX" (or the bare digits), or -1. */
+static int
+tpm_vendor_index(const char *id)
 {
-	/* TCG Vendor ID Registry (the four ASCII bytes, in hex), and the
-	 * PCI-style 00001014 that swtpm puts in its certificates. */
-	static const struct {
-		const char *id, *name;
-	} v[] = {
-		{"414D4400", "AMD"},       {"41544D4C", "Atmel"},
-		{"4252434D", "Broadcom"},  {"4353434F", "Cisco"},
-		{"464C5953", "Flyslice"},  {"474F4F47", "Google"},
-		{"48504500", "HPE"},       {"48495349", "Huawei"},
-		{"49424D00", "IBM"},       {"49465800", "Infineon"},
-		{"494E5443", "Intel"},     {"4C454E00", "Lenovo"},
-		{"4D534654", "Microsoft"}, {"4E534D20", "National Semi"},
-		{"4E545A00", "Nationz"},   {"4E544300", "Nuvoton"},
-		{"51434F4D", "Qualcomm"},  {"534D5343", "SMSC"},
-		{"53544D20", "STMicroelectronics"}, {"534D534E", "Samsung"},
-		{"534E5300", "Sinosun"},   {"54584E00", "Texas Instruments"},
-		{"57454300", "Winbond"},   {"524F4343", "Fuzhou Rockchip"},
-		{"00001014", "IBM (swtpm)"},
-	};
 	size_t i;
 
 	if (id == NULL)
-		return NULL;
+		return -1;
 	if (strncmp(id, "id:", 3) == 0)
 		id += 3;
-	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++)
-		if (strcasecmp(id, v[i].id) == 0)
-			return v[i].name;
+	for (i = 0; i < sizeof(tpm_vendors) / sizeof(tpm_vendors[0]); i++)
+		if (strcasecmp(id, tpm_vendors[i].id) == 0)
+			return (int)i;
+	return -1;
+}
+
+bool
+tpm_vendor_registered(const char *id)
+{
+	/* The form is part of the rule: "id:" and 8 hex digits. */
+	return id != NULL && strncmp(id, "id:", 3) == 0 &&
+	       strlen(id) == 11 && tpm_vendor_index(id) >= 0;
+}
+
+const char *
+tpm_vendor_name(const char *id)
+{
+	int i = tpm_vendor_index(id);
+
+	if (i >= 0)
+		return tpm_vendors[i].name;
+	/* Not registered: the PCI vendor ID of IBM, which swtpm writes in
+	 * its EK certificates. Named, never counted as registered. */
+	if (id != NULL && strcasecmp(strncmp(id, "id:", 3) == 0 ? id + 3 : id,
+				     "00001014") == 0)
+		return "IBM (swtpm)";
 	return NULL;
 }
 
@@ -232,6 +258,22 @@ cert_check_ak(X509 *c, bool webauthn, char *why, size_t whylen)
 			snprintf(why, whylen, "the AK certificate's "
 				 "subjectAltName lacks the TPM manufacturer, "
 				 "model and version (WebAuthn 8.3.1)");
+			goto bad;
+		}
+	}
+	{
+		tpm_identity id;
+
+		/* WebAuthn 8.3.1: the TPM manufacturer is a vendor ID of the
+		 * TCG registry. Whenever a certificate names one, it must be
+		 * registered: the verifier reports it as the TPM's maker. */
+		cert_tpm_identity(c, &id);
+		if (id.manufacturer[0] &&
+		    !tpm_vendor_registered(id.manufacturer)) {
+			snprintf(why, whylen, "the AK certificate names TPM "
+				 "manufacturer %s, which is not in the TCG TPM "
+				 "Vendor ID Registry (WebAuthn 8.3.1)",
+				 id.manufacturer);
 			goto bad;
 		}
 	}

@@ -32,11 +32,15 @@ typedef struct {
 	char version[64];
 } tpm_identity;
 void cert_tpm_identity(X509 *c, tpm_identity *id);
-/* "IBM", "Infineon", ... for a TCG vendor ID string, or NULL. */
+/* "IBM", "Infineon", ... for a TCG vendor ID string ("id:49424D00"), or
+ * NULL; also names swtpm's unregistered "id:00001014". */
 const char *tpm_vendor_name(const char *id);
+/* Whether id is "id:" and a vendor ID of the TCG TPM Vendor ID Registry. */
+bool tpm_vendor_registered(const char *id);
 
 /* AK certificate checks. All: the extended key usage holds
- * tcg-kp-AIKCertificate (2.23.133.8.3) and basicConstraints is not CA.
+ * tcg-kp-AIKCertificate (2.23.133.8.3), basicConstraints is not CA, and a
+ * TPM manufacturer in subjectAltName, if any, is a registered one.
  * webauthn: also version 3, empty subject, and a TPM identity in
  * subjectAltName (WebAuthn 8.3.1). 0 ok, -1 with why. */
 int cert_check_ak(X509 *c, bool webauthn, char *why, size_t whylen);

@@ -67,14 +67,25 @@ ev_extra_data(ev_format f, const uint8_t *c, size_t clen,
 	      const blob *auth_data, uint8_t out[32])
 {
 	uint8_t cdh[32];
-	EVP_MD_CTX *m;
-	int rc = -1;
 
 	if (f != EV_WEBAUTHN)
 		return EVP_Digest(c, clen, out, NULL, EVP_sha256(), NULL) == 1
 			       ? 0 : -1;
+	if (EVP_Digest(c, clen, cdh, NULL, EVP_sha256(), NULL) != 1)
+		return -1;
+	return ev_webauthn_extra(auth_data, cdh, out);
+}
+
+int
+ev_webauthn_extra(const blob *auth_data, const uint8_t cdh[32],
+		  uint8_t out[32])
+{
+	EVP_MD_CTX *m;
+	int rc = -1;
+
+	/* WebAuthn 8.3 (tpm), verification step: extraData is the hash of
+	 * attToBeSigned = authenticatorData || clientDataHash. */
 	if (auth_data == NULL || auth_data->data == NULL ||
-	    EVP_Digest(c, clen, cdh, NULL, EVP_sha256(), NULL) != 1 ||
 	    (m = EVP_MD_CTX_new()) == NULL)
 		return -1;
 	if (EVP_DigestInit_ex(m, EVP_sha256(), NULL) == 1 &&

@@ -57,6 +57,10 @@ const char *ev_format_name(ev_format f);
  * format f. auth_data is needed for webauthn. out holds 32 bytes. 0 ok. */
 int ev_extra_data(ev_format f, const uint8_t *c, size_t clen,
 		  const blob *auth_data, uint8_t out[32]);
+/* The webauthn rule with WebAuthn's clientDataHash given as is (32 bytes,
+ * e.g. SHA-256 of a clientDataJSON): SHA-256(authData || cdh). 0 ok. */
+int ev_webauthn_extra(const blob *auth_data, const uint8_t cdh[32],
+		      uint8_t out[32]);
 
 /* WebAuthn authenticator data for a key (Web Authentication 6.1):
  * rpIdHash = SHA-256(rp_id), flags UP|AT, signCount 0, AAGUID zero,

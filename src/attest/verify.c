@@ -366,12 +366,11 @@ verify_ak(const evidence *ev, const verify_opts *o, verify_result *r)
 		free(iss);
 		r->ak_desc = strdup(d);
 	}
-	if (!r->id.manufacturer[0]) {
-		cert_tpm_identity(c, &r->id);
-		if (r->id.manufacturer[0])
-			snprintf(r->id_source, sizeof(r->id_source),
-				 "AK certificate");
-	}
+	/* The AK CA vouches for the TPM that holds the AK: the identity in
+	 * its certificate is the one proven (WebAuthn 8.3.1), the only one
+	 * this mode reports. */
+	cert_tpm_identity(c, &r->id);
+	snprintf(r->id_source, sizeof(r->id_source), "AK certificate");
 	k = ck;
 	ck = NULL;
 out:
@@ -381,9 +380,11 @@ out:
 	return k;
 }
 
-/* The EK: in credential mode its certificate must chain to --ek-ca; with
- * an AK certificate the EK certificates are checked when --ek-ca is
- * given (and identify the TPM). */
+/* The EK: in credential mode its certificate must chain to --ek-ca, and
+ * the activation binds it to the AK, so it names the TPM. With an AK
+ * certificate the EK certificates are checked when --ek-ca is given, but
+ * nothing binds them to the AK (any TPM's EK certificate could be put
+ * in): they never name the TPM there; the AK certificate does. */
 static void
 verify_ek(const evidence *ev, const verify_opts *o, verify_result *r)
 {
@@ -431,9 +432,7 @@ verify_ek(const evidence *ev, const verify_opts *o, verify_result *r)
 		if (c != NULL &&
 		    cert_verify_chain(c, NULL, o->ek_ca, why, sizeof(why)) ==
 			    0) {
-			cert_tpm_identity(c, &r->id);
-			snprintf(r->id_source, sizeof(r->id_source),
-				 "EK certificate");
+			r->ek_unbound = true;
 			X509_free(c);
 			return;
 		}
@@ -557,8 +556,13 @@ verify_evidence(const evidence *ev, const verify_opts *o, verify_result *r)
 	bool kp_ok;
 
 	memset(r, 0, sizeof(*r));
-	if (o->challenge == NULL) {
+	if (o->challenge == NULL && o->client_data_hash == NULL) {
 		fail(r, "no challenge to check extraData against");
+		return r->n;
+	}
+	if (o->client_data_hash != NULL && ev->format != EV_WEBAUTHN) {
+		fail(r, "a clientDataHash binds only the webauthn format; "
+		     "this attestation is %s", ev_format_name(ev->format));
 		return r->n;
 	}
 	verify_ek(ev, o, r);
@@ -572,8 +576,12 @@ verify_evidence(const evidence *ev, const verify_opts *o, verify_result *r)
 		     "or has trailing bytes");
 	if (ev->format == EV_WEBAUTHN)
 		verify_webauthn(ev, &kp, o, r);
-	if (ev_extra_data(ev->format, o->challenge, o->challenge_len,
-			  &ev->auth_data, extra) != 0) {
+	if ((o->client_data_hash != NULL
+		     ? ev_webauthn_extra(&ev->auth_data, o->client_data_hash,
+					 extra)
+		     : ev_extra_data(ev->format, o->challenge,
+				     o->challenge_len, &ev->auth_data,
+				     extra)) != 0) {
 		fail(r, "cannot compute the expected extraData");
 		goto out;
 	}

@@ -21,6 +21,9 @@ typedef struct {
 	const uint8_t *challenge; /* C: the nonce, key authorization, or the
 				   * credential of the challenge */
 	size_t challenge_len;
+	/* webauthn: WebAuthn's clientDataHash as given (32 bytes), in place
+	 * of SHA-256(C); NULL when C is given */
+	const uint8_t *client_data_hash;
 	/* credential mode: what the verifier's challenge state holds */
 	bool credential;
 	const blob *state_ak_pub;   /* TPMT_PUBLIC */
@@ -38,8 +41,13 @@ typedef struct {
 	size_t n;
 	char *ssh_line;           /* the authorized_keys line */
 	char *key_desc;           /* "ECC NIST P-256", ... */
-	tpm_identity id;          /* TPM manufacturer/model/version */
+	tpm_identity id;          /* TPM manufacturer/model/version, from
+				     what binds the AK: the activated EK's
+				     certificate or the AK certificate */
 	char id_source[32];       /* "EK certificate", "AK certificate" */
+	bool ek_unbound;          /* AK-certificate mode: an EK certificate
+				     chains to --ek-ca, but nothing binds
+				     it to the AK */
 	char *ak_desc;            /* how the AK is known to be a TPM's */
 	bool creation;            /* TPM2_CertifyCreation checked */
 	char creation_parent[140];/* hex Name of the key's parent */

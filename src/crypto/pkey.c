@@ -215,15 +215,19 @@ pkey_verify_rsa_raw(pkey *k, const uint8_t *in, size_t inlen,
 }
 
 /* EME-PKCS1-v1_5 and EME-OAEP decoding (RFC 8017 7.2.2, 7.1.2), by
- * OpenSSL's constant-time routines. The block's leading zero byte is
- * passed as part of em (flen = modlen, tlen = cap). */
+ * OpenSSL's constant-time routines. The whole block goes in, its leading
+ * byte included (flen = num = modlen): both routines then check that byte
+ * is 00 with the same constant-time masks as the rest of the padding
+ * (7.2.2 step 3 "EM = 0x00 || 0x02 || PS || 0x00 || M", 7.1.2 step 3g
+ * "Y is nonzero -> decryption error"), so a block with another first byte
+ * fails like any other bad padding, with no early exit. tlen = cap. */
 int
 rsa_unpad_pkcs1(const uint8_t *em, size_t modlen, uint8_t *out, size_t cap)
 {
 	if (modlen < 11)
 		return -1;
-	return RSA_padding_check_PKCS1_type_2(out, (int)cap, em + 1,
-					      (int)modlen - 1, (int)modlen);
+	return RSA_padding_check_PKCS1_type_2(out, (int)cap, em, (int)modlen,
+					      (int)modlen);
 }
 
 int
@@ -233,8 +237,8 @@ rsa_unpad_oaep(const uint8_t *em, size_t modlen, hash_algo alg,
 {
 	if (md_of(alg) == NULL || md_of(mgf) == NULL)
 		return -1;
-	return RSA_padding_check_PKCS1_OAEP_mgf1(out, (int)cap, em + 1,
-						 (int)modlen - 1, (int)modlen,
+	return RSA_padding_check_PKCS1_OAEP_mgf1(out, (int)cap, em,
+						 (int)modlen, (int)modlen,
 						 label, (int)llen, md_of(alg),
 						 md_of(mgf));
 }

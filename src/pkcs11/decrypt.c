@@ -102,9 +102,10 @@ C_Decrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedData,
 
 	CHECK_INIT();
 	if (pEncryptedData == NULL || pulDataLen == NULL)
-		return CKR_ARGUMENTS_BAD;
+		return op_args_bad(hSession, OP_DECRYPT);
 	mod_lock();
-	if ((rv = op_get_inlock(hSession, OP_DECRYPT, &s, &t)) != CKR_OK)
+	if ((rv = op_get_inlock(hSession, OP_DECRYPT, &s, &t)) != CKR_OK ||
+	    (rv = op_single_inlock(s)) != CKR_OK)
 		goto out;
 	if (s->mech->kind == MECH_AES) {
 		rv = aes_oneshot_inlock(s, t, pEncryptedData, ulEncryptedDataLen,
@@ -182,7 +183,7 @@ C_DecryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart,
 
 	CHECK_INIT();
 	if ((pEncryptedPart == NULL && ulEncryptedPartLen) || pulPartLen == NULL)
-		return CKR_ARGUMENTS_BAD;
+		return op_args_bad(hSession, OP_DECRYPT);
 	mod_lock();
 	if ((rv = op_part_inlock(hSession, OP_DECRYPT, &s, &t)) != CKR_OK)
 		goto out;
@@ -203,7 +204,7 @@ C_DecryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastPart,
 
 	CHECK_INIT();
 	if (pulLastPartLen == NULL)
-		return CKR_ARGUMENTS_BAD;
+		return op_args_bad(hSession, OP_DECRYPT);
 	mod_lock();
 	if ((rv = op_part_inlock(hSession, OP_DECRYPT, &s, &t)) != CKR_OK)
 		goto out;

@@ -75,6 +75,8 @@ C_DeriveKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	CHECK_INIT();
 	if (pMechanism == NULL || phKey == NULL)
 		return CKR_ARGUMENTS_BAD;
+	if ((rv = session_check(hSession)) != CKR_OK)
+		return rv;
 	if (pMechanism->mechanism != CKM_ECDH1_DERIVE)
 		return CKR_MECHANISM_INVALID;
 	p = pMechanism->pParameter;

@@ -78,14 +78,11 @@ C_Digest(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
 
 	CHECK_INIT();
 	if ((pData == NULL && ulDataLen > 0) || pulDigestLen == NULL)
-		return CKR_ARGUMENTS_BAD;
+		return op_args_bad(hSession, OP_DIGEST);
 	mod_lock();
-	if ((rv = op_get_inlock(hSession, OP_DIGEST, &s, &t)) != CKR_OK)
+	if ((rv = op_get_inlock(hSession, OP_DIGEST, &s, &t)) != CKR_OK ||
+	    (rv = op_single_inlock(s)) != CKR_OK)
 		goto out;
-	if (s->op_multi) {
-		rv = CKR_OPERATION_ACTIVE;
-		goto out;
-	}
 	/* Hash only when the result is delivered, so a length query or a
 	 * short buffer leaves the data to be given again. */
 	if (pDigest != NULL && *pulDigestLen >= hash_len(s->mech->hash) &&
@@ -110,9 +107,9 @@ C_DigestUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart,
 
 	CHECK_INIT();
 	if (pPart == NULL && ulPartLen > 0)
-		return CKR_ARGUMENTS_BAD;
+		return op_args_bad(hSession, OP_DIGEST);
 	mod_lock();
-	if ((rv = op_get_inlock(hSession, OP_DIGEST, &s, &t)) == CKR_OK) {
+	if ((rv = op_part_inlock(hSession, OP_DIGEST, &s, &t)) == CKR_OK) {
 		s->op_multi = true;
 		if (ulPartLen && hash_ctx_update(s->hctx, pPart, ulPartLen) != 0) {
 			session_end_ops(s);
@@ -154,9 +151,9 @@ C_DigestFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pDigest,
 
 	CHECK_INIT();
 	if (pulDigestLen == NULL)
-		return CKR_ARGUMENTS_BAD;
+		return op_args_bad(hSession, OP_DIGEST);
 	mod_lock();
-	if ((rv = op_get_inlock(hSession, OP_DIGEST, &s, &t)) == CKR_OK) {
+	if ((rv = op_part_inlock(hSession, OP_DIGEST, &s, &t)) == CKR_OK) {
 		s->op_multi = true;
 		rv = digest_out_inlock(s, pDigest, pulDigestLen);
 	}

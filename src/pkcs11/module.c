@@ -149,6 +149,23 @@ session_get_inlock(CK_SESSION_HANDLE h, session **s, token **t)
 	return CKR_SESSION_HANDLE_INVALID;
 }
 
+CK_RV
+session_check(CK_SESSION_HANDLE h)
+{
+	session *s;
+	token *t;
+	CK_RV rv;
+
+	/* v2.40 5.1.7: the errors of 5.1.2 (functions that use a session
+	 * handle: CKR_SESSION_HANDLE_INVALID, CKR_DEVICE_REMOVED, ...) take
+	 * precedence over those of 5.1.6 (templates, mechanisms). The
+	 * caller looks the session up again under the lock. */
+	mod_lock();
+	rv = session_get_inlock(h, &s, &t);
+	mod_unlock();
+	return rv;
+}
+
 void
 session_end_ops(session *s)
 {
@@ -167,6 +184,7 @@ session_end_ops(session *s)
 	s->op = OP_NONE;
 	s->mech = NULL;
 	s->op_multi = false;
+	s->op_single = false;
 }
 
 void
@@ -266,7 +284,47 @@ op_part_inlock(CK_SESSION_HANDLE h, op_kind op, session **s, token **t)
 		session_end_ops(*s);
 		return CKR_FUNCTION_NOT_SUPPORTED;
 	}
+	/* C_Digest (C_Sign, C_Encrypt, C_Decrypt) answered a length query:
+	 * its data was not taken, so a C_*Final now would finish over
+	 * nothing (the digest of the empty message). The single-part call
+	 * must be repeated; mixing is refused, and the refusal ends the
+	 * operation as every error does (v2.40 5.2). */
+	if ((*s)->op_single) {
+		session_end_ops(*s);
+		return CKR_OPERATION_ACTIVE;
+	}
 	return CKR_OK;
+}
+
+CK_RV
+op_single_inlock(session *s)
+{
+	/* v2.40 5.10 C_Digest "cannot be used to terminate a multi-part
+	 * operation" (5.8, 5.9, 5.11, 5.12 say the same of C_Encrypt,
+	 * C_Decrypt, C_Sign, C_Verify); the error ends the operation. */
+	if (s->op_multi) {
+		session_end_ops(s);
+		return CKR_OPERATION_ACTIVE;
+	}
+	s->op_single = true;
+	return CKR_OK;
+}
+
+CK_RV
+op_args_bad(CK_SESSION_HANDLE h, op_kind op)
+{
+	session *s;
+	token *t;
+
+	/* v2.40 5.2 and 5.8-5.12: a call to C_Digest, C_DigestUpdate, ...
+	 * "always terminates the active ... operation unless it returns
+	 * CKR_BUFFER_TOO_SMALL or is a successful call ... to determine the
+	 * length of the buffer needed"; CKR_ARGUMENTS_BAD is no exception. */
+	mod_lock();
+	if (op_get_inlock(h, op, &s, &t) == CKR_OK)
+		session_end_ops(s);
+	mod_unlock();
+	return CKR_ARGUMENTS_BAD;
 }
 
 CK_RV

@@ -36,6 +36,9 @@ typedef struct session {
 	int64_t op_key;
 	hash_ctx *hctx;
 	bool op_multi;            /* C_SignUpdate was called */
+	bool op_single;           /* C_Sign (C_Digest, ...) was called and
+				     kept the operation: a length query or
+				     a buffer too small */
 	CK_RSA_PKCS_PSS_PARAMS pss;
 	void *pk;                 /* C_Verify: the public key (crypto/pkey.h) */
 	CK_RSA_PKCS_OAEP_PARAMS oaep; /* C_Decrypt with OAEP */
@@ -94,6 +97,10 @@ void mod_unlock(void);
 /* Looks up a session and its token (refreshing from the store when it
  * changed). */
 CK_RV session_get_inlock(CK_SESSION_HANDLE h, session **s, token **t);
+/* The session check alone (takes the lock), for functions that look at a
+ * template or mechanism before they take the lock: an invalid handle must
+ * be reported first (v2.40 5.1.7). */
+CK_RV session_check(CK_SESSION_HANDLE h);
 token *slot_token_inlock(CK_SLOT_ID id);
 void session_free_inlock(session *s);
 /* Session state as C_GetSessionInfo reports it. */
@@ -155,9 +162,19 @@ CK_RV op_begin_inlock(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key,
 CK_RV op_get_inlock(CK_SESSION_HANDLE h, op_kind op, session **s,
 		    token **t);
 /* The same for a C_*Update or C_*Final: an operation whose mechanism is
- * not multi-part ends with CKR_FUNCTION_NOT_SUPPORTED. */
+ * not multi-part ends with CKR_FUNCTION_NOT_SUPPORTED, one that a
+ * single-part call began ends with CKR_OPERATION_ACTIVE. */
 CK_RV op_part_inlock(CK_SESSION_HANDLE h, op_kind op, session **s,
 		     token **t);
+/* The start of a single-part call (C_Digest, C_Sign, C_Verify, C_Encrypt,
+ * C_Decrypt) on the active operation: after a C_*Update it ends the
+ * operation with CKR_OPERATION_ACTIVE; else the operation is single-part
+ * from now on. */
+CK_RV op_single_inlock(session *s);
+/* A C_Digest*, C_Sign*, C_Verify*, C_Encrypt* or C_Decrypt* call with bad
+ * arguments: ends operation op of session h when it is the active one,
+ * and returns CKR_ARGUMENTS_BAD. Takes the lock. */
+CK_RV op_args_bad(CK_SESSION_HANDLE h, op_kind op);
 /* C_SignUpdate / C_VerifyUpdate (op OP_SIGN or OP_VERIFY): hashes or, for
  * HMAC, collects the part; ends the operation on error. */
 CK_RV op_update_inlock(CK_SESSION_HANDLE h, op_kind op,

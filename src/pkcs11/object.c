@@ -22,7 +22,8 @@ C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
 	size_t i;
 
 	CHECK_INIT();
-	if ((rv = attr_template_check(pTemplate, ulCount)) != CKR_OK)
+	if ((rv = session_check(hSession)) != CKR_OK ||
+	    (rv = attr_template_check(pTemplate, ulCount)) != CKR_OK)
 		return rv;
 	mod_lock();
 	core_refresh(mod.c);
@@ -293,7 +294,8 @@ C_SetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
 	CK_ULONG i;
 
 	CHECK_INIT();
-	if ((rv = attr_template_check(pTemplate, ulCount)) != CKR_OK)
+	if ((rv = session_check(hSession)) != CKR_OK ||
+	    (rv = attr_template_check(pTemplate, ulCount)) != CKR_OK)
 		return rv;
 	mod_lock();
 	if ((rv = session_get_inlock(hSession, &s, &t)) != CKR_OK)
@@ -511,11 +513,14 @@ C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	const CK_ATTRIBUTE *id;
 	unsigned kflags;
 	char *label = NULL;
+	bool tok;
 	CK_RV rv;
 
 	CHECK_INIT();
 	if (pMechanism == NULL || phPublicKey == NULL || phPrivateKey == NULL)
 		return CKR_ARGUMENTS_BAD;
+	if ((rv = session_check(hSession)) != CKR_OK)
+		return rv;
 	attr_list_init(&upub);
 	attr_list_init(&upriv);
 	attr_list_init(&priv);
@@ -531,10 +536,16 @@ C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 			  (unsigned long)rv);
 		goto done;
 	}
+	/* v2.40 4.4 (storage objects): CKA_TOKEN defaults to CK_FALSE, as
+	 * in C_GenerateKey. The two halves are made and kept together: a
+	 * token pair when the private key's template asks for one and the
+	 * public key's does not say CK_FALSE. */
+	tok = attr_bool_or(&priv, CKA_TOKEN, false) &&
+	      attr_bool_or(&pub, CKA_TOKEN, true);
 	mod_lock();
 	if ((rv = session_get_inlock(hSession, &s, &t)) != CKR_OK)
 		goto out;
-	if (!(s->flags & CKF_RW_SESSION) && attr_bool_or(&priv, CKA_TOKEN, true)) {
+	if (!(s->flags & CKF_RW_SESSION) && tok) {
 		rv = CKR_SESSION_READ_ONLY;
 		goto out;
 	}
@@ -558,8 +569,7 @@ C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 		 (attr_bool_or(&priv, CKA_DERIVE, false) &&
 				  pMechanism->mechanism == CKM_EC_KEY_PAIR_GEN
 			  ? TOKEN_KEY_DERIVE : 0);
-	if (!attr_bool_or(&priv, CKA_TOKEN, true) ||
-	    !attr_bool_or(&pub, CKA_TOKEN, true)) {
+	if (!tok) {
 		rv = keygen_session_inlock(s, t, type, label, id, &upub, &upriv,
 					   kflags, phPublicKey, phPrivateKey);
 		goto out;
@@ -892,6 +902,8 @@ C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
 	CHECK_INIT();
 	if (phObject == NULL)
 		return CKR_ARGUMENTS_BAD;
+	if ((rv = session_check(hSession)) != CKR_OK)
+		return rv;
 	if ((rv = attr_list_from_template(&l, pTemplate, ulCount)) != CKR_OK)
 		return rv;
 	if ((rv = template_creation_check(&l)) != CKR_OK)
@@ -958,6 +970,8 @@ C_CopyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
 	CHECK_INIT();
 	if (phNewObject == NULL)
 		return CKR_ARGUMENTS_BAD;
+	if ((rv = session_check(hSession)) != CKR_OK)
+		return rv;
 	if ((rv = attr_template_check(pTemplate, ulCount)) != CKR_OK)
 		return rv;
 	mod_lock();

@@ -26,6 +26,8 @@ C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	CHECK_INIT();
 	if (pMechanism == NULL || phKey == NULL)
 		return CKR_ARGUMENTS_BAD;
+	if ((rv = session_check(hSession)) != CKR_OK)
+		return rv;
 	if (pMechanism->mechanism != CKM_AES_KEY_GEN &&
 	    pMechanism->mechanism != CKM_GENERIC_SECRET_KEY_GEN) {
 		log_debug("C_GenerateKey: mechanism 0x%lx not offered",
@@ -352,8 +354,8 @@ aes_oneshot_inlock(session *s, token *t, const uint8_t *in, size_t len,
 	CK_ULONG a, b;
 	CK_RV rv;
 
-	if (s->op_multi)
-		return CKR_OPERATION_ACTIVE;
+	if ((rv = op_single_inlock(s)) != CKR_OK)
+		return rv;
 	if (!aes_is_cfb(s) && (len % 16 != 0 || (dec && s->mech->pad && len == 0)) &&
 	    !(s->mech->pad && !dec)) {
 		session_end_ops(s);
@@ -370,8 +372,10 @@ aes_oneshot_inlock(session *s, token *t, const uint8_t *in, size_t len,
 	}
 	/* Work on copies of the state so a short buffer (CBC-PAD decrypt,
 	 * known only at the end) leaves the operation as it was. */
-	if ((tmp = malloc(need + 16)) == NULL)
+	if ((tmp = malloc(need + 16)) == NULL) {
+		session_end_ops(s);
 		return CKR_HOST_MEMORY;
+	}
 	{
 		uint8_t iv[16];
 		op_kind op = s->op;
@@ -396,6 +400,7 @@ aes_oneshot_inlock(session *s, token *t, const uint8_t *in, size_t len,
 			memcpy(s->iv, iv, 16);
 			s->plen = 0;
 			s->op_multi = false;
+			s->op_single = true;
 			secure_free(tmp, need + 16);
 			return CKR_BUFFER_TOO_SMALL;
 		}
@@ -450,7 +455,7 @@ C_Encrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
 
 	CHECK_INIT();
 	if ((pData == NULL && ulDataLen) || pulEncryptedDataLen == NULL)
-		return CKR_ARGUMENTS_BAD;
+		return op_args_bad(hSession, OP_ENCRYPT);
 	mod_lock();
 	if ((rv = op_get_inlock(hSession, OP_ENCRYPT, &s, &t)) == CKR_OK)
 		rv = aes_oneshot_inlock(s, t, pData, ulDataLen, pEncryptedData,
@@ -470,9 +475,9 @@ C_EncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart,
 
 	CHECK_INIT();
 	if ((pPart == NULL && ulPartLen) || pulEncryptedPartLen == NULL)
-		return CKR_ARGUMENTS_BAD;
+		return op_args_bad(hSession, OP_ENCRYPT);
 	mod_lock();
-	if ((rv = op_get_inlock(hSession, OP_ENCRYPT, &s, &t)) == CKR_OK)
+	if ((rv = op_part_inlock(hSession, OP_ENCRYPT, &s, &t)) == CKR_OK)
 		rv = aes_update_inlock(s, t, pPart, ulPartLen, pEncryptedPart,
 				       pulEncryptedPartLen);
 	mod_unlock();
@@ -489,9 +494,9 @@ C_EncryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastEncryptedPart,
 
 	CHECK_INIT();
 	if (pulLastEncryptedPartLen == NULL)
-		return CKR_ARGUMENTS_BAD;
+		return op_args_bad(hSession, OP_ENCRYPT);
 	mod_lock();
-	if ((rv = op_get_inlock(hSession, OP_ENCRYPT, &s, &t)) == CKR_OK)
+	if ((rv = op_part_inlock(hSession, OP_ENCRYPT, &s, &t)) == CKR_OK)
 		rv = aes_final_inlock(s, t, pLastEncryptedPart,
 				      pulLastEncryptedPartLen);
 	mod_unlock();

@@ -171,6 +171,37 @@ C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 		rv = CKR_KEY_TYPE_INCONSISTENT;
 		goto out;
 	}
+	/*
+	 * CKM_RSA_X_509 hands the caller's block to the raw private-key
+	 * operation (TPM2_RSA_Decrypt, scheme NULL), which is RSA
+	 * decryption: on a key that may not decrypt, C_Sign would return
+	 * the plaintext of any ciphertext made for it. The key may sign
+	 * (CKA_SIGN, checked above), so the function is permitted; this
+	 * mechanism cannot be used with it: PKCS#11 v2.40 5.1.6
+	 * CKR_MECHANISM_INVALID, "the mechanism specified cannot be used in
+	 * the selected token with the selected function" (the code modules
+	 * give for a mechanism outside a key's CKA_ALLOWED_MECHANISMS, v2.40
+	 * 4.7). Callers take it as "not for this key": pkcs11-tool --test
+	 * skips the mechanism, while CKR_KEY_FUNCTION_NOT_PERMITTED makes it
+	 * abort.
+	 *
+	 * PKCS#1 v1.5 and PSS go through the same TPM command but are no
+	 * such oracle, because the module builds the whole block:
+	 * - v1.5 (RFC 8017 9.2): 00 01 FF..FF 00 || T, at least eight FF, so
+	 *   the top 88 bits are fixed. A ciphertext, or a blinded one
+	 *   c * r^e mod n, is a uniform number mod n and has that form with
+	 *   probability about 2^-88 per try: the caller cannot get the
+	 *   private exponent applied to a ciphertext of its choice.
+	 * - PSS (RFC 8017 9.1.1): maskedDB || H || BC with H a hash over a
+	 *   salt the module draws; no bit of the block is the caller's.
+	 */
+	if (m->kind == MECH_RSA_X509 &&
+	    !attr_bool_or(&o->attrs, CKA_DECRYPT, false)) {
+		log_debug("C_SignInit: CKM_RSA_X_509 needs CKA_DECRYPT (raw "
+			  "signing is decryption)");
+		rv = CKR_MECHANISM_INVALID;
+		goto out;
+	}
 	if (m->kind == MECH_RSA_PSS &&
 	    (rv = mech_pss_params(m, pMechanism, o->pub.bits, &s->pss)) !=
 		    CKR_OK)
@@ -321,14 +352,11 @@ C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
 
 	CHECK_INIT();
 	if ((pData == NULL && ulDataLen > 0) || pulSignatureLen == NULL)
-		return CKR_ARGUMENTS_BAD;
+		return op_args_bad(hSession, OP_SIGN);
 	mod_lock();
-	if ((rv = op_get_inlock(hSession, OP_SIGN, &s, &t)) != CKR_OK)
+	if ((rv = op_get_inlock(hSession, OP_SIGN, &s, &t)) != CKR_OK ||
+	    (rv = op_single_inlock(s)) != CKR_OK)
 		goto out;
-	if (s->op_multi) {
-		rv = CKR_OPERATION_ACTIVE;
-		goto out;
-	}
 	rv = sign_finish_inlock(s, t, pData ? pData : (CK_BYTE_PTR) "",
 				ulDataLen, pSignature, pulSignatureLen);
 out:
@@ -344,7 +372,7 @@ C_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
 
 	CHECK_INIT();
 	if (pPart == NULL && ulPartLen > 0)
-		return CKR_ARGUMENTS_BAD;
+		return op_args_bad(hSession, OP_SIGN);
 	mod_lock();
 	rv = op_update_inlock(hSession, OP_SIGN, pPart, ulPartLen);
 	mod_unlock();
@@ -362,7 +390,7 @@ C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
 
 	CHECK_INIT();
 	if (pulSignatureLen == NULL)
-		return CKR_ARGUMENTS_BAD;
+		return op_args_bad(hSession, OP_SIGN);
 	mod_lock();
 	if ((rv = op_part_inlock(hSession, OP_SIGN, &s, &t)) != CKR_OK)
 		goto out;

@@ -221,14 +221,11 @@ C_Verify(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
 
 	CHECK_INIT();
 	if ((pData == NULL && ulDataLen > 0) || pSignature == NULL)
-		return CKR_ARGUMENTS_BAD;
+		return op_args_bad(hSession, OP_VERIFY);
 	mod_lock();
-	if ((rv = op_get_inlock(hSession, OP_VERIFY, &s, &t)) != CKR_OK)
+	if ((rv = op_get_inlock(hSession, OP_VERIFY, &s, &t)) != CKR_OK ||
+	    (rv = op_single_inlock(s)) != CKR_OK)
 		goto out;
-	if (s->op_multi) {
-		rv = CKR_OPERATION_ACTIVE;
-		goto out;
-	}
 	rv = verify_finish_inlock(s, t, pData ? pData : (CK_BYTE_PTR) "",
 				  ulDataLen, pSignature, ulSignatureLen);
 out:
@@ -245,7 +242,7 @@ C_VerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart,
 
 	CHECK_INIT();
 	if (pPart == NULL && ulPartLen > 0)
-		return CKR_ARGUMENTS_BAD;
+		return op_args_bad(hSession, OP_VERIFY);
 	mod_lock();
 	rv = op_update_inlock(hSession, OP_VERIFY, pPart, ulPartLen);
 	mod_unlock();
@@ -263,7 +260,7 @@ C_VerifyFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
 
 	CHECK_INIT();
 	if (pSignature == NULL)
-		return CKR_ARGUMENTS_BAD;
+		return op_args_bad(hSession, OP_VERIFY);
 	mod_lock();
 	if ((rv = op_part_inlock(hSession, OP_VERIFY, &s, &t)) != CKR_OK)
 		goto out;

@@ -187,7 +187,10 @@ store_setup(store *s, bool create)
 	int rc;
 
 	sqlite3_busy_timeout(s->db, 15000);
-	if (exec_sql(s, "PRAGMA foreign_keys=ON;") != STORE_OK)
+	/* secure_delete: deleted and replaced rows are overwritten, not
+	 * left in free pages (a removed key's blob, an old PIN's blob). */
+	if (exec_sql(s, "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;") !=
+	    STORE_OK)
 		return store_fail(s, STORE_ERROR, "cannot configure");
 	if (pragma_int(s, "PRAGMA application_id;", &app) != STORE_OK ||
 	    pragma_int(s, "PRAGMA user_version;", &ver) != STORE_OK) {
@@ -468,6 +471,20 @@ column_text(sqlite3_stmt *st, int i, char *out, size_t cap)
 	snprintf(out, cap, "%s", t ? (const char *)t : "");
 }
 
+/* After a delete or a blob replacement: the WAL still holds the old
+ * pages until a checkpoint copies the overwritten ones back and TRUNCATE
+ * empties it. Best effort: a reader in another process only delays it
+ * (busy timeout) to the next write. Returns rc. */
+static int
+store_scrub(store *s, int rc)
+{
+	if (rc == STORE_OK)
+		sqlite3_wal_checkpoint_v2(s->db, NULL,
+					  SQLITE_CHECKPOINT_TRUNCATE, NULL,
+					  NULL);
+	return rc;
+}
+
 static int
 tx_begin(store *s)
 {
@@ -736,7 +753,7 @@ store_token_delete(store *s, int64_t id)
 		return tx_end(s, store_fail(s, STORE_ERROR, "cannot delete"));
 	if (sqlite3_changes(s->db) != 1)
 		return tx_end(s, STORE_NOTFOUND);
-	return tx_end(s, STORE_OK);
+	return store_scrub(s, tx_end(s, STORE_OK));
 }
 
 void
@@ -915,7 +932,7 @@ store_objects_delete(store *s, const int64_t *ids, size_t n)
 		}
 	}
 	sqlite3_finalize(st);
-	return tx_end(s, rc);
+	return store_scrub(s, tx_end(s, rc));
 }
 
 int

@@ -3672,6 +3672,65 @@ check_generated(CK_SESSION_HANDLE s, struct kp *kp, CK_KEY_TYPE kt,
 		diag("C_Sign: %s", rv_name(rv));
 }
 
+/* Issue 13 item 16: CKA_TOKEN defaults to CK_FALSE (v2.40 4.4, storage
+ * objects), for C_GenerateKeyPair as for C_GenerateKey: templates that do
+ * not say make session keys, also in a read-only session. A private key
+ * template that asks for a token object gets one. */
+static void
+keygen_token_default(CK_SESSION_HANDLE s)
+{
+	CK_MECHANISM m = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
+	CK_ATTRIBUTE pubt[] = {
+		{ CKA_EC_PARAMS, (void *)oid_p256, sizeof(oid_p256) },
+		{ CKA_VERIFY, (void *)&yes, sizeof(yes) },
+	};
+	CK_ATTRIBUTE privt[] = {
+		{ CKA_SIGN, (void *)&yes, sizeof(yes) },
+		{ CKA_TOKEN, (void *)&yes, sizeof(yes) },
+	};
+	CK_SESSION_HANDLE ro = CK_INVALID_HANDLE;
+	struct kp kp;
+	CK_RV rv;
+
+	if (open_session(slot, 0, &ro) == CKR_OK) {
+		kp.pub = kp.priv = CK_INVALID_HANDLE;
+		rv = p11->C_GenerateKeyPair(ro, &m, pubt, NELEM(pubt), privt,
+					    NELEM(privt) - 1, &kp.pub, &kp.priv);
+		if (expect_rv(rv, CKR_OK, "C_GenerateKeyPair: templates without "
+				     "CKA_TOKEN in a read-only session -> "
+				     "CKR_OK (session keys)")) {
+			tap(bool_is(ro, kp.pub, CKA_TOKEN, CK_FALSE) &&
+				    bool_is(ro, kp.priv, CKA_TOKEN, CK_FALSE),
+			    "C_GenerateKeyPair: CKA_TOKEN defaults to false "
+			    "(read-only session)");
+			destroy_kp(ro, &kp);
+		}
+		p11->C_CloseSession(ro);
+	}
+	kp.pub = kp.priv = CK_INVALID_HANDLE;
+	rv = p11->C_GenerateKeyPair(s, &m, pubt, NELEM(pubt), privt,
+				    NELEM(privt) - 1, &kp.pub, &kp.priv);
+	if (expect_rv(rv, CKR_OK, "C_GenerateKeyPair: templates without "
+			     "CKA_TOKEN in a read/write session -> CKR_OK")) {
+		tap(bool_is(s, kp.pub, CKA_TOKEN, CK_FALSE) &&
+			    bool_is(s, kp.priv, CKA_TOKEN, CK_FALSE),
+		    "C_GenerateKeyPair: CKA_TOKEN defaults to false, as in "
+		    "C_GenerateKey (read/write session: no persistent key "
+		    "nobody asked for)");
+		destroy_kp(s, &kp);
+	}
+	kp.pub = kp.priv = CK_INVALID_HANDLE;
+	rv = p11->C_GenerateKeyPair(s, &m, pubt, NELEM(pubt), privt,
+				    NELEM(privt), &kp.pub, &kp.priv);
+	if (expect_rv(rv, CKR_OK, "C_GenerateKeyPair: CKA_TOKEN true in the "
+			     "private key template only -> CKR_OK")) {
+		tap(bool_is(s, kp.priv, CKA_TOKEN, CK_TRUE),
+		    "C_GenerateKeyPair: the private key is a token object, "
+		    "as its template asks");
+		destroy_kp(s, &kp);
+	}
+}
+
 static void
 test_keygen(void)
 {
@@ -3728,6 +3787,7 @@ test_keygen(void)
 				false);
 		destroy_kp(s, &kp);
 	}
+	keygen_token_default(s);
 	/* Other curves the TPM has: generated, or refused consistently. */
 	for (i = 0; i < NELEM(curves); i++) {
 		const struct curve *c = &curves[i];
@@ -4415,6 +4475,58 @@ sigcase_init(struct sigcase *c, struct key *k, const struct mdef *d,
 	}
 }
 
+/* The RSA key for decryption: the tool's, when it has CKA_DECRYPT, else
+ * one made here (dec_key_setup). Raw RSA signing (CKM_RSA_X_509) uses it
+ * too: that is the private-key operation itself. */
+static struct key dec_key;
+static struct kp dec_made;
+
+/* Issue 13 item 1: CKM_RSA_X_509 signing is the raw private-key
+ * operation, i.e. RSA decryption. On a key with CKA_SIGN true and
+ * CKA_DECRYPT false (the tool's keys) it must be refused, else C_Sign
+ * over a ciphertext made for the key returns its plaintext. PKCS#1 v1.5
+ * and PSS signing with host-built padding stay allowed (they are tested
+ * with this very key in ex_sign). */
+static void
+ex_rsa_raw_oracle(CK_SESSION_HANDLE s)
+{
+	struct key *k = &keys[K_RSA];
+	CK_MECHANISM m = { CKM_RSA_X_509, NULL, 0 };
+	unsigned char pt[512], ct[512], out[512];
+	size_t modlen, ctlen;
+	CK_ULONG ol = sizeof(out);
+	CK_RV rv;
+
+	if (!k->ok || !bool_is(s, k->priv, CKA_SIGN, CK_TRUE) ||
+	    !bool_is(s, k->priv, CKA_DECRYPT, CK_FALSE)) {
+		tap(false, "set-up: the tool's rsa2048 key is sign-only "
+			   "(CKA_SIGN true, CKA_DECRYPT false)");
+		return;
+	}
+	modlen = (size_t)EVP_PKEY_get_size(k->pkey);
+	RAND_bytes(pt, modlen);
+	pt[0] = 0x00;
+	pt[1] |= 0x01;
+	ctlen = rsa_encrypt(k->pkey, RSA_NO_PADDING, NULL, NULL, 0, pt, modlen,
+			    ct, sizeof(ct));
+	if (!tap(ctlen == modlen, "set-up: OpenSSL encrypts a block (raw RSA) "
+				  "for the sign-only key"))
+		return;
+	rv = p11->C_SignInit(s, &m, k->priv);
+	expect_rv(rv, CKR_MECHANISM_INVALID,
+		  "C_SignInit: CKM_RSA_X_509 on a key with CKA_DECRYPT false "
+		  "-> CKR_MECHANISM_INVALID (raw signing decrypts; not a "
+		  "mechanism for this key)");
+	if (rv == CKR_OK)
+		rv = p11->C_Sign(s, ct, ctlen, out, &ol);
+	if (!tap(!(rv == CKR_OK && ol == modlen &&
+		   memcmp(out, pt, modlen) == 0),
+		 "C_Sign: CKM_RSA_X_509 on a sign-only key is no decryption "
+		 "oracle (the plaintext of a ciphertext for the key does not "
+		 "come back)"))
+		diag("C_Sign returned the plaintext");
+}
+
 static CK_MECHANISM_TYPE once_per_mech = (CK_MECHANISM_TYPE)-1;
 
 static void
@@ -4587,8 +4699,20 @@ ex_sign(CK_SESSION_HANDLE s, const struct mdef *d, CK_MECHANISM_INFO *mi)
 		tap(false, "%s: the RSA key is there", d->name);
 		return;
 	}
-	sigcase_init(&c, &keys[K_RSA], d, CKM_SHA256, -1);
-	ex_sign_one(s, &keys[K_RSA], d, mi, &c, "with RSA 2048");
+	if (d->type == CKM_RSA_X_509) {
+		/* Raw signing needs a key that may decrypt (item 1). */
+		ex_rsa_raw_oracle(s);
+		if (!dec_key.ok) {
+			tap(false, "%s: an RSA key with CKA_DECRYPT", d->name);
+			return;
+		}
+		sigcase_init(&c, &dec_key, d, CKM_SHA256, -1);
+		ex_sign_one(s, &dec_key, d, mi, &c,
+			    "with RSA 2048 (sign and decrypt)");
+	} else {
+		sigcase_init(&c, &keys[K_RSA], d, CKM_SHA256, -1);
+		ex_sign_one(s, &keys[K_RSA], d, mi, &c, "with RSA 2048");
+	}
 	if (d->type == CKM_RSA_PKCS_PSS) {
 		int maxsalt = EVP_PKEY_get_size(keys[K_RSA].pkey) - 32 - 2;
 
@@ -4657,10 +4781,6 @@ ex_sign(CK_SESSION_HANDLE s, const struct mdef *d, CK_MECHANISM_INFO *mi)
 	}
 }
 
-/* The RSA key for decryption: the tool's, when it has CKA_DECRYPT, else
- * one made here. */
-static struct key dec_key;
-static struct kp dec_made;
 
 static void
 dec_key_setup(CK_SESSION_HANDLE s)
@@ -5996,6 +6116,393 @@ test_function_misc(void)
 	p11->C_CloseAllSessions(slot);
 }
 
+/* --- operation rules (issue 13 item 14) -------------------------------------
+ *
+ * PKCS#11 v2.40 5.2 and the function descriptions of 5.8-5.12 (C_Encrypt,
+ * C_EncryptUpdate, C_EncryptFinal, C_Decrypt*, C_Digest*, C_Sign*,
+ * C_Verify*): a call that returns anything but CKR_BUFFER_TOO_SMALL, or a
+ * successful length query, ends the active operation. A bad argument
+ * (CKR_ARGUMENTS_BAD) is such a return. Each case runs in a session of
+ * its own; whether the operation ended is asked with the family's update
+ * call, which must say CKR_OPERATION_NOT_INITIALIZED. */
+
+enum op_family { OPF_DIGEST, OPF_SIGN, OPF_VERIFY, OPF_ENCRYPT, OPF_DECRYPT };
+
+static CK_RV
+op_probe(CK_SESSION_HANDLE c, enum op_family f)
+{
+	unsigned char in[16] = { 0 }, out[64];
+	CK_ULONG ol = sizeof(out);
+
+	switch (f) {
+	case OPF_DIGEST: return p11->C_DigestUpdate(c, in, 1);
+	case OPF_SIGN: return p11->C_SignUpdate(c, in, 1);
+	case OPF_VERIFY: return p11->C_VerifyUpdate(c, in, 1);
+	case OPF_ENCRYPT:
+		return p11->C_EncryptUpdate(c, in, sizeof(in), out, &ol);
+	default: return p11->C_DecryptUpdate(c, in, sizeof(in), out, &ol);
+	}
+}
+
+/* A session of its own with an operation of family f begun with m (and
+ * key, for the families that take one). */
+static CK_SESSION_HANDLE
+op_begun(enum op_family f, CK_MECHANISM *m, CK_OBJECT_HANDLE key)
+{
+	CK_SESSION_HANDLE c = CK_INVALID_HANDLE;
+	CK_RV rv;
+
+	open_session(slot, CKF_RW_SESSION, &c);
+	switch (f) {
+	case OPF_DIGEST: rv = p11->C_DigestInit(c, m); break;
+	case OPF_SIGN: rv = p11->C_SignInit(c, m, key); break;
+	case OPF_VERIFY: rv = p11->C_VerifyInit(c, m, key); break;
+	case OPF_ENCRYPT: rv = p11->C_EncryptInit(c, m, key); break;
+	default: rv = p11->C_DecryptInit(c, m, key); break;
+	}
+	if (rv != CKR_OK)
+		diag("operation rules: the init call: %s", rv_name(rv));
+	return c;
+}
+
+/* The end of a case: the call (what) returned got, want was expected, and
+ * the operation of family f must be over afterwards: the next update says
+ * CKR_OPERATION_NOT_INITIALIZED. Closes c. */
+static void
+op_case(CK_SESSION_HANDLE c, enum op_family f, CK_RV got, CK_RV want,
+	const char *what)
+{
+	CK_RV rv;
+
+	expect_rv(got, want, "%s -> %s", what, rv_name(want));
+	rv = op_probe(c, f);
+	if (!tap(rv == CKR_OPERATION_NOT_INITIALIZED,
+		 "%s: %s ends the operation (the next update -> "
+		 "CKR_OPERATION_NOT_INITIALIZED)", what, rv_name(want)))
+		diag("got %s: the operation is still active", rv_name(rv));
+	p11->C_CloseSession(c);
+}
+
+static void
+op_rules_digest(void)
+{
+	CK_MECHANISM m = { CKM_SHA256, NULL, 0 };
+	unsigned char out[64], want[32], empty[32];
+	CK_ULONG ol = sizeof(out);
+	CK_SESSION_HANDLE c;
+	CK_RV rv;
+
+	digest(EVP_sha256(), "abc", 3, want);
+	digest(EVP_sha256(), "", 0, empty);
+
+	c = op_begun(OPF_DIGEST, &m, 0);
+	op_case(c, OPF_DIGEST, p11->C_Digest(c, (CK_BYTE *)"abc", 3, out, NULL),
+		CKR_ARGUMENTS_BAD, "C_Digest: pulDigestLen NULL");
+	c = op_begun(OPF_DIGEST, &m, 0);
+	op_case(c, OPF_DIGEST, p11->C_Digest(c, NULL, 3, out, &ol),
+		CKR_ARGUMENTS_BAD, "C_Digest: NULL data of length 3");
+	c = op_begun(OPF_DIGEST, &m, 0);
+	op_case(c, OPF_DIGEST, p11->C_DigestUpdate(c, NULL, 3),
+		CKR_ARGUMENTS_BAD, "C_DigestUpdate: NULL part of length 3");
+	c = op_begun(OPF_DIGEST, &m, 0);
+	p11->C_DigestUpdate(c, (CK_BYTE *)"abc", 3);
+	op_case(c, OPF_DIGEST, p11->C_DigestFinal(c, out, NULL),
+		CKR_ARGUMENTS_BAD, "C_DigestFinal: pulDigestLen NULL");
+	c = op_begun(OPF_DIGEST, &m, 0);
+	p11->C_DigestUpdate(c, (CK_BYTE *)"abc", 3);
+	op_case(c, OPF_DIGEST, p11->C_Digest(c, (CK_BYTE *)"abc", 3, out, &ol),
+		CKR_OPERATION_ACTIVE, "C_Digest after C_DigestUpdate");
+
+	/* After its length query, C_DigestFinal gives the digest of the
+	 * data given. */
+	c = op_begun(OPF_DIGEST, &m, 0);
+	p11->C_DigestUpdate(c, (CK_BYTE *)"abc", 3);
+	ol = 0;
+	rv = p11->C_DigestFinal(c, NULL, &ol);
+	tap(rv == CKR_OK && ol == 32, "C_DigestFinal: a length query "
+	    "(NULL output) -> CKR_OK, 32, operation still active");
+	ol = sizeof(out);
+	rv = p11->C_DigestFinal(c, out, &ol);
+	if (!tap(rv == CKR_OK && ol == 32 && memcmp(out, want, 32) == 0,
+		 "C_DigestFinal after its length query returns SHA-256(\"abc\")"))
+		diag("%s, %lu bytes", rv_name(rv), (unsigned long)ol);
+	op_case(c, OPF_DIGEST, rv, CKR_OK, "C_DigestFinal with the digest");
+
+	/* C_Digest's length query starts a single-part digest: its data
+	 * is not taken (the caller gives it again), so a C_DigestFinal now
+	 * has nothing to digest. It must not answer with the digest of the
+	 * empty message as if that had been the data. */
+	c = op_begun(OPF_DIGEST, &m, 0);
+	ol = 0;
+	rv = p11->C_Digest(c, (CK_BYTE *)"abc", 3, NULL, &ol);
+	tap(rv == CKR_OK && ol == 32, "C_Digest: a length query -> CKR_OK, 32");
+	ol = sizeof(out);
+	rv = p11->C_DigestFinal(c, out, &ol);
+	if (!tap(!(rv == CKR_OK && ol == 32 && memcmp(out, empty, 32) == 0),
+		 "C_DigestFinal after C_Digest's length query does not return "
+		 "the digest of the empty message"))
+		diag("got SHA-256(\"\") for data \"abc\"");
+	op_case(c, OPF_DIGEST, rv, CKR_OPERATION_ACTIVE,
+		"C_DigestFinal after C_Digest started a single-part digest");
+}
+
+/* Signing and verifying, with the P-256 key. */
+static void
+op_rules_sign_verify(void)
+{
+	CK_MECHANISM raw = { CKM_ECDSA, NULL, 0 };
+	CK_MECHANISM hashing = { CKM_ECDSA_SHA256, NULL, 0 };
+	struct key *k = &keys[K_P256];
+	unsigned char h[32] = { 1 }, sig[128] = { 1 };
+	CK_ULONG sl = sizeof(sig);
+	CK_SESSION_HANDLE c;
+	CK_RV rv;
+
+	if (!k->ok) {
+		tap(false, "operation rules: the P-256 key is there");
+		return;
+	}
+	c = op_begun(OPF_SIGN, &raw, k->priv);
+	op_case(c, OPF_SIGN, p11->C_Sign(c, h, sizeof(h), sig, NULL),
+		CKR_ARGUMENTS_BAD, "C_Sign: pulSignatureLen NULL");
+	c = op_begun(OPF_SIGN, &hashing, k->priv);
+	op_case(c, OPF_SIGN, p11->C_SignUpdate(c, NULL, 3), CKR_ARGUMENTS_BAD,
+		"C_SignUpdate: NULL part of length 3");
+	c = op_begun(OPF_SIGN, &hashing, k->priv);
+	p11->C_SignUpdate(c, (CK_BYTE *)"abc", 3);
+	op_case(c, OPF_SIGN, p11->C_SignFinal(c, sig, NULL), CKR_ARGUMENTS_BAD,
+		"C_SignFinal: pulSignatureLen NULL");
+	c = op_begun(OPF_SIGN, &hashing, k->priv);
+	p11->C_SignUpdate(c, (CK_BYTE *)"abc", 3);
+	op_case(c, OPF_SIGN, p11->C_Sign(c, (CK_BYTE *)"abc", 3, sig, &sl),
+		CKR_OPERATION_ACTIVE, "C_Sign after C_SignUpdate");
+	c = op_begun(OPF_SIGN, &hashing, k->priv);
+	sl = 0;
+	rv = p11->C_Sign(c, (CK_BYTE *)"abc", 3, NULL, &sl);
+	tap(rv == CKR_OK && sl == 64, "C_Sign: a length query -> CKR_OK, 64");
+	sl = sizeof(sig);
+	op_case(c, OPF_SIGN, p11->C_SignFinal(c, sig, &sl),
+		CKR_OPERATION_ACTIVE, "C_SignFinal after C_Sign started a "
+		"single-part signature (no signature over no data)");
+
+	c = op_begun(OPF_VERIFY, &raw, k->pub);
+	op_case(c, OPF_VERIFY, p11->C_Verify(c, h, sizeof(h), NULL, 64),
+		CKR_ARGUMENTS_BAD, "C_Verify: NULL signature");
+	c = op_begun(OPF_VERIFY, &hashing, k->pub);
+	op_case(c, OPF_VERIFY, p11->C_VerifyUpdate(c, NULL, 3),
+		CKR_ARGUMENTS_BAD, "C_VerifyUpdate: NULL part of length 3");
+	c = op_begun(OPF_VERIFY, &hashing, k->pub);
+	p11->C_VerifyUpdate(c, (CK_BYTE *)"abc", 3);
+	op_case(c, OPF_VERIFY, p11->C_VerifyFinal(c, NULL, 64),
+		CKR_ARGUMENTS_BAD, "C_VerifyFinal: NULL signature");
+	c = op_begun(OPF_VERIFY, &hashing, k->pub);
+	p11->C_VerifyUpdate(c, (CK_BYTE *)"abc", 3);
+	op_case(c, OPF_VERIFY,
+		p11->C_Verify(c, (CK_BYTE *)"abc", 3, sig, 64),
+		CKR_OPERATION_ACTIVE, "C_Verify after C_VerifyUpdate");
+}
+
+static void
+op_rules_cipher(CK_SESSION_HANDLE s)
+{
+	CK_MECHANISM gen = { CKM_AES_KEY_GEN, NULL, 0 };
+	unsigned char iv[16] = { 0 }, in[32] = { 0 }, out[64];
+	CK_MECHANISM cbc = { CKM_AES_CBC_PAD, iv, sizeof(iv) };
+	CK_MECHANISM ecb = { CKM_AES_ECB, NULL, 0 };
+	CK_ULONG len = 16, ol = sizeof(out);
+	CK_ATTRIBUTE t[] = {
+		{ CKA_TOKEN, (void *)&no, sizeof(no) },
+		{ CKA_VALUE_LEN, &len, sizeof(len) },
+		{ CKA_ENCRYPT, (void *)&yes, sizeof(yes) },
+		{ CKA_DECRYPT, (void *)&yes, sizeof(yes) },
+	};
+	CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
+	CK_SESSION_HANDLE c;
+
+	if (!expect_rv(p11->C_GenerateKey(s, &gen, t, NELEM(t), &key), CKR_OK,
+		       "operation rules: an AES-128 session key "
+		       "(C_GenerateKey)"))
+		return;
+	c = op_begun(OPF_ENCRYPT, &cbc, key);
+	op_case(c, OPF_ENCRYPT, p11->C_Encrypt(c, in, 16, out, NULL),
+		CKR_ARGUMENTS_BAD, "C_Encrypt: pulEncryptedDataLen NULL");
+	c = op_begun(OPF_ENCRYPT, &cbc, key);
+	op_case(c, OPF_ENCRYPT, p11->C_EncryptUpdate(c, NULL, 16, out, &ol),
+		CKR_ARGUMENTS_BAD, "C_EncryptUpdate: NULL part of length 16");
+	c = op_begun(OPF_ENCRYPT, &cbc, key);
+	p11->C_EncryptUpdate(c, in, 16, out, &ol);
+	op_case(c, OPF_ENCRYPT, p11->C_EncryptFinal(c, out, NULL),
+		CKR_ARGUMENTS_BAD, "C_EncryptFinal: pulLastEncryptedPartLen "
+		"NULL");
+	c = op_begun(OPF_ENCRYPT, &ecb, key);
+	ol = sizeof(out);
+	op_case(c, OPF_ENCRYPT, p11->C_Encrypt(c, in, 15, out, &ol),
+		CKR_DATA_LEN_RANGE, "C_Encrypt: CKM_AES_ECB over 15 bytes");
+	c = op_begun(OPF_ENCRYPT, &cbc, key);
+	ol = sizeof(out);
+	p11->C_EncryptUpdate(c, in, 16, out, &ol);
+	ol = sizeof(out);
+	op_case(c, OPF_ENCRYPT, p11->C_Encrypt(c, in, 16, out, &ol),
+		CKR_OPERATION_ACTIVE, "C_Encrypt after C_EncryptUpdate");
+	c = op_begun(OPF_DECRYPT, &cbc, key);
+	ol = sizeof(out);
+	op_case(c, OPF_DECRYPT, p11->C_Decrypt(c, NULL, 16, out, &ol),
+		CKR_ARGUMENTS_BAD, "C_Decrypt: NULL ciphertext");
+	c = op_begun(OPF_DECRYPT, &cbc, key);
+	ol = sizeof(out);
+	op_case(c, OPF_DECRYPT, p11->C_DecryptUpdate(c, NULL, 16, out, &ol),
+		CKR_ARGUMENTS_BAD, "C_DecryptUpdate: NULL part of length 16");
+	c = op_begun(OPF_DECRYPT, &cbc, key);
+	ol = sizeof(out);
+	p11->C_DecryptUpdate(c, in, 32, out, &ol);
+	op_case(c, OPF_DECRYPT, p11->C_DecryptFinal(c, out, NULL),
+		CKR_ARGUMENTS_BAD, "C_DecryptFinal: pulLastPartLen NULL");
+	p11->C_DestroyObject(s, key);
+}
+
+static void
+test_operation_rules(void)
+{
+	CK_SESSION_HANDLE s = user_session(true);
+
+	if (s == CK_INVALID_HANDLE) {
+		tap(false, "operation rules: a read/write user session");
+		return;
+	}
+	refresh_keys(s);
+	op_rules_digest();
+	op_rules_sign_verify();
+	op_rules_cipher(s);
+	p11->C_CloseSession(s);
+}
+
+/* --- error precedence (issue 13 item 15) -------------------------------------
+ *
+ * PKCS#11 v2.40 5.1.7: the errors of 5.1.2 (functions that use a session
+ * handle: CKR_SESSION_HANDLE_INVALID, ...) take precedence over those of
+ * 5.1.6 (templates, mechanisms). So a call with an invalid session handle
+ * and a bad template or mechanism says CKR_SESSION_HANDLE_INVALID. Both a
+ * handle never issued and one just closed are tried. */
+static void
+test_error_precedence(void)
+{
+	CK_MECHANISM bogus = { BOGUS_MECHANISM, NULL, 0 };
+	CK_MECHANISM aesgen = { CKM_AES_KEY_GEN, NULL, 0 };
+	CK_MECHANISM ecgen = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
+	CK_MECHANISM ecdh = { CKM_ECDH1_DERIVE, NULL, 0 };
+	CK_BBOOL badlen[4] = { CK_TRUE };
+	CK_OBJECT_CLASS priv = CKO_PRIVATE_KEY;
+	CK_ULONG vlen = 16;
+	CK_ATTRIBUTE badbool[] = {
+		{ CKA_TOKEN, badlen, sizeof(badlen) }, /* a CK_BBOOL of 4 bytes */
+	};
+	CK_ATTRIBUTE noclass[] = {
+		{ CKA_LABEL, (void *)"x", 1 },
+	};
+	CK_ATTRIBUTE privkey[] = {
+		{ CKA_CLASS, &priv, sizeof(priv) },
+	};
+	CK_ATTRIBUTE aes_ok[] = {
+		{ CKA_VALUE_LEN, &vlen, sizeof(vlen) },
+	};
+	CK_ATTRIBUTE ec_noparams[] = {
+		{ CKA_VERIFY, (void *)&yes, sizeof(yes) },
+	};
+	CK_ATTRIBUTE ec_ok[] = {
+		{ CKA_EC_PARAMS, (void *)oid_p256, sizeof(oid_p256) },
+	};
+	CK_SESSION_HANDLE handles[2] = { BOGUS_HANDLE, CK_INVALID_HANDLE };
+	const char *hname[2] = { "a handle never issued", "a closed session" };
+	CK_OBJECT_HANDLE h, h2;
+	int i;
+
+	if (open_session(slot, CKF_RW_SESSION, &handles[1]) != CKR_OK) {
+		tap(false, "error precedence: a session to close");
+		return;
+	}
+	p11->C_CloseSession(handles[1]);
+	for (i = 0; i < 2; i++) {
+		CK_SESSION_HANDLE x = handles[i];
+
+		expect_rv(p11->C_GenerateKey(x, &bogus, aes_ok, NELEM(aes_ok),
+					     &h),
+			  CKR_SESSION_HANDLE_INVALID,
+			  "C_GenerateKey: %s and an unknown mechanism -> "
+			  "CKR_SESSION_HANDLE_INVALID", hname[i]);
+		expect_rv(p11->C_GenerateKey(x, &aesgen, noclass,
+					     NELEM(noclass), &h),
+			  CKR_SESSION_HANDLE_INVALID,
+			  "C_GenerateKey: %s and a template without "
+			  "CKA_VALUE_LEN -> CKR_SESSION_HANDLE_INVALID",
+			  hname[i]);
+		expect_rv(p11->C_GenerateKey(x, &aesgen, badbool,
+					     NELEM(badbool), &h),
+			  CKR_SESSION_HANDLE_INVALID,
+			  "C_GenerateKey: %s and a malformed template -> "
+			  "CKR_SESSION_HANDLE_INVALID", hname[i]);
+		expect_rv(p11->C_GenerateKeyPair(x, &bogus, ec_ok, NELEM(ec_ok),
+						 NULL, 0, &h, &h2),
+			  CKR_SESSION_HANDLE_INVALID,
+			  "C_GenerateKeyPair: %s and an unknown mechanism -> "
+			  "CKR_SESSION_HANDLE_INVALID", hname[i]);
+		expect_rv(p11->C_GenerateKeyPair(x, &ecgen, ec_noparams,
+						 NELEM(ec_noparams), NULL, 0,
+						 &h, &h2),
+			  CKR_SESSION_HANDLE_INVALID,
+			  "C_GenerateKeyPair: %s and no CKA_EC_PARAMS -> "
+			  "CKR_SESSION_HANDLE_INVALID", hname[i]);
+		expect_rv(p11->C_GenerateKeyPair(x, &ecgen, ec_ok, NELEM(ec_ok),
+						 badbool, NELEM(badbool), &h,
+						 &h2),
+			  CKR_SESSION_HANDLE_INVALID,
+			  "C_GenerateKeyPair: %s and a malformed template -> "
+			  "CKR_SESSION_HANDLE_INVALID", hname[i]);
+		expect_rv(p11->C_CreateObject(x, noclass, NELEM(noclass), &h),
+			  CKR_SESSION_HANDLE_INVALID,
+			  "C_CreateObject: %s and no CKA_CLASS -> "
+			  "CKR_SESSION_HANDLE_INVALID", hname[i]);
+		expect_rv(p11->C_CreateObject(x, privkey, NELEM(privkey), &h),
+			  CKR_SESSION_HANDLE_INVALID,
+			  "C_CreateObject: %s and a private key template -> "
+			  "CKR_SESSION_HANDLE_INVALID", hname[i]);
+		expect_rv(p11->C_CreateObject(x, badbool, NELEM(badbool), &h),
+			  CKR_SESSION_HANDLE_INVALID,
+			  "C_CreateObject: %s and a malformed template -> "
+			  "CKR_SESSION_HANDLE_INVALID", hname[i]);
+		expect_rv(p11->C_DeriveKey(x, &bogus, 1, aes_ok, NELEM(aes_ok),
+					   &h),
+			  CKR_SESSION_HANDLE_INVALID,
+			  "C_DeriveKey: %s and an unknown mechanism -> "
+			  "CKR_SESSION_HANDLE_INVALID", hname[i]);
+		expect_rv(p11->C_DeriveKey(x, &ecdh, 1, aes_ok, NELEM(aes_ok),
+					   &h),
+			  CKR_SESSION_HANDLE_INVALID,
+			  "C_DeriveKey: %s and CKM_ECDH1_DERIVE without "
+			  "parameters -> CKR_SESSION_HANDLE_INVALID", hname[i]);
+		expect_rv(p11->C_CopyObject(x, 1, badbool, NELEM(badbool), &h),
+			  CKR_SESSION_HANDLE_INVALID,
+			  "C_CopyObject: %s and a malformed template -> "
+			  "CKR_SESSION_HANDLE_INVALID", hname[i]);
+		expect_rv(p11->C_SetAttributeValue(x, 1, badbool,
+						   NELEM(badbool)),
+			  CKR_SESSION_HANDLE_INVALID,
+			  "C_SetAttributeValue: %s and a malformed template -> "
+			  "CKR_SESSION_HANDLE_INVALID", hname[i]);
+		expect_rv(p11->C_FindObjectsInit(x, badbool, NELEM(badbool)),
+			  CKR_SESSION_HANDLE_INVALID,
+			  "C_FindObjectsInit: %s and a malformed template -> "
+			  "CKR_SESSION_HANDLE_INVALID", hname[i]);
+		expect_rv(p11->C_DigestInit(x, &bogus),
+			  CKR_SESSION_HANDLE_INVALID,
+			  "C_DigestInit: %s and an unknown mechanism -> "
+			  "CKR_SESSION_HANDLE_INVALID", hname[i]);
+		expect_rv(p11->C_SignInit(x, &bogus, 1),
+			  CKR_SESSION_HANDLE_INVALID,
+			  "C_SignInit: %s and an unknown mechanism -> "
+			  "CKR_SESSION_HANDLE_INVALID", hname[i]);
+	}
+}
+
 /* === 10. random numbers =================================================== */
 
 static bool
@@ -6625,6 +7132,8 @@ main(void)
 				test_keygen();
 				test_mechanisms();
 				test_function_misc();
+				test_operation_rules();
+				test_error_precedence();
 				test_random();
 				test_v3();
 				test_fork();

@@ -133,22 +133,32 @@ tcgTpmModel = 2.23.133.2.2
 tcgTpmVersion = 2.23.133.2.3
 EOF
 # WebAuthn 8.3.1 AK certificate: empty subject, TPM identity in a critical
-# subjectAltName, tcg-kp-AIKCertificate, not a CA.
-cat >"$W/akext.cnf" <<'EOF'
+# subjectAltName, tcg-kp-AIKCertificate, not a CA. The manufacturer is the
+# TPM's own TPM_PT_MANUFACTURER as "id:" and 8 hex digits (TCG EK Credential
+# Profile 3.2.9), which the TCG vendor registry must list (issue 13 item
+# 13): swtpm says 0x49424D00, "IBM".
+TPM_MANUF=id:$(printf '%08X' "$(tpm2_getcap properties-fixed 2>/dev/null |
+	awk '$1 == "TPM2_PT_MANUFACTURER:" { getline; print $2; exit }')")
+diag "the TPM's manufacturer: $TPM_MANUF"
+# akext MANUFACTURER OUT: the AK certificate's extensions.
+akext() {
+	cat >"$2" <<EOF
 [ext]
 basicConstraints = critical,CA:FALSE
 keyUsage = critical,digitalSignature
 extendedKeyUsage = 2.23.133.8.3
 subjectAltName = critical,dirName:tpm_dn
 [tpm_dn]
-tcgTpmManufacturer = id:00001014
+tcgTpmManufacturer = $1
 tcgTpmModel = swtpm
 tcgTpmVersion = id:20191023
 EOF
-# ak_cert PUBKEY.pem OUT.pem: the AK CA certifies a key.
+}
+akext "$TPM_MANUF" "$W/akext.cnf"
+# ak_cert PUBKEY.pem OUT.pem [EXTFILE]: the AK CA certifies a key.
 ak_cert() {
 	OPENSSL_CONF=$W/oids.cnf openssl x509 -new -force_pubkey "$1" -subj / -CA "$AK_CA" \
-		-CAkey "$W/ak-ca.key" -days 30 -extfile "$W/akext.cnf" -extensions ext -out "$2" 2>"$W/err"
+		-CAkey "$W/ak-ca.key" -days 30 -extfile "${3:-$W/akext.cnf}" -extensions ext -out "$2" 2>"$W/err"
 }
 if ak_cert "$W/ak.pub.pem" "$W/ak-cert.pem"; then ok "the test AK CA certifies the AK"
 else not_ok "the test AK CA certifies the AK"; show; fi
@@ -189,13 +199,83 @@ check "no transient object or session left (attest)" tpm_is_clean
 # What the verifier prints: the TPM's identity and the authorized_keys line.
 run "$T" verify-attestation "$W/ac-json-k256" --nonce "$(cat "$W/ac-json-k256.nonce")" --ak-ca "$AK_CA" --ek-ca "$EK_CA"
 "$T" ssh-pubkey --label "$LABEL" --key-label k256 >"$W/k256.pub"
-if grep -q "^# TPM: manufacturer id:00001014 .*model swtpm" "$W/out" &&
+if grep -q "^# TPM: manufacturer $TPM_MANUF (IBM), model swtpm.*(from the AK certificate)" "$W/out" &&
 	[ "$(grep -v '^#' "$W/out" | cut -d' ' -f1,2)" = "$(cut -d' ' -f1,2 "$W/k256.pub")" ]; then
-	ok "verify-attestation prints the EK's manufacturer and model and the authorized_keys line"
-else not_ok "verify-attestation prints the EK's manufacturer and model and the authorized_keys line"; show; fi
+	ok "verify-attestation prints the TPM's manufacturer and model (from the AK certificate) and the authorized_keys line"
+else not_ok "verify-attestation prints the TPM's manufacturer and model (from the AK certificate) and the authorized_keys line"; show; fi
 if grep -q "^# created: in this TPM" "$W/out"; then ok "TPM2_CertifyCreation proves where the key was made"
 else not_ok "TPM2_CertifyCreation proves where the key was made"; show; fi
 sed 's/^/# /' "$W/out"
+
+# The AK certificate names the TPM's own manufacturer, a registered one.
+run "$T" verify-attestation "$W/ac-webauthn-k256" --nonce "$(cat "$W/ac-webauthn-k256.nonce")" --ak-ca "$AK_CA"
+if [ "$rc" = 0 ] && grep -q "^# TPM: manufacturer $TPM_MANUF (IBM), model swtpm.*(from the AK certificate)" "$W/out"; then
+	ok "the AK certificate carries the TPM's TPM_PT_MANUFACTURER ($TPM_MANUF, IBM)"
+else not_ok "the AK certificate carries the TPM's TPM_PT_MANUFACTURER ($TPM_MANUF, IBM)"; show; fi
+# An AK certificate naming a manufacturer the TCG TPM Vendor ID Registry
+# does not list (swtpm's PCI-style id:00001014 of its EK certificates) is
+# refused, as WebAuthn 8.3.1 and strict verifiers do.
+akext id:00001014 "$W/akext-unreg.cnf"
+if "$T" ak create --name unreg --pub-out "$W/unreg.pub.pem" >/dev/null 2>&1 &&
+	ak_cert "$W/unreg.pub.pem" "$W/unreg-cert.pem" "$W/akext-unreg.cnf"; then
+	run "$T" ak import-cert --name unreg --cert "$W/unreg-cert.pem"
+	if [ "$rc" = 0 ] && grep -qi "warning:.*registry" "$W/err"; then ok "ak import-cert warns about an unregistered TPM manufacturer"
+	else not_ok "ak import-cert warns about an unregistered TPM manufacturer (exit $rc)"; show; fi
+	for f in webauthn json; do
+		N=$(nonce)
+		if "$T" attest --label "$LABEL" --key-label k256 --ak unreg --nonce "$N" --format "$f" \
+			--userpin "$USER_PIN" --out "$W/unreg-$f" >/dev/null 2>"$W/err"; then
+			expect_refused "refused: an AK certificate with an unregistered TPM manufacturer ($f)" \
+				"id:00001014.*not in the TCG TPM Vendor ID Registry" \
+				"$T" verify-attestation "$W/unreg-$f" --nonce "$N" --ak-ca "$AK_CA"
+		else not_ok "attest with the AK \"unreg\" ($f)"; show; fi
+	done
+else not_ok "an AK certified with an unregistered manufacturer"; show; fi
+check "no transient object or session left (unregistered manufacturer)" tpm_is_clean
+
+# AK-certificate mode: nothing binds the EK certificates the attestation
+# carries to the AK (issue 13 item 4). Swap in another vendor's EK
+# certificate (from a CA that --ek-ca trusts too): the verifier must still
+# name the TPM from the AK certificate (IBM, swtpm, with the software-TPM
+# warning), never from that EK certificate.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/v2-ca.key" \
+	-out "$W/v2-ca.pem" -subj "/CN=Another TPM Vendor EK CA" -days 30 \
+	-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign >/dev/null 2>&1
+openssl ecparam -name prime256v1 -genkey -noout -out "$W/v2-ek.key" 2>/dev/null
+openssl ec -in "$W/v2-ek.key" -pubout -out "$W/v2-ek.pub" 2>/dev/null
+cat >"$W/v2-ek.cnf" <<'EOF'
+[ext]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,keyAgreement
+subjectAltName = critical,dirName:tpm_dn
+[tpm_dn]
+tcgTpmManufacturer = id:49465800
+tcgTpmModel = SLB9670
+tcgTpmVersion = id:00070055
+EOF
+cat "$EK_CA" "$W/v2-ca.pem" >"$W/ek-ca-2.pem"
+if OPENSSL_CONF=$W/oids.cnf openssl x509 -new -force_pubkey "$W/v2-ek.pub" -subj / -CA "$W/v2-ca.pem" \
+	-CAkey "$W/v2-ca.key" -days 30 -extfile "$W/v2-ek.cnf" -extensions ext -outform DER \
+	-out "$W/v2-ek.der" 2>"$W/err" &&
+	/usr/bin/python3 - "$W/ac-json-k256" "$W/v2-ek.der" "$W/swapped.json" <<'EOF'
+import base64, json, sys
+att = json.load(open(sys.argv[1]))
+der = base64.b64encode(open(sys.argv[2], "rb").read()).decode()
+att["ek_certificates"] = [{"nv_index": "0x01c0000a", "der": der}]
+open(sys.argv[3], "w").write(json.dumps(att, indent=2) + "\n")
+EOF
+then
+	run "$T" verify-attestation "$W/swapped.json" --nonce "$(cat "$W/ac-json-k256.nonce")" \
+		--ak-ca "$AK_CA" --ek-ca "$W/ek-ca-2.pem"
+	if [ "$rc" = 0 ] && grep -q "^# TPM: manufacturer $TPM_MANUF (IBM), model swtpm.*(from the AK certificate)" "$W/out" &&
+		! grep -qiE "49465800|Infineon|SLB9670" "$W/out"; then
+		ok "a swapped-in EK certificate of another vendor does not name the TPM (AK certificate mode)"
+	else not_ok "a swapped-in EK certificate of another vendor does not name the TPM (AK certificate mode)"; show; fi
+	if grep -q "^# warning: swtpm is a software TPM" "$W/out"; then ok "  ...and the software-TPM warning stays"
+	else not_ok "  ...and the software-TPM warning stays"; fi
+	if grep -qi "^# EK certificate: .*not bound to the AK" "$W/out"; then ok "  ...and the output says the EK certificate is not bound to the AK"
+	else not_ok "  ...and the output says the EK certificate is not bound to the AK"; fi
+else not_ok "another vendor's EK certificate swapped into an attestation"; show; fi
 
 # The RSA EK (low range: PolicySecret on the endorsement hierarchy), the
 # P-384 EK (high range), and an AK that is the EK's child.
@@ -227,13 +307,67 @@ else
 fi
 
 # ACME: the challenge is the key authorization; no TPM on the verifier's side.
-N=kauth-$(openssl rand -hex 8)
+# RFC 8555 8.1: token "." base64url(SHA-256 JWK thumbprint); a token of 256
+# bits gives the usual 87 characters (issue 13 item 12: 64 was the cap).
+b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
+N=$(openssl rand 32 | b64url).$(printf '{"crv":"P-256","kty":"EC","x":"%s","y":"%s"}' \
+	"$(openssl rand 32 | b64url)" "$(openssl rand 32 | b64url)" | openssl dgst -sha256 -binary | b64url)
+[ ${#N} = 87 ] && ok "a key authorization of 87 characters (token.thumbprint)" || not_ok "a key authorization of 87 characters (is ${#N})"
 if "$T" attest --label "$LABEL" --key-label k256 --key-authorization "$N" --format acme \
 	--userpin "$USER_PIN" --out "$W/acme-kauth" >/dev/null 2>"$W/err"; then
+	ok "attest --key-authorization with 87 characters"
 	expect_ok "acme with an ACME key authorization verifies, without a TPM" \
 		env TPM11_TCTI="swtpm:path=$T11_TMP/no-such.sock" TPM11_STORE="$T11_TMP/no-store" \
 		"$T" verify-attestation "$W/acme-kauth" --key-authorization "$N" --ak-ca "$AK_CA"
-else not_ok "attest --key-authorization"; show; fi
+	expect_refused "refused: the acme object checked against another key authorization" \
+		"extraData does not match the challenge" \
+		"$T" verify-attestation "$W/acme-kauth" --key-authorization "${N%.*}.$(openssl rand 32 | b64url)" --ak-ca "$AK_CA"
+else not_ok "attest --key-authorization with 87 characters"; show; fi
+N1024=$(head -c 980 /dev/zero | tr '\0' A).${N#*.}
+expect_ok "attest --key-authorization with 1024 characters (the limit)" \
+	"$T" attest --label "$LABEL" --key-label k256 --key-authorization "$N1024" --format acme \
+	--userpin "$USER_PIN" --out "$W/acme-kauth1024"
+expect_ok "...and it verifies" \
+	"$T" verify-attestation "$W/acme-kauth1024" --key-authorization "$N1024" --ak-ca "$AK_CA"
+# What is not a key authorization is refused with the reason, on both sides.
+LONGTOK=$(head -c 1100 /dev/zero | tr '\0' A)
+for bad in "kauth-$(openssl rand -hex 8)" "${N%.*}" "${N}=" "${N%.*}.short" "a.${N#*.}" "${LONGTOK}.${N#*.}"; do
+	expect_refused "attest refuses --key-authorization '${bad:0:24}...' (${#bad} characters)" "key.authorization" \
+		"$T" attest --label "$LABEL" --key-label k256 --key-authorization "$bad" --format acme --userpin "$USER_PIN"
+done
+expect_refused "verify-attestation refuses a malformed --key-authorization" "key.authorization" \
+	"$T" verify-attestation "$W/acme-kauth" --key-authorization "${N%.*}" --ak-ca "$AK_CA"
+
+# WebAuthn bound to a real registration (issue 13 item 11): the
+# clientDataJSON is longer than any --nonce (64 bytes); clientDataHash =
+# SHA-256 of its bytes (--client-data FILE) or given as is
+# (--client-data-hash HEX, 32 bytes).
+printf '{"type":"webauthn.create","challenge":"%s","origin":"https://tpm11.example","crossOrigin":false}' \
+	"$(openssl rand 32 | b64url)" >"$W/clientdata.json"
+printf '{"type":"webauthn.create","challenge":"%s","origin":"https://tpm11.example","crossOrigin":false}' \
+	"$(openssl rand 32 | b64url)" >"$W/clientdata2.json"
+CDH=$(openssl dgst -sha256 -binary "$W/clientdata.json" | xxd -p -c 64)
+diag "clientDataJSON: $(wc -c <"$W/clientdata.json") bytes"
+expect_ok "attest --format webauthn --client-data FILE ($(wc -c <"$W/clientdata.json") bytes of clientDataJSON)" \
+	"$T" attest --label "$LABEL" --key-label k256 --format webauthn --client-data "$W/clientdata.json" \
+	--userpin "$USER_PIN" --out "$W/wa-cd"
+expect_ok "verify-attestation --client-data FILE" \
+	"$T" verify-attestation "$W/wa-cd" --client-data "$W/clientdata.json" --ak-ca "$AK_CA"
+expect_ok "verify-attestation --client-data-hash HEX (SHA-256 of the clientDataJSON)" \
+	"$T" verify-attestation "$W/wa-cd" --client-data-hash "$CDH" --ak-ca "$AK_CA"
+expect_refused "refused: checked against another clientDataJSON" "extraData does not match the challenge" \
+	"$T" verify-attestation "$W/wa-cd" --client-data "$W/clientdata2.json" --ak-ca "$AK_CA"
+expect_ok "attest --client-data-hash HEX" \
+	"$T" attest --label "$LABEL" --key-label krsa --format webauthn --client-data-hash "$CDH" \
+	--userpin "$USER_PIN" --out "$W/wa-cdh"
+expect_ok "...verifies with --client-data FILE" \
+	"$T" verify-attestation "$W/wa-cdh" --client-data "$W/clientdata.json" --ak-ca "$AK_CA"
+expect_refused "attest refuses a --client-data-hash of 31 bytes" "32 bytes" \
+	"$T" attest --label "$LABEL" --key-label k256 --format webauthn --client-data-hash "${CDH:2}" --userpin "$USER_PIN"
+expect_refused "attest refuses --client-data outside the webauthn format" "webauthn" \
+	"$T" attest --label "$LABEL" --key-label k256 --format json --client-data "$W/clientdata.json" --userpin "$USER_PIN"
+expect_refused "verify-attestation refuses --client-data for a json attestation" "webauthn" \
+	"$T" verify-attestation "$W/ac-json-k256" --client-data "$W/clientdata.json" --ak-ca "$AK_CA"
 
 # An independent verifier: python3-fido2's TPM attestation check (0.9.1
 # mishandles ECC public areas and lacks ES384; patched / left out here).
@@ -257,6 +391,9 @@ EOF
 		expect_ok "python3-fido2 accepts the webauthn object ($k)" \
 			/usr/bin/python3 "$W/fido2check.py" "$W/ac-webauthn-$k" "$(cat "$W/ac-webauthn-$k.nonce")"
 	done
+	# the script hashes the bytes it is given: here the clientDataJSON
+	expect_ok "python3-fido2 accepts the webauthn object bound to a clientDataJSON" \
+		/usr/bin/python3 "$W/fido2check.py" "$W/wa-cd" "$(xxd -p "$W/clientdata.json" | tr -d '\n')"
 	expect_refused "python3-fido2 refuses it for another challenge" "does not sign" \
 		/usr/bin/python3 "$W/fido2check.py" "$W/ac-webauthn-k256" "$(nonce)"
 else

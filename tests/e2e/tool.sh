@@ -73,6 +73,7 @@ expect_ok "tpm11 addkey rsa2048 --id 0a0b" "$T" addkey --algorithm rsa2048 --lab
 if grep -qiE '^key: rsa \(id 0a0b, rsa2048\)$' "$T11_TMP/out"; then ok "addkey --id sets the id"
 else not_ok "addkey --id sets the id"; show; fi
 printf '%s\n' "$USER_PIN" >"$T11_TMP/pinfile"
+chmod 600 "$T11_TMP/pinfile"
 expect_ok "addkey --userpin-file" "$T" addkey --algorithm ecc256 --label "$LABEL" --key-label fromfile --userpin-file "$T11_TMP/pinfile"
 expect_fail "addkey with no PIN and no terminal fails naming the flag" "--userpin" \
 	"$T" addkey --algorithm ecc256 --label "$LABEL" --key-label nopin
@@ -134,6 +135,59 @@ expect_ok "changepin --user so" "$T" changepin --label "$LABEL" --user so --old 
 expect_ok "the new SO PIN verifies" "$T" verify --label "$LABEL" --sopin "$NEW_SO_PIN"
 expect_fail "the old SO PIN no longer verifies" "PIN" "$T" verify --label "$LABEL" --sopin "$SO_PIN"
 
+# --- PINs on the command line, in files, on a terminal (issue 13 item 6) -------
+# --userpin P still works (tpm2_ptool's flag) but says that ps shows it.
+run "$T" verify --label "$LABEL" --userpin "$RESET_USER_PIN"
+if [ "$rc" = 0 ] && grep -qiE 'visible to other users.*ps' "$T11_TMP/err" &&
+	grep -q -- '--userpin-file' "$T11_TMP/err"; then
+	ok "--userpin PIN works and warns on stderr that ps shows it, suggesting the prompt or --userpin-file"
+else not_ok "--userpin PIN works and warns on stderr that ps shows it, suggesting the prompt or --userpin-file (exit $rc)"; show; fi
+run "$T" verify --label "$LABEL" --sopin "$NEW_SO_PIN"
+if [ "$rc" = 0 ] && grep -qiE 'visible to other users.*ps' "$T11_TMP/err" && grep -q -- '--sopin-file' "$T11_TMP/err"; then
+	ok "--sopin PIN warns the same way"
+else not_ok "--sopin PIN warns the same way (exit $rc)"; show; fi
+# A PIN file others may read or write is refused, as ssh refuses such keys.
+for m in 644 640 604 620 602; do
+	printf '%s\n' "$RESET_USER_PIN" >"$T11_TMP/pin$m"; chmod "$m" "$T11_TMP/pin$m"
+	expect_fail "a PIN file with mode $m is refused, naming the file and chmod 600" "pin$m.*chmod 600" \
+		"$T" verify --label "$LABEL" --userpin-file "$T11_TMP/pin$m"
+done
+chmod 600 "$T11_TMP/pin644"
+expect_ok "the same PIN file with mode 600 is accepted" "$T" verify --label "$LABEL" --userpin-file "$T11_TMP/pin644"
+if grep -qi 'visible to other users' "$T11_TMP/err"; then not_ok "a PIN file gives no command-line warning"; show
+else ok "a PIN file gives no command-line warning"; fi
+# A terminal whose echo cannot be turned off: /dev/tty is a plain file here
+# (bound over it in a private mount namespace), holding a PIN after room for
+# the prompt. The PIN must not be read from it; the tool says why.
+printf 'XXXXXXXXXX%s\n' "$RESET_USER_PIN" >"$T11_TMP/notatty"
+if unshare --mount true 2>/dev/null; then
+	expect_fail "a terminal that cannot turn echo off is not asked for a PIN (clear error)" "echo" \
+		unshare --mount sh -c 'mount --bind "$1" /dev/tty && exec "$2" verify --label "$3"' \
+		sh "$T11_TMP/notatty" "$T" "$LABEL"
+else
+	ok "a terminal that cannot turn echo off # SKIP unshare --mount is not permitted here"
+fi
+# The tool is not dumpable (prctl PR_SET_DUMPABLE 0): no core file with a
+# PIN in it, no ptrace by the user's other processes. Seen from outside,
+# the files in /proc/PID of a non-dumpable process belong to root: run the
+# tool as nobody, held where it opens a PIN file (a FIFO), and look.
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 && command -v setpriv >/dev/null &&
+	[ -z "${T11_SANITIZE:-}" ]; then
+	ND=$T11_TMP/nobody
+	mkdir -p "$ND"; chmod 711 "$T11_TMP"; mkfifo "$ND/pinfifo"; chown -R nobody "$ND"
+	TPM11_STORE=$ND/store setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		"$T" addtoken --label nd --sopin-file "$ND/pinfifo" --userpin-file "$ND/pinfifo" \
+		</dev/null >/dev/null 2>&1 &
+	ndpid=$!
+	# Opening the FIFO's other end waits until the tool has opened it.
+	owner=$(timeout 20 bash -c 'exec 8>"$1"; stat -c %u "/proc/$2/status"' _ "$ND/pinfifo" "$ndpid")
+	wait "$ndpid" 2>/dev/null
+	if [ "$owner" = 0 ]; then ok "the tool makes itself non-dumpable at start (/proc/PID/status of a tool run by nobody belongs to root)"
+	else not_ok "the tool makes itself non-dumpable at start (/proc/PID/status of a tool run by nobody belongs to uid '$owner')"; fi
+else
+	ok "the tool is not dumpable # SKIP needs root, the user nobody and setpriv (and no sanitizer)"
+fi
+
 # the keys still sign after all PIN changes (through the module)
 if command -v pkcs11-tool >/dev/null; then
 	head -c 32 /dev/urandom >"$T11_TMP/h"
@@ -165,6 +219,36 @@ run "$T" listtokens
 grep -qE '^- label: other$' "$T11_TMP/out" && { not_ok "the removed token is gone"; show; } || ok "the removed token is gone"
 grep -qE "^- label: $LABEL\$" "$T11_TMP/out" && ok "the other token stays" || { not_ok "the other token stays"; show; }
 expect_fail "rmtoken of a missing token fails naming it" "nosuchtoken" "$T" rmtoken --label nosuchtoken
+
+# --- a removed key leaves no copy of its blob in the database (issue 13
+# item 7): SQLite keeps deleted rows in free pages and old pages in the WAL
+# unless secure_delete overwrites them and a checkpoint empties the WAL.
+# Another connection stays open throughout (as ssh-agent or a browser keeps
+# the module's), so the tool's own close does not checkpoint for us.
+DB=$TPM11_STORE/tpm11.sqlite3
+mkfifo "$T11_TMP/holdfifo"
+sqlite3 "$DB" <"$T11_TMP/holdfifo" >/dev/null 2>&1 &
+t11_own_pid $!
+exec 7>"$T11_TMP/holdfifo"
+echo "SELECT count(*) FROM objects;" >&7
+expect_ok "addkey scrub (another connection holds the store open)" \
+	"$T" addkey --algorithm ecc256 --label "$LABEL" --key-label scrub --userpin "$RESET_USER_PIN"
+# The private key's TPM-wrapped blob as stored; 32 bytes from its middle.
+blob=$(sqlite3 "file:$DB?mode=ro" "SELECT hex(tpm_priv) FROM objects WHERE length(tpm_priv) > 0 AND instr(attrs, CAST('scrub' AS BLOB)) > 0;" 2>/dev/null | head -n 1)
+chunk=${blob:$(( ${#blob} / 2 - 32 )):64}
+in_files() { # the files of the store that hold $chunk
+	local f
+	for f in "$DB" "$DB-wal"; do
+		[ -s "$f" ] && xxd -p "$f" | tr -d '\n' | grep -qi "$chunk" && echo "${f##*/}"
+	done
+}
+if [ ${#chunk} = 64 ] && [ -n "$(in_files)" ]; then ok "the key's private blob is in the store files (found: $(in_files | tr '\n' ' '))"
+else not_ok "the key's private blob is in the store files (blob ${#blob} hex digits)"; fi
+expect_ok "rmkey scrub" "$T" rmkey --label "$LABEL" --key-label scrub
+left=$(in_files | tr '\n' ' ')
+if [ ${#chunk} = 64 ] && [ -z "$left" ]; then ok "after rmkey, no byte run of the removed blob is left in the database or its -wal"
+else not_ok "after rmkey, no byte run of the removed blob is left in the database or its -wal (found in: $left)"; fi
+exec 7>&-
 
 # --- the store's modes -----------------------------------------------------------
 mode=$(stat -c %a "$TPM11_STORE" 2>/dev/null)

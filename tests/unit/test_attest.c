@@ -685,6 +685,52 @@ test_extra_data_rule(void **state)
 				       NULL, ex), -1);
 }
 
+/* The webauthn rule: extraData = SHA-256(authData || clientDataHash);
+ * with C, clientDataHash = SHA-256(C); given as is (--client-data-hash),
+ * the same value comes out. */
+static void
+test_extra_data_webauthn_client_data_hash(void **state)
+{
+	static const uint8_t ad[] = "authenticator data of some length, 37+";
+	blob auth = { (uint8_t *)ad, sizeof(ad) - 1 };
+	uint8_t cdh[32], ex1[32], ex2[32], ref[32], buf[sizeof(ad) - 1 + 32];
+	const char *cd = "{\"type\":\"webauthn.create\",\"challenge\":"
+			 "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\","
+			 "\"origin\":\"https://rp.example\"}";
+
+	(void)state;
+	EVP_Digest(cd, strlen(cd), cdh, NULL, EVP_sha256(), NULL);
+	assert_int_equal(ev_extra_data(EV_WEBAUTHN, (const uint8_t *)cd,
+				       strlen(cd), &auth, ex1), 0);
+	assert_int_equal(ev_webauthn_extra(&auth, cdh, ex2), 0);
+	memcpy(buf, ad, sizeof(ad) - 1);
+	memcpy(buf + sizeof(ad) - 1, cdh, 32);
+	EVP_Digest(buf, sizeof(buf), ref, NULL, EVP_sha256(), NULL);
+	assert_memory_equal(ex1, ref, 32);
+	assert_memory_equal(ex2, ref, 32);
+	assert_int_equal(ev_webauthn_extra(NULL, cdh, ex2), -1);
+}
+
+/* The TCG TPM Vendor ID Registry: "id:" and 8 hex digits of a registered
+ * vendor; swtpm's PCI-style id:00001014 is named but not registered. */
+static void
+test_tpm_vendor_registry(void **state)
+{
+	(void)state;
+	assert_true(tpm_vendor_registered("id:49424D00"));
+	assert_true(tpm_vendor_registered("id:49424d00"));
+	assert_true(tpm_vendor_registered("id:49465800"));
+	assert_false(tpm_vendor_registered("49424D00"));
+	assert_false(tpm_vendor_registered("id:49424D0"));
+	assert_false(tpm_vendor_registered("id:00001014"));
+	assert_false(tpm_vendor_registered("id:DEADBEEF"));
+	assert_false(tpm_vendor_registered(""));
+	assert_false(tpm_vendor_registered(NULL));
+	assert_string_equal(tpm_vendor_name("id:49424D00"), "IBM");
+	assert_string_equal(tpm_vendor_name("id:00001014"), "IBM (swtpm)");
+	assert_null(tpm_vendor_name("id:DEADBEEF"));
+}
+
 static void
 test_ak_attribute_rules(void **state)
 {
@@ -745,6 +791,8 @@ main(void)
 		cmocka_unit_test(test_ek_templates),
 		cmocka_unit_test(test_evidence_round_trip),
 		cmocka_unit_test(test_extra_data_rule),
+		cmocka_unit_test(test_extra_data_webauthn_client_data_hash),
+		cmocka_unit_test(test_tpm_vendor_registry),
 		cmocka_unit_test(test_ak_attribute_rules),
 		cmocka_unit_test(test_ssh_line_pkey),
 	};

@@ -31,6 +31,7 @@
 
 #include "crypto/ec.h"
 #include "crypto/hash.h"
+#include "crypto/pkey.h"
 #include "crypto/rsapad.h"
 #include "crypto/sshkey.h"
 
@@ -960,6 +961,84 @@ test_rsa_pkcs1_verifies_with_openssl(void **state)
 	}
 }
 
+/* ------------------------------------------------------ rsa unpadding */
+
+/* EME-PKCS1-v1_5 (RFC 8017 7.2.2 step 3): EM = 00 || 02 || PS || 00 || M.
+ * A block that starts with anything but 00 is refused, even when the
+ * rest is a well-formed 02 PS 00 M (issue 13 item 5: the first byte was
+ * skipped, so 01 02 PS 00 M decoded). */
+static void
+test_rsa_unpad_pkcs1_checks_leading_zero(void **state)
+{
+	uint8_t em[256], out[256];
+	const uint8_t msg[] = "the message";
+	size_t mlen = sizeof(msg) - 1, pslen = sizeof(em) - mlen - 3, i;
+	int n;
+
+	(void)state;
+	em[0] = 0x00;
+	em[1] = 0x02;
+	for (i = 0; i < pslen; i++)
+		em[2 + i] = (uint8_t)(0x11 + i % 0xe0); /* non-zero */
+	em[2 + pslen] = 0x00;
+	memcpy(em + 3 + pslen, msg, mlen);
+	n = rsa_unpad_pkcs1(em, sizeof(em), out, sizeof(out));
+	assert_int_equal(n, (int)mlen);
+	assert_memory_equal(out, msg, mlen);
+
+	em[0] = 0x01; /* 01 02 PS 00 M */
+	assert_int_equal(rsa_unpad_pkcs1(em, sizeof(em), out, sizeof(out)), -1);
+	em[0] = 0x80;
+	assert_int_equal(rsa_unpad_pkcs1(em, sizeof(em), out, sizeof(out)), -1);
+	em[0] = 0x00;
+	em[1] = 0x01; /* a signature block is not an encryption block */
+	assert_int_equal(rsa_unpad_pkcs1(em, sizeof(em), out, sizeof(out)), -1);
+}
+
+/* EME-OAEP (RFC 8017 7.1.2 step 3): EM = Y || maskedSeed || maskedDB, and
+ * Y must be 00. The block comes from OpenSSL's OAEP encryption, opened
+ * with the raw private operation (what TPM2_RSA_Decrypt returns). */
+static void
+test_rsa_unpad_oaep_checks_leading_zero(void **state)
+{
+	EVP_PKEY *k = rsa_keys.k2048;
+	EVP_PKEY_CTX *ctx;
+	const uint8_t msg[] = "oaep message";
+	uint8_t ct[256], em[256], out[256];
+	size_t ctlen = sizeof(ct), emlen = sizeof(em);
+	int n;
+
+	(void)state;
+	assert_non_null(ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL));
+	assert_int_equal(EVP_PKEY_encrypt_init(ctx), 1);
+	assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(ctx,
+	    RSA_PKCS1_OAEP_PADDING), 1);
+	assert_int_equal(EVP_PKEY_CTX_set_rsa_oaep_md(ctx, EVP_sha256()), 1);
+	assert_int_equal(EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, EVP_sha256()), 1);
+	assert_int_equal(EVP_PKEY_encrypt(ctx, ct, &ctlen, msg,
+	    sizeof(msg) - 1), 1);
+	EVP_PKEY_CTX_free(ctx);
+	assert_non_null(ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL));
+	assert_int_equal(EVP_PKEY_decrypt_init(ctx), 1);
+	assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_NO_PADDING), 1);
+	assert_int_equal(EVP_PKEY_decrypt(ctx, em, &emlen, ct, ctlen), 1);
+	EVP_PKEY_CTX_free(ctx);
+	assert_int_equal(emlen, sizeof(em));
+	assert_int_equal(em[0], 0x00);
+
+	n = rsa_unpad_oaep(em, emlen, HASH_SHA256, HASH_SHA256, NULL, 0, out,
+	    sizeof(out));
+	assert_int_equal(n, (int)sizeof(msg) - 1);
+	assert_memory_equal(out, msg, sizeof(msg) - 1);
+
+	em[0] = 0x01; /* a non-zero first byte, the rest intact */
+	assert_int_equal(rsa_unpad_oaep(em, emlen, HASH_SHA256, HASH_SHA256,
+	    NULL, 0, out, sizeof(out)), -1);
+	em[0] = 0xff;
+	assert_int_equal(rsa_unpad_oaep(em, emlen, HASH_SHA256, HASH_SHA256,
+	    NULL, 0, out, sizeof(out)), -1);
+}
+
 /* -------------------------------------------------------------- sshkey */
 
 /* Runs argv with stdin from /dev/null; returns its stdout (malloc'd,
@@ -1286,6 +1365,8 @@ main(void)
 		cmocka_unit_test(test_rsa_pss_leading_zero_byte_modulus),
 		cmocka_unit_test(test_rsa_pss_mgf1_hash_differs),
 		cmocka_unit_test(test_rsa_pss_salt_limits),
+		cmocka_unit_test(test_rsa_unpad_pkcs1_checks_leading_zero),
+		cmocka_unit_test(test_rsa_unpad_oaep_checks_leading_zero),
 
 		cmocka_unit_test(test_ssh_line_ec_p256_matches_ssh_keygen),
 		cmocka_unit_test(test_ssh_line_ec_p384_matches_ssh_keygen),

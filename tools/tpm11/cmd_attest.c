@@ -945,6 +945,129 @@ store_attestation_object(core *c, token *t, token_obj *o, const char *fmt,
 	return rv;
 }
 
+/* --- the verifier's challenge ---------------------------------------------- */
+
+#define NONCE_MAX 64
+#define KEY_AUTH_MAX 1024
+
+static bool
+b64url_run(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_'))
+			return false;
+	return true;
+}
+
+/* RFC 8555 8.1: keyAuthorization = token || '.' ||
+ * base64url(Thumbprint(accountKey)). The token is base64url without
+ * padding and carries at least 128 bits (8.3: 22 characters or more); the
+ * thumbprint is RFC 7638's SHA-256, 43 characters. Up to KEY_AUTH_MAX
+ * characters in all. NULL when s is one, else what is wrong. */
+static const char *
+key_authorization_check(const char *s)
+{
+	const char *dot = strchr(s, '.');
+	size_t n = strlen(s);
+
+	if (n > KEY_AUTH_MAX)
+		return "longer than 1024 characters";
+	if (dot == NULL || strchr(dot + 1, '.') != NULL)
+		return "it must be one token, a dot, and the account key's "
+		       "thumbprint";
+	if (!b64url_run(s, (size_t)(dot - s)) ||
+	    !b64url_run(dot + 1, strlen(dot + 1)))
+		return "token and thumbprint are base64url, without padding";
+	if (dot - s < 22)
+		return "the token is shorter than 22 characters (128 bits)";
+	if (strlen(dot + 1) != 43)
+		return "the thumbprint is not 43 characters (base64url of a "
+		       "SHA-256)";
+	return NULL;
+}
+
+/* --client-data or --client-data-hash: WebAuthn's clientDataJSON or its
+ * hash, which only the webauthn format binds. */
+static bool
+client_data_given(opt *opts)
+{
+	return opts_value(opts, "client-data") != NULL ||
+	       opts_value(opts, "client-data-hash") != NULL;
+}
+
+/* The challenge C given as --nonce HEX (1 to 64 bytes), --key-authorization
+ * STR or --client-data FILE (the clientDataJSON's bytes: WebAuthn's
+ * clientDataHash is then SHA-256(C), as for any C), into a malloc'd *c;
+ * or WebAuthn's clientDataHash itself, --client-data-hash HEX (32 bytes),
+ * into cdh with *have_cdh set. Exactly one of them, or of the command's
+ * own option other (a FILE: "respond", "challenge-state"), must be given;
+ * *c stays NULL with other. 0 ok, 1 error, 2 usage error (message
+ * printed). */
+static int
+challenge_from_opts(opt *opts, const char *other, uint8_t **c, size_t *len,
+		    uint8_t cdh[32], bool *have_cdh)
+{
+	const char *nonce = opts_value(opts, "nonce");
+	const char *kauth = opts_value(opts, "key-authorization");
+	const char *cd = opts_value(opts, "client-data");
+	const char *cdhex = opts_value(opts, "client-data-hash");
+	const char *bad;
+	size_t n = 0;
+
+	*c = NULL;
+	*len = 0;
+	*have_cdh = false;
+	if ((nonce != NULL) + (kauth != NULL) + (cd != NULL) +
+		    (cdhex != NULL) + (opts_value(opts, other) != NULL) !=
+	    1) {
+		fprintf(stderr, "tpm11: give one challenge: --nonce HEX, "
+			"--key-authorization STR, --client-data FILE, "
+			"--client-data-hash HEX or --%s FILE\n", other);
+		return 2;
+	}
+	if (cdhex != NULL) {
+		if (hex_decode(cdhex, cdh, 32, &n) != 0 || n != 32) {
+			fprintf(stderr, "tpm11: --client-data-hash takes "
+				"exactly 32 bytes in hex (a SHA-256)\n");
+			return 2;
+		}
+		*have_cdh = true;
+	} else if (cd != NULL) {
+		if (read_file(cd, c, len) != 0)
+			return 1;
+		if (*len == 0) {
+			fprintf(stderr, "tpm11: --client-data %s is empty\n", cd);
+			free(*c);
+			*c = NULL;
+			return 2;
+		}
+	} else if (nonce != NULL) {
+		if (hex_decode_alloc(nonce, c, len) != 0 || *len == 0 ||
+		    *len > NONCE_MAX) {
+			fprintf(stderr, "tpm11: --nonce takes 1 to 64 bytes in "
+				"hex\n");
+			free(*c);
+			*c = NULL;
+			return 2;
+		}
+	} else if (kauth != NULL) {
+		if ((bad = key_authorization_check(kauth)) != NULL) {
+			fprintf(stderr, "tpm11: --key-authorization is not an "
+				"RFC 8555 key authorization (token.thumbprint): "
+				"%s\n", bad);
+			return 2;
+		}
+		*len = strlen(kauth);
+		if ((*c = malloc(*len)) == NULL)
+			return 1;
+		memcpy(*c, kauth, *len);
+	}
+	return 0;
+}
+
 /* Key label for the json output and the authorized_keys comment. */
 static char *
 key_label(token_obj *o)
@@ -965,6 +1088,10 @@ cmd_attest(int argc, char **argv)
 		{"nonce", OPT_VALUE, "the verifier's challenge, in hex"},
 		{"key-authorization", OPT_VALUE, "ACME: the challenge's key "
 		 "authorization (token.thumbprint)"},
+		{"client-data", OPT_VALUE, "webauthn: the clientDataJSON, a "
+		 "file (clientDataHash = its SHA-256)"},
+		{"client-data-hash", OPT_VALUE, "webauthn: the clientDataHash, "
+		 "in hex (32 bytes)"},
 		{"respond", OPT_VALUE, "answer a challenge file from `tpm11 "
 		 "verify-attestation --make-challenge`"},
 		{"format", OPT_VALUE, "json (default), webauthn or acme"},
@@ -977,17 +1104,16 @@ cmd_attest(int argc, char **argv)
 		{"userpin-file", OPT_VALUE, "read the user PIN from a file"},
 		{NULL},
 	};
-	const char *fmt_s = opts_value(opts, "format"), *nonce, *kauth,
-		   *respond, *khs;
+	const char *fmt_s = opts_value(opts, "format"), *respond, *khs;
 	ev_format fmt = EV_JSON;
 	evidence ev;
 	ak_rec ak;
 	core *c = NULL;
 	token *t = NULL;
 	token_obj *o = NULL;
-	uint8_t chal[64], extra[32];
-	size_t chal_len = 0, n_ec = 0, outlen = 0, nmode;
-	uint8_t *nonce_b = NULL;
+	uint8_t *chal = NULL, extra[32], cdh[32];
+	size_t chal_len = 0, chal_cap = 0, n_ec = 0, outlen = 0;
+	bool have_cdh = false;
 	tpm_ek_cert *ec = NULL;
 	uint32_t key_handle = 0, obj_tr = 0, ak_tr = 0;
 	blob pers_pub = {0}, chash = {0}, ctk = {0}, akt = {0};
@@ -1001,7 +1127,8 @@ cmd_attest(int argc, char **argv)
 	memset(&ak, 0, sizeof(ak));
 	ARGS(opts, "attest",
 	     "--label LABEL (--key-label NAME | --id HEX) (--nonce HEX | "
-	     "--key-authorization STR | --respond FILE) [--format "
+	     "--key-authorization STR | --client-data FILE | "
+	     "--client-data-hash HEX | --respond FILE) [--format "
 	     "json|webauthn|acme] [--ak NAME] [--out FILE] [--store-object]",
 	     "Proves that a key lives in this TPM: TPM2_Certify (and "
 	     "TPM2_CertifyCreation)\nby the attestation key over the key, "
@@ -1010,31 +1137,22 @@ cmd_attest(int argc, char **argv)
 	     "(`tpm11 verify-attestation`). The json format carries the EK "
 	     "certificates,\nwhich identify this machine.");
 	fmt_s = opts_value(opts, "format");
-	nonce = opts_value(opts, "nonce");
-	kauth = opts_value(opts, "key-authorization");
 	respond = opts_value(opts, "respond");
 	khs = opts_value(opts, "key-handle");
 	if (fmt_s && (fmt = ev_format_parse(fmt_s)) == 0) {
 		fprintf(stderr, "tpm11: --format: json, webauthn or acme\n");
 		return 2;
 	}
-	nmode = (nonce != NULL) + (kauth != NULL) + (respond != NULL);
-	if (nmode != 1) {
-		fprintf(stderr, "tpm11: give one challenge: --nonce HEX, "
-			"--key-authorization STR or --respond FILE\n");
+	if (client_data_given(opts) && fmt != EV_WEBAUTHN) {
+		fprintf(stderr, "tpm11: --client-data and --client-data-hash "
+			"are WebAuthn's clientDataJSON and its hash: use them "
+			"with --format webauthn\n");
 		return 2;
 	}
-	if (nonce) {
-		if (hex_decode_alloc(nonce, &nonce_b, &chal_len) != 0 ||
-		    chal_len == 0 || chal_len > sizeof(chal)) {
-			fprintf(stderr, "tpm11: --nonce takes 1 to 64 bytes in "
-				"hex\n");
-			free(nonce_b);
-			return 2;
-		}
-		memcpy(chal, nonce_b, chal_len);
-		free(nonce_b);
-	}
+	if ((i = challenge_from_opts(opts, "respond", &chal, &chal_len, cdh,
+				     &have_cdh)) != 0)
+		return i;
+	chal_cap = chal_len;
 	if (khs) {
 		char *end;
 		unsigned long h = strtoul(khs, &end, 16);
@@ -1086,6 +1204,10 @@ cmd_attest(int argc, char **argv)
 
 		if ((cj = read_json(respond, CHALLENGE_FORMAT)) == NULL)
 			goto out;
+		/* The credential the TPM recovers: at most 64 bytes. */
+		if ((chal = malloc(NONCE_MAX)) == NULL)
+			goto out;
+		chal_cap = NONCE_MAX;
 		idx = json_get_str(cj, "ek_nv_index");
 		cid = json_get_str(cj, "challenge_id");
 		if (idx == NULL || !parse_index(idx, &ek_index) || cid == NULL ||
@@ -1122,14 +1244,6 @@ cmd_attest(int argc, char **argv)
 		}
 		if ((ev.challenge_id = strdup(cid)) == NULL)
 			goto out;
-	} else if (kauth) {
-		chal_len = strlen(kauth);
-		if (chal_len == 0 || chal_len > sizeof(chal)) {
-			fprintf(stderr, "tpm11: --key-authorization: 1 to 64 "
-				"characters\n");
-			goto out;
-		}
-		memcpy(chal, kauth, chal_len);
 	}
 
 	/* The key's public area, the qualifying data. */
@@ -1161,7 +1275,9 @@ cmd_attest(int argc, char **argv)
 			"form\n");
 		goto out;
 	}
-	if (ev_extra_data(fmt, chal, chal_len, &ev.auth_data, extra) != 0)
+	if ((have_cdh ? ev_webauthn_extra(&ev.auth_data, cdh, extra)
+		      : ev_extra_data(fmt, chal, chal_len, &ev.auth_data,
+				      extra)) != 0)
 		goto out;
 
 	/* Load the key (TPM2_Certify proves its authValue, which needs the
@@ -1274,7 +1390,8 @@ out:
 			token_logout(c, t);
 		tpm_idle(c->tpm);
 	}
-	secure_zero(chal, sizeof(chal));
+	if (chal != NULL)
+		secure_free(chal, chal_cap);
 	secure_free_str(pin);
 	free(out);
 	json_free(cj);
@@ -1579,6 +1696,10 @@ cmd_verify_attestation(int argc, char **argv)
 		{"nonce", OPT_VALUE, "the challenge given to `tpm11 attest "
 		 "--nonce` (hex)"},
 		{"key-authorization", OPT_VALUE, "ACME: the key authorization"},
+		{"client-data", OPT_VALUE, "webauthn: the clientDataJSON given "
+		 "to `tpm11 attest --client-data` (a file)"},
+		{"client-data-hash", OPT_VALUE, "webauthn: the clientDataHash, "
+		 "in hex (32 bytes)"},
 		{"challenge-state", OPT_VALUE, "challenge-response: the state "
 		 "file from --make-challenge (used once)"},
 		{"ek-ca", OPT_VALUE, "PEM file of trusted EK CA certificates "
@@ -1608,15 +1729,16 @@ cmd_verify_attestation(int argc, char **argv)
 	};
 	const char *file = NULL, *st_path;
 	bool help;
-	uint8_t *in = NULL, *chal = NULL;
+	uint8_t *in = NULL, *chal = NULL, cdh[32];
 	size_t inlen, chal_len = 0, i;
+	bool have_cdh = false;
 	evidence ev;
 	verify_opts vo;
 	verify_result vr;
 	json_value *st = NULL;
 	blob st_ak = {0}, st_ek = {0};
 	char why[256], *label = NULL;
-	int ret = 1, modes, mk;
+	int ret = 1, mk;
 
 	memset(&ev, 0, sizeof(ev));
 	memset(&vo, 0, sizeof(vo));
@@ -1626,6 +1748,7 @@ cmd_verify_attestation(int argc, char **argv)
 	if (help) {
 		opts_usage("verify-attestation",
 			   "FILE (--nonce HEX | --key-authorization STR | "
+			   "--client-data FILE | --client-data-hash HEX | "
 			   "--challenge-state FILE) [--ek-ca FILE] [--ak-ca "
 			   "FILE] [--expect-ssh-key FILE | --expect-csr FILE]\n"
 			   "       tpm11 verify-attestation --make-challenge "
@@ -1649,32 +1772,20 @@ cmd_verify_attestation(int argc, char **argv)
 		return 2;
 	}
 	st_path = opts_value(opts, "challenge-state");
-	modes = (opts_value(opts, "nonce") != NULL) +
-		(opts_value(opts, "key-authorization") != NULL) +
-		(st_path != NULL);
-	if (modes != 1) {
-		fprintf(stderr, "tpm11: give the challenge: --nonce HEX, "
-			"--key-authorization STR or --challenge-state FILE\n");
-		return 2;
-	}
-	if (opts_value(opts, "nonce") &&
-	    (hex_decode_alloc(opts_value(opts, "nonce"), &chal, &chal_len) !=
-		     0 ||
-	     chal_len == 0)) {
-		fprintf(stderr, "tpm11: --nonce takes hex digits\n");
-		free(chal);
-		return 2;
-	}
-	if (opts_value(opts, "key-authorization")) {
-		chal_len = strlen(opts_value(opts, "key-authorization"));
-		if ((chal = malloc(chal_len + 1)) == NULL)
-			return 1;
-		memcpy(chal, opts_value(opts, "key-authorization"), chal_len);
-	}
+	if ((mk = challenge_from_opts(opts, "challenge-state", &chal,
+				      &chal_len, cdh, &have_cdh)) != 0)
+		return mk;
 	if (read_file(file, &in, &inlen) != 0)
 		goto out;
 	if (evidence_decode(in, inlen, &ev, why, sizeof(why)) != 0) {
 		fprintf(stderr, "tpm11: refused: %s\n", why);
+		goto out;
+	}
+	if (client_data_given(opts) && ev.format != EV_WEBAUTHN) {
+		fprintf(stderr, "tpm11: --client-data and --client-data-hash "
+			"bind only the webauthn format; %s is a %s attestation\n",
+			file, ev_format_name(ev.format));
+		ret = 2;
 		goto out;
 	}
 	if (st_path) {
@@ -1719,6 +1830,7 @@ cmd_verify_attestation(int argc, char **argv)
 	}
 	vo.challenge = chal;
 	vo.challenge_len = chal_len;
+	vo.client_data_hash = have_cdh ? cdh : NULL;
 	vo.rp_id = opts_value(opts, "rp-id");
 	vo.require_creation = opts_get(opts, "require-creation")->given;
 	if (opts_value(opts, "ek-ca") &&
@@ -1804,6 +1916,10 @@ cmd_verify_attestation(int argc, char **argv)
 		printf("# created: in this TPM, under parent %s "
 		       "(TPM2_CertifyCreation)\n", vr.creation_parent);
 	printf("# AK: %s\n", vr.ak_desc ? vr.ak_desc : "?");
+	if (vr.ek_unbound)
+		printf("# EK certificate: issued by a trusted EK CA (--ek-ca), "
+		       "but not bound to the AK (AK certificate mode): it does "
+		       "not name the TPM\n");
 	if (vr.id.manufacturer[0] || vr.id.model[0]) {
 		const char *vn = tpm_vendor_name(vr.id.manufacturer);
 
@@ -1816,8 +1932,9 @@ cmd_verify_attestation(int argc, char **argv)
 			printf("# warning: swtpm is a software TPM: its keys "
 			       "are held by a program, not by hardware\n");
 	} else {
-		printf("# TPM: manufacturer and model unknown (no --ek-ca "
-		       "given)\n");
+		printf("# TPM: manufacturer and model unknown (the %s names "
+		       "none)\n", vr.id_source[0] ? vr.id_source
+						   : "attestation");
 	}
 	printf("%s\n", vr.ssh_line);
 	ret = 0;

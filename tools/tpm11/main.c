@@ -1,7 +1,9 @@
 /* tpm11: the admin tool. Commands and flags follow tpm2_ptool. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "tool.h"
 #include "util/log.h"
@@ -93,6 +95,12 @@ main(int argc, char **argv)
 {
 	size_t i;
 
+	/* PINs, authValues and unwrapped secrets pass through this
+	 * process: no core dump of it, and no ptrace or /proc/PID/mem by
+	 * the user's other processes (PR_SET_DUMPABLE 0). */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		fprintf(stderr, "tpm11: warning: cannot turn core dumps off "
+			"(prctl PR_SET_DUMPABLE): %s\n", strerror(errno));
 	log_init();
 	argc--;
 	argv++;

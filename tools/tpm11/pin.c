@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -27,40 +28,53 @@ pin_read_line(FILE *f)
 	return s;
 }
 
+/* Asks on the terminal with echo off. NULL when there is no terminal
+ * (*why NULL) or when echo cannot be turned off (*why says so): a PIN is
+ * then not asked at all, as it would show on the screen. */
 static char *
-pin_prompt_once(const char *prompt)
+pin_prompt_once(const char *prompt, const char **why)
 {
-	struct termios old, noecho;
+	struct termios old, noecho, now;
 	FILE *tty = fopen("/dev/tty", "r+");
-	char *s;
+	char *s = NULL;
 
+	*why = NULL;
 	if (tty == NULL)
 		return NULL;
+	/* tcsetattr succeeds when any of the changes took: read back. */
+	if (tcgetattr(fileno(tty), &old) != 0) {
+		*why = "echo cannot be turned off: it is not a terminal";
+		goto out;
+	}
+	noecho = old;
+	noecho.c_lflag &= ~(tcflag_t)ECHO;
+	if (tcsetattr(fileno(tty), TCSAFLUSH, &noecho) != 0 ||
+	    tcgetattr(fileno(tty), &now) != 0 || (now.c_lflag & ECHO)) {
+		tcsetattr(fileno(tty), TCSAFLUSH, &old);
+		*why = "echo cannot be turned off";
+		goto out;
+	}
 	fprintf(tty, "%s: ", prompt);
 	fflush(tty);
-	if (tcgetattr(fileno(tty), &old) == 0) {
-		noecho = old;
-		noecho.c_lflag &= ~(tcflag_t)ECHO;
-		tcsetattr(fileno(tty), TCSAFLUSH, &noecho);
-	}
 	s = pin_read_line(tty);
 	tcsetattr(fileno(tty), TCSAFLUSH, &old);
 	fprintf(tty, "\n");
+out:
 	fclose(tty);
 	return s;
 }
 
 static char *
-pin_prompt(const char *prompt, bool confirm)
+pin_prompt(const char *prompt, bool confirm, const char **why)
 {
 	char *a, *b, again[128];
 
-	if ((a = pin_prompt_once(prompt)) == NULL)
+	if ((a = pin_prompt_once(prompt, why)) == NULL)
 		return NULL;
 	if (!confirm)
 		return a;
 	snprintf(again, sizeof(again), "%s (again)", prompt);
-	if ((b = pin_prompt_once(again)) == NULL) {
+	if ((b = pin_prompt_once(again, why)) == NULL) {
 		secure_free_str(a);
 		return NULL;
 	}
@@ -75,18 +89,71 @@ pin_prompt(const char *prompt, bool confirm)
 	return a;
 }
 
+/* The flags that have a -file twin (pin_get). */
+static bool
+pin_has_file_flag(const char *name)
+{
+	return strcmp(name, "userpin") == 0 || strcmp(name, "sopin") == 0;
+}
+
 char *
 pin_from(const opt *o, const char *prompt, bool confirm)
 {
+	const char *name = o ? o->name : "pin", *why = NULL;
+	char alt[96] = "";
 	char *s;
 
-	if (o != NULL && o->given && o->value != NULL)
+	if (pin_has_file_flag(name))
+		snprintf(alt, sizeof(alt), ", or give --%s-file FILE (mode 600)",
+			 name);
+	if (o != NULL && o->given && o->value != NULL) {
+		/* Kept for tpm2_ptool's command lines, with the reason not
+		 * to use it. */
+		fprintf(stderr, "tpm11: warning: a PIN given as --%s on the "
+			"command line is visible to other users (ps, "
+			"/proc/PID/cmdline) and stays in shell history; leave "
+			"the value out to be asked without echo%s\n", name,
+			alt);
 		return strdup(o->value);
-	if ((s = pin_prompt(prompt, confirm)) == NULL)
+	}
+	if ((s = pin_prompt(prompt, confirm, &why)) != NULL)
+		return s;
+	if (pin_has_file_flag(name))
+		snprintf(alt, sizeof(alt), "--%s-file FILE (mode 600) or ",
+			 name);
+	if (why != NULL)
+		fprintf(stderr, "tpm11: %s is needed but not asked on /dev/tty "
+			"(%s), as the PIN would show; give %s--%s VALUE\n",
+			prompt, why, alt, name);
+	else
 		fprintf(stderr, "tpm11: %s is needed and no terminal is there "
-			"to ask it; give --%s VALUE or --%s-file FILE\n",
-			prompt, o ? o->name : "pin", o ? o->name : "pin");
-	return s;
+			"to ask it; give %s--%s VALUE\n", prompt, alt, name);
+	return NULL;
+}
+
+/* A PIN file is refused when others may read or write it, as ssh refuses
+ * such private keys: the PIN is as secret as the key it guards. Only
+ * regular files are checked (a pipe or FIFO is read once). */
+static bool
+pin_file_private(FILE *f, const char *flag, const char *path)
+{
+	struct stat st;
+
+	if (fstat(fileno(f), &st) != 0) {
+		fprintf(stderr, "tpm11: cannot read --%s %s: %s\n", flag, path,
+			strerror(errno));
+		return false;
+	}
+	if (S_ISREG(st.st_mode) && (st.st_mode & 077) != 0) {
+		fprintf(stderr, "tpm11: --%s %s is %s by other users (mode "
+			"%04o): a PIN file must be private; run chmod 600 %s\n",
+			flag, path,
+			(st.st_mode & 044) ? ((st.st_mode & 022) ? "readable "
+				"and writable" : "readable") : "writable",
+			(unsigned)(st.st_mode & 07777), path);
+		return false;
+	}
+	return true;
 }
 
 char *
@@ -102,6 +169,10 @@ pin_get(opt *opts, const char *flag, const char *prompt, bool confirm)
 		if ((f = fopen(path, "r")) == NULL) {
 			fprintf(stderr, "tpm11: cannot read --%s %s: %s\n",
 				fname, path, strerror(errno));
+			return NULL;
+		}
+		if (!pin_file_private(f, fname, path)) {
+			fclose(f);
 			return NULL;
 		}
 		s = pin_read_line(f);
