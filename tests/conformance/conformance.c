@@ -2526,6 +2526,64 @@ check_created_key(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h, const char *what,
 	}
 }
 
+/* Issue 13 item 3: a readable (non-sensitive) session secret key keeps
+ * its value in its attributes; copied to a token object it would reach
+ * the store in clear, readable without login when CKA_PRIVATE is false.
+ * The copy must be refused, and the value must be nowhere in the store's
+ * files. */
+static bool
+file_holds(const char *path, const void *needle, size_t n)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char *buf = NULL;
+	long len;
+	bool found = false;
+
+	if (f == NULL)
+		return false;
+	if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) > 0 &&
+	    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)len)) != NULL &&
+	    fread(buf, 1, (size_t)len, f) == (size_t)len)
+		found = memmem(buf, (size_t)len, needle, n) != NULL;
+	free(buf);
+	fclose(f);
+	return found;
+}
+
+static void
+copy_readable_secret(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key,
+		     const void *value, size_t n)
+{
+	static const CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_ATTRIBUTE t[] = {
+		{ CKA_TOKEN, (void *)&yes, sizeof(yes) },
+		{ CKA_PRIVATE, (void *)&no, sizeof(no) },
+	};
+	const char *dir = getenv("TPM11_STORE");
+	char path[1024];
+	CK_OBJECT_HANDLE copy = 0;
+	CK_RV rv;
+
+	rv = p11->C_CopyObject(s, key, t, 2, &copy);
+	tap(rv != CKR_OK,
+	    "C_CopyObject: a readable session secret key to a public token "
+	    "object is refused (got %s)", rv_name(rv));
+	if (dir == NULL) {
+		tap_skip("TPM11_STORE is not set", "the store holds no secret key value");
+		if (rv == CKR_OK)
+			p11->C_DestroyObject(s, copy);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/tpm11.sqlite3", dir);
+	tap(!file_holds(path, value, n),
+	    "C_CopyObject: the secret key's value is not in the store's database");
+	snprintf(path, sizeof(path), "%s/tpm11.sqlite3-wal", dir);
+	tap(!file_holds(path, value, n),
+	    "C_CopyObject: the secret key's value is not in the store's WAL");
+	if (rv == CKR_OK)
+		p11->C_DestroyObject(s, copy);
+}
+
 static void
 test_objects(void)
 {
@@ -2755,6 +2813,7 @@ test_objects(void)
 			    "C_GetAttributeValue: a non-sensitive, extractable "
 			    "secret key's CKA_VALUE is readable");
 			check_created_key(s, aes, "an AES key", true);
+			copy_readable_secret(s, aes, k16, sizeof(k16));
 		}
 		rv = create_secret(s, CKK_AES, k16, 16, lbl, true, true, false,
 				   &t1);
