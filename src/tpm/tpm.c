@@ -90,6 +90,51 @@ tpm_tcti_name(const tpm_ctx *t)
 	return t->tcti_name;
 }
 
+/* Threads of this process (/proc/self/stat, field 20); 0 when unknown. */
+static long
+process_threads(void)
+{
+	char buf[1024], *p;
+	FILE *f = fopen("/proc/self/stat", "re");
+	size_t n;
+	long v = 0;
+	int field;
+
+	if (f == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* After the command name in parentheses, fields 3 on. */
+	if ((p = strrchr(buf, ')')) == NULL)
+		return 0;
+	for (field = 2; field < 20 && p != NULL; field++)
+		p = strchr(p + 1, ' ');
+	if (p != NULL)
+		v = strtol(p + 1, NULL, 10);
+	return v;
+}
+
+/* tpm2-tss logs to stderr (WARNING and up by default: a wrong PIN prints
+ * two lines), and the module must stay silent unless the user asked for
+ * logs (DESIGN.md property 6). tpm2-tss reads its level only from the
+ * environment (TSS2_LOG, at the first message of each source file), and
+ * changing the environment races any other thread that reads it (a
+ * browser's do; glibc's setenv may free the array they walk). So the
+ * module sets TSS2_LOG only while the process has one thread (the tool,
+ * ssh, ssh-agent's helper, pkcs11-tool): then nothing can race it. In a
+ * process with more threads the environment is left alone, and tpm2-tss
+ * may print its own lines on errors unless the host sets TSS2_LOG
+ * (docs/design.md). A TSS2_LOG that is set already is never changed. */
+static void
+tss2_log_quiet(void)
+{
+	if (log_level >= LOG_LEVEL_DEBUG || getenv("TSS2_LOG") != NULL)
+		return;
+	if (process_threads() == 1)
+		setenv("TSS2_LOG", "all+NONE", 0);
+}
+
 /* The descriptors open now, from /proc/self/fd; NULL when unknown. */
 static int *
 fds_open(size_t *n)
@@ -204,10 +249,7 @@ tpm_open(const char *tcti, tpm_ctx **out, char *err, size_t errlen)
 		tcti = getenv("TPM11_TCTI");
 	if (tcti != NULL && *tcti == '\0')
 		tcti = NULL;
-	/* tpm2-tss logs to stderr by default; the module must stay silent
-	 * (DESIGN.md property 6) unless the user asked for logs. */
-	if (log_level < LOG_LEVEL_DEBUG)
-		setenv("TSS2_LOG", "all+NONE", 0);
+	tss2_log_quiet();
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return CKR_HOST_MEMORY;
 	t->srk = ESYS_TR_NONE;
