@@ -139,6 +139,14 @@ const mech_row *mech_at(size_t i);
 token_obj *object_get_inlock(token *t, CK_OBJECT_HANDLE h);
 
 /* AES (pkcs11/secret.c), for C_Encrypt* and C_Decrypt*. */
+/* The longest HMAC key C_CreateObject takes (bytes); longer than 128
+ * (what the TPM holds) it is hashed first, as RFC 2104 does. */
+#define HMAC_KEY_MAX 4096
+/* The hash a generic secret key serves as an HMAC key: the one HMAC
+ * mechanism of its CKA_ALLOWED_MECHANISMS, else by its length (20 SHA-1,
+ * 48 SHA-384, 64 SHA-512, else SHA-256). Sets CKA_ALLOWED_MECHANISMS to
+ * that one mechanism. */
+CK_RV hmac_key_hash(attr_list *l, size_t len, hash_algo *h);
 CK_RV aes_init_inlock(session *s, token *t, const mech_row *m,
 		      CK_MECHANISM_PTR mech, token_obj *o, bool decrypt);
 CK_RV aes_update_inlock(session *s, token *t, const uint8_t *in, size_t len,

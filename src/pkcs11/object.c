@@ -818,26 +818,26 @@ secret_import_inlock(session *s, token *t, attr_list *l, CK_OBJECT_HANDLE *out)
 	CK_ULONG kt = (CK_ULONG)-1;
 	tpm_key_type type;
 	blob pub = {0}, priv = {0};
-	uint8_t value[128];
-	size_t len;
+	uint8_t value[HMAC_KEY_MAX];
+	size_t len, tlen;
+	hash_algo h;
 	bool b, readable;
 	CK_RV rv;
 
 	if (!attr_get_ulong(l, CKA_KEY_TYPE, &kt) || v == NULL)
 		return CKR_TEMPLATE_INCOMPLETE;
 	len = v->ulValueLen;
-	if (kt == CKK_AES && (len == 16 || len == 32))
+	if (kt == CKK_AES && (len == 16 || len == 32)) {
 		type = len == 16 ? TPM_KEY_AES_128 : TPM_KEY_AES_256;
-	else if (kt == CKK_AES)
+	} else if (kt == CKK_GENERIC_SECRET && len >= 1 && len <= HMAC_KEY_MAX) {
+		/* An HMAC key for the hash its CKA_ALLOWED_MECHANISMS or its
+		 * length names (a TPM HMAC key serves one hash). */
+		if ((rv = hmac_key_hash(l, len, &h)) != CKR_OK)
+			return rv;
+		type = tpm_hmac_type(h);
+	} else {
 		return CKR_ATTRIBUTE_VALUE_INVALID;
-	else if (kt == CKK_GENERIC_SECRET && len >= 1 && len <= 64)
-		/* The TPM key names its hash: chosen by length (20 SHA-1,
-		 * 48 SHA-384, 64 SHA-512, else SHA-256). */
-		type = tpm_hmac_type(hash_by_len(len)) != TPM_KEY_NONE
-			       ? tpm_hmac_type(hash_by_len(len))
-			       : TPM_KEY_HMAC;
-	else
-		return CKR_ATTRIBUTE_VALUE_INVALID;
+	}
 	/* A readable (non-sensitive or extractable) key keeps its value
 	 * beside the TPM copy: allowed for session objects only, which
 	 * never reach the store. */
@@ -848,11 +848,28 @@ secret_import_inlock(session *s, token *t, attr_list *l, CK_OBJECT_HANDLE *out)
 	if (attr_bool_or(l, CKA_TOKEN, false) && !(s->flags & CKF_RW_SESSION))
 		return CKR_SESSION_READ_ONLY;
 	memcpy(value, v->pValue, len);
+	tlen = len;
+	if (kt == CKK_GENERIC_SECRET &&
+	    len > (h == HASH_SHA384 || h == HASH_SHA512 ? 128u : 64u)) {
+		/* RFC 2104 section 2: a key longer than the hash's block (64
+		 * bytes for SHA-1 and SHA-256, 128 for SHA-384 and SHA-512)
+		 * is hashed first, which gives the same MAC; the TPM takes
+		 * no longer key for an HMAC scheme. */
+		uint8_t d[64];
+
+		if (hash_digest(h, value, len, d) != 0) {
+			secure_zero(value, sizeof(value));
+			return CKR_GENERAL_ERROR;
+		}
+		tlen = hash_len(h);
+		memcpy(value, d, tlen);
+		secure_zero(d, sizeof(d));
+	}
 	if (!readable)
 		attr_remove(l, CKA_VALUE);
 	if (!attr_find(l, CKA_PRIVATE))
 		attr_set_bool(l, CKA_PRIVATE, true);
-	rv = token_import_secret(mod.c, t, type, l, value, len, &pub, &priv);
+	rv = token_import_secret(mod.c, t, type, l, value, tlen, &pub, &priv);
 	secure_zero(value, sizeof(value));
 	if (rv != CKR_OK)
 		return rv;

@@ -9,6 +9,56 @@
 #include "pkcs11/module.h"
 #include "util/secure.h"
 
+/* The HMAC mechanism for hash h, from the one mechanism table. */
+static CK_MECHANISM_TYPE
+hmac_mech(hash_algo h)
+{
+	const mech_row *m;
+	size_t i;
+
+	for (i = 0; i < mech_count(); i++)
+		if ((m = mech_at(i))->kind == MECH_HMAC && m->hash == h)
+			return m->type;
+	return CKM_VENDOR_DEFINED;
+}
+
+CK_RV
+hmac_key_hash(attr_list *l, size_t len, hash_algo *h)
+{
+	const CK_ATTRIBUTE *a = attr_find(l, CKA_ALLOWED_MECHANISMS);
+	CK_MECHANISM_TYPE mt;
+	size_t i, n;
+
+	*h = HASH_NONE;
+	if (a != NULL && a->ulValueLen % sizeof(CK_MECHANISM_TYPE) != 0)
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	n = a ? a->ulValueLen / sizeof(CK_MECHANISM_TYPE) : 0;
+	for (i = 0; i < n; i++) {
+		const mech_row *m;
+
+		memcpy(&mt, (const uint8_t *)a->pValue + i * sizeof(mt),
+		       sizeof(mt));
+		if ((m = mech_find(mt)) == NULL || m->kind != MECH_HMAC)
+			continue;
+		/* A TPM HMAC key serves one hash (TPM2_Create refuses a
+		 * signing keyed-hash key with scheme TPM_ALG_NULL). */
+		if (*h != HASH_NONE && *h != m->hash)
+			return CKR_TEMPLATE_INCONSISTENT;
+		*h = m->hash;
+	}
+	if (n > 0 && *h == HASH_NONE)
+		return CKR_TEMPLATE_INCONSISTENT;
+	if (*h == HASH_NONE) {
+		*h = hash_by_len(len);
+		if (tpm_hmac_type(*h) == TPM_KEY_NONE)
+			*h = HASH_SHA256;
+	}
+	/* The key says what it can do (v2.40 4.7). */
+	mt = hmac_mech(*h);
+	return attr_set(l, CKA_ALLOWED_MECHANISMS, &mt, sizeof(mt)) == 0
+		       ? CKR_OK : CKR_HOST_MEMORY;
+}
+
 CK_RV
 C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	      CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount,
@@ -21,6 +71,7 @@ C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	session *s;
 	token *t;
 	bool b;
+	hash_algo h;
 	CK_RV rv;
 
 	CHECK_INIT();
@@ -45,12 +96,23 @@ C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 		rv = CKR_TEMPLATE_INCOMPLETE;
 		goto done;
 	}
-	if (kt == CKK_AES && (len == 16 || len == 32))
+	if (kt == CKK_AES && (len == 16 || len == 32)) {
 		type = len == 16 ? TPM_KEY_AES_128 : TPM_KEY_AES_256;
-	else if (kt == CKK_GENERIC_SECRET &&
-		 (type = tpm_hmac_type(hash_by_len(len))) != TPM_KEY_NONE)
-		; /* 20/32/48/64 bytes: an HMAC key for SHA-1/256/384/512 */
-	else {
+	} else if (kt == CKK_GENERIC_SECRET &&
+		   tpm_hmac_type(hash_by_len(len)) != TPM_KEY_NONE) {
+		/* The TPM makes an HMAC key as long as its hash's digest:
+		 * 20/32/48/64 bytes for SHA-1/256/384/512. */
+		if ((rv = hmac_key_hash(&l, len, &h)) != CKR_OK)
+			goto done;
+		if (hash_len(h) != len) {
+			log_debug("C_GenerateKey: a %lu-byte HMAC key for a "
+				  "%zu-byte hash", (unsigned long)len,
+				  hash_len(h));
+			rv = CKR_TEMPLATE_INCONSISTENT;
+			goto done;
+		}
+		type = tpm_hmac_type(h);
+	} else {
 		rv = CKR_KEY_SIZE_RANGE;
 		goto done;
 	}

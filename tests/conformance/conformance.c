@@ -5524,6 +5524,58 @@ ex_aes(CK_SESSION_HANDLE s, const struct mdef *d)
 	}
 }
 
+/* Issue 13 item 17: any allowed key length works with the HMAC mechanism
+ * the key is made for (CKA_ALLOWED_MECHANISMS in the template), also keys
+ * longer than the hash's block and than the 128 bytes the TPM holds
+ * (RFC 2104: hashed first), and the key says which mechanism it serves. */
+static void
+ex_hmac_lengths(CK_SESSION_HANDLE s, const struct mdef *d)
+{
+	static const size_t lens[] = { 20, 100, 200 };
+	const EVP_MD *md = md_of(d->hash);
+	CK_MECHANISM m = { d->type, NULL, 0 };
+	CK_MECHANISM_TYPE allowed = d->type, back = 0;
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_KEY_TYPE kt = CKK_GENERIC_SECRET;
+	unsigned char val[200], msg[64], mac[64], want[64];
+	unsigned wl = 0;
+	size_t i;
+
+	RAND_bytes(val, sizeof(val));
+	RAND_bytes(msg, sizeof(msg));
+	for (i = 0; i < NELEM(lens); i++) {
+		CK_ATTRIBUTE t[] = {
+			{ CKA_CLASS, &cls, sizeof(cls) },
+			{ CKA_KEY_TYPE, &kt, sizeof(kt) },
+			{ CKA_TOKEN, (void *)&no, sizeof(no) },
+			{ CKA_SIGN, (void *)&yes, sizeof(yes) },
+			{ CKA_VALUE, val, lens[i] },
+			{ CKA_ALLOWED_MECHANISMS, &allowed, sizeof(allowed) },
+		};
+		CK_ATTRIBUTE a = { CKA_ALLOWED_MECHANISMS, &back, sizeof(back) };
+		CK_OBJECT_HANDLE k = CK_INVALID_HANDLE;
+		CK_ULONG ml = sizeof(mac);
+		CK_RV rv;
+
+		rv = p11->C_CreateObject(s, t, NELEM(t), &k);
+		if (!expect_rv(rv, CKR_OK, "C_CreateObject: a %zu-byte HMAC key "
+			       "for %s -> CKR_OK", lens[i], d->name))
+			continue;
+		tap(p11->C_GetAttributeValue(s, k, &a, 1) == CKR_OK &&
+			    a.ulValueLen == sizeof(back) && back == d->type,
+		    "%s: the %zu-byte key's CKA_ALLOWED_MECHANISMS names it",
+		    d->name, lens[i]);
+		HMAC(md, val, (int)lens[i], msg, sizeof(msg), want, &wl);
+		rv = p11->C_SignInit(s, &m, k);
+		if (rv == CKR_OK)
+			rv = p11->C_Sign(s, msg, sizeof(msg), mac, &ml);
+		tap(rv == CKR_OK && ml == wl && memcmp(mac, want, wl) == 0,
+		    "C_Sign: %s with a %zu-byte key is OpenSSL's HMAC (%s)",
+		    d->name, lens[i], rv_name(rv));
+		p11->C_DestroyObject(s, k);
+	}
+}
+
 static CK_OBJECT_HANDLE hmac_known, hmac_gen;
 static const unsigned char hmac_known_value[32] =
 	"HMAC key for tpm11 conformance!";
@@ -5902,6 +5954,7 @@ test_mechanisms(void)
 			break;
 		case MK_HMAC:
 			ex_hmac(s, d);
+			ex_hmac_lengths(s, d);
 			break;
 		case MK_KEYGEN:
 		case MK_KEYPAIR:
