@@ -131,6 +131,10 @@ struct mech_row {
 	bool pad;                 /* MECH_AES: PKCS#7 padding */
 };
 const mech_row *mech_find(CK_MECHANISM_TYPE type);
+/* Whether a TPM with TPM_HAS_* bits has offers m, with the key sizes it
+ * offers it with. */
+bool mech_offered(const mech_row *m, uint32_t has, CK_ULONG *min,
+		  CK_ULONG *max);
 size_t mech_count(void);
 const mech_row *mech_at(size_t i);
 

@@ -81,6 +81,90 @@ mech_at(size_t i)
 	return &mechs[i];
 }
 
+/* Key sizes and the TPM_HAS_* bit that offers each. */
+struct size_bit {
+	uint32_t bit;
+	CK_ULONG size;
+};
+static const struct size_bit sizes_ec[] = {{TPM_HAS_P256, 256},
+					   {TPM_HAS_P384, 384}, {0, 0}};
+static const struct size_bit sizes_rsa[] = {{TPM_HAS_RSA2048, 2048},
+					    {TPM_HAS_RSA3072, 3072}, {0, 0}};
+static const struct size_bit sizes_aes[] = {{TPM_HAS_AES128, 16},
+					    {TPM_HAS_AES256, 32}, {0, 0}};
+static const struct size_bit sizes_hmac[] = {
+	{TPM_HAS_SHA1, 20}, {TPM_HAS_SHA256, 32}, {TPM_HAS_SHA384, 48},
+	{TPM_HAS_SHA512, 64}, {0, 0}};
+
+/* Whether this TPM (has: TPM_HAS_*) offers m, and the key sizes it
+ * offers m with (issue 14: C_GetMechanismList and C_GetMechanismInfo
+ * show only what works). Digests are the host's. */
+bool
+mech_offered(const mech_row *m, uint32_t has, CK_ULONG *min, CK_ULONG *max)
+{
+	const struct size_bit *sz = NULL;
+	CK_ULONG lo = 0, hi = 0;
+	uint32_t need = 0;
+
+	*min = m->min_bits;
+	*max = m->max_bits;
+	switch (m->kind) {
+	case MECH_DIGEST:
+		return true;
+	case MECH_ECDSA:
+		sz = sizes_ec;
+		break;
+	case MECH_DERIVE:
+		need = TPM_HAS_ECDH;
+		sz = sizes_ec;
+		break;
+	case MECH_KEYGEN:
+		sz = m->key_type == CKK_EC ? sizes_ec : sizes_rsa;
+		break;
+	case MECH_RSA_PKCS:
+	case MECH_RSA_PSS:
+	case MECH_RSA_X509:
+	case MECH_RSA_OAEP:
+		need = TPM_HAS_RSA_DECRYPT;
+		sz = sizes_rsa;
+		break;
+	case MECH_SECRET_GEN:
+		need = m->key_type == CKK_AES ? 0 : TPM_HAS_HMAC;
+		sz = m->key_type == CKK_AES ? sizes_aes : sizes_hmac;
+		break;
+	case MECH_AES:
+		need = m->tpm_mode == TPM2_ALG_ECB   ? TPM_HAS_ECB
+		       : m->tpm_mode == TPM2_ALG_CBC ? TPM_HAS_CBC
+		       : m->tpm_mode == TPM2_ALG_CFB ? TPM_HAS_CFB
+						     : TPM_HAS_CTR;
+		sz = sizes_aes;
+		break;
+	case MECH_HMAC:
+		need = TPM_HAS_HMAC |
+		       (m->hash == HASH_SHA1     ? TPM_HAS_SHA1
+			: m->hash == HASH_SHA384 ? TPM_HAS_SHA384
+			: m->hash == HASH_SHA512 ? TPM_HAS_SHA512
+						 : TPM_HAS_SHA256);
+		break;
+	}
+	if ((has & need) != need)
+		return false;
+	if (sz == NULL)
+		return true;
+	for (; sz->bit != 0; sz++) {
+		if (!(has & sz->bit))
+			continue;
+		if (lo == 0)
+			lo = sz->size;
+		hi = sz->size;
+	}
+	if (lo > *min)
+		*min = lo;
+	if (hi < *max)
+		*max = hi;
+	return lo != 0 && *min <= *max;
+}
+
 hash_algo
 mech_hash(CK_MECHANISM_TYPE m)
 {

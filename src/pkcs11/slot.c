@@ -163,11 +163,25 @@ slot_check(CK_SLOT_ID slotID)
 	return rv;
 }
 
+/* What the TPM offers, from the store's copy (no TPM command): every
+ * token of a store sits on the same TPM. */
+static uint32_t
+mech_tpm_has(void)
+{
+	uint32_t has;
+
+	mod_lock();
+	has = mod.c != NULL ? mod.c->caps.has : TPM_HAS_ALL;
+	mod_unlock();
+	return has;
+}
+
 CK_RV
 C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pList,
 		   CK_ULONG_PTR pulCount)
 {
-	CK_ULONG n = mech_count(), i;
+	CK_ULONG n = 0, i, lo, hi;
+	uint32_t has;
 	CK_RV rv;
 
 	CHECK_INIT();
@@ -175,18 +189,18 @@ C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pList,
 		return CKR_ARGUMENTS_BAD;
 	if ((rv = slot_check(slotID)) != CKR_OK)
 		return rv;
-	if (pList == NULL) {
-		*pulCount = n;
-		return CKR_OK;
+	has = mech_tpm_has();
+	for (i = 0; i < mech_count(); i++) {
+		if (!mech_offered(mech_at(i), has, &lo, &hi))
+			continue;
+		if (pList != NULL && n < *pulCount)
+			pList[n] = mech_at(i)->type;
+		n++;
 	}
-	if (*pulCount < n) {
-		*pulCount = n;
-		return CKR_BUFFER_TOO_SMALL;
-	}
-	for (i = 0; i < n; i++)
-		pList[i] = mech_at(i)->type;
+	/* v2.40 5.5 C_GetMechanismList: a NULL list asks the count. */
+	rv = pList != NULL && *pulCount < n ? CKR_BUFFER_TOO_SMALL : CKR_OK;
 	*pulCount = n;
-	return CKR_OK;
+	return rv;
 }
 
 CK_RV
@@ -201,10 +215,10 @@ C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type,
 		return CKR_ARGUMENTS_BAD;
 	if ((rv = slot_check(slotID)) != CKR_OK)
 		return rv;
-	if ((m = mech_find(type)) == NULL)
+	if ((m = mech_find(type)) == NULL ||
+	    !mech_offered(m, mech_tpm_has(), &pInfo->ulMinKeySize,
+			  &pInfo->ulMaxKeySize))
 		return CKR_MECHANISM_INVALID;
-	pInfo->ulMinKeySize = m->min_bits;
-	pInfo->ulMaxKeySize = m->max_bits;
 	switch (m->kind) {
 	case MECH_KEYGEN:
 		pInfo->flags = CKF_HW | CKF_GENERATE_KEY_PAIR;

@@ -19,6 +19,7 @@
 
 #define META_PRIMARY_HANDLE "primary_handle"
 #define META_PRIMARY_NAME "primary_name"
+#define META_TPM_CAPS "tpm_caps"
 
 /* --- core ------------------------------------------------------------------ */
 
@@ -42,6 +43,7 @@ core_new(const char *store_dir, const char *tcti, core **out)
 	c->tcti = tcti && *tcti ? strdup(tcti) : NULL;
 	c->primary = TPM_DEFAULT_PRIMARY;
 	c->data_version = -1;
+	c->caps.has = TPM_HAS_ALL;
 	*out = c;
 	return CKR_OK;
 }
@@ -162,6 +164,46 @@ core_connect(core *c)
 	return rv;
 }
 
+/* The store's copy of what the TPM offers; false when it has none. */
+static bool
+core_read_caps(core *c)
+{
+	blob b = {0};
+	bool have = c->st != NULL &&
+		    store_meta_get(c->st, META_TPM_CAPS, &b) == STORE_OK &&
+		    tpm_caps_decode(b.data, b.len, &c->caps) == 0;
+
+	if (!have)
+		c->caps.has = TPM_HAS_ALL;
+	blob_free(&b);
+	return have;
+}
+
+/* Once per process: the firmware version against the store's copy; a
+ * different one (an update) or no copy: probe again and keep it. A
+ * failure here is not the caller's: the old copy stays. */
+static void
+core_check_caps(core *c)
+{
+	uint32_t fw1, fw2;
+	uint8_t enc[12];
+	tpm_caps now;
+
+	if (c->caps_checked || c->st == NULL)
+		return;
+	c->caps_checked = true;
+	if (core_read_caps(c) && tpm_firmware(c->tpm, &fw1, &fw2) == CKR_OK &&
+	    fw1 == c->caps.fw1 && fw2 == c->caps.fw2)
+		return;
+	if (tpm_probe(c->tpm, &now) != CKR_OK)
+		return;
+	log_debug("tpm: probed (firmware %08x.%08x): offers 0x%x", now.fw1,
+		  now.fw2, now.has);
+	c->caps = now;
+	tpm_caps_encode(&now, enc);
+	store_meta_set(c->st, META_TPM_CAPS, enc, sizeof(enc));
+}
+
 CK_RV
 core_tpm(core *c)
 {
@@ -176,10 +218,62 @@ core_tpm(core *c)
 		return CKR_TOKEN_NOT_PRESENT;
 	}
 	rv = tpm_primary_use(c->tpm, c->primary, &c->primary_name);
-	if (rv != CKR_OK)
+	if (rv != CKR_OK) {
 		snprintf(c->err, sizeof(c->err), "store %s: %s", c->store_dir,
 			 tpm_errmsg(c->tpm));
-	return rv;
+		return rv;
+	}
+	core_check_caps(c);
+	return CKR_OK;
+}
+
+CK_RV
+core_tpm_offers(core *c, tpm_key_type kt)
+{
+	/* The code PKCS#11 gives when a token lacks it: v3.0 5.1.6
+	 * CKR_CURVE_NOT_SUPPORTED for a curve, CKR_KEY_SIZE_RANGE for a key
+	 * size, CKR_MECHANISM_INVALID for a function. */
+	static const struct {
+		tpm_key_type kt;
+		uint32_t need;
+		CK_RV rv;
+		const char *lacks, *instead;
+	} rows[] = {
+		{TPM_KEY_ECC_P256, TPM_HAS_P256, CKR_CURVE_NOT_SUPPORTED,
+		 "NIST P-256 curve", "rsa2048"},
+		{TPM_KEY_ECC_P384, TPM_HAS_P384, CKR_CURVE_NOT_SUPPORTED,
+		 "NIST P-384 curve", "ecc256"},
+		{TPM_KEY_RSA_2048, TPM_HAS_RSA2048 | TPM_HAS_RSA_DECRYPT,
+		 CKR_MECHANISM_INVALID, "RSA-2048 with the raw RSA operation",
+		 "ecc256"},
+		{TPM_KEY_RSA_3072, TPM_HAS_RSA3072 | TPM_HAS_RSA_DECRYPT,
+		 CKR_KEY_SIZE_RANGE, "RSA-3072", "rsa2048"},
+		{TPM_KEY_AES_128, TPM_HAS_AES128, CKR_MECHANISM_INVALID,
+		 "AES with TPM2_EncryptDecrypt", NULL},
+		{TPM_KEY_AES_256, TPM_HAS_AES256, CKR_KEY_SIZE_RANGE, "AES-256",
+		 "a 16-byte AES key"},
+		{TPM_KEY_HMAC_SHA1, TPM_HAS_HMAC | TPM_HAS_SHA1,
+		 CKR_MECHANISM_INVALID, "HMAC with SHA-1", "a SHA-256 HMAC key"},
+		{TPM_KEY_HMAC, TPM_HAS_HMAC | TPM_HAS_SHA256,
+		 CKR_MECHANISM_INVALID, "HMAC with SHA-256", NULL},
+		{TPM_KEY_HMAC_SHA384, TPM_HAS_HMAC | TPM_HAS_SHA384,
+		 CKR_MECHANISM_INVALID, "HMAC with SHA-384", "a SHA-256 HMAC key"},
+		{TPM_KEY_HMAC_SHA512, TPM_HAS_HMAC | TPM_HAS_SHA512,
+		 CKR_MECHANISM_INVALID, "HMAC with SHA-512", "a SHA-256 HMAC key"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		if (rows[i].kt != kt)
+			continue;
+		if ((c->caps.has & rows[i].need) == rows[i].need)
+			return CKR_OK;
+		snprintf(c->err, sizeof(c->err), "this TPM has no %s%s%s",
+			 rows[i].lacks, rows[i].instead ? "; choose " : "",
+			 rows[i].instead ? rows[i].instead : "");
+		return rows[i].rv;
+	}
+	return CKR_OK;
 }
 
 CK_RV
@@ -406,6 +500,7 @@ core_load(core *c)
 		}
 	}
 	c->data_version = store_data_version(c->st);
+	core_read_caps(c);
 	if (store_tokens(c->st, &recs, &n) != STORE_OK) {
 		snprintf(c->err, sizeof(c->err), "%s", store_errmsg(c->st));
 		return CKR_DEVICE_ERROR;
@@ -1217,7 +1312,8 @@ token_generate_key_recs(core *c, token *t, tpm_key_type type,
 	if ((rv = key_auth_new(c, t, !no_login, &nonce, auth, &auth_len)) !=
 	    CKR_OK)
 		goto out;
-	if ((rv = core_tpm(c)) != CKR_OK)
+	if ((rv = core_tpm(c)) != CKR_OK ||
+	    (rv = core_tpm_offers(c, type)) != CKR_OK)
 		goto out;
 	rv = tpm_key_create(c->tpm, type,
 			    flags & TOKEN_KEY_DERIVE ? TPM_KEYGEN_DERIVE : 0,
@@ -1400,7 +1496,8 @@ token_create_secret(core *c, token *t, tpm_key_type type, attr_list *attrs,
 
 	if ((rv = key_auth_new(c, t, attrs_private(attrs), attrs, auth,
 			       &auth_len)) != CKR_OK ||
-	    (rv = core_tpm(c)) != CKR_OK)
+	    (rv = core_tpm(c)) != CKR_OK ||
+	    (rv = core_tpm_offers(c, type)) != CKR_OK)
 		goto out;
 	rv = tpm_key_create(c->tpm, type, 0, auth, auth_len, pub, priv, NULL,
 			    NULL, NULL);
@@ -1420,7 +1517,8 @@ token_import_secret(core *c, token *t, tpm_key_type type, attr_list *attrs,
 
 	if ((rv = key_auth_new(c, t, attrs_private(attrs), attrs, auth,
 			       &auth_len)) != CKR_OK ||
-	    (rv = core_tpm(c)) != CKR_OK)
+	    (rv = core_tpm(c)) != CKR_OK ||
+	    (rv = core_tpm_offers(c, type)) != CKR_OK)
 		goto out;
 	rv = tpm_key_import(c->tpm, type, auth, auth_len, value, len, pub,
 			    priv);

@@ -77,6 +77,11 @@ typedef struct core {
 	size_t ntokens;
 	int64_t data_version;
 	bool store_err_logged;   /* core_load: a damaged store, said once */
+	/* What the TPM offers (the store's copy, read at core_load; checked
+	 * against the firmware at the first TPM connection). Without a copy
+	 * yet: everything. */
+	tpm_caps caps;
+	bool caps_checked;       /* this process compared the firmware */
 	bool hold_session;       /* tpm_hold_session (set before core_tpm) */
 	char err[768];
 } core;
@@ -98,8 +103,14 @@ void core_release_tpm(core *c);
 void core_abandon_tpm(core *c);
 /* Makes the store exist (for C_InitToken and the tool). */
 CK_RV core_create_store(core *c);
-/* Connects to the TPM and selects the primary key; the error in c->err. */
+/* Connects to the TPM and selects the primary key; the error in c->err.
+ * The first time in a process it also reads the firmware version (one
+ * command) and probes the TPM again when that changed (core->caps). */
 CK_RV core_tpm(core *c);
+/* CKR_OK when this TPM offers key type kt (core->caps); else the code
+ * PKCS#11 gives for what it lacks, and c->err says what, e.g. "this TPM
+ * has no NIST P-384 curve; choose ecc256". */
+CK_RV core_tpm_offers(core *c, tpm_key_type kt);
 /* `tpm11 init`: store and persistent primary. */
 CK_RV core_init_primary(core *c, uint32_t handle);
 /* Re-reads tokens and objects when another process changed the store,

@@ -377,6 +377,22 @@ prop_chars(uint32_t v, char *out)
 	out[n] = '\0';
 }
 
+static void
+put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+}
+
+static uint32_t
+get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
 CK_RV
 tpm_get_info(tpm_ctx *t, tpm_info *info)
 {
@@ -427,6 +443,187 @@ tpm_get_lockout(tpm_ctx *t, tpm_lockout *l)
 	l->lockout_recovery = prop_value(cap, TPM2_PT_LOCKOUT_RECOVERY, 0);
 	Esys_Free(cap);
 	return CKR_OK;
+}
+
+CK_RV
+tpm_firmware(tpm_ctx *t, uint32_t *fw1, uint32_t *fw2)
+{
+	TPMS_CAPABILITY_DATA *cap = NULL;
+	CK_RV rv;
+
+	if ((rv = tpm_get_props(t, TPM2_PT_FIRMWARE_VERSION_1, 2, &cap)) !=
+	    CKR_OK)
+		return rv;
+	*fw1 = prop_value(cap, TPM2_PT_FIRMWARE_VERSION_1, 0);
+	*fw2 = prop_value(cap, TPM2_PT_FIRMWARE_VERSION_2, 0);
+	Esys_Free(cap);
+	return CKR_OK;
+}
+
+/* Every value of one capability (they come in pages: "more"). */
+static CK_RV
+tpm_cap_all(tpm_ctx *t, TPM2_CAP cap, uint32_t first, uint32_t count,
+	    uint32_t (*item)(const TPMS_CAPABILITY_DATA *, uint32_t i,
+			     uint32_t *n),
+	    uint32_t *vals, size_t cap_vals, size_t *nvals)
+{
+	TPMI_YES_NO more = TPM2_YES;
+	TSS2_RC rc;
+
+	*nvals = 0;
+	while (more == TPM2_YES && *nvals < cap_vals) {
+		TPMS_CAPABILITY_DATA *d = NULL;
+		uint32_t i, n = 0, v = 0;
+
+		rc = TPM_CALL(t, "GetCapability",
+			      Esys_GetCapability(t->esys, ESYS_TR_NONE,
+						 ESYS_TR_NONE, ESYS_TR_NONE,
+						 cap, first, count, &more, &d));
+		if (rc != TSS2_RC_SUCCESS)
+			return tpm_rc_to_ckr(rc);
+		item(d, 0, &n);
+		for (i = 0; i < n && *nvals < cap_vals; i++)
+			vals[(*nvals)++] = v = item(d, i, NULL);
+		Esys_Free(d);
+		if (n == 0)
+			break;
+		first = v + 1;
+	}
+	return CKR_OK;
+}
+
+static uint32_t
+cap_alg(const TPMS_CAPABILITY_DATA *d, uint32_t i, uint32_t *n)
+{
+	if (n)
+		*n = d->data.algorithms.count;
+	return n ? 0 : d->data.algorithms.algProperties[i].alg;
+}
+
+static uint32_t
+cap_curve(const TPMS_CAPABILITY_DATA *d, uint32_t i, uint32_t *n)
+{
+	if (n)
+		*n = d->data.eccCurves.count;
+	return n ? 0 : d->data.eccCurves.eccCurves[i];
+}
+
+static uint32_t
+cap_command(const TPMS_CAPABILITY_DATA *d, uint32_t i, uint32_t *n)
+{
+	if (n)
+		*n = d->data.command.count;
+	return n ? 0 : d->data.command.commandAttributes[i] & TPMA_CC_COMMANDINDEX_MASK;
+}
+
+static bool
+in_list(const uint32_t *v, size_t n, uint32_t x)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i] == x)
+			return true;
+	return false;
+}
+
+/* TPM2_TestParms: does the TPM take these parameters? */
+static bool
+tpm_test_parms(tpm_ctx *t, const TPMT_PUBLIC_PARMS *p)
+{
+	return TPM_CALL(t, "TestParms",
+			Esys_TestParms(t->esys, ESYS_TR_NONE, ESYS_TR_NONE,
+				       ESYS_TR_NONE, p)) == TSS2_RC_SUCCESS;
+}
+
+CK_RV
+tpm_probe(tpm_ctx *t, tpm_caps *c)
+{
+	uint32_t algs[256], curves[64], ccs[512];
+	size_t na, nc, ncc;
+	TPMT_PUBLIC_PARMS p;
+	CK_RV rv;
+	bool encdec;
+
+	memset(c, 0, sizeof(*c));
+	if ((rv = tpm_firmware(t, &c->fw1, &c->fw2)) != CKR_OK ||
+	    (rv = tpm_cap_all(t, TPM2_CAP_ALGS, TPM2_ALG_FIRST,
+			      TPM2_MAX_CAP_ALGS, cap_alg, algs, 256, &na)) !=
+		    CKR_OK ||
+	    (rv = tpm_cap_all(t, TPM2_CAP_ECC_CURVES, TPM2_ECC_NONE,
+			      TPM2_MAX_ECC_CURVES, cap_curve, curves, 64, &nc)) !=
+		    CKR_OK ||
+	    (rv = tpm_cap_all(t, TPM2_CAP_COMMANDS, TPM2_CC_FIRST,
+			      TPM2_MAX_CAP_CC, cap_command, ccs, 512, &ncc)) !=
+		    CKR_OK)
+		return rv;
+#define HAS(cond, bit)                                                     \
+	do {                                                               \
+		if (cond)                                                  \
+			c->has |= (bit);                                   \
+	} while (0)
+	HAS(in_list(algs, na, TPM2_ALG_SHA1), TPM_HAS_SHA1);
+	HAS(in_list(algs, na, TPM2_ALG_SHA256), TPM_HAS_SHA256);
+	HAS(in_list(algs, na, TPM2_ALG_SHA384), TPM_HAS_SHA384);
+	HAS(in_list(algs, na, TPM2_ALG_SHA512), TPM_HAS_SHA512);
+	if (in_list(algs, na, TPM2_ALG_ECC) && in_list(algs, na, TPM2_ALG_ECDSA)) {
+		HAS(in_list(curves, nc, TPM2_ECC_NIST_P256), TPM_HAS_P256);
+		HAS(in_list(curves, nc, TPM2_ECC_NIST_P384), TPM_HAS_P384);
+	}
+	HAS((c->has & (TPM_HAS_P256 | TPM_HAS_P384)) &&
+		    in_list(algs, na, TPM2_ALG_ECDH) &&
+		    in_list(ccs, ncc, TPM2_CC_ECDH_ZGen),
+	    TPM_HAS_ECDH);
+	if (in_list(algs, na, TPM2_ALG_RSA)) {
+		c->has |= TPM_HAS_RSA2048;
+		memset(&p, 0, sizeof(p));
+		p.type = TPM2_ALG_RSA;
+		p.parameters.rsaDetail.symmetric.algorithm = TPM2_ALG_NULL;
+		p.parameters.rsaDetail.scheme.scheme = TPM2_ALG_NULL;
+		p.parameters.rsaDetail.keyBits = 3072;
+		HAS(tpm_test_parms(t, &p), TPM_HAS_RSA3072);
+		HAS(in_list(ccs, ncc, TPM2_CC_RSA_Decrypt), TPM_HAS_RSA_DECRYPT);
+	}
+	encdec = in_list(ccs, ncc, TPM2_CC_EncryptDecrypt2) ||
+		 in_list(ccs, ncc, TPM2_CC_EncryptDecrypt);
+	if (in_list(algs, na, TPM2_ALG_AES) && encdec) {
+		c->has |= TPM_HAS_AES128;
+		memset(&p, 0, sizeof(p));
+		p.type = TPM2_ALG_SYMCIPHER;
+		p.parameters.symDetail.sym.algorithm = TPM2_ALG_AES;
+		p.parameters.symDetail.sym.keyBits.aes = 256;
+		p.parameters.symDetail.sym.mode.aes = TPM2_ALG_NULL;
+		HAS(tpm_test_parms(t, &p), TPM_HAS_AES256);
+		HAS(in_list(algs, na, TPM2_ALG_ECB), TPM_HAS_ECB);
+		HAS(in_list(algs, na, TPM2_ALG_CBC), TPM_HAS_CBC);
+		HAS(in_list(algs, na, TPM2_ALG_CFB), TPM_HAS_CFB);
+		HAS(in_list(algs, na, TPM2_ALG_CTR), TPM_HAS_CTR);
+	}
+	HAS(in_list(algs, na, TPM2_ALG_KEYEDHASH) &&
+		    in_list(algs, na, TPM2_ALG_HMAC) &&
+		    in_list(ccs, ncc, TPM2_CC_HMAC),
+	    TPM_HAS_HMAC);
+#undef HAS
+	return CKR_OK;
+}
+
+void
+tpm_caps_encode(const tpm_caps *c, uint8_t out[12])
+{
+	put_be32(out, c->fw1);
+	put_be32(out + 4, c->fw2);
+	put_be32(out + 8, c->has);
+}
+
+int
+tpm_caps_decode(const uint8_t *in, size_t len, tpm_caps *c)
+{
+	if (in == NULL || len != 12)
+		return -1;
+	c->fw1 = get_be32(in);
+	c->fw2 = get_be32(in + 4);
+	c->has = get_be32(in + 8);
+	return 0;
 }
 
 CK_RV
@@ -1252,15 +1449,6 @@ tpm_pin_auth(const blob *salt, const char *pin, size_t pin_len,
 
 /* --- policies ---------------------------------------------------------------- */
 
-static void
-put_u32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
-
 /* policyDigest' = H(policyDigest || parts...) with SHA-256. */
 static int
 policy_extend(uint8_t d[32], const void *a, size_t alen, const void *b,
@@ -1282,7 +1470,7 @@ policy_cc(uint8_t d[32], uint32_t cc, const void *extra, size_t elen)
 {
 	uint8_t c[4];
 
-	put_u32(c, cc);
+	put_be32(c, cc);
 	return policy_extend(d, c, 4, extra, elen);
 }
 
@@ -1320,7 +1508,7 @@ policy_own(uint8_t own[32])
 {
 	uint8_t occ[4];
 
-	put_u32(occ, TPM2_CC_NV_ChangeAuth);
+	put_be32(occ, TPM2_CC_NV_ChangeAuth);
 	memset(own, 0, 32);
 	if (policy_cc(own, TPM2_CC_PolicyAuthValue, NULL, 0) ||
 	    policy_cc(own, TPM2_CC_PolicyCommandCode, occ, 4))
@@ -1348,7 +1536,7 @@ policy_user_index(const blob *so_name, pin_policy *p)
 {
 	uint8_t occ[4];
 
-	put_u32(occ, TPM2_CC_NV_ChangeAuth);
+	put_be32(occ, TPM2_CC_NV_ChangeAuth);
 	if (policy_own(p->a) != 0)
 		return -1;
 	memset(p->b, 0, 32);

@@ -69,6 +69,35 @@ typedef struct {
 	bool in_lockout;
 } tpm_lockout;
 
+/* What a TPM offers of what tpm11 builds on (issue 14): many chips lack
+ * P-384, RSA-3072, SHA-384/512 or EncryptDecrypt(2). Read once
+ * (tpm_probe), kept in the store, read again when the firmware changes. */
+enum {
+	TPM_HAS_SHA1 = 1u << 0,
+	TPM_HAS_SHA256 = 1u << 1,
+	TPM_HAS_SHA384 = 1u << 2,
+	TPM_HAS_SHA512 = 1u << 3,
+	TPM_HAS_P256 = 1u << 4,
+	TPM_HAS_P384 = 1u << 5,
+	TPM_HAS_RSA2048 = 1u << 6,
+	TPM_HAS_RSA3072 = 1u << 7,
+	TPM_HAS_AES128 = 1u << 8,
+	TPM_HAS_AES256 = 1u << 9,
+	TPM_HAS_ECB = 1u << 10,      /* modes, with EncryptDecrypt(2) */
+	TPM_HAS_CBC = 1u << 11,
+	TPM_HAS_CFB = 1u << 12,
+	TPM_HAS_CTR = 1u << 13,
+	TPM_HAS_HMAC = 1u << 14,     /* keyed-hash keys, TPM2_HMAC */
+	TPM_HAS_ECDH = 1u << 15,     /* TPM2_ECDH_ZGen */
+	TPM_HAS_RSA_DECRYPT = 1u << 16, /* TPM2_RSA_Decrypt (raw RSA) */
+	TPM_HAS_ALL = (1u << 17) - 1,
+};
+
+typedef struct {
+	uint32_t fw1, fw2;       /* TPM2_PT_FIRMWARE_VERSION_1/2 */
+	uint32_t has;            /* TPM_HAS_* */
+} tpm_caps;
+
 typedef struct {
 	tpm_key_type type;
 	ec_curve curve;
@@ -112,6 +141,14 @@ bool tpm_behind_rm(const tpm_ctx *t);
 
 CK_RV tpm_get_info(tpm_ctx *t, tpm_info *info);
 CK_RV tpm_get_lockout(tpm_ctx *t, tpm_lockout *l);
+/* The firmware version alone: one command (has a probe gone stale?). */
+CK_RV tpm_firmware(tpm_ctx *t, uint32_t *fw1, uint32_t *fw2);
+/* Reads what the TPM offers: algorithms, curves, commands, and with
+ * TPM2_TestParms the key sizes no capability lists (RSA-3072, AES-256). */
+CK_RV tpm_probe(tpm_ctx *t, tpm_caps *c);
+/* tpm_caps as 12 bytes (the store's copy), and back; -1 if malformed. */
+void tpm_caps_encode(const tpm_caps *c, uint8_t out[12]);
+int tpm_caps_decode(const uint8_t *in, size_t len, tpm_caps *c);
 CK_RV tpm_random(tpm_ctx *t, uint8_t *out, size_t n);
 CK_RV tpm_stir_random(tpm_ctx *t, const uint8_t *in, size_t n);
 

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "pin.h"
@@ -88,9 +89,21 @@ cmd_addkey(int argc, char **argv)
 	     "Creates a key pair inside the TPM (it never leaves it) and "
 	     "stores its\nTPM-wrapped blob and public key on the token.");
 	alg = opts_value(opts, "algorithm");
-	if (alg == NULL || (type = tpm_key_type_parse(alg)) == TPM_KEY_NONE) {
+	if (alg == NULL) {
 		fprintf(stderr, "tpm11: --algorithm is needed: ecc256, ecc384, "
 			"rsa2048 or rsa3072\n");
+		return 2;
+	}
+	if ((type = tpm_key_type_parse(alg)) == TPM_KEY_NONE) {
+		if (strncasecmp(alg, "ed25519", 7) == 0 ||
+		    strncasecmp(alg, "ed448", 5) == 0 ||
+		    strncasecmp(alg, "x25519", 6) == 0)
+			fprintf(stderr, "tpm11: --algorithm %s: not a TPM 2.0 "
+				"algorithm (TPMs do NIST curves and RSA); choose "
+				"ecc256, ecc384, rsa2048 or rsa3072\n", alg);
+		else
+			fprintf(stderr, "tpm11: --algorithm %s: unknown; choose "
+				"ecc256, ecc384, rsa2048 or rsa3072\n", alg);
 		return 2;
 	}
 	if ((idhex = opts_value(opts, "id")) != NULL &&
@@ -108,6 +121,12 @@ cmd_addkey(int argc, char **argv)
 		return 1;
 	if ((t = tool_token(c, opts)) == NULL)
 		goto out;
+	/* What the TPM lacks is said before a PIN is asked for. */
+	if ((rv = core_tpm(c)) != CKR_OK ||
+	    (rv = core_tpm_offers(c, type)) != CKR_OK) {
+		tool_fail(c, "addkey", rv);
+		goto out;
+	}
 	if (no_login) {
 		/* Such a key has an empty authValue and never touches the
 		 * PIN's NV index: no PIN to ask, no dictionary-attack strike
