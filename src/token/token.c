@@ -161,6 +161,8 @@ core_connect(core *c)
 	rv = tpm_open(c->tcti, &c->tpm, c->err, sizeof(c->err));
 	if (rv == CKR_OK && c->hold_session)
 		tpm_hold_session(c->tpm, true);
+	if (rv == CKR_OK && c->notice)
+		tpm_set_notice(c->tpm, c->notice);
 	return rv;
 }
 
@@ -209,6 +211,14 @@ core_tpm(core *c)
 {
 	CK_RV rv;
 
+	/* A connection that failed (the TPM or its resource manager went
+	 * away) is dropped here, and this call connects again: keys load
+	 * again when used, logins stay (their secrets are ours). */
+	if (tpm_lost(c->tpm)) {
+		log_debug("tpm: the connection was lost; connecting again");
+		tpm_discard(c->tpm);
+		c->tpm = NULL;
+	}
 	if ((rv = core_connect(c)) != CKR_OK)
 		return rv;
 	if (core_read_primary(c) != CKR_OK) {

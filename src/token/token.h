@@ -83,6 +83,7 @@ typedef struct core {
 	tpm_caps caps;
 	bool caps_checked;       /* this process compared the firmware */
 	bool hold_session;       /* tpm_hold_session (set before core_tpm) */
+	void (*notice)(const char *msg); /* tpm_set_notice (the tool) */
 	char err[768];
 } core;
 

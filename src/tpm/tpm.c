@@ -1,11 +1,13 @@
 #include "tpm/tpm.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -36,6 +38,11 @@ struct tpm_ctx {
 	tpm_key *resident[TPM_MAX_RESIDENT];
 	uint64_t clock;
 	uint64_t ncmds;
+	uint64_t gen;            /* this connection's number (tpm_key.gen) */
+	bool lost;               /* the connection failed: reconnect */
+	void (*notice)(const char *msg); /* tpm_set_notice */
+	bool noticed;            /* notice given for this command */
+	char denied[64];         /* a TPM device we may not open */
 	char err[256];
 };
 
@@ -43,12 +50,65 @@ struct tpm_ctx {
  * counted and failures logged once, where they happen. */
 #define TPM_CALL(t, what, call)                                            \
 	({                                                                 \
-		TSS2_RC r_ = (call);                                       \
-		(t)->ncmds++;                                              \
+		TSS2_RC r_;                                                \
+		unsigned try_ = 0;                                         \
+		do {                                                       \
+			r_ = (call);                                       \
+			(t)->ncmds++;                                      \
+		} while (tpm_again((t), (what), r_, try_++));              \
 		if (r_ != TSS2_RC_SUCCESS)                                 \
 			tpm_note_error((t), (what), r_);                   \
 		r_;                                                        \
 	})
+
+/* Whether to send a command again after rc (attempt try, from 0), having
+ * waited: a TPM may answer "not now" (Part 2, 6.6.3: TPM_RC_RETRY,
+ * TPM_RC_YIELDED, TPM_RC_TESTING), which ESAPI already resubmits up to
+ * five times at once; a chip still busy after that gets a backoff of
+ * 10 ms doubling to 640 ms (about 1.3 s in all). TPM_RC_NV_RATE (an NV
+ * write too soon after the last) waits 500 ms at a time, up to 30 s, and
+ * says so through the notice callback (the tool prints it). A lost
+ * connection is remembered: the next core_tpm connects again. */
+static bool
+tpm_again(tpm_ctx *t, const char *what, TSS2_RC rc, unsigned try)
+{
+	TSS2_RC b = tpm_rc_base(rc), layer = rc & TSS2_RC_LAYER_MASK;
+	struct timespec ts = {0, 0};
+
+	if (rc == TSS2_RC_SUCCESS) {
+		t->noticed = false;
+		return false;
+	}
+	if (layer == TSS2_TCTI_RC_LAYER ||
+	    ((layer == TSS2_ESAPI_RC_LAYER || layer == TSS2_SYS_RC_LAYER) &&
+	     ((rc & 0xffff) == TSS2_BASE_RC_IO_ERROR ||
+	      (rc & 0xffff) == TSS2_BASE_RC_NO_CONNECTION))) {
+		t->lost = true;
+		return false;
+	}
+	if ((b == TPM2_RC_RETRY || b == TPM2_RC_YIELDED ||
+	     b == TPM2_RC_TESTING) && try < 7) {
+		ts.tv_nsec = (10L << try) * 1000000L;
+	} else if (b == TPM2_RC_NV_RATE && try < 60) {
+		if (!t->noticed && t->notice != NULL) {
+			char msg[160];
+
+			snprintf(msg, sizeof(msg), "the TPM limits how often its "
+				 "NV memory is written (%s); waiting up to 30 s",
+				 what);
+			t->notice(msg);
+		}
+		t->noticed = true;
+		ts.tv_nsec = 500000000L;
+	} else {
+		t->noticed = false;
+		return false;
+	}
+	log_debug("tpm: %s: 0x%x, sending again (attempt %u)", what, rc,
+		  try + 2);
+	nanosleep(&ts, NULL);
+	return true;
+}
 
 static int tpm_flush_strangers(tpm_ctx *t);
 static bool tpm_rc_full(TSS2_RC rc);
@@ -188,6 +248,17 @@ fds_cloexec_new(const int *before, size_t nbefore)
 	free(now);
 }
 
+/* A TPM device we may not open: remembered for the error message (the
+ * usual cause: not in the tss group). */
+static bool
+tcti_device_denied(tpm_ctx *t, const char *path)
+{
+	if (access(path, R_OK | W_OK) == 0 || errno != EACCES)
+		return false;
+	snprintf(t->denied, sizeof(t->denied), "%s", path);
+	return true;
+}
+
 /* tctildr's default search, done here so that we know which TCTI it
  * chose (a resource manager in front or not: tpm_behind_rm; `tpm11` says
  * which). The same order: tpm2-abrmd on the system bus, the kernel's
@@ -211,10 +282,15 @@ tcti_connect(tpm_ctx *t, const char *tcti)
 
 	if (tcti != NULL) {
 		t->tcti_name = strdup(tcti);
+		if (strncmp(tcti, "device:", 7) == 0)
+			tcti_device_denied(t, tcti + 7);
 		return Tss2_TctiLdr_Initialize(tcti, &t->tcti);
 	}
 	for (i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
 		if (defaults[i].needs && access(defaults[i].needs, F_OK) != 0)
+			continue;
+		if (strncmp(defaults[i].conf, "device:", 7) == 0 &&
+		    tcti_device_denied(t, defaults[i].needs))
 			continue;
 		rc = Tss2_TctiLdr_Initialize(defaults[i].conf, &t->tcti);
 		if (rc == TSS2_RC_SUCCESS) {
@@ -235,6 +311,10 @@ tpm_behind_rm(const tpm_ctx *t)
 	return strncmp(n, "tabrmd", 6) == 0 ||
 	       strncmp(n, "device:/dev/tpmrm", 17) == 0;
 }
+
+/* Connections made by this process, so a key knows whether its handle
+ * belongs to the current one (the library lock serialises tpm_open). */
+static uint64_t tpm_generation;
 
 CK_RV
 tpm_open(const char *tcti, tpm_ctx **out, char *err, size_t errlen)
@@ -260,11 +340,17 @@ tpm_open(const char *tcti, tpm_ctx **out, char *err, size_t errlen)
 		fds_cloexec_new(fds, nfds);
 	free(fds);
 	if (rc != TSS2_RC_SUCCESS) {
-		snprintf(err, errlen,
-			 "no TPM reachable through TCTI %s (%s); set "
-			 "TPM11_TCTI or --tcti to a reachable TPM, e.g. "
-			 "device:/dev/tpmrm0",
-			 t->tcti_name, Tss2_RC_Decode(rc));
+		if (t->denied[0] != '\0')
+			snprintf(err, errlen,
+				 "permission denied on %s: add yourself to the "
+				 "group that owns it (`sudo usermod -aG tss "
+				 "$USER`, then log out and in again)", t->denied);
+		else
+			snprintf(err, errlen,
+				 "no TPM reachable through TCTI %s (%s); set "
+				 "TPM11_TCTI or --tcti to a reachable TPM, e.g. "
+				 "device:/dev/tpmrm0",
+				 t->tcti_name, Tss2_RC_Decode(rc));
 		log_error("%s", err);
 		free(t->tcti_name);
 		free(t);
@@ -280,9 +366,33 @@ tpm_open(const char *tcti, tpm_ctx **out, char *err, size_t errlen)
 		free(t);
 		return CKR_DEVICE_ERROR;
 	}
+	t->gen = ++tpm_generation;
 	log_debug("tpm: connected through %s", t->tcti_name);
 	*out = t;
 	return CKR_OK;
+}
+
+bool
+tpm_lost(const tpm_ctx *t)
+{
+	return t != NULL && t->lost;
+}
+
+void
+tpm_discard(tpm_ctx *t)
+{
+	if (t == NULL)
+		return;
+	Esys_Finalize(&t->esys);
+	Tss2_TctiLdr_Finalize(&t->tcti);
+	free(t->tcti_name);
+	free(t);
+}
+
+void
+tpm_set_notice(tpm_ctx *t, void (*notice)(const char *msg))
+{
+	t->notice = notice;
 }
 
 static void
@@ -1288,6 +1398,14 @@ tpm_key_ensure(tpm_ctx *t, tpm_key *k)
 	CK_RV rv;
 
 	k->last_use = ++t->clock;
+	if (k->gen != t->gen) {
+		/* Loaded or saved through an earlier connection: its handle
+		 * means nothing (or something else) on this one. */
+		k->tr = 0;
+		Esys_Free(k->saved);
+		k->saved = NULL;
+		k->resident = false;
+	}
 	if (k->tr != 0)
 		return CKR_OK;
 	if (t->srk == ESYS_TR_NONE)
@@ -1318,6 +1436,7 @@ tpm_key_ensure(tpm_ctx *t, tpm_key *k)
 		return tpm_rc_to_ckr(rc);
 loaded:
 	k->tr = tr;
+	k->gen = t->gen;
 	tpm_key_apply_auth(t, k);
 	resident_add(t, k);
 	return CKR_OK;
@@ -1410,7 +1529,7 @@ tpm_key_set_auth(tpm_key *k, const uint8_t *auth, size_t len)
 void
 tpm_key_unload(tpm_ctx *t, tpm_key *k)
 {
-	if (t != NULL && k->tr != 0) {
+	if (t != NULL && k->tr != 0 && k->gen == t->gen) {
 		TPM2B_AUTH empty = {0};
 
 		/* Leave no authValue in ESAPI's memory. */

@@ -49,6 +49,7 @@ typedef enum {
 typedef struct tpm_key {
 	blob pub, priv;
 	uint32_t tr;             /* ESYS_TR while loaded, else 0 */
+	uint64_t gen;            /* the connection tr and saved belong to */
 	void *saved;             /* TPMS_CONTEXT after eviction, or NULL */
 	uint8_t auth[TPM_AUTH_LEN];
 	size_t auth_len;
@@ -115,6 +116,15 @@ CK_RV tpm_open(const char *tcti, tpm_ctx **out, char *err, size_t errlen);
 /* Flushes what this context loaded and the sessions it started, then
  * disconnects. */
 void tpm_close(tpm_ctx *t);
+/* The connection failed (the TPM went away, a resource manager
+ * restarted): nothing more can go through it. */
+bool tpm_lost(const tpm_ctx *t);
+/* Frees a lost connection without sending a command. Keys loaded through
+ * it are known as stale by their generation and load again through the
+ * next connection. */
+void tpm_discard(tpm_ctx *t);
+/* A function that tells the user about a wait (the tool prints it). */
+void tpm_set_notice(tpm_ctx *t, void (*notice)(const char *msg));
 /* Flushes the salted session. The token layer calls it at the end of
  * every operation, so no session outlives an API call (a process that
  * exits without C_Finalize leaves none in a TPM without a resource

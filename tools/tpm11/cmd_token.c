@@ -8,6 +8,12 @@
 #include "tool.h"
 #include "util/secure.h"
 
+static void
+tool_notice(const char *msg)
+{
+	fprintf(stderr, "tpm11: %s\n", msg);
+}
+
 core *
 tool_open(bool create)
 {
@@ -23,6 +29,7 @@ tool_open(bool create)
 	/* One salted session for the whole command (see tpm_hold_session);
 	 * core_close flushes it. */
 	c->hold_session = true;
+	c->notice = tool_notice;
 	if (core_refresh(c) != CKR_OK) {
 		fprintf(stderr, "tpm11: %s\n", c->err);
 		core_close(c);
