@@ -77,18 +77,11 @@ count_finalize(TSS2_TCTI_CONTEXT *c)
 static TSS2_RC
 count_init(TSS2_TCTI_CONTEXT *c, size_t *size, const char *conf)
 {
-	if (size == NULL)
-		return TSS2_TCTI_RC_BAD_VALUE;
-	if (c == NULL) {
-		*size = sizeof(tcti_wrap);
-		return TSS2_RC_SUCCESS;
-	}
-	if (*size < sizeof(tcti_wrap))
-		return TSS2_TCTI_RC_INSUFFICIENT_BUFFER;
+	TSS2_RC rc;
+	if (!tcti_wrap_init_begin(c, size, sizeof(tcti_wrap), &rc))
+		return rc;
 	tcti_wrap *x = (tcti_wrap *)c;
-	memset(x, 0, sizeof(*x));
-	TSS2_RC rc = tcti_wrap_open(x, conf);
-	if (rc != TSS2_RC_SUCCESS)
+	if ((rc = tcti_wrap_open(x, conf)) != TSS2_RC_SUCCESS)
 		return rc;
 	tcti_wrap_setup(x, count_transmit, count_receive, count_finalize);
 	return TSS2_RC_SUCCESS;

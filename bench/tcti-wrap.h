@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <tss2/tss2_tcti.h>
 #include <tss2/tss2_tctildr.h>
@@ -105,6 +106,30 @@ tcti_wrap_setup(tcti_wrap *w, TSS2_TCTI_TRANSMIT_FCN transmit,
 	w->common.makeSticky = tcti_wrap_sticky;
 }
 
+/* The first steps of a TCTI's init (tss2_tcti.h, TSS2_TCTI_INIT_FUNC):
+ * with no context, report the size a context of this TCTI needs (need);
+ * with one, check that it is that large and zero it. Returns 1 when the
+ * caller goes on to initialise c, else 0 with *rc its answer. */
+static inline int
+tcti_wrap_init_begin(TSS2_TCTI_CONTEXT *c, size_t *size, size_t need, TSS2_RC *rc)
+{
+	*rc = TSS2_RC_SUCCESS;
+	if (size == NULL) {
+		*rc = TSS2_TCTI_RC_BAD_VALUE;
+		return 0;
+	}
+	if (c == NULL) {
+		*size = need;
+		return 0;
+	}
+	if (*size < need) {
+		*rc = TSS2_TCTI_RC_INSUFFICIENT_BUFFER;
+		return 0;
+	}
+	memset(c, 0, need);
+	return 1;
+}
+
 /* Opens the wrapped TCTI; an empty configuration means tctildr's default. */
 static inline TSS2_RC
 tcti_wrap_open(tcti_wrap *w, const char *conf)
@@ -120,14 +145,30 @@ tcti_wrap_close(tcti_wrap *w)
 	w->inner = NULL;
 }
 
-/* The command code of a command buffer (TPM 2.0 Part 1, 18.2: tag, size,
+/* TPM structures are big-endian (TPM 2.0 Part 1, 18). */
+static inline uint32_t
+tcti_get32(const uint8_t *b)
+{
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+static inline void
+tcti_put32(uint8_t *b, uint32_t v)
+{
+	b[0] = (uint8_t)(v >> 24);
+	b[1] = (uint8_t)(v >> 16);
+	b[2] = (uint8_t)(v >> 8);
+	b[3] = (uint8_t)v;
+}
+
+/* The command code of a command buffer (Part 1, 18.2: tag, size,
  * commandCode), 0 when the buffer is too short. */
 static inline uint32_t
 tcti_cmd_code(const uint8_t *cmd, size_t size)
 {
 	if (cmd == NULL || size < 10)
 		return 0;
-	return (uint32_t)cmd[6] << 24 | (uint32_t)cmd[7] << 16 | (uint32_t)cmd[8] << 8 | cmd[9];
+	return tcti_get32(cmd + 6);
 }
 
 #define TCTI_CC_BASE 0x100u

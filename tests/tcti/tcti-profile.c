@@ -608,21 +608,6 @@ rd_2b(rd *r)
 	rd_skip(r, rd16(r));
 }
 
-static uint32_t
-get32(const uint8_t *b)
-{
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-}
-
-static void
-put32(uint8_t *b, uint32_t v)
-{
-	b[0] = (uint8_t)(v >> 24);
-	b[1] = (uint8_t)(v >> 16);
-	b[2] = (uint8_t)(v >> 8);
-	b[3] = (uint8_t)v;
-}
-
 /* --- what the profile allows -------------------------------------------- */
 
 static int
@@ -997,8 +982,8 @@ answer(profile_ctx *x, TPM2_RC rc)
 {
 	x->rsp[0] = TPM2_ST_NO_SESSIONS >> 8;
 	x->rsp[1] = TPM2_ST_NO_SESSIONS & 0xff;
-	put32(x->rsp + 2, 10);
-	put32(x->rsp + 6, rc);
+	tcti_put32(x->rsp + 2, 10);
+	tcti_put32(x->rsp + 6, rc);
 	x->rsp_len = 10;
 	clock_gettime(CLOCK_MONOTONIC, &x->ready);
 	x->state = S_READY;
@@ -1046,7 +1031,7 @@ cap_keep(profile_ctx *x, uint32_t cap, uint8_t *e)
 	case TPM2_CAP_ECC_CURVES: /* TPM_ECC_CURVE */
 		return in_list(p->curves, p->n_curves, (uint16_t)(e[0] << 8 | e[1]));
 	case TPM2_CAP_COMMANDS: { /* TPMA_CC: commandIndex in bits 0..15 */
-		uint32_t a = get32(e);
+		uint32_t a = tcti_get32(e);
 		uint32_t cc = a & 0xffff;
 		if (a & TPMA_CC_V)
 			return 1;
@@ -1056,7 +1041,7 @@ cap_keep(profile_ctx *x, uint32_t cap, uint8_t *e)
 	case TPM2_CAP_PCRS: /* TPMS_PCR_SELECTION: hash, sizeofSelect, bits */
 		return !alg_hidden(p, (uint16_t)(e[0] << 8 | e[1]));
 	case TPM2_CAP_TPM_PROPERTIES: { /* TPMS_TAGGED_PROPERTY: property, value */
-		uint32_t prop = get32(e), v = get32(e + 4);
+		uint32_t prop = tcti_get32(e), v = tcti_get32(e + 4);
 		uint32_t used_o = (uint32_t)x->n_obj, used_s = (uint32_t)x->n_sess;
 		if (prop == TPM2_PT_HR_TRANSIENT_MIN && p->max_transient)
 			v = p->max_transient;
@@ -1070,7 +1055,7 @@ cap_keep(profile_ctx *x, uint32_t cap, uint8_t *e)
 			v = left < v ? left : v;
 		} else if (prop == TPM2_PT_MAX_DIGEST)
 			v = max_digest(p, v);
-		put32(e + 4, v);
+		tcti_put32(e + 4, v);
 		return 1;
 	}
 	default:
@@ -1085,11 +1070,11 @@ edit_capability(profile_ctx *x)
 {
 	uint8_t *b = x->rsp;
 	size_t len = x->rsp_len;
-	if (len < 19 || get32(b + 2) != len)
+	if (len < 19 || tcti_get32(b + 2) != len)
 		return;
-	uint32_t cap = get32(b + 11);
+	uint32_t cap = tcti_get32(b + 11);
 	uint8_t *cnt = b + 15, *in = b + 19, *out = b + 19, *end = b + len;
-	uint32_t n = get32(cnt), kept = 0;
+	uint32_t n = tcti_get32(cnt), kept = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		size_t sz;
 		switch (cap) {
@@ -1111,8 +1096,8 @@ edit_capability(profile_ctx *x)
 	}
 	memmove(out, in, (size_t)(end - in));
 	x->rsp_len = len - (size_t)(in - out);
-	put32(cnt, kept);
-	put32(b + 2, (uint32_t)x->rsp_len);
+	tcti_put32(cnt, kept);
+	tcti_put32(b + 2, (uint32_t)x->rsp_len);
 }
 
 /* --- the wrapped TCTI -------------------------------------------------------- */
@@ -1143,13 +1128,13 @@ relearn_handles(profile_ctx *x)
 		uint8_t cmd[22] = { TPM2_ST_NO_SESSIONS >> 8, TPM2_ST_NO_SESSIONS & 0xff };
 		uint8_t rsp[BUF_MAX];
 		size_t rn = sizeof(rsp);
-		put32(cmd + 2, sizeof(cmd));
-		put32(cmd + 6, TPM2_CC_GetCapability);
-		put32(cmd + 10, TPM2_CAP_HANDLES);
-		put32(cmd + 14, first[i]);
-		put32(cmd + 18, TRACK_MAX);
+		tcti_put32(cmd + 2, sizeof(cmd));
+		tcti_put32(cmd + 6, TPM2_CC_GetCapability);
+		tcti_put32(cmd + 10, TPM2_CAP_HANDLES);
+		tcti_put32(cmd + 14, first[i]);
+		tcti_put32(cmd + 18, TRACK_MAX);
 		if (inner_call(x, cmd, sizeof(cmd), rsp, &rn) != TSS2_RC_SUCCESS || rn < 19 ||
-		    get32(rsp + 6) != TPM2_RC_SUCCESS) {
+		    tcti_get32(rsp + 6) != TPM2_RC_SUCCESS) {
 			fprintf(stderr, "tpmprofile: after reconnecting, could not list the loaded "
 					"handles; counting from 0\n");
 			continue;
@@ -1301,7 +1286,7 @@ profile_transmit(TSS2_TCTI_CONTEXT *c, size_t size, const uint8_t *cmd)
 		 * never comes, without its responseCode. */
 		log_cmd(x, "cut");
 		answer(x, TPM2_RC_SUCCESS);
-		put32(x->rsp + 2, 64);
+		tcti_put32(x->rsp + 2, 64);
 		x->rsp_len = 6;
 		return TSS2_RC_SUCCESS;
 	default:
@@ -1345,11 +1330,11 @@ static void
 process_response(profile_ctx *x)
 {
 	const tcti_cc *info = tcti_cc_info(x->cc);
-	uint32_t rc = x->rsp_len >= 10 ? get32(x->rsp + 6) : ~0u;
+	uint32_t rc = x->rsp_len >= 10 ? tcti_get32(x->rsp + 6) : ~0u;
 	if (rc == TPM2_RC_SUCCESS) {
 		uint32_t h = 0;
 		if (info != NULL && info->rsp_handles == 1 && x->rsp_len >= 14)
-			h = get32(x->rsp + 10);
+			h = tcti_get32(x->rsp + 10);
 		if (h != 0 && (makes_object(x->cc) || x->cc == TPM2_CC_ContextLoad ||
 			       x->cc == TPM2_CC_StartAuthSession))
 			track_add(x, h, x->new_kind);
@@ -1486,18 +1471,11 @@ profile_configure(profile_ctx *x, const char *conf)
 static TSS2_RC
 profile_init(TSS2_TCTI_CONTEXT *c, size_t *size, const char *conf)
 {
-	if (size == NULL)
-		return TSS2_TCTI_RC_BAD_VALUE;
-	if (c == NULL) {
-		*size = sizeof(profile_ctx);
-		return TSS2_RC_SUCCESS;
-	}
-	if (*size < sizeof(profile_ctx))
-		return TSS2_TCTI_RC_INSUFFICIENT_BUFFER;
+	TSS2_RC rc;
+	if (!tcti_wrap_init_begin(c, size, sizeof(profile_ctx), &rc))
+		return rc;
 	profile_ctx *x = (profile_ctx *)c;
-	memset(x, 0, sizeof(*x));
-	TSS2_RC rc = profile_configure(x, conf);
-	if (rc != TSS2_RC_SUCCESS)
+	if ((rc = profile_configure(x, conf)) != TSS2_RC_SUCCESS)
 		return rc;
 	if ((rc = tcti_wrap_open(&x->w, x->inner_conf)) != TSS2_RC_SUCCESS)
 		return rc;
