@@ -210,17 +210,21 @@ CK_RV
 core_tpm(core *c)
 {
 	CK_RV rv;
-
 	/* A connection that failed (the TPM or its resource manager went
 	 * away) is dropped here, and this call connects again: keys load
 	 * again when used, logins stay (their secrets are ours). */
+	tpm_orphans *orphans = NULL;
+
 	if (tpm_lost(c->tpm)) {
 		log_debug("tpm: the connection was lost; connecting again");
-		tpm_discard(c->tpm);
+		orphans = tpm_discard(c->tpm);
 		c->tpm = NULL;
 	}
-	if ((rv = core_connect(c)) != CKR_OK)
+	if ((rv = core_connect(c)) != CKR_OK) {
+		tpm_flush_orphans(NULL, orphans);
 		return rv;
+	}
+	tpm_flush_orphans(c->tpm, orphans);
 	if (core_read_primary(c) != CKR_OK) {
 		snprintf(c->err, sizeof(c->err),
 			 "the store %s has no primary key yet; run `tpm11 "
@@ -315,6 +319,30 @@ core_init_primary(core *c, uint32_t handle)
 	c->primary = handle;
 	return core_tpm(c);
 }
+
+/* An operation that may simply be sent again (it changes nothing in the
+ * TPM, or it makes an object nobody keeps yet): when the connection was
+ * lost under it (the TPM reset its interface, a resource manager
+ * restarted, a response came back cut short), connect again and run it
+ * once more (up to TOKEN_TRIES times), so the fault costs the caller
+ * nothing (issue 14 item 3). Not
+ * for PIN changes or the making and removal of tokens: those may have
+ * happened before their answer was lost. */
+#define TOKEN_AGAIN(c, expr)                                               \
+	({                                                                 \
+		CK_RV a_ = (expr);                                         \
+		for (int n_ = 0; n_ < TOKEN_TRIES && a_ != CKR_OK &&       \
+				 tpm_lost((c)->tpm);                       \
+		     n_++) {                                               \
+			if ((a_ = core_tpm(c)) != CKR_OK)                  \
+				continue;                                  \
+			log_debug("token: connected again; once more");    \
+			a_ = (expr);                                       \
+		}                                                          \
+		a_;                                                        \
+	})
+/* Connections made again for one operation, at most. */
+#define TOKEN_TRIES 3
 
 /* A store write failed with rc: its message into c->err, and the CKR
  * code. An object too big for the token is the token's memory (v2.40
@@ -983,9 +1011,9 @@ token_login(core *c, token *t, CK_USER_TYPE who, const char *pin,
 	/* The TPM checks the PIN (TPM2_NV_Read with its authValue, proven
 	 * through the salted session) and, for the user, hands out the
 	 * token secret encrypted: one command. */
-	rv = who == CKU_SO ? tpm_pin_read(c->tpm, nv, auth, &one, 1)
+	rv = TOKEN_AGAIN(c, who == CKU_SO ? tpm_pin_read(c->tpm, nv, auth, &one, 1)
 			   : tpm_pin_read(c->tpm, nv, auth, t->sec->secret,
-					  TPM_SECRET_LEN);
+					  TPM_SECRET_LEN));
 	tpm_idle(c->tpm);
 	if (rv != CKR_OK) {
 		token_secrets_drop(t);
@@ -1325,11 +1353,11 @@ token_generate_key_recs(core *c, token *t, tpm_key_type type,
 	if ((rv = core_tpm(c)) != CKR_OK ||
 	    (rv = core_tpm_offers(c, type)) != CKR_OK)
 		goto out;
-	rv = tpm_key_create(c->tpm, type,
+	rv = TOKEN_AGAIN(c, tpm_key_create(c->tpm, type,
 			    flags & TOKEN_KEY_DERIVE ? TPM_KEYGEN_DERIVE : 0,
 			    auth, auth_len, &recs[1].tpm_pub,
 			    &recs[1].tpm_priv, &recs[1].creation_data,
-			    &recs[1].creation_hash, &recs[1].creation_ticket);
+			    &recs[1].creation_hash, &recs[1].creation_ticket));
 	if (rv != CKR_OK) {
 		snprintf(c->err, sizeof(c->err), "cannot create the key in "
 			 "the TPM: %s", tpm_errmsg(c->tpm));
@@ -1456,8 +1484,8 @@ token_sign_ecdsa(core *c, token *t, token_obj *o, const uint8_t *dig,
 
 	if ((rv = token_key_ready(c, t, o)) != CKR_OK)
 		return rv;
-	rv = tpm_sign_ecdsa(c->tpm, &o->key, o->pub.curve, dig, dlen, sig,
-			    siglen);
+	rv = TOKEN_AGAIN(c, tpm_sign_ecdsa(c->tpm, &o->key, o->pub.curve, dig, dlen, sig,
+			    siglen));
 	tpm_idle(c->tpm); /* a first use loaded the key through a session */
 	return rv;
 }
@@ -1470,7 +1498,7 @@ token_rsa_raw(core *c, token *t, token_obj *o, const uint8_t *in, size_t len,
 
 	if ((rv = token_key_ready(c, t, o)) != CKR_OK)
 		return rv;
-	rv = tpm_rsa_raw(c->tpm, &o->key, in, len, secret, out, outlen);
+	rv = TOKEN_AGAIN(c, tpm_rsa_raw(c->tpm, &o->key, in, len, secret, out, outlen));
 	tpm_idle(c->tpm);
 	return rv;
 }
@@ -1483,7 +1511,7 @@ token_ecdh(core *c, token *t, token_obj *o, const uint8_t *x,
 
 	if ((rv = token_key_ready(c, t, o)) != CKR_OK)
 		return rv;
-	rv = tpm_ecdh_zgen(c->tpm, &o->key, o->pub.curve, x, y, z);
+	rv = TOKEN_AGAIN(c, tpm_ecdh_zgen(c->tpm, &o->key, o->pub.curve, x, y, z));
 	tpm_idle(c->tpm);
 	return rv;
 }
@@ -1509,8 +1537,8 @@ token_create_secret(core *c, token *t, tpm_key_type type, attr_list *attrs,
 	    (rv = core_tpm(c)) != CKR_OK ||
 	    (rv = core_tpm_offers(c, type)) != CKR_OK)
 		goto out;
-	rv = tpm_key_create(c->tpm, type, 0, auth, auth_len, pub, priv, NULL,
-			    NULL, NULL);
+	rv = TOKEN_AGAIN(c, tpm_key_create(c->tpm, type, 0, auth, auth_len, pub, priv, NULL,
+			    NULL, NULL));
 	tpm_idle(c->tpm);
 out:
 	secure_zero(auth, sizeof(auth));
@@ -1530,8 +1558,8 @@ token_import_secret(core *c, token *t, tpm_key_type type, attr_list *attrs,
 	    (rv = core_tpm(c)) != CKR_OK ||
 	    (rv = core_tpm_offers(c, type)) != CKR_OK)
 		goto out;
-	rv = tpm_key_import(c->tpm, type, auth, auth_len, value, len, pub,
-			    priv);
+	rv = TOKEN_AGAIN(c, tpm_key_import(c->tpm, type, auth, auth_len, value, len, pub,
+			    priv));
 	tpm_idle(c->tpm);
 out:
 	secure_zero(auth, sizeof(auth));
@@ -1582,7 +1610,7 @@ token_hmac(core *c, token *t, token_obj *o, hash_algo alg,
 
 	if ((rv = token_key_ready(c, t, o)) != CKR_OK)
 		return rv;
-	rv = tpm_hmac(c->tpm, &o->key, alg, data, len, out);
+	rv = TOKEN_AGAIN(c, tpm_hmac(c->tpm, &o->key, alg, data, len, out));
 	tpm_idle(c->tpm);
 	return rv;
 }

@@ -79,10 +79,14 @@ tpm_again(tpm_ctx *t, const char *what, TSS2_RC rc, unsigned try)
 		t->noticed = false;
 		return false;
 	}
+	/* The connection failed, or a response came back cut short or
+	 * garbled: nothing more can be trusted to go through it. */
 	if (layer == TSS2_TCTI_RC_LAYER ||
 	    ((layer == TSS2_ESAPI_RC_LAYER || layer == TSS2_SYS_RC_LAYER) &&
 	     ((rc & 0xffff) == TSS2_BASE_RC_IO_ERROR ||
-	      (rc & 0xffff) == TSS2_BASE_RC_NO_CONNECTION))) {
+	      (rc & 0xffff) == TSS2_BASE_RC_NO_CONNECTION ||
+	      (rc & 0xffff) == TSS2_BASE_RC_INSUFFICIENT_RESPONSE ||
+	      (rc & 0xffff) == TSS2_BASE_RC_MALFORMED_RESPONSE))) {
 		t->lost = true;
 		return false;
 	}
@@ -109,6 +113,17 @@ tpm_again(tpm_ctx *t, const char *what, TSS2_RC rc, unsigned try)
 	nanosleep(&ts, NULL);
 	return true;
 }
+
+#define MARSHAL_TO_BLOB(type, src, dst)                                    \
+	({                                                                 \
+		uint8_t buf_[sizeof(*(src)) + 16];                         \
+		size_t off_ = 0;                                           \
+		int r_ = -1;                                               \
+		if (Tss2_MU_##type##_Marshal((src), buf_, sizeof(buf_),    \
+					     &off_) == TSS2_RC_SUCCESS)    \
+			r_ = blob_set((dst), buf_, off_);                  \
+		r_;                                                        \
+	})
 
 static int tpm_flush_strangers(tpm_ctx *t);
 static bool tpm_rc_full(TSS2_RC rc);
@@ -378,15 +393,91 @@ tpm_lost(const tpm_ctx *t)
 	return t != NULL && t->lost;
 }
 
-void
+struct tpm_orphans {
+	size_t n;
+	struct {
+		TPM2_HANDLE h;
+		blob pub;     /* empty for a session */
+	} v[TPM_MAX_RESIDENT + 1];
+};
+
+tpm_orphans *
 tpm_discard(tpm_ctx *t)
 {
+	tpm_orphans *o = NULL;
+	TPM2_HANDLE h;
+	int i;
+
 	if (t == NULL)
-		return;
+		return NULL;
+	if ((o = calloc(1, sizeof(*o))) != NULL) {
+		for (i = 0; i < TPM_MAX_RESIDENT; i++) {
+			tpm_key *k = t->resident[i];
+
+			if (k != NULL &&
+			    Esys_TR_GetTpmHandle(t->esys, k->tr, &h) ==
+				    TSS2_RC_SUCCESS &&
+			    blob_set(&o->v[o->n].pub, k->pub.data, k->pub.len) == 0)
+				o->v[o->n++].h = h;
+		}
+		if (t->hmac != ESYS_TR_NONE &&
+		    Esys_TR_GetTpmHandle(t->esys, t->hmac, &h) == TSS2_RC_SUCCESS)
+			o->v[o->n++].h = h;
+	}
 	Esys_Finalize(&t->esys);
 	Tss2_TctiLdr_Finalize(&t->tcti);
 	free(t->tcti_name);
 	free(t);
+	return o;
+}
+
+void
+tpm_flush_orphans(tpm_ctx *t, tpm_orphans *o)
+{
+	TSS2_SYS_CONTEXT *sys = NULL;
+	size_t i;
+
+	if (o == NULL)
+		return;
+	if (t == NULL || Esys_GetSysContext(t->esys, &sys) != TSS2_RC_SUCCESS)
+		sys = NULL;
+	for (i = 0; i < o->n && sys != NULL; i++) {
+		TPM2B_PUBLIC *pub = NULL;
+		ESYS_TR tr = ESYS_TR_NONE;
+		blob now = {0};
+		bool same;
+
+		if (o->v[i].pub.len == 0) {
+			/* A session: nobody can use it without its key. */
+			TPM_CALL(t, "FlushContext(orphan session)",
+				 Tss2_Sys_FlushContext(sys, o->v[i].h));
+			continue;
+		}
+		if (TPM_CALL(t, "ReadPublic(orphan)",
+			     Esys_TR_FromTPMPublic(t->esys, o->v[i].h,
+						   ESYS_TR_NONE, ESYS_TR_NONE,
+						   ESYS_TR_NONE, &tr)) !=
+		    TSS2_RC_SUCCESS)
+			continue;
+		same = TPM_CALL(t, "ReadPublic(orphan)",
+				Esys_ReadPublic(t->esys, tr, ESYS_TR_NONE,
+						ESYS_TR_NONE, ESYS_TR_NONE,
+						&pub, NULL, NULL)) ==
+			       TSS2_RC_SUCCESS &&
+		       MARSHAL_TO_BLOB(TPM2B_PUBLIC, pub, &now) == 0 &&
+		       now.len == o->v[i].pub.len &&
+		       memcmp(now.data, o->v[i].pub.data, now.len) == 0;
+		if (same)
+			TPM_CALL(t, "FlushContext(orphan)",
+				 Esys_FlushContext(t->esys, tr));
+		else
+			Esys_TR_Close(t->esys, &tr);
+		Esys_Free(pub);
+		blob_free(&now);
+	}
+	for (i = 0; i < o->n; i++)
+		blob_free(&o->v[i].pub);
+	free(o);
 }
 
 void
@@ -925,16 +1016,6 @@ priv_from_blob(const blob *b, TPM2B_PRIVATE *p)
 	return 0;
 }
 
-#define MARSHAL_TO_BLOB(type, src, dst)                                    \
-	({                                                                 \
-		uint8_t buf_[sizeof(*(src)) + 16];                         \
-		size_t off_ = 0;                                           \
-		int r_ = -1;                                               \
-		if (Tss2_MU_##type##_Marshal((src), buf_, sizeof(buf_),    \
-					     &off_) == TSS2_RC_SUCCESS)    \
-			r_ = blob_set((dst), buf_, off_);                  \
-		r_;                                                        \
-	})
 
 int
 tpm_pub_parse(const blob *pub, tpm_pubkey *out)

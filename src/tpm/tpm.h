@@ -121,8 +121,14 @@ void tpm_close(tpm_ctx *t);
 bool tpm_lost(const tpm_ctx *t);
 /* Frees a lost connection without sending a command. Keys loaded through
  * it are known as stale by their generation and load again through the
- * next connection. */
-void tpm_discard(tpm_ctx *t);
+ * next connection. Returns what it had loaded (NULL: nothing), for
+ * tpm_flush_orphans on the next connection. */
+typedef struct tpm_orphans tpm_orphans;
+tpm_orphans *tpm_discard(tpm_ctx *t);
+/* On a TPM without a resource manager, what a lost connection had loaded
+ * stays: flushes each object that is still there and still the same key
+ * (its public area compared), and the sessions; frees o. */
+void tpm_flush_orphans(tpm_ctx *t, tpm_orphans *o);
 /* A function that tells the user about a wait (the tool prints it). */
 void tpm_set_notice(tpm_ctx *t, void (*notice)(const char *msg));
 /* Flushes the salted session. The token layer calls it at the end of

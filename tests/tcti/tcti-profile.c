@@ -68,7 +68,8 @@
  *     symmetric and hash, the hash of Hash, HMAC, HMAC_Start and
  *     HashSequenceStart, Sign's scheme, ECC_Parameters' curve.
  *  3. A fault, drawn from the seeded generator once per command that got
- *     here (the same seed and commands give the same faults):
+ *     here (the same seed and commands give the same faults; each
+ *     connection of a process starts from the seed plus its number):
  *     retry, yielded, testing, nv_rate (only for commands that write NV):
  *       answered TPM_RC_RETRY / YIELDED / TESTING / NV_RATE (Part 2,
  *       table 16) with a 10-byte header, as the TPM answers a command it
@@ -113,6 +114,7 @@
  *
  * One command at a time per context, as for any TCTI.
  */
+#include <dlfcn.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1461,7 +1463,22 @@ profile_configure(profile_ctx *x, const char *conf)
 	profile_defaults(&x->p);
 	if (profile_load(&x->p, path) != 0 || profile_env(&x->p) != 0)
 		return TSS2_TCTI_RC_BAD_VALUE;
-	x->rng = x->p.seed;
+	/* Each connection a process opens draws its own sequence (the seed
+	 * and the connection's number): a client that connects again after
+	 * a dropped connection must not meet the same faults at the same
+	 * places again, as it never would on a real chip. The same program
+	 * run twice still meets the same faults. */
+	static uint64_t connections;
+	uint64_t mix = connections++;
+	Dl_info self;
+
+	/* tctildr unloads a TCTI with its last connection: stay loaded, so
+	 * that the count above survives a client's reconnection. */
+	if (mix == 0 && dladdr((void *)rng_next, &self) != 0 && self.dli_fname)
+		(void)dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+	/* (seed + n * the generator's own step would only shift the
+	 * sequence by n: mix the number through the generator first.) */
+	x->rng = mix == 0 ? x->p.seed : x->p.seed ^ rng_next(&mix);
 	const char *log = getenv("TPM11_PROFILE_LOG");
 	if (log != NULL && strlen(log) < sizeof(x->log_path))
 		strcpy(x->log_path, log);
