@@ -157,7 +157,13 @@ t11_clean "certutil -L"
 # In the valgrind pass Chromium runs natively too (it cannot run under
 # valgrind); the plain module it loads is the same build.
 CHROME_MODULE=${T11_CHROMIUM_MODULE:-$TPM11_MODULE}
-[ -n "${T11_SANITIZE:-}" ] && diag "Chromium itself is not sanitized ($T11_SANITIZE pass); it loads $CHROME_MODULE"
+# Nor are its time limits scaled like a sanitized program's (`timeout` is
+# a scaling wrapper in those passes, tests/lib/sanitize.bash).
+CHROME_TIMEOUT=timeout
+if [ -n "${T11_SANITIZE:-}" ]; then
+	diag "Chromium itself is not sanitized ($T11_SANITIZE pass); it loads $CHROME_MODULE"
+	CHROME_TIMEOUT=$(t11_san_real_path timeout)
+fi
 if [ "$CHROME_MODULE" != "$TPM11_MODULE" ]; then
 	if timeout 60 modutil -dbdir "$NSSDB" -delete tpm11 -force </dev/null >"$D/modutil2.out" 2>&1 &&
 		timeout 60 modutil -dbdir "$NSSDB" -add tpm11 -libfile "$CHROME_MODULE" -mechanisms FRIENDLY \
@@ -298,7 +304,7 @@ case_time() { diag "$1: $(since)"; }
 # lines). Sets CHROME_PID and CHROME_DPORT.
 chrome_launch() {
 	CHROME_DPORT=$(t11_free_port)
-	timeout -k 5 "$2" "$CHROME" "${CHROME_FLAGS[@]}" --user-data-dir="$D/profile-$1" \
+	"$CHROME_TIMEOUT" -k 5 "$2" "$CHROME" "${CHROME_FLAGS[@]}" --user-data-dir="$D/profile-$1" \
 		--remote-debugging-address=127.0.0.1 --remote-debugging-port="$CHROME_DPORT" \
 		"$URL" </dev/null >>"$D/$1.chrome.log" 2>&1 &
 	CHROME_PID=$!
@@ -407,23 +413,36 @@ chrome_gui() {
 
 # chrome_headless NAME SUBJECT_CN [VAR=VALUE...]: --headless=new
 # --dump-dom, with the variables in its environment. (It cannot wait for
-# the DevTools port: with one, --dump-dom does not exit.) A run that
-# printed no page in 60 s (a slow start on a loaded machine, or a hang) is
-# tried once more with 90 s; one that ended by itself is not. Either
-# shows in $D/NAME.dialogs.
+# the DevTools port as chrome_start does: with one, --dump-dom does not
+# exit.) A run that timed out (60 s) before the browser process had even
+# taken its profile (SingletonLock) was a slow start on a loaded machine:
+# it is tried once more with 90 s. One that started, or ended by itself,
+# is not. Either shows in $D/NAME.dialogs.
 chrome_headless() {
-	local name=$1 cn=$2 secs rc
+	local name=$1 cn=$2 secs rc pid started lock
 	shift 2
 	chrome_files "$name"
 	policy "$cn"
+	lock=$D/profile-$name/SingletonLock
 	for secs in 60 90; do
-		env "$@" timeout -k 5 "$secs" "$CHROME" --headless=new "${CHROME_FLAGS[@]}" \
+		rm -f "$lock"
+		env "$@" "$CHROME_TIMEOUT" -k 5 "$secs" "$CHROME" --headless=new "${CHROME_FLAGS[@]}" \
 			--user-data-dir="$D/profile-$name" --dump-dom "$URL" </dev/null \
-			>"$D/$name.page" 2>>"$D/$name.chrome.log"
-		rc=$?
+			>"$D/$name.page" 2>>"$D/$name.chrome.log" &
+		pid=$!
+		started=0
+		while kill -0 "$pid" 2>/dev/null; do
+			[ -L "$lock" ] && started=1
+			sleep 0.2
+		done
+		wait "$pid"; rc=$?
 		echo "exit $rc" >>"$D/$name.chrome.log"
-		{ [ "$rc" = 124 ] || [ "$rc" = 137 ]; } && [ ! -s "$D/$name.page" ] || break
-		echo "$(since): chromium printed no page in $secs s" >>"$D/$name.dialogs"
+		{ [ "$rc" = 124 ] || [ "$rc" = 137 ]; } || break
+		if [ "$started" = 1 ]; then
+			echo "$(since): chromium started but printed no page in $secs s" >>"$D/$name.dialogs"
+			break
+		fi
+		echo "$(since): chromium had not started after $secs s" >>"$D/$name.dialogs"
 	done
 }
 
