@@ -9,16 +9,18 @@
 # must hold no transient object or session afterwards.
 #
 # Signatures per thread: 150 (CI), 1000 with T11_LONG=1, 10 in the valgrind
-# pass of tests/run (valgrind runs one thread at a time), or
-# $T11_THREADS_N. Threads: $T11_THREADS_T (default 16). The same program
+# pass of tests/run (valgrind runs one thread at a time; 40 with
+# T11_LONG=1), or $T11_THREADS_N. Threads: $T11_THREADS_T (default 16). The same program
 # under ThreadSanitizer: tests/reliability/tsan.sh.
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/rel-lib.bash"
 t11_require_build
 rel_require_prog THREADS threads
 
-if t11_long; then N=${T11_THREADS_N:-1000}; SECS=1800
-elif [ "${T11_SANITIZE:-}" = valgrind ]; then N=${T11_THREADS_N:-10}; SECS=240
+if [ "${T11_SANITIZE:-}" = valgrind ]; then
+	# valgrind runs one thread at a time: a longer loop adds time, not checks.
+	if t11_long; then N=${T11_THREADS_N:-40}; SECS=900; else N=${T11_THREADS_N:-10}; SECS=240; fi
+elif t11_long; then N=${T11_THREADS_N:-1000}; SECS=1800
 else N=${T11_THREADS_N:-150}; SECS=240; fi
 T=${T11_THREADS_T:-16}
 SECS=${T11_THREADS_TIMEOUT:-$SECS}
