@@ -11,8 +11,8 @@
 # it; the exit status is then non-zero.
 #
 # Environment:
-#   FUZZ_SECONDS    seconds per target (default 30; tests/run uses 25 so
-#                   that build and all six targets stay within 5 minutes)
+#   FUZZ_SECONDS    seconds per target (default 30; tests/run uses 10, and
+#                   600 with --long)
 #   FUZZ_BUILD      build directory (default <source>/build-fuzz)
 #   FUZZ_ARTIFACTS  where reproducers go (default $FUZZ_BUILD/artifacts)
 #   FUZZ_NO_DEPS=1  never apt-get install clang / the libFuzzer runtime

@@ -2,7 +2,10 @@
 # End to end with ssh-agent: `ssh-add -s <module>` (PIN from SSH_ASKPASS)
 # puts the token's key in the agent, `ssh-add -l` shows it, and ssh with no
 # provider logs in to a loopback sshd through the agent. Removing the
-# provider (`ssh-add -e`) takes the key away again.
+# provider (`ssh-add -e`) takes the key away again. The TPM is clean after
+# every client run that ended (the tool, ssh-keygen, ssh-add; after
+# `ssh-add -e` and after the agent stopped; not while the agent holds a
+# logged-in key). Runs once per TPM mode (tests/run, T11_TPM_MODE).
 . "$(dirname "$0")/../lib/common.sh"
 t11_require_build
 
@@ -10,10 +13,10 @@ SO_PIN=agent-so-pin-99
 USER_PIN=agent-user-pin-77
 LABEL=PKI
 
-swtpm_start "$T11_TMP/tpm" || { not_ok "swtpm starts"; t11_done; exit 1; }
-check "tpm11 init" "$TPM11_TOOL" init
-check "tpm11 addtoken" "$TPM11_TOOL" addtoken --label "$LABEL" --sopin "$SO_PIN" --userpin "$USER_PIN"
-check "tpm11 addkey ecc256 ssh" "$TPM11_TOOL" addkey --algorithm ecc256 --label "$LABEL" \
+t11_tpm_start "$T11_TMP/tpm" || { not_ok "TPM starts ($(t11_tpm_mode))"; t11_done; exit 1; }
+check_clean "tpm11 init" "$TPM11_TOOL" init
+check_clean "tpm11 addtoken" "$TPM11_TOOL" addtoken --label "$LABEL" --sopin "$SO_PIN" --userpin "$USER_PIN"
+check_clean "tpm11 addkey ecc256 ssh" "$TPM11_TOOL" addkey --algorithm ecc256 --label "$LABEL" \
 	--key-label ssh --userpin "$USER_PIN"
 
 timeout 60 ssh-keygen -D "$TPM11_MODULE" </dev/null 2>"$T11_TMP/keygen.err" | grep -v '^$' >"$T11_TMP/pub" || true
@@ -22,6 +25,7 @@ if grep -qE '^ecdsa-sha2-nistp256 [A-Za-z0-9+/=]+ ssh$' "$T11_TMP/pub"; then
 else
 	not_ok "ssh-keygen -D shows the key"; sed 's/^/# /' "$T11_TMP/pub" "$T11_TMP/keygen.err"
 fi
+t11_clean "ssh-keygen -D"
 fp=$(ssh-keygen -lf "$T11_TMP/pub" 2>/dev/null | awk '{print $2}' | head -1)
 
 sshd_start "$T11_TMP/sshd" || { not_ok "sshd starts"; t11_done; exit 1; }
@@ -91,6 +95,7 @@ fi
 
 # ssh-add -e removes the provider's keys.
 check "ssh-add -e $TPM11_MODULE" timeout 30 ssh-add -e "$TPM11_MODULE"
+t11_clean "ssh-add -e (the agent's helper finalized the module)"
 out=$(t11_ssh -o BatchMode=yes -o IdentityFile=none -- echo LOGGED_IN 2>&1)
 if [ "$out" != LOGGED_IN ]; then ok "after ssh-add -e the agent no longer logs in"
 else not_ok "after ssh-add -e the agent no longer logs in"; fi

@@ -13,7 +13,9 @@
 # into the TPM, one flipped bit in certInfo, another key's public area, a
 # wrong / replayed / expired challenge, untrusted EK and AK CAs, and a
 # non-restricted key posing as the AK. verify-attestation needs no TPM.
-# The TPM holds no transient object or session at the end.
+# The TPM holds no transient object or session after every run of the tool
+# or pkcs11-tool; nothing flushes what tpm11 left. Runs once per TPM mode
+# (tests/run, T11_TPM_MODE).
 . "$(dirname "$0")/../lib/common.sh"
 t11_require_build
 
@@ -28,13 +30,20 @@ mkdir -p "$W"
 # run CMD...: stdout in $W/out, stderr in $W/err, status in $rc.
 run() { "$@" </dev/null >"$W/out" 2>"$W/err"; rc=$?; }
 show() { sed 's/^/# out: /' "$W/out" | head -n 15; sed 's/^/# err: /' "$W/err" | head -n 15; }
-expect_ok() { local name=$1; shift; run "$@"; if [ "$rc" = 0 ]; then ok "$name"; else not_ok "$name (exit $rc)"; show; fi; }
-# expect_refused NAME REGEX CMD...: non-zero exit and a line matching REGEX.
+# expect_ok NAME CMD...: exit 0, then the TPM is clean.
+expect_ok() {
+	local name=$1; shift; run "$@"
+	if [ "$rc" = 0 ]; then ok "$name"; else not_ok "$name (exit $rc)"; show; fi
+	t11_clean "$name"
+}
+# expect_refused NAME REGEX CMD...: non-zero exit and a line matching REGEX,
+# then the TPM is clean.
 expect_refused() {
 	local name=$1 re=$2; shift 2; run "$@"
 	if [ "$rc" = 0 ]; then not_ok "$name (accepted)"; show
 	elif ! grep -qiE -- "$re" "$W/err" "$W/out"; then not_ok "$name (no line /$re/)"; show
 	else ok "$name"; grep -iE -- "$re" "$W/err" | head -n 1 | sed 's/^/# /'; fi
+	t11_clean "$name"
 }
 
 # JSON members of tpm11's files sit one per line: "  "key": "value","
@@ -49,9 +58,20 @@ flip_bit() {
 	printf "$(printf '\\%03o' $((v ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
 }
 nonce() { openssl rand -hex 32; }
-# tt CMD...: a tpm2-tools command, then its transient objects flushed (with
-# no resource manager every context a tool loads stays; the TPM holds 3).
-tt() { "$@" && tpm2_flushcontext -t; }
+# tt CMD...: a tpm2-tools command of the test's own (not tpm11). With no
+# resource manager every object a tpm2-tools command loads stays in the TPM
+# (3 slots), so the transient handles that this command added are flushed
+# after it, by handle. Only those: whatever tpm11 left stays, for
+# tpm_is_clean to find.
+tt() {
+	local before h rc
+	before=$(tpm2_getcap handles-transient 2>/dev/null)
+	"$@"; rc=$?
+	for h in $(tpm2_getcap handles-transient 2>/dev/null | sed 's/^- //'); do
+		grep -qx -- "- $h" <<<"$before" || tpm2_flushcontext "$h" >/dev/null 2>&1
+	done
+	return "$rc"
+}
 
 # --- a TPM with EK certificates from a private local CA ------------------------
 for p in swtpm_setup swtpm_localca certtool; do
@@ -87,21 +107,22 @@ else
 	not_ok "swtpm_setup provisions EK certificates"; sed 's/^/# /' "$T11_TMP/swtpm_setup.log" | tail -n 20
 	t11_done; exit 1
 fi
-swtpm_start "$D" || { not_ok "swtpm starts"; t11_done; exit 1; }
+t11_tpm_start "$D" || { not_ok "TPM starts ($(t11_tpm_mode))"; t11_done; exit 1; }
 EK_CA=$W/ek-ca.pem   # the local CA's intermediate and root: the "vendor"
 cat "$CA/issuercert.pem" "$CA/swtpm-localca-rootca-cert.pem" >"$EK_CA"
 
 # --- a token, keys, an AK ----------------------------------------------------
-check "tpm11 init" "$T" init
-check "tpm11 addtoken" "$T" addtoken --label "$LABEL" --sopin "$SO_PIN" --userpin "$USER_PIN"
+check_clean "tpm11 init" "$T" init
+check_clean "tpm11 addtoken" "$T" addtoken --label "$LABEL" --sopin "$SO_PIN" --userpin "$USER_PIN"
 for kv in $KEYS; do
-	check "addkey ${kv#*:} ${kv%%:*}" "$T" addkey --label "$LABEL" --algorithm "${kv#*:}" \
+	check_clean "addkey ${kv#*:} ${kv%%:*}" "$T" addkey --label "$LABEL" --algorithm "${kv#*:}" \
 		--key-label "${kv%%:*}" --userpin "$USER_PIN"
 done
 for c in ak attest verify-attestation; do
 	run "$T" $c --help
 	if [ "$rc" = 0 ] && grep -qi usage "$W/out"; then ok "tpm11 $c --help"; else not_ok "tpm11 $c --help"; show; fi
 done
+t11_clean "tpm11 --help"
 expect_ok "ak create (ECDSA P-256, owner hierarchy)" "$T" ak create --pub-out "$W/ak.pub.pem"
 if grep -q "owner hierarchy" "$W/out" && grep -qE '^name: 000b[0-9a-f]{64}$' "$W/out"; then
 	ok "ak create prints the hierarchy and the AK's Name"
@@ -180,14 +201,18 @@ attest_cr() {
 for kv in $KEYS; do
 	k=${kv%%:*}
 	for f in json webauthn acme; do
-		if attest_cr "$k" "$f" "$W/cr-$f-$k" >"$W/out" 2>"$W/err"; then
+		attest_cr "$k" "$f" "$W/cr-$f-$k" >"$W/out" 2>"$W/err"; rc=$?
+		t11_clean "challenge-response, $f, $k: attest"
+		if [ "$rc" = 0 ]; then
 			expect_ok "challenge-response, $f, $k: verifies" \
 				"$T" verify-attestation "$W/cr-$f-$k" --challenge-state "$W/cr-$f-$k.state" --ek-ca "$EK_CA"
 		else not_ok "challenge-response, $f, $k: attest"; show; fi
 		N=$(nonce)
 		echo "$N" >"$W/ac-$f-$k.nonce"
-		if "$T" attest --label "$LABEL" --key-label "$k" --nonce "$N" --format "$f" \
-			--userpin "$USER_PIN" --out "$W/ac-$f-$k" >"$W/out" 2>"$W/err"; then
+		"$T" attest --label "$LABEL" --key-label "$k" --nonce "$N" --format "$f" \
+			--userpin "$USER_PIN" --out "$W/ac-$f-$k" >"$W/out" 2>"$W/err"; rc=$?
+		t11_clean "AK certificate, $f, $k: attest"
+		if [ "$rc" = 0 ]; then
 			ekca=(); [ "$f" = json ] && ekca=(--ek-ca "$EK_CA")
 			expect_ok "AK certificate, $f, $k: verifies" \
 				"$T" verify-attestation "$W/ac-$f-$k" --nonce "$N" --ak-ca "$AK_CA" "${ekca[@]}"
@@ -199,6 +224,7 @@ check "no transient object or session left (attest)" tpm_is_clean
 # What the verifier prints: the TPM's identity and the authorized_keys line.
 run "$T" verify-attestation "$W/ac-json-k256" --nonce "$(cat "$W/ac-json-k256.nonce")" --ak-ca "$AK_CA" --ek-ca "$EK_CA"
 "$T" ssh-pubkey --label "$LABEL" --key-label k256 >"$W/k256.pub"
+t11_clean "verify-attestation and ssh-pubkey"
 if grep -q "^# TPM: manufacturer $TPM_MANUF (IBM), model swtpm.*(from the AK certificate)" "$W/out" &&
 	[ "$(grep -v '^#' "$W/out" | cut -d' ' -f1,2)" = "$(cut -d' ' -f1,2 "$W/k256.pub")" ]; then
 	ok "verify-attestation prints the TPM's manufacturer and model (from the AK certificate) and the authorized_keys line"
@@ -281,7 +307,9 @@ else not_ok "another vendor's EK certificate swapped into an attestation"; show;
 # P-384 EK (high range), and an AK that is the EK's child.
 for idx in 0x01c00002 0x01c00016; do
 	for ak in ak ekak; do
-		if attest_cr k384 json "$W/ek-$idx-$ak" "$ak" "$idx" >"$W/out" 2>"$W/err"; then
+		attest_cr k384 json "$W/ek-$idx-$ak" "$ak" "$idx" >"$W/out" 2>"$W/err"; rc=$?
+		t11_clean "challenge-response through the EK at $idx, AK \"$ak\": attest"
+		if [ "$rc" = 0 ]; then
 			expect_ok "challenge-response through the EK at $idx, AK \"$ak\"" \
 				"$T" verify-attestation "$W/ek-$idx-$ak" --challenge-state "$W/ek-$idx-$ak.state" --ek-ca "$EK_CA"
 		else not_ok "challenge-response through the EK at $idx, AK \"$ak\": attest"; show; fi
@@ -291,6 +319,7 @@ done
 # The very key being enrolled: --expect-ssh-key, --expect-csr.
 N=$(cat "$W/ac-json-k256.nonce")
 "$T" ssh-pubkey --label "$LABEL" --key-label k384 >"$W/k384.pub"
+t11_clean "ssh-pubkey k384"
 expect_ok "--expect-ssh-key with the attested key" \
 	"$T" verify-attestation "$W/ac-json-k256" --nonce "$N" --ak-ca "$AK_CA" --expect-ssh-key "$W/k256.pub"
 expect_refused "--expect-ssh-key with another key" "not the key in" \
@@ -298,6 +327,7 @@ expect_refused "--expect-ssh-key with another key" "not the key in" \
 if "$T" csr --help >/dev/null 2>&1; then
 	"$T" csr --label "$LABEL" --key-label k256 --subject /CN=attested --userpin "$USER_PIN" >"$W/k256.csr" 2>/dev/null
 	"$T" csr --label "$LABEL" --key-label k384 --subject /CN=other --userpin "$USER_PIN" >"$W/k384.csr" 2>/dev/null
+	t11_clean "tpm11 csr (k256, k384)"
 	expect_ok "--expect-csr with a CSR of the attested key" \
 		"$T" verify-attestation "$W/ac-json-k256" --nonce "$N" --ak-ca "$AK_CA" --expect-csr "$W/k256.csr"
 	expect_refused "--expect-csr with a CSR of another key" "not the key in" \
@@ -313,8 +343,10 @@ b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
 N=$(openssl rand 32 | b64url).$(printf '{"crv":"P-256","kty":"EC","x":"%s","y":"%s"}' \
 	"$(openssl rand 32 | b64url)" "$(openssl rand 32 | b64url)" | openssl dgst -sha256 -binary | b64url)
 [ ${#N} = 87 ] && ok "a key authorization of 87 characters (token.thumbprint)" || not_ok "a key authorization of 87 characters (is ${#N})"
-if "$T" attest --label "$LABEL" --key-label k256 --key-authorization "$N" --format acme \
-	--userpin "$USER_PIN" --out "$W/acme-kauth" >/dev/null 2>"$W/err"; then
+"$T" attest --label "$LABEL" --key-label k256 --key-authorization "$N" --format acme \
+	--userpin "$USER_PIN" --out "$W/acme-kauth" >/dev/null 2>"$W/err"; rc=$?
+t11_clean "attest --key-authorization"
+if [ "$rc" = 0 ]; then
 	ok "attest --key-authorization with 87 characters"
 	expect_ok "acme with an ACME key authorization verifies, without a TPM" \
 		env TPM11_TCTI="swtpm:path=$T11_TMP/no-such.sock" TPM11_STORE="$T11_TMP/no-store" \
@@ -408,17 +440,21 @@ P11=(timeout 120 pkcs11-tool --module "$TPM11_MODULE" --token-label "$LABEL")
 if "${P11[@]}" -O --type data </dev/null >"$W/O" 2>&1 && grep -q "tpm11-attestation" "$W/O"; then
 	ok "pkcs11-tool lists the attestation data object without login"
 else not_ok "pkcs11-tool lists the attestation data object without login"; sed 's/^/# /' "$W/O" | head -n 20; fi
+t11_clean "pkcs11-tool -O --type data"
 if "${P11[@]}" --read-object --type data --application-label tpm11-attestation \
 	--output-file "$W/read.json" </dev/null >/dev/null 2>&1 && cmp -s "$W/read.json" "$W/stored.json"; then
 	ok "pkcs11-tool reads the attestation (CKA_VALUE) back"
 else not_ok "pkcs11-tool reads the attestation (CKA_VALUE) back"; fi
+t11_clean "pkcs11-tool --read-object"
 expect_ok "the attestation read over PKCS#11 verifies" \
 	"$T" verify-attestation "$W/read.json" --nonce "$N" --ak-ca "$AK_CA" --ek-ca "$EK_CA"
 "$T" attest --label "$LABEL" --key-label k384 --nonce "$N" --userpin "$USER_PIN" --store-object \
 	--out /dev/null >/dev/null 2>&1
+t11_clean "attest --store-object again"
 if [ "$("${P11[@]}" -O --type data </dev/null 2>/dev/null | grep -c 'tpm11-attestation')" = 1 ]; then
 	ok "a newer attestation replaces the key's older data object"
 else not_ok "a newer attestation replaces the key's older data object"; fi
+t11_clean "pkcs11-tool -O --type data (again)"
 
 # --- negative cases ------------------------------------------------------------------
 J=$W/ac-json-k256
@@ -432,14 +468,16 @@ if tt tpm2_createprimary -C o -g sha256 -G ecc -c "$W/prim.ctx" -Q &&
 	tt tpm2_load -C "$W/prim.ctx" -u "$W/imp.pub" -r "$W/imp.priv" -c "$W/imp.ctx" -Q &&
 	tt tpm2_evictcontrol -C o -c "$W/imp.ctx" 0x81000100 -Q; then
 	N=$(nonce)
-	if "$T" attest --key-handle 0x81000100 --nonce "$N" --out "$W/imported.json" >/dev/null 2>"$W/err"; then
+	"$T" attest --key-handle 0x81000100 --nonce "$N" --out "$W/imported.json" >/dev/null 2>"$W/err"; rc=$?
+	t11_clean "attest --key-handle (an imported key)"
+	if [ "$rc" = 0 ]; then
 		expect_refused "refused: a key imported from outside the TPM" "not generated inside the TPM" \
 			"$T" verify-attestation "$W/imported.json" --nonce "$N" --ak-ca "$AK_CA"
 		grep -q "not fixedTPM" "$W/err" && ok "  ...and it is not fixedTPM" || not_ok "  ...and it is not fixedTPM"
 	else not_ok "attest --key-handle of an imported key"; show; fi
 	tt tpm2_evictcontrol -C o -c 0x81000100 -Q
 else
-	not_ok "tpm2_import a key made outside"; tpm2_flushcontext -t
+	not_ok "tpm2_import a key made outside"
 fi
 
 # One flipped bit in certInfo (in clockInfo.clock: the structure still
@@ -471,10 +509,13 @@ expect_refused "refused: a wrong challenge (nonce)" "extraData does not match th
 expect_refused "refused: a replayed challenge-response answer" "already answered" \
 	"$T" verify-attestation "$W/cr-json-k256" --challenge-state "$W/cr-json-k256.state" --ek-ca "$EK_CA"
 attest_cr k256 json "$W/cr5" >/dev/null 2>&1
+t11_clean "attest_cr k256 json (cr5)"
 expect_refused "refused: an answer checked against another challenge (json)" "another challenge" \
 	"$T" verify-attestation "$W/cr-json-k384" --challenge-state "$W/cr5.state" --ek-ca "$EK_CA"
 attest_cr k256 webauthn "$W/cr2" >/dev/null 2>&1
+t11_clean "attest_cr k256 webauthn (cr2)"
 attest_cr k256 webauthn "$W/cr3" >/dev/null 2>&1
+t11_clean "attest_cr k256 webauthn (cr3)"
 expect_refused "refused: an answer checked against another challenge (webauthn)" "extraData does not match the challenge" \
 	"$T" verify-attestation "$W/cr2" --challenge-state "$W/cr3.state" --ek-ca "$EK_CA"
 "$T" ak export --out "$W/ttl.req" >/dev/null 2>&1
@@ -482,6 +523,7 @@ expect_refused "refused: an answer checked against another challenge (webauthn)"
 	--state-out "$W/ttl.state" --challenge-out "$W/ttl.chal" 2>/dev/null
 "$T" attest --label "$LABEL" --key-label k256 --respond "$W/ttl.chal" --userpin "$USER_PIN" \
 	--out "$W/ttl.json" >/dev/null 2>&1
+t11_clean "attest --respond (ttl 1)"
 sleep 2
 expect_refused "refused: an expired challenge" "expired" \
 	"$T" verify-attestation "$W/ttl.json" --challenge-state "$W/ttl.state" --ek-ca "$EK_CA"
@@ -494,6 +536,7 @@ expect_refused "refused: make-challenge with an untrusted EK CA" "no EK certific
 	"$T" verify-attestation --make-challenge --request "$W/request.json" --ek-ca "$AK_CA" \
 	--state-out "$W/x.state" --challenge-out "$W/x.chal"
 attest_cr k256 json "$W/cr4" >/dev/null 2>&1
+t11_clean "attest_cr k256 json (cr4)"
 expect_refused "refused: a challenge-response answer with an untrusted EK CA" "EK certificate is not issued by a trusted EK CA" \
 	"$T" verify-attestation "$W/cr4" --challenge-state "$W/cr4.state" --ek-ca "$AK_CA"
 expect_refused "refused: EK certificates from an untrusted CA (AK certificate mode)" "no EK certificate is issued by a trusted EK CA" \
@@ -533,9 +576,8 @@ if tt tpm2_create -C "$W/prim.ctx" -G ecc256:ecdsa-sha256 \
 	if [ "$(grep -c 'refused:' "$W/err")" = 1 ]; then ok "  ...and that is the only check that fails"
 	else not_ok "  ...and that is the only check that fails"; show; fi
 else
-	not_ok "make a non-restricted signing key with tpm2-tools"; tpm2_flushcontext -t
+	not_ok "make a non-restricted signing key with tpm2-tools"
 fi
-tpm2_flushcontext -t 2>/dev/null
 
 check "no transient object or session left" tpm_is_clean
 t11_done

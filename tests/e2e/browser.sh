@@ -5,9 +5,9 @@
 # re-executes itself under `unshare --net --mount`): only a loopback
 # interface exists, so the browser reaches nothing else, and a private copy
 # of /etc/chromium (bind-mounted) holds the AutoSelectCertificateForUrls
-# policy; the real /etc is never written. Inside: a swtpm on a Unix socket,
-# tpm2-abrmd (Chromium loads the module in more than one process), a test
-# CA, `openssl s_server -Verify 1 -www -tls1_3` on 127.0.0.1, a fresh NSS
+# policy; the real /etc is never written. Inside: a swtpm on a Unix socket
+# (reached directly, or through tpm2-abrmd: tests/run runs the script once
+# per TPM mode, T11_TPM_MODE), a test CA, `openssl s_server -Verify 1 -www -tls1_3` on 127.0.0.1, a fresh NSS
 # database in a temporary $HOME with the module registered by modutil
 # (-mechanisms FRIENDLY), and Chromium under Xvfb.
 #
@@ -18,9 +18,13 @@
 # back; then cancelled), no module registered (headless), a certificate on
 # a token without a key of its CKA_ID (headless; that token is in a store
 # of its own, so that no other certificate is offered). Each Chromium run
-# is bounded by a timeout; the time of each case is printed.
+# is bounded by a timeout; the time of each case is printed. The TPM is
+# clean after every client run (the tool, pkcs11-tool, the NSS tools, each
+# Chromium).
 # T11_BROWSER_CASES="p256 orphan" runs only some cases; T11_KEEP=1 keeps
-# the temporary directory (pages, dialog timings, Chromium logs).
+# the temporary directory (pages, dialog timings, Chromium logs);
+# T11_CHROME_START_SECS (45) is how long a start may take before it is
+# tried once more (see chrome_start).
 set -u
 if [ -z "${T11_BROWSER_NS:-}" ]; then
 	ns=(unshare --net --mount --propagation private)
@@ -69,15 +73,14 @@ browser_cleanup() {
 trap browser_cleanup EXIT
 
 # --- TPM, token, keys -----------------------------------------------------------
-swtpm_start "$D/tpm" || { not_ok "swtpm starts"; t11_done; exit 1; }
-abrmd_start "$D/tpm" || { not_ok "tpm2-abrmd starts"; t11_done; exit 1; }
-check "tpm11 init" "$T" init
-check "tpm11 addtoken" "$T" addtoken --label "$LABEL" --sopin "$SO_PIN" --userpin "$USER_PIN"
+t11_tpm_start "$D/tpm" || { not_ok "TPM starts ($(t11_tpm_mode))"; t11_done; exit 1; }
+check_clean "tpm11 init" "$T" init
+check_clean "tpm11 addtoken" "$T" addtoken --label "$LABEL" --sopin "$SO_PIN" --userpin "$USER_PIN"
 for k in "p256 ecc256" "p384 ecc384" "rsa2048 rsa2048"; do
 	set -- $k
-	check "addkey $1" "$T" addkey --label "$LABEL" --algorithm "$2" --key-label "$1" --userpin "$USER_PIN"
+	check_clean "addkey $1" "$T" addkey --label "$LABEL" --algorithm "$2" --key-label "$1" --userpin "$USER_PIN"
 done
-check "addkey nologin (--no-login)" "$T" addkey --label "$LABEL" --algorithm ecc256 --key-label nologin \
+check_clean "addkey nologin (--no-login)" "$T" addkey --label "$LABEL" --algorithm ecc256 --key-label nologin \
 	--no-login --userpin "$USER_PIN"
 
 rand_serial() { echo "0x4$(openssl rand -hex 15)"; }
@@ -121,6 +124,7 @@ TPM11_STORE=$ORPHAN_STORE "$T" addtoken --label ORPHAN --sopin "$SO_PIN" --userp
 	{ certs_ok=0; sed 's/^/# /' "$D/orphan.err"; }
 if [ "$certs_ok" = 1 ]; then ok "certificates for p256, p384, rsa2048, nologin (tpm11 csr/addcert) and orphan"
 else not_ok "certificates for p256, p384, rsa2048, nologin (tpm11 csr/addcert) and orphan"; fi
+t11_clean "tpm11 csr/addcert, pkcs11-tool --write-object"
 
 # --- NSS: a fresh database with the module ----------------------------------
 export HOME=$D/home
@@ -134,6 +138,7 @@ if timeout 60 modutil -dbdir "$NSSDB" -add tpm11 -libfile "$TPM11_MODULE" -mecha
 else
 	not_ok "modutil -add tpm11 -mechanisms FRIENDLY"; sed 's/^/# /' "$D/modutil.out"
 fi
+t11_clean "modutil -add"
 timeout 60 certutil -L -d "$NSSDB" -h all </dev/null >"$D/certutil.L" 2>&1
 if grep -qE "^$LABEL:p256 +u,u,u" "$D/certutil.L" && grep -qE "^$LABEL:rsa2048 +u,u,u" "$D/certutil.L"; then
 	ok "certutil -L -h all: token certificates are user certificates (u,u,u)"
@@ -145,13 +150,20 @@ if grep -qE "^$LABEL:orphan +u,u,u" "$D/certutil.L"; then
 else
 	ok "certutil: the certificate without a key is not a user certificate"
 fi
+t11_clean "certutil -L"
 # The asan pass of tests/run: Chromium cannot run with an ASan runtime
 # (preloaded, it hangs at start), so it loads the plain build's module
 # (T11_CHROMIUM_MODULE); modutil and certutil above used the ASan one.
 # In the valgrind pass Chromium runs natively too (it cannot run under
 # valgrind); the plain module it loads is the same build.
 CHROME_MODULE=${T11_CHROMIUM_MODULE:-$TPM11_MODULE}
-[ -n "${T11_SANITIZE:-}" ] && diag "Chromium itself is not sanitized ($T11_SANITIZE pass); it loads $CHROME_MODULE"
+# Nor are its time limits scaled like a sanitized program's (`timeout` is
+# a scaling wrapper in those passes, tests/lib/sanitize.bash).
+CHROME_TIMEOUT=timeout
+if [ -n "${T11_SANITIZE:-}" ]; then
+	diag "Chromium itself is not sanitized ($T11_SANITIZE pass); it loads $CHROME_MODULE"
+	CHROME_TIMEOUT=$(t11_san_real_path timeout)
+fi
 if [ "$CHROME_MODULE" != "$TPM11_MODULE" ]; then
 	if timeout 60 modutil -dbdir "$NSSDB" -delete tpm11 -force </dev/null >"$D/modutil2.out" 2>&1 &&
 		timeout 60 modutil -dbdir "$NSSDB" -add tpm11 -libfile "$CHROME_MODULE" -mechanisms FRIENDLY \
@@ -160,6 +172,7 @@ if [ "$CHROME_MODULE" != "$TPM11_MODULE" ]; then
 	else
 		not_ok "Chromium gets the plain module $CHROME_MODULE"; sed 's/^/# /' "$D/modutil2.out"
 	fi
+	t11_clean "modutil -delete, -add"
 fi
 # The same, without the module: for the "no module registered" case.
 HOME_NOMOD=$D/home-nomod
@@ -282,7 +295,68 @@ want() { [ -z "${T11_BROWSER_CASES:-}" ] || [[ " $T11_BROWSER_CASES " == *" $1 "
 
 CASE_T0=0
 case_start() { CASE_T0=$(date +%s%N); }
-case_time() { diag "$1: $(( ($(date +%s%N) - CASE_T0) / 1000000 )) ms"; }
+since() { echo "$(( ($(date +%s%N) - CASE_T0) / 1000000 )) ms"; }
+case_time() { diag "$1: $(since)"; }
+
+# chrome_launch NAME SECONDS: starts Chromium under Xvfb on $URL in the
+# background, bounded by SECONDS, with a DevTools port; its output goes to
+# $D/NAME.chrome.log (appended, so a second start keeps the first one's
+# lines). Sets CHROME_PID and CHROME_DPORT.
+chrome_launch() {
+	CHROME_DPORT=$(t11_free_port)
+	"$CHROME_TIMEOUT" -k 5 "$2" "$CHROME" "${CHROME_FLAGS[@]}" --user-data-dir="$D/profile-$1" \
+		--remote-debugging-address=127.0.0.1 --remote-debugging-port="$CHROME_DPORT" \
+		"$URL" </dev/null >>"$D/$1.chrome.log" 2>&1 &
+	CHROME_PID=$!
+}
+
+# chrome_up NAME SECONDS: waits until the Chromium of chrome_launch has
+# started, i.e. says "DevTools listening" (early, before it loads the
+# page). Returns 0 when it has, 1 when it exited first (a failed start),
+# 2 when it still runs but has not started after SECONDS (a slow start, or
+# a hang: with gdb installed, the browser process's main stack goes to its
+# log to tell which).
+chrome_up() {
+	local log=$D/$1.chrome.log end=$((SECONDS + $2)) from
+	from=$(grep -c 'DevTools listening on' "$log" 2>/dev/null)
+	while [ $SECONDS -lt $end ]; do
+		[ "$(grep -c 'DevTools listening on' "$log" 2>/dev/null)" -gt "$from" ] && return 0
+		kill -0 "$CHROME_PID" 2>/dev/null || return 1
+		sleep 0.2
+	done
+	if command -v gdb >/dev/null; then
+		echo "--- not started after $2 s; the browser process's stack:" >>"$log"
+		timeout 30 gdb -p "$(ps -o pid= --ppid "$CHROME_PID" | head -1)" -batch \
+			-ex 'thread 1' -ex bt </dev/null >>"$log" 2>&1
+	fi
+	return 2
+}
+
+# chrome_start NAME SECONDS: chrome_launch, and wait for the start. On a loaded machine Chromium can be slow to start
+# (seen: DevTools refused connections for 80 s): a start that has not come
+# up in 45 s ($T11_CHROME_START_SECS) is stopped and tried once more, with
+# twice the time. One that exited is a failure, not retried. Sets
+# CHROME_UP (0/1/2 as chrome_up) and notes what happened in
+# $D/NAME.dialogs.
+chrome_start() {
+	local name=$1 secs=$2 try wait
+	for try in 1 2; do
+		wait=$((${T11_CHROME_START_SECS:-45} * try))
+		chrome_launch "$name" $((secs + wait))
+		chrome_up "$name" "$wait"; CHROME_UP=$?
+		[ "$CHROME_UP" = 2 ] || break
+		echo "$(since): chromium not started after $wait s (a slow start, or a hang: see the stack in $name.chrome.log)" >>"$D/$name.dialogs"
+		chrome_stop "$CHROME_PID"
+	done
+	case $CHROME_UP in
+	0) [ "$try" = 1 ] || echo "$(since): chromium started on the second try" >>"$D/$name.dialogs" ;;
+	1) wait "$CHROME_PID"; echo "$(since): chromium exited at start (status $?)" >>"$D/$name.dialogs" ;;
+	2) echo "$(since): chromium did not start (two tries)" >>"$D/$name.dialogs" ;;
+	esac
+}
+
+# chrome_files NAME: a fresh dialogs file and log for a Chromium run.
+chrome_files() { : >"$D/$1.dialogs"; : >"$D/$1.chrome.log"; }
 
 # chrome_gui NAME SUBJECT_CN ACTION...: Chromium under Xvfb on $URL with
 # the certificate CN=SUBJECT_CN auto-selected; ACTIONs answer PIN dialogs
@@ -290,17 +364,13 @@ case_time() { diag "$1: $(( ($(date +%s%N) - CASE_T0) / 1000000 )) ms"; }
 # dialog. Leaves the page text in $D/NAME.page and dialog events in
 # $D/NAME.dialogs.
 chrome_gui() {
-	local name=$1 cn=$2 dport pid a w t0
+	local name=$1 cn=$2 pid a w
 	shift 2
-	t0=$(date +%s%N)
-	since() { echo "$(( ($(date +%s%N) - t0) / 1000000 )) ms"; }
+	chrome_files "$name"
 	policy "$cn"
-	dport=$(t11_free_port)
-	: >"$D/$name.dialogs"
-	timeout -k 5 120 "$CHROME" "${CHROME_FLAGS[@]}" --user-data-dir="$D/profile-$name" \
-		--remote-debugging-address=127.0.0.1 --remote-debugging-port="$dport" \
-		"$URL" </dev/null >"$D/$name.chrome.log" 2>&1 &
-	pid=$!
+	chrome_start "$name" 120
+	pid=$CHROME_PID
+	[ "$CHROME_UP" = 0 ] || set --
 	for a in "$@"; do
 		case $a in
 		pin:*)
@@ -323,8 +393,12 @@ chrome_gui() {
 			fi ;;
 		esac
 	done
-	read_page "$dport" "$URL" 40 "$D/$name.page"
-	echo "$(since): page read" >>"$D/$name.dialogs"
+	if [ "$CHROME_UP" = 0 ]; then
+		read_page "$CHROME_DPORT" "$URL" 40 "$D/$name.page"
+		echo "$(since): page read" >>"$D/$name.dialogs"
+	else
+		: >"$D/$name.page"
+	fi
 	xdotool search --onlyvisible --name '.' 2>/dev/null | while read -r w; do
 		echo "$w $(xdotool getwindowname "$w" 2>/dev/null)"
 	done >"$D/$name.windows"
@@ -338,15 +412,38 @@ chrome_gui() {
 }
 
 # chrome_headless NAME SUBJECT_CN [VAR=VALUE...]: --headless=new
-# --dump-dom, with the variables in its environment.
+# --dump-dom, with the variables in its environment. (It cannot wait for
+# the DevTools port as chrome_start does: with one, --dump-dom does not
+# exit.) A run that timed out (60 s) before the browser process had even
+# taken its profile (SingletonLock) was a slow start on a loaded machine:
+# it is tried once more with 90 s. One that started, or ended by itself,
+# is not. Either shows in $D/NAME.dialogs.
 chrome_headless() {
-	local name=$1 cn=$2
+	local name=$1 cn=$2 secs rc pid started lock
 	shift 2
+	chrome_files "$name"
 	policy "$cn"
-	env "$@" timeout -k 5 60 "$CHROME" --headless=new "${CHROME_FLAGS[@]}" \
-		--user-data-dir="$D/profile-$name" --dump-dom "$URL" </dev/null \
-		>"$D/$name.page" 2>"$D/$name.chrome.log"
-	echo "exit $?" >>"$D/$name.chrome.log"
+	lock=$D/profile-$name/SingletonLock
+	for secs in 60 90; do
+		rm -f "$lock"
+		env "$@" "$CHROME_TIMEOUT" -k 5 "$secs" "$CHROME" --headless=new "${CHROME_FLAGS[@]}" \
+			--user-data-dir="$D/profile-$name" --dump-dom "$URL" </dev/null \
+			>"$D/$name.page" 2>>"$D/$name.chrome.log" &
+		pid=$!
+		started=0
+		while kill -0 "$pid" 2>/dev/null; do
+			[ -L "$lock" ] && started=1
+			sleep 0.2
+		done
+		wait "$pid"; rc=$?
+		echo "exit $rc" >>"$D/$name.chrome.log"
+		{ [ "$rc" = 124 ] || [ "$rc" = 137 ]; } || break
+		if [ "$started" = 1 ]; then
+			echo "$(since): chromium started but printed no page in $secs s" >>"$D/$name.dialogs"
+			break
+		fi
+		echo "$(since): chromium had not started after $secs s" >>"$D/$name.dialogs"
+	done
 }
 
 # page_has_cert PAGE CN: the s_server page shows a client certificate CN.
@@ -360,6 +457,8 @@ show_failure() {
 	diag "page:"; head -c 1500 "$D/$name.page" 2>/dev/null | sed 's/^/#   /'
 	diag "s_server:"; tail -n 5 "$D/s_server.log" | sed 's/^/#   /'
 	diag "chromium:"; grep -v "^\[.*:INFO:" "$D/$name.chrome.log" 2>/dev/null | tail -n 8 | sed 's/^/#   /'
+	awk '/^--- not started after/ {n = 30} n-- > 0 && /^(---|#[0-9])/' "$D/$name.chrome.log" 2>/dev/null |
+		head -n 40 | sed 's/^/#   /'
 }
 
 for k in p256 p384 rsa2048; do
@@ -372,6 +471,7 @@ for k in p256 p384 rsa2048; do
 	else
 		not_ok "chromium $k: PIN typed into \"Unlock Security Device\", certificate presented"; show_failure "$k"
 	fi
+	t11_clean "chromium $k"
 done
 if want rsa2048; then
 	if grep -q "Peer signature type: RSA-PSS" "$D/rsa2048.page"; then
@@ -390,6 +490,7 @@ if want nologin; then
 	else
 		not_ok "chromium --headless: --no-login key needs no PIN"; show_failure nologin
 	fi
+	t11_clean "chromium nologin"
 fi
 
 # --- refusals ----------------------------------------------------------------------
@@ -405,6 +506,7 @@ if want wrongpin; then
 	else
 		not_ok "chromium: a wrong PIN is refused (the dialog asks again), no certificate presented"; show_failure wrongpin
 	fi
+	t11_clean "chromium with a wrong PIN"
 fi
 
 if want nomodule; then
@@ -417,6 +519,7 @@ if want nomodule; then
 	else
 		not_ok "chromium without the module registered: no certificate"; show_failure nomodule
 	fi
+	t11_clean "chromium without the module"
 fi
 
 # The orphan certificate matches the policy but no key has its CKA_ID. On a
@@ -433,6 +536,7 @@ if want orphan; then
 	else
 		not_ok "chromium: a certificate without a matching key is not presented"; show_failure orphan
 	fi
+	t11_clean "chromium orphan"
 fi
 
 check "TPM left clean (no transient objects or sessions)" tpm_is_clean

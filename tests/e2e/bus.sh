@@ -8,6 +8,9 @@
 # (new authValues, the token secret, decrypted data, shared secrets) has a
 # session that encrypts it (tests/lib/tpmbus.py reads the command
 # structure), so the check cannot pass just because a value was missed.
+# The TPM is clean after every client run. Runs once per TPM mode
+# (tests/run, T11_TPM_MODE); through tpm2-abrmd the swtpm logs abrmd's
+# traffic, which is what crosses the bus there.
 . "$(dirname "$0")/../lib/common.sh"
 
 T=$TPM11_TOOL
@@ -19,46 +22,46 @@ NEWUP=bus-new-user-pin-1357
 RESETUP=bus-reset-user-pin-2468
 SO2=bus-so-pin-two-9753
 
-T11_SWTPM_LOGLEVEL=20 swtpm_start "$T11_TMP/tpm"
+T11_SWTPM_LOGLEVEL=20 t11_tpm_start "$T11_TMP/tpm" || { not_ok "TPM starts ($(t11_tpm_mode))"; t11_done; exit 1; }
 LOG=$T11_TMP/tpm/swtpm.log
 p11() { pkcs11-tool --module "$M" "$@"; }
 
-check "init" "$T" init
-check "addtoken" "$T" addtoken --label BUS --sopin "$SO" --userpin "$UP"
-check "addkey" "$T" addkey --label BUS --algorithm ecc256 --key-label k --userpin "$UP"
-check "verify" "$T" verify --label BUS --userpin "$UP" --sopin "$SO"
-check "changepin" "$T" changepin --label BUS --user user --old "$UP" --new "$NEWUP"
-check "initpin" "$T" initpin --label BUS --sopin "$SO" --userpin "$RESETUP"
-check "changepin (SO)" "$T" changepin --label BUS --user so --old "$SO" --new "$SO2"
+check_clean "init" "$T" init
+check_clean "addtoken" "$T" addtoken --label BUS --sopin "$SO" --userpin "$UP"
+check_clean "addkey" "$T" addkey --label BUS --algorithm ecc256 --key-label k --userpin "$UP"
+check_clean "verify" "$T" verify --label BUS --userpin "$UP" --sopin "$SO"
+check_clean "changepin" "$T" changepin --label BUS --user user --old "$UP" --new "$NEWUP"
+check_clean "initpin" "$T" initpin --label BUS --sopin "$SO" --userpin "$RESETUP"
+check_clean "changepin (SO)" "$T" changepin --label BUS --user so --old "$SO" --new "$SO2"
 echo data >"$T11_TMP/data"
-check "pkcs11-tool login and sign" p11 --token-label BUS --login --pin "$RESETUP" \
+check_clean "pkcs11-tool login and sign" p11 --token-label BUS --login --pin "$RESETUP" \
 	--sign -m ECDSA-SHA256 -i "$T11_TMP/data" -o "$T11_TMP/sig"
 
 # An RSA decryption: the plaintext comes back from the TPM.
-check "RSA key for decryption" p11 --token-label BUS --login --pin "$RESETUP" \
+check_clean "RSA key for decryption" p11 --token-label BUS --login --pin "$RESETUP" \
 	--keypairgen --key-type rsa:2048 --usage-decrypt --id 42 --label dec
-check "its public key" p11 --token-label BUS --read-object --type pubkey --id 42 -o "$T11_TMP/rsa.der"
+check_clean "its public key" p11 --token-label BUS --read-object --type pubkey --id 42 -o "$T11_TMP/rsa.der"
 head -c 48 /dev/urandom >"$T11_TMP/pt"
 openssl pkeyutl -encrypt -pubin -keyform DER -inkey "$T11_TMP/rsa.der" \
 	-in "$T11_TMP/pt" -out "$T11_TMP/ct" 2>/dev/null
-check "RSA-PKCS decryption in the token" p11 --token-label BUS --login --pin "$RESETUP" \
+check_clean "RSA-PKCS decryption in the token" p11 --token-label BUS --login --pin "$RESETUP" \
 	--decrypt -m RSA-PKCS --id 42 -i "$T11_TMP/ct" -o "$T11_TMP/pt2"
 check "the decryption gives the plaintext back" cmp "$T11_TMP/pt" "$T11_TMP/pt2"
 
 # An ECDH derivation: the shared secret comes back from the TPM.
-check "EC key for ECDH" p11 --token-label BUS --login --pin "$RESETUP" \
+check_clean "EC key for ECDH" p11 --token-label BUS --login --pin "$RESETUP" \
 	--keypairgen --key-type EC:prime256v1 --usage-derive --id 43 --label dh
 openssl ecparam -name prime256v1 -genkey -noout -out "$T11_TMP/peer.pem"
 openssl ec -in "$T11_TMP/peer.pem" -pubout -outform DER -out "$T11_TMP/peer.der" 2>/dev/null
-check "ECDH1-DERIVE in the token" p11 --token-label BUS --login --pin "$RESETUP" \
+check_clean "ECDH1-DERIVE in the token" p11 --token-label BUS --login --pin "$RESETUP" \
 	--derive -m ECDH1-DERIVE --id 43 --input-file "$T11_TMP/peer.der" --output-file "$T11_TMP/z"
-check "the token's EC public key" p11 --token-label BUS --read-object --type pubkey --id 43 -o "$T11_TMP/dh.der"
+check_clean "the token's EC public key" p11 --token-label BUS --read-object --type pubkey --id 43 -o "$T11_TMP/dh.der"
 openssl pkeyutl -derive -inkey "$T11_TMP/peer.pem" -peerkey "$T11_TMP/dh.der" -peerform DER \
 	-out "$T11_TMP/z2" 2>/dev/null
 check "the token's shared secret is OpenSSL's" cmp "$T11_TMP/z" "$T11_TMP/z2"
 
 # C_InitToken makes a token with a random user authValue nobody keeps.
-check "C_InitToken (pkcs11-tool --init-token)" p11 --slot-index 1 \
+check_clean "C_InitToken (pkcs11-tool --init-token)" p11 --slot-index 1 \
 	--init-token --label INIT --so-pin "$SO"
 
 # The traffic so far (a copy: what follows reads the token secret for the

@@ -10,6 +10,9 @@
 #    with token keys, checked by OpenSSL itself, and a verification through
 #    the engine.
 # Every signature is checked by software that does not use the module.
+# The TPM is clean after every client run. Runs once per TPM mode
+# (tests/run, T11_TPM_MODE): on a direct swtpm the clients follow one
+# another with nothing in between to clean up after them.
 # shellcheck source=tests/lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 t11_require_build
@@ -21,13 +24,13 @@ TOK="pkcs11:token=$LABEL"
 W=$T11_TMP/work
 mkdir -p "$W"
 
-swtpm_start "$T11_TMP/tpm" || { not_ok "swtpm starts"; t11_done; exit 1; }
-check "tpm11 init" "$TPM11_TOOL" init
-check "tpm11 addtoken --label $LABEL" "$TPM11_TOOL" addtoken --label "$LABEL" \
+t11_tpm_start "$T11_TMP/tpm" || { not_ok "TPM starts ($(t11_tpm_mode))"; t11_done; exit 1; }
+check_clean "tpm11 init" "$TPM11_TOOL" init
+check_clean "tpm11 addtoken --label $LABEL" "$TPM11_TOOL" addtoken --label "$LABEL" \
 	--sopin "$SO_PIN" --userpin "$USER_PIN"
-check "tpm11 addkey ecc256 (ec1, id 01)" "$TPM11_TOOL" addkey --label "$LABEL" \
+check_clean "tpm11 addkey ecc256 (ec1, id 01)" "$TPM11_TOOL" addkey --label "$LABEL" \
 	--algorithm ecc256 --key-label ec1 --id 01 --userpin "$USER_PIN"
-check "tpm11 addkey rsa2048 (rsa1, id 02)" "$TPM11_TOOL" addkey --label "$LABEL" \
+check_clean "tpm11 addkey rsa2048 (rsa1, id 02)" "$TPM11_TOOL" addkey --label "$LABEL" \
 	--algorithm rsa2048 --key-label rsa1 --id 02 --userpin "$USER_PIN"
 
 # run_out NAME FILE CMD...: runs CMD (stdin from /dev/null) with its output
@@ -47,6 +50,7 @@ if run_out test "$W/test.out" "${P11[@]}" --login --pin "$USER_PIN" --test &&
 else
 	not_ok "pkcs11-tool --test: No errors"; show "$W/test.out" 60
 fi
+t11_clean "pkcs11-tool --test"
 grep -E '^(warning|error):' "$W/test.out" | sed 's/^/# pkcs11-tool --test: /'
 
 # --test-ec generates a token key pair, so it needs a read/write session;
@@ -61,17 +65,20 @@ for kt in "03 EC:prime256v1" "04 EC:secp384r1"; do
 	else
 		not_ok "pkcs11-tool --test-ec --key-type $keytype: ==> OK"; show "$W/test-ec.$id"
 	fi
+	t11_clean "pkcs11-tool --test-ec --key-type $keytype"
 done
 if run_out test-fork "$W/test-fork.out" "${P11[@]}" --login --pin "$USER_PIN" --test-fork; then
 	ok "pkcs11-tool --test-fork"
 else
 	not_ok "pkcs11-tool --test-fork"; show "$W/test-fork.out"
 fi
+t11_clean "pkcs11-tool --test-fork"
 if "${P11[@]}" -O </dev/null 2>/dev/null | grep -qE 'ID: +0[34]$'; then
 	not_ok "pkcs11-tool --test-ec removed the key pairs it made"
 else
 	ok "pkcs11-tool --test-ec removed the key pairs it made"
 fi
+t11_clean "pkcs11-tool -O"
 
 # --- GnuTLS: p11tool and certtool --------------------------------------------------
 P11TOOL=(timeout 120 p11tool --provider "$TPM11_MODULE")
@@ -82,7 +89,9 @@ if run_out p11tool "$W/tokens" "${P11TOOL[@]}" --list-tokens &&
 else
 	not_ok "p11tool --list-tokens: a pkcs11: URL with token=$LABEL"; show "$W/tokens"
 fi
+t11_clean "p11tool --list-tokens"
 run_out p11tool "$W/all" "${P11TOOL[@]}" --list-all "$TOK"
+t11_clean "p11tool --list-all"
 for o in ec1 rsa1; do
 	if grep -qE "URL: pkcs11:.*token=$LABEL;.*object=$o;type=public" "$W/all"; then
 		ok "p11tool --list-all $TOK: public key $o, with its URL"
@@ -97,6 +106,7 @@ else
 fi
 GNUTLS_PIN=$USER_PIN run_out p11tool "$W/priv" "${P11TOOL[@]}" --login \
 	--list-all-privkeys "$TOK"
+t11_clean "p11tool --login --list-all-privkeys"
 for o in ec1 rsa1; do
 	if grep -qE "URL: pkcs11:.*object=$o;type=private" "$W/priv"; then
 		ok "p11tool --login --list-all-privkeys $TOK: private key $o"
@@ -115,6 +125,7 @@ if GNUTLS_PIN=wrong-pin-0000 run_out p11tool "$W/badpin" "${P11TOOL[@]}" --login
 else
 	ok "p11tool --login with a wrong PIN fails"
 fi
+t11_clean "p11tool --login with a wrong PIN"
 
 cat >"$W/tmpl" <<'EOF'
 cn = "tpm11 consumer test"
@@ -135,6 +146,7 @@ for o in ec1 rsa1; do
 		not_ok "certtool --provider --generate-self-signed with $o: OpenSSL verifies the certificate"
 		show "$W/certtool.$o"; show "$W/verify.$o" 2>/dev/null
 	fi
+	t11_clean "certtool --provider --generate-self-signed with $o"
 done
 if "${P11TOOL[@]}" --export "$TOK;object=ec1;type=public" </dev/null 2>/dev/null |
 	openssl pkey -pubin -outform DER -out "$W/ec1.tok.der" 2>/dev/null &&
@@ -145,6 +157,7 @@ if "${P11TOOL[@]}" --export "$TOK;object=ec1;type=public" </dev/null 2>/dev/null
 else
 	not_ok "p11tool --export: the token's public key is the certificate's"
 fi
+t11_clean "p11tool --export (public key)"
 if GNUTLS_PIN=$USER_PIN run_out certtool "$W/csr.out" "${CERTTOOL[@]}" --generate-request \
 	--template "$W/tmpl" --load-privkey "$TOK;object=rsa1;type=private" \
 	--load-pubkey "$TOK;object=rsa1;type=public" --outfile "$W/rsa1.csr" &&
@@ -154,18 +167,21 @@ else
 	not_ok "certtool --provider --generate-request with rsa1: OpenSSL verifies the request"
 	show "$W/csr.out"; show "$W/csr.verify" 2>/dev/null
 fi
+t11_clean "certtool --provider --generate-request"
 if GNUTLS_PIN=$USER_PIN run_out p11tool "$W/write" "${P11TOOL[@]}" --login --write \
 	--load-certificate "$W/ec1.pem" --label ec1 --id 01 "$TOK"; then
 	ok "p11tool --write: the certificate is stored on the token"
 else
 	not_ok "p11tool --write: the certificate is stored on the token"; show "$W/write"
 fi
+t11_clean "p11tool --write"
 run_out p11tool "$W/certs" "${P11TOOL[@]}" --list-all-certs "$TOK"
 if grep -qE "URL: pkcs11:.*id=%01;object=ec1;type=cert" "$W/certs"; then
 	ok "p11tool --list-all-certs: the certificate, id 01, label ec1"
 else
 	not_ok "p11tool --list-all-certs: the certificate, id 01, label ec1"; show "$W/certs"
 fi
+t11_clean "p11tool --list-all-certs"
 if "${P11TOOL[@]}" --export "$TOK;object=ec1;type=cert" </dev/null 2>/dev/null |
 	openssl x509 -outform DER -out "$W/ec1.back.der" 2>/dev/null &&
 	openssl x509 -in "$W/ec1.pem" -outform DER -out "$W/ec1.der" &&
@@ -174,6 +190,7 @@ if "${P11TOOL[@]}" --export "$TOK;object=ec1;type=cert" </dev/null 2>/dev/null |
 else
 	not_ok "p11tool --export: the stored certificate comes back unchanged"
 fi
+t11_clean "p11tool --export (certificate)"
 if GNUTLS_PIN=$USER_PIN run_out p11tool "$W/delete" "${P11TOOL[@]}" --login --batch \
 	--delete "$TOK;object=ec1;type=cert" &&
 	! "${P11TOOL[@]}" --list-all-certs "$TOK" </dev/null 2>/dev/null | grep -q 'type=cert'; then
@@ -181,6 +198,7 @@ if GNUTLS_PIN=$USER_PIN run_out p11tool "$W/delete" "${P11TOOL[@]}" --login --ba
 else
 	not_ok "p11tool --delete: the certificate is gone"; show "$W/delete"
 fi
+t11_clean "p11tool --delete"
 
 # --- OpenSSL through the libp11 engine -----------------------------------------------
 ENGINES_DIR=$(openssl version -e 2>/dev/null | sed -n 's/^ENGINESDIR: "\(.*\)"$/\1/p')
@@ -198,9 +216,8 @@ fi
 # module in its own process with `p11-kit server`, OpenSSL loading
 # p11-kit-client.so. The engine, p11-kit and tpm11 are all real here.
 # p11-kit server serves each client from a process of its own, which may
-# exit without C_Finalize: a resource manager cleans up after it, as
-# /dev/tpmrm0 does on a real machine.
-abrmd_start "$T11_TMP/tpm" || not_ok "tpm2-abrmd starts"
+# exit without C_Finalize; the module must leave nothing behind all the
+# same (on a direct swtpm nobody else cleans up).
 P11KIT_CLIENT="$(pkg-config --variable=p11_module_path p11-kit-1 2>/dev/null || echo /usr/lib/x86_64-linux-gnu/pkcs11)/p11-kit-client.so"
 p11-kit server -f --provider "$TPM11_MODULE" -n "$W/p11kit.sock" "$TOK" \
 	</dev/null >"$W/p11kit-server.log" 2>&1 &
@@ -208,6 +225,7 @@ P11KIT_SERVER_PID=$!
 t11_own_pid $P11KIT_SERVER_PID
 for _ in $(seq 100); do [ -S "$W/p11kit.sock" ] && break; sleep 0.05; done
 export P11_KIT_SERVER_ADDRESS="unix:path=$W/p11kit.sock"
+served() { t11_clean_served "$P11KIT_SERVER_PID" "$1"; }
 cat >"$W/openssl.cnf" <<EOF
 openssl_conf = openssl_init
 [openssl_init]
@@ -235,6 +253,7 @@ else
 fi
 run_out engine "$W/eng.pub2" "${ENG[@]}" pkey -engine pkcs11 -inform engine -pubin \
 	-in "$TOK;object=ec1;type=public" -pubout -out "$W/ec1.pub"
+served "openssl pkey -engine pkcs11 (RSA and EC public keys)"
 
 if run_out engine "$W/eng.ec" "${ENG[@]}" pkeyutl -engine pkcs11 -keyform engine \
 	-inkey "$KEY_EC" -sign -in "$W/msg.sha256" -out "$W/ec.sig" &&
@@ -245,6 +264,7 @@ else
 	not_ok "openssl pkeyutl -engine pkcs11 -sign (ECDSA P-256): OpenSSL verifies the signature"
 	show "$W/eng.ec"
 fi
+served "openssl pkeyutl -engine pkcs11 -sign (ECDSA P-256)"
 # A signature made without the engine (pkcs11-tool, DER as OpenSSL wants
 # it), verified through the engine with the token's public key.
 if run_out sign "$W/tool.sign" "${P11[@]}" --login --pin "$USER_PIN" --sign --id 01 \
@@ -258,6 +278,7 @@ else
 	not_ok "openssl pkeyutl -engine pkcs11 -verify: the token's public key verifies a token signature"
 	show "$W/tool.sign"; show "$W/eng.ecv" 2>/dev/null
 fi
+served "pkcs11-tool --sign, openssl pkeyutl -engine pkcs11 -verify"
 if run_out engine "$W/eng.rsa" "${ENG[@]}" dgst -engine pkcs11 -keyform engine \
 	-sign "$KEY_RSA" -sha256 -out "$W/rsa.sig" "$W/msg" &&
 	openssl dgst -sha256 -verify "$W/rsa1.pub" -signature "$W/rsa.sig" "$W/msg" \
@@ -267,6 +288,7 @@ else
 	not_ok "openssl dgst -engine pkcs11 -sign (RSA PKCS#1 v1.5, SHA-256): OpenSSL verifies"
 	show "$W/eng.rsa"
 fi
+served "openssl dgst -engine pkcs11 -sign (RSA PKCS#1 v1.5)"
 if run_out engine "$W/eng.pss" "${ENG[@]}" pkeyutl -engine pkcs11 -keyform engine \
 	-inkey "$KEY_RSA" -sign -in "$W/msg.sha256" -out "$W/pss.sig" \
 	-pkeyopt digest:sha256 -pkeyopt rsa_padding_mode:pss -pkeyopt rsa_pss_saltlen:32 &&
@@ -278,6 +300,7 @@ else
 	not_ok "openssl pkeyutl -engine pkcs11 -sign (RSA-PSS, SHA-256, salt 32): OpenSSL verifies"
 	show "$W/eng.pss"
 fi
+served "openssl pkeyutl -engine pkcs11 -sign (RSA-PSS)"
 if run_out engine "$W/eng.req" "${ENG[@]}" req -new -x509 -days 1 -subj "/CN=tpm11 engine" \
 	-engine pkcs11 -keyform engine -key "$KEY_EC" -sha256 -out "$W/engine.pem" &&
 	openssl verify -check_ss_sig -CAfile "$W/engine.pem" "$W/engine.pem" >"$W/req.verify" 2>&1; then
@@ -286,11 +309,9 @@ else
 	not_ok "openssl req -engine pkcs11 -x509 with ec1: OpenSSL verifies the certificate"
 	show "$W/eng.req"
 fi
+served "openssl req -engine pkcs11 -x509"
 
-# Stop the server and the resource manager, then look at the TPM directly.
-kill "$P11KIT_SERVER_PID" 2>/dev/null
-kill "$(cat "$T11_TMP/tpm/abrmd.pid")" 2>/dev/null
-sleep 0.3
-export TPM11_TCTI="swtpm:path=$T11_TMP/tpm/tpm.sock" TPM2TOOLS_TCTI="swtpm:path=$T11_TMP/tpm/tpm.sock"
+# Stop the server, then look at the TPM (the swtpm itself, in both modes).
+t11_stop_pid "$P11KIT_SERVER_PID"
 check "after the consumers the TPM holds no transient objects or sessions" tpm_is_clean
 t11_done

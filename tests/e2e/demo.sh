@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# t11-modes: direct -- scripts/demo starts and uses its own swtpm (TCP, direct), as the README shows
 # The README's first command, ./scripts/demo, end to end: it runs the seed
 # workflow on a software TPM it starts itself (init, addtoken, addkey,
 # ssh-keygen -D, a loopback sshd, ssh with PKCS11Provider, ssh-agent with

@@ -3,7 +3,9 @@
 # module in <prefix>/<libdir>/pkcs11/libtpm11.so, the tool in <prefix>/bin
 # and tpm11.module into p11-kit's module directory; with a tpm11.module in
 # /usr/share/p11-kit/modules (as root, removed again at exit) `p11-kit
-# list-modules` shows module tpm11, the token and its flags.
+# list-modules` shows module tpm11, the token and its flags. The TPM is
+# clean after every client run. Runs once per TPM mode (tests/run,
+# T11_TPM_MODE).
 . "$(dirname "$0")/../lib/common.sh"
 t11_require_build
 
@@ -70,10 +72,10 @@ else
 fi
 
 # --- a token to show --------------------------------------------------------
-swtpm_start "$T11_TMP/tpm" || { not_ok "swtpm starts"; t11_done; exit 1; }
-check "tpm11 init" "$TPM11_TOOL" init
-check "tpm11 addtoken" "$TPM11_TOOL" addtoken --label "$LABEL" --sopin "$SO_PIN" --userpin "$USER_PIN"
-check "tpm11 addkey" "$TPM11_TOOL" addkey --algorithm ecc256 --label "$LABEL" --key-label ssh --userpin "$USER_PIN"
+t11_tpm_start "$T11_TMP/tpm" || { not_ok "TPM starts ($(t11_tpm_mode))"; t11_done; exit 1; }
+check_clean "tpm11 init" "$TPM11_TOOL" init
+check_clean "tpm11 addtoken" "$TPM11_TOOL" addtoken --label "$LABEL" --sopin "$SO_PIN" --userpin "$USER_PIN"
+check_clean "tpm11 addkey" "$TPM11_TOOL" addkey --algorithm ecc256 --label "$LABEL" --key-label ssh --userpin "$USER_PIN"
 
 # --- p11-kit list-modules ----------------------------------------------------
 if [ "$(id -u)" -ne 0 ]; then
@@ -103,6 +105,7 @@ printf 'module: %s\n' "$lib_for_p11kit" >"$SYS_FILE"
 diag "wrote $SYS_FILE (module: $lib_for_p11kit), removed at exit"
 
 timeout 60 p11-kit list-modules </dev/null >"$T11_TMP/lm" 2>"$T11_TMP/lm.err"
+t11_clean "p11-kit list-modules"
 # The tpm11 section, in either of p11-kit's formats: 0.24 starts a module
 # with "tpm11: PATH", later versions with "module: tpm11" and "path: PATH".
 awk '/^[^ \t]/{on = ($1 == "tpm11:" || ($1 == "module:" && $2 == "tpm11"))} on' \

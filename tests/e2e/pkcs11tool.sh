@@ -4,6 +4,8 @@
 # --sign with each key type (CKM_ECDSA on a SHA-256/384 hash, CKM_RSA_PKCS
 # on a caller-built DigestInfo, and the hash-and-sign mechanisms) gives
 # signatures that openssl verifies with the public key read from the token.
+# The TPM is clean after every tool and pkcs11-tool run. Runs once per TPM
+# mode (tests/run, T11_TPM_MODE).
 . "$(dirname "$0")/../lib/common.sh"
 t11_require_build
 
@@ -12,12 +14,12 @@ USER_PIN=p11tool-user-1357
 LABEL=PKI
 KEYS=("p256 ecc256 EC sha256" "p384 ecc384 EC sha384" "rsa2048 rsa2048 RSA sha256")
 
-swtpm_start "$T11_TMP/tpm" || { not_ok "swtpm starts"; t11_done; exit 1; }
-check "tpm11 init" "$TPM11_TOOL" init
-check "tpm11 addtoken" "$TPM11_TOOL" addtoken --label "$LABEL" --sopin "$SO_PIN" --userpin "$USER_PIN"
+t11_tpm_start "$T11_TMP/tpm" || { not_ok "TPM starts ($(t11_tpm_mode))"; t11_done; exit 1; }
+check_clean "tpm11 init" "$TPM11_TOOL" init
+check_clean "tpm11 addtoken" "$TPM11_TOOL" addtoken --label "$LABEL" --sopin "$SO_PIN" --userpin "$USER_PIN"
 for k in "${KEYS[@]}"; do
 	set -- $k
-	check "tpm11 addkey --algorithm $2 --key-label $1" "$TPM11_TOOL" addkey --label "$LABEL" \
+	check_clean "tpm11 addkey --algorithm $2 --key-label $1" "$TPM11_TOOL" addkey --label "$LABEL" \
 		--algorithm "$2" --key-label "$1" --userpin "$USER_PIN"
 done
 
@@ -30,6 +32,7 @@ if "${P11[@]}" -L </dev/null >"$T11_TMP/L" 2>&1 && grep -qE "token label +: $LAB
 else
 	not_ok "pkcs11-tool -L lists token $LABEL"; sed 's/^/# /' "$T11_TMP/L"
 fi
+t11_clean "pkcs11-tool -L"
 for flag in "login required" "rng" "PIN initialized" "token initialized"; do
 	if grep -E '^ +token flags' "$T11_TMP/L" | grep -q "$flag"; then ok "-L token flags: $flag"
 	else not_ok "-L token flags: $flag"; grep 'flags' "$T11_TMP/L" | sed 's/^/# /'; fi
@@ -37,6 +40,7 @@ done
 
 # -O without login: public keys only
 "${P11[@]}" "${TOK[@]}" -O </dev/null >"$T11_TMP/O" 2>&1
+t11_clean "pkcs11-tool -O"
 for k in "${KEYS[@]}"; do
 	set -- $k
 	if grep -A3 "^Public Key Object; $3" "$T11_TMP/O" | grep -qE "label: +$1\$"; then
@@ -50,6 +54,7 @@ else ok "-O without login lists no private key"; fi
 
 # -O with login: the private keys too
 "${P11[@]}" "${TOK[@]}" --login --pin "$USER_PIN" -O </dev/null >"$T11_TMP/OL" 2>&1
+t11_clean "pkcs11-tool --login -O"
 for k in "${KEYS[@]}"; do
 	set -- $k
 	if grep -A3 "^Private Key Object; $3" "$T11_TMP/OL" | grep -qE "label: +$1\$"; then
@@ -71,6 +76,7 @@ else
 	if grep -q CKR_PIN_INCORRECT "$T11_TMP/W"; then ok "--login with a wrong PIN fails with CKR_PIN_INCORRECT"
 	else not_ok "--login with a wrong PIN fails with CKR_PIN_INCORRECT"; sed 's/^/# /' "$T11_TMP/W"; fi
 fi
+t11_clean "pkcs11-tool --login with a wrong PIN"
 
 # --- signatures ------------------------------------------------------------
 # rs2der RAW OUT: a raw r||s ECDSA signature (two equal halves) to DER.
@@ -105,6 +111,7 @@ for k in "${KEYS[@]}"; do
 			not_ok "$key: pkcs11-tool --read-object --type pubkey gives an SPKI openssl reads"; sed 's/^/# /' "$T11_TMP/r"
 		fi
 	fi
+	t11_clean "$key: pkcs11-tool --read-object"
 	if "$TPM11_TOOL" ssh-pubkey --label "$LABEL" --key-label "$key" >"$T11_TMP/$key.ssh" 2>/dev/null </dev/null &&
 		ssh-keygen -e -m PKCS8 -f "$T11_TMP/$key.ssh" >"$T11_TMP/$key.ssh.pem" 2>/dev/null; then
 		ok "$key: tpm11 ssh-pubkey exports a key ssh-keygen -e converts"
@@ -121,6 +128,7 @@ for k in "${KEYS[@]}"; do
 	else
 		not_ok "$key: tpm11 ssh-pubkey exports a key ssh-keygen -e converts"
 	fi
+	t11_clean "$key: tpm11 ssh-pubkey"
 
 	openssl dgst "-$md" -binary "$T11_TMP/data" >"$T11_TMP/hash"
 	if [ "$kind" = EC ]; then
@@ -149,6 +157,7 @@ for k in "${KEYS[@]}"; do
 	else
 		not_ok "$key: pkcs11-tool --sign -m $mech"; sed 's/^/# /' "$T11_TMP/s"
 	fi
+	t11_clean "$key: pkcs11-tool --sign -m $mech"
 	if [ -s "$T11_TMP/sig" ] && [ -s "$pub" ] && openssl dgst "-$md" -verify "$pub" -signature "$T11_TMP/sig" \
 		"$T11_TMP/data" >"$T11_TMP/v" 2>&1; then
 		ok "$key: openssl verifies the $mech signature"

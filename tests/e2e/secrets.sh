@@ -4,6 +4,8 @@
 # change, SO reset) with TPM11_LOG=debug, then search every byte of the store
 # directory (database, -wal, -shm, anything else) and every log for the
 # PINs, as text and as hex, and for the authValues derived from them.
+# The TPM is clean after every step. Runs once per TPM mode (tests/run,
+# T11_TPM_MODE).
 . "$(dirname "$0")/../lib/common.sh"
 t11_require_build
 
@@ -18,7 +20,7 @@ LOGDIR=$T11_TMP/logs
 mkdir -p "$LOGDIR"
 export TPM11_LOG=debug
 
-swtpm_start "$T11_TMP/tpm" || { not_ok "swtpm starts"; t11_done; exit 1; }
+t11_tpm_start "$T11_TMP/tpm" || { not_ok "TPM starts ($(t11_tpm_mode))"; t11_done; exit 1; }
 
 n=0
 step() { # step NAME CMD...: run with stderr to its own log
@@ -26,6 +28,7 @@ step() { # step NAME CMD...: run with stderr to its own log
 	n=$((n + 1))
 	if "$@" </dev/null >"$LOGDIR/$n.out" 2>"$LOGDIR/$n.log"; then ok "$name"
 	else not_ok "$name"; tail -n 15 "$LOGDIR/$n.log" | sed 's/^/# /'; fi
+	t11_clean "$name"
 }
 step "init" "$TPM11_TOOL" init
 step "addtoken" "$TPM11_TOOL" addtoken --label "$LABEL" --sopin "$SO_PIN" --userpin "$USER_PIN"
@@ -38,6 +41,7 @@ step "pkcs11-tool login and sign" timeout 60 pkcs11-tool --module "$TPM11_MODULE
 	--login --pin "$USER_PIN" --sign -m ECDSA --label ssh -i "$T11_TMP/h" -o "$T11_TMP/sig"
 n=$((n + 1)); timeout 60 pkcs11-tool --module "$TPM11_MODULE" --token-label "$LABEL" --login --pin wrong-pin-x \
 	-O </dev/null >"$LOGDIR/$n.out" 2>"$LOGDIR/$n.log"
+t11_clean "pkcs11-tool login with a wrong PIN"
 step "changepin user" "$TPM11_TOOL" changepin --label "$LABEL" --user user --old "$USER_PIN" --new "$NEW_USER_PIN"
 step "initpin" "$TPM11_TOOL" initpin --label "$LABEL" --sopin "$SO_PIN" --userpin "$RESET_USER_PIN"
 step "changepin so" "$TPM11_TOOL" changepin --label "$LABEL" --user so --old "$SO_PIN" --new "$NEW_SO_PIN"

@@ -2,8 +2,9 @@
 # End to end with OpenSSH: ssh-keygen -D lists the token's keys with their
 # labels (the same lines as `tpm11 ssh-pubkey`), and a loopback sshd accepts
 # `ssh -o PKCS11Provider=<module>` for P-256, P-384 and RSA-2048 keys, with
-# the PIN given by SSH_ASKPASS. A wrong PIN logs no one in. After every ssh
-# the TPM holds no transient objects or sessions.
+# the PIN given by SSH_ASKPASS. A wrong PIN logs no one in. After every
+# client run (tool, ssh-keygen, ssh) the TPM holds no transient objects or
+# sessions. Runs once per TPM mode (tests/run, T11_TPM_MODE).
 . "$(dirname "$0")/../lib/common.sh"
 t11_require_build
 
@@ -12,13 +13,13 @@ USER_PIN=user-pin-0815
 LABEL=PKI
 KEYS=("p256 ecc256 ecdsa-sha2-nistp256" "p384 ecc384 ecdsa-sha2-nistp384" "rsa2048 rsa2048 ssh-rsa")
 
-swtpm_start "$T11_TMP/tpm" || { not_ok "swtpm starts"; t11_done; exit 1; }
-check "tpm11 init" "$TPM11_TOOL" init
-check "tpm11 addtoken --label $LABEL" "$TPM11_TOOL" addtoken --label "$LABEL" \
+t11_tpm_start "$T11_TMP/tpm" || { not_ok "TPM starts ($(t11_tpm_mode))"; t11_done; exit 1; }
+check_clean "tpm11 init" "$TPM11_TOOL" init
+check_clean "tpm11 addtoken --label $LABEL" "$TPM11_TOOL" addtoken --label "$LABEL" \
 	--sopin "$SO_PIN" --userpin "$USER_PIN"
 for k in "${KEYS[@]}"; do
 	set -- $k
-	check "tpm11 addkey --algorithm $2 --key-label $1" "$TPM11_TOOL" addkey \
+	check_clean "tpm11 addkey --algorithm $2 --key-label $1" "$TPM11_TOOL" addkey \
 		--label "$LABEL" --algorithm "$2" --key-label "$1" --userpin "$USER_PIN"
 done
 check "TPM clean after the tool" tpm_is_clean
@@ -29,6 +30,7 @@ if timeout 60 ssh-keygen -D "$TPM11_MODULE" >"$T11_TMP/keygen.out" 2>"$T11_TMP/k
 else
 	not_ok "ssh-keygen -D runs"; sed 's/^/# /' "$T11_TMP/keygen.err"
 fi
+t11_clean "ssh-keygen -D"
 grep -v '^$' "$T11_TMP/keygen.out" >"$T11_TMP/keygen.lines" || true
 n=$(wc -l <"$T11_TMP/keygen.lines")
 if [ "$n" -eq ${#KEYS[@]} ]; then ok "ssh-keygen -D prints one line per key ($n)"
@@ -56,6 +58,7 @@ if "$TPM11_TOOL" ssh-pubkey >"$T11_TMP/tool.out" 2>"$T11_TMP/tool.err" </dev/nul
 else
 	not_ok "tpm11 ssh-pubkey runs"; sed 's/^/# /' "$T11_TMP/tool.err"
 fi
+t11_clean "tpm11 ssh-pubkey"
 set -- ${KEYS[0]}
 out=$("$TPM11_TOOL" ssh-pubkey --label "$LABEL" --key-label "$1" 2>&1 </dev/null)
 if [ -f "$T11_TMP/pub.$1" ] && [ "$out" = "$(cat "$T11_TMP/pub.$1")" ]; then
@@ -64,6 +67,7 @@ else
 	not_ok "tpm11 ssh-pubkey --key-label $1 prints exactly that key's line"
 	printf '# %s\n' "$out"
 fi
+t11_clean "tpm11 ssh-pubkey --key-label $1"
 
 # --- ssh through PKCS11Provider ------------------------------------------
 sshd_start "$T11_TMP/sshd" || { not_ok "sshd starts"; t11_done; exit 1; }

@@ -17,9 +17,11 @@
 # subject/issuer/expiry, certificates are readable without login, a
 # wrong PIN and a missing certificate are refused.
 #
-# The clients exit without C_Finalize, leaving their loaded objects in the
-# TPM; a resource manager (tpm2-abrmd, as /dev/tpmrm0 on a real machine)
-# flushes them when the client goes away.
+# The clients exit without C_Finalize; the module must leave nothing in the
+# TPM all the same: the TPM is clean after every client run. Runs once per
+# TPM mode (tests/run, T11_TPM_MODE): on a direct swtpm nothing cleans up
+# after a client; through tpm2-abrmd (as /dev/tpmrm0 on a real machine)
+# the resource manager flushes what a client left when it goes away.
 . "$(dirname "$0")/../lib/common.sh"
 t11_require_build
 
@@ -40,15 +42,14 @@ if [ ! -f "$ENGINE_SO" ]; then
 	not_ok "libp11 engine at $ENGINE_SO (libengine-pkcs11-openssl)"; t11_done; exit 1
 fi
 
-swtpm_start "$D/tpm" || { not_ok "swtpm starts"; t11_done; exit 1; }
-abrmd_start "$D/tpm" || { not_ok "tpm2-abrmd starts"; t11_done; exit 1; }
-check "tpm11 init" "$T" init
-check "tpm11 addtoken" "$T" addtoken --label "$LABEL" --sopin "$SO_PIN" --userpin "$USER_PIN"
+t11_tpm_start "$D/tpm" || { not_ok "TPM starts ($(t11_tpm_mode))"; t11_done; exit 1; }
+check_clean "tpm11 init" "$T" init
+check_clean "tpm11 addtoken" "$T" addtoken --label "$LABEL" --sopin "$SO_PIN" --userpin "$USER_PIN"
 for k in "${KEYS[@]}"; do
 	set -- $k
-	check "addkey $1 ($2)" "$T" addkey --label "$LABEL" --algorithm "$2" --key-label "$1" --userpin "$USER_PIN"
+	check_clean "addkey $1 ($2)" "$T" addkey --label "$LABEL" --algorithm "$2" --key-label "$1" --userpin "$USER_PIN"
 done
-check "addkey nologin (ecc256, --no-login)" "$T" addkey --label "$LABEL" --algorithm ecc256 \
+check_clean "addkey nologin (ecc256, --no-login)" "$T" addkey --label "$LABEL" --algorithm ecc256 \
 	--key-label nologin --no-login --userpin "$USER_PIN"
 ALL="p256 p384 rsa2048 nologin"
 
@@ -86,7 +87,7 @@ for k in $ALL; do
 	openssl x509 -req -in "$D/$k.csr" -CA "$D/ca.pem" -CAkey "$D/ca.key" -set_serial "$(rand_serial)" \
 		-days 30 -copy_extensions copy -out "$D/$k.pem" >"$D/$k.sign.log" 2>&1 ||
 		sed 's/^/# /' "$D/$k.sign.log"
-	check "addcert $k (CA-signed certificate)" "$T" addcert --label "$LABEL" --key-label "$k" "$D/$k.pem"
+	check_clean "csr and addcert $k (CA-signed certificate)" "$T" addcert --label "$LABEL" --key-label "$k" "$D/$k.pem"
 done
 case $(grep -m1 "Signature Algorithm" "$D/p384.csr.txt") in
 *ecdsa-with-SHA384*) ok "csr p384: signed with ecdsa-with-SHA384" ;;
@@ -99,6 +100,7 @@ if "$T" csr --label "$LABEL" --key-label rsa2048 --pss --subject "/CN=pss" --use
 else
 	not_ok "csr --pss: RSASSA-PSS (SHA-256, salt 32) request verifies"; sed 's/^/# /' "$D/pss.csr" "$D/pss.txt" | head -30
 fi
+t11_clean "csr --pss"
 
 # A DER certificate works as well as PEM: the same one is refused as a
 # duplicate, which shows it was read.
@@ -110,6 +112,7 @@ elif grep -q "already on token" "$D/dup.out"; then
 else
 	not_ok "addcert refuses a certificate already on the token (DER input)"; sed 's/^/# /' "$D/dup.out"
 fi
+t11_clean "addcert of a duplicate"
 if "$T" addcert --label "$LABEL" --key-label p256 "$D/p384.pem" >"$D/mis.out" 2>&1; then
 	not_ok "addcert refuses a certificate of another key"
 elif grep -q 'is not a certificate for key "p256"' "$D/mis.out" && grep -q "EC P-384" "$D/mis.out"; then
@@ -117,8 +120,10 @@ elif grep -q 'is not a certificate for key "p256"' "$D/mis.out" && grep -q "EC P
 else
 	not_ok "addcert refuses a certificate of another key, and says which keys differ"; sed 's/^/# /' "$D/mis.out"
 fi
+t11_clean "addcert of another key's certificate"
 check_fails "addcert refuses a request (not a certificate)" "$T" addcert --label "$LABEL" --key-label p256 "$D/p256.csr"
-check "addcert --ca stores the CA certificate without a key" "$T" addcert --label "$LABEL" --ca "$D/ca.pem"
+t11_clean "addcert of a request"
+check_clean "addcert --ca stores the CA certificate without a key" "$T" addcert --label "$LABEL" --ca "$D/ca.pem"
 
 "$T" listobjects --label "$LABEL" >"$D/list" 2>&1
 if grep -A6 -- "- label: p384" "$D/list" | grep -q 'subject: "O=Example,CN=p384"' &&
@@ -140,9 +145,11 @@ if "$T" selfsign --label "$LABEL" --key-label p384 --subject "/CN=self384" --day
 else
 	not_ok "selfsign: self-signed certificate verifies, valid 7 days"; sed 's/^/# /' "$D/self.err" "$D/self.v"
 fi
+t11_clean "listobjects and selfsign"
 
 # Readable without login, with the CKA_ID of their key (NSS pairs them so).
 timeout 60 pkcs11-tool --module "$TPM11_MODULE" --token-label "$LABEL" -O </dev/null >"$D/O" 2>&1
+t11_clean "pkcs11-tool -O"
 for k in $ALL; do
 	cid=$(grep -A4 "^Certificate Object" "$D/O" | grep -A3 -E "label: +$k\$" | sed -n 's/^ *ID: *//p' | head -1)
 	kid=$(grep -A8 "^Public Key Object" "$D/O" | grep -A5 -E "label: +$k\$" | sed -n 's/^ *ID: *//p' | head -1)
@@ -198,6 +205,7 @@ tls_openssl() {
 for k in p256 p384 rsa2048; do
 	if tls_gnutls "$k" "$USER_PIN"; then ok "gnutls-cli: TLS 1.3 client certificate $k (PIN)"
 	else not_ok "gnutls-cli: TLS 1.3 client certificate $k (PIN)"; tail -n 25 "$D/gnutls-$k.out" | sed 's/^/# /'; fi
+	t11_clean "gnutls-cli $k"
 done
 if grep -q "Peer signature type: RSA-PSS" "$D/gnutls-rsa2048.out"; then
 	ok "gnutls-cli rsa2048: the client signed with RSA-PSS (TLS 1.3)"
@@ -211,9 +219,11 @@ if tls_gnutls nologin ""; then ok "gnutls-cli: --no-login key, no PIN given"
 elif grep -q "requires user PIN" "$D/gnutls-nologin.out"; then
 	echo "not ok $((T11_TAP_N += 1)) - gnutls-cli: --no-login key, no PIN given # TODO GnuTLS logs in to a token with CKF_LOGIN_REQUIRED before using any of its keys"
 else not_ok "gnutls-cli: --no-login key, no PIN given"; tail -n 25 "$D/gnutls-nologin.out" | sed 's/^/# /'; fi
+t11_clean "gnutls-cli nologin"
 
 if tls_openssl nologin ""; then ok "openssl s_client + libp11 engine: --no-login key"
 else not_ok "openssl s_client + libp11 engine: --no-login key"; tail -n 25 "$D/openssl-nologin.out" | sed 's/^/# /'; fi
+t11_clean "openssl s_client + libp11 engine nologin"
 # With a PIN the module's C_Login starts a salted TPM session, for which
 # tpm2-tss 3.2 makes an ephemeral EC key through OpenSSL; `openssl
 # s_client -engine` first makes the engine the default for every
@@ -221,12 +231,14 @@ else not_ok "openssl s_client + libp11 engine: --no-login key"; tail -n 25 "$D/o
 # ("Get ephemeral key", ESYS 0x70001; tpm2-tss issue 2581).
 for k in p256 p384 rsa2048; do
 	if tls_openssl "$k" "$USER_PIN"; then ok "openssl s_client + libp11 engine: $k (PIN)"
+	elif grep -q "0x70001\|Get ephemeral key" "$D/openssl-$k.out"; then
+		echo "not ok $((T11_TAP_N += 1)) - openssl s_client + libp11 engine: $k (PIN) # TODO expected: tpm2-tss 3.2 cannot start a salted session under an OpenSSL 3.0 default engine"
 	else
-		reason="expected: tpm2-tss 3.2 cannot start a salted session under an OpenSSL 3.0 default engine"
-		grep -q "0x70001\|Get ephemeral key" "$D/openssl-$k.out" || reason="unexpected failure"
-		echo "not ok $((T11_TAP_N += 1)) - openssl s_client + libp11 engine: $k (PIN) # TODO $reason"
-		[ "$reason" = "unexpected failure" ] && tail -n 15 "$D/openssl-$k.out" | sed 's/^/# /'
+		# Any other failure is a failure, not that known limit.
+		not_ok "openssl s_client + libp11 engine: $k (PIN): an unexpected failure"
+		tail -n 15 "$D/openssl-$k.out" | sed 's/^/# /'
 	fi
+	t11_clean "openssl s_client + libp11 engine $k (PIN)"
 done
 
 # The workaround for OpenSSL programs: run the module in its own process
@@ -235,7 +247,8 @@ done
 P11KIT_CLIENT="$(pkg-config --variable=p11_module_path p11-kit-1 2>/dev/null || echo /usr/lib/x86_64-linux-gnu/pkcs11)/p11-kit-client.so"
 p11-kit server -f --provider "$TPM11_MODULE" -n "$D/p11kit.sock" "pkcs11:token=$LABEL" \
 	</dev/null >"$D/p11kit-server.log" 2>&1 &
-t11_own_pid $!
+P11KIT_SERVER_PID=$!
+t11_own_pid $P11KIT_SERVER_PID
 for _ in $(seq 100); do [ -S "$D/p11kit.sock" ] && break; sleep 0.05; done
 sed "s|^MODULE_PATH = .*|MODULE_PATH = $P11KIT_CLIENT|" "$D/openssl.cnf" >"$D/openssl-remote.cnf"
 for k in p256 p384 rsa2048; do
@@ -250,6 +263,7 @@ for k in p256 p384 rsa2048; do
 		not_ok "openssl s_client + libp11 engine through p11-kit server: $k (PIN)"
 		tail -n 15 "$D/remote-$k.out" | sed 's/^/# /'; sed 's/^/# server: /' "$D/p11kit-server.log"
 	fi
+	t11_clean_served "$P11KIT_SERVER_PID" "openssl s_client through p11-kit server: $k"
 done
 if grep -q "Peer signature type: RSA-PSS" "$D/remote-rsa2048.out"; then
 	ok "openssl s_client rsa2048: the client signed with RSA-PSS (TLS 1.3)"
@@ -260,6 +274,7 @@ fi
 # --- refusals ----------------------------------------------------------------
 if tls_gnutls p256 "wrong-pin-0000"; then not_ok "gnutls-cli with a wrong PIN gets no connection"
 else ok "gnutls-cli with a wrong PIN gets no connection"; fi
+t11_clean "gnutls-cli with a wrong PIN"
 timeout 60 openssl s_client -connect "127.0.0.1:$PORT" -servername localhost -CAfile "$D/ca.pem" \
 	-tls1_3 -ign_eof <"$D/req" >"$D/nocert.out" 2>&1
 if grep -q "^Client certificate" "$D/nocert.out"; then
@@ -270,5 +285,6 @@ else
 	not_ok "no client certificate: the server refuses (-Verify 1)"; tail -n 10 "$D/s_server.log" | sed 's/^/# /'
 fi
 
+t11_stop_pid "$P11KIT_SERVER_PID"
 check "TPM left clean (no transient objects or sessions)" tpm_is_clean
 t11_done

@@ -2,7 +2,8 @@
 # The admin tool, command by command (docs/cli.md is the contract): --help
 # for every command, output formats, and the error cases: an existing
 # label, a wrong PIN that changes nothing, PIN change and SO reset, removal,
-# no TPM reachable, file modes of the store. The TPM is clean at the end.
+# no TPM reachable, file modes of the store. The TPM is clean after every
+# command (once it runs). Runs once per TPM mode (tests/run, T11_TPM_MODE).
 . "$(dirname "$0")/../lib/common.sh"
 t11_require_build
 
@@ -14,16 +15,23 @@ RESET_USER_PIN=tool-reset-user-pin-888
 NEW_SO_PIN=tool-new-so-pin-999
 LABEL=PKI
 
-# run NAME CMD...: run, keep stdout in $T11_TMP/out and stderr in $T11_TMP/err,
+# run CMD...: run, keep stdout in $T11_TMP/out and stderr in $T11_TMP/err,
 # status in $rc.
 run() { "$@" </dev/null >"$T11_TMP/out" 2>"$T11_TMP/err"; rc=$?; }
 show() { sed 's/^/# out: /' "$T11_TMP/out" | head -n 20; sed 's/^/# err: /' "$T11_TMP/err" | head -n 20; }
-expect_ok() { local name=$1; shift; run "$@"; if [ "$rc" = 0 ]; then ok "$name"; else not_ok "$name (exit $rc)"; show; fi; }
+# clean NAME: once the TPM runs, the test that it is clean after NAME.
+clean() { [ -z "${T11_RAW_TCTI:-}" ] || t11_clean "$1"; }
+expect_ok() {
+	local name=$1; shift; run "$@"
+	if [ "$rc" = 0 ]; then ok "$name"; else not_ok "$name (exit $rc)"; show; fi
+	clean "$name"
+}
 expect_fail() { # expect_fail NAME REGEX CMD...: non-zero exit and stderr+stdout matching REGEX
 	local name=$1 re=$2; shift 2; run "$@"
 	if [ "$rc" = 0 ]; then not_ok "$name (succeeded)"; show
 	elif ! cat "$T11_TMP/err" "$T11_TMP/out" | grep -qiE -- "$re"; then not_ok "$name (message lacks /$re/)"; show
 	else ok "$name"; sed 's/^/# /' "$T11_TMP/err" | head -n 3; fi
+	clean "$name"
 }
 
 # --- help ------------------------------------------------------------------
@@ -50,7 +58,7 @@ expect_fail "--tcti with no TPM reachable fails naming the TCTI" "dead-tpm\.sock
 	env TPM11_STORE="$T11_TMP/store-dead" "$T" --tcti "$DEAD" init
 
 # --- the workflow ----------------------------------------------------------
-swtpm_start "$T11_TMP/tpm" || { not_ok "swtpm starts"; t11_done; exit 1; }
+t11_tpm_start "$T11_TMP/tpm" || { not_ok "TPM starts ($(t11_tpm_mode))"; t11_done; exit 1; }
 expect_ok "tpm11 init" "$T" init
 if grep -qE '^store: ' "$T11_TMP/out" && grep -qE '^primary: 0x81[0-9a-fA-F]{6}$' "$T11_TMP/out"; then
 	ok "init prints store: and primary:"
@@ -58,6 +66,7 @@ else not_ok "init prints store: and primary:"; show; fi
 run "$T" init
 if [ "$rc" = 0 ] || grep -qiE 'already|exists' "$T11_TMP/err"; then ok "tpm11 init a second time is harmless (exit $rc)"
 else not_ok "tpm11 init a second time is harmless (exit $rc)"; show; fi
+clean "tpm11 init a second time"
 
 expect_ok "tpm11 addtoken" "$T" addtoken --label "$LABEL" --sopin "$SO_PIN" --userpin "$USER_PIN"
 if grep -qE "^token: $LABEL \(serial [0-9a-fA-F]{16}\)\$" "$T11_TMP/out"; then ok "addtoken prints 'token: $LABEL (serial HEX16)'"
@@ -195,6 +204,7 @@ if command -v pkcs11-tool >/dev/null; then
 		--sign -m ECDSA --label ssh -i "$T11_TMP/h" -o "$T11_TMP/sig" </dev/null >"$T11_TMP/out" 2>&1; then
 		ok "the first key signs with the reset PIN"
 	else not_ok "the first key signs with the reset PIN"; sed 's/^/# /' "$T11_TMP/out"; fi
+	clean "pkcs11-tool --sign with the reset PIN"
 fi
 
 # ssh-pubkey

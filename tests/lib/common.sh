@@ -116,10 +116,64 @@ tap_merged() {
 	return 0
 }
 
+# --- the TPM a script's clients reach: T11_TPM_MODE ---------------------------
+# Every e2e and reliability script starts its TPM with t11_tpm_start, and
+# tests/run runs it once per mode (issue 12):
+#   direct  the clients talk to the swtpm itself (swtpm: TCTI), with no
+#           resource manager, as on swtpm, mssim and /dev/tpm0: 3 object
+#           slots shared by everyone, and nothing flushes what a process
+#           leaves behind;
+#   abrmd   through tpm2-abrmd on a private D-Bus session bus, as
+#           /dev/tpmrm0 on a real machine.
+# T11_TPM_MODE names it (default: direct). A script that can run in only
+# one mode says so with a line "# t11-modes: MODE -- REASON" (tests/run).
+# In both modes T11_RAW_TCTI is the swtpm itself: tpm_is_clean looks
+# there, so that it sees what is really loaded in the TPM, not the
+# resource manager's per-client view.
+t11_tpm_mode() {
+	case ${T11_TPM_MODE:-direct} in
+	direct | abrmd) echo "${T11_TPM_MODE:-direct}" ;;
+	*) echo "T11_TPM_MODE=$T11_TPM_MODE: direct or abrmd" >&2; return 1 ;;
+	esac
+}
+
+# t11_tpm_start DIR: a fresh swtpm in DIR and, in abrmd mode, tpm2-abrmd in
+# front of it. Exports TPM11_TCTI and TPM2TOOLS_TCTI (what the clients and
+# tpm2-tools use) and T11_RAW_TCTI (the swtpm); t11_tpm_use DIR points
+# them at this TPM again later.
+t11_tpm_start() {
+	local dir=$1 mode
+	mode=$(t11_tpm_mode) || return 1
+	swtpm_start "$dir" || return 1
+	if [ "$mode" = abrmd ]; then abrmd_start "$dir" || return 1; fi
+	printf '%s\n' "$TPM11_TCTI" >"$dir/tcti"
+}
+
+# t11_tpm_use DIR: the clients use the TPM that t11_tpm_start DIR started.
+t11_tpm_use() {
+	TPM11_TCTI=$(cat "$1/tcti") || return 1
+	export TPM11_TCTI TPM2TOOLS_TCTI=$TPM11_TCTI T11_RAW_TCTI="swtpm:path=$1/tpm.sock"
+}
+
+# t11_tpm_stop DIR: stops what t11_tpm_start DIR started (by PID).
+t11_tpm_stop() {
+	t11_stop_pid "$(cat "$1/abrmd.pid" 2>/dev/null)"
+	swtpm_stop "$1"
+}
+
+# t11_stop_pid PID: SIGTERM to a process we started, then wait (5 s) for
+# it to end.
+t11_stop_pid() {
+	[ -n "$1" ] || return 0
+	kill "$1" 2>/dev/null || return 0
+	for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.05; done
+}
+
 # --- software TPM ---------------------------------------------------------
 # swtpm_start DIR: a fresh swtpm on a Unix socket in DIR; exports
-# TPM11_TCTI and TPM2TOOLS_TCTI for direct access (no resource manager).
-# Sets generous dictionary-attack parameters unless T11_DA_DEFAULTS=1.
+# TPM11_TCTI, TPM2TOOLS_TCTI and T11_RAW_TCTI for direct access (no
+# resource manager). Sets generous dictionary-attack parameters unless
+# T11_DA_DEFAULTS=1. Scripts start their TPM with t11_tpm_start.
 swtpm_start() {
 	local dir=$1
 	mkdir -p "$dir/state"
@@ -132,41 +186,48 @@ swtpm_start() {
 	for _ in $(seq 50); do [ -s "$dir/swtpm.pid" ] && break; sleep 0.05; done
 	t11_own_pid "$(cat "$dir/swtpm.pid")"
 	export TPM11_TCTI="swtpm:path=$dir/tpm.sock"
-	export TPM2TOOLS_TCTI="$TPM11_TCTI"
+	export TPM2TOOLS_TCTI="$TPM11_TCTI" T11_RAW_TCTI="$TPM11_TCTI"
 	if [ -z "${T11_DA_DEFAULTS:-}" ]; then
 		tpm2_dictionarylockout --setup-parameters --max-tries=1000 \
 			--recovery-time=1 --lockout-recovery-time=1 >/dev/null
 	fi
 }
 
-swtpm_stop() {
-	local dir=$1 pid
-	pid=$(cat "$dir/swtpm.pid" 2>/dev/null) || return 0
-	kill "$pid" 2>/dev/null || true
-	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-}
+# swtpm_stop DIR: stops the swtpm in DIR (by its PID).
+swtpm_stop() { t11_stop_pid "$(cat "$1/swtpm.pid" 2>/dev/null)"; }
 
-# abrmd_start DIR: a private D-Bus session bus and tpm2-abrmd on it, in
-# front of the swtpm in DIR. Exports TPM11_TCTI=tabrmd:bus_type=session.
+# abrmd_start DIR: tpm2-abrmd in front of the swtpm in DIR, on the
+# script's private D-Bus session bus (started on first use). Exports
+# TPM11_TCTI and TPM2TOOLS_TCTI for it.
 abrmd_start() {
 	local dir=$1
-	dbus-daemon --session --fork --print-address=1 --print-pid=1 >"$dir/dbus" || return 1
-	export DBUS_SESSION_BUS_ADDRESS=$(head -1 "$dir/dbus")
-	t11_own_pid "$(sed -n 2p "$dir/dbus")"
+	if [ -z "${T11_DBUS_PID:-}" ]; then
+		dbus-daemon --session --fork --print-address=1 --print-pid=1 >"$dir/dbus" || return 1
+		export DBUS_SESSION_BUS_ADDRESS=$(head -1 "$dir/dbus")
+		T11_DBUS_PID=$(sed -n 2p "$dir/dbus")
+		t11_own_pid "$T11_DBUS_PID"
+	fi
 	abrmd_launch "$dir"
 }
 
 # abrmd_launch DIR: tpm2-abrmd on the current (private) session bus, in
 # front of the swtpm in DIR; its PID in DIR/abrmd.pid; waits until it
-# answers. Exports TPM11_TCTI=tabrmd:bus_type=session.
+# answers. Each TPM's abrmd owns a bus name of its own (kept in
+# DIR/abrmd.name), so that a script can have two. Exports TPM11_TCTI and
+# TPM2TOOLS_TCTI for it.
 abrmd_launch() {
-	local dir=$1 pid
-	tpm2-abrmd --session --allow-root --tcti="swtpm:path=$dir/tpm.sock" \
-		>>"$dir/abrmd.log" 2>&1 &
+	local dir=$1 pid name
+	if [ ! -s "$dir/abrmd.name" ]; then
+		T11_ABRMD_N=$((${T11_ABRMD_N:-0} + 1))
+		echo "org.tpm11.test.Tpm$T11_ABRMD_N" >"$dir/abrmd.name"
+	fi
+	name=$(cat "$dir/abrmd.name")
+	tpm2-abrmd --session --allow-root --dbus-name="$name" \
+		--tcti="swtpm:path=$dir/tpm.sock" >>"$dir/abrmd.log" 2>&1 &
 	pid=$!
 	t11_own_pid "$pid"
 	echo "$pid" >"$dir/abrmd.pid"
-	export TPM11_TCTI="tabrmd:bus_type=session"
+	export TPM11_TCTI="tabrmd:bus_name=$name,bus_type=session"
 	export TPM2TOOLS_TCTI="$TPM11_TCTI"
 	for _ in $(seq 100); do
 		tpm2_getcap properties-fixed >/dev/null 2>&1 && return 0
@@ -175,14 +236,35 @@ abrmd_launch() {
 	return 1
 }
 
-# tpm_is_clean: no transient objects and no loaded sessions left in the TPM.
+# tpm_is_clean [DIR]: no transient objects and no loaded sessions in the
+# TPM: the swtpm itself (T11_RAW_TCTI, or the one in DIR), also in abrmd
+# mode. A client's clean-up may lag its exit by a moment (tpm2-abrmd
+# flushes when it sees the connection close): asks again for up to 1 s.
 tpm_is_clean() {
-	local t s
-	t=$(tpm2_getcap handles-transient 2>&1) || return 1
-	s=$(tpm2_getcap handles-loaded-session 2>&1) || return 1
-	if [ -n "$t$s" ]; then
-		echo "transient: $t"; echo "sessions: $s"; return 1
-	fi
+	local tcti=${T11_RAW_TCTI:-$TPM2TOOLS_TCTI} t s i
+	[ -n "${1:-}" ] && tcti="swtpm:path=$1/tpm.sock"
+	for i in 1 2 3 4 5 6; do
+		t=$(TPM2TOOLS_TCTI=$tcti tpm2_getcap handles-transient 2>&1) || { echo "$t"; return 1; }
+		s=$(TPM2TOOLS_TCTI=$tcti tpm2_getcap handles-loaded-session 2>&1) || { echo "$s"; return 1; }
+		[ -z "$t$s" ] && return 0
+		[ "$i" = 6 ] || sleep 0.2
+	done
+	echo "transient: $t"; echo "sessions: $s"; return 1
+}
+
+# t11_clean WHAT: one test: the TPM is clean after WHAT (a client run).
+t11_clean() { check "TPM clean after $*" tpm_is_clean; }
+# check_clean NAME CMD...: check NAME CMD..., then t11_clean NAME.
+check_clean() { check "$@"; t11_clean "$1"; }
+# t11_clean_served PID WHAT: t11_clean WHAT once the server PID (one we
+# started, e.g. `p11-kit server`, which serves each client from a child
+# process of its own) has no child left (up to 10 s).
+t11_clean_served() {
+	for _ in $(seq 100); do
+		[ -z "$(ps -o pid= --ppid "$1" 2>/dev/null)" ] && break
+		sleep 0.1
+	done
+	t11_clean "$2 (the server's process for it ended)"
 }
 
 # A fresh store for the test.

@@ -73,34 +73,25 @@ rel_finish_tap() {
 # rel_swtpm_pid DIR: the swtpm's PID (from swtpm_start's pid file).
 rel_swtpm_pid() { cat "$1/swtpm.pid" 2>/dev/null; }
 
-# rel_abrmd_stop DIR: stops the tpm2-abrmd that abrmd_start DIR started
-# (by its PID) and points TPM11_TCTI/TPM2TOOLS_TCTI at the swtpm again.
-rel_abrmd_stop() {
-	local dir=$1 pid
-	pid=$(cat "$dir/abrmd.pid" 2>/dev/null) || return 0
-	kill "$pid" 2>/dev/null
-	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-	export TPM11_TCTI="swtpm:path=$dir/tpm.sock"
-	export TPM2TOOLS_TCTI=$TPM11_TCTI
-}
-
-# rel_abrmd_restart DIR: tpm2-abrmd again, on the same private D-Bus (so
-# that running programs can reach it), in front of the swtpm in DIR.
+# rel_abrmd_restart DIR: stops the tpm2-abrmd in front of the swtpm in DIR
+# (by its PID) and starts it again, on the same private D-Bus with the same
+# bus name (so that running programs can reach it).
 rel_abrmd_restart() {
-	rel_abrmd_stop "$1"
+	t11_stop_pid "$(cat "$1/abrmd.pid" 2>/dev/null)"
 	abrmd_launch "$1"
 }
 
 # rel_make_token LABEL SOPIN USERPIN KEY...: a token with keys, each KEY
-# "key-label algorithm". Each step is a test.
+# "key-label algorithm". Each step is a test, and so is the TPM's being
+# clean after it.
 rel_make_token() {
 	local label=$1 so=$2 user=$3 k kl alg
 	shift 3
-	check "tpm11 addtoken --label $label" "$TPM11_TOOL" addtoken \
+	check_clean "tpm11 addtoken --label $label" "$TPM11_TOOL" addtoken \
 		--label "$label" --sopin "$so" --userpin "$user"
 	for k in "$@"; do
 		read -r kl alg <<<"$k"
-		check "tpm11 addkey --label $label --algorithm $alg --key-label $kl" \
+		check_clean "tpm11 addkey --label $label --algorithm $alg --key-label $kl" \
 			"$TPM11_TOOL" addkey --label "$label" --algorithm "$alg" \
 			--key-label "$kl" --userpin "$user"
 	done

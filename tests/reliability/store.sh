@@ -13,7 +13,8 @@
 # that names the store; the module (pkcs11-tool -L, pkcs11-tool
 # --init-token on its empty slot, ssh-keygen -D, p11check's login and
 # sign) does not crash either; and the database file is byte-identical
-# afterwards (nothing destroyed, nothing "repaired").
+# afterwards (nothing destroyed, nothing "repaired"). The TPM is clean
+# after every command. Runs once per TPM mode (tests/run, T11_TPM_MODE).
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/rel-lib.bash"
 t11_require_build
@@ -25,11 +26,10 @@ SO=store-so-1234
 GOOD=$TPM11_STORE
 DBN=tpm11.sqlite3
 
-swtpm_start "$T11_TMP/tpmA" || { not_ok "swtpm A starts"; t11_done; exit 1; }
-TCTI_A=$TPM11_TCTI
-check "tpm11 init" "$T" init
+t11_tpm_start "$T11_TMP/tpmA" || { not_ok "TPM A starts ($(t11_tpm_mode))"; t11_done; exit 1; }
+check_clean "tpm11 init" "$T" init
 rel_make_token S "$SO" "$PIN" "k1 ecc256" "k2 rsa2048"
-check "the good store signs (p11check)" "$P11CHECK" --token S --pin "$PIN" --min-keys 2
+check_clean "the good store signs (p11check)" "$P11CHECK" --token S --pin "$PIN" --min-keys 2
 
 # crashed STATUS OUTFILE: true when the status or the output shows a
 # crash (a signal: 129-192; or a sanitizer/abort message).
@@ -74,6 +74,7 @@ run_case() {
 		mod:p11check)
 			TPM11_STORE=$dir timeout 60 "$P11CHECK" --token S --pin "$PIN" >"$out" 2>&1; rc=$? ;;
 		esac
+		t11_clean "$name: ${c#*:}"
 		now=$(sha256sum "$f" 2>/dev/null || stat -c '%F' "$f")
 		if [ "$now" != "$prev" ]; then
 			changed_by+=("${c#*:}"); diag "$name: ${c#*:} (exit $rc) changed the file; its output:"
@@ -149,6 +150,7 @@ d=$(new_case newer-schema); sqlite3 "$d/$DBN" 'PRAGMA user_version=99;'
 run_case "a newer schema (user_version 99)" "$d" fail
 if TPM11_STORE=$d "$T" listtokens 2>&1 | grep -qi 'newer'; then ok "newer schema: the message says the store is newer"
 else not_ok "newer schema: the message says the store is newer"; fi
+t11_clean "newer schema: listtokens"
 
 d=$(new_case bad-pin-index)
 # One byte of the recorded Name of the token's user PIN index becomes its
@@ -174,16 +176,17 @@ verify_fails() {
 	else
 		not_ok "$name (exit $rc)"; sed 's/^/# /' "$T11_TMP/v.out"
 	fi
+	t11_clean "$name"
 }
 verify_fails "damaged PIN index record: verify fails, naming the store" "$d" 1 --userpin "$PIN"
 
 # Another TPM: B without a primary key, then with one of its own (made
 # through a scratch store, so ours is not touched).
-swtpm_start "$T11_TMP/tpmB" || not_ok "swtpm B starts"
+t11_tpm_start "$T11_TMP/tpmB" || not_ok "TPM B starts ($(t11_tpm_mode))"
 d=$(new_case other-tpm)
 run_case "a store from another TPM (no primary key there)" "$d" any
 verify_fails "another TPM without a primary key: verify fails cleanly" "$d" 0 --userpin "$PIN"
-check "TPM B: tpm11 init of a scratch store" env TPM11_STORE="$T11_TMP/scratch" "$T" init
+check_clean "TPM B: tpm11 init of a scratch store" env TPM11_STORE="$T11_TMP/scratch" "$T" init
 run_case "a store from another TPM (its own primary key)" "$d" any
 verify_fails "another TPM: verify (user PIN) fails, naming the store" "$d" 1 --userpin "$PIN"
 verify_fails "another TPM: verify (SO PIN) fails, naming the store" "$d" 1 --sopin "$SO"
@@ -191,7 +194,7 @@ TPM11_STORE=$d timeout 60 "$P11CHECK" --token S --pin "$PIN" >"$T11_TMP/v.out" 2
 if [ "$rc" != 0 ] && ! crashed "$rc" "$T11_TMP/v.out"; then ok "another TPM: the module's C_Login fails cleanly (exit $rc)"; diag "  $(head -n 1 "$T11_TMP/v.out")"
 else not_ok "another TPM: the module's C_Login fails cleanly (exit $rc)"; sed 's/^/# /' "$T11_TMP/v.out"; fi
 check "TPM B clean" tpm_is_clean
-export TPM11_TCTI=$TCTI_A TPM2TOOLS_TCTI=$TCTI_A
+t11_tpm_use "$T11_TMP/tpmA"
 
 d=$(new_case foreign-sqlite); rm -f "$d/$DBN"
 sqlite3 "$d/$DBN" 'CREATE TABLE notes(id INTEGER PRIMARY KEY, text TEXT); INSERT INTO notes(text) VALUES ("keep me");'
@@ -254,7 +257,7 @@ if TPM11_STORE=$d ssh-keygen -D "$TPM11_MODULE" 2>/dev/null | grep -q 'ecdsa-sha
 else not_ok "one damaged object: the module still shows the other keys"; fi
 
 # And the good store is still good.
-check "the good store still signs" "$P11CHECK" --token S --pin "$PIN" --min-keys 2
+check_clean "the good store still signs" "$P11CHECK" --token S --pin "$PIN" --min-keys 2
 check "TPM A clean" tpm_is_clean
 
 t11_done

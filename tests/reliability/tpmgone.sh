@@ -5,10 +5,11 @@
 # must return CKR_DEVICE_ERROR or CKR_DEVICE_REMOVED, the process must
 # survive, and calls that need no TPM keep working. The swtpm is started
 # again on the same state directory; after C_Finalize, C_Initialize and
-# C_Login the program signs again (verified with OpenSSL).
-#   1. TPM reached directly (swtpm: TCTI).
-#   2. Through tpm2-abrmd: the swtpm behind it is killed; then the swtpm
-#      and tpm2-abrmd are started again.
+# C_Login the program signs again (verified with OpenSSL). Runs once per
+# TPM mode (tests/run, T11_TPM_MODE):
+#   direct  TPM reached directly (swtpm: TCTI).
+#   abrmd   through tpm2-abrmd: the swtpm behind it is killed; then the
+#           swtpm and tpm2-abrmd are started again.
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/rel-lib.bash"
 t11_require_build
@@ -17,9 +18,9 @@ rel_require_prog TPMGONE tpmgone
 export T11_TOKEN=REL T11_PIN=gone-user-1234
 TD=$T11_TMP/tpm
 
-swtpm_start "$TD" || { not_ok "swtpm starts"; t11_done; exit 1; }
-SWTPM_TCTI=$TPM11_TCTI
-check "tpm11 init" "$TPM11_TOOL" init
+MODE=$(t11_tpm_mode)
+t11_tpm_start "$TD" || { not_ok "TPM starts ($MODE)"; t11_done; exit 1; }
+check_clean "tpm11 init" "$TPM11_TOOL" init
 rel_make_token REL gone-so-1234 "$T11_PIN" "p256 ecc256" "rsa2048 rsa2048"
 
 wait_file() { # wait_file FILE SECONDS (x T11_SAN_SLOW in the sanitizer passes)
@@ -28,11 +29,11 @@ wait_file() { # wait_file FILE SECONDS (x T11_SAN_SLOW in the sanitizer passes)
 	return 1
 }
 
-# gone_round NAME RESTART_ABRMD: one run of tpmgone with the kill and the
-# restart in between. Results of this script's own steps are printed after
-# the program's.
+# gone_round NAME: one run of tpmgone with the kill and the restart (in
+# abrmd mode of tpm2-abrmd too) in between. Results of this script's own
+# steps are printed after the program's.
 gone_round() {
-	local name=$1 with_abrmd=$2 hs=$T11_TMP/hs-$1 pid steps=()
+	local name=$1 hs=$T11_TMP/hs-$1 pid steps=()
 	mkdir -p "$hs"
 	rel_start_tap "$name: " 180 "$TPMGONE" "$hs"
 	if wait_file "$hs/signing" 60; then
@@ -51,12 +52,11 @@ gone_round() {
 		else
 			steps+=("not_ok|swtpm started again on the same state")
 		fi
-		if [ "$with_abrmd" = 1 ]; then
+		if [ "$MODE" = abrmd ]; then
 			if rel_abrmd_restart "$TD"; then steps+=("ok|tpm2-abrmd started again")
 			else steps+=("not_ok|tpm2-abrmd started again"); fi
-		else
-			export TPM11_TCTI=$SWTPM_TCTI TPM2TOOLS_TCTI=$SWTPM_TCTI
 		fi
+		t11_tpm_use "$TD"
 		touch "$hs/back"
 	else
 		steps+=("not_ok|the program signed before the kill")
@@ -68,15 +68,7 @@ gone_round() {
 	done
 }
 
-gone_round direct 0
-check "direct: TPM clean at the end" tpm_is_clean
-
-if abrmd_start "$TD"; then
-	gone_round abrmd 1
-	rel_abrmd_stop "$TD"
-	check "abrmd: TPM clean at the end" tpm_is_clean
-else
-	not_ok "tpm2-abrmd starts"; sed 's/^/# /' "$TD/abrmd.log" | tail -n 20
-fi
+gone_round "$MODE"
+check "$MODE: TPM clean at the end" tpm_is_clean
 
 t11_done
