@@ -53,8 +53,13 @@ __attribute__((destructor)) static void
 module_exit(void)
 {
 	if (!mod.initialized || mod.forked || mod.c == NULL ||
-	    mod.c->tpm == NULL || atomic_load(&mod_busy) != 0)
+	    mod.c->tpm == NULL)
 		return;
+	if (atomic_load(&mod_busy) != 0) {
+		log_debug("exit: another thread is in the module; the next "
+			  "client flushes what this process loaded");
+		return;
+	}
 	/* A resource manager flushes a client's objects when it goes;
 	 * closing its connection here (GLib's D-Bus for tpm2-abrmd, at exit,
 	 * perhaps in a child of fork) is the riskier way to the same end. */
@@ -62,6 +67,7 @@ module_exit(void)
 		return;
 	if (!mod.app_locks && pthread_mutex_trylock(&mod_mutex) != 0)
 		return;
+	log_debug("exit without C_Finalize: flushing what this process loaded");
 	core_release_tpm(mod.c);
 	if (!mod.app_locks)
 		pthread_mutex_unlock(&mod_mutex);

@@ -34,6 +34,7 @@ struct tpm_ctx {
 	char *tcti_name;
 	ESYS_TR srk;
 	ESYS_TR hmac;            /* salted HMAC session, or ESYS_TR_NONE */
+	ESYS_TR policy;          /* a policy session while one is in use */
 	bool hold;               /* tpm_idle keeps the session (the tool) */
 	tpm_key *resident[TPM_MAX_RESIDENT];
 	uint64_t clock;
@@ -349,6 +350,7 @@ tpm_open(const char *tcti, tpm_ctx **out, char *err, size_t errlen)
 		return CKR_HOST_MEMORY;
 	t->srk = ESYS_TR_NONE;
 	t->hmac = ESYS_TR_NONE;
+	t->policy = ESYS_TR_NONE;
 	fds = fds_open(&nfds);
 	rc = tcti_connect(t, tcti);
 	if (fds != NULL)
@@ -1309,10 +1311,14 @@ tpm_handle_ours(tpm_ctx *t, TPM2_HANDLE h)
 			    TSS2_RC_SUCCESS &&
 		    mine == h)
 			return true;
-	return t->hmac != ESYS_TR_NONE &&
-	       Esys_TR_GetTpmHandle(t->esys, t->hmac, &mine) ==
-		       TSS2_RC_SUCCESS &&
-	       mine == h;
+	return (t->hmac != ESYS_TR_NONE &&
+		Esys_TR_GetTpmHandle(t->esys, t->hmac, &mine) ==
+			TSS2_RC_SUCCESS &&
+		mine == h) ||
+	       (t->policy != ESYS_TR_NONE &&
+		Esys_TR_GetTpmHandle(t->esys, t->policy, &mine) ==
+			TSS2_RC_SUCCESS &&
+		mine == h);
 }
 
 /* The TPM is full of objects or sessions (TPM_RC_OBJECT_MEMORY 0x902,
@@ -1747,6 +1753,18 @@ policy_user_index(const blob *so_name, pin_policy *p)
 	return policy_or(p);
 }
 
+/* Flushes the policy session, keeping the error that ended its use (the
+ * message the caller reports). */
+static void
+tpm_policy_end(tpm_ctx *t, ESYS_TR policy)
+{
+	if (policy != ESYS_TR_NONE) {
+		Esys_FlushContext(t->esys, policy);
+		t->ncmds++;
+	}
+	t->policy = ESYS_TR_NONE;
+}
+
 static CK_RV
 tpm_policy_session(tpm_ctx *t, ESYS_TR *out)
 {
@@ -1765,6 +1783,7 @@ tpm_policy_session(tpm_ctx *t, ESYS_TR *out)
 		*out = ESYS_TR_NONE;
 		return tpm_rc_to_ckr(rc);
 	}
+	t->policy = *out; /* ours: tpm_flush_strangers leaves it */
 	/* It only authorises; parameter encryption rides on the salted
 	 * HMAC session (the key of an authorising policy session with
 	 * PolicySecret would not include an authValue the SO knows). */
@@ -2214,8 +2233,7 @@ tpm_pin_change(tpm_ctx *t, const tpm_pins *p, bool so,
 	tpm_tr_auth(t, tr, old_auth);
 	rv = tpm_nv_change(t, tr, policy, &pol, new_auth);
 out:
-	if (policy != ESYS_TR_NONE)
-		TPM_CALL(t, "flush policy", Esys_FlushContext(t->esys, policy));
+	tpm_policy_end(t, policy);
 	tpm_nv_close(t, &tr);
 	return rv;
 }
@@ -2251,8 +2269,7 @@ tpm_pin_reset(tpm_ctx *t, const tpm_pins *p,
 	}
 	rv = tpm_nv_change(t, utr, policy, &pol, new_auth);
 out:
-	if (policy != ESYS_TR_NONE)
-		TPM_CALL(t, "flush policy", Esys_FlushContext(t->esys, policy));
+	tpm_policy_end(t, policy);
 	tpm_nv_close(t, &utr);
 	tpm_nv_close(t, &str);
 	return rv;

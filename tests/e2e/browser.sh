@@ -471,7 +471,7 @@ for k in p256 p384 rsa2048; do
 	else
 		not_ok "chromium $k: PIN typed into \"Unlock Security Device\", certificate presented"; show_failure "$k"
 	fi
-	t11_clean "chromium $k"
+	t11_clean_abrupt "chromium $k" --public nologin
 done
 if want rsa2048; then
 	if grep -q "Peer signature type: RSA-PSS" "$D/rsa2048.page"; then
@@ -490,7 +490,7 @@ if want nologin; then
 	else
 		not_ok "chromium --headless: --no-login key needs no PIN"; show_failure nologin
 	fi
-	t11_clean "chromium nologin"
+	t11_clean_abrupt "chromium nologin" --public nologin
 fi
 
 # --- refusals ----------------------------------------------------------------------
@@ -506,7 +506,7 @@ if want wrongpin; then
 	else
 		not_ok "chromium: a wrong PIN is refused (the dialog asks again), no certificate presented"; show_failure wrongpin
 	fi
-	t11_clean "chromium with a wrong PIN"
+	t11_clean_abrupt "chromium with a wrong PIN" --public nologin
 fi
 
 if want nomodule; then
@@ -519,7 +519,7 @@ if want nomodule; then
 	else
 		not_ok "chromium without the module registered: no certificate"; show_failure nomodule
 	fi
-	t11_clean "chromium without the module"
+	t11_clean_abrupt "chromium without the module" --public nologin
 fi
 
 # The orphan certificate matches the policy but no key has its CKA_ID. On a
@@ -536,8 +536,8 @@ if want orphan; then
 	else
 		not_ok "chromium: a certificate without a matching key is not presented"; show_failure orphan
 	fi
-	t11_clean "chromium orphan"
+	t11_clean_abrupt "chromium orphan" --public nologin
 fi
 
-check "TPM left clean (no transient objects or sessions)" tpm_is_clean
+t11_clean_abrupt "the browser cases" --public nologin
 t11_done

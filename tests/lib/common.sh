@@ -254,6 +254,25 @@ tpm_is_clean() {
 
 # t11_clean WHAT: one test: the TPM is clean after WHAT (a client run).
 t11_clean() { check "TPM clean after $*" tpm_is_clean; }
+# t11_clean_abrupt WHAT ATTACKER-ARG...: for a client that can end without
+# running its exit code (Chromium's processes end with _exit or are
+# killed): the TPM is clean, or on a TPM without a resource manager it
+# holds only what such a client left, which nobody can use without the
+# PIN (DESIGN.md property 7): tests/security/attacker, with no PIN, is
+# refused on every transient object and every stored PIN key (ARGs name
+# the keys made without login, which it may use: --public LABEL).
+t11_clean_abrupt() {
+	local what=$1 att=$TPM11_BUILD/tests/security/attacker
+	shift
+	if tpm_is_clean >"$T11_TMP/clean.out" 2>&1; then ok "TPM clean after $what"; return; fi
+	if [ "$(t11_tpm_mode)" = direct ] && [ -x "$att" ] &&
+		TSS2_LOG=all+none "$att" --tcti "$T11_RAW_TCTI" "$@" >"$T11_TMP/att.out" 2>&1; then
+		ok "after $what: what it left in the TPM is of no use without the PIN (the attacker: $(grep -c "^ok" "$T11_TMP/att.out") checks passed)"
+		diag "  left: $(tr '\n' ' ' <"$T11_TMP/clean.out")"
+	else
+		not_ok "TPM clean after $what"; sed 's/^/# /' "$T11_TMP/clean.out" "$T11_TMP/att.out" 2>/dev/null | tail -n 20
+	fi
+}
 # check_clean NAME CMD...: check NAME CMD..., then t11_clean NAME.
 check_clean() { check "$@"; t11_clean "$1"; }
 # t11_clean_served PID WHAT: t11_clean WHAT once the server PID (one we
