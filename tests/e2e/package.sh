@@ -11,6 +11,7 @@
 # the system as it found it: it installs only when neither package is
 # installed, and purges what it installed, dependencies apt added included.
 . "$(dirname "$0")/../lib/common.sh"
+T11_PKG_T0=$(date +%s)
 
 if [ -n "${T11_SANITIZE:-}" ]; then
 	ok "Debian package # SKIP the package is the plain build; this test runs in the plain pass"
@@ -245,4 +246,5 @@ else ok "dpkg keeps no file of the packages"; fi
 dpkg-query -W -f='${Package}:${Architecture} ${Status}\n' | awk '$NF == "installed" { print $1 }' | sort >"$W/installed.end"
 if cmp -s "$W/installed.before" "$W/installed.end"; then ok "the installed package set is as before the test"
 else not_ok "the installed package set is as before the test"; diff "$W/installed.before" "$W/installed.end" | sed 's/^/# /'; fi
+diag "package.sh: $(($(date +%s) - T11_PKG_T0)) s in all"
 t11_done
