@@ -31,6 +31,12 @@ options() {
 	grep -E '^\*--' | grep -oE -- '--[a-z0-9][a-z0-9-]*' | sort -u
 }
 
+# not_ok_todo NAME REASON: a known gap (TAP "# TODO"): reported, not failed.
+not_ok_todo() {
+	T11_TAP_N=$((T11_TAP_N + 1))
+	echo "not ok $T11_TAP_N - $1 # TODO $2"
+}
+
 [ -f "$PAGE1" ] && [ -f "$PAGE7" ] || { not_ok "docs/man/tpm11.1.scd and tpm11.7.scd exist"; t11_done; exit 1; }
 
 global=$(section "$PAGE1" "GLOBAL OPTIONS" "#" | options)
@@ -45,7 +51,7 @@ for f in $global; do
 	if grep -q -- "$f\b" "$T11_TMP/top"; then
 		ok "global option $f of the page is in tpm11 --help"
 	elif "$TPM11_TOOL" "$f" >/dev/null 2>&1 </dev/null; then
-		not_ok "global option $f of the page is in tpm11 --help # TODO tpm11 accepts it but --help does not list it (issue 15 item 7)"
+		not_ok_todo "global option $f of the page is in tpm11 --help" "tpm11 accepts it but --help does not list it (issue 15 item 7)"
 	else
 		not_ok "global option $f of the page is in tpm11 --help (and tpm11 $f fails)"
 	fi
