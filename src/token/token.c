@@ -657,12 +657,19 @@ pin_error(core *c, token *t, CK_RV rv, const char *which)
 				 "wrong %s for token \"%s\"", which,
 				 t->rec.label);
 	} else if (rv == CKR_PIN_LOCKED) {
+		char when[320];
+
 		token_read_lockout(c, t);
+		if (t->lockout_known && t->lockout.in_lockout)
+			tpm_lockout_text(&t->lockout, when, sizeof(when));
+		else
+			snprintf(when, sizeof(when), "it takes PINs again after "
+				 "its recovery time (`tpm11 doctor` shows it), or "
+				 "the TPM's owner ends it at once with "
+				 "`tpm2_dictionarylockout --clear-lockout`");
 		snprintf(c->err, sizeof(c->err),
-			 "the TPM is in dictionary-attack lockout; wait %u s "
-			 "for it to recover (or its owner runs "
-			 "tpm2_dictionarylockout --clear-lockout)",
-			 t->lockout_known ? t->lockout.recovery : 0);
+			 "the TPM is in dictionary-attack lockout after too many "
+			 "wrong PINs; %s", when);
 	} else if (rv == CKR_PIN_LEN_RANGE) {
 		snprintf(c->err, sizeof(c->err),
 			 "a %s must have %d to %d characters", which,

@@ -543,7 +543,11 @@ tpm_get_lockout(tpm_ctx *t, tpm_lockout *l)
 	CK_RV rv;
 
 	memset(l, 0, sizeof(*l));
-	if ((rv = tpm_get_props(t, TPM2_PT_PERMANENT, 16, &cap)) != CKR_OK)
+	/* TPM2_PT_PERMANENT (0x200) to TPM2_PT_LOCKOUT_RECOVERY (0x211):
+	 * the interval and the recovery time are the 17th and 18th. */
+	if ((rv = tpm_get_props(t, TPM2_PT_PERMANENT,
+				TPM2_PT_LOCKOUT_RECOVERY - TPM2_PT_PERMANENT + 1,
+				&cap)) != CKR_OK)
 		return rv;
 	l->in_lockout = (prop_value(cap, TPM2_PT_PERMANENT, 0) &
 			 TPMA_PERMANENT_INLOCKOUT) != 0;
@@ -553,6 +557,49 @@ tpm_get_lockout(tpm_ctx *t, tpm_lockout *l)
 	l->lockout_recovery = prop_value(cap, TPM2_PT_LOCKOUT_RECOVERY, 0);
 	Esys_Free(cap);
 	return CKR_OK;
+}
+
+uint64_t
+tpm_lockout_wait(const tpm_lockout *l)
+{
+	/* Locked while counter >= max_tries; the counter drops by one
+	 * every `recovery` seconds (Part 1, 19.8.6: the self-healing), so
+	 * counter - max_tries + 1 drops are needed, the first after up to
+	 * one interval. */
+	if (!l->in_lockout)
+		return 0;
+	if (l->max_tries == 0 || l->recovery == 0)
+		return UINT64_MAX;
+	return ((uint64_t)(l->counter >= l->max_tries
+				   ? l->counter - l->max_tries
+				   : 0) + 1) * l->recovery;
+}
+
+void
+tpm_lockout_text(const tpm_lockout *l, char *out, size_t cap)
+{
+	uint64_t w = tpm_lockout_wait(l);
+	char about[32] = "";
+
+	if (w == UINT64_MAX) {
+		snprintf(out, cap, "waiting does not end it (%s is 0): the "
+			 "TPM's owner must run `tpm2_dictionarylockout "
+			 "--clear-lockout`",
+			 l->max_tries == 0 ? "the number of tries allowed"
+					   : "the recovery time");
+		return;
+	}
+	if (w >= 7200)
+		snprintf(about, sizeof(about), " (about %llu h)",
+			 (unsigned long long)(w + 1800) / 3600);
+	else if (w >= 120)
+		snprintf(about, sizeof(about), " (about %llu min)",
+			 (unsigned long long)(w + 30) / 60);
+	snprintf(out, cap, "it takes PINs again in at most %llu s%s: it "
+		 "forgets one failure every %u s, and does not say how much "
+		 "of the current interval has passed; or the TPM's owner ends "
+		 "it at once with `tpm2_dictionarylockout --clear-lockout`",
+		 (unsigned long long)w, about, l->recovery);
 }
 
 CK_RV

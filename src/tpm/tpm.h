@@ -151,6 +151,15 @@ bool tpm_behind_rm(const tpm_ctx *t);
 
 CK_RV tpm_get_info(tpm_ctx *t, tpm_info *info);
 CK_RV tpm_get_lockout(tpm_ctx *t, tpm_lockout *l);
+/* In lockout: the longest wait, in seconds, until the TPM takes a PIN
+ * again; 0 when not locked out; UINT64_MAX when waiting does not help
+ * (max_tries or recovery 0). */
+uint64_t tpm_lockout_wait(const tpm_lockout *l);
+/* For a TPM in lockout, when it ends, as a sentence: "it takes PINs
+ * again in at most N s ..." (the counter drops by one every l->recovery
+ * s; the TPM does not say how far into the current interval it is), or
+ * that only the owner's clear-lockout helps. */
+void tpm_lockout_text(const tpm_lockout *l, char *out, size_t cap);
 /* The firmware version alone: one command (has a probe gone stale?). */
 CK_RV tpm_firmware(tpm_ctx *t, uint32_t *fw1, uint32_t *fw2);
 /* Reads what the TPM offers: algorithms, curves, commands, and with
