@@ -293,8 +293,9 @@ core_init_primary(core *c, uint32_t handle)
 	blob name = {0};
 	CK_RV rv;
 
-	if ((rv = core_create_store(c)) != CKR_OK)
-		return rv;
+	/* The TPM first: a TPM that cannot be reached or refuses leaves no
+	 * empty store behind (a later command would find a store without a
+	 * primary key and blame that). */
 	if ((rv = core_connect(c)) != CKR_OK)
 		return rv;
 	rv = tpm_primary_setup(c->tpm, handle, &name);
@@ -302,6 +303,10 @@ core_init_primary(core *c, uint32_t handle)
 		snprintf(c->err, sizeof(c->err),
 			 "cannot set up the primary key at 0x%08x: %s", handle,
 			 tpm_errmsg(c->tpm));
+		return rv;
+	}
+	if ((rv = core_create_store(c)) != CKR_OK) {
+		blob_free(&name);
 		return rv;
 	}
 	if (store_meta_set(c->st, META_PRIMARY_HANDLE, hb, 4) != STORE_OK ||
