@@ -43,6 +43,7 @@ struct tpm_ctx {
 	void (*notice)(const char *msg); /* tpm_set_notice */
 	bool noticed;            /* notice given for this command */
 	char denied[64];         /* a TPM device we may not open */
+	char search[384];        /* what the TCTI choice tried, and why */
 	char err[256];
 };
 
@@ -259,48 +260,121 @@ tcti_device_denied(tpm_ctx *t, const char *path)
 	return true;
 }
 
+/* Appends "what: why" to the record of the TCTI choice (tpm11 doctor
+ * shows it; a failed search puts it into the error). */
+static void
+tcti_note(tpm_ctx *t, const char *what, const char *why)
+{
+	size_t n = strlen(t->search);
+
+	snprintf(t->search + n, sizeof(t->search) - n, "%s%s: %s",
+		 n ? "; " : "", what, why);
+}
+
+/* tpm2-abrmd's TCTI reports a D-Bus bus it cannot reach through GLib's
+ * own logger (a CRITICAL line on stderr that nobody can turn off). So a
+ * tabrmd configuration is tried only when its bus can be there: the
+ * system bus's socket exists, or the session bus has an address whose
+ * socket exists. Returns the reason it cannot, or NULL. */
+static const char *
+tabrmd_bus_missing(const char *conf)
+{
+	const char *addr, *path;
+	static char why[160];
+
+	if (strstr(conf, "bus_type=session") == NULL) {
+		addr = getenv("DBUS_SYSTEM_BUS_ADDRESS");
+		if (addr == NULL || *addr == '\0')
+			addr = "unix:path=/run/dbus/system_bus_socket";
+	} else {
+		addr = getenv("DBUS_SESSION_BUS_ADDRESS");
+		if (addr == NULL || *addr == '\0')
+			return "no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS "
+			       "is not set";
+	}
+	/* Only a plain unix:path= address can be checked here (abstract
+	 * sockets, tcp: and lists are left to the TCTI). */
+	if (strncmp(addr, "unix:path=", 10) != 0 || strchr(addr, ';') != NULL)
+		return NULL;
+	path = addr + 10;
+	snprintf(why, sizeof(why), "%.*s", (int)strcspn(path, ","), path);
+	if (access(why, F_OK) == 0)
+		return NULL;
+	snprintf(why, sizeof(why), "no D-Bus %s bus: %.*s does not exist",
+		 strstr(conf, "bus_type=session") ? "session" : "system",
+		 (int)strcspn(path, ","), path);
+	return why;
+}
+
 /* tctildr's default search, done here so that we know which TCTI it
  * chose (a resource manager in front or not: tpm_behind_rm; `tpm11` says
- * which). The same order: tpm2-abrmd on the system bus, the kernel's
- * resource manager, the raw device, a local swtpm, a local mssim. One
- * whose device or bus socket is not there is not tried (tabrmd's TCTI
- * prints a GLib warning of its own when it finds no bus). */
+ * which) and why. The same order: tpm2-abrmd on the system bus, the
+ * kernel's resource manager, the raw device, a local swtpm, a local
+ * mssim. One whose device or bus socket is not there is not tried, nor
+ * tpm2-abrmd when it is not installed (its D-Bus service file): its TCTI
+ * prints GLib warnings of its own when it finds no bus or no daemon. */
 static TSS2_RC
 tcti_connect(tpm_ctx *t, const char *tcti)
 {
 	static const struct {
-		const char *conf, *needs;
+		const char *conf, *needs, *also;
 	} defaults[] = {
-		{"tabrmd", "/run/dbus/system_bus_socket"},
-		{"device:/dev/tpmrm0", "/dev/tpmrm0"},
-		{"device:/dev/tpm0", "/dev/tpm0"},
-		{"swtpm", NULL},
-		{"mssim", NULL},
+		{"tabrmd", "/run/dbus/system_bus_socket",
+		 "/usr/share/dbus-1/system-services/com.intel.tss2.Tabrmd.service"},
+		{"device:/dev/tpmrm0", "/dev/tpmrm0", NULL},
+		{"device:/dev/tpm0", "/dev/tpm0", NULL},
+		{"swtpm", NULL, NULL},
+		{"mssim", NULL, NULL},
 	};
 	TSS2_RC rc = TSS2_TCTI_RC_IO_ERROR;
+	const char *why;
 	size_t i;
 
 	if (tcti != NULL) {
 		t->tcti_name = strdup(tcti);
 		if (strncmp(tcti, "device:", 7) == 0)
 			tcti_device_denied(t, tcti + 7);
+		if (strncmp(tcti, "tabrmd", 6) == 0 &&
+		    (why = tabrmd_bus_missing(tcti)) != NULL) {
+			snprintf(t->search, sizeof(t->search), "%s", why);
+			return TSS2_TCTI_RC_NO_CONNECTION;
+		}
 		return Tss2_TctiLdr_Initialize(tcti, &t->tcti);
 	}
 	for (i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
-		if (defaults[i].needs && access(defaults[i].needs, F_OK) != 0)
+		const char *conf = defaults[i].conf;
+
+		if (defaults[i].needs && access(defaults[i].needs, F_OK) != 0) {
+			tcti_note(t, conf, strncmp(conf, "tabrmd", 6) == 0
+						   ? "no system bus"
+						   : "no such device");
 			continue;
-		if (strncmp(defaults[i].conf, "device:", 7) == 0 &&
-		    tcti_device_denied(t, defaults[i].needs))
+		}
+		if (defaults[i].also && access(defaults[i].also, F_OK) != 0) {
+			tcti_note(t, conf, "tpm2-abrmd is not installed");
 			continue;
-		rc = Tss2_TctiLdr_Initialize(defaults[i].conf, &t->tcti);
+		}
+		if (strncmp(conf, "device:", 7) == 0 &&
+		    tcti_device_denied(t, defaults[i].needs)) {
+			tcti_note(t, conf, "permission denied");
+			continue;
+		}
+		rc = Tss2_TctiLdr_Initialize(conf, &t->tcti);
 		if (rc == TSS2_RC_SUCCESS) {
-			t->tcti_name = strdup(defaults[i].conf);
+			tcti_note(t, conf, "chosen");
+			t->tcti_name = strdup(conf);
 			return rc;
 		}
+		tcti_note(t, conf, "not reachable");
 	}
-	t->tcti_name = strdup("(the default search: tabrmd, /dev/tpmrm0, "
-			      "/dev/tpm0, swtpm, mssim)");
+	t->tcti_name = strdup("(the default search)");
 	return rc;
+}
+
+const char *
+tpm_tcti_search(const tpm_ctx *t)
+{
+	return t->search;
 }
 
 bool
@@ -350,7 +424,8 @@ tpm_open(const char *tcti, tpm_ctx **out, char *err, size_t errlen)
 				 "no TPM reachable through TCTI %s (%s); set "
 				 "TPM11_TCTI or --tcti to a reachable TPM, e.g. "
 				 "device:/dev/tpmrm0",
-				 t->tcti_name, Tss2_RC_Decode(rc));
+				 t->tcti_name, t->search[0] ? t->search
+							    : Tss2_RC_Decode(rc));
 		log_error("%s", err);
 		free(t->tcti_name);
 		free(t);

@@ -148,6 +148,10 @@ const char *tpm_tcti_name(const tpm_ctx *t);
 /* A resource manager is in front (tpm2-abrmd, /dev/tpmrm*): it flushes
  * what a client loaded when its connection goes. */
 bool tpm_behind_rm(const tpm_ctx *t);
+/* How the TCTI was chosen: with the default search, each candidate and
+ * what became of it ("device:/dev/tpmrm0: no such device; swtpm:
+ * chosen"); empty when one was given. */
+const char *tpm_tcti_search(const tpm_ctx *t);
 
 CK_RV tpm_get_info(tpm_ctx *t, tpm_info *info);
 CK_RV tpm_get_lockout(tpm_ctx *t, tpm_lockout *l);
