@@ -207,6 +207,25 @@ core_check_caps(core *c)
 }
 
 CK_RV
+core_primary(core *c, uint32_t *handle, const blob **name)
+{
+	CK_RV rv = core_read_primary(c);
+
+	*handle = c->primary;
+	*name = &c->primary_name;
+	return c->st == NULL ? CKR_TOKEN_NOT_PRESENT : rv;
+}
+
+bool
+core_stored_caps(core *c, tpm_caps *out)
+{
+	bool have = core_read_caps(c);
+
+	*out = c->caps;
+	return have;
+}
+
+CK_RV
 core_tpm(core *c)
 {
 	CK_RV rv;

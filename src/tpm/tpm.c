@@ -1380,38 +1380,54 @@ tpm_flush_strangers(tpm_ctx *t)
 	if (Esys_GetSysContext(t->esys, &sys) != TSS2_RC_SUCCESS || !sys)
 		return 0;
 	for (f = 0; f < sizeof(firsts) / sizeof(firsts[0]); f++) {
-		TPMS_CAPABILITY_DATA *cap = NULL;
-		TPMI_YES_NO more;
-		UINT32 i;
+		uint32_t hs[TPM2_MAX_CAP_HANDLES];
+		size_t i, n = 0;
 
-		if (TPM_CALL(t, "GetCapability(handles)",
-			     Esys_GetCapability(t->esys, ESYS_TR_NONE,
-						ESYS_TR_NONE, ESYS_TR_NONE,
-						TPM2_CAP_HANDLES, firsts[f],
-						TPM2_MAX_CAP_HANDLES, &more,
-						&cap)) != TSS2_RC_SUCCESS)
+		if (tpm_list_handles(t, firsts[f], hs, TPM2_MAX_CAP_HANDLES,
+				     &n) != CKR_OK)
 			continue;
-		for (i = 0; i < cap->data.handles.count; i++) {
-			TPM2_HANDLE h = cap->data.handles.handle[i];
-
-			if ((h >> TPM2_HR_SHIFT) != (firsts[f] >> TPM2_HR_SHIFT) &&
-			    !(f == 1 && (h >> TPM2_HR_SHIFT) ==
-						(TPM2_POLICY_SESSION_FIRST >>
-						 TPM2_HR_SHIFT)))
-				continue;
-			if (tpm_handle_ours(t, h))
+		for (i = 0; i < n; i++) {
+			if (tpm_handle_ours(t, hs[i]))
 				continue;
 			if (TPM_CALL(t, "FlushContext(leftover)",
-				     Tss2_Sys_FlushContext(sys, h)) ==
+				     Tss2_Sys_FlushContext(sys, hs[i])) ==
 			    TSS2_RC_SUCCESS) {
 				log_debug("tpm: flushed 0x%08x, left in the TPM "
-					  "by another process", h);
+					  "by another process", hs[i]);
 				flushed++;
 			}
 		}
-		Esys_Free(cap);
 	}
 	return flushed;
+}
+
+CK_RV
+tpm_list_handles(tpm_ctx *t, uint32_t first, uint32_t *out, size_t cap,
+		 size_t *n)
+{
+	TPMS_CAPABILITY_DATA *d = NULL;
+	TPMI_YES_NO more;
+	uint32_t type = first >> TPM2_HR_SHIFT, i;
+	TSS2_RC rc;
+
+	*n = 0;
+	rc = TPM_CALL(t, "GetCapability(handles)",
+		      Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE,
+					 ESYS_TR_NONE, TPM2_CAP_HANDLES, first,
+					 TPM2_MAX_CAP_HANDLES, &more, &d));
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_rc_to_ckr(rc);
+	for (i = 0; i < d->data.handles.count && *n < cap; i++) {
+		uint32_t h = d->data.handles.handle[i], ht = h >> TPM2_HR_SHIFT;
+
+		/* Loaded sessions: HMAC (0x02) and policy (0x03) alike. */
+		if (ht == type ||
+		    (type == (TPM2_LOADED_SESSION_FIRST >> TPM2_HR_SHIFT) &&
+		     ht == (TPM2_POLICY_SESSION_FIRST >> TPM2_HR_SHIFT)))
+			out[(*n)++] = h;
+	}
+	Esys_Free(d);
+	return CKR_OK;
 }
 
 static bool
@@ -2004,6 +2020,17 @@ tpm_nv_close(tpm_ctx *t, ESYS_TR *tr)
 	Esys_TR_SetAuth(t->esys, *tr, &empty);
 	Esys_TR_Close(t->esys, tr);
 	*tr = ESYS_TR_NONE;
+}
+
+CK_RV
+tpm_nv_check(tpm_ctx *t, const tpm_nv *nv)
+{
+	ESYS_TR tr = ESYS_TR_NONE;
+	CK_RV rv = tpm_nv_open(t, nv, &tr);
+
+	if (rv == CKR_OK)
+		tpm_nv_close(t, &tr);
+	return rv;
 }
 
 static void

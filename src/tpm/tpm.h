@@ -172,6 +172,11 @@ CK_RV tpm_probe(tpm_ctx *t, tpm_caps *c);
 /* tpm_caps as 12 bytes (the store's copy), and back; -1 if malformed. */
 void tpm_caps_encode(const tpm_caps *c, uint8_t out[12]);
 int tpm_caps_decode(const uint8_t *in, size_t len, tpm_caps *c);
+/* The handles the TPM lists from first on of first's type (loaded
+ * sessions: HMAC and policy), at most cap. Read-only: nothing is
+ * flushed. Behind a resource manager only this connection's own. */
+CK_RV tpm_list_handles(tpm_ctx *t, uint32_t first, uint32_t *out, size_t cap,
+		       size_t *n);
 CK_RV tpm_random(tpm_ctx *t, uint8_t *out, size_t n);
 CK_RV tpm_stir_random(tpm_ctx *t, const uint8_t *in, size_t n);
 
@@ -229,6 +234,10 @@ CK_RV tpm_token_create(tpm_ctx *t, const tpm_pins *p,
  * their creation was cut short. An index already gone is fine; one whose
  * Name is not the token's is left alone. */
 CK_RV tpm_token_remove(tpm_ctx *t, const tpm_pins *p);
+/* Whether nv is in the TPM with its recorded Name (NV_ReadPublic, no
+ * change): CKR_OK, or CKR_TOKEN_NOT_RECOGNIZED with tpm_errmsg saying
+ * whether it is gone or replaced. */
+CK_RV tpm_nv_check(tpm_ctx *t, const tpm_nv *nv);
 /* Proves auth (a PIN's authValue) for nv and reads its first n bytes,
  * both through a salted session that encrypts the response. A wrong PIN
  * is CKR_PIN_INCORRECT and counts against the dictionary-attack

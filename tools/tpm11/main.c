@@ -38,6 +38,8 @@ static const struct {
 	{"addcert", cmd_addcert, "store a key's certificate (or a CA's)"},
 	{"rmcert", cmd_rmcert, "remove certificates (keys stay)"},
 	{"migrate", cmd_migrate, "list a key-model-1 store and set it aside"},
+	{"doctor", cmd_doctor, "say what is wrong with the set-up and how to "
+	 "fix it"},
 };
 
 static void
