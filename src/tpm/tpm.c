@@ -44,6 +44,7 @@ struct tpm_ctx {
 	bool noticed;            /* notice given for this command */
 	char denied[64];         /* a TPM device we may not open */
 	char search[384];        /* what the TCTI choice tried, and why */
+	bool read_only;          /* tpm_read_only: flush nobody's leftovers */
 	char err[256];
 };
 
@@ -369,6 +370,12 @@ tcti_connect(tpm_ctx *t, const char *tcti)
 	}
 	t->tcti_name = strdup("(the default search)");
 	return rc;
+}
+
+void
+tpm_read_only(tpm_ctx *t)
+{
+	t->read_only = true;
 }
 
 const char *
@@ -1250,18 +1257,29 @@ tpm_primary_use(tpm_ctx *t, uint32_t handle, const blob *expected)
 
 	if (t->srk != ESYS_TR_NONE)
 		return CKR_OK;
-	rc = TPM_CALL(t, "ReadPublic(primary)",
-		      Esys_TR_FromTPMPublic(t->esys, handle, ESYS_TR_NONE,
-					    ESYS_TR_NONE, ESYS_TR_NONE, &t->srk));
+	/* Reading a persistent object's public area brings it into an
+	 * object slot: a TPM full of others' leftovers answers 0x902. */
+	rc = TPM_CALL_ROOM(t, "ReadPublic(primary)",
+			   Esys_TR_FromTPMPublic(t->esys, handle, ESYS_TR_NONE,
+						 ESYS_TR_NONE, ESYS_TR_NONE,
+						 &t->srk));
 	if (rc != TSS2_RC_SUCCESS) {
 		t->srk = ESYS_TR_NONE;
+		if (tpm_rc_full(rc)) {
+			snprintf(t->err, sizeof(t->err),
+				 "the TPM has no free object slot to read the "
+				 "primary key 0x%08x (0x%x, out of memory for "
+				 "object contexts): other programs hold them "
+				 "(`tpm11 doctor` lists them)", handle, rc);
+			return CKR_DEVICE_MEMORY;
+		}
+		if (tpm_rc_to_ckr(rc) == CKR_DEVICE_REMOVED)
+			return CKR_DEVICE_REMOVED;
 		snprintf(t->err, sizeof(t->err),
 			 "the primary key 0x%08x is not in this TPM (a cleared "
 			 "TPM or another machine's store?); run `tpm11 init`",
 			 handle);
-		return tpm_rc_to_ckr(rc) == CKR_DEVICE_REMOVED
-			       ? CKR_DEVICE_REMOVED
-			       : CKR_DEVICE_ERROR;
+		return CKR_DEVICE_ERROR;
 	}
 	if (expected != NULL && expected->len > 0) {
 		if (tr_name(t, t->srk, &n) != 0 ||
@@ -1377,7 +1395,8 @@ tpm_flush_strangers(tpm_ctx *t)
 	int flushed = 0;
 	size_t f;
 
-	if (Esys_GetSysContext(t->esys, &sys) != TSS2_RC_SUCCESS || !sys)
+	if (t->read_only ||
+	    Esys_GetSysContext(t->esys, &sys) != TSS2_RC_SUCCESS || !sys)
 		return 0;
 	for (f = 0; f < sizeof(firsts) / sizeof(firsts[0]); f++) {
 		uint32_t hs[TPM2_MAX_CAP_HANDLES];

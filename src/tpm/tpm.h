@@ -152,6 +152,9 @@ bool tpm_behind_rm(const tpm_ctx *t);
  * what became of it ("device:/dev/tpmrm0: no such device; swtpm:
  * chosen"); empty when one was given. */
 const char *tpm_tcti_search(const tpm_ctx *t);
+/* From now on this connection flushes nobody's leftovers when the TPM
+ * is full (tpm11 doctor: it only looks). */
+void tpm_read_only(tpm_ctx *t);
 
 CK_RV tpm_get_info(tpm_ctx *t, tpm_info *info);
 CK_RV tpm_get_lockout(tpm_ctx *t, tpm_lockout *l);

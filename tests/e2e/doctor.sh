@@ -6,7 +6,8 @@
 # broken set-up exits 1 with the right FAIL line and its fix: no TPM, a
 # store of another user, a group-writable store, a model-1 store, a
 # 0-byte store, a TPM in lockout (its own swtpm), objects left loaded in a
-# direct swtpm, a token whose NV index was removed, a p11-kit module file
+# direct swtpm (one; then the TPM full of them, which tpm11 itself frees
+# and doctor only reports), a token whose NV index was removed, a p11-kit module file
 # naming a missing path, an ssh-agent that refuses the module. Doctor
 # changes nothing: the store's bytes and the TPM's handles are the same
 # afterwards.
@@ -225,7 +226,19 @@ if jcheck leftovers resource-manager warn 'reaches the TPM directly' 'tpm2-abrmd
 else not_ok "leftovers: a direct swtpm is named as having no resource manager"; show leftovers; fi
 if [ -n "$(tpm2_getcap handles-transient)" ]; then ok "leftovers: doctor flushed nothing of another program's"
 else not_ok "leftovers: doctor flushed nothing of another program's"; fi
-tpm2_flushcontext --transient-object >/dev/null 2>&1
+# A TPM full of leftovers (swtpm holds 3): doctor says the slots are taken,
+# not that the primary key is gone, and still flushes nothing; tpm11
+# itself then frees them when it needs a slot.
+check "two more primaries left loaded: the TPM is full" bash -c \
+	'tpm2_createprimary -Q -C o -c "$1/p2.ctx" && tpm2_createprimary -Q -C o -c "$1/p3.ctx"' _ "$T11_TMP"
+doctor full
+broken full tpm-primary 'no free object slot to read the primary key 0x81000001 \(0x902' 'free the slots'
+if grep -q "is not in this TPM" "$T11_TMP/doc.full.txt"; then not_ok "full: not mistaken for a missing primary key"; show full
+else ok "full: not mistaken for a missing primary key"; fi
+if [ "$(tpm2_getcap handles-transient | grep -c 0x80)" = 3 ]; then ok "full: doctor flushed nothing"
+else not_ok "full: doctor flushed nothing"; fi
+check "full: tpm11 verify frees the leftovers and works" "$T" verify --label GONE --userpin "$UP"
+check "full: ... and left the TPM clean" tpm_is_clean
 nv=$(tpm2_getcap handles-nv-index | sed -n 's/^- \(0x131[0-9A-Fa-f]*\).*/\1/p' | head -1)
 nv=$(printf '0x%08x' "$nv")
 check "the token's first PIN index ($nv) removed with tpm2_nvundefine" tpm2_nvundefine -C o "$nv"

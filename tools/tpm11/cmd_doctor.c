@@ -145,6 +145,7 @@ check_tcti(report *r)
 		    "%s; the checks that need the TPM were left out", err);
 		return NULL;
 	}
+	tpm_read_only(t);
 	if (given != NULL)
 		add(r, "tcti", ST_OK, NULL, NULL, "%s (set by %s)",
 		    tpm_tcti_name(t), given);
@@ -366,13 +367,21 @@ check_primary(report *r, tpm_ctx *t, core *c)
 {
 	const blob *name;
 	uint32_t h;
+	CK_RV rv;
 
 	if (core_primary(c, &h, &name) != CKR_OK) {
 		add(r, "tpm-primary", ST_FAIL, NULL, "run `tpm11 init`",
 		    "the store records no primary key");
 		return;
 	}
-	if (tpm_primary_use(t, h, name) != CKR_OK) {
+	if ((rv = tpm_primary_use(t, h, name)) == CKR_DEVICE_MEMORY) {
+		add(r, "tpm-primary", ST_FAIL, NULL,
+		    "free the slots (see leftovers above); tpm11 itself frees "
+		    "leftovers of a direct TPM when it needs a slot",
+		    "%s", tpm_errmsg(t));
+		return;
+	}
+	if (rv != CKR_OK) {
 		add(r, "tpm-primary", ST_FAIL, NULL,
 		    "if this TPM was cleared, the store's keys are gone for "
 		    "good: move the store aside and run `tpm11 init`; if the "
