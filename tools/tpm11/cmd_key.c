@@ -421,7 +421,9 @@ cmd_rmkey(int argc, char **argv)
 
 	ARGS(opts, "rmkey", "--label LABEL (--key-label NAME | --id HEX)",
 	     "Removes a key (its private and public objects) from the token. "
-	     "It is gone for good.");
+	     "A copy of the\nstore made before still holds it, usable with the "
+	     "token's current PIN;\n`tpm11 rmtoken` ends a token's keys in "
+	     "every copy.");
 	if ((c = tool_open(false)) == NULL)
 		return 1;
 	if ((t = tool_token(c, opts)) == NULL ||
