@@ -18,8 +18,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <tss2/tss2_tpm2_types.h>
-
 #include "attest/json.h"
 #include "tool.h"
 
@@ -327,9 +325,10 @@ check_leftovers(report *r, tpm_ctx *t)
 	size_t no = 0, ns = 0, i;
 	char list[640] = "";
 
-	if (tpm_list_handles(t, TPM2_TRANSIENT_FIRST, objs, 64, &no) != CKR_OK ||
-	    tpm_list_handles(t, TPM2_LOADED_SESSION_FIRST, sess, 64, &ns) !=
-		    CKR_OK) {
+	/* tss2's TPM2_TRANSIENT_FIRST shifts a signed int into its sign
+	 * bit (UBSan says so): the handle types' first handles, spelled out. */
+	if (tpm_list_handles(t, 0x80000000u, objs, 64, &no) != CKR_OK ||
+	    tpm_list_handles(t, 0x02000000u, sess, 64, &ns) != CKR_OK) {
 		add(r, "leftovers", ST_WARN, NULL, "",
 		    "could not list the loaded handles: %s", tpm_errmsg(t));
 		return;
