@@ -406,10 +406,9 @@ check_pins(report *r, tpm_ctx *t, core *c)
 		if (tpm_nv_check(t, &user) != CKR_OK ||
 		    tpm_nv_check(t, &so) != CKR_OK)
 			add(r, "token-pins", ST_FAIL, rec->label,
-			    fmt("its keys cannot be used any more: remove it "
-				"(`tpm11 rmtoken --label %s`), make a new token "
-				"and keys, and replace the old public keys where "
-				"they are trusted", rec->label),
+			    fmt("remove it (`tpm11 rmtoken --label %s`), make "
+				"a new token and keys, and replace the old public "
+				"keys where they are trusted", rec->label),
 			    "token \"%s\": %s", rec->label, tpm_errmsg(t));
 		else
 			add(r, "token-pins", ST_OK, rec->label, NULL,
