@@ -441,6 +441,42 @@ store_data_version(store *s)
 	return v;
 }
 
+int
+store_check(store *s, int64_t *schema, char *problems, size_t cap)
+{
+	sqlite3_stmt *st = NULL;
+	size_t n = 0;
+	int rc, ret = STORE_OK;
+
+	problems[0] = '\0';
+	if (pragma_int(s, "PRAGMA user_version;", schema) != STORE_OK)
+		return store_fail(s, STORE_ERROR, "cannot read");
+	/* At most 10 lines: the first problems say enough. */
+	if (sqlite3_prepare_v2(s->db, "PRAGMA integrity_check(10);", -1, &st,
+			       NULL) != SQLITE_OK)
+		return store_fail(s, STORE_ERROR, "cannot check");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *line = (const char *)sqlite3_column_text(st, 0);
+
+		if (line == NULL || strcmp(line, "ok") == 0)
+			continue;
+		ret = STORE_CORRUPT;
+		if (n < cap)
+			n += (size_t)snprintf(problems + n, cap - n, "%s%s",
+					      n ? "; " : "", line);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		rc = sqlite3_errcode(s->db);
+		if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB) {
+			snprintf(problems, cap, "%s", sqlite3_errmsg(s->db));
+			return STORE_CORRUPT;
+		}
+		return store_fail(s, STORE_ERROR, "cannot check");
+	}
+	return ret;
+}
+
 /* --- statements ---------------------------------------------------------- */
 
 static int

@@ -136,6 +136,11 @@ int store_objects_add(store *s, object_rec *o, size_t n);
 int store_objects_delete(store *s, const int64_t *ids, size_t n);
 int store_object_set_attrs(store *s, int64_t id, const attr_list *attrs);
 
+/* Read-only health check: *schema gets user_version; PRAGMA
+ * integrity_check's findings go to problems (empty when none). STORE_OK,
+ * STORE_CORRUPT when it found damage, STORE_ERROR when it could not run. */
+int store_check(store *s, int64_t *schema, char *problems, size_t cap);
+
 /* A sentence about the last error. */
 const char *store_errmsg(store *s);
 

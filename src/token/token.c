@@ -207,6 +207,25 @@ core_check_caps(core *c)
 }
 
 CK_RV
+core_primary(core *c, uint32_t *handle, const blob **name)
+{
+	CK_RV rv = core_read_primary(c);
+
+	*handle = c->primary;
+	*name = &c->primary_name;
+	return c->st == NULL ? CKR_TOKEN_NOT_PRESENT : rv;
+}
+
+bool
+core_stored_caps(core *c, tpm_caps *out)
+{
+	bool have = core_read_caps(c);
+
+	*out = c->caps;
+	return have;
+}
+
+CK_RV
 core_tpm(core *c)
 {
 	CK_RV rv;
@@ -297,8 +316,9 @@ core_init_primary(core *c, uint32_t handle)
 	blob name = {0};
 	CK_RV rv;
 
-	if ((rv = core_create_store(c)) != CKR_OK)
-		return rv;
+	/* The TPM first: a TPM that cannot be reached or refuses leaves no
+	 * empty store behind (a later command would find a store without a
+	 * primary key and blame that). */
 	if ((rv = core_connect(c)) != CKR_OK)
 		return rv;
 	rv = tpm_primary_setup(c->tpm, handle, &name);
@@ -306,6 +326,10 @@ core_init_primary(core *c, uint32_t handle)
 		snprintf(c->err, sizeof(c->err),
 			 "cannot set up the primary key at 0x%08x: %s", handle,
 			 tpm_errmsg(c->tpm));
+		return rv;
+	}
+	if ((rv = core_create_store(c)) != CKR_OK) {
+		blob_free(&name);
 		return rv;
 	}
 	if (store_meta_set(c->st, META_PRIMARY_HANDLE, hb, 4) != STORE_OK ||
@@ -685,12 +709,19 @@ pin_error(core *c, token *t, CK_RV rv, const char *which)
 				 "wrong %s for token \"%s\"", which,
 				 t->rec.label);
 	} else if (rv == CKR_PIN_LOCKED) {
+		char when[320];
+
 		token_read_lockout(c, t);
+		if (t->lockout_known && t->lockout.in_lockout)
+			tpm_lockout_text(&t->lockout, when, sizeof(when));
+		else
+			snprintf(when, sizeof(when), "it takes PINs again after "
+				 "its recovery time (`tpm11 doctor` shows it), or "
+				 "the TPM's owner ends it at once with "
+				 "`tpm2_dictionarylockout --clear-lockout`");
 		snprintf(c->err, sizeof(c->err),
-			 "the TPM is in dictionary-attack lockout; wait %u s "
-			 "for it to recover (or its owner runs "
-			 "tpm2_dictionarylockout --clear-lockout)",
-			 t->lockout_known ? t->lockout.recovery : 0);
+			 "the TPM is in dictionary-attack lockout after too many "
+			 "wrong PINs; %s", when);
 	} else if (rv == CKR_PIN_LEN_RANGE) {
 		snprintf(c->err, sizeof(c->err),
 			 "a %s must have %d to %d characters", which,

@@ -108,6 +108,13 @@ CK_RV core_create_store(core *c);
  * The first time in a process it also reads the firmware version (one
  * command) and probes the TPM again when that changed (core->caps). */
 CK_RV core_tpm(core *c);
+/* The store's primary key: its handle and recorded Name (no TPM I/O).
+ * CKR_TOKEN_NOT_PRESENT when there is no store or `tpm11 init` has not
+ * run. */
+CK_RV core_primary(core *c, uint32_t *handle, const blob **name);
+/* The store's copy of what the TPM offers (no TPM I/O); false when it
+ * has none yet (then *out says everything). */
+bool core_stored_caps(core *c, tpm_caps *out);
 /* CKR_OK when this TPM offers key type kt (core->caps); else the code
  * PKCS#11 gives for what it lacks, and c->err says what, e.g. "this TPM
  * has no NIST P-384 curve; choose ecc256". */

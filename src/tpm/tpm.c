@@ -44,6 +44,8 @@ struct tpm_ctx {
 	void (*notice)(const char *msg); /* tpm_set_notice */
 	bool noticed;            /* notice given for this command */
 	char denied[64];         /* a TPM device we may not open */
+	char search[384];        /* what the TCTI choice tried, and why */
+	bool read_only;          /* tpm_read_only: flush nobody's leftovers */
 	char err[256];
 };
 
@@ -275,48 +277,127 @@ tcti_device_denied(tpm_ctx *t, const char *path)
 	return true;
 }
 
+/* Appends "what: why" to the record of the TCTI choice (tpm11 doctor
+ * shows it; a failed search puts it into the error). */
+static void
+tcti_note(tpm_ctx *t, const char *what, const char *why)
+{
+	size_t n = strlen(t->search);
+
+	snprintf(t->search + n, sizeof(t->search) - n, "%s%s: %s",
+		 n ? "; " : "", what, why);
+}
+
+/* tpm2-abrmd's TCTI reports a D-Bus bus it cannot reach through GLib's
+ * own logger (a CRITICAL line on stderr that nobody can turn off). So a
+ * tabrmd configuration is tried only when its bus can be there: the
+ * system bus's socket exists, or the session bus has an address whose
+ * socket exists. Returns the reason it cannot, or NULL. */
+static const char *
+tabrmd_bus_missing(const char *conf)
+{
+	const char *addr, *path;
+	static char why[160];
+
+	if (strstr(conf, "bus_type=session") == NULL) {
+		addr = getenv("DBUS_SYSTEM_BUS_ADDRESS");
+		if (addr == NULL || *addr == '\0')
+			addr = "unix:path=/run/dbus/system_bus_socket";
+	} else {
+		addr = getenv("DBUS_SESSION_BUS_ADDRESS");
+		if (addr == NULL || *addr == '\0')
+			return "no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS "
+			       "is not set";
+	}
+	/* Only a plain unix:path= address can be checked here (abstract
+	 * sockets, tcp: and lists are left to the TCTI). */
+	if (strncmp(addr, "unix:path=", 10) != 0 || strchr(addr, ';') != NULL)
+		return NULL;
+	path = addr + 10;
+	snprintf(why, sizeof(why), "%.*s", (int)strcspn(path, ","), path);
+	if (access(why, F_OK) == 0)
+		return NULL;
+	snprintf(why, sizeof(why), "no D-Bus %s bus: %.*s does not exist",
+		 strstr(conf, "bus_type=session") ? "session" : "system",
+		 (int)strcspn(path, ","), path);
+	return why;
+}
+
 /* tctildr's default search, done here so that we know which TCTI it
  * chose (a resource manager in front or not: tpm_behind_rm; `tpm11` says
- * which). The same order: tpm2-abrmd on the system bus, the kernel's
- * resource manager, the raw device, a local swtpm, a local mssim. One
- * whose device or bus socket is not there is not tried (tabrmd's TCTI
- * prints a GLib warning of its own when it finds no bus). */
+ * which) and why. The same order: tpm2-abrmd on the system bus, the
+ * kernel's resource manager, the raw device, a local swtpm, a local
+ * mssim. One whose device or bus socket is not there is not tried, nor
+ * tpm2-abrmd when it is not installed (its D-Bus service file): its TCTI
+ * prints GLib warnings of its own when it finds no bus or no daemon. */
 static TSS2_RC
 tcti_connect(tpm_ctx *t, const char *tcti)
 {
 	static const struct {
-		const char *conf, *needs;
+		const char *conf, *needs, *also;
 	} defaults[] = {
-		{"tabrmd", "/run/dbus/system_bus_socket"},
-		{"device:/dev/tpmrm0", "/dev/tpmrm0"},
-		{"device:/dev/tpm0", "/dev/tpm0"},
-		{"swtpm", NULL},
-		{"mssim", NULL},
+		{"tabrmd", "/run/dbus/system_bus_socket",
+		 "/usr/share/dbus-1/system-services/com.intel.tss2.Tabrmd.service"},
+		{"device:/dev/tpmrm0", "/dev/tpmrm0", NULL},
+		{"device:/dev/tpm0", "/dev/tpm0", NULL},
+		{"swtpm", NULL, NULL},
+		{"mssim", NULL, NULL},
 	};
 	TSS2_RC rc = TSS2_TCTI_RC_IO_ERROR;
+	const char *why;
 	size_t i;
 
 	if (tcti != NULL) {
 		t->tcti_name = strdup(tcti);
 		if (strncmp(tcti, "device:", 7) == 0)
 			tcti_device_denied(t, tcti + 7);
+		if (strncmp(tcti, "tabrmd", 6) == 0 &&
+		    (why = tabrmd_bus_missing(tcti)) != NULL) {
+			snprintf(t->search, sizeof(t->search), "%s", why);
+			return TSS2_TCTI_RC_NO_CONNECTION;
+		}
 		return Tss2_TctiLdr_Initialize(tcti, &t->tcti);
 	}
 	for (i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
-		if (defaults[i].needs && access(defaults[i].needs, F_OK) != 0)
+		const char *conf = defaults[i].conf;
+
+		if (defaults[i].needs && access(defaults[i].needs, F_OK) != 0) {
+			tcti_note(t, conf, strncmp(conf, "tabrmd", 6) == 0
+						   ? "no system bus"
+						   : "no such device");
 			continue;
-		if (strncmp(defaults[i].conf, "device:", 7) == 0 &&
-		    tcti_device_denied(t, defaults[i].needs))
+		}
+		if (defaults[i].also && access(defaults[i].also, F_OK) != 0) {
+			tcti_note(t, conf, "tpm2-abrmd is not installed");
 			continue;
-		rc = Tss2_TctiLdr_Initialize(defaults[i].conf, &t->tcti);
+		}
+		if (strncmp(conf, "device:", 7) == 0 &&
+		    tcti_device_denied(t, defaults[i].needs)) {
+			tcti_note(t, conf, "permission denied");
+			continue;
+		}
+		rc = Tss2_TctiLdr_Initialize(conf, &t->tcti);
 		if (rc == TSS2_RC_SUCCESS) {
-			t->tcti_name = strdup(defaults[i].conf);
+			tcti_note(t, conf, "chosen");
+			t->tcti_name = strdup(conf);
 			return rc;
 		}
+		tcti_note(t, conf, "not reachable");
 	}
-	t->tcti_name = strdup("(the default search: tabrmd, /dev/tpmrm0, "
-			      "/dev/tpm0, swtpm, mssim)");
+	t->tcti_name = strdup("(the default search)");
 	return rc;
+}
+
+void
+tpm_read_only(tpm_ctx *t)
+{
+	t->read_only = true;
+}
+
+const char *
+tpm_tcti_search(const tpm_ctx *t)
+{
+	return t->search;
 }
 
 bool
@@ -367,7 +448,8 @@ tpm_open(const char *tcti, tpm_ctx **out, char *err, size_t errlen)
 				 "no TPM reachable through TCTI %s (%s); set "
 				 "TPM11_TCTI or --tcti to a reachable TPM, e.g. "
 				 "device:/dev/tpmrm0",
-				 t->tcti_name, Tss2_RC_Decode(rc));
+				 t->tcti_name, t->search[0] ? t->search
+							    : Tss2_RC_Decode(rc));
 		log_error("%s", err);
 		free(t->tcti_name);
 		free(t);
@@ -636,7 +718,11 @@ tpm_get_lockout(tpm_ctx *t, tpm_lockout *l)
 	CK_RV rv;
 
 	memset(l, 0, sizeof(*l));
-	if ((rv = tpm_get_props(t, TPM2_PT_PERMANENT, 16, &cap)) != CKR_OK)
+	/* TPM2_PT_PERMANENT (0x200) to TPM2_PT_LOCKOUT_RECOVERY (0x211):
+	 * the interval and the recovery time are the 17th and 18th. */
+	if ((rv = tpm_get_props(t, TPM2_PT_PERMANENT,
+				TPM2_PT_LOCKOUT_RECOVERY - TPM2_PT_PERMANENT + 1,
+				&cap)) != CKR_OK)
 		return rv;
 	l->in_lockout = (prop_value(cap, TPM2_PT_PERMANENT, 0) &
 			 TPMA_PERMANENT_INLOCKOUT) != 0;
@@ -646,6 +732,49 @@ tpm_get_lockout(tpm_ctx *t, tpm_lockout *l)
 	l->lockout_recovery = prop_value(cap, TPM2_PT_LOCKOUT_RECOVERY, 0);
 	Esys_Free(cap);
 	return CKR_OK;
+}
+
+uint64_t
+tpm_lockout_wait(const tpm_lockout *l)
+{
+	/* Locked while counter >= max_tries; the counter drops by one
+	 * every `recovery` seconds (Part 1, 19.8.6: the self-healing), so
+	 * counter - max_tries + 1 drops are needed, the first after up to
+	 * one interval. */
+	if (!l->in_lockout)
+		return 0;
+	if (l->max_tries == 0 || l->recovery == 0)
+		return UINT64_MAX;
+	return ((uint64_t)(l->counter >= l->max_tries
+				   ? l->counter - l->max_tries
+				   : 0) + 1) * l->recovery;
+}
+
+void
+tpm_lockout_text(const tpm_lockout *l, char *out, size_t cap)
+{
+	uint64_t w = tpm_lockout_wait(l);
+	char about[32] = "";
+
+	if (w == UINT64_MAX) {
+		snprintf(out, cap, "waiting does not end it (%s is 0): the "
+			 "TPM's owner must run `tpm2_dictionarylockout "
+			 "--clear-lockout`",
+			 l->max_tries == 0 ? "the number of tries allowed"
+					   : "the recovery time");
+		return;
+	}
+	if (w >= 7200)
+		snprintf(about, sizeof(about), " (about %llu h)",
+			 (unsigned long long)(w + 1800) / 3600);
+	else if (w >= 120)
+		snprintf(about, sizeof(about), " (about %llu min)",
+			 (unsigned long long)(w + 30) / 60);
+	snprintf(out, cap, "it takes PINs again in at most %llu s%s: it "
+		 "forgets one failure every %u s, and does not say how much "
+		 "of the current interval has passed; or the TPM's owner ends "
+		 "it at once with `tpm2_dictionarylockout --clear-lockout`",
+		 (unsigned long long)w, about, l->recovery);
 }
 
 CK_RV
@@ -1211,18 +1340,29 @@ tpm_primary_use(tpm_ctx *t, uint32_t handle, const blob *expected)
 
 	if (t->srk != ESYS_TR_NONE)
 		return CKR_OK;
-	rc = TPM_CALL(t, "ReadPublic(primary)",
-		      Esys_TR_FromTPMPublic(t->esys, handle, ESYS_TR_NONE,
-					    ESYS_TR_NONE, ESYS_TR_NONE, &t->srk));
+	/* Reading a persistent object's public area brings it into an
+	 * object slot: a TPM full of others' leftovers answers 0x902. */
+	rc = TPM_CALL_ROOM(t, "ReadPublic(primary)",
+			   Esys_TR_FromTPMPublic(t->esys, handle, ESYS_TR_NONE,
+						 ESYS_TR_NONE, ESYS_TR_NONE,
+						 &t->srk));
 	if (rc != TSS2_RC_SUCCESS) {
 		t->srk = ESYS_TR_NONE;
+		if (tpm_rc_full(rc)) {
+			snprintf(t->err, sizeof(t->err),
+				 "the TPM has no free object slot to read the "
+				 "primary key 0x%08x (0x%x, out of memory for "
+				 "object contexts): other programs hold them "
+				 "(`tpm11 doctor` lists them)", handle, rc);
+			return CKR_DEVICE_MEMORY;
+		}
+		if (tpm_rc_to_ckr(rc) == CKR_DEVICE_REMOVED)
+			return CKR_DEVICE_REMOVED;
 		snprintf(t->err, sizeof(t->err),
 			 "the primary key 0x%08x is not in this TPM (a cleared "
 			 "TPM or another machine's store?); run `tpm11 init`",
 			 handle);
-		return tpm_rc_to_ckr(rc) == CKR_DEVICE_REMOVED
-			       ? CKR_DEVICE_REMOVED
-			       : CKR_DEVICE_ERROR;
+		return CKR_DEVICE_ERROR;
 	}
 	if (expected != NULL && expected->len > 0) {
 		if (tr_name(t, t->srk, &n) != 0 ||
@@ -1342,41 +1482,58 @@ tpm_flush_strangers(tpm_ctx *t)
 	int flushed = 0;
 	size_t f;
 
-	if (Esys_GetSysContext(t->esys, &sys) != TSS2_RC_SUCCESS || !sys)
+	if (t->read_only ||
+	    Esys_GetSysContext(t->esys, &sys) != TSS2_RC_SUCCESS || !sys)
 		return 0;
 	for (f = 0; f < sizeof(firsts) / sizeof(firsts[0]); f++) {
-		TPMS_CAPABILITY_DATA *cap = NULL;
-		TPMI_YES_NO more;
-		UINT32 i;
+		uint32_t hs[TPM2_MAX_CAP_HANDLES];
+		size_t i, n = 0;
 
-		if (TPM_CALL(t, "GetCapability(handles)",
-			     Esys_GetCapability(t->esys, ESYS_TR_NONE,
-						ESYS_TR_NONE, ESYS_TR_NONE,
-						TPM2_CAP_HANDLES, firsts[f],
-						TPM2_MAX_CAP_HANDLES, &more,
-						&cap)) != TSS2_RC_SUCCESS)
+		if (tpm_list_handles(t, firsts[f], hs, TPM2_MAX_CAP_HANDLES,
+				     &n) != CKR_OK)
 			continue;
-		for (i = 0; i < cap->data.handles.count; i++) {
-			TPM2_HANDLE h = cap->data.handles.handle[i];
-
-			if ((h >> TPM2_HR_SHIFT) != (firsts[f] >> TPM2_HR_SHIFT) &&
-			    !(f == 1 && (h >> TPM2_HR_SHIFT) ==
-						(TPM2_POLICY_SESSION_FIRST >>
-						 TPM2_HR_SHIFT)))
-				continue;
-			if (tpm_handle_ours(t, h))
+		for (i = 0; i < n; i++) {
+			if (tpm_handle_ours(t, hs[i]))
 				continue;
 			if (TPM_CALL(t, "FlushContext(leftover)",
-				     Tss2_Sys_FlushContext(sys, h)) ==
+				     Tss2_Sys_FlushContext(sys, hs[i])) ==
 			    TSS2_RC_SUCCESS) {
 				log_debug("tpm: flushed 0x%08x, left in the TPM "
-					  "by another process", h);
+					  "by another process", hs[i]);
 				flushed++;
 			}
 		}
-		Esys_Free(cap);
 	}
 	return flushed;
+}
+
+CK_RV
+tpm_list_handles(tpm_ctx *t, uint32_t first, uint32_t *out, size_t cap,
+		 size_t *n)
+{
+	TPMS_CAPABILITY_DATA *d = NULL;
+	TPMI_YES_NO more;
+	uint32_t type = first >> TPM2_HR_SHIFT, i;
+	TSS2_RC rc;
+
+	*n = 0;
+	rc = TPM_CALL(t, "GetCapability(handles)",
+		      Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE,
+					 ESYS_TR_NONE, TPM2_CAP_HANDLES, first,
+					 TPM2_MAX_CAP_HANDLES, &more, &d));
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_rc_to_ckr(rc);
+	for (i = 0; i < d->data.handles.count && *n < cap; i++) {
+		uint32_t h = d->data.handles.handle[i], ht = h >> TPM2_HR_SHIFT;
+
+		/* Loaded sessions: HMAC (0x02) and policy (0x03) alike. */
+		if (ht == type ||
+		    (type == (TPM2_LOADED_SESSION_FIRST >> TPM2_HR_SHIFT) &&
+		     ht == (TPM2_POLICY_SESSION_FIRST >> TPM2_HR_SHIFT)))
+			out[(*n)++] = h;
+	}
+	Esys_Free(d);
+	return CKR_OK;
 }
 
 static bool
@@ -1982,6 +2139,17 @@ tpm_nv_close(tpm_ctx *t, ESYS_TR *tr)
 	Esys_TR_SetAuth(t->esys, *tr, &empty);
 	Esys_TR_Close(t->esys, tr);
 	*tr = ESYS_TR_NONE;
+}
+
+CK_RV
+tpm_nv_check(tpm_ctx *t, const tpm_nv *nv)
+{
+	ESYS_TR tr = ESYS_TR_NONE;
+	CK_RV rv = tpm_nv_open(t, nv, &tr);
+
+	if (rv == CKR_OK)
+		tpm_nv_close(t, &tr);
+	return rv;
 }
 
 static void

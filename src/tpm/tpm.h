@@ -154,9 +154,25 @@ const char *tpm_tcti_name(const tpm_ctx *t);
 /* A resource manager is in front (tpm2-abrmd, /dev/tpmrm*): it flushes
  * what a client loaded when its connection goes. */
 bool tpm_behind_rm(const tpm_ctx *t);
+/* How the TCTI was chosen: with the default search, each candidate and
+ * what became of it ("device:/dev/tpmrm0: no such device; swtpm:
+ * chosen"); empty when one was given. */
+const char *tpm_tcti_search(const tpm_ctx *t);
+/* From now on this connection flushes nobody's leftovers when the TPM
+ * is full (tpm11 doctor: it only looks). */
+void tpm_read_only(tpm_ctx *t);
 
 CK_RV tpm_get_info(tpm_ctx *t, tpm_info *info);
 CK_RV tpm_get_lockout(tpm_ctx *t, tpm_lockout *l);
+/* In lockout: the longest wait, in seconds, until the TPM takes a PIN
+ * again; 0 when not locked out; UINT64_MAX when waiting does not help
+ * (max_tries or recovery 0). */
+uint64_t tpm_lockout_wait(const tpm_lockout *l);
+/* For a TPM in lockout, when it ends, as a sentence: "it takes PINs
+ * again in at most N s ..." (the counter drops by one every l->recovery
+ * s; the TPM does not say how far into the current interval it is), or
+ * that only the owner's clear-lockout helps. */
+void tpm_lockout_text(const tpm_lockout *l, char *out, size_t cap);
 /* The firmware version alone: one command (has a probe gone stale?). */
 CK_RV tpm_firmware(tpm_ctx *t, uint32_t *fw1, uint32_t *fw2);
 /* Reads what the TPM offers: algorithms, curves, commands, and with
@@ -165,6 +181,11 @@ CK_RV tpm_probe(tpm_ctx *t, tpm_caps *c);
 /* tpm_caps as 12 bytes (the store's copy), and back; -1 if malformed. */
 void tpm_caps_encode(const tpm_caps *c, uint8_t out[12]);
 int tpm_caps_decode(const uint8_t *in, size_t len, tpm_caps *c);
+/* The handles the TPM lists from first on of first's type (loaded
+ * sessions: HMAC and policy), at most cap. Read-only: nothing is
+ * flushed. Behind a resource manager only this connection's own. */
+CK_RV tpm_list_handles(tpm_ctx *t, uint32_t first, uint32_t *out, size_t cap,
+		       size_t *n);
 CK_RV tpm_random(tpm_ctx *t, uint8_t *out, size_t n);
 CK_RV tpm_stir_random(tpm_ctx *t, const uint8_t *in, size_t n);
 
@@ -222,6 +243,10 @@ CK_RV tpm_token_create(tpm_ctx *t, const tpm_pins *p,
  * their creation was cut short. An index already gone is fine; one whose
  * Name is not the token's is left alone. */
 CK_RV tpm_token_remove(tpm_ctx *t, const tpm_pins *p);
+/* Whether nv is in the TPM with its recorded Name (NV_ReadPublic, no
+ * change): CKR_OK, or CKR_TOKEN_NOT_RECOGNIZED with tpm_errmsg saying
+ * whether it is gone or replaced. */
+CK_RV tpm_nv_check(tpm_ctx *t, const tpm_nv *nv);
 /* Proves auth (a PIN's authValue) for nv and reads its first n bytes,
  * both through a salted session that encrypts the response. A wrong PIN
  * is CKR_PIN_INCORRECT and counts against the dictionary-attack

@@ -77,39 +77,19 @@ tt() {
 for p in swtpm_setup swtpm_localca certtool; do
 	if ! command -v "$p" >/dev/null; then not_ok "$p is installed (swtpm-tools, gnutls-bin)"; t11_done; exit 1; fi
 done
+# scripts/swtpm-ek-certs provisions it, with private configuration only:
+# never the system's /etc/swtpm* or /var/lib/swtpm-localca.
 D=$T11_TMP/tpm
-CA=$T11_TMP/localca
-mkdir -p "$D/state" "$CA"
-# Private configuration only: never the system's /etc/swtpm* or
-# /var/lib/swtpm-localca.
-cat >"$T11_TMP/swtpm-localca.conf" <<EOF
-statedir = $CA
-signingkey = $CA/signkey.pem
-issuercert = $CA/issuercert.pem
-certserial = $CA/certserial
-EOF
-cat >"$T11_TMP/swtpm-localca.options" <<EOF
---platform-manufacturer tpm11-test
---platform-version 2.1
---platform-model swtpm
-EOF
-cat >"$T11_TMP/swtpm_setup.conf" <<EOF
-create_certs_tool = $(command -v swtpm_localca)
-create_certs_tool_config = $T11_TMP/swtpm-localca.conf
-create_certs_tool_options = $T11_TMP/swtpm-localca.options
-active_pcr_banks = sha256
-EOF
-if swtpm_setup --tpm2 --tpmstate "$D/state" --create-ek-cert --create-platform-cert \
-	--config "$T11_TMP/swtpm_setup.conf" --logfile "$T11_TMP/swtpm_setup.log" \
-	--overwrite </dev/null >/dev/null 2>&1; then
-	ok "swtpm_setup provisions EK certificates from a private swtpm_localca"
+if "$T11_SRC/scripts/swtpm-ek-certs" "$D" </dev/null >"$T11_TMP/ek-certs.out" 2>&1; then
+	ok "swtpm_setup provisions EK certificates from a private swtpm_localca (scripts/swtpm-ek-certs)"
 else
-	not_ok "swtpm_setup provisions EK certificates"; sed 's/^/# /' "$T11_TMP/swtpm_setup.log" | tail -n 20
+	not_ok "swtpm_setup provisions EK certificates (scripts/swtpm-ek-certs)"
+	sed 's/^/# /' "$T11_TMP/ek-certs.out" | tail -n 20
 	t11_done; exit 1
 fi
 t11_tpm_start "$D" || { not_ok "TPM starts ($(t11_tpm_mode))"; t11_done; exit 1; }
 EK_CA=$W/ek-ca.pem   # the local CA's intermediate and root: the "vendor"
-cat "$CA/issuercert.pem" "$CA/swtpm-localca-rootca-cert.pem" >"$EK_CA"
+cp "$D/ek-ca.pem" "$EK_CA"
 
 # --- a token, keys, an AK ----------------------------------------------------
 check_clean "tpm11 init" "$T" init

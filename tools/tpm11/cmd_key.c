@@ -53,6 +53,37 @@ now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+static bool key_matches(const token_obj *o, const char *kl, const uint8_t *id,
+			size_t id_len);
+
+/* Whether t has a key labelled kl or with CKA_ID id (either may be NULL);
+ * if so, says so and how to go on. */
+static bool
+key_taken(token *t, const char *kl, const uint8_t *id, size_t id_len)
+{
+	size_t i;
+
+	for (i = 0; i < t->nobjs; i++) {
+		if (kl && key_matches(t->objs[i], kl, NULL, 0)) {
+			fprintf(stderr, "tpm11: token \"%s\" already has a key "
+				"labelled \"%s\"; choose another --key-label, or "
+				"remove that key first with `tpm11 rmkey --label "
+				"%s --key-label %s`\n", t->rec.label, kl,
+				t->rec.label, kl);
+			return true;
+		}
+		if (id && key_matches(t->objs[i], NULL, id, id_len)) {
+			fprintf(stderr, "tpm11: token \"%s\" already has a key "
+				"with id ", t->rec.label);
+			hex_print(stderr, id, id_len);
+			fprintf(stderr, "; choose another --id, or leave it out "
+				"(the id is then made from the public key)\n");
+			return true;
+		}
+	}
+	return false;
+}
+
 int
 cmd_addkey(int argc, char **argv)
 {
@@ -120,6 +151,12 @@ cmd_addkey(int argc, char **argv)
 	if ((c = tool_open(false)) == NULL)
 		return 1;
 	if ((t = tool_token(c, opts)) == NULL)
+		goto out;
+	/* PKCS#11 lets labels repeat, but the tool's commands name a key by
+	 * its label: a second "ssh" would make every later --key-label ssh
+	 * ambiguous. An id must name one key: its objects share it. */
+	if (key_taken(t, opts_value(opts, "key-label"), id_len ? id : NULL,
+		      id_len))
 		goto out;
 	/* What the TPM lacks is said before a PIN is asked for. */
 	if ((rv = core_tpm(c)) != CKR_OK ||
@@ -270,6 +307,31 @@ key_objects(token *t, const CK_ATTRIBUTE *id, int64_t *ids, size_t cap)
 	return n;
 }
 
+/* Whether o is a TPM private key with label kl and/or CKA_ID id (NULL:
+ * any). */
+static bool
+key_matches(const token_obj *o, const char *kl, const uint8_t *id,
+	    size_t id_len)
+{
+	const CK_ATTRIBUTE *a;
+
+	if (o->cls != CKO_PRIVATE_KEY || o->key.pub.data == NULL)
+		return false;
+	if (kl) {
+		a = attr_find(&o->attrs, CKA_LABEL);
+		if (!a || a->ulValueLen != strlen(kl) ||
+		    memcmp(a->pValue, kl, a->ulValueLen) != 0)
+			return false;
+	}
+	if (id) {
+		a = attr_find(&o->attrs, CKA_ID);
+		if (!a || a->ulValueLen != id_len ||
+		    memcmp(a->pValue, id, id_len) != 0)
+			return false;
+	}
+	return true;
+}
+
 token_obj *
 tool_find_key(token *t, const char *kl, const char *idhex, const char *id_flag)
 {
@@ -282,27 +344,11 @@ tool_find_key(token *t, const char *kl, const char *idhex, const char *id_flag)
 			id_flag);
 		return NULL;
 	}
-	for (i = 0; i < t->nobjs; i++) {
-		token_obj *o = t->objs[i];
-		const CK_ATTRIBUTE *a;
-
-		if (o->cls != CKO_PRIVATE_KEY || o->key.pub.data == NULL)
-			continue;
-		if (kl) {
-			a = attr_find(&o->attrs, CKA_LABEL);
-			if (!a || a->ulValueLen != strlen(kl) ||
-			    memcmp(a->pValue, kl, a->ulValueLen) != 0)
-				continue;
+	for (i = 0; i < t->nobjs; i++)
+		if (key_matches(t->objs[i], kl, idhex ? id : NULL, id_len)) {
+			found = t->objs[i];
+			matches++;
 		}
-		if (idhex) {
-			a = attr_find(&o->attrs, CKA_ID);
-			if (!a || a->ulValueLen != id_len ||
-			    memcmp(a->pValue, id, id_len) != 0)
-				continue;
-		}
-		found = o;
-		matches++;
-	}
 	if (matches == 0) {
 		fprintf(stderr, "tpm11: token \"%s\" has no key %s \"%s\"; see "
 			"`tpm11 listobjects --label %s`\n", t->rec.label,
@@ -310,9 +356,30 @@ tool_find_key(token *t, const char *kl, const char *idhex, const char *id_flag)
 			t->rec.label);
 		return NULL;
 	}
+	if (matches > 1 && idhex) {
+		fprintf(stderr, "tpm11: token \"%s\" has %zu keys with id %s: "
+			"the tool cannot tell them apart; give one another "
+			"CKA_ID or remove one with a PKCS#11 program "
+			"(pkcs11-tool --delete-object --type privkey --id %s)\n",
+			t->rec.label, matches, idhex, idhex);
+		return NULL;
+	}
 	if (matches > 1) {
-		fprintf(stderr, "tpm11: %zu keys match; name one with --%s\n",
-			matches, id_flag);
+		/* Labels may repeat (PKCS#11 programs such as pkcs11-tool
+		 * make keys too): list the ids, one of which picks the key. */
+		fprintf(stderr, "tpm11: token \"%s\" has %zu keys labelled "
+			"\"%s\" (ids", t->rec.label, matches, kl);
+		for (i = 0; i < t->nobjs; i++) {
+			const CK_ATTRIBUTE *a =
+				attr_find(&t->objs[i]->attrs, CKA_ID);
+
+			if (!a || !key_matches(t->objs[i], kl, NULL, 0))
+				continue;
+			fputc(' ', stderr);
+			hex_print(stderr, a->pValue, a->ulValueLen);
+		}
+		fprintf(stderr, "); pick one with --%s HEX (`tpm11 listobjects "
+			"--label %s` shows them)\n", id_flag, t->rec.label);
 		return NULL;
 	}
 	return found;
@@ -354,7 +421,9 @@ cmd_rmkey(int argc, char **argv)
 
 	ARGS(opts, "rmkey", "--label LABEL (--key-label NAME | --id HEX)",
 	     "Removes a key (its private and public objects) from the token. "
-	     "It is gone for good.");
+	     "A copy of the\nstore made before still holds it, usable with the "
+	     "token's current PIN;\n`tpm11 rmtoken` ends a token's keys in "
+	     "every copy.");
 	if ((c = tool_open(false)) == NULL)
 		return 1;
 	if ((t = tool_token(c, opts)) == NULL ||

@@ -126,7 +126,9 @@ cmd_init(int argc, char **argv)
 			"supported; leave --primary-auth out\n");
 		return 2;
 	}
-	if ((c = tool_open(true)) == NULL)
+	/* The store is made only once the TPM has its primary key
+	 * (core_init_primary): a failed init leaves nothing behind. */
+	if ((c = tool_open(false)) == NULL)
 		return 1;
 	fprintf(stderr, "tpm11: setting up the primary key in the TPM...\n");
 	rv = core_init_primary(c, (uint32_t)handle);
@@ -179,7 +181,7 @@ cmd_addtoken(int argc, char **argv)
 		fprintf(stderr, "tpm11: --label is needed\n");
 		return 2;
 	}
-	if ((c = tool_open(true)) == NULL)
+	if ((c = tool_open(false)) == NULL)
 		return 1;
 	if (core_find_token(c, opts_value(opts, "label")) != NULL) {
 		fprintf(stderr, "tpm11: a token labelled \"%s\" already exists; "
@@ -191,10 +193,10 @@ cmd_addtoken(int argc, char **argv)
 	if ((so = pin_get(opts, "sopin", "SO PIN", true)) == NULL ||
 	    (user = pin_get(opts, "userpin", "user PIN", true)) == NULL)
 		goto out;
-	if ((rv = core_tpm(c)) == CKR_TOKEN_NOT_PRESENT) {
-		/* No primary yet: do `init` on the way. */
+	/* No store or no primary yet: do `init` on the way (which makes
+	 * the store only when the TPM answers). */
+	if (c->st == NULL || (rv = core_tpm(c)) == CKR_TOKEN_NOT_PRESENT)
 		rv = core_init_primary(c, TPM_DEFAULT_PRIMARY);
-	}
 	if (rv != CKR_OK) {
 		tool_fail(c, "addtoken", rv);
 		goto out;

@@ -38,6 +38,8 @@ static const struct {
 	{"addcert", cmd_addcert, "store a key's certificate (or a CA's)"},
 	{"rmcert", cmd_rmcert, "remove certificates (keys stay)"},
 	{"migrate", cmd_migrate, "list a key-model-1 store and set it aside"},
+	{"doctor", cmd_doctor, "say what is wrong with the set-up and how to "
+	 "fix it"},
 };
 
 static void
@@ -52,7 +54,16 @@ usage(FILE *f)
 		if (commands[i].what)
 			fprintf(f, "  %-19s %s\n", commands[i].name,
 				commands[i].what);
-	fprintf(f, "\n`tpm11 COMMAND --help` for a command's options.\n"
+	fprintf(f, "\noptions:\n"
+		"  %-19s %s\n  %-19s %s\n  %-19s %s\n  %-19s %s\n",
+		"--store DIR", "the store (default $TPM11_STORE, else "
+		"$XDG_DATA_HOME/tpm11)",
+		"--tcti STRING", "the TPM (default $TPM11_TCTI, else tctildr's "
+		"search)",
+		"-h, --help", "this text",
+		"-V, --version", "the version");
+	fprintf(f, "\n`tpm11 COMMAND --help` for a command's options; "
+		"`tpm11 doctor` when something\ndoes not work.\n"
 		"Environment: TPM11_STORE, TPM11_TCTI, TPM11_LOG=debug.\n");
 }
 
@@ -115,7 +126,8 @@ main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	if (strcmp(argv[0], "--version") == 0) {
+	if (strcmp(argv[0], "--version") == 0 || strcmp(argv[0], "-V") == 0 ||
+	    strcmp(argv[0], "version") == 0) {
 		printf("tpm11 0.1.0\n");
 		return 0;
 	}

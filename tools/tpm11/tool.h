@@ -50,6 +50,7 @@ int cmd_selfsign(int argc, char **argv);
 int cmd_addcert(int argc, char **argv);
 int cmd_rmcert(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
 /* listobjects: a certificate's subject, issuer, expiry (cmd_cert.c). */
 void cert_print_details(const token_obj *o);
 
