@@ -104,7 +104,7 @@ for apt_rc in 0 100; do
 	if [ "$apt_rc" = 0 ]; then
 		check "install-deps --quiet: two lines, what and why, no apt output" bash -c '
 			[ "$(wc -l <"$1")" = 2 ] && ! grep -q "apt line" "$1" &&
-			grep -q "^install-deps: installing 17 packages: .*swtpm, libtss2-tcti-swtpm0, tpm2-tools, openssh-server, openssh-client, p11-kit, python3 (the demo runs them)" "$1" &&
+			grep -Eq "^install-deps: installing [0-9]+ packages: .*swtpm, libtss2-tcti-swtpm0, tpm2-tools, openssh-server, openssh-client, p11-kit, python3 \\(the demo runs them\\)" "$1" &&
 			grep -q "meson, .* (to build tpm11)" "$1"' _ "$T11_TMP/q.0"
 		check "install-deps --quiet: exit 0 and no log left behind" \
 			bash -c '[ "$1" = 0 ] && [ -z "$(ls -A "$2")" ]' _ "$qrc" "$T11_TMP/demo-tmp"
