@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# t11-modes: direct -- completion reads the store, never the TPM
 # Bash completion (tools/tpm11/tpm11.bash), driven as bash drives it: the
 # script is sourced, COMP_WORDS/COMP_CWORD are set, _tpm11 is called and
 # COMPREPLY is checked. Commands and flags must be what `tpm11 --help` and

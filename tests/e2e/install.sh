@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# t11-modes: direct -- installing touches no TPM
 # `make PREFIX=... install` takes effect on a build directory that was
 # configured with another prefix (as ./scripts/demo leaves build/): one
 # build directory, set up as the demo does, installed into two temporary

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# t11-modes: direct -- --help and the man pages touch no TPM
 # The man pages and the tool's --help must not drift: for every command
 # that `tpm11 --help` lists (and every subcommand that `tpm11 ak --help`
 # lists), each --flag that `tpm11 COMMAND --help` prints is an option of

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# t11-modes: direct -- the package is built, installed and used once; its one TPM use (ssh-keygen -D on the installed module) is the module code every other test runs in both modes
 # The Debian package, as a user gets it: built with dpkg-buildpackage from
 # a clean copy of HEAD (git archive: uncommitted files play no part),
 # checked with lintian (no errors, no warnings), installed with apt, used

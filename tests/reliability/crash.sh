@@ -30,7 +30,7 @@ rel_require_prog P11CHECK p11check
 if [ "${T11_SANITIZE:-}" = valgrind ]; then
 	if t11_long; then KILLS=${T11_KILLS:-20}; else KILLS=${T11_KILLS:-6}; fi
 elif t11_long; then KILLS=${T11_KILLS:-200}
-else KILLS=${T11_KILLS:-40}; fi
+else KILLS=${T11_KILLS:-25}; fi
 MAX_ITER=$((KILLS * 4))
 T=$TPM11_TOOL
 PIN_A=crash-user-aaaa

@@ -133,6 +133,6 @@ sec_tpm_restart "$D"
 abrmd_start "$D" || { not_ok "tpm2-abrmd starts"; t11_done; exit 1; }
 ok "tpm2-abrmd on a private bus in front of the swtpm"
 RESTART=:
-run abrmd 0 "$D/tpm.sock" "$SWTPM_TCTI" "tabrmd:bus_type=session"
+run abrmd 0 "$D/tpm.sock" "$SWTPM_TCTI" "$TPM11_TCTI"
 
 t11_done
