@@ -63,10 +63,7 @@ typedef struct {
 	uint32_t flush_handle; /* FlushContext's parameter */
 	enum kind new_kind; /* the type of its public area */
 	enum kind kind; /* the kind it is logged with */
-	struct {
-		uint32_t handle;
-		enum kind kind;
-	} obj[OBJ_MAX];
+	tracked_object obj[OBJ_MAX];
 	size_t n_obj;
 } count_ctx;
 
@@ -80,15 +77,6 @@ static uint16_t
 get16(const uint8_t *b)
 {
 	return (uint16_t)(b[0] << 8 | b[1]);
-}
-
-static enum kind
-obj_kind(const count_ctx *x, uint32_t h)
-{
-	for (size_t i = 0; i < x->n_obj; i++)
-		if (x->obj[i].handle == h)
-			return x->obj[i].kind;
-	return K_ANY;
 }
 
 /* h is loaded with kind k (replacing what a reused handle was); k K_ANY
@@ -141,7 +129,7 @@ note_command(count_ctx *x, const uint8_t *cmd, size_t size)
 	}
 	x->kind = x->new_kind;
 	if (x->kind == K_ANY && info->cmd_handles > 0 && kind_by_first_handle(x->cc))
-		x->kind = obj_kind(x, first);
+		x->kind = tracked_kind(x->obj, x->n_obj, first);
 }
 
 /* The response to the command in flight came (rsp NULL: none did). */

@@ -346,6 +346,22 @@ kind_of(uint16_t type)
 	}
 }
 
+/* A loaded object and its kind, as a wrapping TCTI saw it loaded. */
+typedef struct {
+	uint32_t handle;
+	enum kind kind;
+} tracked_object;
+
+/* The kind of h among the n objects at obj; K_ANY if not among them. */
+static inline enum kind
+tracked_kind(const tracked_object *obj, size_t n, uint32_t h)
+{
+	for (size_t i = 0; i < n; i++)
+		if (obj[i].handle == h)
+			return obj[i].kind;
+	return K_ANY;
+}
+
 /* Commands whose response hands out a new transient object. */
 static inline int
 makes_object(uint32_t cc)

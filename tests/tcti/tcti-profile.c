@@ -159,11 +159,6 @@ typedef struct {
 enum state { S_IDLE, S_SENT, S_READY, S_DROPPED };
 
 typedef struct {
-	uint32_t handle;
-	enum kind kind;
-} tracked_object;
-
-typedef struct {
 	tcti_wrap w;
 	profile p;
 	char inner_conf[1024];
@@ -830,10 +825,7 @@ track_remove(profile_ctx *x, uint32_t h)
 static enum kind
 track_kind(const profile_ctx *x, uint32_t h)
 {
-	for (size_t i = 0; i < x->n_obj; i++)
-		if (x->obj[i].handle == h)
-			return x->obj[i].kind;
-	return K_ANY;
+	return tracked_kind(x->obj, x->n_obj, h);
 }
 
 /* Commands that write NV (the NV_* writes, persistent objects, hierarchy
