@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Loopback services for the ssh tests and the benchmark's table of user
 # actions (bench/actions.sh): a free port, an SSH_ASKPASS program, a sshd on
 # 127.0.0.1 with its own configuration, ssh to it, an ssh-agent.
