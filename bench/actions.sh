@@ -35,8 +35,9 @@
 # log has every command the processes sent.
 #
 # Needs from bench/run: SRC BUILD WORK RES RM CT COUNT_LIB say warn note PIDS
-# WANT_T11 T11_MODULE T11_TOOL WANT_P2 P2_MODULE P2_WHY. Writes $RES/actions.txt (one line
-# "IMPL ACTION ok|error|skip [reason]" per action, and "check ..." lines),
+# WANT_T11 T11_MODULE T11_TOOL WANT_P2 P2_MODULE P2_WHY. Writes
+# $RES/actions.txt (one line "IMPL ACTION ok|error|skip [reason]" per
+# action, and "check ..." lines),
 # $RES/actions/IMPL.ACTION.log (its commands) and .out (the client's output),
 # and the whole log and exit counts (actions/count.log, count.file).
 
@@ -122,7 +123,8 @@ act_agent_stop() {
 		echo "check helper $h" >>"$RES/actions.txt"
 		for _ in $(seq 100); do kill -0 "$h" 2>/dev/null || break; sleep 0.05; done
 		if kill -0 "$h" 2>/dev/null; then
-			echo "the agent's helper $h did not end"
+			echo "the agent's helper $h did not end: stopped"
+			stop_pid "$h"
 			return 1
 		fi
 	done
