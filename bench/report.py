@@ -5,7 +5,10 @@ Reads the p11bench outputs CONFIG.ROUND.txt ("name value [unit]" lines),
 tool.txt ("IMPL CMD ms tpm-commands"), big.txt, tpm.txt and meta.txt, all
 written by bench/run, and prints Markdown: medians over the rounds, the
 ratios tpm11/raw and tpm11/tpm2-pkcs11, and each target of issue 3 with
-PASS or MISS. docs/performance.md explains every number.
+PASS or MISS. From actions.txt and actions/IMPL.ACTION.log (bench/actions.sh)
+it prints the TPM commands per user action and the time they would take
+under each chip profile of tests/tcti/profiles. docs/performance.md
+explains every number.
 """
 import glob
 import os
@@ -155,6 +158,286 @@ def read_lines(path):
         return []
 
 
+# --- TPM commands per user action, and their time under chip profiles ------
+
+ACTIONS = [
+    ("keygen-D", "`ssh-keygen -D` (list the public keys)"),
+    ("ssh-cold", "ssh login with `PKCS11Provider`, cold (new ssh: login, 1 signature, exit)"),
+    ("agent-add", "`ssh-add -s` (the agent's helper loads the module and logs in)"),
+    ("agent-sign", "ssh login through the agent (1 signature)"),
+    ("agent-sign-2", "the same again (the key is loaded by then)"),
+    ("agent-stop", "ssh-agent stopped (its helper ends)"),
+    ("tls", "TLS 1.3 client handshake, token key (gnutls-cli; login, 1 signature, exit)"),
+    ("addkey-ecc256", "`addkey ecc256` (`tpm11` / `tpm2_ptool`)"),
+    ("addkey-rsa2048", "`addkey rsa2048` (`tpm11` / `tpm2_ptool`)"),
+    ("changepin", "`changepin` (user PIN; `tpm11` / `tpm2_ptool`)"),
+]
+IMPLS = ["tpm11", "tpm2-pkcs11"]
+
+
+def cc_names(src):
+    """{command code: TCG name} from bench/tcti-wrap.h, the table the
+    counting and the profile TCTI name commands with."""
+    names = {}
+    for l in read_lines(os.path.join(src, "bench", "tcti-wrap.h")):
+        m = re.match(r'\s*\[0x([0-9a-f]+) - TCTI_CC_BASE\] = \{ "(\w+)"', l)
+        if m:
+            names[int(m.group(1), 16)] = m.group(2)
+    return names
+
+
+def cc_key(name, names):
+    """A command as a profile names it (any case, TPM2_ or TPM_CC_ prefix,
+    or 0xCC) as the log names it, lower case."""
+    n = name.lower()
+    for pre in ("tpm2_", "tpm_cc_"):
+        if n.startswith(pre):
+            n = n[len(pre):]
+    if n.startswith("0x"):
+        try:
+            c = int(n, 16)
+        except ValueError:
+            return n
+        return names.get(c, f"0x{c:x}").lower()
+    return n
+
+
+def load_profile(path, names):
+    """The latencies (ms) and hidden commands of a profile file (format:
+    tests/tcti/tcti-profile.c): {"default": ms, "lat": {(cc, kind): ms},
+    "hidden": {cc}}; kind "" for a latency of the command as such."""
+    prof = {"default": 0, "lat": {}, "hidden": set(), "any": False, "shown": []}
+    for l in read_lines(path):
+        v = l.split("#", 1)[0].split()
+        if len(v) == 3 and v[0] == "latency":
+            prof["any"] = True
+            if v[1] == "default":
+                prof["default"] = int(v[2])
+            else:
+                cc, _, kind = v[1].partition("/")
+                prof["lat"][(cc_key(cc, names), kind)] = int(v[2])
+                prof["shown"].append(f"{v[1]} {v[2]}")
+        elif v and v[0] == "hide-command":
+            prof["hidden"].update(cc_key(c, names) for c in v[1:])
+    return prof
+
+
+def latency(prof, cc, kind):
+    """What the profile TCTI sleeps for one command (latency_of): the
+    command's latency for its key kind, else for the command, else the
+    default."""
+    k = cc.lower()
+    if kind and (k, kind) in prof["lat"]:
+        return prof["lat"][(k, kind)]
+    return prof["lat"].get((k, ""), prof["default"])
+
+
+def action_log(path):
+    """[(command, kind, rc)] from the lines "pid=N cc=NAME[/KIND] rc=RC"."""
+    out = []
+    for l in read_lines(path):
+        f = dict(x.split("=", 1) for x in l.split() if "=" in x)
+        if "cc" in f:
+            cc, _, kind = f["cc"].partition("/")
+            out.append((cc, kind, f.get("rc", "-")))
+    return out
+
+
+def by_code(cmds):
+    """"N: A 1, B 2, ..." in the order the commands first came."""
+    order = {}
+    for cc, _, _ in cmds:
+        order[cc] = order.get(cc, 0) + 1
+    return f"**{len(cmds)}**: " + ", ".join(f"{cc} {n}" for cc, n in order.items()) if cmds else "**0**"
+
+
+def profile_slept(path):
+    """(ms, n): the latencies the profile TCTI logged (TPM11_PROFILE_LOG
+    lines "N Command sent rc=RC latency=MS"), and how many commands it
+    answered itself, at once (hidden or refused as the chip would)."""
+    total = n = 0
+    for l in read_lines(path):
+        m = re.search(r"\blatency=(\d+)", l)
+        if m:
+            total += int(m.group(1))
+        elif l.strip():
+            n += 1
+    return total, n
+
+
+def model_check(res, st, impls, profiles, logs, P):
+    """ssh-cold again through each profile TCTI: its commands against those
+    on swtpm, and the model of its commands against what the profile TCTI
+    logged that it slept."""
+    rows = []
+    for pname, prof in profiles:
+        row = [pname]
+        for i in impls:
+            a = f"ssh-cold@{pname}"
+            s_ = st.get((i, a))
+            if s_ is None or s_[0] != "ok" or (i, "ssh-cold") not in logs:
+                row.append("-" if s_ is None else s_[0])
+                continue
+            cmds = action_log(os.path.join(res, "actions", f"{i}.{a}.log"))
+            model = sum(latency(prof, cc, k) for cc, k, _ in cmds)
+            slept, own = profile_slept(os.path.join(res, "actions", f"{i}.{a}.profile.log"))
+            base = logs[(i, "ssh-cold")]
+            same = sorted(c for c, _, _ in cmds) == sorted(c for c, _, _ in base)
+            row.append(f"{len(cmds)} ({'as on swtpm' if same else 'swtpm: %d' % len(base)}); "
+                       f"{model:,.0f} / {slept:,.0f}" +
+                       (f" ({own} refused by the profile at once)" if own else
+                        "" if model == slept else " **differ**"))
+        rows.append(row)
+    if not rows or all(c == "-" for r_ in rows for c in r_[1:]):
+        return
+    P("\nCheck of the model: the cold ssh login again, with the profile TCTI between the "
+      "counting TCTI and tpm2-abrmd. Cells: TPM commands (against the same action on "
+      "swtpm); the model's ms for them / the latencies the profile TCTI logged "
+      "(`TPM11_PROFILE_LOG`). A chip that offers less than swtpm can change what a "
+      "module sends; the profile TCTI sleeps what the model adds, except for commands it "
+      "refuses itself as the chip would (an algorithm the chip lacks), which it answers "
+      "at once and the model counts at the default latency.\n")
+    P(table(["profile"] + impls, rows))
+
+
+def exit_check(res, helpers):
+    """The log against the counts each process wrote at exit
+    (TCTI_COUNT_FILE): the same per process, or which processes ended
+    without running their exit handlers (they write no count)."""
+    per_log = {}
+    for l in read_lines(os.path.join(res, "actions", "count.log")):
+        pid = l.split()[0] if l else ""
+        per_log[pid] = per_log.get(pid, 0) + 1
+    per_exit = {}
+    for l in read_lines(os.path.join(res, "actions", "count.file")):
+        f = dict(x.split("=", 1) for x in l.split() if "=" in x and x.startswith(("pid", "total")))
+        if "pid" in f:
+            per_exit["pid=" + f["pid"]] = int(f.get("total", 0))
+    differ = [p for p in per_exit if per_exit[p] != per_log.get(p, 0)]
+    no_exit = [p for p in per_log if p not in per_exit]
+    out = (f"Check: {sum(per_log.values())} commands logged by {len(per_log)} processes; "
+           f"{len(per_exit)} of them wrote their count at exit")
+    if differ:
+        out += (", and " + ", ".join(f"{p} counted {per_exit[p]} but logged {per_log.get(p, 0)}"
+                                     for p in differ))
+    else:
+        out += ", each the same as its log"
+    if no_exit:
+        hp = [p for p in no_exit if p[len("pid="):] in helpers]
+        out += (f"; {len(no_exit)} ended without running exit handlers, so their "
+                f"{sum(per_log[p] for p in no_exit)} commands are only in the log"
+                f" ({len(hp)} of them ssh-agent's ssh-pkcs11-helper)")
+    return out + "."
+
+
+def actions_section(res, meta, P):
+    st = {}
+    checks = {}
+    for l in read_lines(os.path.join(res, "actions.txt")):
+        parts = l.split(None, 3)
+        if len(parts) >= 3 and parts[0] == "check" and parts[1] == "helper":
+            checks.setdefault("helper", []).append(parts[2])
+        elif len(parts) >= 3 and parts[0] == "check":
+            checks[parts[1]] = parts[2:]
+        elif len(parts) >= 3:
+            st[(parts[0], parts[1])] = (parts[2], parts[3] if len(parts) > 3 else "")
+    if not st:
+        return
+    src = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    names = cc_names(src)
+    pdir = meta.get("profiles") or os.path.join(src, "tests", "tcti", "profiles")
+    profiles = []
+    silent = []
+    for path in sorted(glob.glob(os.path.join(pdir, "*.profile"))):
+        name = os.path.basename(path)[:-len(".profile")]
+        prof = load_profile(path, names)
+        (profiles if prof["any"] else silent).append((name, prof))
+    impls = [i for i in IMPLS if any(k[0] == i and v[0] != "skip" for k, v in st.items())]
+    logs = {}
+    for i in impls:
+        for a, _ in ACTIONS:
+            if st.get((i, a), ("",))[0] == "ok":
+                logs[(i, a)] = action_log(os.path.join(res, "actions", f"{i}.{a}.log"))
+
+    def cell(i, a, fn):
+        s_ = st.get((i, a))
+        if s_ is None:
+            return "-"
+        if s_[0] != "ok":
+            return s_[0] + (f" ({s_[1]})" if s_[1] else "")
+        return fn(logs[(i, a)])
+
+    P("## TPM commands per user action\n")
+    P(f"Clients: {meta.get('clients', '?')}; the modules through the same tpm2-abrmd "
+      "(on swtpm), each with a store of its own holding one token with one ECC P-256 key. "
+      "Counted by `libtss2-tcti-count.so` in every process that loads the module "
+      "(ssh-agent's helper too), command by command (`TCTI_COUNT_LOG`), in the order "
+      "they were first sent.\n")
+    left_out = sorted(k for k, v in st.items() if v[0] == "skip" and k[1] == "-")
+    for i, a in left_out:
+        P(f"- {i}: skipped ({st[(i, a)][1]})")
+    if left_out:
+        P("")
+    rows = [[title] + [cell(i, a, by_code) for i in impls] for a, title in ACTIONS]
+    P(table(["action"] + impls, rows))
+    P("")
+    if not profiles:
+        return
+    P("## Modelled TPM time per user action (ms), under each chip profile\n")
+    P("T(action, profile) = sum over the action's TPM commands of L(command, kind), "
+      "L = the profile's `latency COMMAND/KIND` if it has one, else its `latency COMMAND`, "
+      "else its `latency default`; kind = the key's type (rsa, ecc) for commands on a key "
+      "(the new key's for Create and Load) -- the lookup the profile TCTI sleeps. "
+      "Computed from the counts, not timed: only the TPM's time, without client CPU, "
+      "IPC or the network, and without the ContextSave/ContextLoad a resource manager "
+      "adds behind the client. Cells: " + " / ".join(impls) + ".\n")
+    notes = []
+
+    def model(prof, pname):
+        def f(cmds):
+            ms = sum(latency(prof, cc, k) for cc, k, _ in cmds)
+            hid = sorted({cc for cc, _, _ in cmds if cc.lower() in prof["hidden"]})
+            mark = ""
+            if hid:
+                notes.append(f"{pname}: uses {', '.join(hid)}, which this chip lacks")
+                mark = "†"
+            return f"{ms:,.0f}{mark}"
+        return f
+    rows = []
+    for a, title in ACTIONS:
+        row = [title]
+        for pname, prof in profiles:
+            row.append(" / ".join(cell(i, a, model(prof, pname)) for i in impls))
+        rows.append(row)
+    P(table(["action"] + [p for p, _ in profiles], rows))
+    lat = []
+    for pname, prof in profiles:
+        lat.append(f"- {pname}: default {prof['default']} ms; " + ", ".join(prof["shown"]))
+    P("\nProfile latencies (ms; tests/tcti/profiles, each number cited there):\n")
+    P("\n".join(lat))
+    if silent:
+        P("\n(" + ", ".join(n for n, _ in silent) + ": no latencies, not shown.)")
+    for n in sorted(set(notes)):
+        P(f"\n† {n}: the count on it would differ.")
+    model_check(res, st, impls, profiles, logs, P)
+    failed = []
+    for i in impls:
+        for a, _ in ACTIONS:
+            errs = {}
+            for cc, _, rc in logs.get((i, a), []):
+                if rc != "0x0":
+                    errs[f"{cc} {rc}"] = errs.get(f"{cc} {rc}", 0) + 1
+            if errs:
+                failed.append(f"{i} {a}: " + ", ".join(f"{k} ({n}x)" for k, n in errs.items()))
+    if failed:
+        P("\nAnswered with an error, and counted (they reach the TPM and take its time): " +
+          "; ".join(failed) + ".")
+    P("\n" + exit_check(res, checks.get("helper", [])))
+    if "seconds" in checks:
+        P(f"\nThe table took {checks['seconds'][0]} s (set-up, clients and all).")
+    P("")
+
+
 def main():
     res = sys.argv[1]
     R = Results(res)
@@ -187,21 +470,30 @@ def main():
     P(f"- date: {meta.get('date', '?')}; host: {meta.get('host', '?')}")
     P(f"- TPM: {meta.get('tpm', '?')}")
     ld = meta.get("load", "").split()
+    if meta.get("actions_only"):
+        ld = []  # no timed measurement in this run
     if len(ld) == 2:
         P(f"- machine load (1-minute average, {os.cpu_count()} cores) when the measurements "
           f"started / ended: {ld[0]} / {ld[1]}; other work on the machine shares the cores "
           "with swtpm and moves the numbers")
-    P(f"- rounds: {meta.get('rounds', '?')} (alternating), {meta.get('seconds', '?')} s per rate; "
-      f"admin tools: {meta.get('tool_rounds', '?')} rounds; values are medians over rounds")
+    if not meta.get("actions_only"):
+        P(f"- rounds: {meta.get('rounds', '?')} (alternating), {meta.get('seconds', '?')} s per rate; "
+          f"admin tools: {meta.get('tool_rounds', '?')} rounds; values are medians over rounds")
     P(f"- tpm11: {meta.get('tpm11') or 'not measured'}")
     P(f"- tpm2-pkcs11: {meta.get('tpm2-pkcs11') or 'not measured'}; tpm2-tss {meta.get('tss', '?')}")
     if device:
         P("- direct = RM = the kernel resource manager (/dev/tpmrm0)")
+    elif meta.get("actions_only"):
+        P("- only the table of TPM commands per user action (`bench/run --actions-only`)")
     else:
         P("- direct = swtpm: TCTI (no resource manager); RM = tpm2-abrmd on a private D-Bus")
     for n in notes:
         P(f"- note: {n}")
     P("")
+    if meta.get("actions_only"):
+        actions_section(res, meta, P)
+        print("\n".join(out))
+        return
 
     # --- signing rates
     P("## C_Sign rate, one thread (signatures/s)\n")
@@ -429,6 +721,8 @@ def main():
         P(table(["command", "tpm11 wall / CPU (cmds)", "tpm2_ptool wall / CPU (cmds)",
                  "tpm2_ptool/tpm11 (wall)"], rows))
         P("\n(init: one run; the others: median of the rounds; both tools through the same RM)\n")
+
+    actions_section(res, meta, P)
 
     # --- targets
     P("## Targets (issue 3)\n")

@@ -7,7 +7,11 @@
  *  - tcti_wrap_setup(): fills in the common part, with Cancel,
  *    GetPollHandles, SetLocality and MakeSticky passed to the wrapped TCTI;
  *  - tcti_cc_info(): per TPM command code, its TCG name and the number of
- *    handles in its command and response handle areas.
+ *    handles in its command and response handle areas;
+ *  - the key type ("kind") a command's latency is looked up with in a chip
+ *    profile (tests/tcti/tcti-profile.c sleeps it, bench/tcti-count.c logs
+ *    it for bench/report.py's model): the new key's type for Create*,
+ *    Load* and Import, else the type of the object at the first handle.
  *
  * Define TCTI_WRAP_MAGIC (a uint64_t constant of the including file's own)
  * before including this header. Everything here is static to the file that
@@ -23,6 +27,7 @@
 
 #include <tss2/tss2_tcti.h>
 #include <tss2/tss2_tctildr.h>
+#include <tss2/tss2_tpm2_types.h>
 
 #ifndef TCTI_WRAP_MAGIC
 #error "define TCTI_WRAP_MAGIC before including tcti-wrap.h"
@@ -317,6 +322,88 @@ tcti_cc_name(uint32_t cc)
 {
 	const tcti_cc *e = tcti_cc_info(cc);
 	return e != NULL ? e->name : NULL;
+}
+
+/* --- key kinds ------------------------------------------------------------- */
+
+/* The kind of key a command works on, as chip profiles name it
+ * ("latency Sign/ecc 69"); K_ANY: none or not known. */
+enum kind { K_ANY, K_RSA, K_ECC, K_KEYEDHASH, K_SYMCIPHER, K_COUNT };
+static const char *const kind_names[K_COUNT] = {
+	"", "rsa", "ecc", "keyedhash", "symcipher",
+};
+
+/* The kind of a TPMT_PUBLIC type (TPMI_ALG_PUBLIC). */
+static inline enum kind
+kind_of(uint16_t type)
+{
+	switch (type) {
+	case TPM2_ALG_RSA: return K_RSA;
+	case TPM2_ALG_ECC: return K_ECC;
+	case TPM2_ALG_KEYEDHASH: return K_KEYEDHASH;
+	case TPM2_ALG_SYMCIPHER: return K_SYMCIPHER;
+	default: return K_ANY;
+	}
+}
+
+/* A loaded object and its kind, as a wrapping TCTI saw it loaded. */
+typedef struct {
+	uint32_t handle;
+	enum kind kind;
+} tracked_object;
+
+/* The kind of h among the n objects at obj; K_ANY if not among them. */
+static inline enum kind
+tracked_kind(const tracked_object *obj, size_t n, uint32_t h)
+{
+	for (size_t i = 0; i < n; i++)
+		if (obj[i].handle == h)
+			return obj[i].kind;
+	return K_ANY;
+}
+
+/* Commands whose response hands out a new transient object. */
+static inline int
+makes_object(uint32_t cc)
+{
+	switch (cc) {
+	case TPM2_CC_CreatePrimary:
+	case TPM2_CC_Load:
+	case TPM2_CC_LoadExternal:
+	case TPM2_CC_CreateLoaded:
+	case TPM2_CC_HMAC_Start:
+	case TPM2_CC_HashSequenceStart:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Commands whose parameters carry a public area (TPMT_PUBLIC, or
+ * CreateLoaded's template) after one TPM2B: its type is the command's
+ * kind (inSensitive, inPrivate or encryptionKey comes first). */
+static inline int
+has_public_area(uint32_t cc)
+{
+	switch (cc) {
+	case TPM2_CC_Create:
+	case TPM2_CC_CreatePrimary:
+	case TPM2_CC_CreateLoaded:
+	case TPM2_CC_Load:
+	case TPM2_CC_LoadExternal:
+	case TPM2_CC_Import:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Whether a command that carries no public area takes its kind from the
+ * object at its first handle (Sign, RSA_Decrypt, ECDH_ZGen, ...). */
+static inline int
+kind_by_first_handle(uint32_t cc)
+{
+	return !makes_object(cc) && cc != TPM2_CC_Create;
 }
 
 #endif

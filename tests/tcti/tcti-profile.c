@@ -144,11 +144,6 @@ static const char *const fault_names[F_COUNT] = {
 	"retry", "yielded", "testing", "nv_rate", "drop", "cut",
 };
 
-enum kind { K_ANY, K_RSA, K_ECC, K_KEYEDHASH, K_SYMCIPHER, K_COUNT };
-static const char *const kind_names[K_COUNT] = {
-	"", "rsa", "ecc", "keyedhash", "symcipher",
-};
-
 typedef struct {
 	uint8_t hidden_alg[ALG_SLOTS];
 	uint8_t hidden_cc[TCTI_CC_SLOTS];
@@ -162,11 +157,6 @@ typedef struct {
 } profile;
 
 enum state { S_IDLE, S_SENT, S_READY, S_DROPPED };
-
-typedef struct {
-	uint32_t handle;
-	enum kind kind;
-} tracked_object;
 
 typedef struct {
 	tcti_wrap w;
@@ -719,18 +709,6 @@ check_parms(const profile *p, rd *r, uint16_t type)
 	}
 }
 
-static enum kind
-kind_of(uint16_t type)
-{
-	switch (type) {
-	case TPM2_ALG_RSA: return K_RSA;
-	case TPM2_ALG_ECC: return K_ECC;
-	case TPM2_ALG_KEYEDHASH: return K_KEYEDHASH;
-	case TPM2_ALG_SYMCIPHER: return K_SYMCIPHER;
-	default: return K_ANY;
-	}
-}
-
 /* TPMT_PUBLIC: type, nameAlg, objectAttributes, authPolicy, parameters
  * (unique is not read). */
 static TPM2_RC
@@ -760,18 +738,14 @@ static TPM2_RC
 check_params(const profile *p, uint32_t cc, rd *r, enum kind *kind)
 {
 	TPM2_RC rc;
-	switch (cc) {
-	case TPM2_CC_Create:
-	case TPM2_CC_CreatePrimary:
-	case TPM2_CC_CreateLoaded:
-	case TPM2_CC_Load:
-	case TPM2_CC_LoadExternal:
-	case TPM2_CC_Import:
+	if (has_public_area(cc)) {
 		/* inSensitive / inPrivate / encryptionKey (maybe encrypted,
 		 * its size is not), then the public area, parameter 2 */
 		rd_2b(r);
 		rd16(r); /* the public area's TPM2B size */
 		return param_rc(check_public(p, r, kind), 2);
+	}
+	switch (cc) {
 	case TPM2_CC_TestParms: {
 		/* TPMT_PUBLIC_PARMS: type, parameters */
 		uint16_t type = rd16(r);
@@ -851,26 +825,7 @@ track_remove(profile_ctx *x, uint32_t h)
 static enum kind
 track_kind(const profile_ctx *x, uint32_t h)
 {
-	for (size_t i = 0; i < x->n_obj; i++)
-		if (x->obj[i].handle == h)
-			return x->obj[i].kind;
-	return K_ANY;
-}
-
-static int
-makes_object(uint32_t cc)
-{
-	switch (cc) {
-	case TPM2_CC_CreatePrimary:
-	case TPM2_CC_Load:
-	case TPM2_CC_LoadExternal:
-	case TPM2_CC_CreateLoaded:
-	case TPM2_CC_HMAC_Start:
-	case TPM2_CC_HashSequenceStart:
-		return 1;
-	default:
-		return 0;
-	}
+	return tracked_kind(x->obj, x->n_obj, h);
 }
 
 /* Commands that write NV (the NV_* writes, persistent objects, hierarchy
@@ -1318,7 +1273,7 @@ latency_of(const profile_ctx *x)
 		return x->p.latency_default;
 	const int32_t *l = x->p.latency[x->cc - TCTI_CC_BASE];
 	enum kind k = x->new_kind;
-	if (k == K_ANY && x->n_handles > 0 && !makes_object(x->cc) && x->cc != TPM2_CC_Create)
+	if (k == K_ANY && x->n_handles > 0 && kind_by_first_handle(x->cc))
 		k = track_kind(x, x->handles[0]);
 	if (k != K_ANY && l[k] >= 0)
 		return l[k];
