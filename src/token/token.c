@@ -177,13 +177,17 @@ core_read_caps(core *c)
 
 	if (!have)
 		c->caps.has = TPM_HAS_ALL;
+	c->caps_stored = have;
 	blob_free(&b);
 	return have;
 }
 
-/* Once per process: the firmware version against the store's copy; a
- * different one (an update) or no copy: probe again and keep it. A
- * failure here is not the caller's: the old copy stays. */
+/* Once per process, and only where the capabilities decide something
+ * (making a key: core_tpm_offers): the firmware version against the
+ * store's copy; a different one (an update) or no copy: probe again and
+ * keep it. A login or a signature with a key that exists asks nothing
+ * (one command less in every ssh or TLS process). A failure here is not
+ * the caller's: the old copy stays. */
 static void
 core_check_caps(core *c)
 {
@@ -203,7 +207,8 @@ core_check_caps(core *c)
 		  now.fw2, now.has);
 	c->caps = now;
 	tpm_caps_encode(&now, enc);
-	store_meta_set(c->st, META_TPM_CAPS, enc, sizeof(enc));
+	c->caps_stored = store_meta_set(c->st, META_TPM_CAPS, enc,
+					sizeof(enc)) == STORE_OK;
 }
 
 CK_RV
@@ -256,7 +261,10 @@ core_tpm(core *c)
 			 tpm_errmsg(c->tpm));
 		return rv;
 	}
-	core_check_caps(c);
+	/* A store without the copy (just made): probe now, so that the
+	 * mechanism lists say what this TPM offers before any key is made. */
+	if (!c->caps_stored)
+		core_check_caps(c);
 	return CKR_OK;
 }
 
@@ -296,6 +304,7 @@ core_tpm_offers(core *c, tpm_key_type kt)
 	};
 	size_t i;
 
+	core_check_caps(c);
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		if (rows[i].kt != kt)
 			continue;

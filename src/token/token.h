@@ -82,6 +82,7 @@ typedef struct core {
 	 * yet: everything. */
 	tpm_caps caps;
 	bool caps_checked;       /* this process compared the firmware */
+	bool caps_stored;        /* the store holds a copy of the probe */
 	bool hold_session;       /* tpm_hold_session (set before core_tpm) */
 	void (*notice)(const char *msg); /* tpm_set_notice (the tool) */
 	char err[768];
@@ -105,8 +106,8 @@ void core_abandon_tpm(core *c);
 /* Makes the store exist (for C_InitToken and the tool). */
 CK_RV core_create_store(core *c);
 /* Connects to the TPM and selects the primary key; the error in c->err.
- * The first time in a process it also reads the firmware version (one
- * command) and probes the TPM again when that changed (core->caps). */
+ * When the store has no copy of what the TPM offers yet, it probes the
+ * TPM (core->caps). */
 CK_RV core_tpm(core *c);
 /* The store's primary key: its handle and recorded Name (no TPM I/O).
  * CKR_TOKEN_NOT_PRESENT when there is no store or `tpm11 init` has not
@@ -115,7 +116,9 @@ CK_RV core_primary(core *c, uint32_t *handle, const blob **name);
 /* The store's copy of what the TPM offers (no TPM I/O); false when it
  * has none yet (then *out says everything). */
 bool core_stored_caps(core *c, tpm_caps *out);
-/* CKR_OK when this TPM offers key type kt (core->caps); else the code
+/* CKR_OK when this TPM offers key type kt (core->caps; the first time in
+ * a process it reads the firmware version, one command, and probes the
+ * TPM again when that changed); else the code
  * PKCS#11 gives for what it lacks, and c->err says what, e.g. "this TPM
  * has no NIST P-384 curve; choose ecc256". */
 CK_RV core_tpm_offers(core *c, tpm_key_type kt);

@@ -10,7 +10,8 @@
 #    what to choose instead, before asking for a PIN, and makes ecc256;
 #  - listing mechanisms needs no TPM command (the store's copy);
 #  - a changed firmware version (the stored one edited) makes the next
-#    process probe again; the same firmware does not;
+#    process that makes a key probe again; the same firmware does not; a
+#    login and a signature ask nothing about capabilities;
 #  - the same swtpm without the profile offers P-384 and AES.
 . "$(dirname "$0")/../lib/common.sh"
 t11_require_build
@@ -66,19 +67,26 @@ pkcs11-tool --module "$M" --token-label MIN --login --pin user-1234 --keypairgen
 grep -q "CKR_CURVE_NOT_SUPPORTED\|(0x140)" "$T11_TMP/kg.out" && ok "C_GenerateKeyPair P-384 -> CKR_CURVE_NOT_SUPPORTED" ||
 	{ not_ok "C_GenerateKeyPair P-384 -> CKR_CURVE_NOT_SUPPORTED"; sed 's/^/# /' "$T11_TMP/kg.out" | tail -3; }
 
-# A firmware update: the stored version no longer matches, so the next
-# process probes again (and writes the TPM's own version back).
+# A firmware update: the stored version no longer matches. A process that
+# only logs in and signs asks nothing about capabilities (no command for
+# them in an ssh or TLS process); the next one that makes a key probes
+# again (and writes the TPM's own version back).
 sqlite3 "$TPM11_STORE/tpm11.sqlite3" "update meta set value=x'0000000100000001000000ff' where key='tpm_caps';"
 check "verify after a firmware change" "$T" verify --label MIN --userpin user-1234
 now=$(sqlite3 "$TPM11_STORE/tpm11.sqlite3" "select hex(value) from meta where key='tpm_caps';")
-[ "$now" = "$caps" ] && ok "a changed firmware version makes the next process probe again" ||
-	not_ok "a changed firmware version makes the next process probe again ($now, want $caps)"
-# The same firmware: the stored copy is kept (an edited capability word
-# stays, which proves no probe ran).
-sqlite3 "$TPM11_STORE/tpm11.sqlite3" "update meta set value=x'${caps:0:16}00000001' where key='tpm_caps';"
-check "verify with the same firmware" "$T" verify --label MIN --userpin user-1234
+[ "$now" = 0000000100000001000000FF ] && ok "a login and a signature do not probe" ||
+	not_ok "a login and a signature do not probe ($now)"
+check "addkey after a firmware change" "$T" addkey --label MIN --algorithm ecc256 --key-label k2 --userpin user-1234
 now=$(sqlite3 "$TPM11_STORE/tpm11.sqlite3" "select hex(value) from meta where key='tpm_caps';")
-[ "$now" = "${caps:0:16}00000001" ] && ok "the same firmware: no new probe" || not_ok "the same firmware: no new probe ($now)"
+[ "$now" = "$caps" ] && ok "a changed firmware version makes the next key creation probe again" ||
+	not_ok "a changed firmware version makes the next key creation probe again ($now, want $caps)"
+# The same firmware: the stored copy is kept (an AES bit added to the
+# stored word stays, which proves no probe ran).
+edited=$(printf '%s%08X' "${caps:0:16}" $((0x${caps:16:8} | 0x100)))
+sqlite3 "$TPM11_STORE/tpm11.sqlite3" "update meta set value=x'$edited' where key='tpm_caps';"
+check "addkey with the same firmware" "$T" addkey --label MIN --algorithm ecc256 --key-label k3 --userpin user-1234
+now=$(sqlite3 "$TPM11_STORE/tpm11.sqlite3" "select hex(value) from meta where key='tpm_caps';")
+[ "$now" = "$edited" ] && ok "the same firmware: no new probe" || not_ok "the same firmware: no new probe ($now, want $edited)"
 
 # The same swtpm without the profile, in a store of its own.
 export TPM11_TCTI=$DIRECT TPM11_STORE=$T11_TMP/store-full
