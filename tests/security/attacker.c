@@ -491,8 +491,10 @@ list_handles(void)
 	TSS2_RC rc;
 	size_t i;
 
+	/* 0x80000000: the first transient handle; tss2's TPM2_TRANSIENT_FIRST
+	 * shifts a signed int into its sign bit, which UBSan reports. */
 	rc = Esys_GetCapability(ectx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-				TPM2_CAP_HANDLES, TPM2_TRANSIENT_FIRST,
+				TPM2_CAP_HANDLES, 0x80000000u,
 				TPM2_MAX_CAP_HANDLES, &more, &cap);
 	if (!rel_tap(rc == TSS2_RC_SUCCESS, "%sTPM2_GetCapability "
 		     "(handles-transient) (%s)", phase, rc_text(rc)))
