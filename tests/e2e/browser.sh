@@ -7,9 +7,10 @@
 # of /etc/chromium (bind-mounted) holds the AutoSelectCertificateForUrls
 # policy; the real /etc is never written. Inside: a swtpm on a Unix socket
 # (reached directly, or through tpm2-abrmd: tests/run runs the script once
-# per TPM mode, T11_TPM_MODE), a test CA, `openssl s_server -Verify 1 -www -tls1_3` on 127.0.0.1, a fresh NSS
-# database in a temporary $HOME with the module registered by modutil
-# (-mechanisms FRIENDLY), and Chromium under Xvfb.
+# per TPM mode, T11_TPM_MODE), a test CA, `openssl s_server -Verify 1 -www
+# -tls1_3` on 127.0.0.1, a fresh NSS database in a temporary $HOME with the
+# module registered by modutil (-mechanisms FRIENDLY), and Chromium under
+# Xvfb.
 #
 # Cases: EC P-256, EC P-384 and RSA-2048 (TLS 1.3, so RSA-PSS) with the PIN
 # typed by xdotool into Chromium's own "Unlock Security Device" dialog and
@@ -332,12 +333,12 @@ chrome_up() {
 	return 2
 }
 
-# chrome_start NAME SECONDS: chrome_launch, and wait for the start. On a loaded machine Chromium can be slow to start
-# (seen: DevTools refused connections for 80 s): a start that has not come
-# up in 45 s ($T11_CHROME_START_SECS) is stopped and tried once more, with
-# twice the time. One that exited is a failure, not retried. Sets
-# CHROME_UP (0/1/2 as chrome_up) and notes what happened in
-# $D/NAME.dialogs.
+# chrome_start NAME SECONDS: chrome_launch, and wait for the start. On a
+# loaded machine Chromium can be slow to start (seen: DevTools refused
+# connections for 80 s): a start that has not come up in 45 s
+# ($T11_CHROME_START_SECS) is stopped and tried once more, with twice the
+# time. One that exited is a failure, not retried. Sets CHROME_UP (0/1/2
+# as chrome_up) and notes what happened in $D/NAME.dialogs.
 chrome_start() {
 	local name=$1 secs=$2 try wait
 	for try in 1 2; do

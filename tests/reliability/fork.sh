@@ -14,11 +14,11 @@
 #     load there). A direct swtpm cannot be shared by two processes (3
 #     object slots), and see 2 for tpm2-abrmd.
 #  2. In abrmd mode: the children use tpm2-abrmd like the parent. Known
-#     limit, reported as TODO: the tabrmd TCTI cannot be set up again in a forked child
-#     once the parent has used it (GLib's cached session-bus connection
-#     has lost its worker thread; the D-Bus call times out after 25 s and
-#     the child gets CKR_DEVICE_ERROR). The child must still end normally
-#     and the parent must not notice.
+#     limit, reported as TODO: the tabrmd TCTI cannot be set up again in
+#     a forked child once the parent has used it (GLib's cached
+#     session-bus connection has lost its worker thread; the D-Bus call
+#     times out after 25 s and the child gets CKR_DEVICE_ERROR). The
+#     child must still end normally and the parent must not notice.
 #
 # ssh-agent's `ssh-add -s` path (ssh-agent forks and execs
 # ssh-pkcs11-helper, which loads the module) is covered by

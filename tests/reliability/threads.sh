@@ -10,8 +10,8 @@
 #
 # Signatures per thread: 150 (CI), 1000 with T11_LONG=1, 10 in the valgrind
 # pass of tests/run (valgrind runs one thread at a time; 40 with
-# T11_LONG=1), or $T11_THREADS_N. Threads: $T11_THREADS_T (default 16). The same program
-# under ThreadSanitizer: tests/reliability/tsan.sh.
+# T11_LONG=1), or $T11_THREADS_N. Threads: $T11_THREADS_T (default 16).
+# The same program under ThreadSanitizer: tests/reliability/tsan.sh.
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/rel-lib.bash"
 t11_require_build
