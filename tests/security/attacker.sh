@@ -128,6 +128,7 @@ RESTART=restart_device
 run device 1 "$D/tpm0" "$TPM11_TCTI"
 ptytpm_stop "$D"
 
+sec_rm_run "run 3: the victim behind tpm2-abrmd" || { t11_done; exit $?; }
 diag "run 3: the victim behind tpm2-abrmd; the attacker on the swtpm socket and through tpm2-abrmd"
 sec_tpm_restart "$D"
 abrmd_start "$D" || { not_ok "tpm2-abrmd starts"; t11_done; exit 1; }

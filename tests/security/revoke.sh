@@ -120,6 +120,7 @@ swtpm_start "$D" || { not_ok "swtpm starts"; t11_done; exit 1; }
 diag "run 1: direct swtpm, no resource manager ($TPM11_TCTI)"
 run direct
 
+sec_rm_run "run 2: behind tpm2-abrmd" || { t11_done; exit $?; }
 diag "run 2: behind tpm2-abrmd"
 abrmd_start "$D" || { not_ok "tpm2-abrmd starts"; t11_done; exit 1; }
 ok "tpm2-abrmd on a private bus in front of the swtpm"

@@ -33,6 +33,7 @@
 #include "crypto/hash.h"
 #include "crypto/pkey.h"
 #include "crypto/rsapad.h"
+#include "testkeys.h"
 #include "crypto/sshkey.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -750,8 +751,8 @@ static int
 rsa_group_setup(void **state)
 {
 	(void)state;
-	rsa_keys.k2048 = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
-	rsa_keys.k3072 = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072);
+	rsa_keys.k2048 = test_key_load(test_rsa2048_pem);
+	rsa_keys.k3072 = test_key_load(test_rsa3072_pem);
 	rsa_keys.k2049 = rsa_key_2049();
 	if (rsa_keys.k2048 == NULL || rsa_keys.k3072 == NULL ||
 	    rsa_keys.k2049 == NULL)

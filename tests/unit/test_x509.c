@@ -28,6 +28,7 @@
 #include <openssl/x509v3.h>
 
 #include "crypto/x509.h"
+#include "testkeys.h"
 
 /* --- a software signer --------------------------------------------------- */
 
@@ -102,7 +103,7 @@ soft_key_new(soft_key *k, const char *type, ec_curve curve)
 		k->key.x = k->x;
 		k->key.y = k->y;
 	} else {
-		k->pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+		k->pkey = test_key_load(test_rsa2048_pem);
 		assert_non_null(k->pkey);
 		assert_true(EVP_PKEY_get_bn_param(k->pkey, OSSL_PKEY_PARAM_RSA_N,
 						  &n));
