@@ -11,7 +11,9 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 
 #include "crypto/hash.h"
 
@@ -170,4 +172,33 @@ hash_ctx_free(hash_ctx *c)
 		return;
 	EVP_MD_CTX_free(c->md_ctx);
 	free(c);
+}
+
+int
+hash_x963_kdf(hash_algo alg, const uint8_t *z, size_t zlen,
+	      const uint8_t *info, size_t ilen, uint8_t *out, size_t outlen)
+{
+	int i = hash_index(alg), rc = -1;
+	EVP_KDF *kdf;
+	EVP_KDF_CTX *ctx = NULL;
+	OSSL_PARAM p[4], *q = p;
+
+	if (i < 0 || outlen == 0)
+		return -1;
+	if ((kdf = EVP_KDF_fetch(NULL, OSSL_KDF_NAME_X963KDF, NULL)) == NULL)
+		return -1;
+	*q++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
+						(char *)hash_table[i].name, 0);
+	*q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
+						 (void *)z, zlen);
+	if (ilen > 0)
+		*q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
+							 (void *)info, ilen);
+	*q = OSSL_PARAM_construct_end();
+	if ((ctx = EVP_KDF_CTX_new(kdf)) != NULL &&
+	    EVP_KDF_derive(ctx, out, outlen, p) == 1)
+		rc = 0;
+	EVP_KDF_CTX_free(ctx);
+	EVP_KDF_free(kdf);
+	return rc;
 }

@@ -34,4 +34,10 @@ int hash_ctx_update(hash_ctx *c, const void *data, size_t len);
 int hash_ctx_final(hash_ctx *c, uint8_t *out); /* then the ctx may only be freed */
 void hash_ctx_free(hash_ctx *c);
 
+/* ANSI X9.63 KDF (OpenSSL's "X963KDF") with hash alg over the shared
+ * secret z and the shared info: outlen bytes into out. 0 on success, -1 on
+ * error. */
+int hash_x963_kdf(hash_algo alg, const uint8_t *z, size_t zlen,
+		  const uint8_t *info, size_t ilen, uint8_t *out, size_t outlen);
+
 #endif

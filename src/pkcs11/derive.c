@@ -1,8 +1,8 @@
 /* Key agreement: C_DeriveKey with CKM_ECDH1_DERIVE (PKCS#11 v2.40 2.3.11).
  * The TPM computes Z = d * Q (TPM2_ECDH_ZGen) with a key generated with
- * CKA_DERIVE; the KDF (ANSI X9.63, v2.40 2.3.x) runs on the host. The
- * derived secret exists only as a session object: a token object would put
- * it in the store in clear. */
+ * CKA_DERIVE; the KDF (ANSI X9.63, v2.40 2.3.x; OpenSSL's X963KDF) runs on
+ * the host. The derived secret exists only as a session object: a token
+ * object would put it in the store in clear. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,38 +20,6 @@ kdf_hash(CK_ULONG kdf)
 	case CKD_SHA512_KDF: return HASH_SHA512;
 	default: return HASH_NONE;
 	}
-}
-
-/* X9.63 KDF: K = H(Z || 00000001 || info) || H(Z || 00000002 || info) ... */
-static int
-x963_kdf(hash_algo h, const uint8_t *z, size_t zlen, const uint8_t *info,
-	 size_t ilen, uint8_t *out, size_t outlen)
-{
-	uint8_t block[HASH_MAX_LEN];
-	uint32_t counter = 1;
-	size_t hl = hash_len(h), n;
-
-	while (outlen > 0) {
-		uint8_t c[4] = {counter >> 24, counter >> 16, counter >> 8,
-				counter};
-		hash_ctx *ctx = hash_ctx_new(h);
-
-		if (ctx == NULL || hash_ctx_update(ctx, z, zlen) ||
-		    hash_ctx_update(ctx, c, 4) ||
-		    (ilen && hash_ctx_update(ctx, info, ilen)) ||
-		    hash_ctx_final(ctx, block)) {
-			hash_ctx_free(ctx);
-			return -1;
-		}
-		hash_ctx_free(ctx);
-		n = outlen < hl ? outlen : hl;
-		memcpy(out, block, n);
-		out += n;
-		outlen -= n;
-		counter++;
-	}
-	secure_zero(block, sizeof(block));
-	return 0;
 }
 
 CK_RV
@@ -133,8 +101,8 @@ C_DeriveKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 		/* CKD_NULL: Z itself, cut to CKA_VALUE_LEN (its first
 		 * bytes) when a shorter key is asked for. */
 		memcpy(key, z, klen);
-	} else if (x963_kdf(h, z, fl, p->pSharedData, p->ulSharedDataLen, key,
-			    klen) != 0) {
+	} else if (hash_x963_kdf(h, z, fl, p->pSharedData,
+				 p->ulSharedDataLen, key, klen) != 0) {
 		rv = CKR_GENERAL_ERROR;
 		goto out;
 	}

@@ -5111,6 +5111,111 @@ encrypt:
 	EVP_PKEY_free(ok);
 }
 
+/* ANSI X9.63 KDF, spelled out here so the module's is checked against an
+ * independent computation: H(Z || counter || info) for counter = 1, 2, ...
+ * (32-bit big endian), concatenated and cut to outlen. */
+static bool
+x963_expected(const EVP_MD *md, const unsigned char *z, size_t zl,
+	      const unsigned char *info, size_t il, unsigned char *out,
+	      size_t outlen)
+{
+	unsigned char blk[EVP_MAX_MD_SIZE];
+	unsigned int bl = 0;
+	uint32_t c;
+	size_t n;
+
+	for (c = 1; outlen > 0; c++) {
+		unsigned char cb[4] = { c >> 24, c >> 16, c >> 8, c };
+		EVP_MD_CTX *x = EVP_MD_CTX_new();
+		bool good = x && EVP_DigestInit_ex(x, md, NULL) == 1 &&
+			    EVP_DigestUpdate(x, z, zl) == 1 &&
+			    EVP_DigestUpdate(x, cb, 4) == 1 &&
+			    (il == 0 || EVP_DigestUpdate(x, info, il) == 1) &&
+			    EVP_DigestFinal_ex(x, blk, &bl) == 1;
+
+		EVP_MD_CTX_free(x);
+		if (!good)
+			return false;
+		n = outlen < bl ? outlen : bl;
+		memcpy(out, blk, n);
+		out += n;
+		outlen -= n;
+	}
+	return true;
+}
+
+/* C_DeriveKey with the X9.63 KDFs: the derived value is the KDF of
+ * OpenSSL's shared secret Z (want), with and without shared data, for
+ * lengths within one hash block and across two. */
+static void
+ecdh_kdf_cases(CK_SESSION_HANDLE s, CK_MECHANISM *m, CK_ECDH1_DERIVE_PARAMS *ep,
+	       CK_OBJECT_HANDLE priv, const unsigned char *z, size_t zl,
+	       unsigned char *ppt, size_t ppl)
+{
+	static const struct {
+		CK_ULONG kdf;
+		const char *name, *md;
+		CK_ULONG len;
+		const char *info;
+	} cases[] = {
+		{ CKD_SHA1_KDF, "CKD_SHA1_KDF", "SHA1", 16, NULL },
+		{ CKD_SHA256_KDF, "CKD_SHA256_KDF", "SHA256", 32, "conf-info" },
+		{ CKD_SHA256_KDF, "CKD_SHA256_KDF", "SHA256", 48, NULL },
+		{ CKD_SHA384_KDF, "CKD_SHA384_KDF", "SHA384", 80, "x" },
+		{ CKD_SHA512_KDF, "CKD_SHA512_KDF", "SHA512", 64, "conf-info" },
+	};
+	CK_OBJECT_CLASS sc = CKO_SECRET_KEY;
+	CK_KEY_TYPE gk = CKK_GENERIC_SECRET;
+	size_t i;
+
+	for (i = 0; i < NELEM(cases); i++) {
+		CK_ULONG len = cases[i].len, vl = 0;
+		CK_ATTRIBUTE t[] = {
+			{ CKA_CLASS, &sc, sizeof(sc) },
+			{ CKA_KEY_TYPE, &gk, sizeof(gk) },
+			{ CKA_VALUE_LEN, &len, sizeof(len) },
+			{ CKA_SENSITIVE, (void *)&no, 1 },
+			{ CKA_EXTRACTABLE, (void *)&yes, 1 },
+			{ CKA_TOKEN, (void *)&no, 1 },
+		};
+		const char *info = cases[i].info;
+		size_t il = info ? strlen(info) : 0;
+		unsigned char want[128], *v = NULL;
+		CK_OBJECT_HANDLE dk = 0;
+		char name[200];
+		CK_RV rv;
+
+		snprintf(name, sizeof(name), "C_DeriveKey: CKM_ECDH1_DERIVE, %s, "
+			 "%lu bytes, %s shared data: the value is the X9.63 KDF "
+			 "of OpenSSL's shared secret", cases[i].name,
+			 (unsigned long)len, info ? "with" : "no");
+		if (!x963_expected(EVP_get_digestbyname(cases[i].md), z, zl,
+				   (const unsigned char *)info, il, want, len)) {
+			tap(false, "%s (set-up: the expected value)", name);
+			continue;
+		}
+		memset(ep, 0, sizeof(*ep));
+		ep->kdf = cases[i].kdf;
+		ep->pSharedData = (CK_BYTE *)info;
+		ep->ulSharedDataLen = il;
+		ep->pPublicData = ppt;
+		ep->ulPublicDataLen = ppl;
+		rv = p11->C_DeriveKey(s, m, priv, t, NELEM(t), &dk);
+		if (rv == CKR_OK)
+			rv = get_attr_alloc(s, dk, CKA_VALUE, &v, &vl);
+		if (!tap(rv == CKR_OK && vl == len && memcmp(v, want, len) == 0,
+			 "%s", name))
+			diag("%s, length %lu", rv_name(rv), (unsigned long)vl);
+		free(v);
+		if (dk)
+			p11->C_DestroyObject(s, dk);
+	}
+	memset(ep, 0, sizeof(*ep));
+	ep->kdf = CKD_NULL;
+	ep->pPublicData = ppt;
+	ep->ulPublicDataLen = ppl;
+}
+
 static void
 ex_ecdh(CK_SESSION_HANDLE s, const struct mdef *d)
 {
@@ -5171,6 +5276,7 @@ ex_ecdh(CK_SESSION_HANDLE s, const struct mdef *d)
 		free(v);
 		p11->C_DestroyObject(s, dk);
 	}
+	ecdh_kdf_cases(s, &m, &ep, kp.priv, want, wl, ppt, ppl);
 	dl = der_octet_string(ppt, ppl, der);
 	ep.pPublicData = der;
 	ep.ulPublicDataLen = dl;
