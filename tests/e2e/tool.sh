@@ -81,6 +81,13 @@ else not_ok "addkey prints 'key: ssh (id HEX, ecc256)'"; show; fi
 expect_ok "tpm11 addkey rsa2048 --id 0a0b" "$T" addkey --algorithm rsa2048 --label "$LABEL" --key-label rsa --id 0a0b --userpin "$USER_PIN"
 if grep -qiE '^key: rsa \(id 0a0b, rsa2048\)$' "$T11_TMP/out"; then ok "addkey --id sets the id"
 else not_ok "addkey --id sets the id"; show; fi
+# --id takes hex digits only: a space, a sign or "0x" is refused, not read
+# as a number (sscanf's %2x took " f" and "-1").
+for bad in " f" "-1" "0x01" "0g" "abc"; do
+	expect_fail "addkey --id '$bad' is refused (hex digits only)" "hex digits" \
+		"$T" addkey --algorithm ecc256 --label "$LABEL" --key-label badid --id "$bad" --userpin "$USER_PIN"
+done
+expect_fail "ssh-pubkey --id ' a' is refused (hex digits only)" "hex digits" "$T" ssh-pubkey --label "$LABEL" --id " a"
 printf '%s\n' "$USER_PIN" >"$T11_TMP/pinfile"
 chmod 600 "$T11_TMP/pinfile"
 expect_ok "addkey --userpin-file" "$T" addkey --algorithm ecc256 --label "$LABEL" --key-label fromfile --userpin-file "$T11_TMP/pinfile"

@@ -27,55 +27,14 @@
 #include "tpm/attest.h"
 #include "util/secure.h"
 
-#define ARGS(opts, cmd, syn, what)                                         \
-	do {                                                               \
-		int r_ = tool_args(argc, argv, opts, cmd, syn, what);      \
-		if (r_ != 0)                                               \
-			return r_ < 0 ? 2 : 0;                             \
-	} while (0)
-
 #define AK_DEFAULT "ak"
 #define AK_NAMES_META "ak.names"
 #define ATTEST_APPLICATION "tpm11-attestation"
 #define REQUEST_FORMAT "tpm11-ak-request-1"
 #define CHALLENGE_FORMAT "tpm11-challenge-1"
 #define STATE_FORMAT "tpm11-challenge-state-1"
-#define FILE_MAX (1 << 20)
 
 /* --- files ------------------------------------------------------------------- */
-
-static int
-read_file(const char *path, uint8_t **out, size_t *len)
-{
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	uint8_t *b;
-	size_t n = 0, r;
-
-	*out = NULL;
-	if (f == NULL) {
-		fprintf(stderr, "tpm11: cannot open %s: %s\n", path,
-			strerror(errno));
-		return -1;
-	}
-	if ((b = malloc(FILE_MAX + 1)) == NULL) {
-		if (f != stdin)
-			fclose(f);
-		return -1;
-	}
-	while ((r = fread(b + n, 1, FILE_MAX + 1 - n, f)) > 0)
-		n += r;
-	if (f != stdin)
-		fclose(f);
-	if (n > FILE_MAX) {
-		fprintf(stderr, "tpm11: %s is larger than 1 MiB\n", path);
-		free(b);
-		return -1;
-	}
-	b[n] = '\0';
-	*out = b;
-	*len = n;
-	return 0;
-}
 
 /* Writes data to path (or stdout for NULL / "-"); mode for new files. A
  * regular file is replaced through a temporary in the same directory, so
@@ -142,7 +101,7 @@ read_json(const char *path, const char *format)
 	json_value *j;
 	const char *f;
 
-	if (read_file(path, &b, &n) != 0)
+	if (tool_read_file(path, &b, &n) != 0)
 		return NULL;
 	j = json_parse((const char *)b, n, err, sizeof(err));
 	free(b);
@@ -1036,7 +995,7 @@ challenge_from_opts(opt *opts, const char *other, uint8_t **c, size_t *len,
 		}
 		*have_cdh = true;
 	} else if (cd != NULL) {
-		if (read_file(cd, c, len) != 0)
+		if (tool_read_file(cd, c, len) != 0)
 			return 1;
 		if (*len == 0) {
 			fprintf(stderr, "tpm11: --client-data %s is empty\n", cd);
@@ -1666,7 +1625,7 @@ state_mark_used(const char *path)
 	if ((fd = open(u, O_WRONLY | O_CREAT | O_EXCL, 0600)) < 0)
 		return errno == EEXIST ? 1 : -1;
 	close(fd);
-	if (read_file(path, &b, &n) != 0)
+	if (tool_read_file(path, &b, &n) != 0)
 		return -1;
 	p = strstr((char *)b, "\"used\": false");
 	if (p == NULL) {
@@ -1775,7 +1734,7 @@ cmd_verify_attestation(int argc, char **argv)
 	if ((mk = challenge_from_opts(opts, "challenge-state", &chal,
 				      &chal_len, cdh, &have_cdh)) != 0)
 		return mk;
-	if (read_file(file, &in, &inlen) != 0)
+	if (tool_read_file(file, &in, &inlen) != 0)
 		goto out;
 	if (evidence_decode(in, inlen, &ev, why, sizeof(why)) != 0) {
 		fprintf(stderr, "tpm11: refused: %s\n", why);
@@ -1850,7 +1809,7 @@ cmd_verify_attestation(int argc, char **argv)
 		size_t kl;
 
 		vo.expect_what = opts_value(opts, "expect-ssh-key");
-		if (read_file(vo.expect_what, &k, &kl) != 0)
+		if (tool_read_file(vo.expect_what, &k, &kl) != 0)
 			goto out;
 		vo.expect_key = ssh_line_pkey((const char *)k);
 		free(k);

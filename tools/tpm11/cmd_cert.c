@@ -12,7 +12,6 @@
 #include "tool.h"
 #include "util/secure.h"
 
-#define CERT_FILE_MAX (1024 * 1024)
 
 /* A YAML double-quoted scalar. */
 static void
@@ -200,7 +199,7 @@ cert_args(int argc, char **argv, opt *opts, const char *cmd,
 	return 0;
 }
 
-#define ARGS(opts, cmd, syn, what, pos)                                    \
+#define CERT_ARGS(opts, cmd, syn, what, pos)                               \
 	do {                                                               \
 		int r_ = cert_args(argc, argv, opts, cmd, syn, what, pos); \
 		if (r_ != 0)                                               \
@@ -223,7 +222,7 @@ cmd_csr(int argc, char **argv)
 	token_obj *o;
 	int ret = 1;
 
-	ARGS(opts, "csr",
+	CERT_ARGS(opts, "csr",
 	     "--label LABEL (--key-label NAME | --key-id HEX) --subject "
 	     "/CN=... [--san ...] [--pss]",
 	     "Prints a PKCS#10 certificate request (PEM) for a token key, "
@@ -380,7 +379,7 @@ cmd_selfsign(int argc, char **argv)
 	int ret = 1;
 
 	memset(&xc, 0, sizeof(xc));
-	ARGS(opts, "selfsign",
+	CERT_ARGS(opts, "selfsign",
 	     "--label LABEL (--key-label NAME | --key-id HEX) --subject "
 	     "/CN=... [--days N] [--store-cert]",
 	     "Prints a self-signed X.509 certificate (PEM) for a token key, "
@@ -452,43 +451,6 @@ out:
 	return ret;
 }
 
-static int
-cert_read_file(const char *path, uint8_t **out, size_t *len)
-{
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	uint8_t *buf = NULL;
-	size_t n = 0, r;
-
-	if (f == NULL) {
-		fprintf(stderr, "tpm11: addcert: cannot open %s: %s\n", path,
-			strerror(errno));
-		return -1;
-	}
-	if ((buf = malloc(CERT_FILE_MAX + 1)) == NULL)
-		goto fail;
-	while ((r = fread(buf + n, 1, CERT_FILE_MAX + 1 - n, f)) > 0)
-		n += r;
-	if (ferror(f)) {
-		fprintf(stderr, "tpm11: addcert: cannot read %s\n", path);
-		goto fail;
-	}
-	if (n > CERT_FILE_MAX) {
-		fprintf(stderr, "tpm11: addcert: %s is larger than 1 MiB; not a "
-			"certificate\n", path);
-		goto fail;
-	}
-	if (f != stdin)
-		fclose(f);
-	*out = buf;
-	*len = n;
-	return 0;
-fail:
-	free(buf);
-	if (f != stdin)
-		fclose(f);
-	return -1;
-}
-
 int
 cmd_addcert(int argc, char **argv)
 {
@@ -520,7 +482,7 @@ cmd_addcert(int argc, char **argv)
 	int ret = 1, m;
 
 	memset(&xc, 0, sizeof(xc));
-	ARGS(opts, "addcert",
+	CERT_ARGS(opts, "addcert",
 	     "--label LABEL (--key-label NAME | --key-id HEX) [--ca] "
 	     "[--trusted] FILE",
 	     "Stores an X.509 certificate (PEM or DER; FILE - reads stdin) on "
@@ -533,7 +495,7 @@ cmd_addcert(int argc, char **argv)
 			"(PEM or DER)\n");
 		return 2;
 	}
-	if (cert_read_file(file, &data, &len) != 0)
+	if (tool_read_file(file, &data, &len) != 0)
 		return 1;
 	if (x509_cert_parse(data, len, &xc, err, sizeof(err)) != 0) {
 		fprintf(stderr, "tpm11: addcert: %s: %s\n", file, err);
@@ -635,7 +597,7 @@ cmd_rmcert(int argc, char **argv)
 	CK_RV rv;
 	int ret = 1;
 
-	ARGS(opts, "rmcert",
+	CERT_ARGS(opts, "rmcert",
 	     "--label LABEL (--key-label NAME | --key-id HEX | --cert-label "
 	     "NAME)",
 	     "Removes certificate objects from the token; keys stay.", NULL);

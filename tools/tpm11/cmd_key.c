@@ -9,41 +9,6 @@
 #include "tool.h"
 #include "util/secure.h"
 
-#define ARGS(opts, cmd, syn, what)                                         \
-	do {                                                               \
-		int r_ = tool_args(argc, argv, opts, cmd, syn, what);      \
-		if (r_ != 0)                                               \
-			return r_ < 0 ? 2 : 0;                             \
-	} while (0)
-
-int
-hex_decode(const char *s, uint8_t *out, size_t cap, size_t *len)
-{
-	size_t n = strlen(s), i;
-
-	if (n == 0 || n % 2 || n / 2 > cap)
-		return -1;
-	for (i = 0; i < n / 2; i++) {
-		unsigned v;
-
-		if (sscanf(s + 2 * i, "%2x", &v) != 1)
-			return -1;
-		out[i] = (uint8_t)v;
-	}
-	*len = n / 2;
-	return 0;
-}
-
-void
-hex_print(FILE *f, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		fprintf(f, "%02x", b[i]);
-}
-
 static double
 now_ms(void)
 {
@@ -53,9 +18,6 @@ now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static bool key_matches(const token_obj *o, const char *kl, const uint8_t *id,
-			size_t id_len);
-
 /* Whether t has a key labelled kl or with CKA_ID id (either may be NULL);
  * if so, says so and how to go on. */
 static bool
@@ -64,7 +26,7 @@ key_taken(token *t, const char *kl, const uint8_t *id, size_t id_len)
 	size_t i;
 
 	for (i = 0; i < t->nobjs; i++) {
-		if (kl && key_matches(t->objs[i], kl, NULL, 0)) {
+		if (kl && tool_key_matches(t->objs[i], kl, NULL, 0)) {
 			fprintf(stderr, "tpm11: token \"%s\" already has a key "
 				"labelled \"%s\"; choose another --key-label, or "
 				"remove that key first with `tpm11 rmkey --label "
@@ -72,7 +34,7 @@ key_taken(token *t, const char *kl, const uint8_t *id, size_t id_len)
 				t->rec.label, kl);
 			return true;
 		}
-		if (id && key_matches(t->objs[i], NULL, id, id_len)) {
+		if (id && tool_key_matches(t->objs[i], NULL, id, id_len)) {
 			fprintf(stderr, "tpm11: token \"%s\" already has a key "
 				"with id ", t->rec.label);
 			hex_print(stderr, id, id_len);
@@ -305,84 +267,6 @@ key_objects(token *t, const CK_ATTRIBUTE *id, int64_t *ids, size_t cap)
 			ids[n++] = t->objs[i]->id;
 	}
 	return n;
-}
-
-/* Whether o is a TPM private key with label kl and/or CKA_ID id (NULL:
- * any). */
-static bool
-key_matches(const token_obj *o, const char *kl, const uint8_t *id,
-	    size_t id_len)
-{
-	const CK_ATTRIBUTE *a;
-
-	if (o->cls != CKO_PRIVATE_KEY || o->key.pub.data == NULL)
-		return false;
-	if (kl) {
-		a = attr_find(&o->attrs, CKA_LABEL);
-		if (!a || a->ulValueLen != strlen(kl) ||
-		    memcmp(a->pValue, kl, a->ulValueLen) != 0)
-			return false;
-	}
-	if (id) {
-		a = attr_find(&o->attrs, CKA_ID);
-		if (!a || a->ulValueLen != id_len ||
-		    memcmp(a->pValue, id, id_len) != 0)
-			return false;
-	}
-	return true;
-}
-
-token_obj *
-tool_find_key(token *t, const char *kl, const char *idhex, const char *id_flag)
-{
-	uint8_t id[256];
-	size_t id_len = 0, i, matches = 0;
-	token_obj *found = NULL;
-
-	if (idhex && hex_decode(idhex, id, sizeof(id), &id_len) != 0) {
-		fprintf(stderr, "tpm11: --%s takes hex digits, e.g. 01a2\n",
-			id_flag);
-		return NULL;
-	}
-	for (i = 0; i < t->nobjs; i++)
-		if (key_matches(t->objs[i], kl, idhex ? id : NULL, id_len)) {
-			found = t->objs[i];
-			matches++;
-		}
-	if (matches == 0) {
-		fprintf(stderr, "tpm11: token \"%s\" has no key %s \"%s\"; see "
-			"`tpm11 listobjects --label %s`\n", t->rec.label,
-			kl ? "labelled" : "with id", kl ? kl : idhex,
-			t->rec.label);
-		return NULL;
-	}
-	if (matches > 1 && idhex) {
-		fprintf(stderr, "tpm11: token \"%s\" has %zu keys with id %s: "
-			"the tool cannot tell them apart; give one another "
-			"CKA_ID or remove one with a PKCS#11 program "
-			"(pkcs11-tool --delete-object --type privkey --id %s)\n",
-			t->rec.label, matches, idhex, idhex);
-		return NULL;
-	}
-	if (matches > 1) {
-		/* Labels may repeat (PKCS#11 programs such as pkcs11-tool
-		 * make keys too): list the ids, one of which picks the key. */
-		fprintf(stderr, "tpm11: token \"%s\" has %zu keys labelled "
-			"\"%s\" (ids", t->rec.label, matches, kl);
-		for (i = 0; i < t->nobjs; i++) {
-			const CK_ATTRIBUTE *a =
-				attr_find(&t->objs[i]->attrs, CKA_ID);
-
-			if (!a || !key_matches(t->objs[i], kl, NULL, 0))
-				continue;
-			fputc(' ', stderr);
-			hex_print(stderr, a->pValue, a->ulValueLen);
-		}
-		fprintf(stderr, "); pick one with --%s HEX (`tpm11 listobjects "
-			"--label %s` shows them)\n", id_flag, t->rec.label);
-		return NULL;
-	}
-	return found;
 }
 
 /* The private key named by --key-label or --id; NULL with a message. */

@@ -21,13 +21,30 @@ void tool_fail(core *c, const char *what, CK_RV rv);
 /* Standard parse + --help handling; returns -1 on error, 1 on help. */
 int tool_args(int argc, char **argv, opt *opts, const char *cmd,
 	      const char *synopsis, const char *what);
+/* In a cmd_* function: parse argv into opts; return 2 on a usage error,
+ * 0 after --help. */
+#define ARGS(opts, cmd, syn, what)                                         \
+	do {                                                               \
+		int r_ = tool_args(argc, argv, opts, cmd, syn, what);      \
+		if (r_ != 0)                                               \
+			return r_ < 0 ? 2 : 0;                             \
+	} while (0)
 
-/* Hex digits (an even number, at most cap bytes) into out; -1 if not. */
+/* A file (or stdin for "-"), at most TOOL_FILE_MAX bytes, NUL-terminated;
+ * -1 with a message naming the file. */
+#define TOOL_FILE_MAX (1 << 20)
+int tool_read_file(const char *path, uint8_t **out, size_t *len);
+
+/* Hex digits only (an even number, 1 to cap bytes) into out; -1 if not. */
 int hex_decode(const char *s, uint8_t *out, size_t cap, size_t *len);
 void hex_print(FILE *f, const void *p, size_t n);
 /* The one private key of t with label kl and/or CKA_ID idhex (hex; either
  * may be NULL, not both). NULL with a message naming the fix; id_flag is
  * the option that gave idhex ("id", "key-id"). */
+/* Whether o is a TPM private key with label kl and/or CKA_ID id (NULL:
+ * any). */
+bool tool_key_matches(const token_obj *o, const char *kl, const uint8_t *id,
+		      size_t id_len);
 token_obj *tool_find_key(token *t, const char *kl, const char *idhex,
 			 const char *id_flag);
 

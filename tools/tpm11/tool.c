@@ -1,0 +1,229 @@
+/* What the tool's commands share: opening the store, finding a token or
+ * a key, argument handling, hex and file input. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attest/codec.h"
+#include "tool.h"
+
+static void
+tool_notice(const char *msg)
+{
+	fprintf(stderr, "tpm11: %s\n", msg);
+}
+
+core *
+tool_open(bool create)
+{
+	core *c = NULL;
+	CK_RV rv = core_open(tool_store, tool_tcti, create, &c);
+
+	if (rv != CKR_OK) {
+		fprintf(stderr, "tpm11: %s\n", c && c->err[0] ? c->err
+				: "cannot open the store");
+		core_close(c);
+		return NULL;
+	}
+	/* One salted session for the whole command (see tpm_hold_session);
+	 * core_close flushes it. */
+	c->hold_session = true;
+	c->notice = tool_notice;
+	if (core_refresh(c) != CKR_OK) {
+		fprintf(stderr, "tpm11: %s\n", c->err);
+		core_close(c);
+		return NULL;
+	}
+	return c;
+}
+
+token *
+tool_token(core *c, opt *opts)
+{
+	const char *label = opts_value(opts, "label");
+	token *t;
+
+	if (label == NULL) {
+		fprintf(stderr, "tpm11: --label is needed (the token's label; "
+			"see `tpm11 listtokens`)\n");
+		return NULL;
+	}
+	if (c->st == NULL) {
+		fprintf(stderr, "tpm11: no store at %s; run `tpm11 init` and "
+			"`tpm11 addtoken` first\n", c->store_dir);
+		return NULL;
+	}
+	if ((t = core_find_token(c, label)) == NULL)
+		fprintf(stderr, "tpm11: no token labelled \"%s\" in %s; see "
+			"`tpm11 listtokens`\n", label, c->store_dir);
+	return t;
+}
+
+void
+tool_fail(core *c, const char *what, CK_RV rv)
+{
+	if (c != NULL && c->err[0] != '\0')
+		fprintf(stderr, "tpm11: %s: %s\n", what, c->err);
+	else
+		fprintf(stderr, "tpm11: %s: failed (PKCS#11 error 0x%lx)\n",
+			what, (unsigned long)rv);
+}
+
+int
+tool_args(int argc, char **argv, opt *opts, const char *cmd,
+	  const char *synopsis, const char *what)
+{
+	bool help;
+
+	if (opts_parse(argc, argv, opts, &help, NULL) != 0)
+		return -1;
+	if (help) {
+		opts_usage(cmd, synopsis, what, opts);
+		return 1;
+	}
+	return 0;
+}
+
+int
+hex_decode(const char *s, uint8_t *out, size_t cap, size_t *len)
+{
+	uint8_t *b = NULL;
+	size_t n = 0;
+
+	/* codec.c's decoder: hex digits only, no sign, space or "0x". */
+	if (hex_decode_alloc(s, &b, &n) != 0 || n == 0 || n > cap) {
+		free(b);
+		return -1;
+	}
+	memcpy(out, b, n);
+	free(b);
+	*len = n;
+	return 0;
+}
+
+void
+hex_print(FILE *f, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		fprintf(f, "%02x", b[i]);
+}
+
+int
+tool_read_file(const char *path, uint8_t **out, size_t *len)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	uint8_t *b = NULL;
+	size_t n = 0, r;
+
+	*out = NULL;
+	*len = 0;
+	if (f == NULL) {
+		fprintf(stderr, "tpm11: cannot open %s: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	if ((b = malloc(TOOL_FILE_MAX + 1)) == NULL)
+		goto fail;
+	while ((r = fread(b + n, 1, TOOL_FILE_MAX + 1 - n, f)) > 0)
+		n += r;
+	if (ferror(f)) {
+		fprintf(stderr, "tpm11: cannot read %s: %s\n", path,
+			strerror(errno));
+		goto fail;
+	}
+	if (n > TOOL_FILE_MAX) {
+		fprintf(stderr, "tpm11: %s is larger than 1 MiB\n", path);
+		goto fail;
+	}
+	if (f != stdin)
+		fclose(f);
+	b[n] = '\0';
+	*out = b;
+	*len = n;
+	return 0;
+fail:
+	free(b);
+	if (f != stdin)
+		fclose(f);
+	return -1;
+}
+
+bool
+tool_key_matches(const token_obj *o, const char *kl, const uint8_t *id,
+		 size_t id_len)
+{
+	const CK_ATTRIBUTE *a;
+
+	if (o->cls != CKO_PRIVATE_KEY || o->key.pub.data == NULL)
+		return false;
+	if (kl) {
+		a = attr_find(&o->attrs, CKA_LABEL);
+		if (!a || a->ulValueLen != strlen(kl) ||
+		    memcmp(a->pValue, kl, a->ulValueLen) != 0)
+			return false;
+	}
+	if (id) {
+		a = attr_find(&o->attrs, CKA_ID);
+		if (!a || a->ulValueLen != id_len ||
+		    memcmp(a->pValue, id, id_len) != 0)
+			return false;
+	}
+	return true;
+}
+
+token_obj *
+tool_find_key(token *t, const char *kl, const char *idhex, const char *id_flag)
+{
+	uint8_t id[256];
+	size_t id_len = 0, i, matches = 0;
+	token_obj *found = NULL;
+
+	if (idhex && hex_decode(idhex, id, sizeof(id), &id_len) != 0) {
+		fprintf(stderr, "tpm11: --%s takes hex digits, e.g. 01a2\n",
+			id_flag);
+		return NULL;
+	}
+	for (i = 0; i < t->nobjs; i++)
+		if (tool_key_matches(t->objs[i], kl, idhex ? id : NULL, id_len)) {
+			found = t->objs[i];
+			matches++;
+		}
+	if (matches == 0) {
+		fprintf(stderr, "tpm11: token \"%s\" has no key %s \"%s\"; see "
+			"`tpm11 listobjects --label %s`\n", t->rec.label,
+			kl ? "labelled" : "with id", kl ? kl : idhex,
+			t->rec.label);
+		return NULL;
+	}
+	if (matches > 1 && idhex) {
+		fprintf(stderr, "tpm11: token \"%s\" has %zu keys with id %s: "
+			"the tool cannot tell them apart; give one another "
+			"CKA_ID or remove one with a PKCS#11 program "
+			"(pkcs11-tool --delete-object --type privkey --id %s)\n",
+			t->rec.label, matches, idhex, idhex);
+		return NULL;
+	}
+	if (matches > 1) {
+		/* Labels may repeat (PKCS#11 programs such as pkcs11-tool
+		 * make keys too): list the ids, one of which picks the key. */
+		fprintf(stderr, "tpm11: token \"%s\" has %zu keys labelled "
+			"\"%s\" (ids", t->rec.label, matches, kl);
+		for (i = 0; i < t->nobjs; i++) {
+			const CK_ATTRIBUTE *a =
+				attr_find(&t->objs[i]->attrs, CKA_ID);
+
+			if (!a || !tool_key_matches(t->objs[i], kl, NULL, 0))
+				continue;
+			fputc(' ', stderr);
+			hex_print(stderr, a->pValue, a->ulValueLen);
+		}
+		fprintf(stderr, "); pick one with --%s HEX (`tpm11 listobjects "
+			"--label %s` shows them)\n", id_flag, t->rec.label);
+		return NULL;
+	}
+	return found;
+}
