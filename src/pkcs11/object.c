@@ -597,18 +597,16 @@ done:
 
 /* --- C_CreateObject, C_CopyObject ------------------------------------------ */
 
-/* X.509 certificate objects (v2.40 4.6.3): CKA_VALUE is required; the DER
- * fields a caller left out are taken from it. */
+/* X.509 certificate objects (v2.40 4.6.3): CKA_CERTIFICATE_TYPE and a DER
+ * CKA_VALUE are required; the fields a caller left out are taken from it
+ * (token_cert_attrs). */
 static CK_RV
 cert_complete(attr_list *l)
 {
 	const CK_ATTRIBUTE *v = attr_find(l, CKA_VALUE);
 	const unsigned char *p;
-	unsigned char *der = NULL;
 	CK_ULONG ct = CKC_X_509;
 	X509 *x;
-	int n;
-	CK_RV rv = CKR_OK;
 
 	/* v2.40 4.6.2: CKA_CERTIFICATE_TYPE must be given. */
 	if (!attr_get_ulong(l, CKA_CERTIFICATE_TYPE, &ct))
@@ -623,32 +621,9 @@ cert_complete(attr_list *l)
 		X509_free(x);
 		return CKR_ATTRIBUTE_VALUE_INVALID;
 	}
-	if (!attr_find(l, CKA_SUBJECT) &&
-	    (n = i2d_X509_NAME(X509_get_subject_name(x), &der)) > 0) {
-		attr_set(l, CKA_SUBJECT, der, (size_t)n);
-		OPENSSL_free(der);
-		der = NULL;
-	}
-	if (!attr_find(l, CKA_ISSUER) &&
-	    (n = i2d_X509_NAME(X509_get_issuer_name(x), &der)) > 0) {
-		attr_set(l, CKA_ISSUER, der, (size_t)n);
-		OPENSSL_free(der);
-		der = NULL;
-	}
-	if (!attr_find(l, CKA_SERIAL_NUMBER) &&
-	    (n = i2d_ASN1_INTEGER(X509_get_serialNumber(x), &der)) > 0) {
-		attr_set(l, CKA_SERIAL_NUMBER, der, (size_t)n);
-		OPENSSL_free(der);
-		der = NULL;
-	}
 	X509_free(x);
-	if (attr_set_ulong(l, CKA_CERTIFICATE_TYPE, CKC_X_509) != 0)
-		rv = CKR_HOST_MEMORY;
-	if (!attr_find(l, CKA_CERTIFICATE_CATEGORY))
-		attr_set_ulong(l, CKA_CERTIFICATE_CATEGORY, 0);
-	if (!attr_find(l, CKA_TRUSTED))
-		attr_set_bool(l, CKA_TRUSTED, false);
-	return rv;
+	/* the derived attributes and defaults: one builder with the tool's */
+	return token_cert_attrs(l);
 }
 
 /* Public keys (v2.40 2.3.3, 2.1.2): the material must parse. */

@@ -14,6 +14,7 @@
 #include "crypto/ec.h"
 #include "crypto/hash.h"
 #include "crypto/sshkey.h"
+#include "crypto/x509.h"
 #include "util/log.h"
 #include "util/secure.h"
 
@@ -1680,4 +1681,52 @@ token_obj_ssh_line(const token_obj *o)
 	}
 	free(label);
 	return line;
+}
+
+/* --- certificate objects ------------------------------------------------- */
+
+CK_RV
+token_cert_attrs(attr_list *l)
+{
+	const CK_ATTRIBUTE *v = attr_find(l, CKA_VALUE);
+	x509_cert xc;
+	char err[160];
+	int r = 0;
+
+	if (v == NULL || v->ulValueLen == 0)
+		return CKR_TEMPLATE_INCOMPLETE;
+	if (x509_cert_parse(v->pValue, v->ulValueLen, &xc, err,
+			    sizeof(err)) != 0)
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+#define CERT_DEFAULT(type, set) \
+	do { if (attr_find(l, type) == NULL) r |= (set); } while (0)
+	CERT_DEFAULT(CKA_CERTIFICATE_TYPE,
+		     attr_set_ulong(l, CKA_CERTIFICATE_TYPE, CKC_X_509));
+	CERT_DEFAULT(CKA_SUBJECT,
+		     attr_set(l, CKA_SUBJECT, xc.subject, xc.subject_len));
+	CERT_DEFAULT(CKA_ISSUER,
+		     attr_set(l, CKA_ISSUER, xc.issuer, xc.issuer_len));
+	CERT_DEFAULT(CKA_SERIAL_NUMBER,
+		     attr_set(l, CKA_SERIAL_NUMBER, xc.serial, xc.serial_len));
+	CERT_DEFAULT(CKA_CHECK_VALUE,
+		     attr_set(l, CKA_CHECK_VALUE, xc.check_value, 3));
+	CERT_DEFAULT(CKA_START_DATE,
+		     attr_set(l, CKA_START_DATE, xc.start_date, 8));
+	CERT_DEFAULT(CKA_END_DATE, attr_set(l, CKA_END_DATE, xc.end_date, 8));
+	/* 0 unspecified; the tool says 1 (token user) or 2 (authority) */
+	CERT_DEFAULT(CKA_CERTIFICATE_CATEGORY,
+		     attr_set_ulong(l, CKA_CERTIFICATE_CATEGORY, 0));
+	CERT_DEFAULT(CKA_TRUSTED, attr_set_bool(l, CKA_TRUSTED, false));
+	CERT_DEFAULT(CKA_URL, attr_set(l, CKA_URL, NULL, 0));
+	CERT_DEFAULT(CKA_HASH_OF_SUBJECT_PUBLIC_KEY,
+		     attr_set(l, CKA_HASH_OF_SUBJECT_PUBLIC_KEY, NULL, 0));
+	CERT_DEFAULT(CKA_HASH_OF_ISSUER_PUBLIC_KEY,
+		     attr_set(l, CKA_HASH_OF_ISSUER_PUBLIC_KEY, NULL, 0));
+	CERT_DEFAULT(CKA_JAVA_MIDP_SECURITY_DOMAIN,
+		     attr_set_ulong(l, CKA_JAVA_MIDP_SECURITY_DOMAIN, 0));
+	CERT_DEFAULT(CKA_NAME_HASH_ALGORITHM,
+		     attr_set_ulong(l, CKA_NAME_HASH_ALGORITHM, CKM_SHA_1));
+#undef CERT_DEFAULT
+	x509_cert_clear(&xc);
+	return r ? CKR_HOST_MEMORY : CKR_OK;
 }

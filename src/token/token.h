@@ -198,6 +198,14 @@ token_obj *token_find_obj(token *t, int64_t id);
 /* Replaces a token object's attributes in the store (C_SetAttributeValue);
  * CKR_DEVICE_MEMORY when they are too big for the store. */
 CK_RV token_set_attrs(core *c, token_obj *o, const attr_list *attrs);
+/* An X.509 certificate object's attributes (v2.40 4.6.3, 4.6.4), the one
+ * builder for the module (C_CreateObject) and the tool (addcert): from the
+ * DER in l's CKA_VALUE, the subject, issuer, serial, check value and
+ * validity dates, and the defaults of the rest (category 0, not trusted,
+ * no URL or hashes, SHA-1 name hashes), each only where l lacks it, so
+ * the caller's values stay. CKR_TEMPLATE_INCOMPLETE without a value,
+ * CKR_ATTRIBUTE_VALUE_INVALID when it is not a certificate. */
+CK_RV token_cert_attrs(attr_list *l);
 
 /* Sign with a private key object; the mechanism's encoding is done by the
  * caller (pkcs11/sign.c): CKM_ECDSA input for EC, a full block for RSA. */

@@ -51,6 +51,7 @@
 #include <openssl/param_build.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 
 #include <p11-kit/pkcs11.h>
@@ -2615,6 +2616,37 @@ test_objects(void)
 		    "DER given");
 		tap(attr_equals(s, cert, CKA_SUBJECT, c.subject, c.subject_len),
 		    "C_GetAttributeValue: the certificate's CKA_SUBJECT");
+		{
+			/* v2.40 4.6.3-4.6.4, filled in from the DER by the
+			 * builder the tool's addcert uses too */
+			unsigned char sha[SHA_DIGEST_LENGTH], *sd = NULL,
+							      *ed = NULL;
+			CK_ULONG sl = 0, el = 0;
+
+			SHA1(c.der, c.der_len, sha);
+			tap(attr_equals(s, cert, CKA_ISSUER, c.issuer,
+					c.issuer_len) &&
+				    attr_equals(s, cert, CKA_SERIAL_NUMBER,
+						c.serial, c.serial_len),
+			    "C_GetAttributeValue: CKA_ISSUER and "
+			    "CKA_SERIAL_NUMBER come from the DER");
+			tap(attr_equals(s, cert, CKA_CHECK_VALUE, sha, 3),
+			    "C_GetAttributeValue: CKA_CHECK_VALUE is the first "
+			    "3 bytes of SHA-1 of the DER");
+			tap(get_attr_alloc(s, cert, CKA_START_DATE, &sd, &sl) ==
+					    CKR_OK && sl == 8 &&
+				    get_attr_alloc(s, cert, CKA_END_DATE, &ed,
+						   &el) == CKR_OK && el == 8 &&
+				    memcmp(sd, ed, 8) < 0,
+			    "C_GetAttributeValue: CKA_START_DATE and "
+			    "CKA_END_DATE are the validity's dates (YYYYMMDD)");
+			free(sd);
+			free(ed);
+			tap(get_ulong(s, cert, CKA_NAME_HASH_ALGORITHM, &ul) &&
+				    ul == CKM_SHA_1,
+			    "C_GetAttributeValue: CKA_NAME_HASH_ALGORITHM is "
+			    "CKM_SHA_1 (the default)");
+		}
 		tap(get_ulong(s, cert, CKA_CERTIFICATE_TYPE, &ul) &&
 			    ul == CKC_X_509,
 		    "C_GetAttributeValue: CKA_CERTIFICATE_TYPE is CKC_X_509");

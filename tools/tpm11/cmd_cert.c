@@ -263,7 +263,8 @@ out:
 
 /* --- storing certificates ------------------------------------------------ */
 
-/* The attributes of a certificate object (PKCS#11 v2.40 4.6.3, 4.6.4). */
+/* The attributes of a certificate object: what addcert decides, then the
+ * rest from the certificate (token_cert_attrs, shared with the module). */
 static int
 cert_attrs(const x509_cert *xc, const char *label, const uint8_t *id,
 	   size_t id_len, bool ca, bool trusted, attr_list *l)
@@ -271,7 +272,6 @@ cert_attrs(const x509_cert *xc, const char *label, const uint8_t *id,
 	int r = 0;
 
 	r |= attr_set_ulong(l, CKA_CLASS, CKO_CERTIFICATE);
-	r |= attr_set_ulong(l, CKA_CERTIFICATE_TYPE, CKC_X_509);
 	r |= attr_set_bool(l, CKA_TOKEN, true);
 	/* readable without login: NSS and OpenSSH list certificates first */
 	r |= attr_set_bool(l, CKA_PRIVATE, false);
@@ -282,20 +282,9 @@ cert_attrs(const x509_cert *xc, const char *label, const uint8_t *id,
 	r |= attr_set_bool(l, CKA_TRUSTED, trusted);
 	/* 1 token user, 2 authority (v2.40 4.6.3) */
 	r |= attr_set_ulong(l, CKA_CERTIFICATE_CATEGORY, ca ? 2 : 1);
-	r |= attr_set(l, CKA_CHECK_VALUE, xc->check_value, 3);
-	r |= attr_set(l, CKA_START_DATE, xc->start_date, 8);
-	r |= attr_set(l, CKA_END_DATE, xc->end_date, 8);
-	r |= attr_set(l, CKA_SUBJECT, xc->subject, xc->subject_len);
 	r |= attr_set(l, CKA_ID, id, id_len);
-	r |= attr_set(l, CKA_ISSUER, xc->issuer, xc->issuer_len);
-	r |= attr_set(l, CKA_SERIAL_NUMBER, xc->serial, xc->serial_len);
 	r |= attr_set(l, CKA_VALUE, xc->der, xc->der_len);
-	r |= attr_set(l, CKA_URL, NULL, 0);
-	r |= attr_set(l, CKA_HASH_OF_SUBJECT_PUBLIC_KEY, NULL, 0);
-	r |= attr_set(l, CKA_HASH_OF_ISSUER_PUBLIC_KEY, NULL, 0);
-	r |= attr_set_ulong(l, CKA_JAVA_MIDP_SECURITY_DOMAIN, 0);
-	r |= attr_set_ulong(l, CKA_NAME_HASH_ALGORITHM, CKM_SHA_1);
-	return r ? -1 : 0;
+	return r || token_cert_attrs(l) != CKR_OK ? -1 : 0;
 }
 
 /* A certificate already on the token: the same DER, or the same issuer
