@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store/store.h"
+#include "util/blob.h"
 
 typedef enum { EV_JSON = 1, EV_WEBAUTHN, EV_ACME } ev_format;
 

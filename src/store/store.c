@@ -56,32 +56,6 @@ static const char *const schema_v2 =
 	"  creation_data BLOB, creation_hash BLOB, creation_ticket BLOB);"
 	"CREATE INDEX objects_token ON objects(token_id);";
 
-void
-blob_free(blob *b)
-{
-	if (b == NULL)
-		return;
-	secure_free(b->data, b->len);
-	b->data = NULL;
-	b->len = 0;
-}
-
-int
-blob_set(blob *b, const void *data, size_t len)
-{
-	uint8_t *p = NULL;
-
-	if (len > 0) {
-		if ((p = malloc(len)) == NULL)
-			return -1;
-		memcpy(p, data, len);
-	}
-	blob_free(b);
-	b->data = p;
-	b->len = len;
-	return 0;
-}
-
 static int
 store_fail(store *s, int code, const char *what)
 {

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "attr/attr.h"
+#include "util/blob.h"
 
 /* 2: key model 2 (docs/design.md): PINs in NV indices, keys under the
  * SRK with per-key authValues. 1: the first key model, refused (its keys
@@ -23,14 +24,6 @@ typedef struct store store;
  * accept more (ATTR_MAX_VALUE per attribute), so whatever was written
  * reads back. */
 #define STORE_OBJECT_MAX (1u << 20)
-
-typedef struct {
-	uint8_t *data;
-	size_t len;
-} blob;
-
-void blob_free(blob *b);
-int blob_set(blob *b, const void *data, size_t len);
 
 typedef struct {
 	int64_t id;

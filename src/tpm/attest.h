@@ -16,7 +16,7 @@
 
 #include <p11-kit/pkcs11.h>
 
-#include "store/store.h"
+#include "util/blob.h"
 #include "tpm/tpm.h"
 
 typedef struct {

@@ -21,7 +21,7 @@
 
 #include "crypto/ec.h"
 #include "crypto/hash.h"
-#include "store/store.h"
+#include "util/blob.h"
 
 #define TPM_AUTH_LEN 32
 #define TPM_DEFAULT_PRIMARY 0x81000001u
