@@ -41,7 +41,19 @@ read -r -a PKG_LIBS <<<"$(pkg-config --libs "${PKGS[@]}")"
 
 SAN=(-fsanitize=address,undefined -fno-sanitize-recover=all
 	-fno-omit-frame-pointer -g -O1)
-COMMON=(-std=gnu11 -D_GNU_SOURCE -I"$SRC/src" "${PKG_CFLAGS[@]}" "${SAN[@]}")
+# version.h, as meson makes it from project()'s version (src/meson.build);
+# rewritten only when it changes, so the objects stay fresh.
+mkdir -p "$FUZZ_BUILD/gen"
+ver=$(sed -n "s/^ *version : '\([0-9.]*\)',.*/\1/p" "$SRC/meson.build" | head -n 1)
+IFS=. read -r vmaj vmin _ <<<"$ver"
+printf '#pragma once\n#define TPM11_VERSION "%s"\n#define TPM11_VERSION_MAJOR %d\n#define TPM11_VERSION_MINOR %d\n' \
+	"$ver" "$vmaj" "$vmin" >"$FUZZ_BUILD/gen/version.h.new"
+if cmp -s "$FUZZ_BUILD/gen/version.h.new" "$FUZZ_BUILD/gen/version.h"; then
+	rm -f "$FUZZ_BUILD/gen/version.h.new"
+else
+	mv "$FUZZ_BUILD/gen/version.h.new" "$FUZZ_BUILD/gen/version.h"
+fi
+COMMON=(-std=gnu11 -D_GNU_SOURCE -I"$SRC/src" -I"$FUZZ_BUILD/gen" "${PKG_CFLAGS[@]}" "${SAN[@]}")
 
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${ALL_TARGETS[@]}")

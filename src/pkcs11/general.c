@@ -4,9 +4,7 @@
 
 #include "pkcs11/interface.h"
 #include "pkcs11/module.h"
-
-#define TPM11_LIB_MAJOR 0
-#define TPM11_LIB_MINOR 1
+#include "version.h"
 
 /* PKCS#11 v2.40 5.4 C_Initialize: the four locking cases. With no mutex
  * functions, or CKF_OS_LOCKING_OK, we use pthreads; with only the
@@ -136,7 +134,7 @@ C_GetInfo(CK_INFO_PTR pInfo)
 		   "tpm11");
 	pad_string(pInfo->libraryDescription,
 		   sizeof(pInfo->libraryDescription), "tpm11 TPM 2.0 token");
-	pInfo->libraryVersion.major = TPM11_LIB_MAJOR;
-	pInfo->libraryVersion.minor = TPM11_LIB_MINOR;
+	pInfo->libraryVersion.major = TPM11_VERSION_MAJOR;
+	pInfo->libraryVersion.minor = TPM11_VERSION_MINOR;
 	return CKR_OK;
 }

@@ -27,7 +27,9 @@ expect() {
 }
 
 # --- --version, -V ------------------------------------------------------------
-expect "tpm11 --version prints the version" "= 0" '^tpm11 [0-9]+\.[0-9]+' "$T" --version
+# the version meson.build's project() names (version.h; one source)
+MVER=$(sed -n "s/^ *version : '\([0-9.]*\)',.*/\1/p" "$T11_SRC/meson.build" | head -n 1)
+expect "tpm11 --version prints meson.build's version ($MVER)" "= 0" "^tpm11 ${MVER//./\\.}\$" "$T" --version
 expect "tpm11 -V prints the version" "= 0" '^tpm11 [0-9]+\.[0-9]+' "$T" -V
 expect "tpm11 --help lists -V, --version" "= 0" '^  -V, --version ' "$T" --help
 expect "tpm11 --help lists doctor" "= 0" '^  doctor ' "$T" --help

@@ -55,6 +55,11 @@ else
 	t11_done; exit 1
 fi
 VERSION=$(cd "$W/tpm11" && dpkg-parsechangelog -S Version)
+# One version: meson.build's project() (version.h for the module and the
+# tool); debian/changelog names the same one.
+mver=$(sed -n "s/^ *version : '\([0-9.]*\)',.*/\1/p" "$W/tpm11/meson.build" | head -n 1)
+if [ "${VERSION%%-*}" = "$mver" ]; then ok "debian/changelog's version $VERSION is meson.build's ($mver)"
+else not_ok "debian/changelog's version $VERSION is meson.build's ($mver)"; fi
 ARCH=$(dpkg-architecture -qDEB_HOST_ARCH)
 MA=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 MODULE=/usr/lib/$MA/pkcs11/libtpm11.so

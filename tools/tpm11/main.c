@@ -7,6 +7,7 @@
 
 #include "tool.h"
 #include "util/log.h"
+#include "version.h"
 
 const char *tool_store;
 const char *tool_tcti;
@@ -128,7 +129,7 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[0], "--version") == 0 || strcmp(argv[0], "-V") == 0 ||
 	    strcmp(argv[0], "version") == 0) {
-		printf("tpm11 0.1.0\n");
+		printf("tpm11 %s\n", TPM11_VERSION);
 		return 0;
 	}
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
