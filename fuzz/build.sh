@@ -10,7 +10,8 @@
 # dlopen). Objects are rebuilt only when a source or any header changed.
 # A source file that does not compile (work in progress elsewhere in the
 # tree) is left out with a warning: linking fails if a target needs it.
-# Targets: fuzz_attr fuzz_der fuzz_tpmpub fuzz_template fuzz_module fuzz_x509 (all by
+# Targets: fuzz_attr fuzz_der fuzz_tpmpub fuzz_template fuzz_module fuzz_x509
+# fuzz_verifier (all by
 # default), plus the seed generator `seedgen` used by make-corpus.sh.
 #
 # Environment:
@@ -22,7 +23,7 @@ set -euo pipefail
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 : "${FUZZ_BUILD:=$SRC/build-fuzz}"
 case $FUZZ_BUILD in /*) ;; *) FUZZ_BUILD=$SRC/$FUZZ_BUILD ;; esac
-ALL_TARGETS=(fuzz_attr fuzz_der fuzz_tpmpub fuzz_template fuzz_module fuzz_x509)
+ALL_TARGETS=(fuzz_attr fuzz_der fuzz_tpmpub fuzz_template fuzz_module fuzz_x509 fuzz_verifier)
 
 if [ -z "${CC:-}" ] || ! "$CC" --version 2>/dev/null | grep -q clang; then
 	CC=

@@ -49,7 +49,10 @@ PIN=user-1234
 DB=$TPM11_STORE/tpm11.sqlite3
 
 rm -rf "$CORPUS.new"
-mkdir -p "$CORPUS.new"/{fuzz_attr,fuzz_tpmpub,fuzz_der,fuzz_template,fuzz_module,fuzz_x509}
+mkdir -p "$CORPUS.new"/{fuzz_attr,fuzz_tpmpub,fuzz_der,fuzz_template,fuzz_module,fuzz_x509,fuzz_verifier}
+# fuzz_verifier: the hand-written seeds stay (one per parser: the first
+# byte picks it, fuzz/fuzz_verifier.c); the keys' TPMT_PUBLICs join below.
+[ -d "$CORPUS/fuzz_verifier" ] && cp "$CORPUS/fuzz_verifier/"* "$CORPUS.new/fuzz_verifier/" 2>/dev/null
 
 # --- 2. stored records ------------------------------------------------------
 attrs=()
@@ -58,6 +61,9 @@ while IFS='|' read -r id a p; do
 	attrs+=("$CORPUS.new/fuzz_attr/object-$id")
 	if [ -n "$p" ]; then
 		printf '%s' "$p" | xxd -r -p >"$CORPUS.new/fuzz_tpmpub/object-$id"
+		# TPM2B_PUBLIC without its size: a TPMT_PUBLIC, parser 4
+		{ printf '\004'; tail -c +3 "$CORPUS.new/fuzz_tpmpub/object-$id"; } \
+			>"$CORPUS.new/fuzz_verifier/public-$id"
 	fi
 done < <(sqlite3 "$DB" "SELECT id, hex(attrs), hex(tpm_pub) FROM objects ORDER BY id;")
 # An attrs record cut short, and one with a byte more: the refusals.

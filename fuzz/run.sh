@@ -27,7 +27,7 @@ SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 case $FUZZ_BUILD in /*) ;; *) FUZZ_BUILD=$SRC/$FUZZ_BUILD ;; esac
 : "${FUZZ_ARTIFACTS:=$FUZZ_BUILD/artifacts}"
 export FUZZ_BUILD
-ALL=(fuzz_attr fuzz_der fuzz_tpmpub fuzz_template fuzz_module fuzz_x509)
+ALL=(fuzz_attr fuzz_der fuzz_tpmpub fuzz_template fuzz_module fuzz_x509 fuzz_verifier)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${ALL[@]}")
 
