@@ -10,7 +10,7 @@
 #    loaded session TPM_RC_SESSION_MEMORY, answered by the wrapper (and with
 #    lower limits where swtpm would still have room); a persistent handle
 #    needs a free slot; flushed sessions free theirs;
-#  - latency: 50 ms on TPM2_Sign makes tpm2_sign at least that much slower;
+#  - latency: 200 ms on TPM2_Sign makes tpm2_sign at least that much slower;
 #  - faults: RETRY, YIELDED, TESTING, NV_RATE answered without the command
 #    reaching the TPM (swtpm's log at level 20 shows all traffic); a seed
 #    repeats a run; a cut response is an error, not a crash; a dropped
@@ -213,7 +213,7 @@ flush_all
 tpm2_createprimary -G ecc256 -c kp.ctx >/dev/null && flush_all
 tpm2_create -C kp.ctx -G ecc256 -u k.pub -r k.priv >/dev/null && flush_all
 tpm2_load -C kp.ctx -u k.pub -r k.priv -c k.ctx >/dev/null && flush_all
-printf 'latency Sign 50\n' >"$T11_TMP/sign50.profile"
+printf 'latency Sign 200\n' >"$T11_TMP/sign200.profile"
 : >"$T11_TMP/none.profile"
 ms_of() {
 	local s e
@@ -224,20 +224,25 @@ ms_of() {
 	echo $(((e - s) / 1000000))
 }
 without=(); with=()
-for _ in 1 2 3 4; do without+=("$(ms_of "$T11_TMP/none.profile")"); with+=("$(ms_of "$T11_TMP/sign50.profile")"); done
+for _ in 1 2 3 4; do without+=("$(ms_of "$T11_TMP/none.profile")"); with+=("$(ms_of "$T11_TMP/sign200.profile")"); done
 min() { printf '%s\n' "$@" | sort -n | head -1; }
 mw=$(min "${with[@]}"); mo=$(min "${without[@]}")
-# The wrapper sleeps 50 ms on every Sign; the fastest runs of each kind
-# differ by that, give or take a few ms of noise on a busy machine.
-if [[ "${with[*]} ${without[*]}" != *fail* ]] && [ $((mw - mo)) -ge 45 ]; then
-	ok "latency: 50 ms on TPM2_Sign: tpm2_sign fastest $mw ms against $mo ms (runs: ${with[*]} / ${without[*]})"
-else not_ok "latency: 50 ms on TPM2_Sign: fastest $mw ms against $mo ms (runs: ${with[*]} / ${without[*]})"; fi
+# The wrapper sleeps 200 ms on every Sign: each run with it takes at
+# least that, a lower bound a busy machine cannot break (load only adds
+# time). A comparison with the runs without it is not a test: under load
+# starting tpm2_sign alone varied by 140 ms here. That the delay is the
+# profile's, on Sign only, the TCTI's log shows (next test).
+slow_enough=1
+for w in "${with[@]}"; do [ "$w" != fail ] && [ "$w" -ge 200 ] || slow_enough=0; done
+if [[ "${with[*]} ${without[*]}" != *fail* ]] && [ "$slow_enough" = 1 ]; then
+	ok "latency: 200 ms on TPM2_Sign: every tpm2_sign takes >= 200 ms (fastest $mw ms; without the profile $mo ms; runs: ${with[*]} / ${without[*]})"
+else not_ok "latency: 200 ms on TPM2_Sign: every tpm2_sign takes >= 200 ms (runs: ${with[*]} / ${without[*]})"; fi
 : >"$PLOG"
-tt "$T11_TMP/sign50.profile" tpm2_sign -c k.ctx -g sha256 -o sig "$T11_TMP/msg" >/dev/null 2>&1
+tt "$T11_TMP/sign200.profile" tpm2_sign -c k.ctx -g sha256 -o sig "$T11_TMP/msg" >/dev/null 2>&1
 flush_all
-if logged '^[0-9]+ Sign sent rc=0x0 latency=50$' && logged 'ContextLoad sent rc=0x0 latency=0$'; then
-	ok "latency: Sign is delayed 50 ms, other commands 0"
-else not_ok "latency: Sign is delayed 50 ms, other commands 0"; sed 's/^/# /' "$PLOG"; fi
+if logged '^[0-9]+ Sign sent rc=0x0 latency=200$' && logged 'ContextLoad sent rc=0x0 latency=0$'; then
+	ok "latency: Sign is delayed 200 ms, other commands 0"
+else not_ok "latency: Sign is delayed 200 ms, other commands 0"; sed 's/^/# /' "$PLOG"; fi
 
 # --- faults ---------------------------------------------------------------------
 n0=$(reads)
