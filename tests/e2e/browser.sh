@@ -27,12 +27,8 @@
 # T11_CHROME_START_SECS (45) is how long a start may take before it is
 # tried once more (see chrome_start).
 set -u
-if [ -z "${T11_BROWSER_NS:-}" ]; then
-	ns=(unshare --net --mount --propagation private)
-	[ "$(id -u)" -eq 0 ] || ns=(unshare --user --map-root-user --net --mount --propagation private)
-	exec env T11_BROWSER_NS=1 "${ns[@]}" -- bash "$0" "$@"
-	echo "not ok 1 - unshare --net --mount (needs root or user namespaces)"; echo "1..1"; exit 1
-fi
+. "$(dirname "$0")/../lib/browser.sh"
+t11_netns_exec T11_BROWSER_NS --net --mount --propagation private -- "$@"
 . "$(dirname "$0")/../lib/common.sh"
 t11_require_build
 
@@ -45,20 +41,11 @@ PY=/usr/bin/python3
 CHROME=/usr/lib/chromium/chromium
 [ -x "$CHROME" ] || CHROME=$(command -v chromium || command -v chromium-browser || echo chromium)
 
-missing=0
-for cmd in "$CHROME" Xvfb xdotool certutil modutil openssl tpm2-abrmd pkcs11-tool ip; do
-	command -v "$cmd" >/dev/null || { not_ok "$cmd is installed (scripts/install-deps browser)"; missing=1; }
-done
-"$PY" -c 'import websocket' 2>/dev/null || { not_ok "python3-websocket is installed"; missing=1; }
-[ "$missing" = 0 ] || { t11_done; exit 1; }
+t11_browser_needs "$CHROME" Xvfb xdotool certutil modutil openssl tpm2-abrmd pkcs11-tool ip stdbuf ||
+	{ t11_done; exit 1; }
 
 # --- the namespace ------------------------------------------------------------
-ip link set lo up || { not_ok "loopback up in the private network namespace"; t11_done; exit 1; }
-if ip -o link | grep -v ': lo:' | grep -q .; then
-	not_ok "only loopback in the namespace"; ip -o link | sed 's/^/# /'
-else
-	ok "private network namespace: only loopback"
-fi
+t11_loopback_only || { t11_done; exit 1; }
 mkdir -p "$D/etc-chromium"
 [ -d /etc/chromium ] && cp -a /etc/chromium/. "$D/etc-chromium/" 2>/dev/null
 mkdir -p "$D/etc-chromium/policies/managed"
@@ -84,32 +71,19 @@ done
 check_clean "addkey nologin (--no-login)" "$T" addkey --label "$LABEL" --algorithm ecc256 --key-label nologin \
 	--no-login --userpin "$USER_PIN"
 
-rand_serial() { echo "0x4$(openssl rand -hex 15)"; }
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$D/ca.key" \
-	-out "$D/ca.pem" -subj "/CN=Test CA" -days 30 -set_serial "$(rand_serial)" \
-	-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" >/dev/null 2>&1
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$D/server.key" \
-	-subj "/CN=localhost" -out "$D/server.csr" >/dev/null 2>&1
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$D/server.ext"
-openssl x509 -req -in "$D/server.csr" -CA "$D/ca.pem" -CAkey "$D/ca.key" -set_serial "$(rand_serial)" \
-	-days 30 -extfile "$D/server.ext" -out "$D/server.pem" >/dev/null 2>&1
+t11_test_ca ca "Test CA"
+t11_server_cert ca
 
 certs_ok=1
 for k in p256 p384 rsa2048 nologin; do
-	pin=(--userpin "$USER_PIN"); [ "$k" = nologin ] && pin=()
-	"$T" csr --label "$LABEL" --key-label "$k" --subject "/CN=$k/O=Example" "${pin[@]}" \
-		>"$D/$k.csr" 2>"$D/$k.err" &&
-		openssl x509 -req -in "$D/$k.csr" -CA "$D/ca.pem" -CAkey "$D/ca.key" \
-			-set_serial "$(rand_serial)" -days 30 -copy_extensions copy \
-			-out "$D/$k.pem" >>"$D/$k.err" 2>&1 &&
-		"$T" addcert --label "$LABEL" --key-label "$k" "$D/$k.pem" >>"$D/$k.err" 2>&1 ||
-		{ certs_ok=0; sed 's/^/# /' "$D/$k.err"; }
+	pin=$USER_PIN; [ "$k" = nologin ] && pin=
+	t11_token_cert "$LABEL" "$k" ca "$pin" || certs_ok=0
 done
 # A certificate from Test CA whose key is not on the token (written with
 # C_CreateObject through pkcs11-tool, as any PKCS#11 program could).
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$D/orphan.key" \
 	-subj "/CN=orphan/O=Example" -addext "extendedKeyUsage=clientAuth" -out "$D/orphan.csr" >/dev/null 2>&1
-openssl x509 -req -in "$D/orphan.csr" -CA "$D/ca.pem" -CAkey "$D/ca.key" -set_serial "$(rand_serial)" \
+openssl x509 -req -in "$D/orphan.csr" -CA "$D/ca.pem" -CAkey "$D/ca.key" -set_serial "$(t11_rand_serial)" \
 	-days 30 -copy_extensions copy -outform der -out "$D/orphan.der" >/dev/null 2>&1
 timeout 60 pkcs11-tool --module "$TPM11_MODULE" --token-label "$LABEL" --login --pin "$USER_PIN" \
 	--write-object "$D/orphan.der" --type cert --id 0badc0de --label orphan </dev/null >>"$D/orphan.err" 2>&1 ||
@@ -182,22 +156,12 @@ certutil -N -d "sql:$HOME_NOMOD/.pki/nssdb" --empty-password >/dev/null 2>&1
 certutil -A -d "sql:$HOME_NOMOD/.pki/nssdb" -n testca -t "CT,," -i "$D/ca.pem"
 
 # --- the server -----------------------------------------------------------------
-PORT=$(t11_free_port)
-openssl s_server -accept "127.0.0.1:$PORT" -cert "$D/server.pem" -key "$D/server.key" \
-	-CAfile "$D/ca.pem" -Verify 1 -www -tls1_3 </dev/null >"$D/s_server.log" 2>&1 &
-t11_own_pid $!
-for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.05; done
+t11_tls_server ca "$D/s_server.log"
+PORT=$T11_TLS_PORT
 URL=https://localhost:$PORT/
 
 # --- X ----------------------------------------------------------------------------
-exec 5>"$D/displayfd"
-Xvfb -displayfd 5 -screen 0 1280x1024x24 -nolisten tcp >"$D/xvfb.log" 2>&1 &
-t11_own_pid $!
-for _ in $(seq 100); do [ -s "$D/displayfd" ] && break; sleep 0.05; done
-exec 5>&-
-export DISPLAY=":$(head -1 "$D/displayfd")"
-if [ "$DISPLAY" != ":" ] && xdotool getmouselocation >/dev/null 2>&1; then ok "Xvfb on $DISPLAY"
-else not_ok "Xvfb starts"; sed 's/^/# /' "$D/xvfb.log"; t11_done; exit 1; fi
+t11_xvfb_start || { t11_done; exit 1; }
 
 # --- Chromium ---------------------------------------------------------------------
 # policy SUBJECT_CN: auto-select the certificate from Test CA with this CN.
@@ -212,17 +176,7 @@ CHROME_FLAGS=(--no-sandbox --disable-gpu --disable-quic --no-first-run --no-defa
 	"--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost" --window-size=1024,768)
 
 # Stops a Chromium and every process under it, each by its PID.
-chrome_stop() {
-	local root=$1 all=() p queue=("$1")
-	while [ ${#queue[@]} -gt 0 ]; do
-		p=${queue[0]}; queue=("${queue[@]:1}"); all+=("$p")
-		queue+=($(ps -o pid= --ppid "$p" 2>/dev/null))
-	done
-	for p in "${all[@]}"; do kill "$p" 2>/dev/null; done
-	for _ in $(seq 50); do kill -0 "$root" 2>/dev/null || break; sleep 0.1; done
-	for p in "${all[@]}"; do kill -9 "$p" 2>/dev/null; done
-	wait "$root" 2>/dev/null
-}
+chrome_stop() { t11_stop_tree "$1" 5; }
 
 # read_page PORT URL_PREFIX SECONDS OUT: the page's text over the DevTools
 # protocol, once it shows the s_server page or an error page.
@@ -270,26 +224,11 @@ open(out, "w").write(text)
 EOF
 }
 
+DIALOG='^Unlock Security Device$'
 # dialog_wait SECONDS: the window id of a visible "Unlock Security Device".
-dialog_wait() {
-	local end=$((SECONDS + $1)) w
-	while [ $SECONDS -lt $end ]; do
-		w=$(xdotool search --onlyvisible --name '^Unlock Security Device$' 2>/dev/null | head -1)
-		[ -n "$w" ] && { echo "$w"; return 0; }
-		sleep 0.2
-	done
-	return 1
-}
-
+dialog_wait() { t11_window_wait "$DIALOG" "$1" && echo "$T11_WINDOW"; }
 # dialog_gone WINDOW SECONDS
-dialog_gone() {
-	local end=$((SECONDS + $2))
-	while [ $SECONDS -lt $end ]; do
-		xdotool search --onlyvisible --name '^Unlock Security Device$' 2>/dev/null | grep -qx "$1" || return 0
-		sleep 0.2
-	done
-	return 1
-}
+dialog_gone() { t11_window_gone "$DIALOG" "$1" "$2"; }
 
 # T11_BROWSER_CASES="p256 orphan" runs only those cases (while debugging).
 want() { [ -z "${T11_BROWSER_CASES:-}" ] || [[ " $T11_BROWSER_CASES " == *" $1 "* ]]; }
@@ -377,8 +316,7 @@ chrome_gui() {
 		pin:*)
 			if w=$(dialog_wait 40); then
 				echo "$(since): dialog $w: typed a PIN" >>"$D/$name.dialogs"
-				xdotool windowactivate --sync "$w" 2>/dev/null || xdotool windowfocus --sync "$w"
-				xdotool type --delay 20 "${a#pin:}"
+				t11_window_keys "$w" type --delay 20 "${a#pin:}"
 				xdotool key Return
 				dialog_gone "$w" 10 || echo "dialog $w: still open" >>"$D/$name.dialogs"
 			else
@@ -387,8 +325,7 @@ chrome_gui() {
 		cancel)
 			if w=$(dialog_wait 20); then
 				echo "$(since): dialog $w: cancelled" >>"$D/$name.dialogs"
-				xdotool windowactivate --sync "$w" 2>/dev/null || xdotool windowfocus --sync "$w"
-				xdotool key Escape
+				t11_window_keys "$w" key Escape
 			else
 				echo "no dialog" >>"$D/$name.dialogs"
 			fi ;;
@@ -400,11 +337,9 @@ chrome_gui() {
 	else
 		: >"$D/$name.page"
 	fi
-	xdotool search --onlyvisible --name '.' 2>/dev/null | while read -r w; do
-		echo "$w $(xdotool getwindowname "$w" 2>/dev/null)"
-	done >"$D/$name.windows"
+	t11_windows "$D/$name.windows"
 	for a in "$@"; do
-		if [ "$a" = none ] && xdotool search --onlyvisible --name '^Unlock Security Device$' >/dev/null 2>&1; then
+		if [ "$a" = none ] && xdotool search --onlyvisible --name "$DIALOG" >/dev/null 2>&1; then
 			echo "unexpected dialog" >>"$D/$name.dialogs"
 		fi
 	done
@@ -447,10 +382,7 @@ chrome_headless() {
 	done
 }
 
-# page_has_cert PAGE CN: the s_server page shows a client certificate CN.
-page_has_cert() {
-	grep -q "Client certificate" "$1" && grep -qE "Subject: ?CN ?= ?$2, O ?= ?Example" "$1"
-}
+page_has_cert() { t11_page_has_cert "$@"; }
 show_failure() {
 	local name=$1
 	diag "dialogs:"; sed 's/^/#   /' "$D/$name.dialogs" 2>/dev/null

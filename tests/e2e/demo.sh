@@ -79,7 +79,7 @@ fi
 # --- the demo's packages are the demo's -------------------------------------------
 "$T11_SRC/scripts/install-deps" --list demo >"$T11_TMP/demo.pkgs"
 "$T11_SRC/scripts/install-deps" --list test >"$T11_TMP/test.pkgs"
-for p in chromium xvfb xdotool avahi-daemon valgrind clang tpm2-abrmd libtpm2-pkcs11-1 python3-websocket; do
+for p in chromium firefox-esr xvfb xdotool avahi-daemon valgrind clang tpm2-abrmd libtpm2-pkcs11-1 python3-websocket; do
 	check "install-deps demo does not install $p" bash -c '! grep -qx "$1" "$2"' _ "$p" "$T11_TMP/demo.pkgs"
 done
 for p in swtpm libtss2-tcti-swtpm0 tpm2-tools openssh-server openssh-client p11-kit python3 meson libtss2-dev; do
