@@ -517,6 +517,16 @@ token_load_objects(core *c, token *t)
 					  "area does not parse",
 					  (long long)o->id);
 		}
+		{
+			const CK_ATTRIBUTE *pa =
+				attr_find(&o->attrs, CKA_TPM11_PCRS);
+
+			if (pa != NULL && o->key.pub.data != NULL &&
+			    tpm_key_set_pcrs(&o->key, pa->pValue,
+					     pa->ulValueLen) != 0)
+				log_error("store: object %lld: its PCR binding "
+					  "does not parse", (long long)o->id);
+		}
 		nv[i] = o;
 	}
 	/* What is left was deleted by someone else. */
@@ -1382,6 +1392,9 @@ token_generate_key_recs(core *c, token *t, tpm_key_type type,
 	size_t auth_len;
 	char deflabel[48];
 	attr_list nonce;
+	const CK_ATTRIBUTE *pa;
+	tpm_pcr_sel pcrs = {0};
+	blob pcr_values = {0}, pcr_attr = {0};
 	CK_RV rv;
 	int i;
 
@@ -1394,9 +1407,17 @@ token_generate_key_recs(core *c, token *t, tpm_key_type type,
 	if ((rv = core_tpm(c)) != CKR_OK ||
 	    (rv = core_tpm_offers(c, type)) != CKR_OK)
 		goto out;
+	/* A PCR binding asked for: the selection, without values. */
+	if (extra_priv != NULL &&
+	    (pa = attr_find(extra_priv, CKA_TPM11_PCRS)) != NULL &&
+	    (tpm_pcr_decode(pa->pValue, pa->ulValueLen, &pcrs, NULL) != 0 ||
+	     pa->ulValueLen != 6)) {
+		rv = CKR_ATTRIBUTE_VALUE_INVALID;
+		goto out;
+	}
 	rv = TOKEN_AGAIN(c, tpm_key_create(c->tpm, type,
 			    flags & TOKEN_KEY_DERIVE ? TPM_KEYGEN_DERIVE : 0,
-			    auth, auth_len, &recs[1].tpm_pub,
+			    auth, auth_len, &pcrs, &pcr_values, &recs[1].tpm_pub,
 			    &recs[1].tpm_priv, &recs[1].creation_data,
 			    &recs[1].creation_hash, &recs[1].creation_ticket));
 	if (rv != CKR_OK) {
@@ -1433,7 +1454,16 @@ token_generate_key_recs(core *c, token *t, tpm_key_type type,
 		rv = CKR_HOST_MEMORY;
 		goto out;
 	}
+	if (pcrs.mask != 0 &&
+	    (tpm_pcr_encode(&pcrs, &pcr_values, &pcr_attr) != 0 ||
+	     attr_set(&recs[1].attrs, CKA_TPM11_PCRS, pcr_attr.data,
+		      pcr_attr.len) != 0)) {
+		rv = CKR_HOST_MEMORY;
+		goto out;
+	}
 out:
+	blob_free(&pcr_values);
+	blob_free(&pcr_attr);
 	if (c->tpm != NULL)
 		tpm_idle(c->tpm);
 	secure_zero(auth, sizeof(auth));
@@ -1517,6 +1547,15 @@ token_key_ready(core *c, token *t, token_obj *o)
 	return CKR_OK;
 }
 
+/* A key's use failed: a PCR-bound key whose PCRs changed says which
+ * (CKR_FUNCTION_FAILED, tpm_errmsg names them), for the tool. */
+static void
+key_use_failed(core *c, CK_RV rv)
+{
+	if (rv == CKR_FUNCTION_FAILED && c->tpm != NULL)
+		snprintf(c->err, sizeof(c->err), "%s", tpm_errmsg(c->tpm));
+}
+
 CK_RV
 token_sign_ecdsa(core *c, token *t, token_obj *o, const uint8_t *dig,
 		 size_t dlen, uint8_t *sig, size_t *siglen)
@@ -1527,6 +1566,7 @@ token_sign_ecdsa(core *c, token *t, token_obj *o, const uint8_t *dig,
 		return rv;
 	rv = TOKEN_AGAIN(c, tpm_sign_ecdsa(c->tpm, &o->key, o->pub.curve, dig, dlen, sig,
 			    siglen));
+	key_use_failed(c, rv);
 	tpm_idle(c->tpm); /* a first use loaded the key through a session */
 	return rv;
 }
@@ -1540,6 +1580,7 @@ token_rsa_raw(core *c, token *t, token_obj *o, const uint8_t *in, size_t len,
 	if ((rv = token_key_ready(c, t, o)) != CKR_OK)
 		return rv;
 	rv = TOKEN_AGAIN(c, tpm_rsa_raw(c->tpm, &o->key, in, len, secret, out, outlen));
+	key_use_failed(c, rv);
 	tpm_idle(c->tpm);
 	return rv;
 }
@@ -1553,6 +1594,7 @@ token_ecdh(core *c, token *t, token_obj *o, const uint8_t *x,
 	if ((rv = token_key_ready(c, t, o)) != CKR_OK)
 		return rv;
 	rv = TOKEN_AGAIN(c, tpm_ecdh_zgen(c->tpm, &o->key, o->pub.curve, x, y, z));
+	key_use_failed(c, rv);
 	tpm_idle(c->tpm);
 	return rv;
 }
@@ -1578,7 +1620,7 @@ token_create_secret(core *c, token *t, tpm_key_type type, attr_list *attrs,
 	    (rv = core_tpm(c)) != CKR_OK ||
 	    (rv = core_tpm_offers(c, type)) != CKR_OK)
 		goto out;
-	rv = TOKEN_AGAIN(c, tpm_key_create(c->tpm, type, 0, auth, auth_len, pub, priv, NULL,
+	rv = TOKEN_AGAIN(c, tpm_key_create(c->tpm, type, 0, auth, auth_len, NULL, NULL, pub, priv, NULL,
 			    NULL, NULL));
 	tpm_idle(c->tpm);
 out:

@@ -61,6 +61,12 @@ typedef struct token {
  * unknown attribute types). (0x54310001 was key model 1's parent flag.) */
 #define CKA_TPM11_AUTH_NONCE (CKA_VENDOR_DEFINED | 0x54310002UL)
 #define TPM11_NONCE_LEN 16
+/* A PCR-bound key's PCRs (issue 18; docs/design.md): the bank's TPM
+ * algorithm ID (2 bytes), the PCR mask (4 bytes, bit n = PCR n), then the
+ * values the key was bound to (tpm_pcr_encode). Not secret. On a private
+ * key. token_generate_key takes a request for one in extra_priv (the
+ * first 6 bytes only) and stores the values it bound the key to. */
+#define CKA_TPM11_PCRS (CKA_VENDOR_DEFINED | 0x54310003UL)
 
 /* token_generate_key flags */
 #define TOKEN_KEY_NO_LOGIN 0x1 /* CKA_PRIVATE false: no PIN needed to use it */

@@ -58,6 +58,8 @@ cmd_addkey(int argc, char **argv)
 		 "public key)"},
 		{"no-login", OPT_FLAG, "usable WITHOUT the PIN (for services); "
 		 "still never leaves the TPM"},
+		{"pcrs", OPT_VALUE, "bind the key to these PCRs' current values, "
+		 "e.g. sha256:7,11: it signs only while they are unchanged"},
 		{"userpin", OPT_PIN, "user PIN (asked when left out)"},
 		{"userpin-file", OPT_VALUE, "read the user PIN from a file"},
 		{NULL},
@@ -75,10 +77,15 @@ cmd_addkey(int argc, char **argv)
 	CK_RV rv;
 	int ret = 1;
 	double t0;
+	const char *pcrs_arg;
+	tpm_pcr_sel pcrs = {0};
+	attr_list extra;
+	blob req = {0};
 
+	attr_list_init(&extra);
 	ARGS(opts, "addkey",
 	     "--label LABEL --algorithm ALG [--key-label NAME] [--id HEX] "
-	     "(--userpin PIN | --no-login)",
+	     "[--pcrs BANK:N,...] (--userpin PIN | --no-login)",
 	     "Creates a key pair inside the TPM (it never leaves it) and "
 	     "stores its\nTPM-wrapped blob and public key on the token.");
 	alg = opts_value(opts, "algorithm");
@@ -109,9 +116,23 @@ cmd_addkey(int argc, char **argv)
 		fprintf(stderr, "tpm11: --key-label: at most 255 bytes\n");
 		return 2;
 	}
+	if ((pcrs_arg = opts_value(opts, "pcrs")) != NULL) {
+		char err[160];
+
+		if (tpm_pcr_sel_parse(pcrs_arg, &pcrs, err, sizeof(err)) != 0) {
+			fprintf(stderr, "tpm11: %s\n", err);
+			return 2;
+		}
+		attr_list_init(&extra);
+		if (tpm_pcr_encode(&pcrs, NULL, &req) != 0 ||
+		    attr_set(&extra, CKA_TPM11_PCRS, req.data, req.len) != 0) {
+			fprintf(stderr, "tpm11: out of memory\n");
+			goto out;
+		}
+	}
 	no_login = opts_get(opts, "no-login")->given;
 	if ((c = tool_open(false)) == NULL)
-		return 1;
+		goto out;
 	if ((t = tool_token(c, opts)) == NULL)
 		goto out;
 	/* PKCS#11 lets labels repeat, but the tool's commands name a key by
@@ -125,6 +146,18 @@ cmd_addkey(int argc, char **argv)
 	    (rv = core_tpm_offers(c, type)) != CKR_OK) {
 		tool_fail(c, "addkey", rv);
 		goto out;
+	}
+	if (pcrs.mask != 0) {
+		/* A bank the TPM does not keep is said before the PIN. */
+		blob now = {0};
+
+		rv = tpm_pcr_read(c->tpm, &pcrs, &now);
+		blob_free(&now);
+		if (rv != CKR_OK) {
+			fprintf(stderr, "tpm11: addkey: --pcrs %s: %s\n", pcrs_arg,
+				tpm_errmsg(c->tpm));
+			goto out;
+		}
 	}
 	if (no_login) {
 		/* Such a key has an empty authValue and never touches the
@@ -154,8 +187,8 @@ cmd_addkey(int argc, char **argv)
 			"can take several seconds)...\n");
 	rv = token_generate_key(c, t, type, opts_value(opts, "key-label"),
 				id_len ? id : NULL, id_len,
-				no_login ? TOKEN_KEY_NO_LOGIN : 0, NULL, NULL,
-				NULL, &priv_id);
+				no_login ? TOKEN_KEY_NO_LOGIN : 0, NULL,
+				pcrs.mask ? &extra : NULL, NULL, &priv_id);
 	token_logout(c, t);
 	if (rv != CKR_OK) {
 		tool_fail(c, "addkey", rv);
@@ -169,6 +202,12 @@ cmd_addkey(int argc, char **argv)
 		if (a)
 			hex_print(stdout, a->pValue, a->ulValueLen);
 		printf(", %s)\n", tpm_key_type_name(type));
+		if (pcrs.mask != 0) {
+			char sel[96];
+
+			tpm_pcr_sel_text(&pcrs, sel, sizeof(sel));
+			printf("bound to PCRs %s (their current values)\n", sel);
+		}
 		free(label);
 	}
 	if (getenv("TPM11_LOG"))
@@ -176,6 +215,8 @@ cmd_addkey(int argc, char **argv)
 	ret = 0;
 out:
 	secure_free_str(pin);
+	attr_list_clear(&extra);
+	blob_free(&req);
 	core_close(c);
 	return ret;
 }
@@ -243,6 +284,12 @@ cmd_listobjects(int argc, char **argv)
 						: CURVE_NONE;
 				printf("  algorithm: ecc%u\n", ec_bits(cv));
 			}
+		}
+		if (o->key.pcrs.mask != 0) {
+			char sel[96];
+
+			tpm_pcr_sel_text(&o->key.pcrs, sel, sizeof(sel));
+			printf("  pcrs: %s\n", sel);
 		}
 		if (o->cls == CKO_CERTIFICATE)
 			cert_print_details(o);
