@@ -1801,6 +1801,8 @@ tpm_key_clear(tpm_ctx *t, tpm_key *k)
 	blob_free(&k->priv);
 	blob_free(&k->pcr_values);
 	k->pcrs.mask = 0;
+	blob_free(&k->signer);
+	tpm_key_set_policies(k, NULL, 0);
 }
 
 /* --- PIN ------------------------------------------------------------------ */
@@ -2183,6 +2185,230 @@ policy_pcr_key(const tpm_pcr_sel *sel, const blob *values, uint8_t d[32])
 	       policy_cc(d, TPM2_CC_PolicyAuthValue, NULL, 0);
 }
 
+/* --- signed PCR policies (--pcr-signer) ------------------------------------ */
+
+static void
+signer_template(const uint8_t *xy, TPM2B_PUBLIC *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->publicArea.type = TPM2_ALG_ECC;
+	p->publicArea.nameAlg = TPM2_ALG_SHA256;
+	p->publicArea.objectAttributes = TPMA_OBJECT_SIGN_ENCRYPT |
+					 TPMA_OBJECT_USERWITHAUTH;
+	p->publicArea.parameters.eccDetail.symmetric.algorithm = TPM2_ALG_NULL;
+	p->publicArea.parameters.eccDetail.scheme.scheme = TPM2_ALG_ECDSA;
+	p->publicArea.parameters.eccDetail.scheme.details.ecdsa.hashAlg =
+		TPM2_ALG_SHA256;
+	p->publicArea.parameters.eccDetail.curveID = TPM2_ECC_NIST_P256;
+	p->publicArea.parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
+	p->publicArea.unique.ecc.x.size = 32;
+	memcpy(p->publicArea.unique.ecc.x.buffer, xy, 32);
+	p->publicArea.unique.ecc.y.size = 32;
+	memcpy(p->publicArea.unique.ecc.y.buffer, xy + 32, 32);
+}
+
+int
+tpm_signer_pub(const uint8_t *xy, blob *out)
+{
+	TPM2B_PUBLIC p;
+
+	signer_template(xy, &p);
+	return MARSHAL_TO_BLOB(TPM2B_PUBLIC, &p, out) ? -1 : 0;
+}
+
+int
+tpm_signer_xy(const blob *pub, uint8_t xy[64])
+{
+	TPM2B_PUBLIC p;
+
+	if (pub_from_blob(pub, &p) != 0 || p.publicArea.type != TPM2_ALG_ECC ||
+	    p.publicArea.parameters.eccDetail.curveID != TPM2_ECC_NIST_P256 ||
+	    p.publicArea.unique.ecc.x.size != 32 ||
+	    p.publicArea.unique.ecc.y.size != 32)
+		return -1;
+	memcpy(xy, p.publicArea.unique.ecc.x.buffer, 32);
+	memcpy(xy + 32, p.publicArea.unique.ecc.y.buffer, 32);
+	return 0;
+}
+
+/* The signer's Name: nameAlg || SHA-256(TPMT_PUBLIC). */
+static int
+signer_name(const TPM2B_PUBLIC *p, uint8_t name[34])
+{
+	uint8_t buf[sizeof(TPMT_PUBLIC)];
+	size_t off = 0;
+
+	if (Tss2_MU_TPMT_PUBLIC_Marshal(&p->publicArea, buf, sizeof(buf),
+					&off) != TSS2_RC_SUCCESS)
+		return -1;
+	name[0] = (uint8_t)(TPM2_ALG_SHA256 >> 8);
+	name[1] = (uint8_t)TPM2_ALG_SHA256;
+	return hash_digest(HASH_SHA256, buf, off, name + 2);
+}
+
+/* PolicyPCR alone from an empty digest: the policy a signer approves. */
+static int
+policy_pcr_approved(const tpm_pcr_sel *sel, const blob *values, uint8_t d[32])
+{
+	TPML_PCR_SELECTION ps;
+	uint8_t extra[sizeof(TPML_PCR_SELECTION) + 32];
+	size_t off = 0;
+
+	pcr_selection(sel, sel->mask, &ps);
+	if (Tss2_MU_TPML_PCR_SELECTION_Marshal(&ps, extra, sizeof(extra) - 32,
+					       &off) != TSS2_RC_SUCCESS ||
+	    hash_digest(HASH_SHA256, values->data, values->len, extra + off))
+		return -1;
+	memset(d, 0, 32);
+	return policy_cc(d, TPM2_CC_PolicyPCR, extra, off + 32);
+}
+
+int
+tpm_pcr_policy_hash(const tpm_pcr_sel *sel, const blob *values,
+		    uint8_t out[32])
+{
+	uint8_t approved[32];
+
+	/* aHash = H(approvedPolicy || policyRef), policyRef empty */
+	if (policy_pcr_approved(sel, values, approved) != 0)
+		return -1;
+	return hash_digest(HASH_SHA256, approved, 32, out);
+}
+
+/* A signer-bound key's authPolicy: PolicyAuthorize(signer's Name,
+ * policyRef empty), then PolicyPassword. */
+static int
+policy_signer_key(const blob *signer, uint8_t d[32])
+{
+	TPM2B_PUBLIC p;
+	uint8_t name[34];
+
+	if (pub_from_blob(signer, &p) != 0 || signer_name(&p, name) != 0)
+		return -1;
+	memset(d, 0, 32);
+	return policy_cc(d, TPM2_CC_PolicyAuthorize, name, sizeof(name)) ||
+	       policy_extend(d, "", 0, NULL, 0) ||
+	       policy_cc(d, TPM2_CC_PolicyAuthValue, NULL, 0);
+}
+
+int
+tpm_key_set_signer(tpm_key *k, const uint8_t *pub, size_t len)
+{
+	blob b = {.data = (uint8_t *)pub, .len = len};
+	uint8_t xy[64];
+
+	if (tpm_signer_xy(&b, xy) != 0)
+		return -1;
+	return blob_set(&k->signer, pub, len);
+}
+
+void
+tpm_pcr_policies_free(tpm_pcr_policy *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		blob_free(&p[i].values);
+	free(p);
+}
+
+void
+tpm_key_set_policies(tpm_key *k, tpm_pcr_policy *p, size_t n)
+{
+	tpm_pcr_policies_free(k->policies, k->npolicies);
+	k->policies = p;
+	k->npolicies = n;
+}
+
+/* In policy session s: the first of k's signed policies whose PCRs have
+ * their values now (PolicyPCR, tried in turn: a failed one leaves the
+ * session as it was), then PolicyAuthorize with the signer's approval
+ * (LoadExternal, VerifySignature, FlushContext). CKR_FUNCTION_FAILED when
+ * none matches. */
+static CK_RV
+tpm_key_authorize(tpm_ctx *t, tpm_key *k, ESYS_TR s)
+{
+	TPM2B_PUBLIC pub;
+	TPML_PCR_SELECTION ps;
+	TPM2B_DIGEST dig = {0}, approved = {.size = 32}, ahash = {.size = 32};
+	TPM2B_NONCE ref = {0};
+	TPM2B_NAME *name = NULL;
+	TPMT_SIGNATURE sig = {0};
+	TPMT_TK_VERIFIED *tk = NULL;
+	ESYS_TR h = ESYS_TR_NONE;
+	const tpm_pcr_policy *p = NULL;
+	TSS2_RC rc = TSS2_RC_SUCCESS;
+	CK_RV rv;
+	size_t i;
+
+	for (i = 0; i < k->npolicies; i++) {
+		p = &k->policies[i];
+		if (hash_digest(HASH_SHA256, p->values.data, p->values.len,
+				dig.buffer) != 0)
+			return CKR_GENERAL_ERROR;
+		dig.size = 32;
+		pcr_selection(&p->sel, p->sel.mask, &ps);
+		rc = TPM_CALL(t, "PolicyPCR",
+			      Esys_PolicyPCR(t->esys, s, ESYS_TR_NONE,
+					     ESYS_TR_NONE, ESYS_TR_NONE, &dig,
+					     &ps));
+		if (rc == TSS2_RC_SUCCESS)
+			break;
+		if (tpm_rc_base(rc) != TPM2_RC_VALUE)
+			return tpm_rc_to_ckr(rc);
+	}
+	if (i == k->npolicies) {
+		snprintf(t->err, sizeof(t->err), "no PCR policy signed by "
+			 "this key's signer matches the PCRs' current values "
+			 "(%zu signed policies found; sign one for these values "
+			 "with `tpm11 pcr-sign`)", k->npolicies);
+		log_error("tpm: %s", t->err);
+		return CKR_FUNCTION_FAILED;
+	}
+	if (policy_pcr_approved(&p->sel, &p->values, approved.buffer) != 0 ||
+	    hash_digest(HASH_SHA256, approved.buffer, 32, ahash.buffer) != 0 ||
+	    pub_from_blob(&k->signer, &pub) != 0)
+		return CKR_GENERAL_ERROR;
+	sig.sigAlg = TPM2_ALG_ECDSA;
+	sig.signature.ecdsa.hash = TPM2_ALG_SHA256;
+	sig.signature.ecdsa.signatureR.size = 32;
+	memcpy(sig.signature.ecdsa.signatureR.buffer, p->sig, 32);
+	sig.signature.ecdsa.signatureS.size = 32;
+	memcpy(sig.signature.ecdsa.signatureS.buffer, p->sig + 32, 32);
+	/* The owner hierarchy: a ticket of the null hierarchy does not
+	 * satisfy PolicyAuthorize. */
+	if ((rv = tpm_make_room(t, NULL)) != CKR_OK)
+		return rv;
+	rc = TPM_CALL_ROOM(t, "LoadExternal(signer)",
+			   Esys_LoadExternal(t->esys, ESYS_TR_NONE, ESYS_TR_NONE,
+					     ESYS_TR_NONE, NULL, &pub,
+					     ESYS_TR_RH_OWNER, &h));
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_rc_to_ckr(rc);
+	rc = TPM_CALL(t, "VerifySignature",
+		      Esys_VerifySignature(t->esys, h, ESYS_TR_NONE,
+					   ESYS_TR_NONE, ESYS_TR_NONE, &ahash,
+					   &sig, &tk));
+	if (rc == TSS2_RC_SUCCESS &&
+	    Esys_TR_GetName(t->esys, h, &name) != TSS2_RC_SUCCESS)
+		rc = TSS2_ESYS_RC_GENERAL_FAILURE;
+	TPM_CALL(t, "FlushContext(signer)", Esys_FlushContext(t->esys, h));
+	if (rc == TSS2_RC_SUCCESS)
+		rc = TPM_CALL(t, "PolicyAuthorize",
+			      Esys_PolicyAuthorize(t->esys, s, ESYS_TR_NONE,
+						   ESYS_TR_NONE, ESYS_TR_NONE,
+						   &approved, &ref, name, tk));
+	Esys_Free(name);
+	Esys_Free(tk);
+	if (rc != TSS2_RC_SUCCESS) {
+		snprintf(t->err, sizeof(t->err), "the TPM refused the signed "
+			 "PCR policy (%s)", Tss2_RC_Decode(rc));
+		log_error("tpm: %s", t->err);
+		return CKR_FUNCTION_FAILED;
+	}
+	return CKR_OK;
+}
+
 /* Why a PCR-bound key was refused: reads its PCRs and names each that
  * differs from the value the key was bound to (into t->err and the log). */
 static void
@@ -2251,13 +2477,15 @@ tpm_key_auth(tpm_ctx *t, tpm_key *k, ESYS_TR *out)
 
 	*out = ESYS_TR_PASSWORD;
 	t->last_rc = TSS2_RC_SUCCESS;
-	if (k->pcrs.mask == 0)
+	if (k->pcrs.mask == 0 && k->signer.len == 0)
 		return CKR_OK;
-	if (hash_digest(HASH_SHA256, k->pcr_values.data, k->pcr_values.len,
-			dig.buffer) != 0)
-		return CKR_GENERAL_ERROR;
-	dig.size = 32;
-	pcr_selection(&k->pcrs, k->pcrs.mask, &ps);
+	if (k->pcrs.mask != 0) {
+		if (hash_digest(HASH_SHA256, k->pcr_values.data,
+				k->pcr_values.len, dig.buffer) != 0)
+			return CKR_GENERAL_ERROR;
+		dig.size = 32;
+		pcr_selection(&k->pcrs, k->pcrs.mask, &ps);
+	}
 	rc = TPM_CALL_ROOM(t, "StartAuthSession(key policy)",
 			   Esys_StartAuthSession(t->esys, ESYS_TR_NONE,
 						 ESYS_TR_NONE, ESYS_TR_NONE,
@@ -2267,9 +2495,19 @@ tpm_key_auth(tpm_ctx *t, tpm_key *k, ESYS_TR *out)
 	if (rc != TSS2_RC_SUCCESS)
 		return tpm_rc_to_ckr(rc);
 	t->policy = s; /* ours: tpm_flush_strangers leaves it */
-	rc = TPM_CALL(t, "PolicyPCR",
-		      Esys_PolicyPCR(t->esys, s, ESYS_TR_NONE, ESYS_TR_NONE,
-				     ESYS_TR_NONE, &dig, &ps));
+	if (k->signer.len != 0) {
+		CK_RV rv = tpm_key_authorize(t, k, s);
+
+		if (rv != CKR_OK) {
+			tpm_policy_end(t, s);
+			return rv;
+		}
+	} else {
+		rc = TPM_CALL(t, "PolicyPCR",
+			      Esys_PolicyPCR(t->esys, s, ESYS_TR_NONE,
+					     ESYS_TR_NONE, ESYS_TR_NONE, &dig,
+					     &ps));
+	}
 	if (rc == TSS2_RC_SUCCESS)
 		rc = TPM_CALL(t, "PolicyPassword",
 			      Esys_PolicyPassword(t->esys, s, ESYS_TR_NONE,
@@ -2307,7 +2545,8 @@ tpm_key_auth_done(tpm_ctx *t, tpm_key *k, ESYS_TR s, CK_RV rv)
 		return rv;
 	}
 	tpm_policy_end(t, s);
-	if (b == TPM2_RC_POLICY_FAIL || b == TPM2_RC_PCR_CHANGED) {
+	if (k->pcrs.mask != 0 &&
+	    (b == TPM2_RC_POLICY_FAIL || b == TPM2_RC_PCR_CHANGED)) {
 		pcr_explain(t, k);
 		return CKR_FUNCTION_FAILED;
 	}
@@ -2861,8 +3100,8 @@ tpm_create(tpm_ctx *t, TPM2B_SENSITIVE_CREATE *sens, const TPM2B_PUBLIC *tmpl,
 CK_RV
 tpm_key_create(tpm_ctx *t, tpm_key_type type, unsigned flags,
 	       const uint8_t *auth, size_t auth_len, const tpm_pcr_sel *pcrs,
-	       blob *pcr_values, blob *pub, blob *priv, blob *cdata,
-	       blob *chash, blob *cticket)
+	       blob *pcr_values, const blob *signer, blob *pub, blob *priv,
+	       blob *cdata, blob *chash, blob *cticket)
 {
 	TPM2B_SENSITIVE_CREATE sens = {0};
 	TPM2B_PUBLIC tmpl;
@@ -2881,6 +3120,12 @@ tpm_key_create(tpm_ctx *t, tpm_key_type type, unsigned flags,
 		if (policy_pcr_key(pcrs, pcr_values,
 				   tmpl.publicArea.authPolicy.buffer) != 0)
 			return CKR_GENERAL_ERROR;
+		tmpl.publicArea.authPolicy.size = 32;
+		tmpl.publicArea.objectAttributes &= ~TPMA_OBJECT_USERWITHAUTH;
+	} else if (signer != NULL && signer->len != 0) {
+		if (policy_signer_key(signer,
+				      tmpl.publicArea.authPolicy.buffer) != 0)
+			return CKR_ARGUMENTS_BAD;
 		tmpl.publicArea.authPolicy.size = 32;
 		tmpl.publicArea.objectAttributes &= ~TPMA_OBJECT_USERWITHAUTH;
 	}

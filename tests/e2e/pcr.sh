@@ -9,8 +9,13 @@
 # values: a one-line error, nothing written. Without the key's authValue
 # nobody signs with it, not even through a policy session that satisfies
 # PolicyPCR (a --no-login key, empty authValue, shows that such a session
-# is otherwise accepted). The TPM is clean after every client. Runs once
-# per TPM mode (tests/run, T11_TPM_MODE).
+# is otherwise accepted). Signed policies: a key made with --pcr-signer
+# signs only under a policy that signer signed (tpm11 pcr-sign) for the
+# current values: none yet, refused; signed, works; PCR 11 extended (the
+# older policy is for other values), refused; a policy by another key,
+# refused; the new values signed, the same key works again. The TPM is
+# clean after every client. Runs once per TPM mode (tests/run,
+# T11_TPM_MODE).
 . "$(dirname "$0")/../lib/common.sh"
 t11_require_build
 
@@ -63,6 +68,7 @@ check_clean "addkey ecc256 (not bound)" "$T" addkey --label "$LABEL" --algorithm
 "$T" listobjects --label "$LABEL" >"$D/list" 2>&1
 pcrs_of() { awk -v k="$1" '/^- label:/ { l = $3; c = "" } /class:/ { c = $2 }
 	/pcrs:/ && l == k && c == "private-key" { print $2 }' "$D/list"; }
+# (a signer-bound key prints "pcrs: signed policy": $2 is "signed")
 [ "$(pcrs_of bound)" = sha256:7,11 ] && [ "$(pcrs_of boundrsa)" = sha256:11 ] &&
 	[ "$(pcrs_of svc)" = sha1:7,11 ] && [ -z "$(pcrs_of plain)" ] &&
 	[ "$(grep -c 'pcrs:' "$D/list")" = 3 ] &&
@@ -191,5 +197,67 @@ check_fails "with a password session (empty authValue) the PCR-bound key does no
 		{ echo hello | tpm2_sign -c "$1.ctx2" -p "" -g sha256 -o "$1.sig2"; rc=$?;
 		  tpm2_flushcontext -t; exit $rc; }' - "$D/row.bound"
 t11_clean "the password-session attempt"
+
+# --- signed policies (--pcr-signer, tpm11 pcr-sign) ---------------------------
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$D/signer.pem" 2>/dev/null
+openssl pkey -in "$D/signer.pem" -pubout -out "$D/signer.pub" 2>/dev/null
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$D/other.pem" 2>/dev/null
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out "$D/rsa.pem" 2>/dev/null
+POL=$TPM11_STORE/pcr-policies
+sum_before=$(sha256sum "$TPM11_STORE"/* | sha256sum)
+for bad in "--pcr-signer $D/rsa.pem" "--pcr-signer $D/nonexistent.pem" "--pcr-signer $D/signer.pub --pcrs sha256:7"; do
+	# shellcheck disable=SC2086
+	"$T" addkey --label "$LABEL" --algorithm ecc256 --key-label bad --userpin "$USER_PIN" $bad \
+		>"$D/bad.out" 2>"$D/bad.err"
+	rc=$?
+	lines=$(grep -vc 'warning: a PIN given' "$D/bad.err")
+	if [ "$rc" = 2 ] && [ "$lines" = 1 ] && [ ! -s "$D/bad.out" ]; then
+		ok "addkey ${bad//$D\//}: one-line error ($(grep -v 'warning: a PIN' "$D/bad.err" | sed "s|$D/||g"))"
+	else
+		not_ok "addkey $bad: one-line error, exit 2 (rc $rc, $lines lines)"; sed 's/^/# /' "$D/bad.err"
+	fi
+done
+[ "$(sha256sum "$TPM11_STORE"/* | sha256sum)" = "$sum_before" ] &&
+	ok "bad --pcr-signer values changed nothing in the store" ||
+	not_ok "bad --pcr-signer values changed nothing in the store"
+mkdir -p "$POL"
+check_clean "addkey --pcr-signer (EC P-256 public key)" "$T" addkey --label "$LABEL" \
+	--algorithm ecc256 --key-label signed --id b5 --userpin "$USER_PIN" --pcr-signer "$D/signer.pub"
+"$T" listobjects --label "$LABEL" >"$D/list" 2>&1
+[ "$(pcrs_of signed)" = signed ] && ok "listobjects: pcrs: signed policy" ||
+	{ not_ok "listobjects: pcrs: signed policy"; sed 's/^/# /' "$D/list"; }
+"${P11[@]}" --read-object --type pubkey --id b5 -o "$D/b5.der" >/dev/null 2>&1 &&
+	openssl pkey -pubin -inform DER -in "$D/b5.der" -out "$D/b5.pem" 2>/dev/null
+# signed_sign WHAT: 0 if the signer-bound key signs (openssl verifies);
+# the module's log in $D/signed.out.
+signed_sign() {
+	rm -f "$D/s5"
+	TPM11_LOG=error "${P11[@]}" --login --pin "$USER_PIN" --sign -m ECDSA-SHA256 \
+		--signature-format openssl --id b5 -i "$D/data" -o "$D/s5" >"$D/signed.out" 2>&1 &&
+		openssl dgst -sha256 -verify "$D/b5.pem" -signature "$D/s5" "$D/data" >/dev/null 2>&1
+}
+check_fails "no signed policy yet: the signer-bound key does not sign" signed_sign
+grep -q "no PCR policy signed by this key's signer matches" "$D/signed.out" &&
+	ok "the module says no signed policy matches" ||
+	{ not_ok "the module says no signed policy matches"; sed 's/^/# /' "$D/signed.out"; }
+t11_clean "the refused signature (no signed policy)"
+check_clean "tpm11 pcr-sign --pcrs sha256:7,11 (the signer)" "$T" pcr-sign --signer "$D/signer.pem" \
+	--pcrs sha256:7,11 --out "$POL/boot1.pcrpol"
+check "with the signed policy the key signs (openssl verifies)" signed_sign
+t11_clean "the signature under the signed policy"
+check "tpm2_pcrextend 11:sha256" tpm2_pcrextend "11:sha256=$ONE"
+check_fails "PCR 11 extended: the older signed policy (other values) is not used: refused" signed_sign
+t11_clean "the refused signature (PCR 11 extended)"
+check_clean "tpm11 pcr-sign by another key" "$T" pcr-sign --signer "$D/other.pem" \
+	--pcrs sha256:7,11 --out "$POL/other.pcrpol"
+check_fails "a policy for the new values signed by another key is refused" signed_sign
+t11_clean "the refused signature (another signer)"
+check_clean "tpm11 pcr-sign the new values (the signer)" "$T" pcr-sign --signer "$D/signer.pem" \
+	--pcrs sha256:7,11 --out "$POL/boot2.pcrpol"
+check "the new signed policy: the same key signs again, not re-created" signed_sign
+t11_clean "the signature under the new signed policy"
+check "the fixed-PCR key stays refused (PCR 11 differs)" bash -c '! "$@"' - "${P11[@]}" \
+	--login --pin "$USER_PIN" --sign -m ECDSA-SHA256 --id b1 -i "$D/data" -o "$D/s1"
+t11_clean "the fixed-PCR key's refused signature"
 
 t11_done
