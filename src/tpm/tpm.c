@@ -2165,11 +2165,10 @@ tpm_pcr_read(tpm_ctx *t, const tpm_pcr_sel *sel, blob *values)
 		       ? CKR_OK : CKR_HOST_MEMORY;
 }
 
-/* A PCR-bound key's authPolicy: PolicyPCR(sel, SHA-256 of the values),
- * then PolicyPassword (extends with TPM_CC_PolicyAuthValue: the key's
- * authValue is still needed). */
+/* PolicyPCR(sel, SHA-256 of the values) from an empty digest: the policy
+ * a signer approves, and the start of a PCR-bound key's. */
 static int
-policy_pcr_key(const tpm_pcr_sel *sel, const blob *values, uint8_t d[32])
+policy_pcr_approved(const tpm_pcr_sel *sel, const blob *values, uint8_t d[32])
 {
 	TPML_PCR_SELECTION ps;
 	uint8_t extra[sizeof(TPML_PCR_SELECTION) + 32];
@@ -2181,7 +2180,15 @@ policy_pcr_key(const tpm_pcr_sel *sel, const blob *values, uint8_t d[32])
 	    hash_digest(HASH_SHA256, values->data, values->len, extra + off))
 		return -1;
 	memset(d, 0, 32);
-	return policy_cc(d, TPM2_CC_PolicyPCR, extra, off + 32) ||
+	return policy_cc(d, TPM2_CC_PolicyPCR, extra, off + 32);
+}
+
+/* A PCR-bound key's authPolicy: PolicyPCR, then PolicyPassword (extends
+ * with TPM_CC_PolicyAuthValue: the key's authValue is still needed). */
+static int
+policy_pcr_key(const tpm_pcr_sel *sel, const blob *values, uint8_t d[32])
+{
+	return policy_pcr_approved(sel, values, d) ||
 	       policy_cc(d, TPM2_CC_PolicyAuthValue, NULL, 0);
 }
 
@@ -2244,23 +2251,6 @@ signer_name(const TPM2B_PUBLIC *p, uint8_t name[34])
 	name[0] = (uint8_t)(TPM2_ALG_SHA256 >> 8);
 	name[1] = (uint8_t)TPM2_ALG_SHA256;
 	return hash_digest(HASH_SHA256, buf, off, name + 2);
-}
-
-/* PolicyPCR alone from an empty digest: the policy a signer approves. */
-static int
-policy_pcr_approved(const tpm_pcr_sel *sel, const blob *values, uint8_t d[32])
-{
-	TPML_PCR_SELECTION ps;
-	uint8_t extra[sizeof(TPML_PCR_SELECTION) + 32];
-	size_t off = 0;
-
-	pcr_selection(sel, sel->mask, &ps);
-	if (Tss2_MU_TPML_PCR_SELECTION_Marshal(&ps, extra, sizeof(extra) - 32,
-					       &off) != TSS2_RC_SUCCESS ||
-	    hash_digest(HASH_SHA256, values->data, values->len, extra + off))
-		return -1;
-	memset(d, 0, 32);
-	return policy_cc(d, TPM2_CC_PolicyPCR, extra, off + 32);
 }
 
 int

@@ -85,23 +85,20 @@ t11_clean "pkcs11-tool --read-object"
 # sign_ok WHAT: both bound keys sign through pkcs11-tool, and openssl
 # verifies the signatures.
 sign_ok() {
-	rm -f "$D/s1" "$D/s2"
-	if "${P11[@]}" --login --pin "$USER_PIN" --sign -m ECDSA-SHA256 --signature-format openssl \
-		--id b1 -i "$D/data" -o "$D/s1" >"$D/sign.out" 2>&1 &&
-		openssl dgst -sha256 -verify "$D/b1.pem" -signature "$D/s1" "$D/data" >/dev/null 2>&1; then
-		ok "$1: the P-256 key bound to PCRs 7,11 signs (ECDSA-SHA256, openssl verifies)"
-	else
-		not_ok "$1: the P-256 key bound to PCRs 7,11 signs"; sed 's/^/# /' "$D/sign.out"
-	fi
-	t11_clean "pkcs11-tool --sign (ECDSA, $1)"
-	if "${P11[@]}" --login --pin "$USER_PIN" --sign -m SHA256-RSA-PKCS \
-		--id b2 -i "$D/data" -o "$D/s2" >"$D/sign.out" 2>&1 &&
-		openssl dgst -sha256 -verify "$D/b2.pem" -signature "$D/s2" "$D/data" >/dev/null 2>&1; then
-		ok "$1: the RSA key bound to PCR 11 signs (SHA256-RSA-PKCS, openssl verifies)"
-	else
-		not_ok "$1: the RSA key bound to PCR 11 signs"; sed 's/^/# /' "$D/sign.out"
-	fi
-	t11_clean "pkcs11-tool --sign (RSA, $1)"
+	local k what
+	for k in "b1 ECDSA-SHA256 P-256 key bound to PCRs 7,11" "b2 SHA256-RSA-PKCS RSA key bound to PCR 11"; do
+		set -- "$1" $k
+		what="the ${*:4}"
+		rm -f "$D/s.$2"
+		if "${P11[@]}" --login --pin "$USER_PIN" --sign -m "$3" --signature-format openssl \
+			--id "$2" -i "$D/data" -o "$D/s.$2" >"$D/sign.out" 2>&1 &&
+			openssl dgst -sha256 -verify "$D/$2.pem" -signature "$D/s.$2" "$D/data" >/dev/null 2>&1; then
+			ok "$1: $what signs ($3, openssl verifies)"
+		else
+			not_ok "$1: $what signs ($3)"; sed 's/^/# /' "$D/sign.out"
+		fi
+		t11_clean "pkcs11-tool --sign ($3, $1)"
+	done
 }
 
 # --- ssh through PKCS11Provider ---------------------------------------------
