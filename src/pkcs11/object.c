@@ -701,6 +701,15 @@ object_make_key_inlock(session *s, token *t, attr_list *l, blob *pub,
 	memset(pub, 0, sizeof(*pub));
 	memset(priv, 0, sizeof(*priv));
 	tpm_pub_parse(&o->key.pub, &o->pub);
+	/* A copy of a PCR-bound key (C_CopyObject) is bound as well. */
+	{
+		const CK_ATTRIBUTE *pa = attr_find(&o->attrs, CKA_TPM11_PCRS);
+
+		if (pa != NULL &&
+		    tpm_key_set_pcrs(&o->key, pa->pValue, pa->ulValueLen) != 0)
+			log_error("object: a copied key's PCR binding does not "
+				  "parse");
+	}
 	return CKR_OK;
 }
 

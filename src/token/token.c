@@ -1,5 +1,6 @@
 #include "token/token.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 
 #include "crypto/ec.h"
 #include "crypto/hash.h"
+#include "crypto/pkey.h"
 #include "crypto/sshkey.h"
 #include "crypto/x509.h"
 #include "util/log.h"
@@ -516,6 +518,26 @@ token_load_objects(core *c, token *t)
 				log_error("store: object %lld: its TPM public "
 					  "area does not parse",
 					  (long long)o->id);
+		}
+		{
+			const CK_ATTRIBUTE *pa =
+				attr_find(&o->attrs, CKA_TPM11_PCRS);
+
+			if (pa != NULL && o->key.pcrs.mask != 0)
+				pa = NULL; /* already bound */
+
+			if (pa != NULL && o->key.pub.data != NULL &&
+			    tpm_key_set_pcrs(&o->key, pa->pValue,
+					     pa->ulValueLen) != 0)
+				log_error("store: object %lld: its PCR binding "
+					  "does not parse", (long long)o->id);
+			pa = attr_find(&o->attrs, CKA_TPM11_PCR_SIGNER);
+			if (pa != NULL && o->key.pub.data != NULL &&
+			    o->key.signer.len == 0 &&
+			    tpm_key_set_signer(&o->key, pa->pValue,
+					       pa->ulValueLen) != 0)
+				log_error("store: object %lld: its PCR signer "
+					  "does not parse", (long long)o->id);
 		}
 		nv[i] = o;
 	}
@@ -1382,6 +1404,9 @@ token_generate_key_recs(core *c, token *t, tpm_key_type type,
 	size_t auth_len;
 	char deflabel[48];
 	attr_list nonce;
+	const CK_ATTRIBUTE *pa;
+	tpm_pcr_sel pcrs = {0};
+	blob pcr_values = {0}, pcr_attr = {0}, signer = {0};
 	CK_RV rv;
 	int i;
 
@@ -1394,9 +1419,29 @@ token_generate_key_recs(core *c, token *t, tpm_key_type type,
 	if ((rv = core_tpm(c)) != CKR_OK ||
 	    (rv = core_tpm_offers(c, type)) != CKR_OK)
 		goto out;
+	/* A PCR binding asked for: the selection, without values. */
+	if (extra_priv != NULL &&
+	    (pa = attr_find(extra_priv, CKA_TPM11_PCRS)) != NULL &&
+	    (tpm_pcr_decode(pa->pValue, pa->ulValueLen, &pcrs, NULL) != 0 ||
+	     pa->ulValueLen != 6)) {
+		rv = CKR_ATTRIBUTE_VALUE_INVALID;
+		goto out;
+	}
+	if (extra_priv != NULL &&
+	    (pa = attr_find(extra_priv, CKA_TPM11_PCR_SIGNER)) != NULL) {
+		uint8_t xy[64];
+
+		signer.data = pa->pValue;
+		signer.len = pa->ulValueLen;
+		if (pcrs.mask != 0 || tpm_signer_xy(&signer, xy) != 0) {
+			rv = CKR_ATTRIBUTE_VALUE_INVALID;
+			goto out;
+		}
+	}
 	rv = TOKEN_AGAIN(c, tpm_key_create(c->tpm, type,
 			    flags & TOKEN_KEY_DERIVE ? TPM_KEYGEN_DERIVE : 0,
-			    auth, auth_len, &recs[1].tpm_pub,
+			    auth, auth_len, &pcrs, &pcr_values, &signer,
+			    &recs[1].tpm_pub,
 			    &recs[1].tpm_priv, &recs[1].creation_data,
 			    &recs[1].creation_hash, &recs[1].creation_ticket));
 	if (rv != CKR_OK) {
@@ -1433,7 +1478,16 @@ token_generate_key_recs(core *c, token *t, tpm_key_type type,
 		rv = CKR_HOST_MEMORY;
 		goto out;
 	}
+	if (pcrs.mask != 0 &&
+	    (tpm_pcr_encode(&pcrs, &pcr_values, &pcr_attr) != 0 ||
+	     attr_set(&recs[1].attrs, CKA_TPM11_PCRS, pcr_attr.data,
+		      pcr_attr.len) != 0)) {
+		rv = CKR_HOST_MEMORY;
+		goto out;
+	}
 out:
+	blob_free(&pcr_values);
+	blob_free(&pcr_attr);
 	if (c->tpm != NULL)
 		tpm_idle(c->tpm);
 	secure_zero(auth, sizeof(auth));
@@ -1489,6 +1543,140 @@ token_destroy_objects(core *c, token *t, const int64_t *ids, size_t n)
 	return core_load(c);
 }
 
+/* --- signed PCR policies ----------------------------------------------------- */
+
+static const char pcrpol_magic[] = "TPM11PCRPOL1\n";
+#define PCRPOL_MAGIC_LEN (sizeof(pcrpol_magic) - 1)
+
+int
+token_pcr_policy_encode(const tpm_pcr_policy *p, blob *out)
+{
+	blob sel = {0};
+	uint8_t *b;
+	size_t n;
+	int i;
+
+	if (tpm_pcr_encode(&p->sel, &p->values, &sel) != 0)
+		return -1;
+	n = PCRPOL_MAGIC_LEN + 8 + 2 + sel.len + 64;
+	if ((b = malloc(n)) == NULL) {
+		blob_free(&sel);
+		return -1;
+	}
+	memcpy(b, pcrpol_magic, PCRPOL_MAGIC_LEN);
+	for (i = 0; i < 8; i++)
+		b[PCRPOL_MAGIC_LEN + i] = (uint8_t)(p->created >> (56 - 8 * i));
+	b[PCRPOL_MAGIC_LEN + 8] = (uint8_t)(sel.len >> 8);
+	b[PCRPOL_MAGIC_LEN + 9] = (uint8_t)sel.len;
+	memcpy(b + PCRPOL_MAGIC_LEN + 10, sel.data, sel.len);
+	memcpy(b + PCRPOL_MAGIC_LEN + 10 + sel.len, p->sig, 64);
+	blob_free(&sel);
+	out->data = b;
+	out->len = n;
+	return 0;
+}
+
+int
+token_pcr_policy_decode(const uint8_t *in, size_t len, tpm_pcr_policy *p)
+{
+	size_t sl;
+	int i;
+
+	memset(p, 0, sizeof(*p));
+	if (len < PCRPOL_MAGIC_LEN + 10 + 64 ||
+	    memcmp(in, pcrpol_magic, PCRPOL_MAGIC_LEN) != 0)
+		return -1;
+	for (i = 0; i < 8; i++)
+		p->created = p->created << 8 | in[PCRPOL_MAGIC_LEN + i];
+	sl = (size_t)in[PCRPOL_MAGIC_LEN + 8] << 8 | in[PCRPOL_MAGIC_LEN + 9];
+	if (len != PCRPOL_MAGIC_LEN + 10 + sl + 64 ||
+	    tpm_pcr_decode(in + PCRPOL_MAGIC_LEN + 10, sl, &p->sel,
+			   &p->values) != 0 || p->values.len == 0) {
+		blob_free(&p->values);
+		return -1;
+	}
+	memcpy(p->sig, in + PCRPOL_MAGIC_LEN + 10 + sl, 64);
+	return 0;
+}
+
+char *
+token_pcr_policy_dir(const char *store_dir)
+{
+	const char *env = getenv("TPM11_PCR_POLICIES");
+	char *d;
+
+	if (env != NULL && *env != '\0')
+		return strdup(env);
+	if (store_dir == NULL ||
+	    (d = malloc(strlen(store_dir) + sizeof("/pcr-policies"))) == NULL)
+		return NULL;
+	sprintf(d, "%s/pcr-policies", store_dir);
+	return d;
+}
+
+static int
+policy_newer_first(const void *a, const void *b)
+{
+	const tpm_pcr_policy *x = a, *y = b;
+
+	return x->created < y->created ? 1 : x->created > y->created ? -1 : 0;
+}
+
+/* The signed policies for a signer-bound key: every *.pcrpol file of the
+ * policy directory that parses and whose signature the key's signer made
+ * (checked here, so that another signer's files are not even tried), the
+ * newest first. */
+static void
+key_load_policies(core *c, tpm_key *k)
+{
+	char *dir = token_pcr_policy_dir(c->store_dir), path[4096];
+	tpm_pcr_policy *v = NULL, *nv, p;
+	size_t n = 0, len;
+	uint8_t xy[64], h[32], buf[1024];
+	struct dirent *e;
+	pkey *pk = NULL;
+	DIR *d;
+	FILE *f;
+
+	if (dir == NULL || tpm_signer_xy(&k->signer, xy) != 0 ||
+	    (pk = pkey_ec(CURVE_P256, xy, xy + 32)) == NULL ||
+	    (d = opendir(dir)) == NULL) {
+		pkey_free(pk);
+		free(dir);
+		tpm_key_set_policies(k, NULL, 0);
+		return;
+	}
+	while ((e = readdir(d)) != NULL) {
+		size_t nl = strlen(e->d_name);
+
+		if (nl < 7 || strcmp(e->d_name + nl - 7, ".pcrpol") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if ((f = fopen(path, "rb")) == NULL)
+			continue;
+		len = fread(buf, 1, sizeof(buf), f);
+		fclose(f);
+		if (token_pcr_policy_decode(buf, len, &p) != 0)
+			continue;
+		if (tpm_pcr_policy_hash(&p.sel, &p.values, h) != 0 ||
+		    pkey_verify_ecdsa(pk, CURVE_P256, h, 32, p.sig, 64) != 1 ||
+		    (nv = realloc(v, (n + 1) * sizeof(*v))) == NULL) {
+			log_debug("token: %s: not signed by the key's signer",
+				  path);
+			blob_free(&p.values);
+			continue;
+		}
+		v = nv;
+		v[n++] = p;
+	}
+	closedir(d);
+	pkey_free(pk);
+	free(dir);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), policy_newer_first);
+	tpm_key_set_policies(k, v, n);
+}
+
 /* --- signing ------------------------------------------------------------- */
 
 CK_RV
@@ -1504,6 +1692,8 @@ token_key_ready(core *c, token *t, token_obj *o)
 		return CKR_USER_NOT_LOGGED_IN;
 	if ((rv = core_tpm(c)) != CKR_OK)
 		return rv;
+	if (o->key.signer.len != 0)
+		key_load_policies(c, &o->key);
 	/* The key's authValue, once per login: from the token secret and
 	 * the key's nonce, or empty for a key usable without login. */
 	if (n != NULL && o->key.auth_len == 0) {
@@ -1517,6 +1707,15 @@ token_key_ready(core *c, token *t, token_obj *o)
 	return CKR_OK;
 }
 
+/* A key's use failed: a PCR-bound key whose PCRs changed says which
+ * (CKR_FUNCTION_FAILED, tpm_errmsg names them), for the tool. */
+static void
+key_use_failed(core *c, CK_RV rv)
+{
+	if (rv == CKR_FUNCTION_FAILED && c->tpm != NULL)
+		snprintf(c->err, sizeof(c->err), "%s", tpm_errmsg(c->tpm));
+}
+
 CK_RV
 token_sign_ecdsa(core *c, token *t, token_obj *o, const uint8_t *dig,
 		 size_t dlen, uint8_t *sig, size_t *siglen)
@@ -1527,6 +1726,7 @@ token_sign_ecdsa(core *c, token *t, token_obj *o, const uint8_t *dig,
 		return rv;
 	rv = TOKEN_AGAIN(c, tpm_sign_ecdsa(c->tpm, &o->key, o->pub.curve, dig, dlen, sig,
 			    siglen));
+	key_use_failed(c, rv);
 	tpm_idle(c->tpm); /* a first use loaded the key through a session */
 	return rv;
 }
@@ -1540,6 +1740,7 @@ token_rsa_raw(core *c, token *t, token_obj *o, const uint8_t *in, size_t len,
 	if ((rv = token_key_ready(c, t, o)) != CKR_OK)
 		return rv;
 	rv = TOKEN_AGAIN(c, tpm_rsa_raw(c->tpm, &o->key, in, len, secret, out, outlen));
+	key_use_failed(c, rv);
 	tpm_idle(c->tpm);
 	return rv;
 }
@@ -1553,6 +1754,7 @@ token_ecdh(core *c, token *t, token_obj *o, const uint8_t *x,
 	if ((rv = token_key_ready(c, t, o)) != CKR_OK)
 		return rv;
 	rv = TOKEN_AGAIN(c, tpm_ecdh_zgen(c->tpm, &o->key, o->pub.curve, x, y, z));
+	key_use_failed(c, rv);
 	tpm_idle(c->tpm);
 	return rv;
 }
@@ -1578,7 +1780,7 @@ token_create_secret(core *c, token *t, tpm_key_type type, attr_list *attrs,
 	    (rv = core_tpm(c)) != CKR_OK ||
 	    (rv = core_tpm_offers(c, type)) != CKR_OK)
 		goto out;
-	rv = TOKEN_AGAIN(c, tpm_key_create(c->tpm, type, 0, auth, auth_len, pub, priv, NULL,
+	rv = TOKEN_AGAIN(c, tpm_key_create(c->tpm, type, 0, auth, auth_len, NULL, NULL, NULL, pub, priv, NULL,
 			    NULL, NULL));
 	tpm_idle(c->tpm);
 out:

@@ -61,6 +61,26 @@ typedef struct token {
  * unknown attribute types). (0x54310001 was key model 1's parent flag.) */
 #define CKA_TPM11_AUTH_NONCE (CKA_VENDOR_DEFINED | 0x54310002UL)
 #define TPM11_NONCE_LEN 16
+/* A PCR-bound key's PCRs (issue 18; docs/design.md): the bank's TPM
+ * algorithm ID (2 bytes), the PCR mask (4 bytes, bit n = PCR n), then the
+ * values the key was bound to (tpm_pcr_encode). Not secret. On a private
+ * key. token_generate_key takes a request for one in extra_priv (the
+ * first 6 bytes only) and stores the values it bound the key to. */
+#define CKA_TPM11_PCRS (CKA_VENDOR_DEFINED | 0x54310003UL)
+/* A key bound to a PCR signer (addkey --pcr-signer): the signer's public
+ * key as a TPM2B_PUBLIC (tpm_signer_pub). Not secret. The key signs under
+ * any PCR policy that signer signed (tpm11 pcr-sign) whose PCRs have
+ * their values now: the module looks for them in $TPM11_PCR_POLICIES, else
+ * STORE/pcr-policies (files *.pcrpol). */
+#define CKA_TPM11_PCR_SIGNER (CKA_VENDOR_DEFINED | 0x54310004UL)
+
+/* A signed PCR policy file (tpm11 pcr-sign): "TPM11PCRPOL1\n", created
+ * (8 bytes, big-endian, microseconds since 1970), the length (2 bytes) and
+ * the CKA_TPM11_PCRS form of the PCRs and values, and r||s (64 bytes). */
+int token_pcr_policy_encode(const tpm_pcr_policy *p, blob *out);
+int token_pcr_policy_decode(const uint8_t *in, size_t len, tpm_pcr_policy *p);
+/* Where the module looks for signed PCR policies (malloc'ed). */
+char *token_pcr_policy_dir(const char *store_dir);
 
 /* token_generate_key flags */
 #define TOKEN_KEY_NO_LOGIN 0x1 /* CKA_PRIVATE false: no PIN needed to use it */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,6 +48,7 @@ struct tpm_ctx {
 	char search[384];        /* what the TCTI choice tried, and why */
 	bool read_only;          /* tpm_read_only: flush nobody's leftovers */
 	char err[256];
+	TSS2_RC last_rc;         /* the last failure (tpm_note_error) */
 };
 
 /* Every ESAPI call that talks to the TPM goes through this, so commands are
@@ -145,6 +147,7 @@ static bool tpm_rc_full(TSS2_RC rc);
 static void
 tpm_note_error(tpm_ctx *t, const char *what, TSS2_RC rc)
 {
+	t->last_rc = rc;
 	snprintf(t->err, sizeof(t->err), "%s: 0x%x %s", what, rc,
 		 Tss2_RC_Decode(rc));
 	log_error("tpm: %s", t->err);
@@ -1704,14 +1707,16 @@ tpm_key_forget(tpm_ctx *t, tpm_key *k)
 /* A key command failed in a way that says our handle is stale: the
  * object is gone (TPM_RC_REFERENCE_H0, TPM_RC_HANDLE) or the handle now
  * names another process's object, whose authValue is not ours
- * (TPM_RC_BAD_AUTH; our keys are noDA, so nothing is counted). */
+ * (TPM_RC_BAD_AUTH; our keys are noDA, so nothing is counted), or whose
+ * authPolicy is not a PCR-bound key's (TPM_RC_POLICY_FAIL). */
 static bool
 tpm_rc_stale(TSS2_RC rc)
 {
 	TSS2_RC b = tpm_rc_base(rc);
 
 	return b == TPM2_RC_REFERENCE_H0 || b == TPM2_RC_HANDLE ||
-	       b == TPM2_RC_BAD_AUTH || b == TPM2_RC_AUTH_FAIL;
+	       b == TPM2_RC_BAD_AUTH || b == TPM2_RC_AUTH_FAIL ||
+	       b == TPM2_RC_POLICY_FAIL;
 }
 
 /* Runs call, a command on key k, with k loaded; when the handle turns
@@ -1794,6 +1799,10 @@ tpm_key_clear(tpm_ctx *t, tpm_key *k)
 	tpm_key_unload(t, k);
 	blob_free(&k->pub);
 	blob_free(&k->priv);
+	blob_free(&k->pcr_values);
+	k->pcrs.mask = 0;
+	blob_free(&k->signer);
+	tpm_key_set_policies(k, NULL, 0);
 }
 
 /* --- PIN ------------------------------------------------------------------ */
@@ -1947,6 +1956,591 @@ tpm_policy_session(tpm_ctx *t, ESYS_TR *out)
 	rc = Esys_TRSess_SetAttributes(t->esys, *out,
 				       TPMA_SESSION_CONTINUESESSION, 0xff);
 	return rc == TSS2_RC_SUCCESS ? CKR_OK : CKR_DEVICE_ERROR;
+}
+
+/* --- PCRs -------------------------------------------------------------------- */
+
+static TPMI_ALG_HASH
+pcr_bank_alg(hash_algo h)
+{
+	return h == HASH_SHA1 ? TPM2_ALG_SHA1
+	       : h == HASH_SHA256 ? TPM2_ALG_SHA256 : TPM2_ALG_NULL;
+}
+
+static const char *
+pcr_bank_name(hash_algo h)
+{
+	return h == HASH_SHA1 ? "sha1" : "sha256";
+}
+
+static unsigned
+pcr_count(uint32_t mask)
+{
+	return (unsigned)__builtin_popcount(mask);
+}
+
+/* sel as a TPML_PCR_SELECTION, always three select bytes (PCRs 0-23):
+ * the PolicyPCR digest covers the marshalled selection, so creation and
+ * use must say it the same way. */
+static void
+pcr_selection(const tpm_pcr_sel *sel, uint32_t mask, TPML_PCR_SELECTION *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->count = 1;
+	out->pcrSelections[0].hash = pcr_bank_alg(sel->bank);
+	out->pcrSelections[0].sizeofSelect = 3;
+	out->pcrSelections[0].pcrSelect[0] = (BYTE)(mask & 0xff);
+	out->pcrSelections[0].pcrSelect[1] = (BYTE)((mask >> 8) & 0xff);
+	out->pcrSelections[0].pcrSelect[2] = (BYTE)((mask >> 16) & 0xff);
+}
+
+int
+tpm_pcr_sel_parse(const char *s, tpm_pcr_sel *sel, char *err, size_t errlen)
+{
+	const char *p;
+	char *end;
+	long n;
+
+	memset(sel, 0, sizeof(*sel));
+	if (strncasecmp(s, "sha256:", 7) == 0) {
+		sel->bank = HASH_SHA256;
+		p = s + 7;
+	} else if (strncasecmp(s, "sha1:", 5) == 0) {
+		sel->bank = HASH_SHA1;
+		p = s + 5;
+	} else {
+		snprintf(err, errlen, "--pcrs %s: name the bank and the PCRs, "
+			 "e.g. sha256:7,11 (banks: sha256, sha1)", s);
+		return -1;
+	}
+	for (;;) {
+		if (*p < '0' || *p > '9') {
+			snprintf(err, errlen, "--pcrs %s: PCR numbers are 0 to "
+				 "23, separated by commas (e.g. sha256:7,11)", s);
+			return -1;
+		}
+		n = strtol(p, &end, 10);
+		if (n < 0 || n >= TPM_PCR_COUNT || end - p > 2) {
+			snprintf(err, errlen, "--pcrs %s: PCR %.*s does not "
+				 "exist; PCRs are 0 to 23", s, (int)(end - p), p);
+			return -1;
+		}
+		sel->mask |= 1u << n;
+		if (*end == '\0')
+			break;
+		if (*end != ',') {
+			snprintf(err, errlen, "--pcrs %s: PCR numbers are 0 to "
+				 "23, separated by commas (e.g. sha256:7,11)", s);
+			return -1;
+		}
+		p = end + 1;
+	}
+	return 0;
+}
+
+void
+tpm_pcr_sel_text(const tpm_pcr_sel *sel, char *out, size_t cap)
+{
+	size_t off;
+	int i;
+
+	off = (size_t)snprintf(out, cap, "%s:", pcr_bank_name(sel->bank));
+	for (i = 0; i < TPM_PCR_COUNT && off < cap; i++)
+		if (sel->mask & (1u << i))
+			off += (size_t)snprintf(out + off, cap - off, "%s%d",
+						out[off - 1] == ':' ? "" : ",", i);
+}
+
+int
+tpm_pcr_encode(const tpm_pcr_sel *sel, const blob *values, blob *out)
+{
+	uint8_t buf[6 + TPM_PCR_COUNT * 32];
+	size_t vlen = values ? values->len : 0;
+
+	if (vlen > sizeof(buf) - 6)
+		return -1;
+	buf[0] = (uint8_t)(pcr_bank_alg(sel->bank) >> 8);
+	buf[1] = (uint8_t)pcr_bank_alg(sel->bank);
+	put_be32(buf + 2, sel->mask);
+	if (vlen)
+		memcpy(buf + 6, values->data, vlen);
+	return blob_set(out, buf, 6 + vlen);
+}
+
+int
+tpm_pcr_decode(const uint8_t *in, size_t len, tpm_pcr_sel *sel, blob *values)
+{
+	uint16_t alg;
+
+	if (len < 6)
+		return -1;
+	alg = (uint16_t)(in[0] << 8 | in[1]);
+	sel->bank = alg == TPM2_ALG_SHA1 ? HASH_SHA1
+		    : alg == TPM2_ALG_SHA256 ? HASH_SHA256 : HASH_NONE;
+	sel->mask = get_be32(in + 2);
+	if (sel->bank == HASH_NONE || sel->mask == 0 ||
+	    sel->mask >> TPM_PCR_COUNT)
+		return -1;
+	if (len != 6 && len != 6 + pcr_count(sel->mask) * hash_len(sel->bank))
+		return -1;
+	if (values != NULL && blob_set(values, in + 6, len - 6) != 0)
+		return -1;
+	return 0;
+}
+
+int
+tpm_key_set_pcrs(tpm_key *k, const uint8_t *attr, size_t len)
+{
+	tpm_pcr_sel sel;
+	blob v = {0};
+
+	if (tpm_pcr_decode(attr, len, &sel, &v) != 0 || v.len == 0) {
+		blob_free(&v);
+		return -1;
+	}
+	blob_free(&k->pcr_values);
+	k->pcr_values = v;
+	k->pcrs = sel;
+	return 0;
+}
+
+CK_RV
+tpm_pcr_read(tpm_ctx *t, const tpm_pcr_sel *sel, blob *values)
+{
+	size_t hl = hash_len(sel->bank);
+	uint8_t buf[TPM_PCR_COUNT * 32];
+	uint32_t left = sel->mask, got;
+	TPML_PCR_SELECTION in, *out = NULL;
+	TPML_DIGEST *d = NULL;
+	TSS2_RC rc;
+	uint32_t i, j;
+
+	if (pcr_bank_alg(sel->bank) == TPM2_ALG_NULL || sel->mask == 0)
+		return CKR_ARGUMENTS_BAD;
+	/* A TPM answers at most eight PCRs per PCR_Read: ask for what is
+	 * left until all came. */
+	while (left) {
+		pcr_selection(sel, left, &in);
+		rc = TPM_CALL(t, "PCR_Read",
+			      Esys_PCR_Read(t->esys, ESYS_TR_NONE, ESYS_TR_NONE,
+					    ESYS_TR_NONE, &in, NULL, &out, &d));
+		if (rc != TSS2_RC_SUCCESS)
+			return tpm_rc_to_ckr(rc);
+		got = 0;
+		if (out->count == 1 &&
+		    out->pcrSelections[0].hash == pcr_bank_alg(sel->bank))
+			for (j = 0; j < 3 && j < out->pcrSelections[0].sizeofSelect;
+			     j++)
+				got |= (uint32_t)out->pcrSelections[0].pcrSelect[j]
+				       << (8 * j);
+		got &= left;
+		/* The TPM returns the PCRs in order: place each digest. */
+		for (i = 0, j = 0; i < TPM_PCR_COUNT && got; i++) {
+			unsigned pos;
+
+			if (!(got & (1u << i)))
+				continue;
+			if (j >= d->count || d->digests[j].size != hl) {
+				got = 0;
+				break;
+			}
+			pos = pcr_count(sel->mask & ((1u << i) - 1));
+			memcpy(buf + pos * hl, d->digests[j].buffer, hl);
+			j++;
+			left &= ~(1u << i);
+		}
+		Esys_Free(out);
+		Esys_Free(d);
+		out = NULL;
+		d = NULL;
+		if (got == 0) {
+			snprintf(t->err, sizeof(t->err), "the TPM keeps no %s "
+				 "PCR bank (its active banks: `tpm2_pcrread`); "
+				 "choose another with --pcrs",
+				 pcr_bank_name(sel->bank));
+			return CKR_MECHANISM_INVALID;
+		}
+	}
+	return blob_set(values, buf, pcr_count(sel->mask) * hl) == 0
+		       ? CKR_OK : CKR_HOST_MEMORY;
+}
+
+/* PolicyPCR(sel, SHA-256 of the values) from an empty digest: the policy
+ * a signer approves, and the start of a PCR-bound key's. */
+static int
+policy_pcr_approved(const tpm_pcr_sel *sel, const blob *values, uint8_t d[32])
+{
+	TPML_PCR_SELECTION ps;
+	uint8_t extra[sizeof(TPML_PCR_SELECTION) + 32];
+	size_t off = 0;
+
+	pcr_selection(sel, sel->mask, &ps);
+	if (Tss2_MU_TPML_PCR_SELECTION_Marshal(&ps, extra, sizeof(extra) - 32,
+					       &off) != TSS2_RC_SUCCESS ||
+	    hash_digest(HASH_SHA256, values->data, values->len, extra + off))
+		return -1;
+	memset(d, 0, 32);
+	return policy_cc(d, TPM2_CC_PolicyPCR, extra, off + 32);
+}
+
+/* A PCR-bound key's authPolicy: PolicyPCR, then PolicyPassword (extends
+ * with TPM_CC_PolicyAuthValue: the key's authValue is still needed). */
+static int
+policy_pcr_key(const tpm_pcr_sel *sel, const blob *values, uint8_t d[32])
+{
+	return policy_pcr_approved(sel, values, d) ||
+	       policy_cc(d, TPM2_CC_PolicyAuthValue, NULL, 0);
+}
+
+/* --- signed PCR policies (--pcr-signer) ------------------------------------ */
+
+static void
+signer_template(const uint8_t *xy, TPM2B_PUBLIC *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->publicArea.type = TPM2_ALG_ECC;
+	p->publicArea.nameAlg = TPM2_ALG_SHA256;
+	p->publicArea.objectAttributes = TPMA_OBJECT_SIGN_ENCRYPT |
+					 TPMA_OBJECT_USERWITHAUTH;
+	p->publicArea.parameters.eccDetail.symmetric.algorithm = TPM2_ALG_NULL;
+	p->publicArea.parameters.eccDetail.scheme.scheme = TPM2_ALG_ECDSA;
+	p->publicArea.parameters.eccDetail.scheme.details.ecdsa.hashAlg =
+		TPM2_ALG_SHA256;
+	p->publicArea.parameters.eccDetail.curveID = TPM2_ECC_NIST_P256;
+	p->publicArea.parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
+	p->publicArea.unique.ecc.x.size = 32;
+	memcpy(p->publicArea.unique.ecc.x.buffer, xy, 32);
+	p->publicArea.unique.ecc.y.size = 32;
+	memcpy(p->publicArea.unique.ecc.y.buffer, xy + 32, 32);
+}
+
+int
+tpm_signer_pub(const uint8_t *xy, blob *out)
+{
+	TPM2B_PUBLIC p;
+
+	signer_template(xy, &p);
+	return MARSHAL_TO_BLOB(TPM2B_PUBLIC, &p, out) ? -1 : 0;
+}
+
+int
+tpm_signer_xy(const blob *pub, uint8_t xy[64])
+{
+	TPM2B_PUBLIC p;
+
+	if (pub_from_blob(pub, &p) != 0 || p.publicArea.type != TPM2_ALG_ECC ||
+	    p.publicArea.parameters.eccDetail.curveID != TPM2_ECC_NIST_P256 ||
+	    p.publicArea.unique.ecc.x.size != 32 ||
+	    p.publicArea.unique.ecc.y.size != 32)
+		return -1;
+	memcpy(xy, p.publicArea.unique.ecc.x.buffer, 32);
+	memcpy(xy + 32, p.publicArea.unique.ecc.y.buffer, 32);
+	return 0;
+}
+
+/* The signer's Name: nameAlg || SHA-256(TPMT_PUBLIC). */
+static int
+signer_name(const TPM2B_PUBLIC *p, uint8_t name[34])
+{
+	uint8_t buf[sizeof(TPMT_PUBLIC)];
+	size_t off = 0;
+
+	if (Tss2_MU_TPMT_PUBLIC_Marshal(&p->publicArea, buf, sizeof(buf),
+					&off) != TSS2_RC_SUCCESS)
+		return -1;
+	name[0] = (uint8_t)(TPM2_ALG_SHA256 >> 8);
+	name[1] = (uint8_t)TPM2_ALG_SHA256;
+	return hash_digest(HASH_SHA256, buf, off, name + 2);
+}
+
+int
+tpm_pcr_policy_hash(const tpm_pcr_sel *sel, const blob *values,
+		    uint8_t out[32])
+{
+	uint8_t approved[32];
+
+	/* aHash = H(approvedPolicy || policyRef), policyRef empty */
+	if (policy_pcr_approved(sel, values, approved) != 0)
+		return -1;
+	return hash_digest(HASH_SHA256, approved, 32, out);
+}
+
+/* A signer-bound key's authPolicy: PolicyAuthorize(signer's Name,
+ * policyRef empty), then PolicyPassword. */
+static int
+policy_signer_key(const blob *signer, uint8_t d[32])
+{
+	TPM2B_PUBLIC p;
+	uint8_t name[34];
+
+	if (pub_from_blob(signer, &p) != 0 || signer_name(&p, name) != 0)
+		return -1;
+	memset(d, 0, 32);
+	return policy_cc(d, TPM2_CC_PolicyAuthorize, name, sizeof(name)) ||
+	       policy_extend(d, "", 0, NULL, 0) ||
+	       policy_cc(d, TPM2_CC_PolicyAuthValue, NULL, 0);
+}
+
+int
+tpm_key_set_signer(tpm_key *k, const uint8_t *pub, size_t len)
+{
+	blob b = {.data = (uint8_t *)pub, .len = len};
+	uint8_t xy[64];
+
+	if (tpm_signer_xy(&b, xy) != 0)
+		return -1;
+	return blob_set(&k->signer, pub, len);
+}
+
+void
+tpm_pcr_policies_free(tpm_pcr_policy *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		blob_free(&p[i].values);
+	free(p);
+}
+
+void
+tpm_key_set_policies(tpm_key *k, tpm_pcr_policy *p, size_t n)
+{
+	tpm_pcr_policies_free(k->policies, k->npolicies);
+	k->policies = p;
+	k->npolicies = n;
+}
+
+/* In policy session s: the first of k's signed policies whose PCRs have
+ * their values now (PolicyPCR, tried in turn: a failed one leaves the
+ * session as it was), then PolicyAuthorize with the signer's approval
+ * (LoadExternal, VerifySignature, FlushContext). CKR_FUNCTION_FAILED when
+ * none matches. */
+static CK_RV
+tpm_key_authorize(tpm_ctx *t, tpm_key *k, ESYS_TR s)
+{
+	TPM2B_PUBLIC pub;
+	TPML_PCR_SELECTION ps;
+	TPM2B_DIGEST dig = {0}, approved = {.size = 32}, ahash = {.size = 32};
+	TPM2B_NONCE ref = {0};
+	TPM2B_NAME *name = NULL;
+	TPMT_SIGNATURE sig = {0};
+	TPMT_TK_VERIFIED *tk = NULL;
+	ESYS_TR h = ESYS_TR_NONE;
+	const tpm_pcr_policy *p = NULL;
+	TSS2_RC rc = TSS2_RC_SUCCESS;
+	CK_RV rv;
+	size_t i;
+
+	for (i = 0; i < k->npolicies; i++) {
+		p = &k->policies[i];
+		if (hash_digest(HASH_SHA256, p->values.data, p->values.len,
+				dig.buffer) != 0)
+			return CKR_GENERAL_ERROR;
+		dig.size = 32;
+		pcr_selection(&p->sel, p->sel.mask, &ps);
+		rc = TPM_CALL(t, "PolicyPCR",
+			      Esys_PolicyPCR(t->esys, s, ESYS_TR_NONE,
+					     ESYS_TR_NONE, ESYS_TR_NONE, &dig,
+					     &ps));
+		if (rc == TSS2_RC_SUCCESS)
+			break;
+		if (tpm_rc_base(rc) != TPM2_RC_VALUE)
+			return tpm_rc_to_ckr(rc);
+	}
+	if (i == k->npolicies) {
+		snprintf(t->err, sizeof(t->err), "no PCR policy signed by "
+			 "this key's signer matches the PCRs' current values "
+			 "(%zu signed policies found; sign one for these values "
+			 "with `tpm11 pcr-sign`)", k->npolicies);
+		log_error("tpm: %s", t->err);
+		return CKR_FUNCTION_FAILED;
+	}
+	if (policy_pcr_approved(&p->sel, &p->values, approved.buffer) != 0 ||
+	    hash_digest(HASH_SHA256, approved.buffer, 32, ahash.buffer) != 0 ||
+	    pub_from_blob(&k->signer, &pub) != 0)
+		return CKR_GENERAL_ERROR;
+	sig.sigAlg = TPM2_ALG_ECDSA;
+	sig.signature.ecdsa.hash = TPM2_ALG_SHA256;
+	sig.signature.ecdsa.signatureR.size = 32;
+	memcpy(sig.signature.ecdsa.signatureR.buffer, p->sig, 32);
+	sig.signature.ecdsa.signatureS.size = 32;
+	memcpy(sig.signature.ecdsa.signatureS.buffer, p->sig + 32, 32);
+	/* The owner hierarchy: a ticket of the null hierarchy does not
+	 * satisfy PolicyAuthorize. */
+	if ((rv = tpm_make_room(t, NULL)) != CKR_OK)
+		return rv;
+	rc = TPM_CALL_ROOM(t, "LoadExternal(signer)",
+			   Esys_LoadExternal(t->esys, ESYS_TR_NONE, ESYS_TR_NONE,
+					     ESYS_TR_NONE, NULL, &pub,
+					     ESYS_TR_RH_OWNER, &h));
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_rc_to_ckr(rc);
+	rc = TPM_CALL(t, "VerifySignature",
+		      Esys_VerifySignature(t->esys, h, ESYS_TR_NONE,
+					   ESYS_TR_NONE, ESYS_TR_NONE, &ahash,
+					   &sig, &tk));
+	if (rc == TSS2_RC_SUCCESS &&
+	    Esys_TR_GetName(t->esys, h, &name) != TSS2_RC_SUCCESS)
+		rc = TSS2_ESYS_RC_GENERAL_FAILURE;
+	TPM_CALL(t, "FlushContext(signer)", Esys_FlushContext(t->esys, h));
+	if (rc == TSS2_RC_SUCCESS)
+		rc = TPM_CALL(t, "PolicyAuthorize",
+			      Esys_PolicyAuthorize(t->esys, s, ESYS_TR_NONE,
+						   ESYS_TR_NONE, ESYS_TR_NONE,
+						   &approved, &ref, name, tk));
+	Esys_Free(name);
+	Esys_Free(tk);
+	if (rc != TSS2_RC_SUCCESS) {
+		snprintf(t->err, sizeof(t->err), "the TPM refused the signed "
+			 "PCR policy (%s)", Tss2_RC_Decode(rc));
+		log_error("tpm: %s", t->err);
+		return CKR_FUNCTION_FAILED;
+	}
+	return CKR_OK;
+}
+
+/* Why a PCR-bound key was refused: reads its PCRs and names each that
+ * differs from the value the key was bound to (into t->err and the log). */
+static void
+pcr_explain(tpm_ctx *t, const tpm_key *k)
+{
+	size_t hl = hash_len(k->pcrs.bank), off = 0;
+	blob now = {0};
+	char msg[sizeof(t->err)];
+	unsigned pos = 0;
+	int i;
+
+	if (tpm_pcr_read(t, &k->pcrs, &now) != CKR_OK ||
+	    now.len != k->pcr_values.len) {
+		snprintf(t->err, sizeof(t->err), "the key's PCR policy failed "
+			 "and its PCRs cannot be read");
+		blob_free(&now);
+		return;
+	}
+	msg[0] = '\0';
+	for (i = 0; i < TPM_PCR_COUNT; i++) {
+		if (!(k->pcrs.mask & (1u << i)))
+			continue;
+		if (memcmp(now.data + pos * hl, k->pcr_values.data + pos * hl,
+			   hl) != 0 && off < sizeof(msg))
+			off += (size_t)snprintf(msg + off, sizeof(msg) - off,
+					"%sPCR %d differs from the value this key "
+					"was bound to", off ? "; " : "", i);
+		pos++;
+	}
+	blob_free(&now);
+	if (off == 0)
+		snprintf(msg, sizeof(msg), "the key's PCR policy failed, but "
+			 "its PCRs have the values it was bound to now (they "
+			 "changed while it was used?)");
+	snprintf(t->err, sizeof(t->err), "%s", msg);
+	log_error("tpm: %s", t->err);
+}
+
+/* Whether rc says a PCR-bound key's policy failed (the PCRs differ). */
+static bool
+tpm_rc_pcr(TSS2_RC rc)
+{
+	TSS2_RC b = tpm_rc_base(rc);
+
+	return b == TPM2_RC_VALUE || b == TPM2_RC_POLICY_FAIL ||
+	       b == TPM2_RC_PCR_CHANGED;
+}
+
+/* The session that authorises a use of k: the password session, or for a
+ * PCR-bound key a policy session that has passed PolicyPCR (with the
+ * bound values' digest: the TPM compares) and PolicyPassword (the
+ * authValue in clear, as in the password session of other keys). It is
+ * unsalted and unbound: it carries no secret and proves none; the
+ * authValue check is the TPM's. continueSession clear: the TPM flushes
+ * it after the command it authorises, so a use costs StartAuthSession,
+ * PolicyPCR, PolicyPassword and the command. CKR_FUNCTION_FAILED when the
+ * PCRs differ, with t->err naming them. */
+static CK_RV
+tpm_key_auth(tpm_ctx *t, tpm_key *k, ESYS_TR *out)
+{
+	static const TPMT_SYM_DEF none = {.algorithm = TPM2_ALG_NULL};
+	TPML_PCR_SELECTION ps;
+	TPM2B_DIGEST dig = {0};
+	ESYS_TR s = ESYS_TR_NONE;
+	TSS2_RC rc;
+
+	*out = ESYS_TR_PASSWORD;
+	t->last_rc = TSS2_RC_SUCCESS;
+	if (k->pcrs.mask == 0 && k->signer.len == 0)
+		return CKR_OK;
+	if (k->pcrs.mask != 0) {
+		if (hash_digest(HASH_SHA256, k->pcr_values.data,
+				k->pcr_values.len, dig.buffer) != 0)
+			return CKR_GENERAL_ERROR;
+		dig.size = 32;
+		pcr_selection(&k->pcrs, k->pcrs.mask, &ps);
+	}
+	rc = TPM_CALL_ROOM(t, "StartAuthSession(key policy)",
+			   Esys_StartAuthSession(t->esys, ESYS_TR_NONE,
+						 ESYS_TR_NONE, ESYS_TR_NONE,
+						 ESYS_TR_NONE, ESYS_TR_NONE,
+						 NULL, TPM2_SE_POLICY, &none,
+						 TPM2_ALG_SHA256, &s));
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_rc_to_ckr(rc);
+	t->policy = s; /* ours: tpm_flush_strangers leaves it */
+	if (k->signer.len != 0) {
+		CK_RV rv = tpm_key_authorize(t, k, s);
+
+		if (rv != CKR_OK) {
+			tpm_policy_end(t, s);
+			return rv;
+		}
+	} else {
+		rc = TPM_CALL(t, "PolicyPCR",
+			      Esys_PolicyPCR(t->esys, s, ESYS_TR_NONE,
+					     ESYS_TR_NONE, ESYS_TR_NONE, &dig,
+					     &ps));
+	}
+	if (rc == TSS2_RC_SUCCESS)
+		rc = TPM_CALL(t, "PolicyPassword",
+			      Esys_PolicyPassword(t->esys, s, ESYS_TR_NONE,
+						  ESYS_TR_NONE, ESYS_TR_NONE));
+	if (rc == TSS2_RC_SUCCESS &&
+	    Esys_TRSess_SetAttributes(t->esys, s, 0, 0xff) != TSS2_RC_SUCCESS)
+		rc = TSS2_ESYS_RC_GENERAL_FAILURE;
+	if (rc != TSS2_RC_SUCCESS) {
+		tpm_policy_end(t, s);
+		if (tpm_rc_pcr(rc)) {
+			pcr_explain(t, k);
+			return CKR_FUNCTION_FAILED;
+		}
+		return tpm_rc_to_ckr(rc);
+	}
+	*out = s;
+	return CKR_OK;
+}
+
+/* After the command tpm_key_auth authorised (rv its result): a policy
+ * session that is still there (the command failed) is flushed; the TPM
+ * flushed it after a success, and ESAPI's handle for it is closed. A
+ * policy failure at the command (PCRs changed between PolicyPCR and it)
+ * is explained as in tpm_key_auth. */
+static CK_RV
+tpm_key_auth_done(tpm_ctx *t, tpm_key *k, ESYS_TR s, CK_RV rv)
+{
+	TSS2_RC b = tpm_rc_base(t->last_rc);
+
+	if (s == ESYS_TR_PASSWORD || s == ESYS_TR_NONE)
+		return rv;
+	if (rv == CKR_OK) {
+		Esys_TR_Close(t->esys, &s);
+		t->policy = ESYS_TR_NONE;
+		return rv;
+	}
+	tpm_policy_end(t, s);
+	if (k->pcrs.mask != 0 &&
+	    (b == TPM2_RC_POLICY_FAIL || b == TPM2_RC_PCR_CHANGED)) {
+		pcr_explain(t, k);
+		return CKR_FUNCTION_FAILED;
+	}
+	return rv;
 }
 
 /* --- PINs in NV indices ------------------------------------------------------ */
@@ -2495,7 +3089,8 @@ tpm_create(tpm_ctx *t, TPM2B_SENSITIVE_CREATE *sens, const TPM2B_PUBLIC *tmpl,
 
 CK_RV
 tpm_key_create(tpm_ctx *t, tpm_key_type type, unsigned flags,
-	       const uint8_t *auth, size_t auth_len, blob *pub, blob *priv,
+	       const uint8_t *auth, size_t auth_len, const tpm_pcr_sel *pcrs,
+	       blob *pcr_values, const blob *signer, blob *pub, blob *priv,
 	       blob *cdata, blob *chash, blob *cticket)
 {
 	TPM2B_SENSITIVE_CREATE sens = {0};
@@ -2506,6 +3101,24 @@ tpm_key_create(tpm_ctx *t, tpm_key_type type, unsigned flags,
 		return CKR_MECHANISM_INVALID;
 	if (auth_len > sizeof(sens.sensitive.userAuth.buffer))
 		return CKR_ARGUMENTS_BAD;
+	if (pcrs != NULL && pcrs->mask != 0) {
+		/* Bound to the PCRs' values now: only the policy authorises
+		 * a use (userWithAuth clear), and it asks for the authValue
+		 * too (PolicyPassword). */
+		if ((rv = tpm_pcr_read(t, pcrs, pcr_values)) != CKR_OK)
+			return rv;
+		if (policy_pcr_key(pcrs, pcr_values,
+				   tmpl.publicArea.authPolicy.buffer) != 0)
+			return CKR_GENERAL_ERROR;
+		tmpl.publicArea.authPolicy.size = 32;
+		tmpl.publicArea.objectAttributes &= ~TPMA_OBJECT_USERWITHAUTH;
+	} else if (signer != NULL && signer->len != 0) {
+		if (policy_signer_key(signer,
+				      tmpl.publicArea.authPolicy.buffer) != 0)
+			return CKR_ARGUMENTS_BAD;
+		tmpl.publicArea.authPolicy.size = 32;
+		tmpl.publicArea.objectAttributes &= ~TPMA_OBJECT_USERWITHAUTH;
+	}
 	sens.sensitive.userAuth.size = (UINT16)auth_len;
 	if (auth_len)
 		memcpy(sens.sensitive.userAuth.buffer, auth, auth_len);
@@ -2549,6 +3162,7 @@ tpm_sign_ecdsa(tpm_ctx *t, tpm_key *k, ec_curve curve, const uint8_t *digest,
 	TPMT_TK_HASHCHECK check = {0};
 	TPM2B_DIGEST d = {0};
 	TPMT_SIGNATURE *s = NULL;
+	ESYS_TR ka;
 	size_t fl = ec_field_len(curve), use;
 	hash_algo h;
 	CK_RV rv;
@@ -2584,11 +3198,12 @@ tpm_sign_ecdsa(tpm_ctx *t, tpm_key *k, ec_curve curve, const uint8_t *digest,
 	check.hierarchy = TPM2_RH_NULL;
 	/* The steady path: one TPM2_Sign, the key's authValue in a password
 	 * session (docs/design.md, "Why a password session"). */
+	if ((rv = tpm_key_auth(t, k, &ka)) != CKR_OK)
+		return rv;
 	rv = TPM_KEY_CALL(t, k, "Sign",
-			  Esys_Sign(t->esys, k->tr, ESYS_TR_PASSWORD,
-				    ESYS_TR_NONE, ESYS_TR_NONE, &d, &scheme,
-				    &check, &s));
-	if (rv != CKR_OK)
+			  Esys_Sign(t->esys, k->tr, ka, ESYS_TR_NONE,
+				    ESYS_TR_NONE, &d, &scheme, &check, &s));
+	if ((rv = tpm_key_auth_done(t, k, ka, rv)) != CKR_OK)
 		return rv;
 	if (ec_sig_rs(curve, s->signature.ecdsa.signatureR.buffer,
 		      s->signature.ecdsa.signatureR.size,
@@ -2609,7 +3224,7 @@ tpm_rsa_raw(tpm_ctx *t, tpm_key *k, const uint8_t *in, size_t len,
 	TPMT_RSA_DECRYPT scheme = {.scheme = TPM2_ALG_NULL};
 	TPM2B_DATA label = {0};
 	TPM2B_PUBLIC_KEY_RSA *m = NULL;
-	ESYS_TR sess = ESYS_TR_NONE;
+	ESYS_TR sess = ESYS_TR_NONE, ka;
 	CK_RV rv;
 
 	if (len > sizeof(c.buffer))
@@ -2620,11 +3235,13 @@ tpm_rsa_raw(tpm_ctx *t, tpm_key *k, const uint8_t *in, size_t len,
 	 * on its way back. A signature is public anyway. */
 	if (secret && (rv = tpm_session_attrs(t, &sess, SESS_OUT)) != CKR_OK)
 		return rv;
+	if ((rv = tpm_key_auth(t, k, &ka)) != CKR_OK)
+		return rv;
 	rv = TPM_KEY_CALL(t, k, "RSA_Decrypt",
-			  Esys_RSA_Decrypt(t->esys, k->tr, ESYS_TR_PASSWORD,
-					   sess, ESYS_TR_NONE, &c, &scheme,
-					   &label, &m));
-	if (rv != CKR_OK)
+			  Esys_RSA_Decrypt(t->esys, k->tr, ka, sess,
+					   ESYS_TR_NONE, &c, &scheme, &label,
+					   &m));
+	if ((rv = tpm_key_auth_done(t, k, ka, rv)) != CKR_OK)
 		return rv;
 	/* The TPM strips leading zeros: left-pad to the modulus length. */
 	if (m->size > len) {
@@ -2690,7 +3307,7 @@ tpm_ecdh_zgen(tpm_ctx *t, tpm_key *k, ec_curve curve, const uint8_t *x,
 	TPM2B_ECC_POINT in = {0};
 	TPM2B_ECC_POINT *out = NULL;
 	size_t fl = ec_field_len(curve);
-	ESYS_TR sess;
+	ESYS_TR sess, ka;
 	CK_RV rv;
 
 	in.point.x.size = (UINT16)fl;
@@ -2700,10 +3317,12 @@ tpm_ecdh_zgen(tpm_ctx *t, tpm_key *k, ec_curve curve, const uint8_t *x,
 	/* Z is the shared secret: encrypted on its way back. */
 	if ((rv = tpm_session_attrs(t, &sess, SESS_OUT)) != CKR_OK)
 		return rv;
+	if ((rv = tpm_key_auth(t, k, &ka)) != CKR_OK)
+		return rv;
 	rv = TPM_KEY_CALL(t, k, "ECDH_ZGen",
-			  Esys_ECDH_ZGen(t->esys, k->tr, ESYS_TR_PASSWORD,
-					 sess, ESYS_TR_NONE, &in, &out));
-	if (rv != CKR_OK)
+			  Esys_ECDH_ZGen(t->esys, k->tr, ka, sess,
+					 ESYS_TR_NONE, &in, &out));
+	if ((rv = tpm_key_auth_done(t, k, ka, rv)) != CKR_OK)
 		return rv;
 	if (out->point.x.size > fl) {
 		rv = CKR_DEVICE_ERROR;

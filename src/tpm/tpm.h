@@ -28,6 +28,14 @@
 
 typedef struct tpm_ctx tpm_ctx;
 
+/* A key bound to PCRs (issue 18): one bank, PCRs 0-23 (bit n of mask is
+ * PCR n). */
+#define TPM_PCR_COUNT 24
+typedef struct {
+	hash_algo bank;          /* HASH_SHA1 or HASH_SHA256 */
+	uint32_t mask;           /* 0: not PCR-bound */
+} tpm_pcr_sel;
+
 typedef enum {
 	TPM_KEY_NONE = 0,
 	TPM_KEY_ECC_P256,
@@ -55,7 +63,28 @@ typedef struct tpm_key {
 	size_t auth_len;
 	uint64_t last_use;
 	bool resident;           /* counted in the LRU */
+	/* PCR-bound keys: the selection and the values the key was bound to
+	 * (hash_len(bank) bytes per PCR, in PCR order); each use goes
+	 * through a policy session (PolicyPCR, PolicyPassword). */
+	tpm_pcr_sel pcrs;
+	blob pcr_values;
+	/* Keys bound to a PCR signer (--pcr-signer): its TPM2B_PUBLIC, and
+	 * the signed policies to try, newest first (tpm_key_set_policies). */
+	blob signer;
+	struct tpm_pcr_policy *policies;
+	size_t npolicies;
 } tpm_key;
+
+/* A signed PCR policy (tpm11 pcr-sign): PCR values, approved by the
+ * signer's ECDSA P-256 signature over SHA-256(approvedPolicy), where
+ * approvedPolicy is the PolicyPCR digest of sel and values (policyRef
+ * empty). */
+typedef struct tpm_pcr_policy {
+	tpm_pcr_sel sel;
+	blob values;
+	uint8_t sig[64];         /* r||s */
+	uint64_t created;
+} tpm_pcr_policy;
 
 typedef struct {
 	char manufacturer[5];    /* TPM2_PT_MANUFACTURER, e.g. "IBM" */
@@ -267,6 +296,42 @@ CK_RV tpm_pin_reset(tpm_ctx *t, const tpm_pins *p,
 
 /* --- keys ----------------------------------------------------------------- */
 
+/* --- PCRs ------------------------------------------------------------------ */
+
+/* "sha256:7,11" (or sha1:) into sel; -1 with a one-line reason in err. */
+int tpm_pcr_sel_parse(const char *s, tpm_pcr_sel *sel, char *err,
+		      size_t errlen);
+/* sel as "sha256:7,11". */
+void tpm_pcr_sel_text(const tpm_pcr_sel *sel, char *out, size_t cap);
+/* The stored form of a selection and its values (the vendor attribute
+ * CKA_TPM11_PCRS): TPM algorithm ID (2 bytes, big-endian), mask (4
+ * bytes), then the values; values may be empty (a request: "bind to
+ * these"). decode: -1 if malformed; values NULL to skip them. */
+int tpm_pcr_encode(const tpm_pcr_sel *sel, const blob *values, blob *out);
+int tpm_pcr_decode(const uint8_t *in, size_t len, tpm_pcr_sel *sel,
+		   blob *values);
+/* The current values of sel's PCRs, concatenated in PCR order
+ * (TPM2_PCR_Read). A bank the TPM does not keep is CKR_MECHANISM_INVALID
+ * with tpm_errmsg saying so. */
+CK_RV tpm_pcr_read(tpm_ctx *t, const tpm_pcr_sel *sel, blob *values);
+/* A signer's public key (EC P-256, x||y) as the TPM2B_PUBLIC that the
+ * key's policy names and LoadExternal loads. */
+int tpm_signer_pub(const uint8_t *xy, blob *out);
+/* What a signer signs for sel and values: SHA-256(approvedPolicy). */
+int tpm_pcr_policy_hash(const tpm_pcr_sel *sel, const blob *values,
+			uint8_t out[32]);
+/* k is bound to the signer pub (a stored TPM2B_PUBLIC); -1 if malformed. */
+int tpm_key_set_signer(tpm_key *k, const uint8_t *pub, size_t len);
+/* The signer's x||y (64 bytes) from its TPM2B_PUBLIC; -1 if malformed. */
+int tpm_signer_xy(const blob *pub, uint8_t xy[64]);
+/* The signed policies to try for k (taken over: freed with k or the next
+ * call), newest first. */
+void tpm_key_set_policies(tpm_key *k, tpm_pcr_policy *p, size_t n);
+void tpm_pcr_policies_free(tpm_pcr_policy *p, size_t n);
+/* Makes k PCR-bound (from its stored attribute); -1 if malformed or out
+ * of memory. */
+int tpm_key_set_pcrs(tpm_key *k, const uint8_t *attr, size_t len);
+
 /* Sets the authValue used for k (copied; wiped on tpm_key_clear). */
 void tpm_key_set_auth(tpm_key *k, const uint8_t *auth, size_t len);
 /* Context-saves and flushes k if loaded, keeping its auth: it leaves the
@@ -281,10 +346,18 @@ void tpm_key_clear(tpm_ctx *t, tpm_key *k);
 /* Creates an application key under the SRK with authValue auth (auth_len
  * 0: empty, a key usable without login). The authValue travels
  * encrypted. Fills the blobs and the creation data for later
- * attestation. */
+ * attestation. pcrs non-NULL with a mask: the key is bound to the current
+ * values of those PCRs (read into pcr_values): authPolicy =
+ * PolicyPCR(values) + PolicyPassword (its authValue is still needed),
+ * userWithAuth clear (the authValue alone no longer signs). signer
+ * non-NULL instead (a TPM2B_PUBLIC, tpm_signer_pub): authPolicy =
+ * PolicyAuthorize(signer) + PolicyPassword: any PCR policy the signer
+ * signs (tpm11 pcr-sign) authorises the key. */
 #define TPM_KEYGEN_DERIVE 0x1 /* EC keys: also ECDH (decrypt attribute) */
 CK_RV tpm_key_create(tpm_ctx *t, tpm_key_type type, unsigned flags,
-		     const uint8_t *auth, size_t auth_len, blob *pub,
+		     const uint8_t *auth, size_t auth_len,
+		     const tpm_pcr_sel *pcrs, blob *pcr_values,
+		     const blob *signer, blob *pub,
 		     blob *priv, blob *cdata, blob *chash, blob *cticket);
 /* A secret key from given bytes (AES: 16/32, HMAC: 1..64) under the SRK
  * with authValue auth; bytes and authValue travel encrypted. */

@@ -1,9 +1,15 @@
 /* Key commands: addkey, listobjects, rmkey (objdel), ssh-pubkey. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+
+#include <openssl/core_names.h>
+#include <openssl/ecdsa.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "pin.h"
 #include "tool.h"
@@ -46,6 +52,145 @@ key_taken(token *t, const char *kl, const uint8_t *id, size_t id_len)
 	return false;
 }
 
+/* An EC P-256 key from a PEM file (a public key, or a private key when
+ * priv is set): its point x||y, and the private key in *out when asked.
+ * -1 with a message. */
+static int
+signer_read(const char *path, bool priv, uint8_t xy[64], EVP_PKEY **out)
+{
+	EVP_PKEY *k = NULL;
+	uint8_t pt[65];
+	char grp[32] = "";
+	size_t n = 0;
+	FILE *f;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		fprintf(stderr, "tpm11: %s: cannot open: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	k = priv ? PEM_read_PrivateKey(f, NULL, NULL, NULL)
+		 : PEM_read_PUBKEY(f, NULL, NULL, NULL);
+	if (k == NULL && !priv) {
+		rewind(f);
+		k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	}
+	fclose(f);
+	if (k == NULL || EVP_PKEY_get_base_id(k) != EVP_PKEY_EC ||
+	    EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, grp,
+					   sizeof(grp), NULL) != 1 ||
+	    strcmp(grp, "prime256v1") != 0 ||
+	    EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY, pt,
+					    sizeof(pt), &n) != 1 ||
+	    n != 65 || pt[0] != 4) {
+		fprintf(stderr, "tpm11: %s: not a PEM EC P-256 %s key (make "
+			"one with `openssl genpkey -algorithm EC -pkeyopt "
+			"ec_paramgen_curve:P-256`)\n", path,
+			priv ? "private" : "public or private");
+		EVP_PKEY_free(k);
+		return -1;
+	}
+	memcpy(xy, pt + 1, 64);
+	if (out != NULL)
+		*out = k;
+	else
+		EVP_PKEY_free(k);
+	return 0;
+}
+
+int
+cmd_pcr_sign(int argc, char **argv)
+{
+	opt opts[] = {
+		{"signer", OPT_VALUE, "the signer's EC P-256 private key (PEM)"},
+		{"pcrs", OPT_VALUE, "the PCRs, e.g. sha256:7,11; their values are "
+		 "read from this TPM"},
+		{"out", OPT_VALUE, "the signed policy file (the module reads "
+		 "*.pcrpol in STORE/pcr-policies or $TPM11_PCR_POLICIES)"},
+		{NULL},
+	};
+	const char *sa, *pa, *out;
+	tpm_pcr_policy p = {0};
+	EVP_PKEY *k = NULL;
+	EVP_PKEY_CTX *pc = NULL;
+	ECDSA_SIG *es = NULL;
+	const BIGNUM *r, *s;
+	uint8_t xy[64], h[32], der[80];
+	const uint8_t *dp = der;
+	size_t dl = sizeof(der);
+	struct timespec ts;
+	char err[160];
+	blob file = {0};
+	core *c = NULL;
+	FILE *f;
+	CK_RV rv;
+	int ret = 1;
+
+	ARGS(opts, "pcr-sign", "--signer PEM --pcrs BANK:N,... --out FILE",
+	     "Signs the current values of these PCRs with the signer's key: "
+	     "keys made with\naddkey --pcr-signer sign again while the PCRs "
+	     "have these values.");
+	sa = opts_value(opts, "signer");
+	pa = opts_value(opts, "pcrs");
+	out = opts_value(opts, "out");
+	if (sa == NULL || pa == NULL || out == NULL) {
+		fprintf(stderr, "tpm11: pcr-sign needs --signer, --pcrs and "
+			"--out\n");
+		return 2;
+	}
+	if (tpm_pcr_sel_parse(pa, &p.sel, err, sizeof(err)) != 0) {
+		fprintf(stderr, "tpm11: %s\n", err);
+		return 2;
+	}
+	if (signer_read(sa, true, xy, &k) != 0)
+		return 2;
+	if ((c = tool_open(false)) == NULL)
+		goto out;
+	if ((rv = core_tpm(c)) != CKR_OK) {
+		tool_fail(c, "pcr-sign", rv);
+		goto out;
+	}
+	if (tpm_pcr_read(c->tpm, &p.sel, &p.values) != CKR_OK) {
+		fprintf(stderr, "tpm11: pcr-sign: --pcrs %s: %s\n", pa,
+			tpm_errmsg(c->tpm));
+		goto out;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	p.created = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	if (tpm_pcr_policy_hash(&p.sel, &p.values, h) != 0 ||
+	    (pc = EVP_PKEY_CTX_new(k, NULL)) == NULL ||
+	    EVP_PKEY_sign_init(pc) != 1 ||
+	    EVP_PKEY_sign(pc, der, &dl, h, sizeof(h)) != 1 ||
+	    (es = d2i_ECDSA_SIG(NULL, &dp, (long)dl)) == NULL) {
+		fprintf(stderr, "tpm11: pcr-sign: signing failed\n");
+		goto out;
+	}
+	ECDSA_SIG_get0(es, &r, &s);
+	if (BN_bn2binpad(r, p.sig, 32) != 32 ||
+	    BN_bn2binpad(s, p.sig + 32, 32) != 32 ||
+	    token_pcr_policy_encode(&p, &file) != 0) {
+		fprintf(stderr, "tpm11: pcr-sign: signing failed\n");
+		goto out;
+	}
+	if ((f = fopen(out, "wb")) == NULL ||
+	    fwrite(file.data, 1, file.len, f) != file.len || fclose(f) != 0) {
+		fprintf(stderr, "tpm11: pcr-sign: %s: cannot write: %s\n", out,
+			strerror(errno));
+		goto out;
+	}
+	tpm_pcr_sel_text(&p.sel, err, sizeof(err));
+	printf("signed the current values of PCRs %s into %s\n", err, out);
+	ret = 0;
+out:
+	ECDSA_SIG_free(es);
+	EVP_PKEY_CTX_free(pc);
+	EVP_PKEY_free(k);
+	blob_free(&p.values);
+	blob_free(&file);
+	core_close(c);
+	return ret;
+}
+
 int
 cmd_addkey(int argc, char **argv)
 {
@@ -58,6 +203,10 @@ cmd_addkey(int argc, char **argv)
 		 "public key)"},
 		{"no-login", OPT_FLAG, "usable WITHOUT the PIN (for services); "
 		 "still never leaves the TPM"},
+		{"pcrs", OPT_VALUE, "bind the key to these PCRs' current values, "
+		 "e.g. sha256:7,11: it signs only while they are unchanged"},
+		{"pcr-signer", OPT_VALUE, "bind the key to PCR values signed by "
+		 "this EC P-256 key (PEM; see pcr-sign) instead"},
 		{"userpin", OPT_PIN, "user PIN (asked when left out)"},
 		{"userpin-file", OPT_VALUE, "read the user PIN from a file"},
 		{NULL},
@@ -75,10 +224,16 @@ cmd_addkey(int argc, char **argv)
 	CK_RV rv;
 	int ret = 1;
 	double t0;
+	const char *pcrs_arg, *signer_arg;
+	tpm_pcr_sel pcrs = {0};
+	attr_list extra;
+	blob req = {0};
 
+	attr_list_init(&extra);
 	ARGS(opts, "addkey",
 	     "--label LABEL --algorithm ALG [--key-label NAME] [--id HEX] "
-	     "(--userpin PIN | --no-login)",
+	     "[--pcrs BANK:N,... | --pcr-signer PEM] (--userpin PIN | "
+	     "--no-login)",
 	     "Creates a key pair inside the TPM (it never leaves it) and "
 	     "stores its\nTPM-wrapped blob and public key on the token.");
 	alg = opts_value(opts, "algorithm");
@@ -109,9 +264,41 @@ cmd_addkey(int argc, char **argv)
 		fprintf(stderr, "tpm11: --key-label: at most 255 bytes\n");
 		return 2;
 	}
+	if ((pcrs_arg = opts_value(opts, "pcrs")) != NULL) {
+		char err[160];
+
+		if (tpm_pcr_sel_parse(pcrs_arg, &pcrs, err, sizeof(err)) != 0) {
+			fprintf(stderr, "tpm11: %s\n", err);
+			return 2;
+		}
+		attr_list_init(&extra);
+		if (tpm_pcr_encode(&pcrs, NULL, &req) != 0 ||
+		    attr_set(&extra, CKA_TPM11_PCRS, req.data, req.len) != 0) {
+			fprintf(stderr, "tpm11: out of memory\n");
+			goto out;
+		}
+	}
+	if ((signer_arg = opts_value(opts, "pcr-signer")) != NULL) {
+		uint8_t xy[64];
+
+		if (pcrs_arg != NULL) {
+			fprintf(stderr, "tpm11: --pcrs and --pcr-signer exclude "
+				"each other: fixed PCR values, or values a signer "
+				"approves\n");
+			ret = 2;
+			goto out;
+		}
+		if (signer_read(signer_arg, false, xy, NULL) != 0 ||
+		    tpm_signer_pub(xy, &req) != 0 ||
+		    attr_set(&extra, CKA_TPM11_PCR_SIGNER, req.data, req.len) !=
+			    0) {
+			ret = 2;
+			goto out;
+		}
+	}
 	no_login = opts_get(opts, "no-login")->given;
 	if ((c = tool_open(false)) == NULL)
-		return 1;
+		goto out;
 	if ((t = tool_token(c, opts)) == NULL)
 		goto out;
 	/* PKCS#11 lets labels repeat, but the tool's commands name a key by
@@ -125,6 +312,18 @@ cmd_addkey(int argc, char **argv)
 	    (rv = core_tpm_offers(c, type)) != CKR_OK) {
 		tool_fail(c, "addkey", rv);
 		goto out;
+	}
+	if (pcrs.mask != 0) {
+		/* A bank the TPM does not keep is said before the PIN. */
+		blob now = {0};
+
+		rv = tpm_pcr_read(c->tpm, &pcrs, &now);
+		blob_free(&now);
+		if (rv != CKR_OK) {
+			fprintf(stderr, "tpm11: addkey: --pcrs %s: %s\n", pcrs_arg,
+				tpm_errmsg(c->tpm));
+			goto out;
+		}
 	}
 	if (no_login) {
 		/* Such a key has an empty authValue and never touches the
@@ -154,8 +353,8 @@ cmd_addkey(int argc, char **argv)
 			"can take several seconds)...\n");
 	rv = token_generate_key(c, t, type, opts_value(opts, "key-label"),
 				id_len ? id : NULL, id_len,
-				no_login ? TOKEN_KEY_NO_LOGIN : 0, NULL, NULL,
-				NULL, &priv_id);
+				no_login ? TOKEN_KEY_NO_LOGIN : 0, NULL,
+				extra.n ? &extra : NULL, NULL, &priv_id);
 	token_logout(c, t);
 	if (rv != CKR_OK) {
 		tool_fail(c, "addkey", rv);
@@ -169,6 +368,15 @@ cmd_addkey(int argc, char **argv)
 		if (a)
 			hex_print(stdout, a->pValue, a->ulValueLen);
 		printf(", %s)\n", tpm_key_type_name(type));
+		if (pcrs.mask != 0) {
+			char sel[96];
+
+			tpm_pcr_sel_text(&pcrs, sel, sizeof(sel));
+			printf("bound to PCRs %s (their current values)\n", sel);
+		}
+		if (signer_arg != NULL)
+			printf("bound to PCR values signed by %s (tpm11 "
+			       "pcr-sign)\n", signer_arg);
 		free(label);
 	}
 	if (getenv("TPM11_LOG"))
@@ -176,6 +384,8 @@ cmd_addkey(int argc, char **argv)
 	ret = 0;
 out:
 	secure_free_str(pin);
+	attr_list_clear(&extra);
+	blob_free(&req);
 	core_close(c);
 	return ret;
 }
@@ -244,6 +454,14 @@ cmd_listobjects(int argc, char **argv)
 				printf("  algorithm: ecc%u\n", ec_bits(cv));
 			}
 		}
+		if (o->key.pcrs.mask != 0) {
+			char sel[96];
+
+			tpm_pcr_sel_text(&o->key.pcrs, sel, sizeof(sel));
+			printf("  pcrs: %s\n", sel);
+		}
+		if (o->key.signer.len != 0)
+			printf("  pcrs: signed policy\n");
 		if (o->cls == CKO_CERTIFICATE)
 			cert_print_details(o);
 		free(label);

@@ -30,6 +30,8 @@ static const struct {
 	{"rmkey", cmd_rmkey, "remove a key (alias: objdel)"},
 	{"objdel", cmd_rmkey, NULL},
 	{"ssh-pubkey", cmd_ssh_pubkey, "print keys as ssh-keygen -D does"},
+	{"pcr-sign", cmd_pcr_sign, "sign PCR values for keys made with "
+	 "--pcr-signer"},
 	{"ak", cmd_ak, "attestation keys: create, import-cert, export"},
 	{"attest", cmd_attest, "prove that a key lives in this TPM"},
 	{"verify-attestation", cmd_verify_attestation,

@@ -56,6 +56,7 @@ int cmd_verify(int argc, char **argv);
 int cmd_changepin(int argc, char **argv);
 int cmd_initpin(int argc, char **argv);
 int cmd_addkey(int argc, char **argv);
+int cmd_pcr_sign(int argc, char **argv);
 int cmd_listobjects(int argc, char **argv);
 int cmd_rmkey(int argc, char **argv);
 int cmd_ssh_pubkey(int argc, char **argv);
