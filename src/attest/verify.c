@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/core_names.h>
 #include <openssl/param_build.h>
@@ -102,6 +103,33 @@ check_key_attributes(const TPMT_PUBLIC *p, verify_result *r)
 		fail(r, "the key has adminWithPolicy, so the TPM may have "
 		     "certified a public area loaded without its private "
 		     "part");
+}
+
+/* The key's authPolicy and whether it binds every use (userWithAuth
+ * clear: the authValue alone does not authorize; Part 1, 19.7). tpm11's
+ * PCR-bound keys are such keys. --require-policy: the relying party's
+ * expected policy digest. */
+static void
+check_key_policy(const TPMT_PUBLIC *p, const verify_opts *o, verify_result *r)
+{
+	char *hex = p->authPolicy.size ? hex_encode(p->authPolicy.buffer,
+						    p->authPolicy.size)
+				       : NULL;
+
+	snprintf(r->auth_policy, sizeof(r->auth_policy), "%s", hex ? hex : "");
+	free(hex);
+	r->policy_only = p->authPolicy.size > 0 &&
+			 !(p->objectAttributes & TPMA_OBJECT_USERWITHAUTH);
+	if (o->require_policy == NULL)
+		return;
+	if (strcasecmp(o->require_policy, r->auth_policy) != 0)
+		fail(r, "the key's authPolicy is %s, not the required %s",
+		     r->auth_policy[0] ? r->auth_policy : "empty (none)",
+		     o->require_policy);
+	else if (!r->policy_only)
+		fail(r, "the key has the required authPolicy but userWithAuth "
+		     "set: its authValue alone authorizes it, so the policy "
+		     "binds nothing");
 }
 
 static char *
@@ -601,6 +629,7 @@ verify_evidence(const evidence *ev, const verify_opts *o, verify_result *r)
 		     "public area (another key's public area)");
 	if (kp_ok) {
 		check_key_attributes(&kp, r);
+		check_key_policy(&kp, o, r);
 		r->ssh_line = key_ssh_line(&kp, o->comment ? o->comment
 						       : "tpm11-attested",
 					   &r->key_desc);

@@ -34,6 +34,9 @@ typedef struct {
 	const char *rp_id;          /* webauthn: default "tpm11" */
 	const char *comment;        /* of the authorized_keys line */
 	bool require_creation;
+	/* hex authPolicy the key must have, with userWithAuth clear so that
+	 * every use must satisfy it (--require-policy), or NULL */
+	const char *require_policy;
 } verify_opts;
 
 typedef struct {
@@ -51,6 +54,10 @@ typedef struct {
 	char *ak_desc;            /* how the AK is known to be a TPM's */
 	bool creation;            /* TPM2_CertifyCreation checked */
 	char creation_parent[140];/* hex Name of the key's parent */
+	char auth_policy[2 * 64 + 1]; /* hex authPolicy ("" when none) */
+	bool policy_only;         /* userWithAuth clear: every use of the
+				     key must satisfy auth_policy (e.g. a
+				     PCR-bound key) */
 } verify_result;
 
 /* Fills r; returns the number of failed checks (0: the attestation

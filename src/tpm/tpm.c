@@ -1152,6 +1152,21 @@ priv_from_blob(const blob *b, TPM2B_PRIVATE *p)
 
 
 int
+tpm_pub_policy(const blob *pub, uint8_t out[64], size_t *len)
+{
+	TPM2B_PUBLIC p;
+
+	*len = 0;
+	if (pub_from_blob(pub, &p) != 0 ||
+	    p.publicArea.authPolicy.size > 64)
+		return -1;
+	memcpy(out, p.publicArea.authPolicy.buffer,
+	       p.publicArea.authPolicy.size);
+	*len = p.publicArea.authPolicy.size;
+	return 0;
+}
+
+int
 tpm_pub_parse(const blob *pub, tpm_pubkey *out)
 {
 	TPM2B_PUBLIC p;

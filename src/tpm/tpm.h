@@ -395,6 +395,9 @@ tpm_key_type tpm_hmac_type(hash_algo h);
 
 /* Parses a stored TPM2B_PUBLIC. */
 int tpm_pub_parse(const blob *pub, tpm_pubkey *out);
+/* A stored TPM2B_PUBLIC's authPolicy (up to 64 bytes into out, *len its
+ * size, 0 when it has none). -1 if the blob does not parse. */
+int tpm_pub_policy(const blob *pub, uint8_t out[64], size_t *len);
 
 /* ECDSA over a digest (any length: truncated or padded to a hash size the
  * TPM knows, as ECDSA uses the leftmost bits). r||s, field-length halves. */

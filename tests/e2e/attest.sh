@@ -212,6 +212,30 @@ else not_ok "verify-attestation prints the TPM's manufacturer and model (from th
 if grep -q "^# created: in this TPM" "$W/out"; then ok "TPM2_CertifyCreation proves where the key was made"
 else not_ok "TPM2_CertifyCreation proves where the key was made"; show; fi
 sed 's/^/# /' "$W/out"
+if grep -q "^# key policy: none; its authValue authorizes its use" "$W/out"; then
+	ok "verify-attestation says a plain key has no policy"
+else not_ok "verify-attestation says a plain key has no policy"; show; fi
+
+# A PCR-bound key (issue 18): the verifier reports its policy, and a relying
+# party can require it (--require-policy, the digest listobjects prints).
+check_clean "addkey kpcr --pcrs sha256:7" "$T" addkey --label "$LABEL" --algorithm ecc256 \
+	--key-label kpcr --pcrs sha256:7 --userpin "$USER_PIN"
+POL=$("$T" listobjects --label "$LABEL" | awk '/^- label: kpcr$/ { on = 1; next } /^- / { on = 0 } on && $1 == "policy:" { print $2 }')
+N=$(nonce)
+run "$T" attest --label "$LABEL" --key-label kpcr --nonce "$N" --format json --userpin "$USER_PIN" --out "$W/ac-json-kpcr"
+if [ "$rc" = 0 ]; then ok "attest a PCR-bound key"; else not_ok "attest a PCR-bound key (exit $rc)"; show; fi
+t11_clean "attest kpcr"
+run "$T" verify-attestation "$W/ac-json-kpcr" --nonce "$N" --ak-ca "$AK_CA"
+if [ "$rc" = 0 ] && [ ${#POL} = 64 ] &&
+	grep -q "^# key policy: authPolicy $POL; every use must satisfy it (userWithAuth clear)" "$W/out"; then
+	ok "verify-attestation reports the PCR-bound key's policy, the digest listobjects prints ($POL)"
+else not_ok "verify-attestation reports the PCR-bound key's policy (listobjects: '$POL')"; show; fi
+expect_ok "--require-policy with the key's policy" \
+	"$T" verify-attestation "$W/ac-json-kpcr" --nonce "$N" --ak-ca "$AK_CA" --require-policy "$POL"
+expect_refused "--require-policy with another digest" "not the required" \
+	"$T" verify-attestation "$W/ac-json-kpcr" --nonce "$N" --ak-ca "$AK_CA" --require-policy "$(printf '%064d' 0)"
+expect_refused "--require-policy on a key without a policy" "authPolicy is empty" \
+	"$T" verify-attestation "$W/ac-json-k256" --nonce "$(cat "$W/ac-json-k256.nonce")" --ak-ca "$AK_CA" --require-policy "$POL"
 
 # The AK certificate names the TPM's own manufacturer, a registered one.
 run "$T" verify-attestation "$W/ac-webauthn-k256" --nonce "$(cat "$W/ac-webauthn-k256.nonce")" --ak-ca "$AK_CA"

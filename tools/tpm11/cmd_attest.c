@@ -1672,6 +1672,8 @@ cmd_verify_attestation(int argc, char **argv)
 		 "\"tpm11\")"},
 		{"require-creation", OPT_FLAG, "also require the "
 		 "TPM2_CertifyCreation proof (json)"},
+		{"require-policy", OPT_VALUE, "the key's authPolicy must be "
+		 "this (hex; e.g. a PCR-bound key's), binding every use"},
 		{"make-challenge", OPT_FLAG, "make a challenge instead (with "
 		 "--request, --ek-ca, --state-out, --challenge-out)"},
 		{"request", OPT_VALUE, "with --make-challenge: the file from "
@@ -1792,6 +1794,7 @@ cmd_verify_attestation(int argc, char **argv)
 	vo.client_data_hash = have_cdh ? cdh : NULL;
 	vo.rp_id = opts_value(opts, "rp-id");
 	vo.require_creation = opts_get(opts, "require-creation")->given;
+	vo.require_policy = opts_value(opts, "require-policy");
 	if (opts_value(opts, "ek-ca") &&
 	    (vo.ek_ca = certs_load_pem(opts_value(opts, "ek-ca"), why,
 				       sizeof(why))) == NULL) {
@@ -1874,6 +1877,16 @@ cmd_verify_attestation(int argc, char **argv)
 	if (vr.creation)
 		printf("# created: in this TPM, under parent %s "
 		       "(TPM2_CertifyCreation)\n", vr.creation_parent);
+	if (vr.policy_only)
+		printf("# key policy: authPolicy %s; every use must satisfy "
+		       "it (userWithAuth clear), e.g. bound to PCRs\n",
+		       vr.auth_policy);
+	else if (vr.auth_policy[0])
+		printf("# key policy: authPolicy %s, but its authValue alone "
+		       "also authorizes it (userWithAuth set)\n",
+		       vr.auth_policy);
+	else
+		printf("# key policy: none; its authValue authorizes its use\n");
 	printf("# AK: %s\n", vr.ak_desc ? vr.ak_desc : "?");
 	if (vr.ek_unbound)
 		printf("# EK certificate: issued by a trusted EK CA (--ek-ca), "

@@ -462,6 +462,17 @@ cmd_listobjects(int argc, char **argv)
 		}
 		if (o->key.signer.len != 0)
 			printf("  pcrs: signed policy\n");
+		if (o->key.pcrs.mask != 0 || o->key.signer.len != 0) {
+			uint8_t pol[64];
+			size_t pl = 0;
+
+			/* what verify-attestation --require-policy compares */
+			if (tpm_pub_policy(&o->key.pub, pol, &pl) == 0 && pl) {
+				printf("  policy: ");
+				hex_print(stdout, pol, pl);
+				putchar('\n');
+			}
+		}
 		if (o->cls == CKO_CERTIFICATE)
 			cert_print_details(o);
 		free(label);
