@@ -5181,7 +5181,8 @@ x963_expected(const EVP_MD *md, const unsigned char *z, size_t zl,
  * lengths within one hash block and across two. */
 static void
 ecdh_kdf_cases(CK_SESSION_HANDLE s, CK_MECHANISM *m, CK_ECDH1_DERIVE_PARAMS *ep,
-	       CK_OBJECT_HANDLE priv, const unsigned char *z, size_t zl,
+	       CK_OBJECT_HANDLE priv, CK_ATTRIBUTE *t, CK_ULONG nt,
+	       CK_ULONG *lenp, const unsigned char *z, size_t zl,
 	       unsigned char *ppt, size_t ppl)
 {
 	static const struct {
@@ -5196,20 +5197,13 @@ ecdh_kdf_cases(CK_SESSION_HANDLE s, CK_MECHANISM *m, CK_ECDH1_DERIVE_PARAMS *ep,
 		{ CKD_SHA384_KDF, "CKD_SHA384_KDF", "SHA384", 80, "x" },
 		{ CKD_SHA512_KDF, "CKD_SHA512_KDF", "SHA512", 64, "conf-info" },
 	};
-	CK_OBJECT_CLASS sc = CKO_SECRET_KEY;
-	CK_KEY_TYPE gk = CKK_GENERIC_SECRET;
+	CK_ULONG keep = *lenp;
 	size_t i;
 
+	/* t: ex_ecdh's template for a session generic secret, whose
+	 * CKA_VALUE_LEN points at *lenp */
 	for (i = 0; i < NELEM(cases); i++) {
 		CK_ULONG len = cases[i].len, vl = 0;
-		CK_ATTRIBUTE t[] = {
-			{ CKA_CLASS, &sc, sizeof(sc) },
-			{ CKA_KEY_TYPE, &gk, sizeof(gk) },
-			{ CKA_VALUE_LEN, &len, sizeof(len) },
-			{ CKA_SENSITIVE, (void *)&no, 1 },
-			{ CKA_EXTRACTABLE, (void *)&yes, 1 },
-			{ CKA_TOKEN, (void *)&no, 1 },
-		};
 		const char *info = cases[i].info;
 		size_t il = info ? strlen(info) : 0;
 		unsigned char want[128], *v = NULL;
@@ -5232,7 +5226,8 @@ ecdh_kdf_cases(CK_SESSION_HANDLE s, CK_MECHANISM *m, CK_ECDH1_DERIVE_PARAMS *ep,
 		ep->ulSharedDataLen = il;
 		ep->pPublicData = ppt;
 		ep->ulPublicDataLen = ppl;
-		rv = p11->C_DeriveKey(s, m, priv, t, NELEM(t), &dk);
+		*lenp = len;
+		rv = p11->C_DeriveKey(s, m, priv, t, nt, &dk);
 		if (rv == CKR_OK)
 			rv = get_attr_alloc(s, dk, CKA_VALUE, &v, &vl);
 		if (!tap(rv == CKR_OK && vl == len && memcmp(v, want, len) == 0,
@@ -5242,6 +5237,7 @@ ecdh_kdf_cases(CK_SESSION_HANDLE s, CK_MECHANISM *m, CK_ECDH1_DERIVE_PARAMS *ep,
 		if (dk)
 			p11->C_DestroyObject(s, dk);
 	}
+	*lenp = keep;
 	memset(ep, 0, sizeof(*ep));
 	ep->kdf = CKD_NULL;
 	ep->pPublicData = ppt;
@@ -5308,7 +5304,8 @@ ex_ecdh(CK_SESSION_HANDLE s, const struct mdef *d)
 		free(v);
 		p11->C_DestroyObject(s, dk);
 	}
-	ecdh_kdf_cases(s, &m, &ep, kp.priv, want, wl, ppt, ppl);
+	ecdh_kdf_cases(s, &m, &ep, kp.priv, t, NELEM(t), &len, want, wl, ppt,
+		       ppl);
 	dl = der_octet_string(ppt, ppl, der);
 	ep.pPublicData = der;
 	ep.ulPublicDataLen = dl;
