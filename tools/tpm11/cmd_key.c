@@ -18,34 +18,6 @@ now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-/* Whether t has a key labelled kl or with CKA_ID id (either may be NULL);
- * if so, says so and how to go on. */
-static bool
-key_taken(token *t, const char *kl, const uint8_t *id, size_t id_len)
-{
-	size_t i;
-
-	for (i = 0; i < t->nobjs; i++) {
-		if (kl && tool_key_matches(t->objs[i], kl, NULL, 0)) {
-			fprintf(stderr, "tpm11: token \"%s\" already has a key "
-				"labelled \"%s\"; choose another --key-label, or "
-				"remove that key first with `tpm11 rmkey --label "
-				"%s --key-label %s`\n", t->rec.label, kl,
-				t->rec.label, kl);
-			return true;
-		}
-		if (id && tool_key_matches(t->objs[i], NULL, id, id_len)) {
-			fprintf(stderr, "tpm11: token \"%s\" already has a key "
-				"with id ", t->rec.label);
-			hex_print(stderr, id, id_len);
-			fprintf(stderr, "; choose another --id, or leave it out "
-				"(the id is then made from the public key)\n");
-			return true;
-		}
-	}
-	return false;
-}
-
 int
 cmd_addkey(int argc, char **argv)
 {
@@ -117,7 +89,7 @@ cmd_addkey(int argc, char **argv)
 	/* PKCS#11 lets labels repeat, but the tool's commands name a key by
 	 * its label: a second "ssh" would make every later --key-label ssh
 	 * ambiguous. An id must name one key: its objects share it. */
-	if (key_taken(t, opts_value(opts, "key-label"), id_len ? id : NULL,
+	if (tool_key_taken(t, opts_value(opts, "key-label"), id_len ? id : NULL,
 		      id_len))
 		goto out;
 	/* What the TPM lacks is said before a PIN is asked for. */

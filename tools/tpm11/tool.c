@@ -227,3 +227,31 @@ tool_find_key(token *t, const char *kl, const char *idhex, const char *id_flag)
 	}
 	return found;
 }
+
+/* Whether t has a key labelled kl or with CKA_ID id (either may be NULL);
+ * if so, says so and how to go on. */
+bool
+tool_key_taken(token *t, const char *kl, const uint8_t *id, size_t id_len)
+{
+	size_t i;
+
+	for (i = 0; i < t->nobjs; i++) {
+		if (kl && tool_key_matches(t->objs[i], kl, NULL, 0)) {
+			fprintf(stderr, "tpm11: token \"%s\" already has a key "
+				"labelled \"%s\"; choose another --key-label, or "
+				"remove that key first with `tpm11 rmkey --label "
+				"%s --key-label %s`\n", t->rec.label, kl,
+				t->rec.label, kl);
+			return true;
+		}
+		if (id && tool_key_matches(t->objs[i], NULL, id, id_len)) {
+			fprintf(stderr, "tpm11: token \"%s\" already has a key "
+				"with id ", t->rec.label);
+			hex_print(stderr, id, id_len);
+			fprintf(stderr, "; choose another --id, or leave it out "
+				"(the id is then made from the public key)\n");
+			return true;
+		}
+	}
+	return false;
+}

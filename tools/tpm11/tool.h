@@ -45,6 +45,10 @@ void hex_print(FILE *f, const void *p, size_t n);
  * any). */
 bool tool_key_matches(const token_obj *o, const char *kl, const uint8_t *id,
 		      size_t id_len);
+/* Whether t has a key labelled kl or with CKA_ID id (either may be
+ * NULL); if so, says so and how to go on. */
+bool tool_key_taken(token *t, const char *kl, const uint8_t *id,
+		    size_t id_len);
 token_obj *tool_find_key(token *t, const char *kl, const char *idhex,
 			 const char *id_flag);
 
@@ -56,6 +60,7 @@ int cmd_verify(int argc, char **argv);
 int cmd_changepin(int argc, char **argv);
 int cmd_initpin(int argc, char **argv);
 int cmd_addkey(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 int cmd_listobjects(int argc, char **argv);
 int cmd_rmkey(int argc, char **argv);
 int cmd_ssh_pubkey(int argc, char **argv);
