@@ -39,7 +39,7 @@ KEYS=(
 	"rsa-p8 rsa2048 pkcs8 07" "rsa-trad rsa2048 trad 08" "rsa-ssh rsa2048 openssh 09"
 )
 mkkey() { # NAME TYPE FORMAT
-	local f=$K/$1 gen
+	local f=$K/$1 gen st
 	case $2 in
 	p256) gen=(-algorithm EC -pkeyopt ec_paramgen_curve:P-256); st=(-t ecdsa -b 256) ;;
 	p384) gen=(-algorithm EC -pkeyopt ec_paramgen_curve:P-384); st=(-t ecdsa -b 384) ;;
@@ -56,27 +56,38 @@ mkkey() { # NAME TYPE FORMAT
 	# the original public key: OpenSSH line and PEM
 	ssh-keygen -y -f "$f" >"$f.sshpub" </dev/null
 	ssh-keygen -e -m PKCS8 -f "$f.sshpub" >"$f.pub.pem"
-	# the private scalar (EC) or the primes (RSA), hex, for the bus check
-	python3 - "$f" >"$f.secret" <<'PY'
-import sys
-from cryptography.hazmat.primitives import serialization as s
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-data = open(sys.argv[1], 'rb').read()
-k = (s.load_ssh_private_key if b'OPENSSH' in data else s.load_pem_private_key)(data, None)
-if isinstance(k, ec.EllipticCurvePrivateKey):
-    n = (k.curve.key_size + 7) // 8
-    print(k.private_numbers().private_value.to_bytes(n, 'big').hex().upper())
-else:
-    p = k.private_numbers()
-    for v in (p.p, p.q, p.d):
-        print(v.to_bytes((v.bit_length() + 7) // 8, 'big').hex().upper())
-PY
 }
 made=1
 for k in "${KEYS[@]}"; do
 	set -- $k
 	mkkey "$1" "$2" "$3" || made=0
 done
+# the private scalars (EC) and the primes and d (RSA), hex, one per line
+# in NAME.secret, for the bus check
+python3 - "$K" "${KEYS[@]}" <<'PY' || made=0
+import sys
+from cryptography.hazmat.primitives import serialization as s
+from cryptography.hazmat.primitives.asymmetric import ec
+for spec in sys.argv[2:]:
+    name = spec.split()[0]
+    path = sys.argv[1] + '/' + name
+    data = open(path, 'rb').read()
+    k = (s.load_ssh_private_key if b'OPENSSH' in data else s.load_pem_private_key)(data, None)
+    with open(path + '.secret', 'w') as out:
+        if isinstance(k, ec.EllipticCurvePrivateKey):
+            n = (k.curve.key_size + 7) // 8
+            vals = [k.private_numbers().private_value.to_bytes(n, 'big')]
+        else:
+            p = k.private_numbers()
+            vals = [v.to_bytes((v.bit_length() + 7) // 8, 'big') for v in (p.p, p.q, p.d)]
+        for v in vals:
+            out.write(v.hex().upper() + '\n')
+    # the public x or n: it does cross the bus (positive control)
+    pn = k.public_key().public_numbers()
+    v = pn.x.to_bytes(n, 'big') if isinstance(k, ec.EllipticCurvePrivateKey) else \
+        pn.n.to_bytes((pn.n.bit_length() + 7) // 8, 'big')
+    open(path + '.public', 'w').write(v.hex().upper() + '\n')
+PY
 grep -q "BEGIN PRIVATE KEY" "$K/p256-p8" && grep -q "BEGIN EC PRIVATE KEY" "$K/p384-trad" &&
 	grep -q "BEGIN RSA PRIVATE KEY" "$K/rsa-trad" && grep -q "BEGIN OPENSSH PRIVATE KEY" "$K/rsa-ssh" || made=0
 if [ "$made" = 1 ]; then ok "9 keys in PKCS#8, traditional PEM and OpenSSH files"
@@ -249,6 +260,13 @@ for k in "${KEYS[@]}"; do
 		done
 	done <"$K/$1.secret"
 done
+seen=0
+for k in "${KEYS[@]}"; do
+	set -- $k
+	grep -q "$(cat "$K/$1.public")" "$T11_TMP/bus.hex" && seen=$((seen + 1))
+done
+if [ "$seen" = 9 ]; then ok "each imported key's public x or n is in the bus log (the search finds key material that crosses)"
+else not_ok "each imported key's public x or n is in the bus log (found $seen of 9)"; fi
 if [ -z "$found" ] && [ "$pieces" -gt 100 ]; then
 	ok "no piece of any private scalar or prime crossed the bus ($pieces 16-byte pieces checked)"
 else not_ok "no piece of any private scalar or prime crossed the bus (found:$found)"; fi
