@@ -5,8 +5,10 @@
  * takes. */
 #include "crypto/privkey.h"
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/bio.h>
@@ -15,6 +17,8 @@
 #include <openssl/decoder.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs12.h>
+#include <openssl/x509.h>
 
 #include "crypto/sshpriv.h"
 #include "util/secure.h"
@@ -243,5 +247,65 @@ out:
 		privkey_clear(out);
 	EVP_PKEY_free(pk);
 	OSSL_DECODER_CTX_free(dc);
+	return r;
+}
+
+int
+privkey_read_pkcs12(const uint8_t *data, size_t len, const char *pass,
+		    privkey *out, uint8_t **cert, size_t *cert_len, char *err,
+		    size_t errlen)
+{
+	const unsigned char *p = data;
+	PKCS12 *p12 = NULL;
+	EVP_PKEY *pk = NULL;
+	X509 *x = NULL;
+	unsigned char *der = NULL;
+	int n, r = -1;
+
+	memset(out, 0, sizeof(*out));
+	*cert = NULL;
+	*cert_len = 0;
+	if (len > LONG_MAX ||
+	    (p12 = d2i_PKCS12(NULL, &p, (long)len)) == NULL) {
+		snprintf(err, errlen, "not a PKCS#12 file, or damaged or cut "
+			 "short");
+		goto out;
+	}
+	if (PKCS12_verify_mac(p12, pass, -1) != 1) {
+		snprintf(err, errlen, "wrong PKCS#12 password (give it with "
+			 "--passphrase-file), or a damaged file");
+		goto out;
+	}
+	/* also checks that the certificate is the key's */
+	if (PKCS12_parse(p12, pass, &pk, &x, NULL) != 1 || pk == NULL) {
+		snprintf(err, errlen, "the PKCS#12 file holds no private key "
+			 "tpm11 can read (or one that does not match its "
+			 "certificate)");
+		goto out;
+	}
+	if (privkey_from_evp(pk, out, err, errlen) != 0)
+		goto out;
+	if (x != NULL) {
+		if ((n = i2d_X509(x, &der)) <= 0) {
+			snprintf(err, errlen, "the PKCS#12 certificate does not "
+				 "encode");
+			goto out;
+		}
+		if ((*cert = malloc((size_t)n)) == NULL) {
+			OPENSSL_free(der);
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+		memcpy(*cert, der, (size_t)n);
+		OPENSSL_free(der);
+		*cert_len = (size_t)n;
+	}
+	r = 0;
+out:
+	if (r != 0)
+		privkey_clear(out);
+	EVP_PKEY_free(pk);
+	X509_free(x);
+	PKCS12_free(p12);
 	return r;
 }

@@ -29,6 +29,12 @@ typedef struct {
  * err (no key material in it). */
 int privkey_read(const uint8_t *data, size_t len, privkey *out, char *err,
 		 size_t errlen);
+/* A PKCS#12 file (DER) with password pass (may be empty): its private
+ * key, and in *cert (malloc'd DER, the caller frees) its certificate, or
+ * NULL when it holds none. 0, or -1 with a sentence in err. */
+int privkey_read_pkcs12(const uint8_t *data, size_t len, const char *pass,
+			privkey *out, uint8_t **cert, size_t *cert_len,
+			char *err, size_t errlen);
 /* Checks an RSA key's size and exponent, an EC key's curve (found in
  * the caller's parts); 0 or -1 with err. Used by both readers. */
 int privkey_check_rsa(privkey *k, size_t plen, char *err, size_t errlen);

@@ -13,7 +13,8 @@
 # a public key, Ed25519 in both formats, a passphrase-protected OpenSSH
 # key, a wrong --label, the same key twice): one line on stderr, the
 # token's objects unchanged, the TPM clean. --shred removes the file after
-# the import. Runs once per TPM mode (tests/run, T11_TPM_MODE).
+# the import. A PKCS#12 file: the key and its certificate (with the key's
+# CKA_ID), a wrong password refused. Runs once per TPM mode (tests/run, T11_TPM_MODE).
 . "$(dirname "$0")/../lib/common.sh"
 t11_require_build
 
@@ -242,6 +243,44 @@ else
 fi
 t11_clean "pkcs11-tool --sign with the --no-login key"
 
+# --- PKCS#12: the key and its certificate -------------------------------------
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$K/alice.key" \
+	-subj /CN=alice -days 30 -out "$K/alice.crt" 2>/dev/null
+printf 'p12 pass word\n' >"$K/p12pass"
+openssl pkcs12 -export -inkey "$K/alice.key" -in "$K/alice.crt" -passout 'pass:p12 pass word' \
+	-out "$K/alice.p12" 2>/dev/null
+before=$(objects)
+bad "a PKCS#12 file with a wrong password" "wrong PKCS#12 password" --label "$L" --pkcs12 "$K/alice.p12" \
+	--userpin-file "$T11_TMP/pin"
+if "$T" import --label "$L" --key-label alice --pkcs12 "$K/alice.p12" --passphrase-file "$K/p12pass" \
+	--userpin-file "$T11_TMP/pin" >"$T11_TMP/imp.out" 2>"$T11_TMP/imp.err" </dev/null &&
+	grep -q "^certificate: alice (subject CN=alice)" "$T11_TMP/imp.out"; then
+	ok "import --pkcs12: the key and its certificate"
+else
+	not_ok "import --pkcs12: the key and its certificate"; sed 's/^/# /' "$T11_TMP/imp.out" "$T11_TMP/imp.err"
+fi
+t11_clean "import --pkcs12"
+ids=$(objects | awk '/^- label: alice$/ { on = 1; next } /^- / { on = 0 } on && /^  id: / { print $2 }' | sort | uniq -c)
+if [ "$(wc -l <<<"$ids")" = 1 ] && [ "$(awk '{ print $1 }' <<<"$ids")" = 3 ]; then
+	ok "the certificate has the key's CKA_ID (private key, public key and certificate share one id)"
+else not_ok "the certificate has the key's CKA_ID"; objects | sed 's/^/# /'; fi
+openssl x509 -in "$K/alice.crt" -outform DER -out "$K/alice.der"
+if pkcs11-tool --module "$M" --token-label "$L" --read-object --type cert --label alice \
+	-o "$T11_TMP/cert.der" >/dev/null 2>&1 </dev/null && cmp -s "$K/alice.der" "$T11_TMP/cert.der"; then
+	ok "pkcs11-tool reads the PKCS#12's certificate back from the token"
+else not_ok "pkcs11-tool reads the PKCS#12's certificate back from the token"; fi
+t11_clean "pkcs11-tool --read-object"
+openssl pkey -in "$K/alice.key" -pubout -out "$K/alice.pub.pem" 2>/dev/null
+aid=$(objects | awk '/^- label: alice$/ { on = 1; next } on && /^  id: / { print $2; exit }')
+if pkcs11-tool --module "$M" --token-label "$L" --login --pin "$UP" --sign -m ECDSA-SHA256 --id "$aid" \
+	--signature-format openssl -i "$T11_TMP/data" -o "$T11_TMP/sig" >"$T11_TMP/sign.out" 2>&1 </dev/null &&
+	openssl dgst -sha256 -verify "$K/alice.pub.pem" -signature "$T11_TMP/sig" "$T11_TMP/data" >>"$T11_TMP/sign.out" 2>&1; then
+	ok "the PKCS#12 key signs; the signature verifies with the certificate's key"
+else
+	not_ok "the PKCS#12 key signs; the signature verifies with the certificate's key"; sed 's/^/# /' "$T11_TMP/sign.out"
+fi
+t11_clean "pkcs11-tool --sign with the PKCS#12 key"
+
 # --- the bus -------------------------------------------------------------------
 cp "$LOG" "$T11_TMP/bus.log"
 $BUS "$T11_TMP/bus.log" hex >"$T11_TMP/bus.hex"
@@ -250,8 +289,12 @@ if [ "$size" -gt 1000 ] && grep -q "53572020" "$T11_TMP/bus.hex"; then
 	ok "the swtpm log holds the traffic ($((size / 2)) bytes)"
 else not_ok "the swtpm log holds the traffic ($size hex digits)"; fi
 # every 16-byte piece (at 8-byte steps) of every private value
+d=$(openssl pkey -in "$K/alice.key" -noout -text 2>/dev/null |
+	awk '/^priv:/ { on = 1; next } /^pub:/ { on = 0 } on' | tr -d ' :\n' | tr a-f A-F)
+[ ${#d} = 66 ] && d=${d#00}
+echo "$d" >"$K/alice.secret"
 pieces=0; found=""
-for k in "${KEYS[@]}"; do
+for k in "${KEYS[@]}" alice; do
 	set -- $k
 	while read -r v; do
 		for ((i = 0; i + 32 <= ${#v}; i += 16)); do

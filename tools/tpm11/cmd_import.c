@@ -97,6 +97,10 @@ cmd_import(int argc, char **argv)
 		 "it)"},
 		{"privkey", OPT_VALUE, "the private key file: PEM (PKCS#8, EC or "
 		 "RSA PRIVATE KEY) or OpenSSH, unencrypted"},
+		{"pkcs12", OPT_VALUE, "or a PKCS#12 file: its key, and its "
+		 "certificate onto the token with the key's CKA_ID"},
+		{"passphrase-file", OPT_VALUE, "the PKCS#12 password, from a "
+		 "file (default: empty)"},
 		{"id", OPT_VALUE, "the key's CKA_ID in hex (default: from the "
 		 "public key)"},
 		{"no-login", OPT_FLAG, "usable WITHOUT the PIN (for services)"},
@@ -106,9 +110,10 @@ cmd_import(int argc, char **argv)
 		 "verified import"},
 		{NULL},
 	};
-	const char *path, *idhex;
-	uint8_t *data = NULL, id[64];
-	size_t len = 0, id_len = 0;
+	const char *path, *idhex, *p12;
+	uint8_t *data = NULL, id[64], *cert = NULL, *pass = NULL;
+	size_t len = 0, id_len = 0, cert_len = 0, pass_len = 0;
+	x509_cert xc;
 	char err[256], *pin = NULL;
 	privkey pk;
 	tpm_privkey tk;
@@ -122,20 +127,27 @@ cmd_import(int argc, char **argv)
 
 	memset(&pk, 0, sizeof(pk));
 	memset(&tk, 0, sizeof(tk));
+	memset(&xc, 0, sizeof(xc));
 	ARGS(opts, "import",
-	     "--label LABEL --privkey FILE [--key-label NAME] [--id HEX] "
+	     "--label LABEL (--privkey FILE | --pkcs12 FILE "
+	     "[--passphrase-file FILE]) [--key-label NAME] [--id HEX] "
 	     "(--userpin PIN | --no-login) [--shred]",
 	     "Puts an existing private key into the TPM (TPM2_Import: the "
 	     "private part\ncrosses the bus only encrypted) and stores its "
 	     "TPM-wrapped blob and public\nkey on the token. P-256, P-384, "
 	     "RSA-2048 and RSA-3072 keys from PEM (PKCS#8,\n\"EC/RSA PRIVATE "
-	     "KEY\") or unencrypted OpenSSH files. The key existed outside\n"
+	     "KEY\"), unencrypted OpenSSH files or PKCS#12 (with the\n"
+	     "certificate). The key existed outside\n"
 	     "the TPM: destroy the original file afterwards (--shred).");
-	if ((path = opts_value(opts, "privkey")) == NULL) {
-		fprintf(stderr, "tpm11: --privkey FILE is needed: the private "
-			"key to import\n");
+	path = opts_value(opts, "privkey");
+	p12 = opts_value(opts, "pkcs12");
+	if ((path == NULL) == (p12 == NULL)) {
+		fprintf(stderr, "tpm11: give one of --privkey FILE and --pkcs12 "
+			"FILE: the private key to import\n");
 		return 2;
 	}
+	if (p12)
+		path = p12;
 	if ((idhex = opts_value(opts, "id")) != NULL &&
 	    hex_decode(idhex, id, sizeof(id), &id_len) != 0) {
 		fprintf(stderr, "tpm11: --id takes hex digits, e.g. 01a2\n");
@@ -151,8 +163,22 @@ cmd_import(int argc, char **argv)
 	 * is touched. */
 	if (tool_read_file(path, &data, &len) != 0)
 		return 1;
-	if (privkey_read(data, len, &pk, err, sizeof(err)) != 0) {
+	if (p12 && opts_value(opts, "passphrase-file")) {
+		if (tool_read_file(opts_value(opts, "passphrase-file"), &pass,
+				   &pass_len) != 0)
+			goto out;
+		/* one line; its newline is not part of the password */
+		pass[strcspn((char *)pass, "\r\n")] = '\0';
+	}
+	if ((p12 ? privkey_read_pkcs12(data, len, pass ? (char *)pass : "",
+				       &pk, &cert, &cert_len, err, sizeof(err))
+		 : privkey_read(data, len, &pk, err, sizeof(err))) != 0) {
 		fprintf(stderr, "tpm11: %s: %s\n", path, err);
+		goto out;
+	}
+	if (cert && x509_cert_parse(cert, cert_len, &xc, err, sizeof(err)) !=
+			    0) {
+		fprintf(stderr, "tpm11: %s: its certificate: %s\n", path, err);
 		goto out;
 	}
 	if (import_to_tpm(&pk, &tk) != 0)
@@ -192,11 +218,30 @@ cmd_import(int argc, char **argv)
 	if ((o = token_find_obj(t, priv_id)) != NULL) {
 		char *label = attr_dup_str(&o->attrs, CKA_LABEL);
 		const CK_ATTRIBUTE *a = attr_find(&o->attrs, CKA_ID);
+		uint8_t kid[64];
+		size_t kid_len = a && a->ulValueLen <= sizeof(kid)
+					 ? a->ulValueLen : 0;
 
 		printf("key: %s (id ", label ? label : "");
 		if (a)
 			hex_print(stdout, a->pValue, a->ulValueLen);
 		printf(", %s, imported)\n", tpm_key_type_name(tk.pub.type));
+		if (kid_len)
+			memcpy(kid, a->pValue, kid_len);
+		/* The certificate with the key's CKA_ID (o is stale after
+		 * the store changes). */
+		if (cert && kid_len &&
+		    cert_store(c, t, &xc, label ? label : "", kid, kid_len,
+			       false, false) == 0)
+			printf("certificate: %s (subject %s)\n",
+			       label ? label : "", xc.subject_str);
+		else if (cert) {
+			fprintf(stderr, "tpm11: the key is imported, its "
+				"certificate is not; add it with `tpm11 "
+				"addcert`\n");
+			free(label);
+			goto out;
+		}
 		free(label);
 	}
 	fprintf(stderr, "tpm11: the key is in the TPM now and signed a test "
@@ -210,6 +255,12 @@ cmd_import(int argc, char **argv)
 	ret = 0;
 out:
 	privkey_clear(&pk);
+	x509_cert_clear(&xc);
+	free(cert);
+	if (pass) {
+		secure_zero(pass, pass_len);
+		free(pass);
+	}
 	secure_zero(&tk, sizeof(tk));
 	if (data) {
 		secure_zero(data, len);

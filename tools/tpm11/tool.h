@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "crypto/x509.h"
 #include "opts.h"
 #include "token/token.h"
 
@@ -73,6 +74,11 @@ int cmd_addcert(int argc, char **argv);
 int cmd_rmcert(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
+/* Stores certificate xc on t with CKA_ID id (addcert's object: the
+ * attributes from the DER); refuses one already there. 0, or -1 with a
+ * message (cmd_cert.c). */
+int cert_store(core *c, token *t, const x509_cert *xc, const char *label,
+	       const uint8_t *id, size_t id_len, bool ca, bool trusted);
 /* listobjects: a certificate's subject, issuer, expiry (cmd_cert.c). */
 void cert_print_details(const token_obj *o);
 
