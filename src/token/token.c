@@ -1314,6 +1314,28 @@ attrs_apply(attr_list *dst, const attr_list *extra)
 	return 0;
 }
 
+/* Stores a key pair's two records, both in one transaction (never one
+ * without the other), then clears them. */
+static CK_RV
+key_pair_store(core *c, object_rec *recs, int64_t *pub_id, int64_t *priv_id)
+{
+	CK_RV rv;
+	int rc;
+
+	if ((rc = store_objects_add(c->st, recs, 2)) != STORE_OK) {
+		rv = store_failed(c, rc);
+	} else {
+		if (pub_id)
+			*pub_id = recs[0].id;
+		if (priv_id)
+			*priv_id = recs[1].id;
+		rv = core_load(c);
+	}
+	object_rec_clear(&recs[0]);
+	object_rec_clear(&recs[1]);
+	return rv;
+}
+
 CK_RV
 token_generate_key(core *c, token *t, tpm_key_type type, const char *label,
 		   const uint8_t *id, size_t id_len, unsigned flags,
@@ -1322,26 +1344,12 @@ token_generate_key(core *c, token *t, tpm_key_type type, const char *label,
 {
 	object_rec recs[2];
 	CK_RV rv;
-	int rc;
 
 	rv = token_generate_key_recs(c, t, type, label, id, id_len, flags,
 				     extra_pub, extra_priv, recs);
 	if (rv != CKR_OK)
 		return rv;
-	/* Both halves in one transaction: never one without the other. */
-	if ((rc = store_objects_add(c->st, recs, 2)) != STORE_OK) {
-		rv = store_failed(c, rc);
-		goto out;
-	}
-	if (pub_id)
-		*pub_id = recs[0].id;
-	if (priv_id)
-		*priv_id = recs[1].id;
-	rv = core_load(c);
-out:
-	object_rec_clear(&recs[0]);
-	object_rec_clear(&recs[1]);
-	return rv;
+	return key_pair_store(c, recs, pub_id, priv_id);
 }
 
 /* A new key's authValue: for a PIN-protected key (the user logged in)
@@ -1473,7 +1481,6 @@ token_import_key(core *c, token *t, const tpm_privkey *k, const char *label,
 	attr_list extra;
 	size_t i;
 	CK_RV rv;
-	int rc;
 
 	/* A key imported twice would be two objects for one key. */
 	for (i = 0; i < t->nobjs; i++) {
@@ -1503,17 +1510,7 @@ token_import_key(core *c, token *t, const tpm_privkey *k, const char *label,
 	attr_list_clear(&extra);
 	if (rv != CKR_OK)
 		return rv;
-	if ((rc = store_objects_add(c->st, recs, 2)) != STORE_OK) {
-		rv = store_failed(c, rc);
-		goto out;
-	}
-	if (priv_id)
-		*priv_id = recs[1].id;
-	rv = core_load(c);
-out:
-	object_rec_clear(&recs[0]);
-	object_rec_clear(&recs[1]);
-	return rv;
+	return key_pair_store(c, recs, NULL, priv_id);
 }
 
 static CK_RV

@@ -130,21 +130,26 @@ done
 
 # --- signatures verify with the original public key --------------------------
 head -c 1000 /dev/urandom >"$T11_TMP/data"
+# sign_verify NAME MECH ID PUBPEM: pkcs11-tool signs $T11_TMP/data with the
+# key ID (logged in), openssl verifies it with PUBPEM; then TPM clean.
+sign_verify() {
+	rm -f "$T11_TMP/sig"
+	if pkcs11-tool --module "$M" --token-label "$L" --login --pin "$UP" --sign \
+		-m "$2" --id "$3" --signature-format openssl -i "$T11_TMP/data" \
+		-o "$T11_TMP/sig" >"$T11_TMP/sign.out" 2>&1 </dev/null &&
+		openssl dgst -sha256 -verify "$4" -signature "$T11_TMP/sig" \
+			"$T11_TMP/data" >>"$T11_TMP/sign.out" 2>&1; then
+		ok "$1"
+	else
+		not_ok "$1"; sed 's/^/# /' "$T11_TMP/sign.out" | tail -n 10
+	fi
+	t11_clean "pkcs11-tool --sign ($1)"
+}
 for k in "${KEYS[@]}"; do
 	set -- $k
 	case $2 in rsa*) mech=SHA256-RSA-PKCS ;; *) mech=ECDSA-SHA256 ;; esac
-	rm -f "$T11_TMP/sig"
-	if pkcs11-tool --module "$M" --token-label "$L" --login --pin "$UP" --sign \
-		-m "$mech" --id "$4" --signature-format openssl -i "$T11_TMP/data" \
-		-o "$T11_TMP/sig" >"$T11_TMP/sign.out" 2>&1 </dev/null &&
-		openssl dgst -sha256 -verify "$K/$1.pub.pem" -signature "$T11_TMP/sig" \
-			"$T11_TMP/data" >>"$T11_TMP/sign.out" 2>&1; then
-		ok "pkcs11-tool $mech with $1 verifies with the original public key"
-	else
-		not_ok "pkcs11-tool $mech with $1 verifies with the original public key"
-		sed 's/^/# /' "$T11_TMP/sign.out" | tail -n 10
-	fi
-	t11_clean "pkcs11-tool --sign with $1"
+	sign_verify "pkcs11-tool $mech with $1 verifies with the original public key" \
+		"$mech" "$4" "$K/$1.pub.pem"
 done
 
 # --- attributes of a key known outside the token -----------------------------
@@ -234,14 +239,8 @@ t11_clean "import --no-login --shred"
 openssl pkey -in "$K/new.pem" -pubout -out "$K/new.pub.pem" 2>/dev/null
 # (pkcs11-tool logs in for any --sign; tests/security/public.sh signs
 # with a --no-login key without logging in)
-if pkcs11-tool --module "$M" --token-label "$L" --login --pin "$UP" --sign -m ECDSA-SHA256 --id 0a \
-	--signature-format openssl -i "$T11_TMP/data" -o "$T11_TMP/sig" >"$T11_TMP/sign.out" 2>&1 </dev/null &&
-	openssl dgst -sha256 -verify "$K/new.pub.pem" -signature "$T11_TMP/sig" "$T11_TMP/data" >>"$T11_TMP/sign.out" 2>&1; then
-	ok "the --no-login key signs; the signature verifies with the original public key"
-else
-	not_ok "the --no-login key signs; the signature verifies with the original public key"; sed 's/^/# /' "$T11_TMP/sign.out"
-fi
-t11_clean "pkcs11-tool --sign with the --no-login key"
+sign_verify "the --no-login key signs; the signature verifies with the original public key" \
+	ECDSA-SHA256 0a "$K/new.pub.pem"
 
 # --- PKCS#12: the key and its certificate -------------------------------------
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$K/alice.key" \
@@ -272,14 +271,8 @@ else not_ok "pkcs11-tool reads the PKCS#12's certificate back from the token"; f
 t11_clean "pkcs11-tool --read-object"
 openssl pkey -in "$K/alice.key" -pubout -out "$K/alice.pub.pem" 2>/dev/null
 aid=$(objects | awk '/^- label: alice$/ { on = 1; next } on && /^  id: / { print $2; exit }')
-if pkcs11-tool --module "$M" --token-label "$L" --login --pin "$UP" --sign -m ECDSA-SHA256 --id "$aid" \
-	--signature-format openssl -i "$T11_TMP/data" -o "$T11_TMP/sig" >"$T11_TMP/sign.out" 2>&1 </dev/null &&
-	openssl dgst -sha256 -verify "$K/alice.pub.pem" -signature "$T11_TMP/sig" "$T11_TMP/data" >>"$T11_TMP/sign.out" 2>&1; then
-	ok "the PKCS#12 key signs; the signature verifies with the certificate's key"
-else
-	not_ok "the PKCS#12 key signs; the signature verifies with the certificate's key"; sed 's/^/# /' "$T11_TMP/sign.out"
-fi
-t11_clean "pkcs11-tool --sign with the PKCS#12 key"
+sign_verify "the PKCS#12 key signs; the signature verifies with the certificate's key" \
+	ECDSA-SHA256 "$aid" "$K/alice.pub.pem"
 
 # --- the bus -------------------------------------------------------------------
 cp "$LOG" "$T11_TMP/bus.log"

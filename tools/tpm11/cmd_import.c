@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "crypto/privkey.h"
-#include "pin.h"
 #include "tool.h"
 #include "util/secure.h"
 
@@ -110,11 +109,11 @@ cmd_import(int argc, char **argv)
 		 "verified import"},
 		{NULL},
 	};
-	const char *path, *idhex, *p12;
+	const char *path, *p12;
 	uint8_t *data = NULL, id[64], *cert = NULL, *pass = NULL;
 	size_t len = 0, id_len = 0, cert_len = 0, pass_len = 0;
 	x509_cert xc;
-	char err[256], *pin = NULL;
+	char err[256];
 	privkey pk;
 	tpm_privkey tk;
 	core *c = NULL;
@@ -148,16 +147,8 @@ cmd_import(int argc, char **argv)
 	}
 	if (p12)
 		path = p12;
-	if ((idhex = opts_value(opts, "id")) != NULL &&
-	    hex_decode(idhex, id, sizeof(id), &id_len) != 0) {
-		fprintf(stderr, "tpm11: --id takes hex digits, e.g. 01a2\n");
+	if (tool_key_args(opts, id, sizeof(id), &id_len) != 0)
 		return 2;
-	}
-	if (opts_value(opts, "key-label") &&
-	    strlen(opts_value(opts, "key-label")) > 255) {
-		fprintf(stderr, "tpm11: --key-label: at most 255 bytes\n");
-		return 2;
-	}
 	no_login = opts_get(opts, "no-login")->given;
 	/* The file is read and judged before the store, the TPM or a PIN
 	 * is touched. */
@@ -185,28 +176,10 @@ cmd_import(int argc, char **argv)
 		goto out;
 	if ((c = tool_open(false)) == NULL)
 		goto out;
-	if ((t = tool_token(c, opts)) == NULL)
+	if ((t = tool_token(c, opts)) == NULL ||
+	    tool_key_prepare(c, t, opts, tk.pub.type, id, id_len, "import") !=
+		    0)
 		goto out;
-	if (tool_key_taken(t, opts_value(opts, "key-label"),
-			   id_len ? id : NULL, id_len))
-		goto out;
-	if ((rv = core_tpm(c)) != CKR_OK ||
-	    (rv = core_tpm_offers(c, tk.pub.type)) != CKR_OK) {
-		tool_fail(c, "import", rv);
-		goto out;
-	}
-	if (no_login) {
-		fprintf(stderr, "tpm11: warning: --no-login: any program running "
-			"as this user can sign with this key without a PIN.\n");
-	} else {
-		if ((pin = pin_get(opts, "userpin", "user PIN", false)) == NULL)
-			goto out;
-		if ((rv = token_login(c, t, CKU_USER, pin, strlen(pin))) !=
-		    CKR_OK) {
-			tool_fail(c, "import", rv);
-			goto out;
-		}
-	}
 	rv = token_import_key(c, t, &tk, opts_value(opts, "key-label"),
 			      id_len ? id : NULL, id_len,
 			      no_login ? TOKEN_KEY_NO_LOGIN : 0, &priv_id);
@@ -266,7 +239,6 @@ out:
 		secure_zero(data, len);
 		free(data);
 	}
-	secure_free_str(pin);
 	core_close(c);
 	return ret;
 }

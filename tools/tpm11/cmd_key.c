@@ -5,9 +5,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "pin.h"
 #include "tool.h"
-#include "util/secure.h"
 
 static double
 now_ms(void)
@@ -34,12 +32,11 @@ cmd_addkey(int argc, char **argv)
 		{"userpin-file", OPT_VALUE, "read the user PIN from a file"},
 		{NULL},
 	};
-	const char *alg = NULL, *idhex;
+	const char *alg = NULL;
 	bool no_login;
 	uint8_t id[64];
 	size_t id_len = 0;
 	tpm_key_type type;
-	char *pin = NULL;
 	core *c = NULL;
 	token *t;
 	int64_t priv_id = 0;
@@ -71,55 +68,14 @@ cmd_addkey(int argc, char **argv)
 				"ecc256, ecc384, rsa2048 or rsa3072\n", alg);
 		return 2;
 	}
-	if ((idhex = opts_value(opts, "id")) != NULL &&
-	    hex_decode(idhex, id, sizeof(id), &id_len) != 0) {
-		fprintf(stderr, "tpm11: --id takes hex digits, e.g. 01a2\n");
+	if (tool_key_args(opts, id, sizeof(id), &id_len) != 0)
 		return 2;
-	}
-	if (opts_value(opts, "key-label") &&
-	    strlen(opts_value(opts, "key-label")) > 255) {
-		fprintf(stderr, "tpm11: --key-label: at most 255 bytes\n");
-		return 2;
-	}
 	no_login = opts_get(opts, "no-login")->given;
 	if ((c = tool_open(false)) == NULL)
 		return 1;
-	if ((t = tool_token(c, opts)) == NULL)
+	if ((t = tool_token(c, opts)) == NULL ||
+	    tool_key_prepare(c, t, opts, type, id, id_len, "addkey") != 0)
 		goto out;
-	/* PKCS#11 lets labels repeat, but the tool's commands name a key by
-	 * its label: a second "ssh" would make every later --key-label ssh
-	 * ambiguous. An id must name one key: its objects share it. */
-	if (tool_key_taken(t, opts_value(opts, "key-label"), id_len ? id : NULL,
-		      id_len))
-		goto out;
-	/* What the TPM lacks is said before a PIN is asked for. */
-	if ((rv = core_tpm(c)) != CKR_OK ||
-	    (rv = core_tpm_offers(c, type)) != CKR_OK) {
-		tool_fail(c, "addkey", rv);
-		goto out;
-	}
-	if (no_login) {
-		/* Such a key has an empty authValue and never touches the
-		 * PIN's NV index: no PIN to ask, no dictionary-attack strike
-		 * from a mistyped one. */
-		fprintf(stderr, "tpm11: warning: --no-login: any program running "
-			"as this user can sign with this key without a PIN.\n"
-			"       The key still cannot be copied off this TPM.\n");
-		if (opts_get(opts, "userpin")->given ||
-		    opts_value(opts, "userpin-file"))
-			fprintf(stderr, "tpm11: note: a --no-login key needs no "
-				"PIN; the one given is not used\n");
-	} else {
-		if ((pin = pin_get(opts, "userpin", "user PIN", false)) == NULL)
-			goto out;
-		/* The TPM checks the PIN and hands out the token secret, from
-		 * which the new key's authValue is derived. */
-		if ((rv = token_login(c, t, CKU_USER, pin, strlen(pin))) !=
-		    CKR_OK) {
-			tool_fail(c, "addkey", rv);
-			goto out;
-		}
-	}
 	t0 = now_ms();
 	if (type == TPM_KEY_RSA_2048 || type == TPM_KEY_RSA_3072)
 		fprintf(stderr, "tpm11: generating an RSA key in the TPM (this "
@@ -147,7 +103,6 @@ cmd_addkey(int argc, char **argv)
 		fprintf(stderr, "tpm11: addkey took %.1f ms\n", now_ms() - t0);
 	ret = 0;
 out:
-	secure_free_str(pin);
 	core_close(c);
 	return ret;
 }

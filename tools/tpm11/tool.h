@@ -50,6 +50,15 @@ bool tool_key_matches(const token_obj *o, const char *kl, const uint8_t *id,
  * NULL); if so, says so and how to go on. */
 bool tool_key_taken(token *t, const char *kl, const uint8_t *id,
 		    size_t id_len);
+/* addkey, import: checks --key-label and decodes --id into id (cap
+ * bytes); 2 after a message on a usage error, else 0. */
+int tool_key_args(opt *opts, uint8_t *id, size_t cap, size_t *id_len);
+/* addkey, import, before a new key is made on t: its --key-label and id
+ * are free, the TPM offers type, and either --no-login (a warning) or
+ * the user is logged in (the PIN given or asked). 0, or 1 after a
+ * message naming what. The caller logs out. */
+int tool_key_prepare(core *c, token *t, opt *opts, tpm_key_type type,
+		     const uint8_t *id, size_t id_len, const char *what);
 token_obj *tool_find_key(token *t, const char *kl, const char *idhex,
 			 const char *id_flag);
 
