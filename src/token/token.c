@@ -1335,6 +1335,28 @@ attrs_apply(attr_list *dst, const attr_list *extra)
 	return 0;
 }
 
+/* Stores a key pair's two records, both in one transaction (never one
+ * without the other), then clears them. */
+static CK_RV
+key_pair_store(core *c, object_rec *recs, int64_t *pub_id, int64_t *priv_id)
+{
+	CK_RV rv;
+	int rc;
+
+	if ((rc = store_objects_add(c->st, recs, 2)) != STORE_OK) {
+		rv = store_failed(c, rc);
+	} else {
+		if (pub_id)
+			*pub_id = recs[0].id;
+		if (priv_id)
+			*priv_id = recs[1].id;
+		rv = core_load(c);
+	}
+	object_rec_clear(&recs[0]);
+	object_rec_clear(&recs[1]);
+	return rv;
+}
+
 CK_RV
 token_generate_key(core *c, token *t, tpm_key_type type, const char *label,
 		   const uint8_t *id, size_t id_len, unsigned flags,
@@ -1343,26 +1365,12 @@ token_generate_key(core *c, token *t, tpm_key_type type, const char *label,
 {
 	object_rec recs[2];
 	CK_RV rv;
-	int rc;
 
 	rv = token_generate_key_recs(c, t, type, label, id, id_len, flags,
 				     extra_pub, extra_priv, recs);
 	if (rv != CKR_OK)
 		return rv;
-	/* Both halves in one transaction: never one without the other. */
-	if ((rc = store_objects_add(c->st, recs, 2)) != STORE_OK) {
-		rv = store_failed(c, rc);
-		goto out;
-	}
-	if (pub_id)
-		*pub_id = recs[0].id;
-	if (priv_id)
-		*priv_id = recs[1].id;
-	rv = core_load(c);
-out:
-	object_rec_clear(&recs[0]);
-	object_rec_clear(&recs[1]);
-	return rv;
+	return key_pair_store(c, recs, pub_id, priv_id);
 }
 
 /* A new key's authValue: for a PIN-protected key (the user logged in)
@@ -1392,11 +1400,145 @@ key_auth_new(core *c, token *t, bool needs_pin, attr_list *attrs,
 	return CKR_OK;
 }
 
+/* An imported key's test signature, before anything is stored: loads
+ * the new blobs, signs random data and verifies it with the public key
+ * given (the file's), then flushes the key. Proves that the TPM holds
+ * the private part that belongs to that public key. */
+static CK_RV
+key_import_check(core *c, const tpm_privkey *imp, const blob *pub,
+		 const blob *priv, const uint8_t *auth, size_t auth_len)
+{
+	const tpm_pubkey *pk = &imp->pub;
+	tpm_key k;
+	uint8_t in[512], sig[512];
+	size_t siglen = sizeof(sig);
+	pkey *vk = NULL;
+	CK_RV rv;
+	int ok = 0;
+
+	memset(&k, 0, sizeof(k));
+	k.pub = *pub;   /* borrowed: tpm_key_unload frees no blob */
+	k.priv = *priv;
+	tpm_key_set_auth(&k, auth, auth_len);
+	if (pk->type == TPM_KEY_ECC_P256 || pk->type == TPM_KEY_ECC_P384) {
+		if (RAND_bytes(in, 32) != 1) {
+			rv = CKR_GENERAL_ERROR;
+			goto out;
+		}
+		rv = tpm_sign_ecdsa(c->tpm, &k, pk->curve, in, 32, sig,
+				    &siglen);
+		if (rv == CKR_OK &&
+		    (vk = pkey_ec(pk->curve, pk->x, pk->y)) != NULL)
+			ok = pkey_verify_ecdsa(vk, pk->curve, in, 32, sig,
+					       siglen);
+	} else {
+		uint8_t e[4] = {pk->exponent >> 24, pk->exponent >> 16,
+				pk->exponent >> 8, pk->exponent};
+
+		/* a block below the modulus: its first byte zero */
+		if (pk->n_len > sizeof(in) || RAND_bytes(in, pk->n_len) != 1) {
+			rv = CKR_GENERAL_ERROR;
+			goto out;
+		}
+		in[0] = 0;
+		rv = tpm_rsa_raw(c->tpm, &k, in, pk->n_len, false, sig,
+				 &siglen);
+		if (rv == CKR_OK &&
+		    (vk = pkey_rsa(pk->n, pk->n_len, e, sizeof(e))) != NULL)
+			ok = pkey_verify_rsa_raw(vk, in, pk->n_len, sig, siglen);
+	}
+	if (rv != CKR_OK)
+		snprintf(c->err, sizeof(c->err), "the imported key does not "
+			 "sign: %s", tpm_errmsg(c->tpm));
+	else if (ok != 1) {
+		snprintf(c->err, sizeof(c->err), "the imported key's signature "
+			 "does not verify with its public key (the file's "
+			 "private and public parts do not match)");
+		rv = CKR_KEY_FUNCTION_NOT_PERMITTED;
+	}
+out:
+	pkey_free(vk);
+	tpm_key_unload(c->tpm, &k);
+	return rv;
+}
+
+static CK_RV
+key_pair_recs(core *c, token *t, tpm_key_type type, const tpm_privkey *imp,
+	      const char *label, const uint8_t *id, size_t id_len,
+	      unsigned flags, const attr_list *extra_pub,
+	      const attr_list *extra_priv, object_rec *recs);
+
 CK_RV
 token_generate_key_recs(core *c, token *t, tpm_key_type type,
 			const char *label, const uint8_t *id, size_t id_len,
 			unsigned flags, const attr_list *extra_pub,
 			const attr_list *extra_priv, object_rec *recs)
+{
+	return key_pair_recs(c, t, type, NULL, label, id, id_len, flags,
+			     extra_pub, extra_priv, recs);
+}
+
+/* Whether a and b are the same public key. */
+static bool
+pubkey_same(const tpm_pubkey *a, const tpm_pubkey *b)
+{
+	size_t fl = ec_field_len(a->curve);
+
+	if (a->type != b->type)
+		return false;
+	if (a->type == TPM_KEY_RSA_2048 || a->type == TPM_KEY_RSA_3072)
+		return a->n_len == b->n_len &&
+		       memcmp(a->n, b->n, a->n_len) == 0;
+	return a->curve == b->curve && memcmp(a->x, b->x, fl) == 0 &&
+	       memcmp(a->y, b->y, fl) == 0;
+}
+
+CK_RV
+token_import_key(core *c, token *t, const tpm_privkey *k, const char *label,
+		 const uint8_t *id, size_t id_len, unsigned flags,
+		 int64_t *priv_id)
+{
+	object_rec recs[2];
+	attr_list extra;
+	size_t i;
+	CK_RV rv;
+
+	/* A key imported twice would be two objects for one key. */
+	for (i = 0; i < t->nobjs; i++) {
+		if (t->objs[i]->cls == CKO_PRIVATE_KEY &&
+		    pubkey_same(&t->objs[i]->pub, &k->pub)) {
+			char *l = attr_dup_str(&t->objs[i]->attrs, CKA_LABEL);
+
+			snprintf(c->err, sizeof(c->err), "the token already "
+				 "holds this key (labelled \"%s\")",
+				 l ? l : "");
+			free(l);
+			return CKR_ATTRIBUTE_VALUE_INVALID;
+		}
+	}
+	/* PKCS#11 v2.40 4.9: a key that was known outside the token is not
+	 * local, was not always sensitive and has not been never
+	 * extractable; no mechanism generated it. */
+	attr_list_init(&extra);
+	if (attr_set_bool(&extra, CKA_LOCAL, false) != 0 ||
+	    attr_set_ulong(&extra, CKA_KEY_GEN_MECHANISM,
+			   CK_UNAVAILABLE_INFORMATION) != 0) {
+		attr_list_clear(&extra);
+		return CKR_HOST_MEMORY;
+	}
+	rv = key_pair_recs(c, t, k->pub.type, k, label, id, id_len, flags,
+			   &extra, &extra, recs);
+	attr_list_clear(&extra);
+	if (rv != CKR_OK)
+		return rv;
+	return key_pair_store(c, recs, NULL, priv_id);
+}
+
+static CK_RV
+key_pair_recs(core *c, token *t, tpm_key_type type, const tpm_privkey *imp,
+	      const char *label, const uint8_t *id, size_t id_len,
+	      unsigned flags, const attr_list *extra_pub,
+	      const attr_list *extra_priv, object_rec *recs)
 {
 	bool no_login = (flags & TOKEN_KEY_NO_LOGIN) != 0;
 	tpm_pubkey pk;
@@ -1438,16 +1580,33 @@ token_generate_key_recs(core *c, token *t, tpm_key_type type,
 			goto out;
 		}
 	}
-	rv = TOKEN_AGAIN(c, tpm_key_create(c->tpm, type,
-			    flags & TOKEN_KEY_DERIVE ? TPM_KEYGEN_DERIVE : 0,
-			    auth, auth_len, &pcrs, &pcr_values, &signer,
-			    &recs[1].tpm_pub,
-			    &recs[1].tpm_priv, &recs[1].creation_data,
-			    &recs[1].creation_hash, &recs[1].creation_ticket));
-	if (rv != CKR_OK) {
-		snprintf(c->err, sizeof(c->err), "cannot create the key in "
-			 "the TPM: %s", tpm_errmsg(c->tpm));
-		goto out;
+	if (imp != NULL) {
+		/* an imported key is not bound to PCRs (import has no such
+		 * option) */
+		rv = TOKEN_AGAIN(c, tpm_key_import_private(c->tpm, imp, auth,
+				    auth_len, &recs[1].tpm_pub,
+				    &recs[1].tpm_priv));
+		if (rv != CKR_OK) {
+			snprintf(c->err, sizeof(c->err), "the TPM refused the "
+				 "key: %s", tpm_errmsg(c->tpm));
+			goto out;
+		}
+		if ((rv = key_import_check(c, imp, &recs[1].tpm_pub,
+					   &recs[1].tpm_priv, auth,
+					   auth_len)) != CKR_OK)
+			goto out;
+	} else {
+		rv = TOKEN_AGAIN(c, tpm_key_create(c->tpm, type,
+				    flags & TOKEN_KEY_DERIVE ? TPM_KEYGEN_DERIVE : 0,
+				    auth, auth_len, &pcrs, &pcr_values, &signer,
+				    &recs[1].tpm_pub,
+				    &recs[1].tpm_priv, &recs[1].creation_data,
+				    &recs[1].creation_hash, &recs[1].creation_ticket));
+		if (rv != CKR_OK) {
+			snprintf(c->err, sizeof(c->err), "cannot create the key in "
+				 "the TPM: %s", tpm_errmsg(c->tpm));
+			goto out;
+		}
 	}
 	if (tpm_pub_parse(&recs[1].tpm_pub, &pk) != 0) {
 		rv = CKR_DEVICE_ERROR;
@@ -1472,6 +1631,10 @@ token_generate_key_recs(core *c, token *t, tpm_key_type type,
 	}
 	if (key_attrs_build(&pk, label, id, id_len, no_login, &recs[0].attrs,
 			    &recs[1].attrs) != 0 ||
+	    (imp != NULL &&
+	     (attr_set_bool(&recs[1].attrs, CKA_ALWAYS_SENSITIVE, false) != 0 ||
+	      attr_set_bool(&recs[1].attrs, CKA_NEVER_EXTRACTABLE, false) !=
+		      0)) ||
 	    attrs_apply(&recs[0].attrs, extra_pub) != 0 ||
 	    attrs_apply(&recs[1].attrs, extra_priv) != 0 ||
 	    attrs_apply(&recs[1].attrs, &nonce) != 0) {

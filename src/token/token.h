@@ -199,6 +199,15 @@ CK_RV token_generate_key_recs(core *c, token *t, tpm_key_type type,
 			      size_t id_len, unsigned flags,
 			      const attr_list *extra_pub,
 			      const attr_list *extra_priv, object_rec *recs);
+/* A key pair from outside the TPM (tpm11 import): put into the TPM with
+ * TPM2_Import (tpm_key_import_private), loaded once to sign test data
+ * that must verify with k's public part, and only then stored, as a
+ * public and a private object with CKA_LOCAL, CKA_ALWAYS_SENSITIVE and
+ * CKA_NEVER_EXTRACTABLE false. Flags, id and label as token_generate_key.
+ * On failure nothing is stored and nothing stays loaded. */
+CK_RV token_import_key(core *c, token *t, const tpm_privkey *k,
+		       const char *label, const uint8_t *id, size_t id_len,
+		       unsigned flags, int64_t *priv_id);
 /* A secret key whose value the caller gives (C_CreateObject): put into
  * the TPM (sensitiveDataOrigin clear), so the store only ever holds the
  * wrapped blob. attrs: the object's template; its CKA_PRIVATE (default

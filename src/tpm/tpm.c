@@ -13,6 +13,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/rand.h>
 #include <openssl/sha.h>
 
 #include <tss2/tss2_esys.h>
@@ -3164,6 +3165,172 @@ tpm_key_import(tpm_ctx *t, tpm_key_type type, const uint8_t *auth,
 	memcpy(sens.sensitive.data.buffer, value, len);
 	rv = tpm_create(t, &sens, &tmpl, pub, priv, NULL, NULL, NULL);
 	secure_zero(&sens, sizeof(sens));
+	return rv;
+}
+
+/* The public area of an imported key: the template of a key made in
+ * the TPM, without fixedTPM, fixedParent (TPM2_Import refuses them) and
+ * sensitiveDataOrigin (the key was made outside), with k's public part as
+ * unique. */
+static int
+import_public(const tpm_privkey *k, TPM2B_PUBLIC *p)
+{
+	const tpm_pubkey *pk = &k->pub;
+	size_t fl;
+
+	if (tpm_key_type_template(pk->type, 0, p) != 0)
+		return -1;
+	p->publicArea.objectAttributes &=
+		~(TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+		  TPMA_OBJECT_SENSITIVEDATAORIGIN);
+	switch (pk->type) {
+	case TPM_KEY_ECC_P256:
+	case TPM_KEY_ECC_P384:
+		fl = ec_field_len(pk->curve);
+		if (fl == 0 || k->priv_len != fl ||
+		    (pk->type == TPM_KEY_ECC_P256) != (pk->curve == CURVE_P256))
+			return -1;
+		p->publicArea.unique.ecc.x.size = (UINT16)fl;
+		memcpy(p->publicArea.unique.ecc.x.buffer, pk->x, fl);
+		p->publicArea.unique.ecc.y.size = (UINT16)fl;
+		memcpy(p->publicArea.unique.ecc.y.buffer, pk->y, fl);
+		return 0;
+	case TPM_KEY_RSA_2048:
+	case TPM_KEY_RSA_3072:
+		if (pk->n_len * 8 != p->publicArea.parameters.rsaDetail.keyBits ||
+		    k->priv_len != pk->n_len / 2 || pk->exponent < 3 ||
+		    (pk->exponent & 1) == 0)
+			return -1;
+		/* 0 stands for 2^16 + 1, the exponent of keys the TPM makes */
+		p->publicArea.parameters.rsaDetail.exponent =
+			pk->exponent == 65537 ? 0 : pk->exponent;
+		p->publicArea.unique.rsa.size = (UINT16)pk->n_len;
+		memcpy(p->publicArea.unique.rsa.buffer, pk->n, pk->n_len);
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* The duplication blob with an inner wrapper and no outer one (TPM 2.0
+ * Part 1, "Duplication", inner duplication wrapper):
+ *
+ *   dup = AES-128-CFB(key, IV 0, TPM2B_DIGEST(innerIntegrity) ||
+ *                                TPM2B_SENSITIVE)
+ *   innerIntegrity = SHA-256(TPM2B_SENSITIVE || Name)
+ *
+ * Name = nameAlg (00 0B) || SHA-256(TPMT_PUBLIC). */
+static int
+import_wrap(const TPM2B_PUBLIC *p, const TPM2B_SENSITIVE *sens,
+	    const uint8_t key[16], TPM2B_PRIVATE *dup)
+{
+	uint8_t pubbuf[sizeof(TPMT_PUBLIC)], name[2 + SHA256_DIGEST_LENGTH];
+	size_t publen = 0, slen = 0, hl = 2 + SHA256_DIGEST_LENGTH;
+	uint8_t iv[16] = {0};
+	EVP_CIPHER_CTX *cx = NULL;
+	EVP_MD_CTX *md = NULL;
+	unsigned int dl = 0;
+	int outl = 0, r = -1;
+
+	if (Tss2_MU_TPMT_PUBLIC_Marshal(&p->publicArea, pubbuf, sizeof(pubbuf),
+					&publen) != TSS2_RC_SUCCESS)
+		return -1;
+	name[0] = 0x00;
+	name[1] = 0x0b; /* TPM2_ALG_SHA256 */
+	SHA256(pubbuf, publen, name + 2);
+	memset(dup, 0, sizeof(*dup));
+	if (Tss2_MU_TPM2B_SENSITIVE_Marshal(sens, dup->buffer + hl,
+					    sizeof(dup->buffer) - hl,
+					    &slen) != TSS2_RC_SUCCESS)
+		goto out;
+	dup->buffer[0] = 0;
+	dup->buffer[1] = SHA256_DIGEST_LENGTH;
+	if ((md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(md, dup->buffer + hl, slen) != 1 ||
+	    EVP_DigestUpdate(md, name, sizeof(name)) != 1 ||
+	    EVP_DigestFinal_ex(md, dup->buffer + 2, &dl) != 1 ||
+	    dl != SHA256_DIGEST_LENGTH)
+		goto out;
+	if ((cx = EVP_CIPHER_CTX_new()) == NULL ||
+	    EVP_EncryptInit_ex(cx, EVP_aes_128_cfb128(), NULL, key, iv) != 1 ||
+	    EVP_EncryptUpdate(cx, dup->buffer, &outl, dup->buffer,
+			      (int)(hl + slen)) != 1 ||
+	    (size_t)outl != hl + slen)
+		goto out;
+	dup->size = (UINT16)(hl + slen);
+	r = 0;
+out:
+	EVP_CIPHER_CTX_free(cx);
+	EVP_MD_CTX_free(md);
+	if (r != 0)
+		secure_zero(dup, sizeof(*dup));
+	return r;
+}
+
+CK_RV
+tpm_key_import_private(tpm_ctx *t, const tpm_privkey *k, const uint8_t *auth,
+		       size_t auth_len, blob *pub, blob *priv)
+{
+	TPM2B_PUBLIC p;
+	TPM2B_SENSITIVE sens;
+	TPM2B_PRIVATE dup;
+	TPM2B_DATA key = {.size = 16};
+	TPM2B_ENCRYPTED_SECRET seed = {0};
+	TPMT_SYM_DEF_OBJECT sym = {
+		.algorithm = TPM2_ALG_AES,
+		.keyBits = {.aes = 128},
+		.mode = {.aes = TPM2_ALG_CFB},
+	};
+	TPM2B_PRIVATE *opriv = NULL;
+	ESYS_TR sess = ESYS_TR_NONE;
+	TSS2_RC rc;
+	CK_RV rv = CKR_OK;
+
+	if (t->srk == ESYS_TR_NONE)
+		return CKR_GENERAL_ERROR;
+	if (import_public(k, &p) != 0 ||
+	    auth_len > sizeof(sens.sensitiveArea.authValue.buffer))
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	memset(&sens, 0, sizeof(sens));
+	sens.sensitiveArea.sensitiveType = p.publicArea.type;
+	sens.sensitiveArea.authValue.size = (UINT16)auth_len;
+	if (auth_len)
+		memcpy(sens.sensitiveArea.authValue.buffer, auth, auth_len);
+	if (p.publicArea.type == TPM2_ALG_ECC) {
+		sens.sensitiveArea.sensitive.ecc.size = (UINT16)k->priv_len;
+		memcpy(sens.sensitiveArea.sensitive.ecc.buffer, k->priv,
+		       k->priv_len);
+	} else {
+		sens.sensitiveArea.sensitive.rsa.size = (UINT16)k->priv_len;
+		memcpy(sens.sensitiveArea.sensitive.rsa.buffer, k->priv,
+		       k->priv_len);
+	}
+	if (RAND_bytes(key.buffer, 16) != 1 ||
+	    import_wrap(&p, &sens, key.buffer, &dup) != 0) {
+		rv = CKR_GENERAL_ERROR;
+		goto out;
+	}
+	/* encryptionKey is TPM2_Import's first parameter: the salted
+	 * session encrypts it. */
+	if ((rv = tpm_session_attrs(t, &sess, SESS_IN)) != CKR_OK)
+		goto out;
+	rc = TPM_CALL_ROOM(t, "Import",
+			   Esys_Import(t->esys, t->srk, ESYS_TR_PASSWORD, sess,
+				       ESYS_TR_NONE, &key, &p, &dup, &seed,
+				       &sym, &opriv));
+	if (rc != TSS2_RC_SUCCESS) {
+		rv = tpm_rc_to_ckr(rc);
+		goto out;
+	}
+	if (MARSHAL_TO_BLOB(TPM2B_PUBLIC, &p, pub) ||
+	    MARSHAL_TO_BLOB(TPM2B_PRIVATE, opriv, priv))
+		rv = CKR_HOST_MEMORY;
+out:
+	Esys_Free(opriv);
+	secure_zero(&sens, sizeof(sens));
+	secure_zero(&dup, sizeof(dup));
+	secure_zero(&key, sizeof(key));
 	return rv;
 }
 

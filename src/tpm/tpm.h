@@ -364,6 +364,29 @@ CK_RV tpm_key_create(tpm_ctx *t, tpm_key_type type, unsigned flags,
 CK_RV tpm_key_import(tpm_ctx *t, tpm_key_type type, const uint8_t *auth,
 		     size_t auth_len, const uint8_t *value, size_t len,
 		     blob *pub, blob *priv);
+/* An asymmetric private key from outside the TPM (tpm11 import): the
+ * public part in pub (type, curve and x, y, or n and exponent) and the
+ * private part: EC the scalar d (field length), RSA the prime p (half the
+ * modulus length; the TPM recomputes q and d). */
+typedef struct {
+	tpm_pubkey pub;
+	uint8_t priv[256];
+	size_t priv_len;
+} tpm_privkey;
+
+/* TPM2_Import of k under the SRK with authValue auth (auth_len 0: empty).
+ * The duplication blob is built here with an inner wrapper only (TPM 2.0
+ * Part 1 "Duplication"): the sensitive area, its integrity hash, AES-128-CFB
+ * with a fresh random key, which goes to the TPM as encryptionKey, the
+ * command's first parameter, encrypted by the salted session. So neither
+ * the private part nor the key that opens the blob crosses the bus in the
+ * clear. TPM2_Import refuses fixedTPM/fixedParent objects, so the key is
+ * neither; with an empty authPolicy it cannot be duplicated either
+ * (TPM2_Duplicate needs a policy session). sensitiveDataOrigin is clear
+ * (attestation refuses the key). Fills the blobs for tpm_key_load. */
+CK_RV tpm_key_import_private(tpm_ctx *t, const tpm_privkey *k,
+			     const uint8_t *auth, size_t auth_len, blob *pub,
+			     blob *priv);
 /* AES in mode (TPM2_ALG_CBC/CFB/ECB) over len bytes (a multiple of 16
  * except for CFB), chaining iv (16 bytes, updated). Plaintext crosses the
  * bus encrypted. */

@@ -37,6 +37,7 @@ COMMANDS = {
     0x14E: ("NV_Read", 2),
     0x153: ("Create", 1),
     0x154: ("ECDH_ZGen", 1),
+    0x156: ("Import", 1),
     0x157: ("Load", 1),
     0x159: ("RSA_Decrypt", 1),
     0x15D: ("Sign", 1),

@@ -308,7 +308,7 @@ cert_existing(token *t, const x509_cert *xc)
 	return NULL;
 }
 
-static int
+int
 cert_store(core *c, token *t, const x509_cert *xc, const char *label,
 	   const uint8_t *id, size_t id_len, bool ca, bool trusted)
 {

@@ -13,7 +13,6 @@
 
 #include "pin.h"
 #include "tool.h"
-#include "util/secure.h"
 
 static double
 now_ms(void)
@@ -22,34 +21,6 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-/* Whether t has a key labelled kl or with CKA_ID id (either may be NULL);
- * if so, says so and how to go on. */
-static bool
-key_taken(token *t, const char *kl, const uint8_t *id, size_t id_len)
-{
-	size_t i;
-
-	for (i = 0; i < t->nobjs; i++) {
-		if (kl && tool_key_matches(t->objs[i], kl, NULL, 0)) {
-			fprintf(stderr, "tpm11: token \"%s\" already has a key "
-				"labelled \"%s\"; choose another --key-label, or "
-				"remove that key first with `tpm11 rmkey --label "
-				"%s --key-label %s`\n", t->rec.label, kl,
-				t->rec.label, kl);
-			return true;
-		}
-		if (id && tool_key_matches(t->objs[i], NULL, id, id_len)) {
-			fprintf(stderr, "tpm11: token \"%s\" already has a key "
-				"with id ", t->rec.label);
-			hex_print(stderr, id, id_len);
-			fprintf(stderr, "; choose another --id, or leave it out "
-				"(the id is then made from the public key)\n");
-			return true;
-		}
-	}
-	return false;
 }
 
 /* An EC P-256 key from a PEM file (a public key, or a private key when
@@ -211,12 +182,11 @@ cmd_addkey(int argc, char **argv)
 		{"userpin-file", OPT_VALUE, "read the user PIN from a file"},
 		{NULL},
 	};
-	const char *alg = NULL, *idhex;
+	const char *alg = NULL;
 	bool no_login;
 	uint8_t id[64];
 	size_t id_len = 0;
 	tpm_key_type type;
-	char *pin = NULL;
 	core *c = NULL;
 	token *t;
 	int64_t priv_id = 0;
@@ -254,16 +224,8 @@ cmd_addkey(int argc, char **argv)
 				"ecc256, ecc384, rsa2048 or rsa3072\n", alg);
 		return 2;
 	}
-	if ((idhex = opts_value(opts, "id")) != NULL &&
-	    hex_decode(idhex, id, sizeof(id), &id_len) != 0) {
-		fprintf(stderr, "tpm11: --id takes hex digits, e.g. 01a2\n");
+	if (tool_key_args(opts, id, sizeof(id), &id_len) != 0)
 		return 2;
-	}
-	if (opts_value(opts, "key-label") &&
-	    strlen(opts_value(opts, "key-label")) > 255) {
-		fprintf(stderr, "tpm11: --key-label: at most 255 bytes\n");
-		return 2;
-	}
 	if ((pcrs_arg = opts_value(opts, "pcrs")) != NULL) {
 		char err[160];
 
@@ -271,7 +233,6 @@ cmd_addkey(int argc, char **argv)
 			fprintf(stderr, "tpm11: %s\n", err);
 			return 2;
 		}
-		attr_list_init(&extra);
 		if (tpm_pcr_encode(&pcrs, NULL, &req) != 0 ||
 		    attr_set(&extra, CKA_TPM11_PCRS, req.data, req.len) != 0) {
 			fprintf(stderr, "tpm11: out of memory\n");
@@ -299,54 +260,10 @@ cmd_addkey(int argc, char **argv)
 	no_login = opts_get(opts, "no-login")->given;
 	if ((c = tool_open(false)) == NULL)
 		goto out;
-	if ((t = tool_token(c, opts)) == NULL)
+	if ((t = tool_token(c, opts)) == NULL ||
+	    tool_key_prepare(c, t, opts, type, id, id_len, &pcrs,
+			     "addkey") != 0)
 		goto out;
-	/* PKCS#11 lets labels repeat, but the tool's commands name a key by
-	 * its label: a second "ssh" would make every later --key-label ssh
-	 * ambiguous. An id must name one key: its objects share it. */
-	if (key_taken(t, opts_value(opts, "key-label"), id_len ? id : NULL,
-		      id_len))
-		goto out;
-	/* What the TPM lacks is said before a PIN is asked for. */
-	if ((rv = core_tpm(c)) != CKR_OK ||
-	    (rv = core_tpm_offers(c, type)) != CKR_OK) {
-		tool_fail(c, "addkey", rv);
-		goto out;
-	}
-	if (pcrs.mask != 0) {
-		/* A bank the TPM does not keep is said before the PIN. */
-		blob now = {0};
-
-		rv = tpm_pcr_read(c->tpm, &pcrs, &now);
-		blob_free(&now);
-		if (rv != CKR_OK) {
-			fprintf(stderr, "tpm11: addkey: --pcrs %s: %s\n", pcrs_arg,
-				tpm_errmsg(c->tpm));
-			goto out;
-		}
-	}
-	if (no_login) {
-		/* Such a key has an empty authValue and never touches the
-		 * PIN's NV index: no PIN to ask, no dictionary-attack strike
-		 * from a mistyped one. */
-		fprintf(stderr, "tpm11: warning: --no-login: any program running "
-			"as this user can sign with this key without a PIN.\n"
-			"       The key still cannot be copied off this TPM.\n");
-		if (opts_get(opts, "userpin")->given ||
-		    opts_value(opts, "userpin-file"))
-			fprintf(stderr, "tpm11: note: a --no-login key needs no "
-				"PIN; the one given is not used\n");
-	} else {
-		if ((pin = pin_get(opts, "userpin", "user PIN", false)) == NULL)
-			goto out;
-		/* The TPM checks the PIN and hands out the token secret, from
-		 * which the new key's authValue is derived. */
-		if ((rv = token_login(c, t, CKU_USER, pin, strlen(pin))) !=
-		    CKR_OK) {
-			tool_fail(c, "addkey", rv);
-			goto out;
-		}
-	}
 	t0 = now_ms();
 	if (type == TPM_KEY_RSA_2048 || type == TPM_KEY_RSA_3072)
 		fprintf(stderr, "tpm11: generating an RSA key in the TPM (this "
@@ -383,7 +300,6 @@ cmd_addkey(int argc, char **argv)
 		fprintf(stderr, "tpm11: addkey took %.1f ms\n", now_ms() - t0);
 	ret = 0;
 out:
-	secure_free_str(pin);
 	attr_list_clear(&extra);
 	blob_free(&req);
 	core_close(c);

@@ -21,6 +21,7 @@ static const struct {
 	{"init", cmd_init, "create the store and the TPM primary key (once)"},
 	{"addtoken", cmd_addtoken, "create a token with an SO PIN and a user PIN"},
 	{"addkey", cmd_addkey, "create a key pair inside the TPM"},
+	{"import", cmd_import, "put an existing private key (PEM, OpenSSH) into the TPM"},
 	{"listtokens", cmd_listtokens, "list the tokens"},
 	{"listobjects", cmd_listobjects, "list a token's keys"},
 	{"verify", cmd_verify, "check a token's user and/or SO PIN"},

@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "attest/codec.h"
+#include "pin.h"
 #include "tool.h"
+#include "util/secure.h"
 
 static void
 tool_notice(const char *msg)
@@ -226,4 +228,110 @@ tool_find_key(token *t, const char *kl, const char *idhex, const char *id_flag)
 		return NULL;
 	}
 	return found;
+}
+
+/* Whether t has a key labelled kl or with CKA_ID id (either may be NULL);
+ * if so, says so and how to go on. */
+bool
+tool_key_taken(token *t, const char *kl, const uint8_t *id, size_t id_len)
+{
+	size_t i;
+
+	for (i = 0; i < t->nobjs; i++) {
+		if (kl && tool_key_matches(t->objs[i], kl, NULL, 0)) {
+			fprintf(stderr, "tpm11: token \"%s\" already has a key "
+				"labelled \"%s\"; choose another --key-label, or "
+				"remove that key first with `tpm11 rmkey --label "
+				"%s --key-label %s`\n", t->rec.label, kl,
+				t->rec.label, kl);
+			return true;
+		}
+		if (id && tool_key_matches(t->objs[i], NULL, id, id_len)) {
+			fprintf(stderr, "tpm11: token \"%s\" already has a key "
+				"with id ", t->rec.label);
+			hex_print(stderr, id, id_len);
+			fprintf(stderr, "; choose another --id, or leave it out "
+				"(the id is then made from the public key)\n");
+			return true;
+		}
+	}
+	return false;
+}
+
+int
+tool_key_args(opt *opts, uint8_t *id, size_t cap, size_t *id_len)
+{
+	const char *idhex = opts_value(opts, "id");
+
+	*id_len = 0;
+	if (idhex != NULL && hex_decode(idhex, id, cap, id_len) != 0) {
+		fprintf(stderr, "tpm11: --id takes hex digits, e.g. 01a2\n");
+		return 2;
+	}
+	if (opts_value(opts, "key-label") &&
+	    strlen(opts_value(opts, "key-label")) > 255) {
+		fprintf(stderr, "tpm11: --key-label: at most 255 bytes\n");
+		return 2;
+	}
+	return 0;
+}
+
+int
+tool_key_prepare(core *c, token *t, opt *opts, tpm_key_type type,
+		 const uint8_t *id, size_t id_len, const tpm_pcr_sel *pcrs,
+		 const char *what)
+{
+	char *pin;
+	CK_RV rv;
+
+	/* PKCS#11 lets labels repeat, but the tool's commands name a key by
+	 * its label: a second "ssh" would make every later --key-label ssh
+	 * ambiguous. An id must name one key: its objects share it. */
+	if (tool_key_taken(t, opts_value(opts, "key-label"),
+			   id_len ? id : NULL, id_len))
+		return 1;
+	/* What the TPM lacks is said before a PIN is asked for. */
+	if ((rv = core_tpm(c)) != CKR_OK ||
+	    (rv = core_tpm_offers(c, type)) != CKR_OK) {
+		tool_fail(c, what, rv);
+		return 1;
+	}
+	if (pcrs != NULL && pcrs->mask != 0) {
+		/* A bank the TPM does not keep is said before the PIN. */
+		blob now = {0};
+		char sel[96];
+
+		rv = tpm_pcr_read(c->tpm, pcrs, &now);
+		blob_free(&now);
+		if (rv != CKR_OK) {
+			tpm_pcr_sel_text(pcrs, sel, sizeof(sel));
+			fprintf(stderr, "tpm11: %s: --pcrs %s: %s\n", what, sel,
+				tpm_errmsg(c->tpm));
+			return 1;
+		}
+	}
+	if (opts_get(opts, "no-login")->given) {
+		/* Such a key has an empty authValue and never touches the
+		 * PIN's NV index: no PIN to ask, no dictionary-attack strike
+		 * from a mistyped one. */
+		fprintf(stderr, "tpm11: warning: --no-login: any program running "
+			"as this user can sign with this key without a PIN.\n"
+			"       The key still cannot be copied off this TPM.\n");
+		if (opts_get(opts, "userpin")->given ||
+		    opts_value(opts, "userpin-file"))
+			fprintf(stderr, "tpm11: note: a --no-login key needs no "
+				"PIN; the one given is not used\n");
+		return 0;
+	}
+	if ((pin = pin_get(opts, "userpin", "user PIN", false)) == NULL)
+		return 1;
+	/* The TPM checks the PIN and hands out the token secret, from which
+	 * the new key's authValue is derived. */
+	rv = token_login(c, t, CKU_USER, pin, strlen(pin));
+	secure_free_str(pin);
+	if (rv != CKR_OK) {
+		tool_fail(c, what, rv);
+		return 1;
+	}
+	return 0;
 }

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "crypto/x509.h"
 #include "opts.h"
 #include "token/token.h"
 
@@ -45,6 +46,21 @@ void hex_print(FILE *f, const void *p, size_t n);
  * any). */
 bool tool_key_matches(const token_obj *o, const char *kl, const uint8_t *id,
 		      size_t id_len);
+/* Whether t has a key labelled kl or with CKA_ID id (either may be
+ * NULL); if so, says so and how to go on. */
+bool tool_key_taken(token *t, const char *kl, const uint8_t *id,
+		    size_t id_len);
+/* addkey, import: checks --key-label and decodes --id into id (cap
+ * bytes); 2 after a message on a usage error, else 0. */
+int tool_key_args(opt *opts, uint8_t *id, size_t cap, size_t *id_len);
+/* addkey, import, before a new key is made on t: its --key-label and id
+ * are free, the TPM offers type (and the PCR bank of pcrs, when not NULL
+ * and not empty), and either --no-login (a warning) or the user is logged
+ * in (the PIN given or asked). 0, or 1 after a message naming what. The
+ * caller logs out. */
+int tool_key_prepare(core *c, token *t, opt *opts, tpm_key_type type,
+		     const uint8_t *id, size_t id_len, const tpm_pcr_sel *pcrs,
+		     const char *what);
 token_obj *tool_find_key(token *t, const char *kl, const char *idhex,
 			 const char *id_flag);
 
@@ -57,6 +73,7 @@ int cmd_changepin(int argc, char **argv);
 int cmd_initpin(int argc, char **argv);
 int cmd_addkey(int argc, char **argv);
 int cmd_pcr_sign(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 int cmd_listobjects(int argc, char **argv);
 int cmd_rmkey(int argc, char **argv);
 int cmd_ssh_pubkey(int argc, char **argv);
@@ -69,6 +86,11 @@ int cmd_addcert(int argc, char **argv);
 int cmd_rmcert(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
+/* Stores certificate xc on t with CKA_ID id (addcert's object: the
+ * attributes from the DER); refuses one already there. 0, or -1 with a
+ * message (cmd_cert.c). */
+int cert_store(core *c, token *t, const x509_cert *xc, const char *label,
+	       const uint8_t *id, size_t id_len, bool ca, bool trusted);
 /* listobjects: a certificate's subject, issuer, expiry (cmd_cert.c). */
 void cert_print_details(const token_obj *o);
 

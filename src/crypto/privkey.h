@@ -1,0 +1,43 @@
+/* Private-key files a user brings to `tpm11 import`: PEM PKCS#8 and
+ * traditional EC/RSA keys (through OpenSSL's decoders) and unencrypted
+ * OpenSSH keys (crypto/sshpriv.c). Only what a TPM 2.0 can hold: NIST
+ * P-256/P-384 and RSA-2048/3072; anything else is refused with one line
+ * that says why. */
+#ifndef TPM11_CRYPTO_PRIVKEY_H
+#define TPM11_CRYPTO_PRIVKEY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/ec.h"
+
+typedef enum { PRIVKEY_NONE = 0, PRIVKEY_EC, PRIVKEY_RSA } privkey_kind;
+
+/* The parts a TPM key needs, big-endian. EC: d, x, y, each field length.
+ * RSA: n (n_len bytes, no leading zero), e, and the prime p left-padded
+ * to n_len / 2. Wipe with privkey_clear. */
+typedef struct {
+	privkey_kind kind;
+	ec_curve curve;
+	uint8_t d[EC_MAX_FIELD_LEN], x[EC_MAX_FIELD_LEN], y[EC_MAX_FIELD_LEN];
+	uint8_t n[512], p[256];
+	size_t n_len;
+	uint32_t e;
+} privkey;
+
+/* Reads a private key from a file's bytes. 0, or -1 with a sentence in
+ * err (no key material in it). */
+int privkey_read(const uint8_t *data, size_t len, privkey *out, char *err,
+		 size_t errlen);
+/* A PKCS#12 file (DER) with password pass (may be empty): its private
+ * key, and in *cert (malloc'd DER, the caller frees) its certificate, or
+ * NULL when it holds none. 0, or -1 with a sentence in err. */
+int privkey_read_pkcs12(const uint8_t *data, size_t len, const char *pass,
+			privkey *out, uint8_t **cert, size_t *cert_len,
+			char *err, size_t errlen);
+/* Checks an RSA key's size and exponent, an EC key's curve (found in
+ * the caller's parts); 0 or -1 with err. Used by both readers. */
+int privkey_check_rsa(privkey *k, size_t plen, char *err, size_t errlen);
+void privkey_clear(privkey *k);
+
+#endif
