@@ -352,8 +352,8 @@ ff_up() {
 	while [ $SECONDS -lt $end ]; do
 		FF_BIDI=$(sed -n 's|.*WebDriver BiDi listening on ws://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$log" | head -1)
 		[ -n "$FF_BIDI" ] && { event "$1" "Firefox started (BiDi port $FF_BIDI)"; return 0; }
-		kill -0 "$FF_PID" 2>/dev/null || { wait "$FF_PID"; event "$1" "Firefox exited at start (status $?)"; return 1; }
 		grep -q "cannot open display" "$log" && { event "$1" "Firefox could not open the display $DISPLAY"; return 1; }
+		kill -0 "$FF_PID" 2>/dev/null || { wait "$FF_PID"; event "$1" "Firefox exited at start (status $?)"; return 1; }
 		sleep 0.2
 	done
 	event "$1" "Firefox had not started after $2 s"
