@@ -24,6 +24,7 @@
 #include "tpm/tpm_rc.h"
 #include "util/log.h"
 #include "util/secure.h"
+#include "util/sigpipe.h"
 
 /* swtpm, and many hardware TPMs, hold three transient objects, and a
  * command that names a persistent object (the SRK: salted sessions, Load,
@@ -58,10 +59,13 @@ struct tpm_ctx {
 	({                                                                 \
 		TSS2_RC r_;                                                \
 		unsigned try_ = 0;                                         \
+		sigpipe_guard g_;                                          \
+		sigpipe_block(&g_);                                        \
 		do {                                                       \
 			r_ = (call);                                       \
 			(t)->ncmds++;                                      \
 		} while (tpm_again((t), (what), r_, try_++));              \
+		sigpipe_restore(&g_);                                      \
 		if (r_ != TSS2_RC_SUCCESS)                                 \
 			tpm_note_error((t), (what), r_);                   \
 		r_;                                                        \

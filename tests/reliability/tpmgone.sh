@@ -25,7 +25,12 @@ rel_make_token REL gone-so-1234 "$T11_PIN" "p256 ecc256" "rsa2048 rsa2048"
 
 wait_file() { # wait_file FILE SECONDS (x T11_SAN_SLOW in the sanitizer passes)
 	local i
-	for i in $(seq $(($2 * 20 * ${T11_SAN_SLOW:-1}))); do [ -e "$1" ] && return 0; sleep 0.05; done
+	for i in $(seq $(($2 * 20 * ${T11_SAN_SLOW:-1}))); do
+		[ -e "$1" ] && return 0
+		# the program ended (e.g. killed by a signal): no use waiting
+		[ -n "${REL_TAP_PID:-}" ] && ! kill -0 "$REL_TAP_PID" 2>/dev/null && return 1
+		sleep 0.05
+	done
 	return 1
 }
 
