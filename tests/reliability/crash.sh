@@ -168,7 +168,7 @@ t0=$(date +%s)
 "$T" listobjects --label CR >"$T11_TMP/objs" 2>&1
 while [ "$landed" -lt "$KILLS" ] && [ "$iter" -lt "$MAX_ITER" ]; do
 	iter=$((iter + 1))
-	[ "$MODE" = direct ] && BEFORE=$(handles)
+	[ "$MODE" != abrmd ] && BEFORE=$(handles)
 	start_op
 	# (x T11_SAN_SLOW in the sanitizer passes, where everything is slower)
 	sleep "$(awk -v r=$((RANDOM % 81)) -v f="${T11_SAN_SLOW:-1}" 'BEGIN { printf "%.3f", r * f / 1000 }')"
@@ -178,7 +178,7 @@ while [ "$landed" -lt "$KILLS" ] && [ "$iter" -lt "$MAX_ITER" ]; do
 		landed=$((landed + 1))
 		LANDED_BY[${op%% *}]=$(( ${LANDED_BY[${op%% *}]:-0} + 1 ))
 		# A deliberate SIGKILL: on a direct swtpm what it left stays.
-		[ "$MODE" = direct ] && LEFT=$(printf '%s\n' "$LEFT" "$(only_in "$BEFORE" "$(handles)")" | sed '/^$/d' | sort -u)
+		[ "$MODE" != abrmd ] && LEFT=$(printf '%s\n' "$LEFT" "$(only_in "$BEFORE" "$(handles)")" | sed '/^$/d' | sort -u)
 	elif [ "$rc" != 0 ]; then
 		note_fail "an operation that ran to its end succeeded (exit $rc)" "$(cat "$T11_TMP/op.out")"
 	fi
