@@ -7,8 +7,9 @@
 #   (pkcs11-tool --sign, or p11check signing in a loop).
 # Runs once per TPM mode (tests/run, T11_TPM_MODE): through tpm2-abrmd,
 # which flushes what a killed client left loaded in the TPM, and on a
-# direct swtpm, which keeps it (a killed process cannot clean up): there
-# the next clients must work all the same.
+# direct swtpm (also through the minimal chip profile), which keeps it (a
+# killed process cannot clean up): there the next clients must work all
+# the same.
 # After every kill:
 #   - the store opens: tpm11 listtokens succeeds; PRAGMA integrity_check ok;
 #   - no orphan rows: no object whose token is gone, no public key without
