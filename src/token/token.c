@@ -271,6 +271,13 @@ core_tpm(core *c)
 	return CKR_OK;
 }
 
+uint32_t
+core_tpm_has(core *c)
+{
+	core_check_caps(c);
+	return c->caps.has;
+}
+
 CK_RV
 core_tpm_offers(core *c, tpm_key_type kt)
 {

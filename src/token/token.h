@@ -142,6 +142,8 @@ bool core_stored_caps(core *c, tpm_caps *out);
  * PKCS#11 gives for what it lacks, and c->err says what, e.g. "this TPM
  * has no NIST P-384 curve; choose ecc256". */
 CK_RV core_tpm_offers(core *c, tpm_key_type kt);
+/* What this TPM offers (TPM_HAS_*), checked as core_tpm_offers does. */
+uint32_t core_tpm_has(core *c);
 /* `tpm11 init`: store and persistent primary. */
 CK_RV core_init_primary(core *c, uint32_t handle);
 /* Re-reads tokens and objects when another process changed the store,

@@ -3356,9 +3356,12 @@ tpm_sign_ecdsa(tpm_ctx *t, tpm_key *k, ec_curve curve, const uint8_t *digest,
 	/* ECDSA uses the leftmost bits of the digest, up to the order's
 	 * size (SEC 1, 4.1.3 step 5). The TPM wants a digest of a hash it
 	 * knows: pick the hash by length, truncating a longer input to the
-	 * field size first and zero-padding a short one on the left. */
+	 * field size first and zero-padding a short one on the left. A
+	 * SHA-1 digest is padded too (the same integer, so the same
+	 * signature): many TPMs no longer offer SHA-1, and TPM2_Sign names
+	 * the hash in its scheme. */
 	use = dlen > fl ? fl : dlen;
-	if ((h = hash_by_len(use)) == HASH_NONE) {
+	if ((h = hash_by_len(use)) == HASH_NONE || h == HASH_SHA1) {
 		h = fl == 32 ? HASH_SHA256 : HASH_SHA384;
 		d.size = (UINT16)hash_len(h);
 		memcpy(d.buffer + d.size - use, digest, use);
@@ -3368,7 +3371,6 @@ tpm_sign_ecdsa(tpm_ctx *t, tpm_key *k, ec_curve curve, const uint8_t *digest,
 	}
 	scheme.scheme = TPM2_ALG_ECDSA;
 	switch (h) {
-	case HASH_SHA1: scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA1; break;
 	case HASH_SHA256: scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA256; break;
 	case HASH_SHA384: scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA384; break;
 	case HASH_SHA512: scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA512; break;

@@ -4,7 +4,8 @@
 # .backup brings back a key removed since (rmkey), with the current PIN
 # only (a PIN change since is in force; the old PIN opens nothing); it
 # opens nothing on another TPM; a token removed with rmtoken stays dead in
-# it. Restored, the store passes tpm11 doctor's store checks.
+# it. Restored, the store passes tpm11 doctor's store checks. Runs once
+# per TPM mode (tests/run, T11_TPM_MODE).
 . "$(dirname "$0")/../lib/common.sh"
 t11_require_build
 
@@ -15,7 +16,7 @@ NEW=backup-user-pin-2222
 DB=$TPM11_STORE/tpm11.sqlite3
 BAK=$T11_TMP/backup.sqlite3
 
-swtpm_start "$T11_TMP/tpm" || { not_ok "swtpm starts"; t11_done; exit 1; }
+t11_tpm_start "$T11_TMP/tpm" || { not_ok "TPM starts ($(t11_tpm_mode))"; t11_done; exit 1; }
 check "addtoken PKI" "$T" addtoken --label PKI --sopin "$SO" --userpin "$OLD"
 check "addtoken GONE" "$T" addtoken --label GONE --sopin "$SO" --userpin "$OLD"
 check "addkey ssh" "$T" addkey --algorithm ecc256 --label PKI --key-label ssh --userpin "$OLD"
@@ -54,7 +55,7 @@ if grep -q "is not in this TPM" "$T11_TMP/last.out"; then ok "... and the messag
 else not_ok "... and the message says its PIN index is gone"; sed 's/^/# /' "$T11_TMP/last.out"; fi
 
 # Another TPM (or this one cleared): nothing opens.
-swtpm_start "$T11_TMP/tpm2" || { not_ok "a second swtpm starts"; t11_done; exit 1; }
+t11_tpm_start "$T11_TMP/tpm2" || { not_ok "a second TPM starts ($(t11_tpm_mode))"; t11_done; exit 1; }
 check_fails "on another TPM the backup opens nothing" \
 	"$T" csr --label PKI --key-label ssh --subject /CN=backup --userpin "$NEW"
 if grep -qE "not in this TPM|not the primary this store was made with" "$T11_TMP/last.out"; then

@@ -12,7 +12,9 @@
 # Every signature is checked by software that does not use the module.
 # The TPM is clean after every client run. Runs once per TPM mode
 # (tests/run, T11_TPM_MODE): on a direct swtpm the clients follow one
-# another with nothing in between to clean up after them.
+# another with nothing in between to clean up after them; in minimal mode
+# the P-384 case skips (and --test-ec's signature of a SHA-1 hash must
+# work on a TPM without SHA-1).
 # shellcheck source=tests/lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 t11_require_build
@@ -58,6 +60,9 @@ grep -E '^(warning|error):' "$W/test.out" | sed 's/^/# pkcs11-tool --test: /'
 # module answers CKR_SESSION_READ_ONLY.
 for kt in "03 EC:prime256v1" "04 EC:secp384r1"; do
 	read -r id keytype <<<"$kt"
+	if [ "$id" = 04 ] && ! t11_tpm_has ecc384; then
+		t11_skip "pkcs11-tool --test-ec --key-type $keytype" ecc384; continue
+	fi
 	if run_out test-ec "$W/test-ec.$id" "${P11[@]}" --login --pin "$USER_PIN" \
 		--session-rw --test-ec --id "$id" --key-type "$keytype" &&
 		grep -q '==> OK' "$W/test-ec.$id"; then

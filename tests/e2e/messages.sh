@@ -6,7 +6,8 @@
 # (made through PKCS#11, where labels may repeat) make every command say
 # how to pick one; --version/-V are in the help; a failed init or addtoken
 # leaves no store behind; an explicit tabrmd TCTI with no bus says so
-# without GLib's CRITICAL line.
+# without GLib's CRITICAL line. Runs once per TPM mode (tests/run,
+# T11_TPM_MODE).
 . "$(dirname "$0")/../lib/common.sh"
 t11_require_build
 
@@ -69,7 +70,7 @@ if grep -q CRITICAL "$T11_TMP/err"; then not_ok "... and no GLib CRITICAL line";
 
 # --- the lockout message: the TPM's recovery time -------------------------------------
 export TPM11_STORE=$T11_TMP/store-da
-T11_DA_DEFAULTS=1 swtpm_start "$T11_TMP/tpm-da" || { not_ok "swtpm starts"; t11_done; exit 1; }
+T11_DA_DEFAULTS=1 t11_tpm_start "$T11_TMP/tpm-da" || { not_ok "TPM starts ($(t11_tpm_mode))"; t11_done; exit 1; }
 check "a TPM with max-tries 1 and a recovery time of 1000 s" \
 	tpm2_dictionarylockout --setup-parameters --max-tries=1 --recovery-time=1000 \
 	--lockout-recovery-time=1000
@@ -82,11 +83,11 @@ expect "in lockout the message names at most 1000 s, read from the TPM" "!= 0" \
 if grep -q "wait 0 s" "$T11_TMP/err"; then not_ok "... and never 'wait 0 s'"; show; else ok "... and never 'wait 0 s'"; fi
 expect "... and it names the owner's way out" "!= 0" "tpm2_dictionarylockout --clear-lockout" \
 	"$T" verify --label DA --userpin "$UP"
-swtpm_stop "$T11_TMP/tpm-da"
+t11_tpm_stop "$T11_TMP/tpm-da"
 
 # --- duplicate key labels and ids ------------------------------------------------------
 export TPM11_STORE=$T11_TMP/store-dup
-swtpm_start "$T11_TMP/tpm-dup" || { not_ok "swtpm starts"; t11_done; exit 1; }
+t11_tpm_start "$T11_TMP/tpm-dup" || { not_ok "TPM starts ($(t11_tpm_mode))"; t11_done; exit 1; }
 check "addtoken" "$T" addtoken --label PKI --sopin "$SO" --userpin "$UP"
 check "addkey ssh" "$T" addkey --algorithm ecc256 --label PKI --key-label ssh --id 0a0b --userpin "$UP"
 expect "a second key labelled ssh is refused, naming rmkey" "!= 0" \

@@ -8,12 +8,13 @@
 # The model-1 store is made the way model 1 laid it out: its tokens table
 # (storage key and SO object blobs instead of NV indices) and
 # user_version 1, with an objects table holding real keys of this TPM.
+# Runs once per TPM mode (tests/run, T11_TPM_MODE).
 . "$(dirname "$0")/../lib/common.sh"
 t11_require_build
 
 T=$TPM11_TOOL
 DB=$TPM11_STORE/tpm11.sqlite3
-swtpm_start "$T11_TMP/tpm"
+t11_tpm_start "$T11_TMP/tpm" || { not_ok "TPM starts ($(t11_tpm_mode))"; t11_done; exit 1; }
 
 check "init" "$T" init
 check "addtoken" "$T" addtoken --label OLD --sopin so-pin-1234 --userpin user-1234

@@ -4,8 +4,12 @@
 # --sign with each key type (CKM_ECDSA on a SHA-256/384 hash, CKM_RSA_PKCS
 # on a caller-built DigestInfo, and the hash-and-sign mechanisms) gives
 # signatures that openssl verifies with the public key read from the token.
-# The TPM is clean after every tool and pkcs11-tool run. Runs once per TPM
-# mode (tests/run, T11_TPM_MODE).
+# -M (C_GetMechanismList, C_GetMechanismInfo) offers P-384, RSA-3072 and
+# AES exactly when the TPM has them; without them (the minimal profile)
+# key generation of that kind is refused, and the tool says what the TPM
+# lacks. The TPM is clean after every tool and pkcs11-tool run. Runs once
+# per TPM mode (tests/run, T11_TPM_MODE); in minimal mode the P-384 key's
+# cases skip.
 . "$(dirname "$0")/../lib/common.sh"
 t11_require_build
 
@@ -15,8 +19,67 @@ LABEL=PKI
 KEYS=("p256 ecc256 EC sha256" "p384 ecc384 EC sha384" "rsa2048 rsa2048 RSA sha256")
 
 t11_tpm_start "$T11_TMP/tpm" || { not_ok "TPM starts ($(t11_tpm_mode))"; t11_done; exit 1; }
+t11_keys_offered KEYS "addkey, -O listings, public key export, ECDSA and hash-and-sign signatures verified by openssl"
 check_clean "tpm11 init" "$TPM11_TOOL" init
 check_clean "tpm11 addtoken" "$TPM11_TOOL" addtoken --label "$LABEL" --sopin "$SO_PIN" --userpin "$USER_PIN"
+
+# --- what the module offers is what the TPM offers (issue 14) -----------------
+# pkcs11-tool -M: C_GetMechanismList, and C_GetMechanismInfo of each (key
+# sizes). On a TPM with P-384 and AES encryption (swtpm as it is) they are
+# offered; on one without (the minimal profile) they are not, and asking
+# for them is refused with the code PKCS#11 gives and, in the tool, with
+# what the TPM lacks. (-m names the mechanism: else pkcs11-tool refuses
+# by itself, from the list, before C_GenerateKey.)
+timeout 60 pkcs11-tool --module "$TPM11_MODULE" -M </dev/null >"$T11_TMP/M" 2>&1
+t11_clean "pkcs11-tool -M"
+if t11_tpm_has ecc384; then
+	grep -q "^  ECDSA, keySize={256,384}" "$T11_TMP/M" && ok "-M: ECDSA for 256- and 384-bit keys (the TPM has P-384)" ||
+		{ not_ok "-M: ECDSA for 256- and 384-bit keys (the TPM has P-384)"; sed 's/^/# /' "$T11_TMP/M" | head -20; }
+else
+	if grep -q "^  ECDSA, keySize={256,256}" "$T11_TMP/M" && grep -q "^  ECDSA-KEY-PAIR-GEN, keySize={256,256}" "$T11_TMP/M" &&
+		grep -q "^  ECDH1-DERIVE, keySize={256,256}" "$T11_TMP/M"; then
+		ok "-M: ECDSA, EC key generation and ECDH for 256-bit keys only ($(t11_tpm_lacks ecc384))"
+	else not_ok "-M: EC mechanisms for 256-bit keys only ($(t11_tpm_lacks ecc384))"; sed 's/^/# /' "$T11_TMP/M" | head -30; fi
+	timeout 60 pkcs11-tool --module "$TPM11_MODULE" --token-label "$LABEL" --login --pin "$USER_PIN" \
+		--keypairgen --key-type EC:secp384r1 --label p384gen </dev/null >"$T11_TMP/kg" 2>&1
+	# (OpenSC 0.23 prints 0x140 as an unknown error)
+	if grep -q 'CKR_CURVE_NOT_SUPPORTED\|(0x140)' "$T11_TMP/kg"; then ok "C_GenerateKeyPair of a P-384 key: CKR_CURVE_NOT_SUPPORTED"
+	else not_ok "C_GenerateKeyPair of a P-384 key: CKR_CURVE_NOT_SUPPORTED"; sed 's/^/# /' "$T11_TMP/kg" | tail -5; fi
+	t11_clean "pkcs11-tool --keypairgen EC:secp384r1"
+	check_fails "tpm11 addkey --algorithm ecc384 is refused" "$TPM11_TOOL" addkey --label "$LABEL" \
+		--algorithm ecc384 --key-label p384 --userpin "$USER_PIN"
+	if grep -q "this TPM has no NIST P-384 curve; choose ecc256" "$T11_TMP/last.out"; then
+		ok "... saying what the TPM lacks and what to choose"
+	else not_ok "... saying what the TPM lacks and what to choose"; sed 's/^/# /' "$T11_TMP/last.out"; fi
+	t11_clean "tpm11 addkey --algorithm ecc384"
+fi
+if t11_tpm_has aes; then
+	grep -q "^  AES-CBC," "$T11_TMP/M" && grep -q "^  AES-KEY-GEN," "$T11_TMP/M" &&
+		ok "-M: AES key generation and AES-CBC (the TPM has TPM2_EncryptDecrypt)" ||
+		{ not_ok "-M: AES key generation and AES-CBC"; sed 's/^/# /' "$T11_TMP/M" | head -40; }
+else
+	if grep -qi aes "$T11_TMP/M"; then not_ok "-M: no AES mechanism ($(t11_tpm_lacks aes))"; grep -i aes "$T11_TMP/M" | sed 's/^/# /'
+	else ok "-M: no AES mechanism ($(t11_tpm_lacks aes))"; fi
+	timeout 60 pkcs11-tool --module "$TPM11_MODULE" --token-label "$LABEL" --login --pin "$USER_PIN" \
+		--keygen --key-type AES:16 -m AES-KEY-GEN --sensitive --label aesgen </dev/null >"$T11_TMP/kg" 2>&1
+	if grep -q CKR_MECHANISM_INVALID "$T11_TMP/kg"; then ok "C_GenerateKey of an AES key: CKR_MECHANISM_INVALID"
+	else not_ok "C_GenerateKey of an AES key: CKR_MECHANISM_INVALID"; sed 's/^/# /' "$T11_TMP/kg" | tail -5; fi
+	t11_clean "pkcs11-tool --keygen AES:16"
+fi
+if t11_tpm_has rsa3072; then
+	grep -q "^  RSA-PKCS-KEY-PAIR-GEN, keySize={2048,3072}" "$T11_TMP/M" && ok "-M: RSA keys of 2048 and 3072 bits" ||
+		{ not_ok "-M: RSA keys of 2048 and 3072 bits"; grep RSA "$T11_TMP/M" | sed 's/^/# /'; }
+else
+	grep -q "^  RSA-PKCS-KEY-PAIR-GEN, keySize={2048,2048}" "$T11_TMP/M" &&
+		ok "-M: RSA keys of 2048 bits only ($(t11_tpm_lacks rsa3072))" ||
+		{ not_ok "-M: RSA keys of 2048 bits only"; grep RSA "$T11_TMP/M" | sed 's/^/# /'; }
+	check_fails "tpm11 addkey --algorithm rsa3072 is refused" "$TPM11_TOOL" addkey --label "$LABEL" \
+		--algorithm rsa3072 --key-label r3072 --userpin "$USER_PIN"
+	grep -q "this TPM has no RSA-3072; choose rsa2048" "$T11_TMP/last.out" &&
+		ok "... saying what the TPM lacks and what to choose" ||
+		{ not_ok "... saying what the TPM lacks and what to choose"; sed 's/^/# /' "$T11_TMP/last.out"; }
+	t11_clean "tpm11 addkey --algorithm rsa3072"
+fi
 for k in "${KEYS[@]}"; do
 	set -- $k
 	check_clean "tpm11 addkey --algorithm $2 --key-label $1" "$TPM11_TOOL" addkey --label "$LABEL" \

@@ -118,35 +118,141 @@ tap_merged() {
 
 # --- the TPM a script's clients reach: T11_TPM_MODE ---------------------------
 # Every e2e and reliability script starts its TPM with t11_tpm_start, and
-# tests/run runs it once per mode (issue 12):
-#   direct  the clients talk to the swtpm itself (swtpm: TCTI), with no
-#           resource manager, as on swtpm, mssim and /dev/tpm0: 3 object
-#           slots shared by everyone, and nothing flushes what a process
-#           leaves behind;
-#   abrmd   through tpm2-abrmd on a private D-Bus session bus, as
-#           /dev/tpmrm0 on a real machine.
-# T11_TPM_MODE names it (default: direct). A script that can run in only
-# one mode says so with a line "# t11-modes: MODE -- REASON" (tests/run).
-# In both modes T11_RAW_TCTI is the swtpm itself: tpm_is_clean looks
-# there, so that it sees what is really loaded in the TPM, not the
-# resource manager's per-client view.
+# tests/run runs it once per mode (issue 12, issue 14):
+#   direct   the clients talk to the swtpm itself (swtpm: TCTI), with no
+#            resource manager, as on swtpm, mssim and /dev/tpm0: 3 object
+#            slots shared by everyone, and nothing flushes what a process
+#            leaves behind;
+#   abrmd    through tpm2-abrmd on a private D-Bus session bus, as
+#            /dev/tpmrm0 on a real machine;
+#   minimal  a direct swtpm seen through the chip-profile TCTI's `minimal`
+#            profile (tests/tcti/profiles/minimal.profile: SHA-256, P-256
+#            and RSA-2048 only, no EncryptDecrypt(2), 3 objects, 3
+#            sessions), as the smallest chip tpm11 must work on. Cases that
+#            need what it hides skip, naming it (t11_tpm_has, t11_skip).
+# T11_TPM_MODE names it (default: direct). A script that can run in some
+# modes only says so with a line "# t11-modes: MODE,... -- REASON"
+# (tests/run).
+# TPM11_TCTI is what the clients (the module, the tool) use, and
+# TPM2TOOLS_TCTI the same TPM for tpm2-tools run as one more program on it
+# (making a key outside tpm11, setting lockout parameters): in minimal
+# mode they too see the chip. In every mode T11_RAW_TCTI is the swtpm
+# itself: tpm_is_clean and other inspections look there, so that they see
+# what is really loaded in the TPM, not a resource manager's per-client
+# view, and not through the TCTI under test.
 t11_tpm_mode() {
 	case ${T11_TPM_MODE:-direct} in
-	direct | abrmd) echo "${T11_TPM_MODE:-direct}" ;;
-	*) echo "T11_TPM_MODE=$T11_TPM_MODE: direct or abrmd" >&2; return 1 ;;
+	direct | abrmd | minimal) echo "${T11_TPM_MODE:-direct}" ;;
+	*) echo "T11_TPM_MODE=$T11_TPM_MODE: direct, abrmd or minimal" >&2; return 1 ;;
 	esac
 }
 
+# t11_tpm_no_rm: the clients reach the TPM with no resource manager
+# between (direct and minimal mode): what a process leaves loaded stays.
+t11_tpm_no_rm() { [ "$(t11_tpm_mode)" != abrmd ]; }
+
+# The chip-profile TCTI (tests/tcti/tcti-profile.c) of the plain build
+# (T11_PLAIN_BUILD, from tests/run; else TPM11_BUILD): the asan pass gives
+# the plain module to Chromium, which cannot load an ASan-built library,
+# and an uninstrumented TCTI inside an ASan process is fine.
+T11_PROFILE_TCTI=${T11_PLAIN_BUILD:-$TPM11_BUILD}/tests/tcti/libtss2-tcti-tpmprofile.so
+
 # t11_tpm_start DIR: a fresh swtpm in DIR and, in abrmd mode, tpm2-abrmd in
-# front of it. Exports TPM11_TCTI and TPM2TOOLS_TCTI (what the clients and
-# tpm2-tools use) and T11_RAW_TCTI (the swtpm); t11_tpm_use DIR points
-# them at this TPM again later.
+# front of it (in minimal mode, the profile TCTI). Exports TPM11_TCTI and
+# TPM2TOOLS_TCTI (what the clients and tpm2-tools use) and T11_RAW_TCTI
+# (the swtpm); t11_tpm_use DIR points them at this TPM again later.
 t11_tpm_start() {
 	local dir=$1 mode
 	mode=$(t11_tpm_mode) || return 1
 	swtpm_start "$dir" || return 1
-	if [ "$mode" = abrmd ]; then abrmd_start "$dir" || return 1; fi
+	case $mode in
+	abrmd) abrmd_start "$dir" || return 1 ;;
+	minimal)
+		if [ ! -e "$T11_PROFILE_TCTI" ]; then
+			echo "minimal mode: $T11_PROFILE_TCTI is not built" >&2; return 1
+		fi
+		export TPM11_TCTI="$T11_PROFILE_TCTI:minimal:$T11_RAW_TCTI"
+		export TPM2TOOLS_TCTI=$TPM11_TCTI
+		tpm2_getcap properties-fixed >/dev/null || return 1 ;;
+	esac
 	printf '%s\n' "$TPM11_TCTI" >"$dir/tcti"
+}
+
+# t11_tpm_has FEATURE: the TPM the clients use (TPM11_TCTI) offers FEATURE,
+# asked of it (tpm2_getcap, tpm2_testparms through TPM11_TCTI; the answer
+# kept per TCTI for the script). FEATURE: ecc384, rsa3072, sha384, sha512,
+# encryptdecrypt (TPM2_EncryptDecrypt or EncryptDecrypt2), aes (AES keys
+# the token can encrypt with: the algorithm and one of those commands).
+t11_tpm_has() {
+	local f=$1 cache key
+	key=$(printf '%s' "$TPM11_TCTI" | cksum | cut -d' ' -f1)
+	cache=$T11_TMP/has.$key
+	if [ ! -s "$cache.curves" ]; then
+		TPM2TOOLS_TCTI=$TPM11_TCTI tpm2_getcap ecc-curves >"$cache.curves" 2>&1 &&
+			TPM2TOOLS_TCTI=$TPM11_TCTI tpm2_getcap algorithms >"$cache.algs" 2>&1 &&
+			TPM2TOOLS_TCTI=$TPM11_TCTI tpm2_getcap commands >"$cache.cmds" 2>&1 || {
+			# No answer: the case runs (and fails), it is not skipped.
+			not_ok "t11_tpm_has $f: the TPM answers tpm2_getcap through $TPM11_TCTI"
+			sed 's/^/# /' "$cache.curves" "$cache.algs" "$cache.cmds" 2>/dev/null | tail -n 5
+			rm -f "$cache.curves"; return 0; }
+	fi
+	case $f in
+	ecc384) grep -q '^TPM2_ECC_NIST_P384:' "$cache.curves" ;;
+	sha384 | sha512) grep -q "^$f:" "$cache.algs" ;;
+	encryptdecrypt) grep -qE '^TPM2_CC_EncryptDecrypt2?:' "$cache.cmds" ;;
+	aes) grep -q '^aes:' "$cache.algs" && t11_tpm_has encryptdecrypt ;;
+	rsa3072)
+		if [ ! -e "$cache.rsa3072" ]; then
+			TPM2TOOLS_TCTI=$TPM11_TCTI tpm2_testparms rsa3072 >/dev/null 2>&1
+			echo $? >"$cache.rsa3072"
+		fi
+		[ "$(cat "$cache.rsa3072")" = 0 ] ;;
+	*) not_ok "t11_tpm_has: unknown feature $f"; return 0 ;;
+	esac
+}
+
+# t11_tpm_lacks FEATURE: why a case that needs FEATURE is skipped, e.g.
+# "the minimal profile has no NIST P-384 curve".
+t11_tpm_lacks() {
+	local what
+	case $1 in
+	ecc384) what="no NIST P-384 curve" ;;
+	rsa3072) what="no RSA-3072" ;;
+	sha384) what="no SHA-384" ;;
+	sha512) what="no SHA-512" ;;
+	encryptdecrypt) what="no TPM2_EncryptDecrypt(2)" ;;
+	aes) what="no AES encryption (no TPM2_EncryptDecrypt(2))" ;;
+	*) what="no $1" ;;
+	esac
+	if [ "$(t11_tpm_mode 2>/dev/null)" = minimal ]; then echo "the minimal profile has $what"
+	else echo "this TPM has $what"; fi
+}
+
+# t11_skip NAME FEATURE: one skipped result for the case NAME, which needs
+# FEATURE (TAP "ok N - NAME # SKIP reason").
+t11_skip() {
+	T11_TAP_N=$((T11_TAP_N + 1))
+	echo "ok $T11_TAP_N - $1 # SKIP $(t11_tpm_lacks "$2")"
+}
+
+# t11_tpm_has_alg ALG: the TPM offers the key algorithm ALG of the tool's
+# --algorithm (ecc256 and rsa2048 always, ecc384, rsa3072 per t11_tpm_has).
+t11_tpm_has_alg() {
+	case $1 in ecc384 | rsa3072) t11_tpm_has "$1" ;; *) return 0 ;; esac
+}
+
+# t11_keys_offered ARRAY WHAT: ARRAY (a name) holds key specs "LABEL ALG
+# ..."; those whose ALG the TPM lacks are taken out, each with one skipped
+# result "LABEL (ALG): WHAT" that names what the TPM lacks.
+t11_keys_offered() {
+	local -n t11_ko_keys=$1
+	local what=$2 k kept=()
+	for k in "${t11_ko_keys[@]}"; do
+		set -- $k
+		if t11_tpm_has_alg "$2"; then kept+=("$k")
+		else t11_skip "$1 ($2): $what" "$2"; fi
+	done
+	t11_ko_keys=("${kept[@]}")
 }
 
 # t11_tpm_use DIR: the clients use the TPM that t11_tpm_start DIR started.
@@ -265,7 +371,7 @@ t11_clean_abrupt() {
 	local what=$1 att=$TPM11_BUILD/tests/security/attacker
 	shift
 	if tpm_is_clean >"$T11_TMP/clean.out" 2>&1; then ok "TPM clean after $what"; return; fi
-	if [ "$(t11_tpm_mode)" = direct ] && [ -x "$att" ] &&
+	if t11_tpm_no_rm && [ -x "$att" ] &&
 		TSS2_LOG=all+none "$att" --tcti "$T11_RAW_TCTI" "$@" >"$T11_TMP/att.out" 2>&1; then
 		ok "after $what: what it left in the TPM is of no use without the PIN (the attacker: $(grep -c "^ok" "$T11_TMP/att.out") checks passed)"
 		diag "  left: $(tr '\n' ' ' <"$T11_TMP/clean.out")"

@@ -11,8 +11,9 @@
 # Where the children's TPM connection goes:
 #  1. Each initialising child sets TPM11_TCTI to its own swtpm started on a
 #     copy of the parent TPM's state (same seeds, so the store's blobs
-#     load there). A direct swtpm cannot be shared by two processes (3
-#     object slots), and see 2 for tpm2-abrmd.
+#     load there; in minimal mode seen through the same profile). A direct
+#     swtpm cannot be shared by two processes (3 object slots), and see 2
+#     for tpm2-abrmd.
 #  2. In abrmd mode: the children use tpm2-abrmd like the parent. Known
 #     limit, reported as TODO: the tabrmd TCTI cannot be set up again in
 #     a forked child once the parent has used it (GLib's cached
@@ -34,8 +35,10 @@ if t11_long; then C=8; N=300; else C=3; N=40; fi
 export T11_TOKEN=REL T11_PIN=fork-user-1234
 
 t11_tpm_start "$T11_TMP/tpm" || { not_ok "TPM starts ($(t11_tpm_mode))"; t11_done; exit 1; }
+KEYS=("p256 ecc256" "p384 ecc384" "rsa2048 rsa2048")
+t11_keys_offered KEYS "a key the parent and the children sign with"
 check_clean "tpm11 init" "$TPM11_TOOL" init
-rel_make_token REL fork-so-1234 "$T11_PIN" "p256 ecc256" "p384 ecc384" "rsa2048 rsa2048"
+rel_make_token REL fork-so-1234 "$T11_PIN" "${KEYS[@]}"
 
 # One swtpm per initialising child (children 1..C sign and finalise, child
 # C+1 exits without C_Finalize), each on a copy of the TPM's state.
@@ -49,8 +52,11 @@ t11_tpm_use "$T11_TMP/tpm"
 if [ "$clones_ok" = 1 ]; then ok "$((C + 1)) swtpm copies for the children"
 else not_ok "$((C + 1)) swtpm copies for the children"; fi
 
+# In minimal mode the children see their copy through the profile too.
+CHILD_TCTI="swtpm:path=$T11_TMP/clone%u/tpm.sock"
+[ "$(t11_tpm_mode)" = minimal ] && CHILD_TCTI="$T11_PROFILE_TCTI:minimal:$CHILD_TCTI"
 rel_run_tap "children on their own TPM: " 600 "$FORK" -c "$C" -n "$N" \
-	--child-tcti "swtpm:path=$T11_TMP/clone%u/tpm.sock"
+	--child-tcti "$CHILD_TCTI"
 # The known limit (T11_FORK_SKIP_TABRMD_CHILD=1 skips it: it waits 25 s
 # for the D-Bus timeout).
 if [ "$(t11_tpm_mode)" = abrmd ] && [ "${T11_FORK_SKIP_TABRMD_CHILD:-0}" != 1 ]; then

@@ -10,6 +10,8 @@
 #   direct  TPM reached directly (swtpm: TCTI).
 #   abrmd   through tpm2-abrmd: the swtpm behind it is killed; then the
 #           swtpm and tpm2-abrmd are started again.
+#   minimal through the chip-profile TCTI (minimal profile) in front of
+#           the swtpm, as direct otherwise.
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/rel-lib.bash"
 t11_require_build

@@ -369,6 +369,55 @@ print_pem_pubkey(FILE *f, EVP_PKEY *k)
 		PEM_write_PUBKEY(f, k);
 }
 
+/* What this TPM lacks to make the EK of the template of the EK certificate
+ * at index (TCG EK Credential Profile 2.3, B.3 and B.4), or NULL when it
+ * can make it. A chip without P-384 or SHA-384 cannot recreate a
+ * high-range EK, whatever certificate sits in its NV. */
+static const char *
+ek_lacks(core *c, uint32_t index)
+{
+	uint32_t need, has;
+	const char *what;
+
+	switch (index) {
+	case 0x01c0000a: case 0x01c00014:
+		need = TPM_HAS_P256; what = "NIST P-256 curve"; break;
+	case 0x01c00016:
+		need = TPM_HAS_P384 | TPM_HAS_SHA384;
+		what = "NIST P-384 curve with SHA-384"; break;
+	case 0x01c0001c:
+		need = TPM_HAS_RSA3072 | TPM_HAS_SHA384;
+		what = "RSA-3072 with SHA-384"; break;
+	case 0x01c0001e:
+		need = TPM_HAS_SHA384; what = "SHA-384"; break;
+	default:
+		return NULL;
+	}
+	has = core_tpm_has(c);
+	return (has & need) == need ? NULL : what;
+}
+
+/* Leaves out the EK certificates whose EK this TPM cannot make: a
+ * verifier that chose one would send a challenge the TPM cannot answer. */
+static void
+ek_certs_makeable(core *c, tpm_ek_cert *ec, size_t *n)
+{
+	const char *lacks;
+	size_t i, k = 0;
+
+	for (i = 0; i < *n; i++) {
+		if ((lacks = ek_lacks(c, ec[i].index)) == NULL) {
+			ec[k++] = ec[i];
+			continue;
+		}
+		fprintf(stderr, "tpm11: note: the EK certificate at 0x%08x is "
+			"left out: this TPM has no %s to make its EK\n",
+			ec[i].index, lacks);
+		blob_free(&ec[i].der);
+	}
+	*n = k;
+}
+
 /* --- tpm11 ak ------------------------------------------------------------------ */
 
 static int
@@ -381,7 +430,8 @@ ak_create(int argc, char **argv)
 		{"ek-parent", OPT_FLAG, "make the AK a child of the EK "
 		 "(endorsement hierarchy) instead of the SRK"},
 		{"ek-index", OPT_VALUE, "with --ek-parent: the EK by its "
-		 "certificate's NV index (default: the first one present)"},
+		 "certificate's NV index (default: the first one present "
+		 "whose EK this TPM can make)"},
 		{"pub-out", OPT_VALUE, "also write the AK's public key (PEM) "
 		 "to this file, for an AK CA"},
 		{"force", OPT_FLAG, "replace an AK of the same name"},
@@ -460,7 +510,8 @@ ak_create(int argc, char **argv)
 			goto out;
 		}
 		for (i = 0; i < n && ek_index == 0; i++)
-			if (ek_template_find(ec[i].index)->supported)
+			if (ek_template_find(ec[i].index)->supported &&
+			    ek_lacks(c, ec[i].index) == NULL)
 				ek_index = ec[i].index;
 		tpm_ek_certs_free(ec, n);
 		if (ek_index == 0)
@@ -740,6 +791,7 @@ ak_export(int argc, char **argv)
 		fprintf(stderr, "tpm11: ak export: %s\n", why);
 		goto out;
 	}
+	ek_certs_makeable(c, ec, &n);
 	if (n == 0)
 		fprintf(stderr, "tpm11: warning: this TPM has no EK "
 			"certificate; a verifier cannot make a challenge\n");
