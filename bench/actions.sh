@@ -17,6 +17,10 @@
 #   tls            gnutls-cli: a TLS 1.3 handshake with the token key as
 #                  client key (certificate from a file, PIN from GNUTLS_PIN)
 #                  against openssl s_server -Verify 1 on 127.0.0.1
+#   sign           pkcs11-tool --login --sign (a new process: login, one
+#                  ECDSA signature with the key "ssh", exit)
+#   sign-pcr       the same with a key bound to PCR 7 (tpm11 addkey --pcrs
+#                  sha256:7; tpm11 only: tpm2-pkcs11 has no such keys)
 #   addkey-ecc256, addkey-rsa2048, changepin
 #                  tpm11 / tpm2_ptool (the user PIN, old and new given)
 #   ssh-cold@PROFILE
@@ -44,8 +48,8 @@
 ACT_PIN=act-user-2468
 ACT_NEWPIN=act-user-1357
 ACT_SOPIN=act-so-97531
-ACT_LIST=(keygen-D ssh-cold agent-add agent-sign agent-sign-2 agent-stop tls addkey-ecc256
-	addkey-rsa2048 changepin)
+ACT_LIST=(keygen-D ssh-cold agent-add agent-sign agent-sign-2 agent-stop tls sign sign-pcr
+	addkey-ecc256 addkey-rsa2048 changepin)
 
 t11_own_pid() { PIDS+=("$1"); }
 # shellcheck source=tests/lib/loopback.sh
@@ -148,6 +152,22 @@ act_ssh_profile() {
 	local -x TPM11_PROFILE_FAULTS=none
 	TPM2_PKCS11_TCTI=$TPM11_TCTI
 	act_ssh_cold
+}
+
+# act_key_id LABEL: the CKA_ID (hex) of the public key LABEL, from
+# pkcs11-tool's list of public objects (no login). pkcs11-tool --sign picks
+# its key by --id only (it ignores --label there). Run outside act(): it is
+# set-up, not counted.
+act_key_id() {
+	timeout 60 pkcs11-tool --module "$ACT_M" --list-objects --type pubkey </dev/null 2>/dev/null |
+		awk -v l="$1" '$1 == "label:" { on = ($2 == l) } on && $1 == "ID:" { print $2; exit }'
+}
+
+act_sign() { # ID: pkcs11-tool, a new process: login, one ECDSA signature (a SHA-256 digest)
+	head -c 32 /dev/urandom >"$ACT_D/digest"
+	[ -n "$1" ] || { echo "no key id"; return 1; }
+	timeout 60 pkcs11-tool --module "$ACT_M" --login --pin "$ACT_PIN" --sign --mechanism ECDSA \
+		--id "$1" --input-file "$ACT_D/digest" --output-file "$ACT_D/sig" </dev/null
 }
 
 act_tool() { # ACTION: addkey-ALG or changepin, with the tool of ACT_IMPL
@@ -266,6 +286,16 @@ act_module() {
 			prof=$(basename "$prof" .profile)
 			act "$ACT_IMPL" "ssh-cold@$prof" act_ssh_profile "$prof"
 		done
+	fi
+	act "$ACT_IMPL" sign act_sign "$(act_key_id ssh)"
+	# A key bound to PCR 7 (issue 18), made outside any action's count.
+	if [ "$ACT_IMPL" = tpm11 ] &&
+		"$T11_TOOL" addkey --label act --algorithm ecc256 --key-label pcr --pcrs sha256:7 \
+			--userpin "$ACT_PIN" >"$ACT_D/pcr.out" 2>&1; then
+		act "$ACT_IMPL" sign-pcr act_sign "$(act_key_id pcr)"
+	else
+		echo "$ACT_IMPL sign-pcr skip $([ "$ACT_IMPL" = tpm11 ] && echo "the PCR-bound key could not be made" ||
+			echo "no PCR-bound keys")" >>"$RES/actions.txt"
 	fi
 	for a in addkey-ecc256 addkey-rsa2048 changepin; do
 		act "$ACT_IMPL" "$a" act_tool "$a"

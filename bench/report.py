@@ -168,6 +168,8 @@ ACTIONS = [
     ("agent-sign-2", "the same again (the key is loaded by then)"),
     ("agent-stop", "ssh-agent stopped (its helper ends)"),
     ("tls", "TLS 1.3 client handshake, token key (gnutls-cli; login, 1 signature, exit)"),
+    ("sign", "`pkcs11-tool --login --sign` (new process: login, 1 ECDSA signature, exit)"),
+    ("sign-pcr", "the same with a key bound to PCR 7 (`addkey --pcrs sha256:7`; tpm11 only)"),
     ("addkey-ecc256", "`addkey ecc256` (`tpm11` / `tpm2_ptool`)"),
     ("addkey-rsa2048", "`addkey rsa2048` (`tpm11` / `tpm2_ptool`)"),
     ("changepin", "`changepin` (user PIN; `tpm11` / `tpm2_ptool`)"),
