@@ -212,11 +212,14 @@ privkey_read(const uint8_t *data, size_t len, privkey *out, char *err,
 	int r = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (len > 0 && memmem(data, len, "-----BEGIN OPENSSH PRIVATE KEY-----",
-			      35) != NULL)
+	if (data == NULL || len == 0) {
+		snprintf(err, errlen, "the file is empty");
+		return -1;
+	}
+	if (memmem(data, len, "-----BEGIN OPENSSH PRIVATE KEY-----", 35) !=
+	    NULL)
 		return privkey_openssh(data, len, out, err, errlen);
-	if (len > 0 && memmem(data, len, "-----BEGIN ENCRYPTED PRIVATE KEY",
-			      32) != NULL) {
+	if (memmem(data, len, "-----BEGIN ENCRYPTED PRIVATE KEY", 32) != NULL) {
 		snprintf(err, errlen, "the key is passphrase-protected "
 			 "(encrypted PKCS#8), which tpm11 does not open; "
 			 "decrypt it to a temporary file with `openssl pkey`, "
