@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# t11-modes: direct -- doctor starts the TPMs its cases need itself (a swtpm behind tpm2-abrmd, direct swtpms), whatever the mode
 # tpm11 doctor (issue 15 item 5): a healthy set-up (swtpm behind
 # tpm2-abrmd, a store with a token and a key, p11-kit's module directory
 # naming the built module, an ssh-agent that allows it) exits 0 and its
