@@ -156,30 +156,58 @@ pin_file_private(FILE *f, const char *flag, const char *path)
 	return true;
 }
 
+/* The first line of a private file (--FLAG PATH); NULL with a message. */
+static char *
+pin_read_file(const char *flag, const char *path)
+{
+	FILE *f;
+	char *s;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		fprintf(stderr, "tpm11: cannot read --%s %s: %s\n", flag, path,
+			strerror(errno));
+		return NULL;
+	}
+	if (!pin_file_private(f, flag, path)) {
+		fclose(f);
+		return NULL;
+	}
+	s = pin_read_line(f);
+	fclose(f);
+	if (s == NULL)
+		fprintf(stderr, "tpm11: --%s %s is empty\n", flag, path);
+	return s;
+}
+
 char *
 pin_get(opt *opts, const char *flag, const char *prompt, bool confirm)
 {
 	char fname[64];
 	const char *path;
-	FILE *f;
-	char *s;
 
 	snprintf(fname, sizeof(fname), "%s-file", flag);
-	if ((path = opts_value(opts, fname)) != NULL) {
-		if ((f = fopen(path, "r")) == NULL) {
-			fprintf(stderr, "tpm11: cannot read --%s %s: %s\n",
-				fname, path, strerror(errno));
-			return NULL;
-		}
-		if (!pin_file_private(f, fname, path)) {
-			fclose(f);
-			return NULL;
-		}
-		s = pin_read_line(f);
-		fclose(f);
-		if (s == NULL)
-			fprintf(stderr, "tpm11: --%s %s is empty\n", fname, path);
-		return s;
-	}
+	if ((path = opts_value(opts, fname)) != NULL)
+		return pin_read_file(fname, path);
 	return pin_from(opts_get(opts, flag), prompt, confirm);
+}
+
+char *
+pin_passphrase(opt *opts, const char *fileflag, const char *prompt)
+{
+	const char *path = opts_value(opts, fileflag), *why = NULL;
+	char *s;
+
+	if (path != NULL)
+		return pin_read_file(fileflag, path);
+	if ((s = pin_prompt(prompt, false, &why)) != NULL)
+		return s;
+	if (why != NULL)
+		fprintf(stderr, "tpm11: %s is needed but not asked on /dev/tty "
+			"(%s), as it would show; give --%s FILE (mode 600)\n",
+			prompt, why, fileflag);
+	else
+		fprintf(stderr, "tpm11: %s is needed and no terminal is there "
+			"to ask it; give --%s FILE (mode 600)\n", prompt,
+			fileflag);
+	return NULL;
 }
