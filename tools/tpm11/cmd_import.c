@@ -139,9 +139,10 @@ cmd_import(int argc, char **argv)
 	     "private part\ncrosses the bus only encrypted) and stores its "
 	     "TPM-wrapped blob and public\nkey on the token. P-256, P-384, "
 	     "RSA-2048 and RSA-3072 keys from PEM (PKCS#8,\n\"EC/RSA PRIVATE "
-	     "KEY\"), OpenSSH files (passphrase-protected ones too) or PKCS#12\n"
-	     "(with the certificate). The key existed outside\n"
-	     "the TPM: destroy the original file afterwards (--shred).");
+	     "KEY\"), OpenSSH files (passphrase-protected ones too: the\n"
+	     "passphrase is asked without echo, or read from --passphrase-file)"
+	     " or\nPKCS#12 (with the certificate). The key existed outside the "
+	     "TPM: destroy the\noriginal file afterwards (--shred).");
 	path = opts_value(opts, "privkey");
 	p12 = opts_value(opts, "pkcs12");
 	if ((path == NULL) == (p12 == NULL)) {

@@ -131,9 +131,10 @@ pin_from(const opt *o, const char *prompt, bool confirm)
 	return NULL;
 }
 
-/* A PIN file is refused when others may read or write it, as ssh refuses
- * such private keys: the PIN is as secret as the key it guards. Only
- * regular files are checked (a pipe or FIFO is read once). */
+/* A PIN (or passphrase) file is refused when others may read or write
+ * it, as ssh refuses such private keys: the PIN is as secret as the key
+ * it guards. Only regular files are checked (a pipe or FIFO is read
+ * once). */
 static bool
 pin_file_private(FILE *f, const char *flag, const char *path)
 {
@@ -146,11 +147,14 @@ pin_file_private(FILE *f, const char *flag, const char *path)
 	}
 	if (S_ISREG(st.st_mode) && (st.st_mode & 077) != 0) {
 		fprintf(stderr, "tpm11: --%s %s is %s by other users (mode "
-			"%04o): a PIN file must be private; run chmod 600 %s\n",
+			"%04o): a %s file must be private; run chmod 600 %s\n",
 			flag, path,
 			(st.st_mode & 044) ? ((st.st_mode & 022) ? "readable "
 				"and writable" : "readable") : "writable",
-			(unsigned)(st.st_mode & 07777), path);
+			(unsigned)(st.st_mode & 07777),
+			strncmp(flag, "passphrase", 10) == 0 ? "passphrase"
+							     : "PIN",
+			path);
 		return false;
 	}
 	return true;
