@@ -223,6 +223,30 @@ sshpriv_cipher_find(const uint8_t *name, size_t len)
  * and a counter below 2^32 is the same state. The Poly1305 key is the
  * first 32 bytes of block 0; the section is Poly1305-authenticated,
  * then decrypted from block 1 on. */
+
+/* Poly1305 of in[len] under the one-time key polykey into mac[16]. */
+static int
+sshpriv_poly1305(const uint8_t polykey[32], const uint8_t *in, size_t len,
+		 uint8_t mac[16])
+{
+	EVP_MAC *m = EVP_MAC_fetch(NULL, "POLY1305", NULL);
+	EVP_MAC_CTX *mc = m ? EVP_MAC_CTX_new(m) : NULL;
+	OSSL_PARAM params[2];
+	size_t maclen = 0;
+	int r = -1;
+
+	params[0] = OSSL_PARAM_construct_octet_string(
+		OSSL_MAC_PARAM_KEY, (void *)polykey, 32);
+	params[1] = OSSL_PARAM_construct_end();
+	if (mc != NULL && EVP_MAC_init(mc, NULL, 0, params) == 1 &&
+	    EVP_MAC_update(mc, in, len) == 1 &&
+	    EVP_MAC_final(mc, mac, &maclen, 16) == 1 && maclen == 16)
+		r = 0;
+	EVP_MAC_CTX_free(mc);
+	EVP_MAC_free(m);
+	return r;
+}
+
 static int
 sshpriv_chachapoly(const uint8_t *key, const uint8_t *in, size_t len,
 		   const uint8_t *tag, uint8_t *out, bool *auth_fail)
@@ -231,39 +255,25 @@ sshpriv_chachapoly(const uint8_t *key, const uint8_t *in, size_t len,
 	uint8_t iv[16] = {0}, polykey[32], mac[16];
 	EVP_CIPHER *c = EVP_CIPHER_fetch(NULL, "ChaCha20", NULL);
 	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-	EVP_MAC *m = EVP_MAC_fetch(NULL, "POLY1305", NULL);
-	EVP_MAC_CTX *mc = m ? EVP_MAC_CTX_new(m) : NULL;
-	OSSL_PARAM params[2];
-	size_t maclen = 0;
 	int n, r = -1;
 
 	*auth_fail = false;
-	if (c == NULL || ctx == NULL || mc == NULL ||
+	if (c == NULL || ctx == NULL ||
 	    EVP_EncryptInit_ex2(ctx, c, key, iv, NULL) != 1 ||
-	    EVP_EncryptUpdate(ctx, polykey, &n, zero, sizeof(zero)) != 1)
-		goto out;
-	params[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY,
-						      polykey, sizeof(polykey));
-	params[1] = OSSL_PARAM_construct_end();
-	if (EVP_MAC_init(mc, NULL, 0, params) != 1 ||
-	    EVP_MAC_update(mc, in, len) != 1 ||
-	    EVP_MAC_final(mc, mac, &maclen, sizeof(mac)) != 1 ||
-	    maclen != sizeof(mac))
+	    EVP_EncryptUpdate(ctx, polykey, &n, zero, sizeof(zero)) != 1 ||
+	    sshpriv_poly1305(polykey, in, len, mac) != 0)
 		goto out;
 	if (secure_memcmp(mac, tag, sizeof(mac)) != 0) {
 		*auth_fail = true;
 		goto out;
 	}
 	iv[0] = 1; /* block counter 1 */
-	if (EVP_DecryptInit_ex2(ctx, c, key, iv, NULL) != 1 ||
-	    EVP_DecryptUpdate(ctx, out, &n, in, (int)len) != 1 ||
-	    (size_t)n != len)
-		goto out;
-	r = 0;
+	r = EVP_DecryptInit_ex2(ctx, c, key, iv, NULL) == 1 &&
+		    EVP_DecryptUpdate(ctx, out, &n, in, (int)len) == 1 &&
+		    (size_t)n == len
+	    ? 0 : -1;
 out:
 	secure_zero(polykey, sizeof(polykey));
-	EVP_MAC_CTX_free(mc);
-	EVP_MAC_free(m);
 	EVP_CIPHER_CTX_free(ctx);
 	EVP_CIPHER_free(c);
 	return r;
