@@ -1,6 +1,7 @@
 /* Reading a private-key file for `tpm11 import`. PEM (PKCS#8 and the
  * traditional "EC PRIVATE KEY" / "RSA PRIVATE KEY" forms) and DER go
- * through OpenSSL's decoders; an OpenSSH block through crypto/sshpriv.c.
+ * through OpenSSL's decoders; an OpenSSH block (passphrase-protected or
+ * not) through crypto/sshpriv.c.
  * The parts come out in the fixed-width form a TPM's sensitive area
  * takes. */
 #include "crypto/privkey.h"
@@ -175,8 +176,8 @@ privkey_is_public(const uint8_t *data, size_t len)
 /* The OpenSSH block: its PEM armour read by OpenSSL's generic PEM reader,
  * the body by crypto/sshpriv.c. */
 static int
-privkey_openssh(const uint8_t *data, size_t len, privkey *k, char *err,
-		size_t errlen)
+privkey_openssh(const uint8_t *data, size_t len, const char *pass,
+		privkey *k, char *err, size_t errlen)
 {
 	BIO *bio = BIO_new_mem_buf(data, (int)len);
 	char *name = NULL, *header = NULL;
@@ -191,7 +192,8 @@ privkey_openssh(const uint8_t *data, size_t len, privkey *k, char *err,
 			 "cut short (its base64 does not decode)");
 		goto out;
 	}
-	r = sshpriv_parse(body, (size_t)blen, k, err, errlen);
+	r = sshpriv_parse(body, (size_t)blen, pass, pass ? strlen(pass) : 0,
+			  k, err, errlen);
 out:
 	if (body)
 		OPENSSL_clear_free(body, (size_t)blen);
@@ -202,8 +204,8 @@ out:
 }
 
 int
-privkey_read(const uint8_t *data, size_t len, privkey *out, char *err,
-	     size_t errlen)
+privkey_read(const uint8_t *data, size_t len, const char *pass,
+	     privkey *out, char *err, size_t errlen)
 {
 	OSSL_DECODER_CTX *dc = NULL;
 	EVP_PKEY *pk = NULL;
@@ -218,7 +220,7 @@ privkey_read(const uint8_t *data, size_t len, privkey *out, char *err,
 	}
 	if (memmem(data, len, "-----BEGIN OPENSSH PRIVATE KEY-----", 35) !=
 	    NULL)
-		return privkey_openssh(data, len, out, err, errlen);
+		return privkey_openssh(data, len, pass, out, err, errlen);
 	if (memmem(data, len, "-----BEGIN ENCRYPTED PRIVATE KEY", 32) != NULL) {
 		snprintf(err, errlen, "the key is passphrase-protected "
 			 "(encrypted PKCS#8), which tpm11 does not open; "
@@ -277,6 +279,7 @@ privkey_read_pkcs12(const uint8_t *data, size_t len, const char *pass,
 	if (PKCS12_verify_mac(p12, pass, -1) != 1) {
 		snprintf(err, errlen, "wrong PKCS#12 password (give it with "
 			 "--passphrase-file), or a damaged file");
+		r = PRIVKEY_WRONG_PASSPHRASE;
 		goto out;
 	}
 	/* also checks that the certificate is the key's */

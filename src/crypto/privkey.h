@@ -1,6 +1,6 @@
 /* Private-key files a user brings to `tpm11 import`: PEM PKCS#8 and
- * traditional EC/RSA keys (through OpenSSL's decoders) and unencrypted
- * OpenSSH keys (crypto/sshpriv.c). Only what a TPM 2.0 can hold: NIST
+ * traditional EC/RSA keys (through OpenSSL's decoders) and OpenSSH keys,
+ * passphrase-protected or not (crypto/sshpriv.c). Only what a TPM 2.0 can hold: NIST
  * P-256/P-384 and RSA-2048/3072; anything else is refused with one line
  * that says why. */
 #ifndef TPM11_CRYPTO_PRIVKEY_H
@@ -25,13 +25,21 @@ typedef struct {
 	uint32_t e;
 } privkey;
 
-/* Reads a private key from a file's bytes. 0, or -1 with a sentence in
- * err (no key material in it). */
-int privkey_read(const uint8_t *data, size_t len, privkey *out, char *err,
-		 size_t errlen);
+/* What privkey_read returns besides 0 and -1: the key is encrypted and
+ * no passphrase was given; the passphrase given does not open it. */
+#define PRIVKEY_NEED_PASSPHRASE (-2)
+#define PRIVKEY_WRONG_PASSPHRASE (-3)
+
+/* Reads a private key from a file's bytes; pass (NUL-terminated, or
+ * NULL when none is at hand yet) opens a passphrase-protected OpenSSH
+ * key. 0, -1 with a sentence in err (no key material in it), or one of
+ * the two above. */
+int privkey_read(const uint8_t *data, size_t len, const char *pass,
+		 privkey *out, char *err, size_t errlen);
 /* A PKCS#12 file (DER) with password pass (may be empty): its private
  * key, and in *cert (malloc'd DER, the caller frees) its certificate, or
- * NULL when it holds none. 0, or -1 with a sentence in err. */
+ * NULL when it holds none. 0, or -1 with a sentence in err
+ * (PRIVKEY_WRONG_PASSPHRASE when the password does not check). */
 int privkey_read_pkcs12(const uint8_t *data, size_t len, const char *pass,
 			privkey *out, uint8_t **cert, size_t *cert_len,
 			char *err, size_t errlen);

@@ -1,20 +1,29 @@
 #!/usr/bin/env bash
 # tpm11 import (issue 17): existing P-256, P-384 and RSA-2048 keys from
-# PEM PKCS#8, traditional PEM ("EC/RSA PRIVATE KEY") and OpenSSH files go
-# into the TPM with TPM2_Import. For each: `ssh-keygen -D` prints the
+# PEM PKCS#8, traditional PEM ("EC/RSA PRIVATE KEY") and OpenSSH files,
+# plain and passphrase-protected (ssh-keygen -N: its default aes256-ctr
+# and bcrypt rounds for a P-256 and an RSA key; -Z aes256-gcm@openssh.com
+# and -Z chacha20-poly1305@openssh.com, 4 rounds, the last one's
+# passphrase typed at the prompt on a pty, not echoed; the others from
+# --passphrase-file) go into the TPM with TPM2_Import. For each: `ssh-keygen -D` prints the
 # same public key as `ssh-keygen -y` of the original file, a signature
 # made through pkcs11-tool verifies with the original public key
 # (openssl), the private object says it was not made in the token
 # (CKA_LOCAL, CKA_ALWAYS_SENSITIVE, CKA_NEVER_EXTRACTABLE false); an ssh
-# login through PKCS11Provider with one imported key. swtpm logs every byte
+# login through PKCS11Provider with one imported key, and through
+# ssh-agent (`ssh-add -s`) with the passphrase-protected RSA key. swtpm logs every byte
 # of the run: no 16-byte piece of any private scalar or prime appears in
 # it, and TPM2_Import has a session that encrypts its first parameter
 # (the inner wrapper's key). Bad input (a truncated PEM or OpenSSH file,
 # a public key, Ed25519 in both formats, a passphrase-protected OpenSSH
-# key, a wrong --label, the same key twice): one line on stderr, the
+# key with a wrong passphrase, with none and no terminal, with a
+# passphrase file others may read, an encrypted Ed25519 key, a wrong
+# --label, the same key twice): one line on stderr, the
 # token's objects unchanged, the TPM clean. --shred removes the file after
-# the import. A PKCS#12 file: the key and its certificate (with the key's
-# CKA_ID), a wrong password refused. Runs once per TPM mode (tests/run, T11_TPM_MODE).
+# the import. A PKCS#12 file: the key and its CA-signed certificate (with
+# the key's CKA_ID), a wrong password refused; then a TLS 1.3 handshake
+# with client authentication (openssl s_server -Verify on 127.0.0.1,
+# gnutls-cli with the token's key and certificate). Runs once per TPM mode (tests/run, T11_TPM_MODE).
 . "$(dirname "$0")/../lib/common.sh"
 t11_require_build
 
@@ -26,6 +35,11 @@ SO=imp-so-pin-2718
 L=IMP
 K=$T11_TMP/keys
 mkdir -p "$K" && chmod 700 "$K"
+# the passphrase of the protected OpenSSH keys, and a wrong one
+PASS="an import pass phrase"
+printf '%s\n' "$PASS" >"$K/pass"; printf 'not the pass phrase\n' >"$K/badpass"
+printf '%s\n' "$UP" >"$K/pin"
+chmod 600 "$K/pass" "$K/badpass" "$K/pin"
 
 T11_SWTPM_LOGLEVEL=20 t11_tpm_start "$T11_TMP/tpm" || { not_ok "TPM starts ($(t11_tpm_mode))"; t11_done; exit 1; }
 LOG=$T11_TMP/tpm/swtpm.log
@@ -33,11 +47,16 @@ check_clean "tpm11 init" "$T" init
 check_clean "tpm11 addtoken" "$T" addtoken --label "$L" --sopin "$SO" --userpin "$UP"
 
 # --- the keys, in their files ----------------------------------------------
-# NAME TYPE FORMAT ID: TYPE p256|p384|rsa2048, FORMAT pkcs8|trad|openssh.
+# NAME TYPE FORMAT ID: TYPE p256|p384|rsa2048, FORMAT pkcs8|trad|openssh
+# or a passphrase-protected OpenSSH file: sshpw (ssh-keygen's defaults:
+# aes256-ctr, 16 bcrypt rounds), sshgcm, sshchacha (-Z, 4 rounds: the CI
+# budget; sshchacha's passphrase is typed at the prompt).
 KEYS=(
 	"p256-p8 p256 pkcs8 01" "p256-trad p256 trad 02" "p256-ssh p256 openssh 03"
 	"p384-p8 p384 pkcs8 04" "p384-trad p384 trad 05" "p384-ssh p384 openssh 06"
 	"rsa-p8 rsa2048 pkcs8 07" "rsa-trad rsa2048 trad 08" "rsa-ssh rsa2048 openssh 09"
+	"p256-sshpw p256 sshpw 11" "rsa-sshpw rsa2048 sshpw 12"
+	"p256-sshgcm p256 sshgcm 13" "p256-sshchacha p256 sshchacha 14"
 )
 mkkey() { # NAME TYPE FORMAT
 	local f=$K/$1 gen st
@@ -52,10 +71,17 @@ mkkey() { # NAME TYPE FORMAT
 		if [ "$2" = rsa2048 ]; then openssl rsa -traditional -out "$f" 2>/dev/null
 		else openssl ec -out "$f" 2>/dev/null; fi; } ;;
 	openssh) ssh-keygen -q "${st[@]}" -N '' -C "$1" -f "$f" </dev/null && rm -f "$f.pub" ;;
+	sshpw) ssh-keygen -q "${st[@]}" -N "$PASS" -C "$1" -f "$f" </dev/null && rm -f "$f.pub" ;;
+	sshgcm|sshchacha)
+		ssh-keygen -q "${st[@]}" -N "$PASS" -a 4 -C "$1" -f "$f" </dev/null \
+			-Z "$([ "$3" = sshgcm ] && echo aes256-gcm || echo chacha20-poly1305)@openssh.com" &&
+			rm -f "$f.pub" ;;
 	esac
 	chmod 600 "$f"
 	# the original public key: OpenSSH line and PEM
-	ssh-keygen -y -f "$f" >"$f.sshpub" </dev/null
+	ssh-keygen -y -P "$PASS" -f "$f" >"$f.sshpub" </dev/null
+	# a decrypted copy of a protected key, for the bus check's secrets
+	case $3 in ssh?*) cp "$f" "$f.plain" && ssh-keygen -q -p -P "$PASS" -N '' -f "$f.plain" >/dev/null </dev/null ;; esac
 	ssh-keygen -e -m PKCS8 -f "$f.sshpub" >"$f.pub.pem"
 }
 made=1
@@ -66,13 +92,13 @@ done
 # the private scalars (EC) and the primes and d (RSA), hex, one per line
 # in NAME.secret, for the bus check
 python3 - "$K" "${KEYS[@]}" <<'PY' || made=0
-import sys
+import os, sys
 from cryptography.hazmat.primitives import serialization as s
 from cryptography.hazmat.primitives.asymmetric import ec
 for spec in sys.argv[2:]:
     name = spec.split()[0]
     path = sys.argv[1] + '/' + name
-    data = open(path, 'rb').read()
+    data = open(path + '.plain' if os.path.exists(path + '.plain') else path, 'rb').read()
     k = (s.load_ssh_private_key if b'OPENSSH' in data else s.load_pem_private_key)(data, None)
     with open(path + '.secret', 'w') as out:
         if isinstance(k, ec.EllipticCurvePrivateKey):
@@ -91,8 +117,13 @@ for spec in sys.argv[2:]:
 PY
 grep -q "BEGIN PRIVATE KEY" "$K/p256-p8" && grep -q "BEGIN EC PRIVATE KEY" "$K/p384-trad" &&
 	grep -q "BEGIN RSA PRIVATE KEY" "$K/rsa-trad" && grep -q "BEGIN OPENSSH PRIVATE KEY" "$K/rsa-ssh" || made=0
-if [ "$made" = 1 ]; then ok "9 keys in PKCS#8, traditional PEM and OpenSSH files"
-else not_ok "9 keys in PKCS#8, traditional PEM and OpenSSH files"; fi
+# the protected files are what they should be (ssh-keygen -y without the
+# passphrase fails on them)
+for f in p256-sshpw rsa-sshpw p256-sshgcm p256-sshchacha; do
+	ssh-keygen -y -P '' -f "$K/$f" >/dev/null 2>&1 </dev/null && made=0
+done
+if [ "$made" = 1 ]; then ok "${#KEYS[@]} keys in PKCS#8, traditional PEM, OpenSSH and passphrase-protected OpenSSH files"
+else not_ok "${#KEYS[@]} keys in PKCS#8, traditional PEM, OpenSSH and passphrase-protected OpenSSH files"; fi
 
 objects() { "$T" listobjects --label "$L" 2>&1 </dev/null; }
 
@@ -107,10 +138,51 @@ for k in "${KEYS[@]}"; do
 done
 NK=${#IMPORT_KEYS[@]}
 
+# on_pty PASS CMD...: runs CMD on a new pseudo-terminal (its controlling
+# terminal: /dev/tty), types PASS when it asks "Passphrase for"; what the
+# terminal showed goes to stdout. Fails unless CMD asked, exited 0, and
+# PASS never showed (echo off).
+on_pty() {
+	python3 - "$@" <<'PY'
+import os, pty, select, sys, time
+pw = sys.argv[1].encode()
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+out, sent, end = b'', False, time.time() + 300
+while time.time() < end:
+    if not select.select([fd], [], [], 1)[0]:
+        continue
+    try:
+        d = os.read(fd, 4096)
+    except OSError:
+        break
+    if not d:
+        break
+    out += d
+    if not sent and b'Passphrase for' in out:
+        os.write(fd, pw + b'\n')
+        sent = True
+st = os.waitpid(pid, 0)[1]
+sys.stdout.buffer.write(out)
+sys.exit(0 if sent and os.waitstatus_to_exitcode(st) == 0 and pw not in out else 1)
+PY
+}
+
 # --- import ----------------------------------------------------------------
 for k in "${IMPORT_KEYS[@]}"; do
 	set -- $k
-	if "$T" import --label "$L" --key-label "$1" --id "$4" --privkey "$K/$1" \
+	pp=(); [[ $3 == sshpw || $3 == sshgcm ]] && pp=(--passphrase-file "$K/pass")
+	if [ "$3" = sshchacha ]; then
+		if on_pty "$PASS" "$T" import --label "$L" --key-label "$1" --id "$4" --privkey "$K/$1" \
+			--userpin-file "$K/pin" >"$T11_TMP/imp.out" 2>&1 </dev/null &&
+			grep -q "^key: $1 (id $4, " "$T11_TMP/imp.out"; then
+			ok "import $1 ($2 from $3): the passphrase asked on the terminal, not echoed; imported"
+		else
+			not_ok "import $1 ($2 from $3): the passphrase asked on the terminal, not echoed"
+			sed 's/^/# /' "$T11_TMP/imp.out"
+		fi
+	elif "$T" import --label "$L" --key-label "$1" --id "$4" --privkey "$K/$1" "${pp[@]}" \
 		--userpin "$UP" >"$T11_TMP/imp.out" 2>"$T11_TMP/imp.err" </dev/null &&
 		grep -q "^key: $1 (id $4, " "$T11_TMP/imp.out" &&
 		grep -q "existed outside" "$T11_TMP/imp.err"; then
@@ -190,16 +262,42 @@ if [ -n "${T11_SSHD_DIR:-}" ]; then
 		sed 's/^/# /' "$T11_TMP/ssh.err" | tail -n 10
 	fi
 	t11_clean "ssh with an imported key"
+
+	# through ssh-agent: `ssh-add -s` loads the token's keys, ssh offers
+	# the passphrase-protected RSA key that went in (IdentityFile names
+	# its public half, IdentitiesOnly: only that one of the agent's keys)
+	if agent_start "$T11_TMP/agent"; then
+		cp "$K/rsa-sshpw.sshpub" "$T11_SSHD_DIR/authorized_keys"
+		fp=$(ssh-keygen -lf "$K/rsa-sshpw.sshpub" | awk '{ print $2 }')
+		SSH_ASKPASS=$T11_TMP/askpass SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
+			timeout 60 ssh-add -s "$M" </dev/null >"$T11_TMP/add.out" 2>&1
+		out=$(t11_ssh -o BatchMode=yes -o IdentityAgent="$SSH_AUTH_SOCK" -o IdentitiesOnly=yes \
+			-o IdentityFile="$K/rsa-sshpw.sshpub" -- echo LOGGED_IN 2>"$T11_TMP/ssh.err")
+		if [ "$out" = LOGGED_IN ] && grep 'Accepted publickey' "$T11_SSHD_DIR/sshd.log" | grep -qF "$fp"; then
+			ok "ssh through ssh-agent (ssh-add -s) logs in with the imported passphrase-protected key rsa-sshpw"
+		else
+			not_ok "ssh through ssh-agent (ssh-add -s) logs in with the imported passphrase-protected key rsa-sshpw ('$out')"
+			sed 's/^/# /' "$T11_TMP/add.out" "$T11_TMP/ssh.err" | tail -n 10
+		fi
+		timeout 30 ssh-add -e "$M" </dev/null >/dev/null 2>&1
+		kill "$SSH_AGENT_PID" 2>/dev/null
+		for _ in $(seq 50); do kill -0 "$SSH_AGENT_PID" 2>/dev/null || break; sleep 0.1; done
+		t11_clean "ssh-agent stopped"
+	else
+		not_ok "ssh-agent starts"
+	fi
 fi
 
 # --- bad input: one line, nothing written, TPM clean ---------------------------
 before=$(objects)
 printf %s "$UP" >"$T11_TMP/pin"; chmod 600 "$T11_TMP/pin"
 printf %s not-the-pin >"$T11_TMP/badpin"; chmod 600 "$T11_TMP/badpin"
+# (setsid: no controlling terminal, so nothing can be asked on /dev/tty
+# even when the tests run from one)
 bad() { # NAME EXPECTED-RE ARGS...
 	local name=$1 re=$2 rc
 	shift 2
-	"$T" import "$@" >"$T11_TMP/bad.out" 2>"$T11_TMP/bad.err" </dev/null; rc=$?
+	setsid -w "$T" import "$@" >"$T11_TMP/bad.out" 2>"$T11_TMP/bad.err" </dev/null; rc=$?
 	if [ "$rc" != 0 ] && [ "$(wc -l <"$T11_TMP/bad.err")" = 1 ] &&
 		grep -Eq "$re" "$T11_TMP/bad.err" && [ "$(objects)" = "$before" ]; then
 		ok "$name: refused in one line, nothing written ($(cat "$T11_TMP/bad.err"))"
@@ -223,7 +321,8 @@ open(sys.argv[2], 'w').write(out + '\n-----END OPENSSH PRIVATE KEY-----\n')
 PY
 openssl genpkey -algorithm ED25519 -out "$K/ed.pem" 2>/dev/null
 ssh-keygen -q -t ed25519 -N '' -f "$K/ed.ssh" </dev/null
-ssh-keygen -q -t ecdsa -b 256 -N 'a passphrase' -f "$K/enc.ssh" </dev/null
+ssh-keygen -q -t ed25519 -N "$PASS" -a 4 -f "$K/ed-enc.ssh" </dev/null
+cp "$K/pass" "$K/pass-644"; chmod 644 "$K/pass-644"
 bad "a truncated PEM file" "damaged or cut short" --label "$L" --privkey "$K/trunc.pem" --userpin-file "$T11_TMP/pin"
 bad "a truncated OpenSSH file" "damaged or cut short" --label "$L" --privkey "$K/trunc.ssh" --userpin-file "$T11_TMP/pin"
 bad "an OpenSSH file with its body cut short" "damaged or cut short" --label "$L" --privkey "$K/short.ssh" --userpin-file "$T11_TMP/pin"
@@ -231,7 +330,16 @@ bad "a PEM public key given as the private key" "public key" --label "$L" --priv
 bad "an OpenSSH public key given as the private key" "public key" --label "$L" --privkey "$K/p256-ssh.sshpub" --userpin-file "$T11_TMP/pin"
 bad "an Ed25519 PKCS#8 key" "ED25519 is not a TPM 2.0 algorithm" --label "$L" --privkey "$K/ed.pem" --userpin-file "$T11_TMP/pin"
 bad "an Ed25519 OpenSSH key" "Ed25519 is not a TPM 2.0 algorithm" --label "$L" --privkey "$K/ed.ssh" --userpin-file "$T11_TMP/pin"
-bad "a passphrase-protected OpenSSH key" "ssh-keygen -p -m PEM" --label "$L" --privkey "$K/enc.ssh" --userpin-file "$T11_TMP/pin"
+bad "a passphrase-protected OpenSSH key with a wrong passphrase" "^tpm11: wrong passphrase for $K/p256-sshpw\$" \
+	--label "$L" --key-label wrongpass --privkey "$K/p256-sshpw" --passphrase-file "$K/badpass" --userpin-file "$T11_TMP/pin"
+bad "the same with a wrong passphrase, aes256-gcm (the tag tells)" "^tpm11: wrong passphrase for $K/p256-sshgcm\$" \
+	--label "$L" --key-label wrongpass --privkey "$K/p256-sshgcm" --passphrase-file "$K/badpass" --userpin-file "$T11_TMP/pin"
+bad "a passphrase-protected OpenSSH key, no passphrase file and no terminal" "no terminal.*--passphrase-file FILE" \
+	--label "$L" --key-label nopass --privkey "$K/rsa-sshpw" --userpin-file "$T11_TMP/pin"
+bad "a passphrase file that others may read" "passphrase-file .* is readable by other users" \
+	--label "$L" --key-label nopass --privkey "$K/rsa-sshpw" --passphrase-file "$K/pass-644" --userpin-file "$T11_TMP/pin"
+bad "a passphrase-protected Ed25519 OpenSSH key (refused before any passphrase is asked)" "Ed25519 is not a TPM 2.0 algorithm" \
+	--label "$L" --privkey "$K/ed-enc.ssh" --userpin-file "$T11_TMP/pin"
 bad "a wrong --label" "no token labelled" --label NOPE --privkey "$K/new.pem" --userpin-file "$T11_TMP/pin"
 bad "a wrong user PIN" "PIN" --label "$L" --privkey "$K/new.pem" --userpin-file "$T11_TMP/badpin"
 bad "the same key imported twice" "already holds this key" --label "$L" --privkey "$K/p256-p8" --userpin-file "$T11_TMP/pin"
@@ -257,9 +365,27 @@ sign_verify "the --no-login key signs; the signature verifies with the original 
 	ECDSA-SHA256 0a "$K/new.pub.pem"
 
 # --- PKCS#12: the key and its certificate -------------------------------------
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$K/alice.key" \
-	-subj /CN=alice -days 30 -out "$K/alice.crt" 2>/dev/null
-printf 'p12 pass word\n' >"$K/p12pass"
+# A CA of this test signs alice's client certificate and the server's.
+ec_req() { # KEY-OUT CN CSR-OUT
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1" \
+		-subj "/CN=$2" -out "$3" 2>/dev/null
+}
+ca_sign() { # CSR EXT-LINES CERT-OUT
+	printf '%b' "$2" >"$3.ext"
+	openssl x509 -req -in "$1" -CA "$K/ca.crt" -CAkey "$K/ca.key" -set_serial "0x$(openssl rand -hex 8)" \
+		-days 30 -extfile "$3.ext" -out "$3" 2>/dev/null
+}
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$K/ca.key" \
+	-subj "/CN=import test CA" -days 30 -addext "basicConstraints=critical,CA:TRUE" \
+	-addext "keyUsage=critical,keyCertSign" -out "$K/ca.crt" 2>/dev/null
+ec_req "$K/alice.key" alice "$K/alice.csr"
+ca_sign "$K/alice.csr" 'extendedKeyUsage=clientAuth\n' "$K/alice.crt"
+ec_req "$K/server.key" localhost "$K/server.csr"
+ca_sign "$K/server.csr" 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' "$K/server.crt"
+if openssl verify -CAfile "$K/ca.crt" "$K/alice.crt" "$K/server.crt" >/dev/null 2>&1; then
+	ok "a test CA, alice's client certificate and the server's"
+else not_ok "a test CA, alice's client certificate and the server's"; fi
+printf 'p12 pass word\n' >"$K/p12pass"; chmod 600 "$K/p12pass"
 openssl pkcs12 -export -inkey "$K/alice.key" -in "$K/alice.crt" -passout 'pass:p12 pass word' \
 	-out "$K/alice.p12" 2>/dev/null
 before=$(objects)
@@ -287,6 +413,29 @@ openssl pkey -in "$K/alice.key" -pubout -out "$K/alice.pub.pem" 2>/dev/null
 aid=$(objects | awk '/^- label: alice$/ { on = 1; next } on && /^  id: / { print $2; exit }')
 sign_verify "the PKCS#12 key signs; the signature verifies with the certificate's key" \
 	ECDSA-SHA256 "$aid" "$K/alice.pub.pem"
+
+# TLS 1.3 with client authentication: s_server wants a certificate from
+# the test CA (-Verify), gnutls-cli presents alice's from the token and
+# signs the handshake with the imported key (the PIN from GNUTLS_PIN).
+PORT=$(t11_free_port)
+openssl s_server -accept "127.0.0.1:$PORT" -cert "$K/server.crt" -key "$K/server.key" \
+	-CAfile "$K/ca.crt" -Verify 1 -verify_return_error -www -tls1_3 </dev/null >"$T11_TMP/s_server.log" 2>&1 &
+SPID=$!
+t11_own_pid "$SPID"
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.05; done
+printf 'GET / HTTP/1.0\r\n\r\n' | GNUTLS_PIN=$UP timeout 60 gnutls-cli --provider="$M" \
+	--x509cafile="$K/ca.crt" --x509certfile="pkcs11:token=$L;object=alice;type=cert" \
+	--x509keyfile="pkcs11:token=$L;object=alice;type=private" -p "$PORT" localhost \
+	>"$T11_TMP/tls.out" 2>&1
+if grep -q "^Client certificate" "$T11_TMP/tls.out" && grep -qE "Subject: ?CN ?= ?alice" "$T11_TMP/tls.out" &&
+	grep -qE "Issuer: ?CN ?= ?import test CA" "$T11_TMP/tls.out"; then
+	ok "TLS 1.3 client authentication with the key and certificate imported from the PKCS#12 (gnutls-cli to openssl s_server -Verify)"
+else
+	not_ok "TLS 1.3 client authentication with the key and certificate imported from the PKCS#12"
+	tail -n 25 "$T11_TMP/tls.out" | sed 's/^/# /'; tail -n 5 "$T11_TMP/s_server.log" | sed 's/^/# s_server: /'
+fi
+kill "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null
+t11_clean "gnutls-cli with the imported key"
 
 # --- the bus -------------------------------------------------------------------
 cp "$LOG" "$T11_TMP/bus.log"

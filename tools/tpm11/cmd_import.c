@@ -1,4 +1,4 @@
-/* import: an existing private key (PEM, OpenSSH) into the TPM. */
+/* import: an existing private key (PEM, OpenSSH, PKCS#12) into the TPM. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "crypto/privkey.h"
+#include "pin.h"
 #include "tool.h"
 #include "util/secure.h"
 
@@ -95,11 +96,13 @@ cmd_import(int argc, char **argv)
 		{"key-label", OPT_VALUE, "the key's label (CKA_LABEL; ssh shows "
 		 "it)"},
 		{"privkey", OPT_VALUE, "the private key file: PEM (PKCS#8, EC or "
-		 "RSA PRIVATE KEY) or OpenSSH, unencrypted"},
+		 "RSA PRIVATE KEY, unencrypted) or OpenSSH (a passphrase is "
+		 "asked for when it has one)"},
 		{"pkcs12", OPT_VALUE, "or a PKCS#12 file: its key, and its "
 		 "certificate onto the token with the key's CKA_ID"},
-		{"passphrase-file", OPT_VALUE, "the PKCS#12 password, from a "
-		 "file (default: empty)"},
+		{"passphrase-file", OPT_VALUE, "the OpenSSH key's passphrase or "
+		 "the PKCS#12 password: the file's first line (mode 600; "
+		 "default: asked on the terminal, empty for PKCS#12)"},
 		{"id", OPT_VALUE, "the key's CKA_ID in hex (default: from the "
 		 "public key)"},
 		{"no-login", OPT_FLAG, "usable WITHOUT the PIN (for services)"},
@@ -110,8 +113,9 @@ cmd_import(int argc, char **argv)
 		{NULL},
 	};
 	const char *path, *p12;
-	uint8_t *data = NULL, id[64], *cert = NULL, *pass = NULL;
-	size_t len = 0, id_len = 0, cert_len = 0, pass_len = 0;
+	uint8_t *data = NULL, id[64], *cert = NULL;
+	size_t len = 0, id_len = 0, cert_len = 0;
+	char *pass = NULL, prompt[128];
 	x509_cert xc;
 	char err[256];
 	privkey pk;
@@ -122,22 +126,23 @@ cmd_import(int argc, char **argv)
 	int64_t priv_id = 0;
 	bool no_login;
 	CK_RV rv;
-	int ret = 1;
+	int r, ret = 1;
 
 	memset(&pk, 0, sizeof(pk));
 	memset(&tk, 0, sizeof(tk));
 	memset(&xc, 0, sizeof(xc));
 	ARGS(opts, "import",
-	     "--label LABEL (--privkey FILE | --pkcs12 FILE "
-	     "[--passphrase-file FILE]) [--key-label NAME] [--id HEX] "
+	     "--label LABEL (--privkey FILE | --pkcs12 FILE) "
+	     "[--passphrase-file FILE] [--key-label NAME] [--id HEX] "
 	     "(--userpin PIN | --no-login) [--shred]",
 	     "Puts an existing private key into the TPM (TPM2_Import: the "
 	     "private part\ncrosses the bus only encrypted) and stores its "
 	     "TPM-wrapped blob and public\nkey on the token. P-256, P-384, "
 	     "RSA-2048 and RSA-3072 keys from PEM (PKCS#8,\n\"EC/RSA PRIVATE "
-	     "KEY\"), unencrypted OpenSSH files or PKCS#12 (with the\n"
-	     "certificate). The key existed outside\n"
-	     "the TPM: destroy the original file afterwards (--shred).");
+	     "KEY\"), OpenSSH files (passphrase-protected ones too: the\n"
+	     "passphrase is asked without echo, or read from --passphrase-file)"
+	     " or\nPKCS#12 (with the certificate). The key existed outside the "
+	     "TPM: destroy the\noriginal file afterwards (--shred).");
 	path = opts_value(opts, "privkey");
 	p12 = opts_value(opts, "pkcs12");
 	if ((path == NULL) == (p12 == NULL)) {
@@ -154,16 +159,32 @@ cmd_import(int argc, char **argv)
 	 * is touched. */
 	if (tool_read_file(path, &data, &len) != 0)
 		return 1;
-	if (p12 && opts_value(opts, "passphrase-file")) {
-		if (tool_read_file(opts_value(opts, "passphrase-file"), &pass,
-				   &pass_len) != 0)
+	if (p12) {
+		if (opts_value(opts, "passphrase-file") &&
+		    (pass = pin_passphrase(opts, "passphrase-file", "")) ==
+			    NULL)
 			goto out;
-		/* one line; its newline is not part of the password */
-		pass[strcspn((char *)pass, "\r\n")] = '\0';
+		r = privkey_read_pkcs12(data, len, pass ? pass : "", &pk, &cert,
+					&cert_len, err, sizeof(err));
+	} else {
+		r = privkey_read(data, len, NULL, &pk, err, sizeof(err));
+		/* an encrypted OpenSSH key: only now is its passphrase
+		 * read or asked for */
+		if (r == PRIVKEY_NEED_PASSPHRASE) {
+			snprintf(prompt, sizeof(prompt), "Passphrase for %s",
+				 path);
+			if ((pass = pin_passphrase(opts, "passphrase-file",
+						   prompt)) == NULL)
+				goto out;
+			r = privkey_read(data, len, pass, &pk, err,
+					 sizeof(err));
+		}
 	}
-	if ((p12 ? privkey_read_pkcs12(data, len, pass ? (char *)pass : "",
-				       &pk, &cert, &cert_len, err, sizeof(err))
-		 : privkey_read(data, len, &pk, err, sizeof(err))) != 0) {
+	if (r == PRIVKEY_WRONG_PASSPHRASE && !p12) {
+		fprintf(stderr, "tpm11: wrong passphrase for %s\n", path);
+		goto out;
+	}
+	if (r != 0) {
 		fprintf(stderr, "tpm11: %s: %s\n", path, err);
 		goto out;
 	}
@@ -231,10 +252,7 @@ out:
 	privkey_clear(&pk);
 	x509_cert_clear(&xc);
 	free(cert);
-	if (pass) {
-		secure_zero(pass, pass_len);
-		free(pass);
-	}
+	secure_free_str(pass);
 	secure_zero(&tk, sizeof(tk));
 	if (data) {
 		secure_zero(data, len);

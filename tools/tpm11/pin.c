@@ -131,9 +131,10 @@ pin_from(const opt *o, const char *prompt, bool confirm)
 	return NULL;
 }
 
-/* A PIN file is refused when others may read or write it, as ssh refuses
- * such private keys: the PIN is as secret as the key it guards. Only
- * regular files are checked (a pipe or FIFO is read once). */
+/* A PIN (or passphrase) file is refused when others may read or write
+ * it, as ssh refuses such private keys: the PIN is as secret as the key
+ * it guards. Only regular files are checked (a pipe or FIFO is read
+ * once). */
 static bool
 pin_file_private(FILE *f, const char *flag, const char *path)
 {
@@ -146,14 +147,40 @@ pin_file_private(FILE *f, const char *flag, const char *path)
 	}
 	if (S_ISREG(st.st_mode) && (st.st_mode & 077) != 0) {
 		fprintf(stderr, "tpm11: --%s %s is %s by other users (mode "
-			"%04o): a PIN file must be private; run chmod 600 %s\n",
+			"%04o): a %s file must be private; run chmod 600 %s\n",
 			flag, path,
 			(st.st_mode & 044) ? ((st.st_mode & 022) ? "readable "
 				"and writable" : "readable") : "writable",
-			(unsigned)(st.st_mode & 07777), path);
+			(unsigned)(st.st_mode & 07777),
+			strncmp(flag, "passphrase", 10) == 0 ? "passphrase"
+							     : "PIN",
+			path);
 		return false;
 	}
 	return true;
+}
+
+/* The first line of a private file (--FLAG PATH); NULL with a message. */
+static char *
+pin_read_file(const char *flag, const char *path)
+{
+	FILE *f;
+	char *s;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		fprintf(stderr, "tpm11: cannot read --%s %s: %s\n", flag, path,
+			strerror(errno));
+		return NULL;
+	}
+	if (!pin_file_private(f, flag, path)) {
+		fclose(f);
+		return NULL;
+	}
+	s = pin_read_line(f);
+	fclose(f);
+	if (s == NULL)
+		fprintf(stderr, "tpm11: --%s %s is empty\n", flag, path);
+	return s;
 }
 
 char *
@@ -161,25 +188,30 @@ pin_get(opt *opts, const char *flag, const char *prompt, bool confirm)
 {
 	char fname[64];
 	const char *path;
-	FILE *f;
-	char *s;
 
 	snprintf(fname, sizeof(fname), "%s-file", flag);
-	if ((path = opts_value(opts, fname)) != NULL) {
-		if ((f = fopen(path, "r")) == NULL) {
-			fprintf(stderr, "tpm11: cannot read --%s %s: %s\n",
-				fname, path, strerror(errno));
-			return NULL;
-		}
-		if (!pin_file_private(f, fname, path)) {
-			fclose(f);
-			return NULL;
-		}
-		s = pin_read_line(f);
-		fclose(f);
-		if (s == NULL)
-			fprintf(stderr, "tpm11: --%s %s is empty\n", fname, path);
-		return s;
-	}
+	if ((path = opts_value(opts, fname)) != NULL)
+		return pin_read_file(fname, path);
 	return pin_from(opts_get(opts, flag), prompt, confirm);
+}
+
+char *
+pin_passphrase(opt *opts, const char *fileflag, const char *prompt)
+{
+	const char *path = opts_value(opts, fileflag), *why = NULL;
+	char *s;
+
+	if (path != NULL)
+		return pin_read_file(fileflag, path);
+	if ((s = pin_prompt(prompt, false, &why)) != NULL)
+		return s;
+	if (why != NULL)
+		fprintf(stderr, "tpm11: %s is needed but not asked on /dev/tty "
+			"(%s), as it would show; give --%s FILE (mode 600)\n",
+			prompt, why, fileflag);
+	else
+		fprintf(stderr, "tpm11: %s is needed and no terminal is there "
+			"to ask it; give --%s FILE (mode 600)\n", prompt,
+			fileflag);
+	return NULL;
 }

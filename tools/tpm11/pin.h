@@ -12,5 +12,10 @@
 char *pin_get(opt *opts, const char *flag, const char *prompt, bool confirm);
 /* The same from an explicit value or prompt (changepin's --old/--new). */
 char *pin_from(const opt *o, const char *prompt, bool confirm);
+/* A passphrase (of a key file): the first line of --FILEFLAG FILE,
+ * refused like a PIN file when others may read it, or asked on the
+ * terminal without echo. Never a command-line value. NULL with a message
+ * on stderr when none can be had; free with secure_free_str(). */
+char *pin_passphrase(opt *opts, const char *fileflag, const char *prompt);
 
 #endif
