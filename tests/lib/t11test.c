@@ -323,7 +323,6 @@ t11_load_module_checked(CK_RV *get_rv)
 	CK_FUNCTION_LIST_PTR fl = NULL;
 	const char *why;
 
-	*get_rv = CKR_GENERAL_ERROR;
 	if (path == NULL || *path == '\0') {
 		t11_bail("TPM11_MODULE is not set");
 		return NULL;

@@ -76,7 +76,8 @@ CK_FUNCTION_LIST_PTR t11_load_module(const char *path);
  * that it exports C_GetFunctionList, that C_GetFunctionList(NULL) is
  * CKR_ARGUMENTS_BAD and that it returns a list of version 2.40 before
  * C_Initialize. Returns the list (NULL: Bail out or a failed check, the
- * program cannot go on); *get_rv gets what C_GetFunctionList returned. */
+ * program cannot go on); *get_rv gets what C_GetFunctionList(&list)
+ * returned, and is left alone if it was not called. */
 CK_FUNCTION_LIST_PTR t11_load_module_checked(CK_RV *get_rv);
 /* A symbol of the module t11_load_module* loaded (C_GetInterface, ...),
  * NULL if it has none. */
