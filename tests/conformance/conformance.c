@@ -26,8 +26,14 @@
  * plan is printed, so that the script can merge this output into its own
  * stream. At the end a support table "function/mechanism -> supported |
  * CKR code" is written to $CONFORMANCE_TABLE, or to stderr.
- * Exit status 1 when a test failed. */
-#include <dlfcn.h>
+ * Exit status 1 when a test failed.
+ *
+ *   conformance [--list | NAME...]
+ *
+ * The checks come in cases, one per function family (the table `cases`
+ * at the end, tests/lib/t11test.h): --list prints their names, NAME...
+ * runs only those and the cases they need (loading, C_Initialize, the
+ * token's keys; C_Finalize always ends a run). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -55,6 +61,8 @@
 #include <openssl/x509.h>
 
 #include <p11-kit/pkcs11.h>
+
+#include "t11test.h"
 
 /* --- v3.0 names p11-kit 0.24's header lacks ------------------------------ */
 
@@ -138,165 +146,15 @@ typedef struct {
 #define BOGUS_MECHANISM (CKM_VENDOR_DEFINED + 0x7e11UL)
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-/* --- TAP ----------------------------------------------------------------- */
+/* --- TAP: tests/lib/t11test.h, under the short names used throughout ----- */
 
-static int tap_n;
-static int tap_passed;
-static int tap_failed;
-static int tap_skipped;
-
-static bool
-tap(bool pass, const char *fmt, ...)
-{
-	va_list ap;
-
-	tap_n++;
-	if (pass)
-		tap_passed++;
-	else
-		tap_failed++;
-	printf("%sok %d - ", pass ? "" : "not ", tap_n);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-	return pass;
-}
-
-static void
-tap_skip(const char *why, const char *fmt, ...)
-{
-	va_list ap;
-
-	tap_n++;
-	tap_skipped++;
-	printf("ok %d - ", tap_n);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf(" # SKIP %s\n", why);
-	fflush(stdout);
-}
-
-static void
-diag(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("# ", stdout);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-}
-
-static const char *
-rv_name(CK_RV rv)
-{
-	static const struct {
-		CK_RV rv;
-		const char *name;
-	} names[] = {
-#define N(x) { x, #x }
-		N(CKR_OK), N(CKR_CANCEL), N(CKR_HOST_MEMORY), N(CKR_SLOT_ID_INVALID),
-		N(CKR_GENERAL_ERROR), N(CKR_FUNCTION_FAILED), N(CKR_ARGUMENTS_BAD),
-		N(CKR_NO_EVENT), N(CKR_NEED_TO_CREATE_THREADS), N(CKR_CANT_LOCK),
-		N(CKR_ATTRIBUTE_READ_ONLY), N(CKR_ATTRIBUTE_SENSITIVE),
-		N(CKR_ATTRIBUTE_TYPE_INVALID), N(CKR_ATTRIBUTE_VALUE_INVALID),
-		N(CKR_ACTION_PROHIBITED), N(CKR_DATA_INVALID), N(CKR_DATA_LEN_RANGE),
-		N(CKR_DEVICE_ERROR), N(CKR_DEVICE_MEMORY), N(CKR_DEVICE_REMOVED),
-		N(CKR_ENCRYPTED_DATA_INVALID), N(CKR_ENCRYPTED_DATA_LEN_RANGE),
-		N(CKR_FUNCTION_CANCELED), N(CKR_FUNCTION_NOT_PARALLEL),
-		N(CKR_FUNCTION_NOT_SUPPORTED), N(CKR_KEY_HANDLE_INVALID),
-		N(CKR_KEY_SIZE_RANGE), N(CKR_KEY_TYPE_INCONSISTENT),
-		N(CKR_KEY_NOT_NEEDED), N(CKR_KEY_CHANGED), N(CKR_KEY_NEEDED),
-		N(CKR_KEY_INDIGESTIBLE), N(CKR_KEY_FUNCTION_NOT_PERMITTED),
-		N(CKR_KEY_NOT_WRAPPABLE), N(CKR_KEY_UNEXTRACTABLE),
-		N(CKR_MECHANISM_INVALID), N(CKR_MECHANISM_PARAM_INVALID),
-		N(CKR_OBJECT_HANDLE_INVALID), N(CKR_OPERATION_ACTIVE),
-		N(CKR_OPERATION_NOT_INITIALIZED), N(CKR_PIN_INCORRECT),
-		N(CKR_PIN_INVALID), N(CKR_PIN_LEN_RANGE), N(CKR_PIN_EXPIRED),
-		N(CKR_PIN_LOCKED), N(CKR_SESSION_CLOSED), N(CKR_SESSION_COUNT),
-		N(CKR_SESSION_HANDLE_INVALID), N(CKR_SESSION_PARALLEL_NOT_SUPPORTED),
-		N(CKR_SESSION_READ_ONLY), N(CKR_SESSION_EXISTS),
-		N(CKR_SESSION_READ_ONLY_EXISTS), N(CKR_SESSION_READ_WRITE_SO_EXISTS),
-		N(CKR_SIGNATURE_INVALID), N(CKR_SIGNATURE_LEN_RANGE),
-		N(CKR_TEMPLATE_INCOMPLETE), N(CKR_TEMPLATE_INCONSISTENT),
-		N(CKR_TOKEN_NOT_PRESENT), N(CKR_TOKEN_NOT_RECOGNIZED),
-		N(CKR_TOKEN_WRITE_PROTECTED), N(CKR_UNWRAPPING_KEY_SIZE_RANGE),
-		N(CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT),
-		N(CKR_USER_ALREADY_LOGGED_IN), N(CKR_USER_NOT_LOGGED_IN),
-		N(CKR_USER_PIN_NOT_INITIALIZED), N(CKR_USER_TYPE_INVALID),
-		N(CKR_USER_ANOTHER_ALREADY_LOGGED_IN), N(CKR_USER_TOO_MANY_TYPES),
-		N(CKR_WRAPPED_KEY_INVALID), N(CKR_WRAPPED_KEY_LEN_RANGE),
-		N(CKR_WRAPPING_KEY_HANDLE_INVALID), N(CKR_WRAPPING_KEY_SIZE_RANGE),
-		N(CKR_WRAPPING_KEY_TYPE_INCONSISTENT),
-		N(CKR_RANDOM_SEED_NOT_SUPPORTED), N(CKR_RANDOM_NO_RNG),
-		N(CKR_DOMAIN_PARAMS_INVALID), N(CKR_CURVE_NOT_SUPPORTED),
-		N(CKR_BUFFER_TOO_SMALL), N(CKR_SAVED_STATE_INVALID),
-		N(CKR_INFORMATION_SENSITIVE), N(CKR_STATE_UNSAVEABLE),
-		N(CKR_CRYPTOKI_NOT_INITIALIZED), N(CKR_CRYPTOKI_ALREADY_INITIALIZED),
-		N(CKR_MUTEX_BAD), N(CKR_MUTEX_NOT_LOCKED), N(CKR_PIN_TOO_WEAK),
-		N(CKR_PUBLIC_KEY_INVALID), N(CKR_FUNCTION_REJECTED),
-		N(CKR_OPERATION_CANCEL_FAILED),
-#undef N
-	};
-	static char buf[4][32];
-	static int next;
-	size_t i;
-
-	for (i = 0; i < NELEM(names); i++)
-		if (names[i].rv == rv)
-			return names[i].name;
-	next = (next + 1) % 4;
-	snprintf(buf[next], sizeof(buf[next]), "0x%08lx", (unsigned long)rv);
-	return buf[next];
-}
-
-static bool
-expect_rv(CK_RV got, CK_RV want, const char *fmt, ...)
-{
-	char name[600];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(name, sizeof(name), fmt, ap);
-	va_end(ap);
-	if (tap(got == want, "%s", name))
-		return true;
-	diag("expected %s, got %s", rv_name(want), rv_name(got));
-	return false;
-}
-
-/* ok if got is one of the n codes in set (the spec allows each). */
-static bool
-expect_rv_in(CK_RV got, const CK_RV *set, size_t n, const char *fmt, ...)
-{
-	char name[600], want[400];
-	size_t i, o = 0;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(name, sizeof(name), fmt, ap);
-	va_end(ap);
-	for (i = 0; i < n; i++)
-		if (got == set[i])
-			return tap(true, "%s", name);
-	tap(false, "%s", name);
-	want[0] = '\0';
-	for (i = 0; i < n && o < sizeof(want) - 40; i++)
-		o += (size_t)snprintf(want + o, sizeof(want) - o, "%s%s",
-				      i ? " or " : "", rv_name(set[i]));
-	diag("expected %s, got %s", want, rv_name(got));
-	return false;
-}
-
-#define EXPECT_IN(got, name, ...)                                        \
-	expect_rv_in((got), (const CK_RV[]){ __VA_ARGS__ },                \
-		     sizeof((const CK_RV[]){ __VA_ARGS__ }) / sizeof(CK_RV),  \
-		     "%s", (name))
+#define tap t11_ok
+#define tap_skip t11_skip
+#define diag t11_diag
+#define rv_name t11_rv_name
+#define expect_rv t11_expect_rv
+#define expect_rv_in t11_expect_rv_in
+#define EXPECT_IN T11_EXPECT_IN
 
 /* --- the support table -------------------------------------------------- */
 
@@ -603,7 +461,6 @@ track_setup(void)
 
 /* --- state shared by the sections -------------------------------------- */
 
-static void *module_dl;
 static const char *user_pin;
 static const char *so_pin;
 static const char *token_label = "CONF";
@@ -1477,36 +1334,13 @@ static const unsigned char digestinfo_sha256[] = {
 static bool
 test_load(void)
 {
-	const char *path = getenv("TPM11_MODULE");
-	CK_RV (*gfl)(CK_FUNCTION_LIST_PTR_PTR);
-	CK_RV rv;
+	CK_RV rv = (CK_RV)-1;
 
-	if (path == NULL || *path == '\0') {
-		printf("Bail out! TPM11_MODULE is not set\n");
+	real = t11_load_module_checked(&rv);
+	if (rv != (CK_RV)-1)
+		fn_record(FN_C_GetFunctionList, rv);
+	if (real == NULL)
 		return false;
-	}
-	module_dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	if (!tap(module_dl != NULL, "dlopen(TPM11_MODULE) loads the module")) {
-		diag("%s", dlerror());
-		return false;
-	}
-	gfl = (CK_RV(*)(CK_FUNCTION_LIST_PTR_PTR))dlsym(module_dl,
-							"C_GetFunctionList");
-	if (!tap(gfl != NULL, "C_GetFunctionList: exported by the module"))
-		return false;
-	expect_rv(gfl(NULL), CKR_ARGUMENTS_BAD,
-		  "C_GetFunctionList: NULL -> CKR_ARGUMENTS_BAD");
-	rv = gfl(&real);
-	fn_record(FN_C_GetFunctionList, rv);
-	if (!tap(rv == CKR_OK && real != NULL,
-		 "C_GetFunctionList: returns the function list before "
-		 "C_Initialize")) {
-		diag("got %s", rv_name(rv));
-		return false;
-	}
-	if (!tap(real->version.major == 2 && real->version.minor == 40,
-		 "C_GetFunctionList: the list's version is 2.40"))
-		diag("version %u.%u", real->version.major, real->version.minor);
 #define P(name, p, a)                                                     \
 	tap(real->name != NULL,                                           \
 	    "function list: " #name " is present (not NULL)");
@@ -1514,7 +1348,7 @@ test_load(void)
 #undef P
 	if (real->C_Initialize == NULL || real->C_Finalize == NULL ||
 	    real->C_GetSlotList == NULL || real->C_OpenSession == NULL) {
-		printf("Bail out! the function list lacks basic functions\n");
+		t11_bail("the function list lacks basic functions");
 		return false;
 	}
 	track_setup();
@@ -1531,9 +1365,9 @@ static void
 test_interfaces(void)
 {
 	get_interface_list_fn list_fn =
-		(get_interface_list_fn)dlsym(module_dl, "C_GetInterfaceList");
+		(get_interface_list_fn)t11_module_sym("C_GetInterfaceList");
 	get_interface_fn get_fn =
-		(get_interface_fn)dlsym(module_dl, "C_GetInterface");
+		(get_interface_fn)t11_module_sym("C_GetInterface");
 	conf_interface ifs[16], *iface = NULL;
 	CK_ULONG n = 0, n1, i;
 	CK_VERSION v;
@@ -3827,7 +3661,7 @@ test_keygen(void)
 {
 	CK_SESSION_HANDLE s = user_session(true), ro = CK_INVALID_HANDLE;
 	CK_SESSION_HANDLE pub = CK_INVALID_HANDLE;
-	CK_MECHANISM_INFO mi;
+	CK_MECHANISM_INFO mi = { 0 };
 	static const unsigned char f4[] = { 0x01, 0x00, 0x01 };
 	struct kp kp;
 	char lbl[64];
@@ -3836,7 +3670,7 @@ test_keygen(void)
 	bool have_ec = mech_advertised(CKM_EC_KEY_PAIR_GEN, &mi);
 	CK_MECHANISM_INFO ec_mi = mi;
 	bool have_rsa;
-	CK_MECHANISM_INFO rsa_mi;
+	CK_MECHANISM_INFO rsa_mi = { 0 };
 
 	have_rsa = mech_advertised(CKM_RSA_PKCS_KEY_PAIR_GEN, &rsa_mi);
 	if (s == CK_INVALID_HANDLE) {
@@ -5972,7 +5806,7 @@ test_mechanisms(void)
 		const struct mdef *d = &mdefs[i];
 		bool adv = mech_advertised(d->type, &mi);
 		bool req = mdef_required(d);
-		int failed_before = tap_failed;
+		int failed_before = t11_count(T11_FAILED);
 
 		if (!adv) {
 			const char *fnn = "";
@@ -6096,14 +5930,14 @@ test_mechanisms(void)
 			/* exercised in the key generation section */
 			break;
 		}
-		if (tap_failed == failed_before)
+		if (t11_count(T11_FAILED) == failed_before)
 			table_put(d->name, "supported (%s; sizes %lu..%lu)", fl,
 				  (unsigned long)mi.ulMinKeySize,
 				  (unsigned long)mi.ulMaxKeySize);
 		else
 			table_put(d->name, "advertised (%s) but %d rule(s) "
 					   "failed", fl,
-				  tap_failed - failed_before);
+				  t11_count(T11_FAILED) - failed_before);
 	}
 	if (pub != CK_INVALID_HANDLE)
 		p11->C_CloseSession(pub);
@@ -7299,8 +7133,9 @@ write_table(void)
 		}
 	}
 	fprintf(f, "# tpm11 conformance: support table\n");
-	fprintf(f, "# %d passed, %d failed, %d skipped\n", tap_passed,
-		tap_failed, tap_skipped);
+	fprintf(f, "# %d passed, %d failed, %d skipped\n",
+		t11_count(T11_PASSED), t11_count(T11_FAILED),
+		t11_count(T11_SKIPPED));
 	fprintf(f, "%-40s | %s\n", "function", "result");
 	for (k = 0; k < FN_COUNT; k++) {
 		char text[200];
@@ -7335,67 +7170,75 @@ write_table(void)
 		fclose(f);
 }
 
+/* === the cases, in the order they run ======================================= */
+
+static bool loaded, initialized;
+
+static void
+case_load(void)
+{
+	loaded = test_load();
+}
+
+static void
+case_initialize(void)
+{
+	initialized = test_initialize();
+}
+
+/* What the checks of a function family need: the tool's keys and the
+ * mechanism list read. */
+#define KEYS "keys mechanism_list"
+
+static const t11_case cases[] = {
+	{ "load", case_load, NULL, &loaded, 0 },
+	{ "interfaces", test_interfaces, "load", NULL, 0 },
+	{ "before_initialize", test_before_initialize, "load", NULL, 0 },
+	{ "initialize", case_initialize, "load", &initialized, 0 },
+	{ "info", test_info, "initialize interfaces", NULL, 0 },
+	{ "slots", test_slots, "initialize", &have_slot, 0 },
+	{ "keys", load_keys, "slots", NULL, 0 },
+	{ "mechanism_list", test_mechanism_list, "slots", NULL, 0 },
+	{ "sessions", test_sessions, KEYS, NULL, 0 },
+	{ "session_objects", test_session_objects, KEYS, NULL, 0 },
+	{ "objects", test_objects, KEYS, NULL, 0 },
+	{ "get_attribute", test_get_attribute, KEYS, NULL, 0 },
+	{ "latching", test_latching, KEYS, NULL, 0 },
+	{ "keygen", test_keygen, KEYS, NULL, 0 },
+	{ "mechanisms", test_mechanisms, KEYS, NULL, 0 },
+	{ "function_misc", test_function_misc, KEYS, NULL, 0 },
+	{ "operation_rules", test_operation_rules, KEYS, NULL, 0 },
+	{ "error_precedence", test_error_precedence, KEYS, NULL, 0 },
+	{ "random", test_random, KEYS, NULL, 0 },
+	{ "v3", test_v3, KEYS " interfaces", NULL, 0 },
+	{ "fork", test_fork, KEYS " interfaces", NULL, 0 },
+	{ "token_admin", test_token_admin, KEYS, NULL, 0 },
+	{ "finalize", test_finalize, "initialize", NULL, T11_CASE_ALWAYS },
+};
+
 /* === main ===================================================================== */
 
 int
-main(void)
+main(int argc, char **argv)
 {
-	const char *start = getenv("TAP_START");
-	bool plan = true;
-	int k;
+	int k, rc;
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (start != NULL && *start != '\0') {
-		tap_n = atoi(start) - 1;
-		if (tap_n < 0)
-			tap_n = 0;
-		plan = false;
-	}
-	user_pin = getenv("TPM11_TEST_PIN");
-	so_pin = getenv("TPM11_TEST_SOPIN");
+	t11_init();
+	if ((rc = t11_cases_args(cases, NELEM(cases), argc, argv)) >= 0)
+		return rc;
 	if (getenv("CONF_TOKEN") != NULL && *getenv("CONF_TOKEN") != '\0')
 		token_label = getenv("CONF_TOKEN");
-	if (user_pin == NULL || *user_pin == '\0' || so_pin == NULL ||
-	    *so_pin == '\0') {
-		printf("Bail out! TPM11_TEST_PIN and TPM11_TEST_SOPIN must be "
-		       "set\n");
+	if (!t11_test_pins(&user_pin, &so_pin))
 		return 1;
-	}
 
-	if (test_load()) {
-		test_interfaces();
-		test_before_initialize();
-		if (test_initialize()) {
-			test_info();
-			test_slots();
-			if (have_slot) {
-				load_keys();
-				test_mechanism_list();
-				test_sessions();
-				test_session_objects();
-				test_objects();
-				test_get_attribute();
-				test_latching();
-				test_keygen();
-				test_mechanisms();
-				test_function_misc();
-				test_operation_rules();
-				test_error_precedence();
-				test_random();
-				test_v3();
-				test_fork();
-				test_token_admin();
-			}
-			test_finalize();
-		}
-	}
+	t11_cases_run(cases, NELEM(cases));
 	for (k = 0; k < NKEYS; k++)
 		EVP_PKEY_free(keys[k].pkey);
-	if (plan)
-		printf("1..%d\n", tap_n);
+	t11_plan();
 	write_table();
-	printf("%d passed, %d failed\n", tap_passed, tap_failed);
-	if (tap_skipped)
-		printf("# %d skipped\n", tap_skipped);
-	return tap_failed > 0 || tap_passed == 0 ? 1 : 0;
+	printf("%d passed, %d failed\n", t11_count(T11_PASSED),
+	       t11_count(T11_FAILED));
+	if (t11_count(T11_SKIPPED))
+		printf("# %d skipped\n", t11_count(T11_SKIPPED));
+	return t11_count(T11_FAILED) > 0 || t11_count(T11_PASSED) == 0 ? 1 : 0;
 }

@@ -15,6 +15,13 @@
 # written to $CONFORMANCE_TABLE (default:
 # $TPM11_BUILD/tests/conformance/support-table.txt) and shown as TAP
 # comments.
+#
+#   tests/conformance/conformance.sh [NAME...]
+#
+# NAME...: run only those cases of the program (and the cases they need),
+# e.g. `TPM11_BUILD=build bash tests/conformance/conformance.sh objects`;
+# `build/tests/conformance/conformance --list` names them. tests/run runs
+# them all.
 # shellcheck source=tests/lib/common.sh
 source "$(dirname "$0")/../lib/common.sh"
 t11_require_build
@@ -82,7 +89,7 @@ out=$T11_TMP/conformance.out
 err=$T11_TMP/conformance.err
 mkdir -p "$(dirname "$CONFORMANCE_TABLE")"
 TAP_START=$((T11_TAP_N + 1)) timeout -k 10 "${T11_CONF_TIMEOUT:-900}" "$PROG" \
-	2>"$err" | tee "$out"
+	"$@" 2>"$err" | tee "$out"
 rc=${PIPESTATUS[0]}
 tap_merged conformance "$out" "$err" "$rc" "${T11_CONF_TIMEOUT:-900}" \
 	'^[0-9]+ passed, [0-9]+ failed$'

@@ -8,6 +8,13 @@
 #
 # One TAP stream: module_test numbers its tests from TAP_START and prints no
 # plan; this script counts them and prints the single final plan.
+#
+#   tests/integration/module.sh [NAME...]
+#
+# NAME...: run only those cases of module_test (and the cases they need),
+# both times, e.g. `TPM11_BUILD=build bash tests/integration/module.sh rsa`;
+# `build/tests/integration/module_test --list` names them. tests/run runs
+# them all.
 # shellcheck source=tests/lib/common.sh
 source "$(dirname "$0")/../lib/common.sh"
 t11_require_build
@@ -25,14 +32,16 @@ export TPM11_TEST_SOPIN=itest-so-97531
 LABEL=ITEST
 KEYS=("p256 ecc256" "p384 ecc384" "rsa2048 rsa2048")
 
-# run_module_test PREFIX TAG: runs module_test, merges its tests into our
-# numbering, and adds one test that it ran to completion.
+# run_module_test PREFIX TAG [NAME...]: runs module_test (its cases NAME...,
+# or all), merges its tests into our numbering, and adds one test that it
+# ran to completion.
 run_module_test() {
 	local prefix=$1 tag=$2 out err rc
+	shift 2
 	out=$T11_TMP/module_test.$tag.out
 	err=$T11_TMP/module_test.$tag.err
 	TAP_START=$((T11_TAP_N + 1)) TAP_PREFIX=$prefix \
-		timeout -k 10 600 "$MODULE_TEST" 2>"$err" | tee "$out"
+		timeout -k 10 600 "$MODULE_TEST" "$@" 2>"$err" | tee "$out"
 	rc=${PIPESTATUS[0]}
 	tap_merged "${prefix}module_test" "$out" "$err" "$rc" 600
 }
@@ -56,13 +65,13 @@ check "after the tool's set-up the TPM holds no transient objects or sessions" \
 	tpm_is_clean
 
 # --- the module, TPM reached directly --------------------------------------------
-run_module_test "" direct
+run_module_test "" direct "$@"
 check "after module_test the TPM holds no transient objects or sessions" \
 	tpm_is_clean
 
 # --- the module through tpm2-abrmd ---------------------------------------------
 if abrmd_start "$T11_TMP/tpm"; then
-	run_module_test "abrmd: " abrmd
+	run_module_test "abrmd: " abrmd "$@"
 	# abrmd keeps its own view per connection; stop it and look at the TPM
 	# directly.
 	pid=$(cat "$T11_TMP/tpm/abrmd.pid")

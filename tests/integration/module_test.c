@@ -12,7 +12,6 @@
  *               so that a wrapper can merge this output into its own stream
  *   TAP_PREFIX  text put in front of every test name (e.g. "abrmd: ")
  * Exit status 1 when any test failed. */
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -27,6 +26,8 @@
 #include <unistd.h>
 
 #include <p11-kit/pkcs11.h>
+
+#include "t11test.h"
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -51,132 +52,9 @@ typedef CK_RV (*get_interface_fn)(CK_UTF8CHAR *, CK_VERSION *,
 #define BOGUS_SLOT 0x7eadbeefUL
 #define BOGUS_ATTRIBUTE 0x7ffffff0UL /* below CKA_VENDOR_DEFINED, unassigned */
 
-/* --- TAP ---------------------------------------------------------------- */
-
-static int tap_n;
-static int tap_failed;
-static int tap_count;
-static const char *tap_prefix = "";
-
-static bool
-tap(bool pass, const char *fmt, ...)
-{
-	va_list ap;
-
-	tap_n++;
-	tap_count++;
-	if (!pass)
-		tap_failed++;
-	printf("%sok %d - %s", pass ? "" : "not ", tap_n, tap_prefix);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-	return pass;
-}
-
-static void
-diag(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("# ", stdout);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-}
-
-static const char *
-rv_name(CK_RV rv)
-{
-	static const struct {
-		CK_RV rv;
-		const char *name;
-	} names[] = {
-#define N(x) { x, #x }
-		N(CKR_OK), N(CKR_CANCEL), N(CKR_HOST_MEMORY), N(CKR_SLOT_ID_INVALID),
-		N(CKR_GENERAL_ERROR), N(CKR_FUNCTION_FAILED), N(CKR_ARGUMENTS_BAD),
-		N(CKR_NO_EVENT), N(CKR_NEED_TO_CREATE_THREADS), N(CKR_CANT_LOCK),
-		N(CKR_ATTRIBUTE_READ_ONLY), N(CKR_ATTRIBUTE_SENSITIVE),
-		N(CKR_ATTRIBUTE_TYPE_INVALID), N(CKR_ATTRIBUTE_VALUE_INVALID),
-		N(CKR_ACTION_PROHIBITED), N(CKR_DATA_INVALID), N(CKR_DATA_LEN_RANGE),
-		N(CKR_DEVICE_ERROR), N(CKR_DEVICE_MEMORY), N(CKR_DEVICE_REMOVED),
-		N(CKR_FUNCTION_CANCELED), N(CKR_FUNCTION_NOT_PARALLEL),
-		N(CKR_FUNCTION_NOT_SUPPORTED), N(CKR_KEY_HANDLE_INVALID),
-		N(CKR_KEY_SIZE_RANGE), N(CKR_KEY_TYPE_INCONSISTENT),
-		N(CKR_KEY_FUNCTION_NOT_PERMITTED), N(CKR_MECHANISM_INVALID),
-		N(CKR_MECHANISM_PARAM_INVALID), N(CKR_OBJECT_HANDLE_INVALID),
-		N(CKR_OPERATION_ACTIVE), N(CKR_OPERATION_NOT_INITIALIZED),
-		N(CKR_PIN_INCORRECT), N(CKR_PIN_INVALID), N(CKR_PIN_LEN_RANGE),
-		N(CKR_PIN_EXPIRED), N(CKR_PIN_LOCKED), N(CKR_SESSION_CLOSED),
-		N(CKR_SESSION_COUNT), N(CKR_SESSION_HANDLE_INVALID),
-		N(CKR_SESSION_PARALLEL_NOT_SUPPORTED), N(CKR_SESSION_READ_ONLY),
-		N(CKR_SESSION_EXISTS), N(CKR_SESSION_READ_ONLY_EXISTS),
-		N(CKR_SESSION_READ_WRITE_SO_EXISTS), N(CKR_SIGNATURE_INVALID),
-		N(CKR_SIGNATURE_LEN_RANGE), N(CKR_TEMPLATE_INCOMPLETE),
-		N(CKR_TEMPLATE_INCONSISTENT), N(CKR_TOKEN_NOT_PRESENT),
-		N(CKR_TOKEN_NOT_RECOGNIZED), N(CKR_TOKEN_WRITE_PROTECTED),
-		N(CKR_USER_ALREADY_LOGGED_IN), N(CKR_USER_NOT_LOGGED_IN),
-		N(CKR_USER_PIN_NOT_INITIALIZED), N(CKR_USER_TYPE_INVALID),
-		N(CKR_USER_ANOTHER_ALREADY_LOGGED_IN), N(CKR_USER_TOO_MANY_TYPES),
-		N(CKR_DOMAIN_PARAMS_INVALID), N(CKR_CURVE_NOT_SUPPORTED),
-		N(CKR_BUFFER_TOO_SMALL), N(CKR_INFORMATION_SENSITIVE),
-		N(CKR_CRYPTOKI_NOT_INITIALIZED), N(CKR_CRYPTOKI_ALREADY_INITIALIZED),
-		N(CKR_MUTEX_BAD), N(CKR_MUTEX_NOT_LOCKED),
-#undef N
-	};
-	static char buf[32];
-	size_t i;
-
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (names[i].rv == rv)
-			return names[i].name;
-	snprintf(buf, sizeof(buf), "0x%08lx", (unsigned long)rv);
-	return buf;
-}
-
-/* ok if got == want; else says what came back. */
-static bool
-expect_rv(CK_RV got, CK_RV want, const char *fmt, ...)
-{
-	char name[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(name, sizeof(name), fmt, ap);
-	va_end(ap);
-	if (tap(got == want, "%s", name))
-		return true;
-	diag("got %s, expected %s", rv_name(got), rv_name(want));
-	return false;
-}
-
-/* ok if got is one of the n values in set. */
-static bool
-expect_rv_in(CK_RV got, const CK_RV *set, size_t n, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (got == set[i])
-			return tap(true, "%s", name);
-	tap(false, "%s", name);
-	fputs("# got ", stdout);
-	fputs(rv_name(got), stdout);
-	fputs(", expected one of", stdout);
-	for (i = 0; i < n; i++)
-		printf(" %s", rv_name(set[i]));
-	putchar('\n');
-	return false;
-}
-
 /* --- module state the tests share ----------------------------------------- */
 
 static CK_FUNCTION_LIST_PTR p11;
-static void *module_dl;
 static const char *user_pin;
 static const char *so_pin;
 
@@ -267,7 +145,7 @@ diag_field(const char *what, const CK_UTF8CHAR *p, size_t n)
 			o += (size_t)snprintf(out + o, sizeof(out) - o, "\\x%02x", p[i]);
 	}
 	out[o] = '\0';
-	diag("%s: \"%s\"", what, out);
+	t11_diag("%s: \"%s\"", what, out);
 }
 
 static CK_RV
@@ -404,9 +282,9 @@ expect_state(CK_SESSION_HANDLE s, CK_STATE want, const char *name)
 	CK_STATE st = (CK_STATE)-1;
 	CK_RV rv = session_state(s, &st);
 
-	if (tap(rv == CKR_OK && st == want, "%s", name))
+	if (t11_ok(rv == CKR_OK && st == want, "%s", name))
 		return true;
-	diag("C_GetSessionInfo -> %s, state %s (%lu), expected %s", rv_name(rv),
+	t11_diag("C_GetSessionInfo -> %s, state %s (%lu), expected %s", t11_rv_name(rv),
 	     state_name(st), (unsigned long)st, state_name(want));
 	return false;
 }
@@ -433,7 +311,7 @@ diag_openssl(void)
 
 	while ((e = ERR_get_error()) != 0) {
 		ERR_error_string_n(e, buf, sizeof(buf));
-		diag("openssl: %s", buf);
+		t11_diag("openssl: %s", buf);
 	}
 }
 
@@ -590,60 +468,36 @@ rsa_verify(EVP_PKEY *pk, const EVP_MD *md, const unsigned char *dgst,
 
 /* --- loading -------------------------------------------------------------- */
 
-static CK_RV (*get_function_list)(CK_FUNCTION_LIST_PTR_PTR);
+static bool loaded;
 
-static bool
+static void
 test_load(void)
 {
-	const char *path = getenv("TPM11_MODULE");
 	CK_RV rv;
 
-	if (path == NULL || *path == '\0') {
-		printf("Bail out! TPM11_MODULE is not set\n");
-		return false;
-	}
-	module_dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	if (!tap(module_dl != NULL, "dlopen of the module succeeds")) {
-		diag("%s", dlerror());
-		return false;
-	}
-	get_function_list = (CK_RV(*)(CK_FUNCTION_LIST_PTR_PTR))dlsym(
-		module_dl, "C_GetFunctionList");
-	if (!tap(get_function_list != NULL, "module exports C_GetFunctionList"))
-		return false;
-	expect_rv(get_function_list(NULL), CKR_ARGUMENTS_BAD,
-		  "C_GetFunctionList(NULL) -> CKR_ARGUMENTS_BAD");
-	rv = get_function_list(&p11);
-	if (!tap(rv == CKR_OK && p11 != NULL,
-		 "C_GetFunctionList returns a function list")) {
-		diag("got %s", rv_name(rv));
-		return false;
-	}
-	if (!tap(p11->version.major == 2 && p11->version.minor == 40,
-		 "function list version is 2.40"))
-		diag("version %u.%u", p11->version.major, p11->version.minor);
-	return true;
+	p11 = t11_load_module_checked(&rv);
+	loaded = p11 != NULL;
 }
 
 static void
 test_interfaces(void)
 {
-	get_interface_list_fn list_fn = (get_interface_list_fn)dlsym(
-		module_dl, "C_GetInterfaceList");
-	get_interface_fn get_fn = (get_interface_fn)dlsym(module_dl,
-							  "C_GetInterface");
+	get_interface_list_fn list_fn = (get_interface_list_fn)t11_module_sym(
+		"C_GetInterfaceList");
+	get_interface_fn get_fn = (get_interface_fn)t11_module_sym(
+		"C_GetInterface");
 	test_interface ifs[8], *iface = NULL;
 	CK_ULONG n = 0, i;
 	CK_RV rv;
 	bool found = false;
 
-	if (!tap(list_fn != NULL && get_fn != NULL,
+	if (!t11_ok(list_fn != NULL && get_fn != NULL,
 		 "module exports C_GetInterfaceList and C_GetInterface"))
 		return;
 	rv = list_fn(NULL, &n);
-	if (!tap(rv == CKR_OK && n >= 1 && n <= 8,
+	if (!t11_ok(rv == CKR_OK && n >= 1 && n <= 8,
 		 "C_GetInterfaceList(NULL) gives the number of interfaces")) {
-		diag("got %s, count %lu", rv_name(rv), (unsigned long)n);
+		t11_diag("got %s, count %lu", t11_rv_name(rv), (unsigned long)n);
 		return;
 	}
 	rv = list_fn(ifs, &n);
@@ -652,14 +506,14 @@ test_interfaces(void)
 		    strcmp((const char *)ifs[i].pInterfaceName, "PKCS 11") == 0 &&
 		    ifs[i].pFunctionList != NULL)
 			found = true;
-	if (!tap(found, "C_GetInterfaceList offers interface \"PKCS 11\""))
-		diag("got %s, count %lu", rv_name(rv), (unsigned long)n);
+	if (!t11_ok(found, "C_GetInterfaceList offers interface \"PKCS 11\""))
+		t11_diag("got %s, count %lu", t11_rv_name(rv), (unsigned long)n);
 	rv = get_fn((CK_UTF8CHAR *)"PKCS 11", NULL, &iface, 0);
-	if (!tap(rv == CKR_OK && iface != NULL && iface->pFunctionList != NULL &&
+	if (!t11_ok(rv == CKR_OK && iface != NULL && iface->pFunctionList != NULL &&
 			 (((CK_VERSION *)iface->pFunctionList)->major == 2 ||
 			  ((CK_VERSION *)iface->pFunctionList)->major == 3),
 		 "C_GetInterface(\"PKCS 11\") returns a PKCS#11 function list"))
-		diag("got %s", rv_name(rv));
+		t11_diag("got %s", t11_rv_name(rv));
 }
 
 /* --- C_Initialize and friends ---------------------------------------------- */
@@ -675,26 +529,26 @@ test_before_initialize(void)
 	CK_C_INITIALIZE_ARGS args;
 	CK_BYTE reserved = 0;
 
-	expect_rv(p11->C_GetInfo(&info), CKR_CRYPTOKI_NOT_INITIALIZED,
+	t11_expect_rv(p11->C_GetInfo(&info), CKR_CRYPTOKI_NOT_INITIALIZED,
 		  "C_GetInfo before C_Initialize -> CKR_CRYPTOKI_NOT_INITIALIZED");
-	expect_rv(p11->C_GetSlotList(CK_FALSE, NULL, &n),
+	t11_expect_rv(p11->C_GetSlotList(CK_FALSE, NULL, &n),
 		  CKR_CRYPTOKI_NOT_INITIALIZED,
 		  "C_GetSlotList before C_Initialize -> CKR_CRYPTOKI_NOT_INITIALIZED");
-	expect_rv(p11->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &s),
+	t11_expect_rv(p11->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &s),
 		  CKR_CRYPTOKI_NOT_INITIALIZED,
 		  "C_OpenSession before C_Initialize -> CKR_CRYPTOKI_NOT_INITIALIZED");
-	expect_rv(p11->C_Finalize(NULL), CKR_CRYPTOKI_NOT_INITIALIZED,
+	t11_expect_rv(p11->C_Finalize(NULL), CKR_CRYPTOKI_NOT_INITIALIZED,
 		  "C_Finalize before C_Initialize -> CKR_CRYPTOKI_NOT_INITIALIZED");
 
 	memset(&args, 0, sizeof(args));
 	args.flags = CKF_OS_LOCKING_OK;
 	args.pReserved = &reserved;
-	expect_rv(p11->C_Initialize(&args), CKR_ARGUMENTS_BAD,
+	t11_expect_rv(p11->C_Initialize(&args), CKR_ARGUMENTS_BAD,
 		  "C_Initialize with pReserved set -> CKR_ARGUMENTS_BAD");
 	memset(&args, 0, sizeof(args));
 	args.flags = CKF_OS_LOCKING_OK;
 	args.CreateMutex = mx_create;
-	expect_rv(p11->C_Initialize(&args), CKR_ARGUMENTS_BAD,
+	t11_expect_rv(p11->C_Initialize(&args), CKR_ARGUMENTS_BAD,
 		  "C_Initialize with only some mutex functions -> CKR_ARGUMENTS_BAD");
 }
 
@@ -707,12 +561,12 @@ test_initialize(void)
 	memset(&args, 0, sizeof(args));
 	args.flags = CKF_OS_LOCKING_OK;
 	rv = p11->C_Initialize(&args);
-	if (!expect_rv(rv, CKR_OK,
+	if (!t11_expect_rv(rv, CKR_OK,
 		       "C_Initialize with CKF_OS_LOCKING_OK -> CKR_OK"))
 		return false;
-	expect_rv(p11->C_Initialize(&args), CKR_CRYPTOKI_ALREADY_INITIALIZED,
+	t11_expect_rv(p11->C_Initialize(&args), CKR_CRYPTOKI_ALREADY_INITIALIZED,
 		  "C_Initialize twice -> CKR_CRYPTOKI_ALREADY_INITIALIZED");
-	expect_rv(p11->C_Initialize(NULL), CKR_CRYPTOKI_ALREADY_INITIALIZED,
+	t11_expect_rv(p11->C_Initialize(NULL), CKR_CRYPTOKI_ALREADY_INITIALIZED,
 		  "C_Initialize(NULL) while initialised -> "
 		  "CKR_CRYPTOKI_ALREADY_INITIALIZED");
 	return true;
@@ -726,27 +580,27 @@ test_get_info(void)
 
 	memset(&info, 0, sizeof(info));
 	rv = p11->C_GetInfo(&info);
-	expect_rv(rv, CKR_OK, "C_GetInfo -> CKR_OK");
-	if (!tap(info.cryptokiVersion.major == 2 &&
+	t11_expect_rv(rv, CKR_OK, "C_GetInfo -> CKR_OK");
+	if (!t11_ok(info.cryptokiVersion.major == 2 &&
 			 info.cryptokiVersion.minor == 40,
 		 "C_GetInfo: cryptokiVersion is 2.40"))
-		diag("version %u.%u", info.cryptokiVersion.major,
+		t11_diag("version %u.%u", info.cryptokiVersion.major,
 		     info.cryptokiVersion.minor);
-	if (!tap(utf8_padded_ok(info.manufacturerID, sizeof(info.manufacturerID)) &&
+	if (!t11_ok(utf8_padded_ok(info.manufacturerID, sizeof(info.manufacturerID)) &&
 			 !all_blank(info.manufacturerID, sizeof(info.manufacturerID)),
 		 "C_GetInfo: manufacturerID is set, blank-padded, no NUL"))
 		diag_field("manufacturerID", info.manufacturerID,
 			   sizeof(info.manufacturerID));
-	if (!tap(utf8_padded_ok(info.libraryDescription,
+	if (!t11_ok(utf8_padded_ok(info.libraryDescription,
 				sizeof(info.libraryDescription)) &&
 			 !all_blank(info.libraryDescription,
 				    sizeof(info.libraryDescription)),
 		 "C_GetInfo: libraryDescription is set, blank-padded, no NUL"))
 		diag_field("libraryDescription", info.libraryDescription,
 			   sizeof(info.libraryDescription));
-	if (!tap(info.flags == 0, "C_GetInfo: flags are 0"))
-		diag("flags 0x%lx", (unsigned long)info.flags);
-	expect_rv(p11->C_GetInfo(NULL), CKR_ARGUMENTS_BAD,
+	if (!t11_ok(info.flags == 0, "C_GetInfo: flags are 0"))
+		t11_diag("flags 0x%lx", (unsigned long)info.flags);
+	t11_expect_rv(p11->C_GetInfo(NULL), CKR_ARGUMENTS_BAD,
 		  "C_GetInfo(NULL) -> CKR_ARGUMENTS_BAD");
 }
 
@@ -763,27 +617,27 @@ test_slots(void)
 	CK_SLOT_INFO si;
 
 	rv = p11->C_GetSlotList(CK_FALSE, NULL, &n);
-	if (!tap(rv == CKR_OK && n >= 2 && n <= 16,
+	if (!t11_ok(rv == CKR_OK && n >= 2 && n <= 16,
 		 "C_GetSlotList(NULL) gives the slot count (token slot + empty slot)"))
-		diag("got %s, count %lu", rv_name(rv), (unsigned long)n);
+		t11_diag("got %s, count %lu", t11_rv_name(rv), (unsigned long)n);
 	if (n > 16)
 		n = 16;
 	n2 = n;
 	rv = p11->C_GetSlotList(CK_FALSE, slots, &n2);
-	if (!tap(rv == CKR_OK && n2 == n,
+	if (!t11_ok(rv == CKR_OK && n2 == n,
 		 "C_GetSlotList fills a buffer of the announced size"))
-		diag("got %s, count %lu (announced %lu)", rv_name(rv),
+		t11_diag("got %s, count %lu (announced %lu)", t11_rv_name(rv),
 		     (unsigned long)n2, (unsigned long)n);
 	if (n >= 1) {
 		n2 = n - 1;
 		rv = p11->C_GetSlotList(CK_FALSE, small, &n2);
-		if (!tap(rv == CKR_BUFFER_TOO_SMALL && n2 == n,
+		if (!t11_ok(rv == CKR_BUFFER_TOO_SMALL && n2 == n,
 			 "C_GetSlotList with a buffer one too small -> "
 			 "CKR_BUFFER_TOO_SMALL and the needed count"))
-			diag("got %s, count %lu (needed %lu)", rv_name(rv),
+			t11_diag("got %s, count %lu (needed %lu)", t11_rv_name(rv),
 			     (unsigned long)n2, (unsigned long)n);
 	}
-	expect_rv(p11->C_GetSlotList(CK_FALSE, NULL, NULL), CKR_ARGUMENTS_BAD,
+	t11_expect_rv(p11->C_GetSlotList(CK_FALSE, NULL, NULL), CKR_ARGUMENTS_BAD,
 		  "C_GetSlotList with NULL count -> CKR_ARGUMENTS_BAD");
 
 	for (i = 0; i < n; i++) {
@@ -798,19 +652,19 @@ test_slots(void)
 			empty_slot = slots[i];
 		}
 	}
-	if (!tap(have_itest, "a slot holds token ITEST, its label blank-padded"))
+	if (!t11_ok(have_itest, "a slot holds token ITEST, its label blank-padded"))
 		for (i = 0; i < n; i++)
 			if (p11->C_GetTokenInfo(slots[i], &ti) == CKR_OK)
 				diag_field("token label", ti.label, sizeof(ti.label));
 	have_empty = empty_found;
-	tap(empty_found,
+	t11_ok(empty_found,
 	    "an extra slot holds a token without CKF_TOKEN_INITIALIZED");
 	if (empty_found) {
 		memset(&si, 0, sizeof(si));
 		rv = p11->C_GetSlotInfo(empty_slot, &si);
-		if (!tap(rv == CKR_OK && (si.flags & CKF_TOKEN_PRESENT),
+		if (!t11_ok(rv == CKR_OK && (si.flags & CKF_TOKEN_PRESENT),
 			 "empty slot: C_GetSlotInfo says CKF_TOKEN_PRESENT"))
-			diag("got %s, flags 0x%lx", rv_name(rv),
+			t11_diag("got %s, flags 0x%lx", t11_rv_name(rv),
 			     (unsigned long)si.flags);
 	}
 
@@ -820,22 +674,22 @@ test_slots(void)
 	for (i = 0; rv == CKR_OK && i < n2; i++)
 		if (have_itest && small[i] == itest_slot)
 			break;
-	if (!tap(rv == CKR_OK && have_itest && i < n2,
+	if (!t11_ok(rv == CKR_OK && have_itest && i < n2,
 		 "C_GetSlotList(tokenPresent) lists the ITEST slot"))
-		diag("got %s, count %lu", rv_name(rv), (unsigned long)n2);
+		t11_diag("got %s, count %lu", t11_rv_name(rv), (unsigned long)n2);
 
 	if (have_itest) {
 		memset(&si, 0, sizeof(si));
 		rv = p11->C_GetSlotInfo(itest_slot, &si);
-		expect_rv(rv, CKR_OK, "C_GetSlotInfo of the ITEST slot -> CKR_OK");
-		if (!tap((si.flags & CKF_TOKEN_PRESENT) &&
+		t11_expect_rv(rv, CKR_OK, "C_GetSlotInfo of the ITEST slot -> CKR_OK");
+		if (!t11_ok((si.flags & CKF_TOKEN_PRESENT) &&
 				 utf8_padded_ok(si.slotDescription,
 						sizeof(si.slotDescription)) &&
 				 utf8_padded_ok(si.manufacturerID,
 						sizeof(si.manufacturerID)),
 			 "ITEST slot: CKF_TOKEN_PRESENT, description and "
 			 "manufacturer blank-padded")) {
-			diag("flags 0x%lx", (unsigned long)si.flags);
+			t11_diag("flags 0x%lx", (unsigned long)si.flags);
 			diag_field("slotDescription", si.slotDescription,
 				   sizeof(si.slotDescription));
 			diag_field("manufacturerID", si.manufacturerID,
@@ -844,55 +698,55 @@ test_slots(void)
 
 		memset(&ti, 0, sizeof(ti));
 		rv = p11->C_GetTokenInfo(itest_slot, &ti);
-		expect_rv(rv, CKR_OK, "C_GetTokenInfo of ITEST -> CKR_OK");
+		t11_expect_rv(rv, CKR_OK, "C_GetTokenInfo of ITEST -> CKR_OK");
 		{
 			CK_FLAGS need = CKF_RNG | CKF_LOGIN_REQUIRED |
 					CKF_USER_PIN_INITIALIZED |
 					CKF_TOKEN_INITIALIZED;
-			if (!tap((ti.flags & need) == need,
+			if (!t11_ok((ti.flags & need) == need,
 				 "ITEST token flags include CKF_RNG, "
 				 "CKF_LOGIN_REQUIRED, CKF_USER_PIN_INITIALIZED, "
 				 "CKF_TOKEN_INITIALIZED"))
-				diag("flags 0x%lx, missing 0x%lx",
+				t11_diag("flags 0x%lx, missing 0x%lx",
 				     (unsigned long)ti.flags,
 				     (unsigned long)(need & ~ti.flags));
 		}
-		if (!tap(!(ti.flags & (CKF_USER_PIN_LOCKED | CKF_SO_PIN_LOCKED)),
+		if (!t11_ok(!(ti.flags & (CKF_USER_PIN_LOCKED | CKF_SO_PIN_LOCKED)),
 			 "ITEST token flags: no PIN is locked"))
-			diag("flags 0x%lx", (unsigned long)ti.flags);
-		if (!tap(utf8_padded_ok(ti.serialNumber, sizeof(ti.serialNumber)) &&
+			t11_diag("flags 0x%lx", (unsigned long)ti.flags);
+		if (!t11_ok(utf8_padded_ok(ti.serialNumber, sizeof(ti.serialNumber)) &&
 				 !all_blank(ti.serialNumber, sizeof(ti.serialNumber)),
 			 "ITEST serialNumber is set, blank-padded, no NUL"))
 			diag_field("serialNumber", ti.serialNumber,
 				   sizeof(ti.serialNumber));
-		if (!tap(utf8_padded_ok(ti.manufacturerID, sizeof(ti.manufacturerID)) &&
+		if (!t11_ok(utf8_padded_ok(ti.manufacturerID, sizeof(ti.manufacturerID)) &&
 				 utf8_padded_ok(ti.model, sizeof(ti.model)),
 			 "ITEST manufacturerID and model are blank-padded, no NUL")) {
 			diag_field("manufacturerID", ti.manufacturerID,
 				   sizeof(ti.manufacturerID));
 			diag_field("model", ti.model, sizeof(ti.model));
 		}
-		if (!tap(ti.ulMinPinLen >= 1 && ti.ulMinPinLen <= ti.ulMaxPinLen &&
+		if (!t11_ok(ti.ulMinPinLen >= 1 && ti.ulMinPinLen <= ti.ulMaxPinLen &&
 				 strlen(user_pin) >= ti.ulMinPinLen &&
 				 strlen(user_pin) <= ti.ulMaxPinLen,
 			 "ITEST PIN length limits admit the test PIN"))
-			diag("ulMinPinLen %lu ulMaxPinLen %lu",
+			t11_diag("ulMinPinLen %lu ulMaxPinLen %lu",
 			     (unsigned long)ti.ulMinPinLen,
 			     (unsigned long)ti.ulMaxPinLen);
 	}
 
-	expect_rv(p11->C_GetSlotInfo(BOGUS_SLOT, &si), CKR_SLOT_ID_INVALID,
+	t11_expect_rv(p11->C_GetSlotInfo(BOGUS_SLOT, &si), CKR_SLOT_ID_INVALID,
 		  "C_GetSlotInfo of an invalid slot -> CKR_SLOT_ID_INVALID");
-	expect_rv(p11->C_GetTokenInfo(BOGUS_SLOT, &ti), CKR_SLOT_ID_INVALID,
+	t11_expect_rv(p11->C_GetTokenInfo(BOGUS_SLOT, &ti), CKR_SLOT_ID_INVALID,
 		  "C_GetTokenInfo of an invalid slot -> CKR_SLOT_ID_INVALID");
 	n2 = 0;
-	expect_rv(p11->C_GetMechanismList(BOGUS_SLOT, NULL, &n2),
+	t11_expect_rv(p11->C_GetMechanismList(BOGUS_SLOT, NULL, &n2),
 		  CKR_SLOT_ID_INVALID,
 		  "C_GetMechanismList of an invalid slot -> CKR_SLOT_ID_INVALID");
 	{
 		CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
 
-		expect_rv(p11->C_OpenSession(BOGUS_SLOT, CKF_SERIAL_SESSION,
+		t11_expect_rv(p11->C_OpenSession(BOGUS_SLOT, CKF_SERIAL_SESSION,
 					     NULL, NULL, &s),
 			  CKR_SLOT_ID_INVALID,
 			  "C_OpenSession on an invalid slot -> CKR_SLOT_ID_INVALID");
@@ -921,49 +775,49 @@ test_mechanisms(void)
 	if (!have_itest)
 		return;
 	rv = p11->C_GetMechanismList(itest_slot, NULL, &n);
-	if (!tap(rv == CKR_OK && n >= 5 && n <= 128,
+	if (!t11_ok(rv == CKR_OK && n >= 5 && n <= 128,
 		 "C_GetMechanismList(NULL) gives the mechanism count"))
-		diag("got %s, count %lu", rv_name(rv), (unsigned long)n);
+		t11_diag("got %s, count %lu", t11_rv_name(rv), (unsigned long)n);
 	if (n > 128)
 		n = 128;
 	if (n >= 1) {
 		n2 = n - 1;
 		rv = p11->C_GetMechanismList(itest_slot, list, &n2);
-		if (!tap(rv == CKR_BUFFER_TOO_SMALL && n2 == n,
+		if (!t11_ok(rv == CKR_BUFFER_TOO_SMALL && n2 == n,
 			 "C_GetMechanismList with a buffer one too small -> "
 			 "CKR_BUFFER_TOO_SMALL and the needed count"))
-			diag("got %s, count %lu (needed %lu)", rv_name(rv),
+			t11_diag("got %s, count %lu (needed %lu)", t11_rv_name(rv),
 			     (unsigned long)n2, (unsigned long)n);
 	}
 	n2 = n;
 	rv = p11->C_GetMechanismList(itest_slot, list, &n2);
-	expect_rv(rv, CKR_OK, "C_GetMechanismList fills the buffer");
+	t11_expect_rv(rv, CKR_OK, "C_GetMechanismList fills the buffer");
 	if (rv != CKR_OK)
 		n2 = 0;
 	for (j = 0; j < sizeof(want) / sizeof(want[0]); j++) {
 		for (i = 0; i < n2; i++)
 			if (list[i] == want[j].m)
 				break;
-		tap(i < n2, "mechanism list contains %s", want[j].name);
+		t11_ok(i < n2, "mechanism list contains %s", want[j].name);
 	}
 
 	memset(&mi, 0, sizeof(mi));
 	rv = p11->C_GetMechanismInfo(itest_slot, CKM_ECDSA, &mi);
-	if (!tap(rv == CKR_OK && (mi.flags & CKF_SIGN) && mi.ulMinKeySize <= 256 &&
+	if (!t11_ok(rv == CKR_OK && (mi.flags & CKF_SIGN) && mi.ulMinKeySize <= 256 &&
 			 mi.ulMaxKeySize >= 384,
 		 "C_GetMechanismInfo(CKM_ECDSA): CKF_SIGN, key sizes 256..384 bits"))
-		diag("got %s, flags 0x%lx, sizes %lu..%lu", rv_name(rv),
+		t11_diag("got %s, flags 0x%lx, sizes %lu..%lu", t11_rv_name(rv),
 		     (unsigned long)mi.flags, (unsigned long)mi.ulMinKeySize,
 		     (unsigned long)mi.ulMaxKeySize);
 	memset(&mi, 0, sizeof(mi));
 	rv = p11->C_GetMechanismInfo(itest_slot, CKM_RSA_PKCS, &mi);
-	if (!tap(rv == CKR_OK && (mi.flags & CKF_SIGN) &&
+	if (!t11_ok(rv == CKR_OK && (mi.flags & CKF_SIGN) &&
 			 mi.ulMinKeySize <= 2048 && mi.ulMaxKeySize >= 3072,
 		 "C_GetMechanismInfo(CKM_RSA_PKCS): CKF_SIGN, key sizes 2048..3072 bits"))
-		diag("got %s, flags 0x%lx, sizes %lu..%lu", rv_name(rv),
+		t11_diag("got %s, flags 0x%lx, sizes %lu..%lu", t11_rv_name(rv),
 		     (unsigned long)mi.flags, (unsigned long)mi.ulMinKeySize,
 		     (unsigned long)mi.ulMaxKeySize);
-	expect_rv(p11->C_GetMechanismInfo(itest_slot, CKM_MD5, &mi),
+	t11_expect_rv(p11->C_GetMechanismInfo(itest_slot, CKM_MD5, &mi),
 		  CKR_MECHANISM_INVALID,
 		  "C_GetMechanismInfo(CKM_MD5) -> CKR_MECHANISM_INVALID");
 }
@@ -981,61 +835,61 @@ test_sessions(void)
 
 	if (!have_itest)
 		return;
-	expect_rv(p11->C_OpenSession(itest_slot, 0, NULL, NULL, &s),
+	t11_expect_rv(p11->C_OpenSession(itest_slot, 0, NULL, NULL, &s),
 		  CKR_SESSION_PARALLEL_NOT_SUPPORTED,
 		  "C_OpenSession without CKF_SERIAL_SESSION -> "
 		  "CKR_SESSION_PARALLEL_NOT_SUPPORTED");
-	expect_rv(p11->C_OpenSession(itest_slot, CKF_SERIAL_SESSION, NULL, NULL,
+	t11_expect_rv(p11->C_OpenSession(itest_slot, CKF_SERIAL_SESSION, NULL, NULL,
 				     NULL),
 		  CKR_ARGUMENTS_BAD,
 		  "C_OpenSession with NULL phSession -> CKR_ARGUMENTS_BAD");
-	expect_rv(open_session(0, &s_ro), CKR_OK,
+	t11_expect_rv(open_session(0, &s_ro), CKR_OK,
 		  "C_OpenSession read-only on ITEST -> CKR_OK");
-	expect_rv(open_session(CKF_RW_SESSION, &s_rw), CKR_OK,
+	t11_expect_rv(open_session(CKF_RW_SESSION, &s_rw), CKR_OK,
 		  "C_OpenSession read-write on ITEST -> CKR_OK");
-	tap(s_ro != CK_INVALID_HANDLE && s_rw != CK_INVALID_HANDLE &&
+	t11_ok(s_ro != CK_INVALID_HANDLE && s_rw != CK_INVALID_HANDLE &&
 		    s_ro != s_rw,
 	    "session handles are valid and distinct");
 
 	memset(&info, 0, sizeof(info));
 	rv = p11->C_GetSessionInfo(s_ro, &info);
-	if (!tap(rv == CKR_OK && info.slotID == itest_slot &&
+	if (!t11_ok(rv == CKR_OK && info.slotID == itest_slot &&
 			 info.state == CKS_RO_PUBLIC_SESSION &&
 			 (info.flags & CKF_SERIAL_SESSION) &&
 			 !(info.flags & CKF_RW_SESSION),
 		 "C_GetSessionInfo of the read-only session: slot, "
 		 "CKS_RO_PUBLIC_SESSION, CKF_SERIAL_SESSION"))
-		diag("got %s, slot %lu, state %s, flags 0x%lx", rv_name(rv),
+		t11_diag("got %s, slot %lu, state %s, flags 0x%lx", t11_rv_name(rv),
 		     (unsigned long)info.slotID, state_name(info.state),
 		     (unsigned long)info.flags);
 	memset(&info, 0, sizeof(info));
 	rv = p11->C_GetSessionInfo(s_rw, &info);
-	if (!tap(rv == CKR_OK && info.state == CKS_RW_PUBLIC_SESSION &&
+	if (!t11_ok(rv == CKR_OK && info.state == CKS_RW_PUBLIC_SESSION &&
 			 (info.flags & CKF_RW_SESSION),
 		 "C_GetSessionInfo of the read-write session: "
 		 "CKS_RW_PUBLIC_SESSION, CKF_RW_SESSION"))
-		diag("got %s, state %s, flags 0x%lx", rv_name(rv),
+		t11_diag("got %s, state %s, flags 0x%lx", t11_rv_name(rv),
 		     state_name(info.state), (unsigned long)info.flags);
 
-	expect_rv(p11->C_GetSessionInfo(BOGUS_HANDLE, &info),
+	t11_expect_rv(p11->C_GetSessionInfo(BOGUS_HANDLE, &info),
 		  CKR_SESSION_HANDLE_INVALID,
 		  "C_GetSessionInfo with a bogus session handle -> "
 		  "CKR_SESSION_HANDLE_INVALID");
-	expect_rv(p11->C_GetSessionInfo(CK_INVALID_HANDLE, &info),
+	t11_expect_rv(p11->C_GetSessionInfo(CK_INVALID_HANDLE, &info),
 		  CKR_SESSION_HANDLE_INVALID,
 		  "C_GetSessionInfo with session handle 0 -> "
 		  "CKR_SESSION_HANDLE_INVALID");
-	expect_rv(p11->C_FindObjectsInit(BOGUS_HANDLE, NULL, 0),
+	t11_expect_rv(p11->C_FindObjectsInit(BOGUS_HANDLE, NULL, 0),
 		  CKR_SESSION_HANDLE_INVALID,
 		  "C_FindObjectsInit with a bogus session handle -> "
 		  "CKR_SESSION_HANDLE_INVALID");
-	expect_rv(login_user(BOGUS_HANDLE, user_pin), CKR_SESSION_HANDLE_INVALID,
+	t11_expect_rv(login_user(BOGUS_HANDLE, user_pin), CKR_SESSION_HANDLE_INVALID,
 		  "C_Login with a bogus session handle -> "
 		  "CKR_SESSION_HANDLE_INVALID");
 	{
 		CK_MECHANISM m = { CKM_ECDSA, NULL, 0 };
 
-		expect_rv(p11->C_SignInit(BOGUS_HANDLE, &m, 1),
+		t11_expect_rv(p11->C_SignInit(BOGUS_HANDLE, &m, 1),
 			  CKR_SESSION_HANDLE_INVALID,
 			  "C_SignInit with a bogus session handle -> "
 			  "CKR_SESSION_HANDLE_INVALID");
@@ -1043,12 +897,12 @@ test_sessions(void)
 	{
 		CK_BYTE r[8];
 
-		expect_rv(p11->C_GenerateRandom(BOGUS_HANDLE, r, sizeof(r)),
+		t11_expect_rv(p11->C_GenerateRandom(BOGUS_HANDLE, r, sizeof(r)),
 			  CKR_SESSION_HANDLE_INVALID,
 			  "C_GenerateRandom with a bogus session handle -> "
 			  "CKR_SESSION_HANDLE_INVALID");
 	}
-	expect_rv(p11->C_CloseSession(BOGUS_HANDLE), CKR_SESSION_HANDLE_INVALID,
+	t11_expect_rv(p11->C_CloseSession(BOGUS_HANDLE), CKR_SESSION_HANDLE_INVALID,
 		  "C_CloseSession with a bogus session handle -> "
 		  "CKR_SESSION_HANDLE_INVALID");
 }
@@ -1063,16 +917,16 @@ test_find_protocol(void)
 	CK_OBJECT_CLASS cls = CKO_PUBLIC_KEY;
 	CK_ATTRIBUTE t = { CKA_CLASS, &cls, sizeof(cls) };
 
-	expect_rv(p11->C_FindObjects(s_ro, h, 4, &got),
+	t11_expect_rv(p11->C_FindObjects(s_ro, h, 4, &got),
 		  CKR_OPERATION_NOT_INITIALIZED,
 		  "C_FindObjects without C_FindObjectsInit -> "
 		  "CKR_OPERATION_NOT_INITIALIZED");
-	expect_rv(p11->C_FindObjectsFinal(s_ro), CKR_OPERATION_NOT_INITIALIZED,
+	t11_expect_rv(p11->C_FindObjectsFinal(s_ro), CKR_OPERATION_NOT_INITIALIZED,
 		  "C_FindObjectsFinal without C_FindObjectsInit -> "
 		  "CKR_OPERATION_NOT_INITIALIZED");
-	expect_rv(p11->C_FindObjectsInit(s_ro, &t, 1), CKR_OK,
+	t11_expect_rv(p11->C_FindObjectsInit(s_ro, &t, 1), CKR_OK,
 		  "C_FindObjectsInit -> CKR_OK");
-	expect_rv(p11->C_FindObjectsInit(s_ro, &t, 1), CKR_OPERATION_ACTIVE,
+	t11_expect_rv(p11->C_FindObjectsInit(s_ro, &t, 1), CKR_OPERATION_ACTIVE,
 		  "C_FindObjectsInit while a search is active -> "
 		  "CKR_OPERATION_ACTIVE");
 	p11->C_FindObjectsFinal(s_ro);
@@ -1086,9 +940,9 @@ test_public_keys(void)
 	int k;
 
 	rv = count_class(s_ro, CKO_PUBLIC_KEY, &count);
-	if (!tap(rv == CKR_OK && count == NKEYS,
+	if (!t11_ok(rv == CKR_OK && count == NKEYS,
 		 "without login, C_FindObjects(CKO_PUBLIC_KEY) finds the 3 public keys"))
-		diag("got %s, count %lu", rv_name(rv), (unsigned long)count);
+		t11_diag("got %s, count %lu", t11_rv_name(rv), (unsigned long)count);
 
 	for (k = 0; k < NKEYS; k++) {
 		struct key *key = &keys[k];
@@ -1097,34 +951,34 @@ test_public_keys(void)
 		CK_BBOOL b;
 
 		rv = find_key(s_ro, CKO_PUBLIC_KEY, key->label, &key->pub, &count);
-		if (!tap(rv == CKR_OK && count == 1,
+		if (!t11_ok(rv == CKR_OK && count == 1,
 			 "public key %s is found by CKA_LABEL without login",
 			 key->label)) {
-			diag("got %s, count %lu", rv_name(rv), (unsigned long)count);
+			t11_diag("got %s, count %lu", t11_rv_name(rv), (unsigned long)count);
 			continue;
 		}
 		rv = get_attr(s_ro, key->pub, CKA_LABEL, buf, sizeof(buf), &len);
-		if (!tap(rv == CKR_OK && len == strlen(key->label) &&
+		if (!t11_ok(rv == CKR_OK && len == strlen(key->label) &&
 				 memcmp(buf, key->label, len) == 0,
 			 "public key %s: CKA_LABEL reads back", key->label))
-			diag("got %s, length %lu", rv_name(rv), (unsigned long)len);
+			t11_diag("got %s, length %lu", t11_rv_name(rv), (unsigned long)len);
 		rv = get_attr(s_ro, key->pub, CKA_ID, key->id, sizeof(key->id),
 			      &key->id_len);
-		if (!tap(rv == CKR_OK && key->id_len > 0 &&
+		if (!t11_ok(rv == CKR_OK && key->id_len > 0 &&
 				 key->id_len <= sizeof(key->id),
 			 "public key %s: CKA_ID is non-empty", key->label)) {
-			diag("got %s, length %lu", rv_name(rv),
+			t11_diag("got %s, length %lu", t11_rv_name(rv),
 			     (unsigned long)key->id_len);
 			key->id_len = 0;
 		}
-		if (!tap(get_ulong(s_ro, key->pub, CKA_KEY_TYPE, &kt) &&
+		if (!t11_ok(get_ulong(s_ro, key->pub, CKA_KEY_TYPE, &kt) &&
 				 kt == key->type,
 			 "public key %s: CKA_KEY_TYPE is %s", key->label,
 			 key->type == CKK_EC ? "CKK_EC" : "CKK_RSA"))
-			diag("key type %lu", (unsigned long)kt);
-		tap(get_bool(s_ro, key->pub, CKA_TOKEN, &b, NULL) && b == CK_TRUE,
+			t11_diag("key type %lu", (unsigned long)kt);
+		t11_ok(get_bool(s_ro, key->pub, CKA_TOKEN, &b, NULL) && b == CK_TRUE,
 		    "public key %s: CKA_TOKEN is true", key->label);
-		tap(get_bool(s_ro, key->pub, CKA_PRIVATE, &b, NULL) && b == CK_FALSE,
+		t11_ok(get_bool(s_ro, key->pub, CKA_PRIVATE, &b, NULL) && b == CK_FALSE,
 		    "public key %s: CKA_PRIVATE is false", key->label);
 
 		if (key->type == CKK_EC) {
@@ -1132,62 +986,62 @@ test_public_keys(void)
 
 			rv = get_attr(s_ro, key->pub, CKA_EC_PARAMS, buf,
 				      sizeof(buf), &len);
-			if (!tap(rv == CKR_OK && len == key->oid_len &&
+			if (!t11_ok(rv == CKR_OK && len == key->oid_len &&
 					 memcmp(buf, key->oid, len) == 0,
 				 "public key %s: CKA_EC_PARAMS is the DER "
 				 "named-curve OID of %s", key->label, key->group))
-				diag("got %s, length %lu", rv_name(rv),
+				t11_diag("got %s, length %lu", t11_rv_name(rv),
 				     (unsigned long)len);
 			rv = get_attr(s_ro, key->pub, CKA_EC_POINT, buf,
 				      sizeof(buf), &len);
-			if (!tap(rv == CKR_OK && len == plen + 2 && buf[0] == 0x04 &&
+			if (!t11_ok(rv == CKR_OK && len == plen + 2 && buf[0] == 0x04 &&
 					 buf[1] == plen && buf[2] == 0x04,
 				 "public key %s: CKA_EC_POINT is a DER OCTET "
 				 "STRING of 04||X||Y, %zu bytes", key->label, plen)) {
-				diag("got %s, length %lu, first bytes %02x %02x %02x",
-				     rv_name(rv), (unsigned long)len, buf[0],
+				t11_diag("got %s, length %lu, first bytes %02x %02x %02x",
+				     t11_rv_name(rv), (unsigned long)len, buf[0],
 				     buf[1], buf[2]);
 				continue;
 			}
 			key->pkey = ec_pkey(key->group, buf + 2, plen);
-			if (!tap(key->pkey != NULL,
+			if (!t11_ok(key->pkey != NULL,
 				 "public key %s: CKA_EC_POINT is a point on %s",
 				 key->label, key->group))
 				diag_openssl();
 		} else {
 			rv = get_attr(s_ro, key->pub, CKA_MODULUS, buf, sizeof(buf),
 				      &len);
-			if (!tap(rv == CKR_OK && len == key->bits / 8 &&
+			if (!t11_ok(rv == CKR_OK && len == key->bits / 8 &&
 					 (buf[0] & 0x80),
 				 "public key %s: CKA_MODULUS has %u bits",
 				 key->label, key->bits)) {
-				diag("got %s, length %lu", rv_name(rv),
+				t11_diag("got %s, length %lu", t11_rv_name(rv),
 				     (unsigned long)len);
 				continue;
 			}
 			rv = get_attr(s_ro, key->pub, CKA_PUBLIC_EXPONENT, buf2,
 				      sizeof(buf2), &len2);
-			if (!tap(rv == CKR_OK && len2 >= 1 && len2 <= 8 &&
+			if (!t11_ok(rv == CKR_OK && len2 >= 1 && len2 <= 8 &&
 					 (buf2[len2 - 1] & 1),
 				 "public key %s: CKA_PUBLIC_EXPONENT is odd and "
 				 "at most 8 bytes", key->label)) {
-				diag("got %s, length %lu", rv_name(rv),
+				t11_diag("got %s, length %lu", t11_rv_name(rv),
 				     (unsigned long)len2);
 				continue;
 			}
 			{
 				CK_ULONG mbits = 0;
 
-				if (!tap(get_ulong(s_ro, key->pub, CKA_MODULUS_BITS,
+				if (!t11_ok(get_ulong(s_ro, key->pub, CKA_MODULUS_BITS,
 						   &mbits) &&
 						 mbits == key->bits,
 					 "public key %s: CKA_MODULUS_BITS is %u",
 					 key->label, key->bits))
-					diag("CKA_MODULUS_BITS %lu",
+					t11_diag("CKA_MODULUS_BITS %lu",
 					     (unsigned long)mbits);
 			}
 			key->pkey = rsa_pkey(buf, len, buf2, len2);
-			if (!tap(key->pkey != NULL,
+			if (!t11_ok(key->pkey != NULL,
 				 "public key %s: OpenSSL accepts modulus and "
 				 "exponent", key->label))
 				diag_openssl();
@@ -1205,10 +1059,10 @@ test_attribute_protocol(void)
 	CK_RV rv;
 
 	rv = get_attr(s_ro, ec->pub, CKA_EC_POINT, NULL, 0, &len);
-	if (!tap(rv == CKR_OK && len == 67,
+	if (!t11_ok(rv == CKR_OK && len == 67,
 		 "C_GetAttributeValue with NULL pValue gives the length "
 		 "(CKA_EC_POINT of p256: 67)"))
-		diag("got %s, length %lu", rv_name(rv), (unsigned long)len);
+		t11_diag("got %s, length %lu", t11_rv_name(rv), (unsigned long)len);
 
 	{
 		CK_ATTRIBUTE t[] = {
@@ -1217,17 +1071,17 @@ test_attribute_protocol(void)
 		};
 
 		rv = p11->C_GetAttributeValue(s_ro, ec->pub, t, 2);
-		expect_rv(rv, CKR_BUFFER_TOO_SMALL,
+		t11_expect_rv(rv, CKR_BUFFER_TOO_SMALL,
 			  "C_GetAttributeValue with a too-small buffer -> "
 			  "CKR_BUFFER_TOO_SMALL");
-		if (!tap(t[0].ulValueLen == CK_UNAVAILABLE_INFORMATION,
+		if (!t11_ok(t[0].ulValueLen == CK_UNAVAILABLE_INFORMATION,
 			 "too-small attribute's ulValueLen is "
 			 "CK_UNAVAILABLE_INFORMATION"))
-			diag("ulValueLen %lu", (unsigned long)t[0].ulValueLen);
-		if (!tap(t[1].ulValueLen == sizeof(kt) && kt == CKK_EC,
+			t11_diag("ulValueLen %lu", (unsigned long)t[0].ulValueLen);
+		if (!t11_ok(t[1].ulValueLen == sizeof(kt) && kt == CKK_EC,
 			 "another attribute in the same call is still filled "
 			 "(too-small buffer)"))
-			diag("ulValueLen %lu, key type %lu",
+			t11_diag("ulValueLen %lu, key type %lu",
 			     (unsigned long)t[1].ulValueLen, (unsigned long)kt);
 	}
 	{
@@ -1237,30 +1091,30 @@ test_attribute_protocol(void)
 		};
 
 		rv = p11->C_GetAttributeValue(s_ro, ec->pub, t, 2);
-		expect_rv(rv, CKR_ATTRIBUTE_TYPE_INVALID,
+		t11_expect_rv(rv, CKR_ATTRIBUTE_TYPE_INVALID,
 			  "C_GetAttributeValue of an unknown attribute -> "
 			  "CKR_ATTRIBUTE_TYPE_INVALID");
-		if (!tap(t[0].ulValueLen == CK_UNAVAILABLE_INFORMATION,
+		if (!t11_ok(t[0].ulValueLen == CK_UNAVAILABLE_INFORMATION,
 			 "unknown attribute's ulValueLen is "
 			 "CK_UNAVAILABLE_INFORMATION"))
-			diag("ulValueLen %lu", (unsigned long)t[0].ulValueLen);
-		if (!tap(t[1].ulValueLen == 4 && memcmp(label, "p256", 4) == 0,
+			t11_diag("ulValueLen %lu", (unsigned long)t[0].ulValueLen);
+		if (!t11_ok(t[1].ulValueLen == 4 && memcmp(label, "p256", 4) == 0,
 			 "another attribute in the same call is still filled "
 			 "(unknown attribute)"))
-			diag("ulValueLen %lu", (unsigned long)t[1].ulValueLen);
+			t11_diag("ulValueLen %lu", (unsigned long)t[1].ulValueLen);
 	}
 	{
 		CK_ATTRIBUTE t = { CKA_LABEL, label, sizeof(label) };
 
-		expect_rv(p11->C_GetAttributeValue(s_ro, BOGUS_HANDLE, &t, 1),
+		t11_expect_rv(p11->C_GetAttributeValue(s_ro, BOGUS_HANDLE, &t, 1),
 			  CKR_OBJECT_HANDLE_INVALID,
 			  "C_GetAttributeValue of a bogus object handle -> "
 			  "CKR_OBJECT_HANDLE_INVALID");
-		expect_rv(p11->C_GetAttributeValue(s_ro, CK_INVALID_HANDLE, &t, 1),
+		t11_expect_rv(p11->C_GetAttributeValue(s_ro, CK_INVALID_HANDLE, &t, 1),
 			  CKR_OBJECT_HANDLE_INVALID,
 			  "C_GetAttributeValue of object handle 0 -> "
 			  "CKR_OBJECT_HANDLE_INVALID");
-		expect_rv(p11->C_GetAttributeValue(BOGUS_HANDLE, ec->pub, &t, 1),
+		t11_expect_rv(p11->C_GetAttributeValue(BOGUS_HANDLE, ec->pub, &t, 1),
 			  CKR_SESSION_HANDLE_INVALID,
 			  "C_GetAttributeValue with a bogus session handle -> "
 			  "CKR_SESSION_HANDLE_INVALID");
@@ -1269,10 +1123,10 @@ test_attribute_protocol(void)
 		CK_ULONG size = 0;
 
 		rv = p11->C_GetObjectSize(s_ro, ec->pub, &size);
-		if (!tap(rv == CKR_OK && size > 0,
+		if (!t11_ok(rv == CKR_OK && size > 0,
 			 "C_GetObjectSize of a public key -> CKR_OK, non-zero"))
-			diag("got %s, size %lu", rv_name(rv), (unsigned long)size);
-		expect_rv(p11->C_GetObjectSize(s_ro, BOGUS_HANDLE, &size),
+			t11_diag("got %s, size %lu", t11_rv_name(rv), (unsigned long)size);
+		t11_expect_rv(p11->C_GetObjectSize(s_ro, BOGUS_HANDLE, &size),
 			  CKR_OBJECT_HANDLE_INVALID,
 			  "C_GetObjectSize of a bogus object handle -> "
 			  "CKR_OBJECT_HANDLE_INVALID");
@@ -1291,10 +1145,10 @@ find_private_keys(CK_SESSION_HANDLE s, bool report)
 	for (k = 0; k < NKEYS; k++) {
 		rv = find_key(s, CKO_PRIVATE_KEY, keys[k].label, &keys[k].priv,
 			      &count);
-		if (report && !tap(rv == CKR_OK && count == 1,
+		if (report && !t11_ok(rv == CKR_OK && count == 1,
 				   "after login, private key %s is found by "
 				   "CKA_LABEL", keys[k].label))
-			diag("got %s, count %lu", rv_name(rv), (unsigned long)count);
+			t11_diag("got %s, count %lu", t11_rv_name(rv), (unsigned long)count);
 	}
 }
 
@@ -1309,9 +1163,9 @@ test_login(void)
 	char *wrong;
 
 	rv = count_class(s_ro, CKO_PRIVATE_KEY, &count);
-	if (!tap(rv == CKR_OK && count == 0,
+	if (!t11_ok(rv == CKR_OK && count == 0,
 		 "without login, C_FindObjects(CKO_PRIVATE_KEY) finds nothing"))
-		diag("got %s, count %lu", rv_name(rv), (unsigned long)count);
+		t11_diag("got %s, count %lu", t11_rv_name(rv), (unsigned long)count);
 	rv = find_objects(s_ro, NULL, 0, any, 32, &nany);
 	{
 		bool priv_seen = false;
@@ -1323,11 +1177,11 @@ test_login(void)
 			    cls == CKO_PRIVATE_KEY)
 				priv_seen = true;
 		}
-		if (!tap(rv == CKR_OK && nany >= NKEYS && !priv_seen,
+		if (!t11_ok(rv == CKR_OK && nany >= NKEYS && !priv_seen,
 			 "without login, an empty template finds the public "
 			 "keys and no private key"))
-			diag("got %s, count %lu, private key seen: %d",
-			     rv_name(rv), (unsigned long)nany, priv_seen);
+			t11_diag("got %s, count %lu, private key seen: %d",
+			     t11_rv_name(rv), (unsigned long)nany, priv_seen);
 	}
 
 	wrong = malloc(plen + 2);
@@ -1336,26 +1190,26 @@ test_login(void)
 	memcpy(wrong, user_pin, plen);
 	wrong[plen] = plen > 0 && user_pin[plen - 1] == 'x' ? 'y' : 'x';
 	wrong[plen + 1] = '\0';
-	expect_rv(login_user(s_rw, wrong), CKR_PIN_INCORRECT,
+	t11_expect_rv(login_user(s_rw, wrong), CKR_PIN_INCORRECT,
 		  "C_Login with a wrong user PIN -> CKR_PIN_INCORRECT");
 	expect_state(s_rw, CKS_RW_PUBLIC_SESSION,
 		     "after a wrong PIN the session is still CKS_RW_PUBLIC_SESSION");
 	free(wrong);
-	expect_rv(p11->C_Login(s_rw, 42, (CK_UTF8CHAR *)user_pin, plen),
+	t11_expect_rv(p11->C_Login(s_rw, 42, (CK_UTF8CHAR *)user_pin, plen),
 		  CKR_USER_TYPE_INVALID,
 		  "C_Login with user type 42 -> CKR_USER_TYPE_INVALID");
 
 	/* Log in once to learn the private key handles, then log out: a
 	 * private key handle must be useless without login. */
 	rv = login_user(s_rw, user_pin);
-	expect_rv(rv, CKR_OK, "C_Login with the right user PIN -> CKR_OK");
-	expect_rv(login_user(s_rw, user_pin), CKR_USER_ALREADY_LOGGED_IN,
+	t11_expect_rv(rv, CKR_OK, "C_Login with the right user PIN -> CKR_OK");
+	t11_expect_rv(login_user(s_rw, user_pin), CKR_USER_ALREADY_LOGGED_IN,
 		  "C_Login again -> CKR_USER_ALREADY_LOGGED_IN");
-	expect_rv(login_user(s_ro, user_pin), CKR_USER_ALREADY_LOGGED_IN,
+	t11_expect_rv(login_user(s_ro, user_pin), CKR_USER_ALREADY_LOGGED_IN,
 		  "C_Login again from another session -> "
 		  "CKR_USER_ALREADY_LOGGED_IN");
 	find_private_keys(s_rw, true);
-	expect_rv(p11->C_Logout(s_rw), CKR_OK, "C_Logout -> CKR_OK");
+	t11_expect_rv(p11->C_Logout(s_rw), CKR_OK, "C_Logout -> CKR_OK");
 	{
 		static const CK_RV invisible[] = { CKR_USER_NOT_LOGGED_IN,
 						   CKR_KEY_HANDLE_INVALID,
@@ -1366,13 +1220,13 @@ test_login(void)
 		CK_ATTRIBUTE t;
 		CK_BYTE lab[32];
 
-		expect_rv_in(p11->C_SignInit(s_rw, &m, keys[K_P256].priv),
+		t11_expect_rv_in(p11->C_SignInit(s_rw, &m, keys[K_P256].priv),
 			     invisible, 3,
 			     "C_SignInit with a private key before login is refused");
 		t.type = CKA_LABEL;
 		t.pValue = lab;
 		t.ulValueLen = sizeof(lab);
-		expect_rv_in(p11->C_GetAttributeValue(s_rw, keys[K_P256].priv,
+		t11_expect_rv_in(p11->C_GetAttributeValue(s_rw, keys[K_P256].priv,
 						      &t, 1),
 			     hidden, 2,
 			     "C_GetAttributeValue of a private key before login "
@@ -1380,7 +1234,7 @@ test_login(void)
 	}
 
 	rv = login_user(s_rw, user_pin);
-	expect_rv(rv, CKR_OK, "C_Login after C_Logout -> CKR_OK");
+	t11_expect_rv(rv, CKR_OK, "C_Login after C_Logout -> CKR_OK");
 	expect_state(s_rw, CKS_RW_USER_FUNCTIONS,
 		     "after login the read-write session is CKS_RW_USER_FUNCTIONS");
 	expect_state(s_ro, CKS_RO_USER_FUNCTIONS,
@@ -1389,12 +1243,12 @@ test_login(void)
 		CK_SESSION_HANDLE s2;
 
 		rv = open_session(CKF_RW_SESSION, &s2);
-		expect_rv(rv, CKR_OK, "a second read-write session opens after login");
+		t11_expect_rv(rv, CKR_OK, "a second read-write session opens after login");
 		expect_state(s2, CKS_RW_USER_FUNCTIONS,
 			     "a session opened after login is CKS_RW_USER_FUNCTIONS");
 		find_private_keys(s2, false);
-		expect_rv(p11->C_CloseSession(s2), CKR_OK, "C_CloseSession -> CKR_OK");
-		expect_rv(p11->C_GetSessionInfo(s2, &(CK_SESSION_INFO){ 0 }),
+		t11_expect_rv(p11->C_CloseSession(s2), CKR_OK, "C_CloseSession -> CKR_OK");
+		t11_expect_rv(p11->C_GetSessionInfo(s2, &(CK_SESSION_INFO){ 0 }),
 			  CKR_SESSION_HANDLE_INVALID,
 			  "a closed session's handle -> CKR_SESSION_HANDLE_INVALID");
 		expect_state(s_rw, CKS_RW_USER_FUNCTIONS,
@@ -1402,10 +1256,10 @@ test_login(void)
 	}
 	find_private_keys(s_rw, false);
 	rv = count_class(s_rw, CKO_PRIVATE_KEY, &count);
-	if (!tap(rv == CKR_OK && count == NKEYS,
+	if (!t11_ok(rv == CKR_OK && count == NKEYS,
 		 "after login, C_FindObjects(CKO_PRIVATE_KEY) finds the 3 "
 		 "private keys"))
-		diag("got %s, count %lu", rv_name(rv), (unsigned long)count);
+		t11_diag("got %s, count %lu", t11_rv_name(rv), (unsigned long)count);
 }
 
 static void
@@ -1435,25 +1289,25 @@ test_private_keys(void)
 		size_t i;
 
 		rv = get_attr(s_rw, key->priv, CKA_ID, id, sizeof(id), &len);
-		if (!tap(rv == CKR_OK && len == key->id_len && len > 0 &&
+		if (!t11_ok(rv == CKR_OK && len == key->id_len && len > 0 &&
 				 memcmp(id, key->id, len) == 0,
 			 "key %s: CKA_ID of the private key equals the public key's",
 			 key->label))
-			diag("got %s, length %lu (public %lu)", rv_name(rv),
+			t11_diag("got %s, length %lu (public %lu)", t11_rv_name(rv),
 			     (unsigned long)len, (unsigned long)key->id_len);
-		if (!tap(get_ulong(s_rw, key->priv, CKA_KEY_TYPE, &kt) &&
+		if (!t11_ok(get_ulong(s_rw, key->priv, CKA_KEY_TYPE, &kt) &&
 				 kt == key->type,
 			 "private key %s: CKA_KEY_TYPE matches", key->label))
-			diag("key type %lu", (unsigned long)kt);
+			t11_diag("key type %lu", (unsigned long)kt);
 		for (i = 0; i < sizeof(bools) / sizeof(bools[0]); i++) {
 			CK_BBOOL b = 0x55;
 			CK_RV brv = CKR_OK;
 
-			if (!tap(get_bool(s_rw, key->priv, bools[i].type, &b, &brv) &&
+			if (!t11_ok(get_bool(s_rw, key->priv, bools[i].type, &b, &brv) &&
 					 b == bools[i].want,
 				 "private key %s: %s is %s", key->label,
 				 bools[i].name, bools[i].want ? "true" : "false"))
-				diag("got %s, value %u", rv_name(brv), b);
+				t11_diag("got %s, value %u", t11_rv_name(brv), b);
 		}
 
 		if (key->type == CKK_EC) {
@@ -1463,24 +1317,24 @@ test_private_keys(void)
 			};
 
 			rv = p11->C_GetAttributeValue(s_rw, key->priv, t, 2);
-			expect_rv(rv, CKR_ATTRIBUTE_SENSITIVE,
+			t11_expect_rv(rv, CKR_ATTRIBUTE_SENSITIVE,
 				  "private key %s: CKA_VALUE -> "
 				  "CKR_ATTRIBUTE_SENSITIVE", key->label);
-			if (!tap(t[0].ulValueLen == CK_UNAVAILABLE_INFORMATION &&
+			if (!t11_ok(t[0].ulValueLen == CK_UNAVAILABLE_INFORMATION &&
 					 t[1].ulValueLen == strlen(key->label),
 				 "private key %s: sensitive CKA_VALUE is "
 				 "CK_UNAVAILABLE_INFORMATION, CKA_LABEL still "
 				 "filled", key->label))
-				diag("ulValueLen %lu / %lu",
+				t11_diag("ulValueLen %lu / %lu",
 				     (unsigned long)t[0].ulValueLen,
 				     (unsigned long)t[1].ulValueLen);
 			rv = get_attr(s_rw, key->priv, CKA_EC_PARAMS, buf,
 				      sizeof(buf), &len);
-			if (!tap(rv == CKR_OK && len == key->oid_len &&
+			if (!t11_ok(rv == CKR_OK && len == key->oid_len &&
 					 memcmp(buf, key->oid, len) == 0,
 				 "private key %s: CKA_EC_PARAMS is the curve OID",
 				 key->label))
-				diag("got %s, length %lu", rv_name(rv),
+				t11_diag("got %s, length %lu", t11_rv_name(rv),
 				     (unsigned long)len);
 		} else {
 			CK_ATTRIBUTE t[] = {
@@ -1489,24 +1343,24 @@ test_private_keys(void)
 			};
 
 			rv = p11->C_GetAttributeValue(s_rw, key->priv, t, 2);
-			expect_rv(rv, CKR_ATTRIBUTE_SENSITIVE,
+			t11_expect_rv(rv, CKR_ATTRIBUTE_SENSITIVE,
 				  "private key %s: CKA_PRIVATE_EXPONENT -> "
 				  "CKR_ATTRIBUTE_SENSITIVE", key->label);
 			rv = get_attr(s_ro, key->pub, CKA_MODULUS, pubbuf,
 				      sizeof(pubbuf), &publen);
-			if (!tap(t[0].ulValueLen == CK_UNAVAILABLE_INFORMATION &&
+			if (!t11_ok(t[0].ulValueLen == CK_UNAVAILABLE_INFORMATION &&
 					 t[1].ulValueLen == publen &&
 					 memcmp(id, pubbuf, publen) == 0,
 				 "private key %s: CKA_PRIVATE_EXPONENT is "
 				 "CK_UNAVAILABLE_INFORMATION, CKA_MODULUS filled "
 				 "and equal to the public key's", key->label))
-				diag("ulValueLen %lu / %lu (public modulus %lu)",
+				t11_diag("ulValueLen %lu / %lu (public modulus %lu)",
 				     (unsigned long)t[0].ulValueLen,
 				     (unsigned long)t[1].ulValueLen,
 				     (unsigned long)publen);
 			rv = get_attr(s_rw, key->priv, CKA_PRIME_1, buf,
 				      sizeof(buf), &len);
-			expect_rv(rv, CKR_ATTRIBUTE_SENSITIVE,
+			t11_expect_rv(rv, CKR_ATTRIBUTE_SENSITIVE,
 				  "private key %s: CKA_PRIME_1 -> "
 				  "CKR_ATTRIBUTE_SENSITIVE", key->label);
 		}
@@ -1517,7 +1371,7 @@ test_private_keys(void)
 		static const CK_RV refused[] = { CKR_ATTRIBUTE_READ_ONLY,
 						 CKR_ACTION_PROHIBITED };
 
-		expect_rv_in(p11->C_SetAttributeValue(s_rw, keys[K_P256].priv,
+		t11_expect_rv_in(p11->C_SetAttributeValue(s_rw, keys[K_P256].priv,
 						      &t, 1),
 			     refused, 2,
 			     "C_SetAttributeValue CKA_SENSITIVE=false on a "
@@ -1545,34 +1399,34 @@ test_ecdsa_raw(struct key *key, const EVP_MD *md)
 
 	digest(md, message, sizeof(message) - 1, dgst, &dlen);
 	rv = p11->C_SignInit(s_rw, &m, key->priv);
-	expect_rv(rv, CKR_OK, "CKM_ECDSA %s: C_SignInit -> CKR_OK", key->label);
-	expect_rv(p11->C_SignInit(s_rw, &m, key->priv), CKR_OPERATION_ACTIVE,
+	t11_expect_rv(rv, CKR_OK, "CKM_ECDSA %s: C_SignInit -> CKR_OK", key->label);
+	t11_expect_rv(p11->C_SignInit(s_rw, &m, key->priv), CKR_OPERATION_ACTIVE,
 		  "CKM_ECDSA %s: C_SignInit while signing -> CKR_OPERATION_ACTIVE",
 		  key->label);
 	siglen = 0;
 	rv = p11->C_Sign(s_rw, dgst, dlen, NULL, &siglen);
-	if (!tap(rv == CKR_OK && siglen == want,
+	if (!t11_ok(rv == CKR_OK && siglen == want,
 		 "CKM_ECDSA %s: C_Sign with NULL buffer gives length %lu",
 		 key->label, (unsigned long)want))
-		diag("got %s, length %lu", rv_name(rv), (unsigned long)siglen);
+		t11_diag("got %s, length %lu", t11_rv_name(rv), (unsigned long)siglen);
 	siglen = want - 1;
 	rv = p11->C_Sign(s_rw, dgst, dlen, sig, &siglen);
-	if (!tap(rv == CKR_BUFFER_TOO_SMALL && siglen == want,
+	if (!t11_ok(rv == CKR_BUFFER_TOO_SMALL && siglen == want,
 		 "CKM_ECDSA %s: C_Sign with a too-small buffer -> "
 		 "CKR_BUFFER_TOO_SMALL and length %lu", key->label,
 		 (unsigned long)want))
-		diag("got %s, length %lu", rv_name(rv), (unsigned long)siglen);
+		t11_diag("got %s, length %lu", t11_rv_name(rv), (unsigned long)siglen);
 	siglen = sizeof(sig);
 	rv = p11->C_Sign(s_rw, dgst, dlen, sig, &siglen);
-	if (!tap(rv == CKR_OK && siglen == want,
+	if (!t11_ok(rv == CKR_OK && siglen == want,
 		 "CKM_ECDSA %s: operation stays active; C_Sign returns %lu bytes",
 		 key->label, (unsigned long)want))
-		diag("got %s, length %lu", rv_name(rv), (unsigned long)siglen);
-	tap(rv == CKR_OK && ecdsa_verify(key->pkey, dgst, dlen, sig, siglen),
+		t11_diag("got %s, length %lu", t11_rv_name(rv), (unsigned long)siglen);
+	t11_ok(rv == CKR_OK && ecdsa_verify(key->pkey, dgst, dlen, sig, siglen),
 	    "CKM_ECDSA %s: r||s over a %s digest verifies with OpenSSL",
 	    key->label, mdname);
 	siglen = sizeof(sig);
-	expect_rv(p11->C_Sign(s_rw, dgst, dlen, sig, &siglen),
+	t11_expect_rv(p11->C_Sign(s_rw, dgst, dlen, sig, &siglen),
 		  CKR_OPERATION_NOT_INITIALIZED,
 		  "CKM_ECDSA %s: after the signature, C_Sign -> "
 		  "CKR_OPERATION_NOT_INITIALIZED", key->label);
@@ -1591,11 +1445,11 @@ test_ecdsa_hash(struct key *key, CK_MECHANISM_TYPE mech, const char *mname,
 	digest(md, message, sizeof(message) - 1, dgst, &dlen);
 	rv = sign_once(s_rw, &m, key->priv, message, sizeof(message) - 1, sig,
 		       &siglen);
-	if (!tap(rv == CKR_OK && siglen == want &&
+	if (!t11_ok(rv == CKR_OK && siglen == want &&
 			 ecdsa_verify(key->pkey, dgst, dlen, sig, siglen),
 		 "%s %s: signature over a message verifies with OpenSSL", mname,
 		 key->label))
-		diag("got %s, length %lu", rv_name(rv), (unsigned long)siglen);
+		t11_diag("got %s, length %lu", t11_rv_name(rv), (unsigned long)siglen);
 
 	/* multi-part */
 	rv = p11->C_SignInit(s_rw, &m, key->priv);
@@ -1609,17 +1463,17 @@ test_ecdsa_hash(struct key *key, CK_MECHANISM_TYPE mech, const char *mname,
 	siglen = 0;
 	if (rv == CKR_OK)
 		rv = p11->C_SignFinal(s_rw, NULL, &siglen);
-	if (!tap(rv == CKR_OK && siglen == want,
+	if (!t11_ok(rv == CKR_OK && siglen == want,
 		 "%s %s: C_SignFinal with NULL buffer gives length %lu", mname,
 		 key->label, (unsigned long)want))
-		diag("got %s, length %lu", rv_name(rv), (unsigned long)siglen);
+		t11_diag("got %s, length %lu", t11_rv_name(rv), (unsigned long)siglen);
 	siglen = sizeof(sig);
 	rv = p11->C_SignFinal(s_rw, sig, &siglen);
-	if (!tap(rv == CKR_OK && siglen == want &&
+	if (!t11_ok(rv == CKR_OK && siglen == want &&
 			 ecdsa_verify(key->pkey, dgst, dlen, sig, siglen),
 		 "%s %s: C_SignUpdate/C_SignFinal signature verifies with OpenSSL",
 		 mname, key->label))
-		diag("got %s, length %lu", rv_name(rv), (unsigned long)siglen);
+		t11_diag("got %s, length %lu", t11_rv_name(rv), (unsigned long)siglen);
 }
 
 static void
@@ -1639,32 +1493,32 @@ test_rsa(void)
 		CK_MECHANISM m = { CKM_RSA_PKCS, NULL, 0 };
 
 		rv = p11->C_SignInit(s_rw, &m, key->priv);
-		expect_rv(rv, CKR_OK, "CKM_RSA_PKCS rsa2048: C_SignInit -> CKR_OK");
+		t11_expect_rv(rv, CKR_OK, "CKM_RSA_PKCS rsa2048: C_SignInit -> CKR_OK");
 		siglen = 0;
 		rv = p11->C_Sign(s_rw, di, sizeof(di), NULL, &siglen);
-		if (!tap(rv == CKR_OK && siglen == want,
+		if (!t11_ok(rv == CKR_OK && siglen == want,
 			 "CKM_RSA_PKCS rsa2048: C_Sign with NULL buffer gives "
 			 "length %lu", (unsigned long)want))
-			diag("got %s, length %lu", rv_name(rv),
+			t11_diag("got %s, length %lu", t11_rv_name(rv),
 			     (unsigned long)siglen);
 		siglen = 16;
 		rv = p11->C_Sign(s_rw, di, sizeof(di), sig, &siglen);
-		if (!tap(rv == CKR_BUFFER_TOO_SMALL && siglen == want,
+		if (!t11_ok(rv == CKR_BUFFER_TOO_SMALL && siglen == want,
 			 "CKM_RSA_PKCS rsa2048: C_Sign with a too-small buffer "
 			 "-> CKR_BUFFER_TOO_SMALL and length %lu",
 			 (unsigned long)want))
-			diag("got %s, length %lu", rv_name(rv),
+			t11_diag("got %s, length %lu", t11_rv_name(rv),
 			     (unsigned long)siglen);
 		siglen = sizeof(sig);
 		rv = p11->C_Sign(s_rw, di, sizeof(di), sig, &siglen);
-		if (!tap(rv == CKR_OK && siglen == want &&
+		if (!t11_ok(rv == CKR_OK && siglen == want &&
 				 rsa_pkcs1_opens_to(key->pkey, sig, siglen, di,
 						    sizeof(di)),
 			 "CKM_RSA_PKCS rsa2048: signature over a caller-built "
 			 "DigestInfo(SHA-256) verifies with OpenSSL"))
-			diag("got %s, length %lu", rv_name(rv),
+			t11_diag("got %s, length %lu", t11_rv_name(rv),
 			     (unsigned long)siglen);
-		tap(rv == CKR_OK && rsa_verify(key->pkey, EVP_sha256(), dgst,
+		t11_ok(rv == CKR_OK && rsa_verify(key->pkey, EVP_sha256(), dgst,
 					       dlen, sig, siglen, -1),
 		    "CKM_RSA_PKCS rsa2048: OpenSSL verifies it as a SHA-256 "
 		    "PKCS#1 v1.5 signature");
@@ -1677,7 +1531,7 @@ test_rsa(void)
 			siglen = sizeof(sig);
 			rv = sign_once(s_rw, &m, key->priv, big, want - 10, sig,
 				       &siglen);
-			expect_rv(rv, CKR_DATA_LEN_RANGE,
+			t11_expect_rv(rv, CKR_DATA_LEN_RANGE,
 				  "CKM_RSA_PKCS rsa2048: data longer than k-11 "
 				  "bytes -> CKR_DATA_LEN_RANGE");
 			/* an error other than BUFFER_TOO_SMALL ends the
@@ -1685,7 +1539,7 @@ test_rsa(void)
 			siglen = sizeof(sig);
 			if (p11->C_Sign(s_rw, big, 32, sig, &siglen) !=
 			    CKR_OPERATION_NOT_INITIALIZED)
-				diag("operation still active after "
+				t11_diag("operation still active after "
 				     "CKR_DATA_LEN_RANGE");
 		}
 	}
@@ -1695,12 +1549,12 @@ test_rsa(void)
 		siglen = sizeof(sig);
 		rv = sign_once(s_rw, &m, key->priv, message, sizeof(message) - 1,
 			       sig, &siglen);
-		if (!tap(rv == CKR_OK && siglen == want &&
+		if (!t11_ok(rv == CKR_OK && siglen == want &&
 				 rsa_verify(key->pkey, EVP_sha256(), dgst, dlen,
 					    sig, siglen, -1),
 			 "CKM_SHA256_RSA_PKCS rsa2048: signature over a message "
 			 "verifies with OpenSSL"))
-			diag("got %s, length %lu", rv_name(rv),
+			t11_diag("got %s, length %lu", t11_rv_name(rv),
 			     (unsigned long)siglen);
 
 		rv = p11->C_SignInit(s_rw, &m, key->priv);
@@ -1714,26 +1568,26 @@ test_rsa(void)
 		siglen = 0;
 		if (rv == CKR_OK)
 			rv = p11->C_SignFinal(s_rw, NULL, &siglen);
-		if (!tap(rv == CKR_OK && siglen == want,
+		if (!t11_ok(rv == CKR_OK && siglen == want,
 			 "CKM_SHA256_RSA_PKCS rsa2048: C_SignFinal with NULL "
 			 "buffer gives length %lu", (unsigned long)want))
-			diag("got %s, length %lu", rv_name(rv),
+			t11_diag("got %s, length %lu", t11_rv_name(rv),
 			     (unsigned long)siglen);
 		siglen = 8;
 		rv = p11->C_SignFinal(s_rw, sig, &siglen);
-		if (!tap(rv == CKR_BUFFER_TOO_SMALL && siglen == want,
+		if (!t11_ok(rv == CKR_BUFFER_TOO_SMALL && siglen == want,
 			 "CKM_SHA256_RSA_PKCS rsa2048: C_SignFinal with a "
 			 "too-small buffer -> CKR_BUFFER_TOO_SMALL"))
-			diag("got %s, length %lu", rv_name(rv),
+			t11_diag("got %s, length %lu", t11_rv_name(rv),
 			     (unsigned long)siglen);
 		siglen = sizeof(sig);
 		rv = p11->C_SignFinal(s_rw, sig, &siglen);
-		if (!tap(rv == CKR_OK && siglen == want &&
+		if (!t11_ok(rv == CKR_OK && siglen == want &&
 				 rsa_verify(key->pkey, EVP_sha256(), dgst, dlen,
 					    sig, siglen, -1),
 			 "CKM_SHA256_RSA_PKCS rsa2048: C_SignUpdate/C_SignFinal "
 			 "signature verifies with OpenSSL"))
-			diag("got %s, length %lu", rv_name(rv),
+			t11_diag("got %s, length %lu", t11_rv_name(rv),
 			     (unsigned long)siglen);
 	}
 	{
@@ -1743,14 +1597,14 @@ test_rsa(void)
 
 		siglen = sizeof(sig);
 		rv = sign_once(s_rw, &m, key->priv, dgst, dlen, sig, &siglen);
-		if (!tap(rv == CKR_OK && siglen == want &&
+		if (!t11_ok(rv == CKR_OK && siglen == want &&
 				 rsa_verify(key->pkey, EVP_sha256(), dgst, dlen,
 					    sig, siglen, 32),
 			 "CKM_RSA_PKCS_PSS rsa2048 {SHA-256, MGF1-SHA-256, salt "
 			 "32}: signature over a digest verifies with OpenSSL"))
-			diag("got %s, length %lu", rv_name(rv),
+			t11_diag("got %s, length %lu", t11_rv_name(rv),
 			     (unsigned long)siglen);
-		expect_rv(p11->C_SignInit(s_rw, &bad, key->priv),
+		t11_expect_rv(p11->C_SignInit(s_rw, &bad, key->priv),
 			  CKR_MECHANISM_PARAM_INVALID,
 			  "CKM_RSA_PKCS_PSS without parameters -> "
 			  "CKR_MECHANISM_PARAM_INVALID");
@@ -1768,31 +1622,31 @@ test_sign_negative(void)
 	static const CK_RV pubkey_refused[] = { CKR_KEY_FUNCTION_NOT_PERMITTED,
 						CKR_KEY_TYPE_INCONSISTENT };
 
-	expect_rv(p11->C_Sign(s_rw, (CK_BYTE *)message, 32, sig, &siglen),
+	t11_expect_rv(p11->C_Sign(s_rw, (CK_BYTE *)message, 32, sig, &siglen),
 		  CKR_OPERATION_NOT_INITIALIZED,
 		  "C_Sign without C_SignInit -> CKR_OPERATION_NOT_INITIALIZED");
-	expect_rv(p11->C_SignInit(s_rw, &ecdsa, BOGUS_HANDLE),
+	t11_expect_rv(p11->C_SignInit(s_rw, &ecdsa, BOGUS_HANDLE),
 		  CKR_KEY_HANDLE_INVALID,
 		  "C_SignInit with a bogus key handle -> CKR_KEY_HANDLE_INVALID");
-	expect_rv(p11->C_SignInit(s_rw, &ecdsa, keys[K_RSA].priv),
+	t11_expect_rv(p11->C_SignInit(s_rw, &ecdsa, keys[K_RSA].priv),
 		  CKR_KEY_TYPE_INCONSISTENT,
 		  "C_SignInit CKM_ECDSA with an RSA key -> "
 		  "CKR_KEY_TYPE_INCONSISTENT");
-	expect_rv(p11->C_SignInit(s_rw, &rsa, keys[K_P256].priv),
+	t11_expect_rv(p11->C_SignInit(s_rw, &rsa, keys[K_P256].priv),
 		  CKR_KEY_TYPE_INCONSISTENT,
 		  "C_SignInit CKM_RSA_PKCS with an EC key -> "
 		  "CKR_KEY_TYPE_INCONSISTENT");
-	expect_rv(p11->C_SignInit(s_rw, &md5, keys[K_RSA].priv),
+	t11_expect_rv(p11->C_SignInit(s_rw, &md5, keys[K_RSA].priv),
 		  CKR_MECHANISM_INVALID,
 		  "C_SignInit with CKM_MD5 -> CKR_MECHANISM_INVALID");
-	expect_rv_in(p11->C_SignInit(s_rw, &ecdsa, keys[K_P256].pub),
+	t11_expect_rv_in(p11->C_SignInit(s_rw, &ecdsa, keys[K_P256].pub),
 		     pubkey_refused, 2,
 		     "C_SignInit with a public key is refused");
-	expect_rv(p11->C_SignInit(s_rw, NULL, keys[K_P256].priv),
+	t11_expect_rv(p11->C_SignInit(s_rw, NULL, keys[K_P256].priv),
 		  CKR_ARGUMENTS_BAD,
 		  "C_SignInit with NULL mechanism -> CKR_ARGUMENTS_BAD");
 	/* nothing above may have left an operation active */
-	expect_rv(p11->C_SignInit(s_rw, &ecdsa, keys[K_P256].priv), CKR_OK,
+	t11_expect_rv(p11->C_SignInit(s_rw, &ecdsa, keys[K_P256].priv), CKR_OK,
 		  "after refused C_SignInit calls, C_SignInit succeeds");
 	siglen = sizeof(sig);
 	p11->C_Sign(s_rw, (CK_BYTE *)message, 32, sig, &siglen);
@@ -1811,7 +1665,7 @@ test_fork(void)
 	ssize_t got;
 
 	if (pipe(fds) != 0) {
-		tap(false, "fork test: pipe");
+		t11_ok(false, "fork test: pipe");
 		return;
 	}
 	fflush(stdout);
@@ -1838,7 +1692,7 @@ test_fork(void)
 	close(fds[1]);
 	if (pid < 0) {
 		close(fds[0]);
-		tap(false, "fork succeeds");
+		t11_ok(false, "fork succeeds");
 		return;
 	}
 	got = read(fds[0], r, sizeof(r));
@@ -1846,26 +1700,26 @@ test_fork(void)
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (got != (ssize_t)sizeof(r)) {
-		tap(false, "forked child: calls before C_Initialize -> "
+		t11_ok(false, "forked child: calls before C_Initialize -> "
 			   "CKR_CRYPTOKI_NOT_INITIALIZED");
-		tap(false, "forked child: C_Initialize and C_GetSlotList work");
+		t11_ok(false, "forked child: C_Initialize and C_GetSlotList work");
 		if (WIFSIGNALED(status))
-			diag("child killed by signal %d%s", WTERMSIG(status),
+			t11_diag("child killed by signal %d%s", WTERMSIG(status),
 			     WTERMSIG(status) == SIGALRM ? " (hung for 60 s)" : "");
 		else
-			diag("child exited with %d", WEXITSTATUS(status));
+			t11_diag("child exited with %d", WEXITSTATUS(status));
 	} else {
-		expect_rv(r[0], CKR_CRYPTOKI_NOT_INITIALIZED,
+		t11_expect_rv(r[0], CKR_CRYPTOKI_NOT_INITIALIZED,
 			  "forked child: calls before C_Initialize -> "
 			  "CKR_CRYPTOKI_NOT_INITIALIZED");
-		if (!tap(r[1] == CKR_OK && r[2] == CKR_OK,
+		if (!t11_ok(r[1] == CKR_OK && r[2] == CKR_OK,
 			 "forked child: C_Initialize and C_GetSlotList work"))
-			diag("C_Initialize %s, C_GetSlotList %s", rv_name(r[1]),
-			     rv_name(r[2]));
-		if (!tap(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			t11_diag("C_Initialize %s, C_GetSlotList %s", t11_rv_name(r[1]),
+			     t11_rv_name(r[2]));
+		if (!t11_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 			 "forked child: C_Finalize returns and the child exits "
 			 "cleanly"))
-			diag("status 0x%x", status);
+			t11_diag("status 0x%x", status);
 	}
 	{
 		unsigned char dgst[32], sig[128];
@@ -1877,11 +1731,11 @@ test_fork(void)
 		digest(EVP_sha256(), "after fork", 10, dgst, &dlen);
 		rv = sign_once(s_rw, &m, keys[K_P256].priv, dgst, dlen, sig,
 			       &siglen);
-		if (!tap(rv == CKR_OK &&
+		if (!t11_ok(rv == CKR_OK &&
 				 ecdsa_verify(keys[K_P256].pkey, dgst, dlen, sig,
 					      siglen),
 			 "after a child re-initialised, the parent still signs"))
-			diag("got %s", rv_name(rv));
+			t11_diag("got %s", t11_rv_name(rv));
 	}
 }
 
@@ -1953,10 +1807,10 @@ test_threads(void)
 		if (res[i].rv != CKR_OK)
 			bad = res[i].rv;
 	}
-	if (!tap(bad == CKR_OK && verified == NTHREADS * NSIGNS,
+	if (!t11_ok(bad == CKR_OK && verified == NTHREADS * NSIGNS,
 		 "%d threads signing in their own sessions: all %d signatures "
 		 "verify", NTHREADS, NTHREADS * NSIGNS))
-		diag("last error %s, %d verified", rv_name(bad), verified);
+		t11_diag("last error %s, %d verified", t11_rv_name(bad), verified);
 }
 
 /* --- random ----------------------------------------------------------------- */
@@ -1972,13 +1826,13 @@ test_random(void)
 	memset(a, 0, sizeof(a));
 	memset(b, 0, sizeof(b));
 	rv = p11->C_GenerateRandom(s_ro, a, sizeof(a));
-	expect_rv(rv, CKR_OK, "C_GenerateRandom of 64 bytes -> CKR_OK");
+	t11_expect_rv(rv, CKR_OK, "C_GenerateRandom of 64 bytes -> CKR_OK");
 	for (i = 1; i < sizeof(a); i++)
 		if (a[i] != a[0])
 			varied = true;
-	tap(rv == CKR_OK && varied, "C_GenerateRandom: the 64 bytes are not all equal");
+	t11_ok(rv == CKR_OK && varied, "C_GenerateRandom: the 64 bytes are not all equal");
 	rv = p11->C_GenerateRandom(s_ro, b, sizeof(b));
-	tap(rv == CKR_OK && memcmp(a, b, sizeof(a)) != 0,
+	t11_ok(rv == CKR_OK && memcmp(a, b, sizeof(a)) != 0,
 	    "C_GenerateRandom: two calls give different bytes");
 	{
 		static unsigned char big[4096];
@@ -1988,9 +1842,9 @@ test_random(void)
 		for (i = sizeof(big) - 64; i < sizeof(big); i++)
 			if (big[i] != 0)
 				varied = true;
-		if (!tap(rv == CKR_OK && varied,
+		if (!t11_ok(rv == CKR_OK && varied,
 			 "C_GenerateRandom of 4096 bytes fills the whole buffer"))
-			diag("got %s", rv_name(rv));
+			t11_diag("got %s", t11_rv_name(rv));
 	}
 }
 
@@ -2024,28 +1878,28 @@ test_keygen(void)
 	EVP_PKEY *pk = NULL;
 	CK_RV rv;
 
-	expect_rv(p11->C_GenerateKeyPair(s_ro, &m, pubt, 5, privt, 6, &pub, &priv),
+	t11_expect_rv(p11->C_GenerateKeyPair(s_ro, &m, pubt, 5, privt, 6, &pub, &priv),
 		  CKR_SESSION_READ_ONLY,
 		  "C_GenerateKeyPair in a read-only session -> "
 		  "CKR_SESSION_READ_ONLY");
 	rv = p11->C_GenerateKeyPair(s_rw, &m, pubt, 5, privt, 6, &pub, &priv);
-	if (!expect_rv(rv, CKR_OK,
+	if (!t11_expect_rv(rv, CKR_OK,
 		       "C_GenerateKeyPair CKM_EC_KEY_PAIR_GEN P-256 token key -> "
 		       "CKR_OK"))
 		return;
 	rv = get_attr(s_rw, pub, CKA_EC_POINT, buf, sizeof(buf), &len);
 	if (rv == CKR_OK && len == 67 && buf[0] == 0x04 && buf[1] == 65)
 		pk = ec_pkey("P-256", buf + 2, 65);
-	if (!tap(pk != NULL, "generated key: public CKA_EC_POINT is a P-256 point"))
-		diag("got %s, length %lu", rv_name(rv), (unsigned long)len);
+	if (!t11_ok(pk != NULL, "generated key: public CKA_EC_POINT is a P-256 point"))
+		t11_diag("got %s, length %lu", t11_rv_name(rv), (unsigned long)len);
 	rv = get_attr(s_rw, priv, CKA_ID, buf, sizeof(buf), &len);
-	if (!tap(rv == CKR_OK && len == sizeof(id) && memcmp(buf, id, len) == 0,
+	if (!t11_ok(rv == CKR_OK && len == sizeof(id) && memcmp(buf, id, len) == 0,
 		 "generated key: private CKA_ID is the one asked for"))
-		diag("got %s, length %lu", rv_name(rv), (unsigned long)len);
+		t11_diag("got %s, length %lu", t11_rv_name(rv), (unsigned long)len);
 	rv = find_key(s_ro, CKO_PRIVATE_KEY, label, &h, &count);
-	if (!tap(rv == CKR_OK && count == 1 && h == priv,
+	if (!t11_ok(rv == CKR_OK && count == 1 && h == priv,
 		 "generated key: C_FindObjects in another session finds it"))
-		diag("got %s, count %lu", rv_name(rv), (unsigned long)count);
+		t11_diag("got %s, count %lu", t11_rv_name(rv), (unsigned long)count);
 	{
 		unsigned char dgst[32], sig[128];
 		unsigned dlen = 0;
@@ -2054,45 +1908,45 @@ test_keygen(void)
 
 		digest(EVP_sha256(), message, sizeof(message) - 1, dgst, &dlen);
 		rv = sign_once(s_rw, &e, priv, dgst, dlen, sig, &siglen);
-		if (!tap(rv == CKR_OK && ecdsa_verify(pk, dgst, dlen, sig, siglen),
+		if (!t11_ok(rv == CKR_OK && ecdsa_verify(pk, dgst, dlen, sig, siglen),
 			 "generated key: CKM_ECDSA signature verifies with OpenSSL"))
-			diag("got %s", rv_name(rv));
+			t11_diag("got %s", t11_rv_name(rv));
 	}
 	{
 		const char *nl = "itest-renamed";
 		CK_ATTRIBUTE t = { CKA_LABEL, (void *)nl, strlen(nl) };
 
 		rv = p11->C_SetAttributeValue(s_rw, pub, &t, 1);
-		expect_rv(rv, CKR_OK,
+		t11_expect_rv(rv, CKR_OK,
 			  "C_SetAttributeValue CKA_LABEL on a public key -> CKR_OK");
 		rv = get_attr(s_rw, pub, CKA_LABEL, buf, sizeof(buf), &len);
-		if (!tap(rv == CKR_OK && len == strlen(nl) &&
+		if (!t11_ok(rv == CKR_OK && len == strlen(nl) &&
 				 memcmp(buf, nl, len) == 0,
 			 "the new CKA_LABEL reads back"))
-			diag("got %s, length %lu", rv_name(rv), (unsigned long)len);
-		expect_rv(p11->C_SetAttributeValue(s_ro, pub, &t, 1),
+			t11_diag("got %s, length %lu", t11_rv_name(rv), (unsigned long)len);
+		t11_expect_rv(p11->C_SetAttributeValue(s_ro, pub, &t, 1),
 			  CKR_SESSION_READ_ONLY,
 			  "C_SetAttributeValue on a token object in a read-only "
 			  "session -> CKR_SESSION_READ_ONLY");
 	}
-	expect_rv(p11->C_DestroyObject(s_ro, priv), CKR_SESSION_READ_ONLY,
+	t11_expect_rv(p11->C_DestroyObject(s_ro, priv), CKR_SESSION_READ_ONLY,
 		  "C_DestroyObject of a token object in a read-only session -> "
 		  "CKR_SESSION_READ_ONLY");
-	expect_rv(p11->C_DestroyObject(s_rw, priv), CKR_OK,
+	t11_expect_rv(p11->C_DestroyObject(s_rw, priv), CKR_OK,
 		  "C_DestroyObject of the generated private key -> CKR_OK");
-	expect_rv(p11->C_DestroyObject(s_rw, pub), CKR_OK,
+	t11_expect_rv(p11->C_DestroyObject(s_rw, pub), CKR_OK,
 		  "C_DestroyObject of the generated public key -> CKR_OK");
-	expect_rv(p11->C_DestroyObject(s_rw, pub), CKR_OBJECT_HANDLE_INVALID,
+	t11_expect_rv(p11->C_DestroyObject(s_rw, pub), CKR_OBJECT_HANDLE_INVALID,
 		  "C_DestroyObject of a destroyed object -> "
 		  "CKR_OBJECT_HANDLE_INVALID");
 	rv = find_key(s_rw, CKO_PRIVATE_KEY, label, &h, &count);
-	if (!tap(rv == CKR_OK && count == 0,
+	if (!t11_ok(rv == CKR_OK && count == 0,
 		 "the destroyed key is no longer found"))
-		diag("got %s, count %lu", rv_name(rv), (unsigned long)count);
+		t11_diag("got %s, count %lu", t11_rv_name(rv), (unsigned long)count);
 	rv = count_class(s_rw, CKO_PRIVATE_KEY, &count);
-	if (!tap(rv == CKR_OK && count == NKEYS,
+	if (!t11_ok(rv == CKR_OK && count == NKEYS,
 		 "the other private keys are still there"))
-		diag("got %s, count %lu", rv_name(rv), (unsigned long)count);
+		t11_diag("got %s, count %lu", t11_rv_name(rv), (unsigned long)count);
 	EVP_PKEY_free(pk);
 }
 
@@ -2108,19 +1962,19 @@ test_logout(void)
 	CK_ULONG count = 99;
 	CK_RV rv;
 
-	expect_rv(p11->C_Logout(s_rw), CKR_OK, "C_Logout -> CKR_OK");
-	expect_rv(p11->C_Logout(s_rw), CKR_USER_NOT_LOGGED_IN,
+	t11_expect_rv(p11->C_Logout(s_rw), CKR_OK, "C_Logout -> CKR_OK");
+	t11_expect_rv(p11->C_Logout(s_rw), CKR_USER_NOT_LOGGED_IN,
 		  "C_Logout again -> CKR_USER_NOT_LOGGED_IN");
 	expect_state(s_rw, CKS_RW_PUBLIC_SESSION,
 		     "after logout the read-write session is CKS_RW_PUBLIC_SESSION");
 	expect_state(s_ro, CKS_RO_PUBLIC_SESSION,
 		     "after logout the read-only session is CKS_RO_PUBLIC_SESSION");
-	expect_rv_in(p11->C_SignInit(s_rw, &m, keys[K_P256].priv), invisible, 3,
+	t11_expect_rv_in(p11->C_SignInit(s_rw, &m, keys[K_P256].priv), invisible, 3,
 		     "after C_Logout, C_SignInit with the private key is refused");
 	rv = count_class(s_rw, CKO_PRIVATE_KEY, &count);
-	if (!tap(rv == CKR_OK && count == 0,
+	if (!t11_ok(rv == CKR_OK && count == 0,
 		 "after C_Logout, private keys are invisible again"))
-		diag("got %s, count %lu", rv_name(rv), (unsigned long)count);
+		t11_diag("got %s, count %lu", t11_rv_name(rv), (unsigned long)count);
 }
 
 static void
@@ -2131,23 +1985,23 @@ test_close(void)
 	CK_RV rv;
 
 	rv = p11->C_CloseAllSessions(itest_slot);
-	expect_rv(rv, CKR_OK, "C_CloseAllSessions -> CKR_OK");
-	expect_rv(p11->C_GetSessionInfo(s_ro, &info), CKR_SESSION_HANDLE_INVALID,
+	t11_expect_rv(rv, CKR_OK, "C_CloseAllSessions -> CKR_OK");
+	t11_expect_rv(p11->C_GetSessionInfo(s_ro, &info), CKR_SESSION_HANDLE_INVALID,
 		  "after C_CloseAllSessions, the read-only session is gone");
-	expect_rv(p11->C_GetSessionInfo(s_rw, &info), CKR_SESSION_HANDLE_INVALID,
+	t11_expect_rv(p11->C_GetSessionInfo(s_rw, &info), CKR_SESSION_HANDLE_INVALID,
 		  "after C_CloseAllSessions, the read-write session is gone");
-	expect_rv(p11->C_CloseAllSessions(BOGUS_SLOT), CKR_SLOT_ID_INVALID,
+	t11_expect_rv(p11->C_CloseAllSessions(BOGUS_SLOT), CKR_SLOT_ID_INVALID,
 		  "C_CloseAllSessions of an invalid slot -> CKR_SLOT_ID_INVALID");
 
 	/* the login state ends with the token's last session */
 	rv = open_session(CKF_RW_SESSION, &a);
 	if (rv == CKR_OK)
 		rv = login_user(a, user_pin);
-	expect_rv(rv, CKR_OK, "open a session and log in again");
-	expect_rv(p11->C_CloseSession(a), CKR_OK,
+	t11_expect_rv(rv, CKR_OK, "open a session and log in again");
+	t11_expect_rv(p11->C_CloseSession(a), CKR_OK,
 		  "C_CloseSession of the only session -> CKR_OK");
 	rv = open_session(0, &b);
-	expect_rv(rv, CKR_OK, "C_OpenSession after closing the last session");
+	t11_expect_rv(rv, CKR_OK, "C_OpenSession after closing the last session");
 	expect_state(b, CKS_RO_PUBLIC_SESSION,
 		     "closing the last session logged the user out");
 	p11->C_CloseSession(b);
@@ -2201,77 +2055,77 @@ test_init_token(void)
 	snprintf(label, sizeof(label), "itest-new-%ld", (long)getpid());
 	pad_label(plabel, label);
 	if (!have_empty) {
-		tap(false, "C_InitToken: an empty slot is offered");
+		t11_ok(false, "C_InitToken: an empty slot is offered");
 		free(wrong);
 		return;
 	}
 	rv = p11->C_InitToken(empty_slot, (CK_UTF8CHAR *)so_pin, slen, plabel);
-	if (!expect_rv(rv, CKR_OK, "C_InitToken on the empty slot -> CKR_OK")) {
+	if (!t11_expect_rv(rv, CKR_OK, "C_InitToken on the empty slot -> CKR_OK")) {
 		free(wrong);
 		return;
 	}
 	memset(&ti, 0, sizeof(ti));
-	if (!tap(slot_by_label(label, &slot, &ti),
+	if (!t11_ok(slot_by_label(label, &slot, &ti),
 		 "the new token is listed with its label")) {
 		free(wrong);
 		return;
 	}
-	if (!tap((ti.flags & CKF_TOKEN_INITIALIZED) &&
+	if (!t11_ok((ti.flags & CKF_TOKEN_INITIALIZED) &&
 			 !(ti.flags & CKF_USER_PIN_INITIALIZED),
 		 "the new token: CKF_TOKEN_INITIALIZED, no "
 		 "CKF_USER_PIN_INITIALIZED"))
-		diag("flags 0x%lx", (unsigned long)ti.flags);
+		t11_diag("flags 0x%lx", (unsigned long)ti.flags);
 	memset(&ti, 0, sizeof(ti));
 	rv = p11->C_GetTokenInfo(empty_slot, &ti);
 	other = empty_slot;
-	if (!tap(rv == CKR_OK && !(ti.flags & CKF_TOKEN_INITIALIZED) &&
+	if (!t11_ok(rv == CKR_OK && !(ti.flags & CKF_TOKEN_INITIALIZED) &&
 			 other != slot,
 		 "after C_InitToken an empty slot is still offered"))
-		diag("got %s, flags 0x%lx", rv_name(rv), (unsigned long)ti.flags);
+		t11_diag("got %s, flags 0x%lx", t11_rv_name(rv), (unsigned long)ti.flags);
 
 	rv = p11->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL,
 				NULL, &s);
-	expect_rv(rv, CKR_OK, "C_OpenSession on the new token -> CKR_OK");
-	expect_rv(login_user(s, user_pin), CKR_USER_PIN_NOT_INITIALIZED,
+	t11_expect_rv(rv, CKR_OK, "C_OpenSession on the new token -> CKR_OK");
+	t11_expect_rv(login_user(s, user_pin), CKR_USER_PIN_NOT_INITIALIZED,
 		  "C_Login as user before C_InitPIN -> "
 		  "CKR_USER_PIN_NOT_INITIALIZED");
-	expect_rv(p11->C_InitToken(slot, (CK_UTF8CHAR *)so_pin, slen, plabel),
+	t11_expect_rv(p11->C_InitToken(slot, (CK_UTF8CHAR *)so_pin, slen, plabel),
 		  CKR_SESSION_EXISTS,
 		  "C_InitToken with a session open on the token -> "
 		  "CKR_SESSION_EXISTS");
-	expect_rv(p11->C_Login(s, CKU_SO, (CK_UTF8CHAR *)so_pin, slen), CKR_OK,
+	t11_expect_rv(p11->C_Login(s, CKU_SO, (CK_UTF8CHAR *)so_pin, slen), CKR_OK,
 		  "C_Login as SO on the new token -> CKR_OK");
-	expect_rv(p11->C_InitPIN(s, (CK_UTF8CHAR *)user_pin, strlen(user_pin)),
+	t11_expect_rv(p11->C_InitPIN(s, (CK_UTF8CHAR *)user_pin, strlen(user_pin)),
 		  CKR_OK, "C_InitPIN on the new token -> CKR_OK");
 	p11->C_Logout(s);
-	expect_rv(login_user(s, user_pin), CKR_OK,
+	t11_expect_rv(login_user(s, user_pin), CKR_OK,
 		  "the new token's user PIN logs in");
 	rv = count_class(s, CKO_PRIVATE_KEY, &count);
-	if (!tap(rv == CKR_OK && count == 0, "the new token holds no keys"))
-		diag("got %s, count %lu", rv_name(rv), (unsigned long)count);
+	if (!t11_ok(rv == CKR_OK && count == 0, "the new token holds no keys"))
+		t11_diag("got %s, count %lu", t11_rv_name(rv), (unsigned long)count);
 	memset(&ti, 0, sizeof(ti));
 	rv = p11->C_GetTokenInfo(slot, &ti);
-	if (!tap(rv == CKR_OK && (ti.flags & CKF_USER_PIN_INITIALIZED),
+	if (!t11_ok(rv == CKR_OK && (ti.flags & CKF_USER_PIN_INITIALIZED),
 		 "after C_InitPIN the new token has CKF_USER_PIN_INITIALIZED"))
-		diag("got %s, flags 0x%lx", rv_name(rv), (unsigned long)ti.flags);
+		t11_diag("got %s, flags 0x%lx", t11_rv_name(rv), (unsigned long)ti.flags);
 	p11->C_CloseSession(s);
 
-	expect_rv(p11->C_InitToken(slot, (CK_UTF8CHAR *)wrong, strlen(wrong),
+	t11_expect_rv(p11->C_InitToken(slot, (CK_UTF8CHAR *)wrong, strlen(wrong),
 				   plabel),
 		  CKR_PIN_INCORRECT,
 		  "C_InitToken of an existing token with a wrong SO PIN -> "
 		  "CKR_PIN_INCORRECT");
-	expect_rv(p11->C_InitToken(slot, (CK_UTF8CHAR *)so_pin, slen, plabel),
+	t11_expect_rv(p11->C_InitToken(slot, (CK_UTF8CHAR *)so_pin, slen, plabel),
 		  CKR_OK, "C_InitToken of an existing token with its SO PIN -> "
 			  "CKR_OK");
 	memset(&ti, 0, sizeof(ti));
-	if (!tap(slot_by_label(label, &slot, &ti) &&
+	if (!t11_ok(slot_by_label(label, &slot, &ti) &&
 			 !(ti.flags & CKF_USER_PIN_INITIALIZED),
 		 "re-initialised token has no user PIN"))
-		diag("flags 0x%lx", (unsigned long)ti.flags);
-	if (!tap(slot_by_label("ITEST", &other, &ti) && other == itest_slot,
+		t11_diag("flags 0x%lx", (unsigned long)ti.flags);
+	if (!t11_ok(slot_by_label("ITEST", &other, &ti) && other == itest_slot,
 		 "token ITEST is untouched by C_InitToken of another token"))
-		diag("ITEST slot %lu (was %lu)", (unsigned long)other,
+		t11_diag("ITEST slot %lu (was %lu)", (unsigned long)other,
 		     (unsigned long)itest_slot);
 	free(wrong);
 }
@@ -2291,32 +2145,32 @@ test_set_pin(void)
 	snprintf(newpin, plen + 8, "%s-new", user_pin);
 	if (open_session(CKF_RW_SESSION, &s) != CKR_OK ||
 	    open_session(0, &ro) != CKR_OK) {
-		tap(false, "sessions for the PIN tests open");
+		t11_ok(false, "sessions for the PIN tests open");
 		free(newpin);
 		return;
 	}
-	expect_rv(login_user(s, user_pin), CKR_OK, "C_Login for the PIN tests");
-	expect_rv(p11->C_SetPIN(ro, (CK_UTF8CHAR *)user_pin, plen,
+	t11_expect_rv(login_user(s, user_pin), CKR_OK, "C_Login for the PIN tests");
+	t11_expect_rv(p11->C_SetPIN(ro, (CK_UTF8CHAR *)user_pin, plen,
 				(CK_UTF8CHAR *)newpin, strlen(newpin)),
 		  CKR_SESSION_READ_ONLY,
 		  "C_SetPIN in a read-only session -> CKR_SESSION_READ_ONLY");
-	expect_rv(p11->C_SetPIN(s, (CK_UTF8CHAR *)newpin, strlen(newpin),
+	t11_expect_rv(p11->C_SetPIN(s, (CK_UTF8CHAR *)newpin, strlen(newpin),
 				(CK_UTF8CHAR *)user_pin, plen),
 		  CKR_PIN_INCORRECT,
 		  "C_SetPIN with a wrong old PIN -> CKR_PIN_INCORRECT");
 	rv = p11->C_SetPIN(s, (CK_UTF8CHAR *)user_pin, plen,
 			   (CK_UTF8CHAR *)newpin, strlen(newpin));
-	expect_rv(rv, CKR_OK, "C_SetPIN of the user PIN -> CKR_OK");
+	t11_expect_rv(rv, CKR_OK, "C_SetPIN of the user PIN -> CKR_OK");
 	p11->C_Logout(s);
-	expect_rv(login_user(s, user_pin), CKR_PIN_INCORRECT,
+	t11_expect_rv(login_user(s, user_pin), CKR_PIN_INCORRECT,
 		  "after C_SetPIN the old PIN -> CKR_PIN_INCORRECT");
-	expect_rv(login_user(s, newpin), CKR_OK,
+	t11_expect_rv(login_user(s, newpin), CKR_OK,
 		  "after C_SetPIN the new PIN -> CKR_OK");
 	rv = p11->C_SetPIN(s, (CK_UTF8CHAR *)newpin, strlen(newpin),
 			   (CK_UTF8CHAR *)user_pin, plen);
-	expect_rv(rv, CKR_OK, "C_SetPIN back to the original PIN -> CKR_OK");
+	t11_expect_rv(rv, CKR_OK, "C_SetPIN back to the original PIN -> CKR_OK");
 	p11->C_Logout(s);
-	expect_rv(login_user(s, user_pin), CKR_OK,
+	t11_expect_rv(login_user(s, user_pin), CKR_OK,
 		  "the original PIN works again");
 	p11->C_Logout(s);
 	p11->C_CloseSession(ro);
@@ -2339,37 +2193,37 @@ test_so(void)
 	snprintf(wrong, slen + 2, "%sz", so_pin);
 	if (open_session(CKF_RW_SESSION, &s) != CKR_OK ||
 	    open_session(0, &ro) != CKR_OK) {
-		tap(false, "sessions for the SO tests open");
+		t11_ok(false, "sessions for the SO tests open");
 		free(wrong);
 		return;
 	}
-	expect_rv(p11->C_Login(s, CKU_SO, (CK_UTF8CHAR *)so_pin, slen),
+	t11_expect_rv(p11->C_Login(s, CKU_SO, (CK_UTF8CHAR *)so_pin, slen),
 		  CKR_SESSION_READ_ONLY_EXISTS,
 		  "C_Login as SO while a read-only session exists -> "
 		  "CKR_SESSION_READ_ONLY_EXISTS");
 	p11->C_CloseSession(ro);
-	expect_rv(p11->C_Login(s, CKU_SO, (CK_UTF8CHAR *)wrong, strlen(wrong)),
+	t11_expect_rv(p11->C_Login(s, CKU_SO, (CK_UTF8CHAR *)wrong, strlen(wrong)),
 		  CKR_PIN_INCORRECT, "C_Login as SO with a wrong PIN -> "
 				     "CKR_PIN_INCORRECT");
 	free(wrong);
 	rv = p11->C_Login(s, CKU_SO, (CK_UTF8CHAR *)so_pin, slen);
-	expect_rv(rv, CKR_OK, "C_Login as SO -> CKR_OK");
+	t11_expect_rv(rv, CKR_OK, "C_Login as SO -> CKR_OK");
 	expect_state(s, CKS_RW_SO_FUNCTIONS,
 		     "the SO's session is CKS_RW_SO_FUNCTIONS");
 	ro = CK_INVALID_HANDLE;
-	expect_rv(open_session(0, &ro), CKR_SESSION_READ_WRITE_SO_EXISTS,
+	t11_expect_rv(open_session(0, &ro), CKR_SESSION_READ_WRITE_SO_EXISTS,
 		  "C_OpenSession read-only while the SO is logged in -> "
 		  "CKR_SESSION_READ_WRITE_SO_EXISTS");
-	expect_rv(login_user(s, user_pin), CKR_USER_ANOTHER_ALREADY_LOGGED_IN,
+	t11_expect_rv(login_user(s, user_pin), CKR_USER_ANOTHER_ALREADY_LOGGED_IN,
 		  "C_Login as user while the SO is logged in -> "
 		  "CKR_USER_ANOTHER_ALREADY_LOGGED_IN");
 	rv = p11->C_InitPIN(s, (CK_UTF8CHAR *)user_pin, strlen(user_pin));
-	expect_rv(rv, CKR_OK, "C_InitPIN by the SO -> CKR_OK");
-	expect_rv(p11->C_Logout(s), CKR_OK, "C_Logout of the SO -> CKR_OK");
-	expect_rv(p11->C_InitPIN(s, (CK_UTF8CHAR *)user_pin, strlen(user_pin)),
+	t11_expect_rv(rv, CKR_OK, "C_InitPIN by the SO -> CKR_OK");
+	t11_expect_rv(p11->C_Logout(s), CKR_OK, "C_Logout of the SO -> CKR_OK");
+	t11_expect_rv(p11->C_InitPIN(s, (CK_UTF8CHAR *)user_pin, strlen(user_pin)),
 		  CKR_USER_NOT_LOGGED_IN,
 		  "C_InitPIN without the SO logged in -> CKR_USER_NOT_LOGGED_IN");
-	expect_rv(login_user(s, user_pin), CKR_OK,
+	t11_expect_rv(login_user(s, user_pin), CKR_OK,
 		  "the user PIN the SO set logs in");
 	s_final = s; /* left open and logged in for the C_Finalize test */
 }
@@ -2434,9 +2288,9 @@ test_finalize(void)
 
 	expect_state(s_final, CKS_RW_USER_FUNCTIONS,
 		     "before C_Finalize a logged-in session is open");
-	expect_rv(p11->C_Finalize(NULL), CKR_OK,
+	t11_expect_rv(p11->C_Finalize(NULL), CKR_OK,
 		  "C_Finalize with a logged-in session open -> CKR_OK");
-	expect_rv(p11->C_GetSessionInfo(s_final, &info),
+	t11_expect_rv(p11->C_GetSessionInfo(s_final, &info),
 		  CKR_CRYPTOKI_NOT_INITIALIZED,
 		  "after C_Finalize calls -> CKR_CRYPTOKI_NOT_INITIALIZED");
 
@@ -2446,7 +2300,7 @@ test_finalize(void)
 	args.LockMutex = mx_lock;
 	args.UnlockMutex = mx_unlock;
 	rv = p11->C_Initialize(&args);
-	if (!expect_rv(rv, CKR_OK,
+	if (!t11_expect_rv(rv, CKR_OK,
 		       "C_Initialize again, with application mutex functions -> "
 		       "CKR_OK"))
 		return;
@@ -2460,18 +2314,18 @@ test_finalize(void)
 			itest_slot = slots[i];
 		}
 	}
-	if (!tap(listed, "after re-initialisation token ITEST is still listed"))
-		diag("C_GetSlotList %s, %lu slots", rv_name(rv), (unsigned long)n);
+	if (!t11_ok(listed, "after re-initialisation token ITEST is still listed"))
+		t11_diag("C_GetSlotList %s, %lu slots", t11_rv_name(rv), (unsigned long)n);
 	rv = open_session(0, &s);
 	if (rv == CKR_OK)
 		expect_state(s, CKS_RO_PUBLIC_SESSION,
 			     "after re-initialisation a new session is not "
 			     "logged in");
 	else
-		tap(false, "after re-initialisation a session opens");
+		t11_ok(false, "after re-initialisation a session opens");
 	if (rv == CKR_OK)
 		rv = login_user(s, user_pin);
-	expect_rv(rv, CKR_OK, "after re-initialisation C_Login -> CKR_OK");
+	t11_expect_rv(rv, CKR_OK, "after re-initialisation C_Login -> CKR_OK");
 	{
 		CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
 		CK_ULONG count = 0;
@@ -2483,100 +2337,110 @@ test_finalize(void)
 		find_key(s, CKO_PRIVATE_KEY, "p256", &h, &count);
 		digest(EVP_sha256(), "again", 5, dgst, &dlen);
 		rv = sign_once(s, &m, h, dgst, dlen, sig, &siglen);
-		if (!tap(rv == CKR_OK && ecdsa_verify(keys[K_P256].pkey, dgst,
+		if (!t11_ok(rv == CKR_OK && ecdsa_verify(keys[K_P256].pkey, dgst,
 						      dlen, sig, siglen),
 			 "after re-initialisation p256 signs and verifies"))
-			diag("got %s, %lu keys found", rv_name(rv),
+			t11_diag("got %s, %lu keys found", t11_rv_name(rv),
 			     (unsigned long)count);
 	}
-	if (!tap(mx_created >= 1 && mx_locked >= 1,
+	if (!t11_ok(mx_created >= 1 && mx_locked >= 1,
 		 "the module uses the application's mutex functions"))
-		diag("created %d, locked %d", mx_created, mx_locked);
+		t11_diag("created %d, locked %d", mx_created, mx_locked);
 
 	{
 		CK_BYTE dummy = 0;
 
-		expect_rv(p11->C_Finalize(&dummy), CKR_ARGUMENTS_BAD,
+		t11_expect_rv(p11->C_Finalize(&dummy), CKR_ARGUMENTS_BAD,
 			  "C_Finalize with non-NULL pReserved -> CKR_ARGUMENTS_BAD");
 	}
-	expect_rv(p11->C_Finalize(NULL), CKR_OK, "C_Finalize -> CKR_OK");
-	if (!tap(mx_destroyed == mx_created,
+	t11_expect_rv(p11->C_Finalize(NULL), CKR_OK, "C_Finalize -> CKR_OK");
+	if (!t11_ok(mx_destroyed == mx_created,
 		 "C_Finalize destroys every mutex the module created"))
-		diag("created %d, destroyed %d", mx_created, mx_destroyed);
-	expect_rv(p11->C_Finalize(NULL), CKR_CRYPTOKI_NOT_INITIALIZED,
+		t11_diag("created %d, destroyed %d", mx_created, mx_destroyed);
+	t11_expect_rv(p11->C_Finalize(NULL), CKR_CRYPTOKI_NOT_INITIALIZED,
 		  "C_Finalize twice -> CKR_CRYPTOKI_NOT_INITIALIZED");
 }
+
+/* --- the cases, in the order they run -------------------------------------- */
+
+static bool initialized;
+
+static void
+case_initialize(void)
+{
+	initialized = test_initialize();
+}
+
+static void
+case_ecdsa_raw(void)
+{
+	test_ecdsa_raw(&keys[K_P256], EVP_sha256());
+	test_ecdsa_raw(&keys[K_P384], EVP_sha384());
+}
+
+static void
+case_ecdsa_hash(void)
+{
+	test_ecdsa_hash(&keys[K_P256], CKM_ECDSA_SHA256, "CKM_ECDSA_SHA256",
+			EVP_sha256());
+	test_ecdsa_hash(&keys[K_P384], CKM_ECDSA_SHA384, "CKM_ECDSA_SHA384",
+			EVP_sha384());
+}
+
+/* The private keys are read by "private_keys", after C_Login ("login"). */
+#define KEYS "slots login private_keys"
+
+static const t11_case cases[] = {
+	{ "load", test_load, NULL, &loaded, 0 },
+	{ "interfaces", test_interfaces, "load", NULL, 0 },
+	{ "before_initialize", test_before_initialize, "load", NULL, 0 },
+	{ "initialize", case_initialize, "load", &initialized, 0 },
+	{ "get_info", test_get_info, "initialize", NULL, 0 },
+	{ "slots", test_slots, "initialize", &have_itest, 0 },
+	{ "mechanisms", test_mechanisms, "slots", NULL, 0 },
+	{ "sessions", test_sessions, "slots", NULL, 0 },
+	{ "find_protocol", test_find_protocol, "sessions", NULL, 0 },
+	{ "public_keys", test_public_keys, "sessions", NULL, 0 },
+	{ "attribute_protocol", test_attribute_protocol, "public_keys", NULL, 0 },
+	{ "login", test_login, "public_keys", NULL, 0 },
+	{ "private_keys", test_private_keys, "login", NULL, 0 },
+	{ "ecdsa_raw", case_ecdsa_raw, KEYS, NULL, 0 },
+	{ "ecdsa_hash", case_ecdsa_hash, KEYS, NULL, 0 },
+	{ "rsa", test_rsa, KEYS, NULL, 0 },
+	{ "sign_negative", test_sign_negative, KEYS, NULL, 0 },
+	{ "threads", test_threads, KEYS, NULL, 0 },
+	{ "fork", test_fork, KEYS, NULL, 0 },
+	{ "random", test_random, "sessions", NULL, 0 },
+	{ "keygen", test_keygen, KEYS, NULL, 0 },
+	{ "logout", test_logout, KEYS, NULL, 0 },
+	{ "close", test_close, "sessions", NULL, 0 },
+	/* These want the sessions of "sessions" closed ("close"). */
+	{ "init_token", test_init_token, "close", NULL, 0 },
+	{ "set_pin", test_set_pin, "close", NULL, 0 },
+	{ "so", test_so, "close", NULL, 0 },
+	{ "finalize", test_finalize, "public_keys so", NULL, 0 },
+};
 
 /* --- main -------------------------------------------------------------------- */
 
 int
-main(void)
+main(int argc, char **argv)
 {
-	const char *start = getenv("TAP_START");
-	const char *prefix = getenv("TAP_PREFIX");
-	bool plan = true;
-	int k;
+	int k, rc;
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (start != NULL && *start != '\0') {
-		tap_n = atoi(start) - 1;
-		if (tap_n < 0)
-			tap_n = 0;
-		plan = false;
-	}
-	if (prefix != NULL)
-		tap_prefix = prefix;
-	user_pin = getenv("TPM11_TEST_PIN");
-	so_pin = getenv("TPM11_TEST_SOPIN");
-	if (user_pin == NULL || *user_pin == '\0' || so_pin == NULL ||
-	    *so_pin == '\0') {
-		printf("Bail out! TPM11_TEST_PIN and TPM11_TEST_SOPIN must be set\n");
+	t11_init();
+	if ((rc = t11_cases_args(cases, sizeof(cases) / sizeof(cases[0]), argc,
+				 argv)) >= 0)
+		return rc;
+	if (!t11_test_pins(&user_pin, &so_pin))
 		return 1;
-	}
 
-	if (test_load()) {
-		test_interfaces();
-		test_before_initialize();
-		if (test_initialize()) {
-			test_get_info();
-			test_slots();
-			if (have_itest) {
-				test_mechanisms();
-				test_sessions();
-				test_find_protocol();
-				test_public_keys();
-				test_attribute_protocol();
-				test_login();
-				test_private_keys();
-				test_ecdsa_raw(&keys[K_P256], EVP_sha256());
-				test_ecdsa_raw(&keys[K_P384], EVP_sha384());
-				test_ecdsa_hash(&keys[K_P256], CKM_ECDSA_SHA256,
-						"CKM_ECDSA_SHA256", EVP_sha256());
-				test_ecdsa_hash(&keys[K_P384], CKM_ECDSA_SHA384,
-						"CKM_ECDSA_SHA384", EVP_sha384());
-				test_rsa();
-				test_sign_negative();
-				test_threads();
-				test_fork();
-				test_random();
-				test_keygen();
-				test_logout();
-				test_close();
-				test_init_token();
-				test_set_pin();
-				test_so();
-				test_finalize();
-			} else {
-				p11->C_Finalize(NULL);
-			}
-		}
-	}
-
+	t11_cases_run(cases, sizeof(cases) / sizeof(cases[0]));
+	/* After some cases only, or without token ITEST, the module is still
+	 * initialised (after "finalize" this is CKR_CRYPTOKI_NOT_INITIALIZED). */
+	if (p11 != NULL)
+		p11->C_Finalize(NULL);
 	for (k = 0; k < NKEYS; k++)
 		EVP_PKEY_free(keys[k].pkey);
-	if (plan)
-		printf("1..%d\n", tap_n);
-	if (tap_count == 0)
-		return 1;
-	return tap_failed > 0 ? 1 : 0;
+	return t11_done();
 }

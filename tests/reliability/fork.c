@@ -81,8 +81,8 @@ crv(CK_RV got, CK_RV want, const char *what)
 		cres(true, "%s", what);
 		return true;
 	}
-	cres(false, "%s: got %s, expected %s", what, rel_rv_name(got),
-	     rel_rv_name(want));
+	cres(false, "%s: got %s, expected %s", what, t11_rv_name(got),
+	     t11_rv_name(want));
 	return false;
 }
 
@@ -104,7 +104,7 @@ sign_round(CK_SESSION_HANDLE s, rel_key *keys, size_t nkeys, unsigned n,
 			if (bad++ == 0)
 				snprintf(err, errlen, "\"%s\" %s: %s", k->label,
 					 rel_variant_name(k, var),
-					 rv != CKR_OK ? rel_rv_name(rv) :
+					 rv != CKR_OK ? t11_rv_name(rv) :
 					 "signature does not verify");
 		}
 	}
@@ -190,7 +190,7 @@ child_signer(unsigned idx, bool finalize)
 	rv = p11->C_GetSessionInfo(s, &si);
 	cres(rv == CKR_OK && si.state == CKS_RW_PUBLIC_SESSION,
 	     "the parent's login is not inherited (state %lu, %s)",
-	     (unsigned long)si.state, rel_rv_name(rv));
+	     (unsigned long)si.state, t11_rv_name(rv));
 	rv = p11->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)pin, strlen(pin));
 	if (!crv(rv, CKR_OK, "C_Login"))
 		return;
@@ -301,24 +301,24 @@ collect(struct child *c)
 	for (line = strtok_r(buf, "\n", &save); line != NULL;
 	     line = strtok_r(NULL, "\n", &save)) {
 		if (line[0] != 'P' && c->todo)
-			rel_tap(false, "%s (pid %d): %s # TODO %s", c->what,
+			t11_ok(false, "%s (pid %d): %s # TODO %s", c->what,
 				(int)c->pid, line + 2, todo_reason);
 		else
-			rel_tap(line[0] == 'P', "%s (pid %d): %s", c->what,
+			t11_ok(line[0] == 'P', "%s (pid %d): %s", c->what,
 				(int)c->pid, line + 2);
 	}
 	while (waitpid(c->pid, &st, 0) < 0 && errno == EINTR)
 		;
 	if (c->todo) {
-		if (!rel_tap(WIFEXITED(st), "%s (pid %d) ends normally (no "
+		if (!t11_ok(WIFEXITED(st), "%s (pid %d) ends normally (no "
 			     "signal)", c->what, (int)c->pid))
-			rel_diag("killed by signal %d", WTERMSIG(st));
-	} else if (!rel_tap(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+			t11_diag("killed by signal %d", WTERMSIG(st));
+	} else if (!t11_ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
 		     "%s (pid %d) exits with status 0", c->what, (int)c->pid)) {
 		if (WIFSIGNALED(st))
-			rel_diag("killed by signal %d", WTERMSIG(st));
+			t11_diag("killed by signal %d", WTERMSIG(st));
 		else
-			rel_diag("exit status %d", WEXITSTATUS(st));
+			t11_diag("exit status %d", WEXITSTATUS(st));
 	}
 }
 
@@ -334,7 +334,7 @@ main(int argc, char **argv)
 	CK_RV rv;
 	int a;
 
-	rel_tap_init();
+	t11_init();
 	for (a = 1; a < argc; a++) {
 		if (strcmp(argv[a], "-c") == 0 && a + 1 < argc)
 			nchild = (unsigned)atoi(argv[++a]);
@@ -358,36 +358,36 @@ main(int argc, char **argv)
 	pin = getenv("T11_PIN") ? getenv("T11_PIN") : "";
 	memset(&b, 0, sizeof(b));
 
-	if ((p11 = rel_load_module(NULL)) == NULL) {
-		rel_tap(false, "load the module");
-		return rel_tap_done();
+	if ((p11 = t11_load_module(NULL)) == NULL) {
+		t11_ok(false, "load the module");
+		return t11_done();
 	}
 	rv = p11->C_Initialize(NULL);
-	if (!rel_tap(rv == CKR_OK, "parent: C_Initialize") ||
-	    !rel_tap(rel_find_slot(p11, token, &slot), "parent: token %s found",
+	if (!t11_ok(rv == CKR_OK, "parent: C_Initialize") ||
+	    !t11_ok(rel_find_slot(p11, token, &slot), "parent: token %s found",
 		     token))
-		return rel_tap_done();
+		return t11_done();
 	rv = p11->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &s);
 	if (rv == CKR_OK)
 		rv = p11->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)pin,
 				  strlen(pin));
-	if (!rel_tap(rv == CKR_OK, "parent: C_Login")) {
-		rel_diag("got %s", rel_rv_name(rv));
-		return rel_tap_done();
+	if (!t11_ok(rv == CKR_OK, "parent: C_Login")) {
+		t11_diag("got %s", t11_rv_name(rv));
+		return t11_done();
 	}
 	rv = rel_load_keys(p11, s, NULL, &b.keys, &b.nkeys);
-	if (!rel_tap(rv == CKR_OK && b.nkeys > 0, "parent: %zu key pairs",
+	if (!t11_ok(rv == CKR_OK && b.nkeys > 0, "parent: %zu key pairs",
 		     b.nkeys))
-		return rel_tap_done();
+		return t11_done();
 	bad = sign_round(s, b.keys, b.nkeys, 2 * (unsigned)b.nkeys, 0, err,
 			 sizeof(err));
-	if (!rel_tap(bad == 0, "parent: signs before forking"))
-		rel_diag("%s", err);
+	if (!t11_ok(bad == 0, "parent: signs before forking"))
+		t11_diag("%s", err);
 
 	/* A second thread signs all through the forks. */
 	rv = p11->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &b.s);
-	if (!rel_tap(rv == CKR_OK, "parent: a session for the signing thread"))
-		return rel_tap_done();
+	if (!t11_ok(rv == CKR_OK, "parent: a session for the signing thread"))
+		return t11_done();
 	pthread_create(&bt, NULL, bg_signer, &b);
 
 	if (spawn(&ch[nc], "uninitialised child", 0, 0, s, b.keys[0].priv) > 0)
@@ -400,33 +400,33 @@ main(int argc, char **argv)
 	if (spawn(&ch[nc], "child that exits without C_Finalize", 3,
 		  nchild + 1, 0, 0) > 0)
 		nc++;
-	rel_tap(nc == nchild + 3, "forked %u children", nc);
+	t11_ok(nc == nchild + 3, "forked %u children", nc);
 
 	/* The parent's main thread signs while the children do. */
 	bad = sign_round(s, b.keys, b.nkeys, nsign, 3, err, sizeof(err));
-	if (!rel_tap(bad == 0, "parent: %u signatures while the children run "
+	if (!t11_ok(bad == 0, "parent: %u signatures while the children run "
 		     "(%u failed)", nsign, bad))
-		rel_diag("first failure: %s", err);
+		t11_diag("first failure: %s", err);
 	for (i = 0; i < nc; i++)
 		collect(&ch[i]);
 
 	/* And after they are gone. */
 	bad = sign_round(s, b.keys, b.nkeys, nsign, 5, err, sizeof(err));
-	if (!rel_tap(bad == 0, "parent: %u signatures after the children "
+	if (!t11_ok(bad == 0, "parent: %u signatures after the children "
 		     "exited (%u failed)", nsign, bad))
-		rel_diag("first failure: %s", err);
+		t11_diag("first failure: %s", err);
 	atomic_store(&b.stop, true);
 	pthread_join(bt, NULL);
-	if (!rel_tap(b.bad == 0 && b.ok > 0, "parent: the signing thread made "
+	if (!t11_ok(b.bad == 0 && b.ok > 0, "parent: the signing thread made "
 		     "%lu signatures through the forks, %lu failed", b.ok,
 		     b.bad))
-		rel_diag("first failure: %s", b.err);
+		t11_diag("first failure: %s", b.err);
 	rel_free_keys(b.keys, b.nkeys);
 	rv = p11->C_Logout(s);
-	if (!rel_tap(rv == CKR_OK, "parent: C_Logout"))
-		rel_diag("got %s", rel_rv_name(rv));
+	if (!t11_ok(rv == CKR_OK, "parent: C_Logout"))
+		t11_diag("got %s", t11_rv_name(rv));
 	rv = p11->C_Finalize(NULL);
-	if (!rel_tap(rv == CKR_OK, "parent: C_Finalize"))
-		rel_diag("got %s", rel_rv_name(rv));
-	return rel_tap_done();
+	if (!t11_ok(rv == CKR_OK, "parent: C_Finalize"))
+		t11_diag("got %s", t11_rv_name(rv));
+	return t11_done();
 }

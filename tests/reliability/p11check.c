@@ -72,12 +72,12 @@ main(int argc, char **argv)
 		goto usage;
 	if (variants)
 		nv = REL_NVARIANTS;
-	/* rel_diag prints "# ..." on stdout; keep stdout for that. */
-	if ((p11 = rel_load_module(NULL)) == NULL)
+	/* t11_diag prints "# ..." on stdout; keep stdout for that. */
+	if ((p11 = t11_load_module(NULL)) == NULL)
 		return 1;
 	if ((rv = p11->C_Initialize(NULL)) != CKR_OK) {
 		fprintf(stderr, "p11check: C_Initialize -> %s\n",
-			rel_rv_name(rv));
+			t11_rv_name(rv));
 		return 1;
 	}
 	if (!rel_find_slot(p11, token, &slot)) {
@@ -89,7 +89,7 @@ main(int argc, char **argv)
 				NULL, NULL, &s);
 	if (rv != CKR_OK) {
 		fprintf(stderr, "p11check: C_OpenSession -> %s\n",
-			rel_rv_name(rv));
+			t11_rv_name(rv));
 		p11->C_Finalize(NULL);
 		return 1;
 	}
@@ -107,7 +107,7 @@ main(int argc, char **argv)
 		};
 
 		rv = val ? p11->C_CreateObject(s, t, 5, &h) : CKR_HOST_MEMORY;
-		printf("C_CreateObject -> %s\n", rel_rv_name(rv));
+		printf("C_CreateObject -> %s\n", t11_rv_name(rv));
 		free(val);
 		p11->C_Finalize(NULL);
 		return rv == CKR_OK ? 0 : 5;
@@ -115,13 +115,13 @@ main(int argc, char **argv)
 	rv = p11->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)pin, strlen(pin));
 	if (rv != CKR_OK) {
 		fprintf(stderr, "p11check: C_Login(%s) -> %s\n", token,
-			rel_rv_name(rv));
+			t11_rv_name(rv));
 		p11->C_Finalize(NULL);
 		return 3;
 	}
 	if ((rv = rel_load_keys(p11, s, prefix, &keys, &nkeys)) != CKR_OK) {
 		fprintf(stderr, "p11check: reading the key pairs of %s -> %s\n",
-			token, rel_rv_name(rv));
+			token, t11_rv_name(rv));
 		ret = 1;
 		goto out;
 	}
@@ -130,7 +130,7 @@ main(int argc, char **argv)
 		if (rv != CKR_OK || npub != nkeys) {
 			fprintf(stderr, "p11check: %s: %lu public keys, %zu "
 				"private keys (%s)\n", token,
-				(unsigned long)npub, nkeys, rel_rv_name(rv));
+				(unsigned long)npub, nkeys, t11_rv_name(rv));
 			ret = 1;
 		}
 	}
@@ -151,7 +151,7 @@ main(int argc, char **argv)
 						"\"%s\" %s: %s\n", token,
 						keys[i].label,
 						rel_variant_name(&keys[i], var),
-						rv != CKR_OK ? rel_rv_name(rv) :
+						rv != CKR_OK ? t11_rv_name(rv) :
 						"signature does not verify");
 					ret = 1;
 					continue;
@@ -165,11 +165,11 @@ main(int argc, char **argv)
 out:
 	rel_free_keys(keys, nkeys);
 	if ((rv = p11->C_Logout(s)) != CKR_OK) {
-		fprintf(stderr, "p11check: C_Logout -> %s\n", rel_rv_name(rv));
+		fprintf(stderr, "p11check: C_Logout -> %s\n", t11_rv_name(rv));
 		ret = 1;
 	}
 	if ((rv = p11->C_Finalize(NULL)) != CKR_OK) {
-		fprintf(stderr, "p11check: C_Finalize -> %s\n", rel_rv_name(rv));
+		fprintf(stderr, "p11check: C_Finalize -> %s\n", t11_rv_name(rv));
 		ret = 1;
 	}
 	return ret;

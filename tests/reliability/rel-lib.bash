@@ -22,6 +22,7 @@ rel_prog() {
 		mkdir -p "$T11_TMP/bin"
 		# shellcheck disable=SC2046
 		gcc -O1 -g -std=gnu11 -D_GNU_SOURCE -o "$exe" \
+			-I"$T11_SRC/tests/lib" "$T11_SRC/tests/lib/t11test.c" \
 			"$T11_REL_DIR/$name.c" "$T11_REL_DIR/rel.c" \
 			$(pkg-config --cflags p11-kit-1 libcrypto) \
 			$(pkg-config --libs libcrypto) -ldl -lpthread >&2 || return 1
@@ -41,7 +42,7 @@ rel_require_prog() {
 	printf -v "$1" '%s' "$p"
 }
 
-# rel_run_tap PREFIX TIMEOUT CMD...: runs a TAP producer (a rel.h program)
+# rel_run_tap PREFIX TIMEOUT CMD...: runs a TAP producer (a t11test.h program)
 # with our numbering, merges its results into ours and adds one test that
 # it ran to completion. Its stderr is shown on failure.
 rel_run_tap() {

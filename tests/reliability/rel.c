@@ -1,9 +1,7 @@
-/* Helpers shared by the reliability test programs; see rel.h. */
+/* Helpers shared by the reliability and security test programs; see
+ * rel.h. */
 #include "rel.h"
 
-#include <dlfcn.h>
-#include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,150 +16,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
-/* --- TAP ---------------------------------------------------------------- */
-
-static pthread_mutex_t tap_mutex = PTHREAD_MUTEX_INITIALIZER;
-static int tap_n;
-static int tap_failed;
-static bool tap_own_plan = true;
-static const char *tap_prefix = "";
-
-void
-rel_tap_init(void)
-{
-	const char *s = getenv("TAP_START");
-	const char *p = getenv("TAP_PREFIX");
-
-	if (s != NULL && *s != '\0') {
-		tap_n = atoi(s) - 1;
-		tap_own_plan = false;
-	}
-	if (p != NULL)
-		tap_prefix = p;
-	setvbuf(stdout, NULL, _IOLBF, 0);
-}
-
-bool
-rel_tap(bool pass, const char *fmt, ...)
-{
-	va_list ap;
-
-	pthread_mutex_lock(&tap_mutex);
-	tap_n++;
-	if (!pass)
-		tap_failed++;
-	printf("%sok %d - %s", pass ? "" : "not ", tap_n, tap_prefix);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-	pthread_mutex_unlock(&tap_mutex);
-	return pass;
-}
-
-void
-rel_diag(const char *fmt, ...)
-{
-	va_list ap;
-
-	pthread_mutex_lock(&tap_mutex);
-	fputs("# ", stdout);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-	pthread_mutex_unlock(&tap_mutex);
-}
-
-int
-rel_tap_done(void)
-{
-	pthread_mutex_lock(&tap_mutex);
-	if (tap_own_plan)
-		printf("1..%d\n", tap_n);
-	fflush(stdout);
-	pthread_mutex_unlock(&tap_mutex);
-	return tap_failed ? 1 : 0;
-}
-
-const char *
-rel_rv_name(CK_RV rv)
-{
-	/* Only codes these tests can meet; others print in hex. */
-	static const struct { CK_RV rv; const char *name; } t[] = {
-#define R(x) { x, #x }
-		R(CKR_OK), R(CKR_HOST_MEMORY), R(CKR_SLOT_ID_INVALID),
-		R(CKR_GENERAL_ERROR), R(CKR_FUNCTION_FAILED),
-		R(CKR_ARGUMENTS_BAD), R(CKR_CANT_LOCK),
-		R(CKR_ATTRIBUTE_TYPE_INVALID), R(CKR_DATA_LEN_RANGE),
-		R(CKR_DEVICE_ERROR), R(CKR_DEVICE_MEMORY), R(CKR_DEVICE_REMOVED),
-		R(CKR_FUNCTION_NOT_SUPPORTED), R(CKR_KEY_HANDLE_INVALID),
-		R(CKR_KEY_TYPE_INCONSISTENT), R(CKR_MECHANISM_INVALID),
-		R(CKR_MECHANISM_PARAM_INVALID), R(CKR_OBJECT_HANDLE_INVALID),
-		R(CKR_OPERATION_ACTIVE), R(CKR_OPERATION_NOT_INITIALIZED),
-		R(CKR_PIN_INCORRECT), R(CKR_PIN_LEN_RANGE), R(CKR_PIN_LOCKED),
-		R(CKR_SESSION_CLOSED), R(CKR_SESSION_COUNT),
-		R(CKR_SESSION_HANDLE_INVALID), R(CKR_SESSION_READ_ONLY),
-		R(CKR_SIGNATURE_INVALID), R(CKR_TOKEN_NOT_PRESENT),
-		R(CKR_TOKEN_NOT_RECOGNIZED), R(CKR_USER_ALREADY_LOGGED_IN),
-		R(CKR_USER_NOT_LOGGED_IN), R(CKR_USER_PIN_NOT_INITIALIZED),
-		R(CKR_USER_TYPE_INVALID), R(CKR_USER_ANOTHER_ALREADY_LOGGED_IN),
-		R(CKR_BUFFER_TOO_SMALL), R(CKR_CRYPTOKI_NOT_INITIALIZED),
-		R(CKR_CRYPTOKI_ALREADY_INITIALIZED), R(CKR_MUTEX_BAD),
-		R(CKR_MUTEX_NOT_LOCKED),
-#undef R
-	};
-	static __thread char buf[24];
-	size_t i;
-
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		if (t[i].rv == rv)
-			return t[i].name;
-	snprintf(buf, sizeof(buf), "0x%08lx", (unsigned long)rv);
-	return buf;
-}
-
-/* --- the module ------------------------------------------------------------- */
-
-CK_FUNCTION_LIST_PTR
-rel_load_module(const char *path)
-{
-	CK_RV (*get)(CK_FUNCTION_LIST_PTR_PTR);
-	CK_FUNCTION_LIST_PTR fl = NULL;
-	void *dl;
-	CK_RV rv;
-
-	/* T11_REL_MODULE lets a sanitizer run give these (instrumented)
-	 * programs the instrumented module while other programs in the same
-	 * script (pkcs11-tool, ssh-keygen) get the plain one. */
-	if (path == NULL && (path = getenv("T11_REL_MODULE")) != NULL &&
-	    *path == '\0')
-		path = NULL;
-	if (path == NULL)
-		path = getenv("TPM11_MODULE");
-	if (path == NULL) {
-		rel_diag("no module: set TPM11_MODULE (or T11_REL_MODULE)");
-		return NULL;
-	}
-	/* Never dlclose'd: the tests end with the process. */
-	dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	if (dl == NULL) {
-		rel_diag("dlopen %s: %s", path, dlerror());
-		return NULL;
-	}
-	*(void **)&get = dlsym(dl, "C_GetFunctionList");
-	if (get == NULL) {
-		rel_diag("%s has no C_GetFunctionList", path);
-		return NULL;
-	}
-	if ((rv = get(&fl)) != CKR_OK || fl == NULL) {
-		rel_diag("C_GetFunctionList -> %s", rel_rv_name(rv));
-		return NULL;
-	}
-	return fl;
-}
+/* --- the token ----------------------------------------------------------- */
 
 static bool
 label_is(const CK_UTF8CHAR *p, size_t n, const char *label)
@@ -185,7 +40,7 @@ rel_find_slot(CK_FUNCTION_LIST_PTR p11, const char *label, CK_SLOT_ID *slot)
 	CK_RV rv;
 
 	if ((rv = p11->C_GetSlotList(CK_TRUE, ids, &n)) != CKR_OK) {
-		rel_diag("C_GetSlotList -> %s", rel_rv_name(rv));
+		t11_diag("C_GetSlotList -> %s", t11_rv_name(rv));
 		return false;
 	}
 	for (i = 0; i < n; i++) {
@@ -196,7 +51,7 @@ rel_find_slot(CK_FUNCTION_LIST_PTR p11, const char *label, CK_SLOT_ID *slot)
 			return true;
 		}
 	}
-	rel_diag("no token labelled \"%s\" among %lu slots", label,
+	t11_diag("no token labelled \"%s\" among %lu slots", label,
 		 (unsigned long)n);
 	return false;
 }
@@ -372,7 +227,7 @@ load_public(CK_FUNCTION_LIST_PTR p11, CK_SESSION_HANDLE s, rel_key *k)
 	}
 	rv = k->pkey != NULL ? CKR_OK : CKR_GENERAL_ERROR;
 	if (rv != CKR_OK)
-		rel_diag("key \"%s\": cannot build an OpenSSL key from its "
+		t11_diag("key \"%s\": cannot build an OpenSSL key from its "
 			 "public attributes", k->label);
 out:
 	free(a);
@@ -405,7 +260,7 @@ rel_load_keys(CK_FUNCTION_LIST_PTR p11, CK_SESSION_HANDLE s,
 	*keys = NULL;
 	*n = 0;
 	if ((rv = find_all(p11, s, &t, 1, h, 256, &found)) != CKR_OK) {
-		rel_diag("finding private keys -> %s", rel_rv_name(rv));
+		t11_diag("finding private keys -> %s", t11_rv_name(rv));
 		return rv;
 	}
 	if (found > 256)
@@ -431,8 +286,8 @@ rel_load_keys(CK_FUNCTION_LIST_PTR p11, CK_SESSION_HANDLE s,
 		if (rv == CKR_OBJECT_HANDLE_INVALID && prefix != NULL)
 			continue;
 		if (rv != CKR_OK) {
-			rel_diag("C_GetAttributeValue(private key %lu) -> %s",
-				 (unsigned long)h[i], rel_rv_name(rv));
+			t11_diag("C_GetAttributeValue(private key %lu) -> %s",
+				 (unsigned long)h[i], t11_rv_name(rv));
 			goto fail;
 		}
 		k->label[a[0].ulValueLen] = '\0';
@@ -444,12 +299,12 @@ rel_load_keys(CK_FUNCTION_LIST_PTR p11, CK_SESSION_HANDLE s,
 		pt[1].ulValueLen = k->id_len;
 		rv = find_all(p11, s, pt, 2, &k->pub, 1, &cnt);
 		if (rv != CKR_OK) {
-			rel_diag("finding the public key of \"%s\" -> %s",
-				 k->label, rel_rv_name(rv));
+			t11_diag("finding the public key of \"%s\" -> %s",
+				 k->label, t11_rv_name(rv));
 			goto fail;
 		}
 		if (cnt != 1) {
-			rel_diag("private key \"%s\": %lu public keys with its "
+			t11_diag("private key \"%s\": %lu public keys with its "
 				 "CKA_ID (expected 1)", k->label,
 				 (unsigned long)cnt);
 			rv = CKR_GENERAL_ERROR;

@@ -1,6 +1,7 @@
-/* Shared by the reliability test programs (threads, fork, tpmgone,
- * p11check): TAP output, loading the module, finding a token and its key
- * pairs, signing with every mechanism family the module offers and
+/* Shared by the reliability and security test programs (threads, fork,
+ * tpmgone, p11check, victim, pubobj, attacker), beside the harness in
+ * tests/lib/t11test.h (TAP output, loading the module): finding a token and
+ * its key pairs, signing with every mechanism family the module offers and
  * verifying each signature with OpenSSL against the public key the module
  * reports. Thread-safe where noted. */
 #ifndef TPM11_TESTS_REL_H
@@ -13,25 +14,9 @@
 
 #include <openssl/evp.h>
 
-/* --- TAP (thread-safe) -------------------------------------------------- */
+#include "t11test.h"
 
-/* Numbering starts at $TAP_START (default 1); when TAP_START is set no plan
- * is printed by rel_tap_done, so that a wrapper script can merge the lines
- * into its own stream. $TAP_PREFIX goes in front of every test name. */
-void rel_tap_init(void);
-bool rel_tap(bool pass, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-void rel_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Prints the plan if this program owns the numbering; returns the exit
- * status: 0 all passed, 1 some failed. */
-int rel_tap_done(void);
-const char *rel_rv_name(CK_RV rv);
-
-/* --- the module ------------------------------------------------------------- */
-
-/* dlopens path (or $T11_REL_MODULE, or $TPM11_MODULE) and returns its
- * function list, or NULL with a diagnostic. */
-CK_FUNCTION_LIST_PTR rel_load_module(const char *path);
+/* --- the token --------------------------------------------------------------- */
 
 /* The slot whose token label is label; false if there is none. */
 bool rel_find_slot(CK_FUNCTION_LIST_PTR p11, const char *label,

@@ -24,8 +24,8 @@
  *    C_Logout;
  *  - 2 threads search objects (several templates, handles fetched a few at
  *    a time, attributes read) and read slot and token information.
- * Zero errors are allowed. Output is TAP (see rel.h for TAP_START and
- * TAP_PREFIX). --app-mutex passes mutex callbacks to C_Initialize without
+ * Zero errors are allowed. Output is TAP (see tests/lib/t11test.h for
+ * TAP_START and TAP_PREFIX). --app-mutex passes mutex callbacks to C_Initialize without
  * CKF_OS_LOCKING_OK (the module must then lock with them). --no-p384: the
  * token has no P-384 key (its TPM has no such curve); every other key type
  * must still sign. */
@@ -61,7 +61,7 @@ static void
 report(const char *who, unsigned idx, const char *what, CK_RV rv)
 {
 	if (atomic_fetch_add(&errors_shown, 1) < 40)
-		rel_diag("%s %u: %s -> %s", who, idx, what, rel_rv_name(rv));
+		t11_diag("%s %u: %s -> %s", who, idx, what, t11_rv_name(rv));
 }
 
 static double
@@ -100,7 +100,7 @@ signer(void *argp)
 	    nkeys != expect_keys) {
 		report("signer", a->idx, "reading the key pairs", rv);
 		if (rv == CKR_OK)
-			rel_diag("signer %u: saw %zu private keys, expected %zu",
+			t11_diag("signer %u: saw %zu private keys, expected %zu",
 				 a->idx, nkeys, expect_keys);
 		a->r.errors++;
 		goto out;
@@ -177,7 +177,7 @@ session_churn(void *argp)
 			if (rv != CKR_OK)
 				FAIL("sessions", "C_GetSessionInfo", rv);
 			else if (info.state != want || info.slotID != slot) {
-				rel_diag("sessions %u: new session in state %lu "
+				t11_diag("sessions %u: new session in state %lu "
 					 "on slot %lu, expected %lu on %lu",
 					 a->idx, (unsigned long)info.state,
 					 (unsigned long)info.slotID,
@@ -192,7 +192,7 @@ session_churn(void *argp)
 			if (rv != CKR_OK)
 				FAIL("sessions", "counting private keys", rv);
 			else if (cnt != expect_keys) {
-				rel_diag("sessions %u: %lu private keys visible, "
+				t11_diag("sessions %u: %lu private keys visible, "
 					 "expected %zu", a->idx,
 					 (unsigned long)cnt, expect_keys);
 				a->r.errors++;
@@ -295,7 +295,7 @@ login_logout(void *argp)
 			rv = rel_count_objects(p11, s, CKO_PRIVATE_KEY, &cnt);
 			if (rv != CKR_OK || cnt != 0) {
 				if (rv == CKR_OK)
-					rel_diag("login/logout: %lu private keys "
+					t11_diag("login/logout: %lu private keys "
 						 "visible after C_Logout",
 						 (unsigned long)cnt);
 				FAIL("login/logout", "private keys hidden after "
@@ -382,12 +382,12 @@ searcher(void *argp)
 		if ((rv = p11->C_FindObjectsFinal(s)) != CKR_OK)
 			FAIL("search", "C_FindObjectsFinal", rv);
 		if (t == 0 && total != 2 * expect_keys) {
-			rel_diag("search %u: %lu objects, expected %zu", a->idx,
+			t11_diag("search %u: %lu objects, expected %zu", a->idx,
 				 (unsigned long)total, 2 * expect_keys);
 			a->r.errors++;
 		}
 		if (t == 1 && total != expect_keys) {
-			rel_diag("search %u: %lu public keys, expected %zu",
+			t11_diag("search %u: %lu public keys, expected %zu",
 				 a->idx, (unsigned long)total, expect_keys);
 			a->r.errors++;
 		}
@@ -487,7 +487,7 @@ main(int argc, char **argv)
 	unsigned i;
 	CK_RV rv;
 
-	rel_tap_init();
+	t11_init();
 	for (i = 1; i < (unsigned)argc; i++) {
 		if (strcmp(argv[i], "-t") == 0 && i + 1 < (unsigned)argc)
 			nsigners = (unsigned)atoi(argv[++i]);
@@ -508,9 +508,9 @@ main(int argc, char **argv)
 	}
 	pin = env_or("T11_PIN", "");
 	churn_pin = env_or("T11_CHURN_PIN", "");
-	if ((p11 = rel_load_module(NULL)) == NULL) {
-		rel_tap(false, "load the module");
-		return rel_tap_done();
+	if ((p11 = t11_load_module(NULL)) == NULL) {
+		t11_ok(false, "load the module");
+		return t11_done();
 	}
 	if (app_mutex) {
 		init.CreateMutex = app_create;
@@ -521,33 +521,33 @@ main(int argc, char **argv)
 		init.flags = CKF_OS_LOCKING_OK;
 	}
 	rv = p11->C_Initialize(&init);
-	if (!rel_tap(rv == CKR_OK, "C_Initialize (%s)",
+	if (!t11_ok(rv == CKR_OK, "C_Initialize (%s)",
 		     app_mutex ? "application's mutex functions" :
 				 "CKF_OS_LOCKING_OK")) {
-		rel_diag("got %s", rel_rv_name(rv));
-		return rel_tap_done();
+		t11_diag("got %s", t11_rv_name(rv));
+		return t11_done();
 	}
-	if (!rel_tap(rel_find_slot(p11, token, &slot), "token %s found", token))
-		return rel_tap_done();
+	if (!t11_ok(rel_find_slot(p11, token, &slot), "token %s found", token))
+		return t11_done();
 	if (have_churn &&
-	    !rel_tap(rel_find_slot(p11, churn_token, &churn_slot),
+	    !t11_ok(rel_find_slot(p11, churn_token, &churn_slot),
 		     "second token %s found", churn_token))
-		return rel_tap_done();
+		return t11_done();
 	rv = p11->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &main_s);
 	if (rv == CKR_OK)
 		rv = p11->C_Login(main_s, CKU_USER, (CK_UTF8CHAR_PTR)pin,
 				  strlen(pin));
-	if (!rel_tap(rv == CKR_OK, "the main thread logs in to %s", token)) {
-		rel_diag("got %s", rel_rv_name(rv));
-		return rel_tap_done();
+	if (!t11_ok(rv == CKR_OK, "the main thread logs in to %s", token)) {
+		t11_diag("got %s", t11_rv_name(rv));
+		return t11_done();
 	}
 	rv = rel_load_keys(p11, main_s, NULL, &keys, &expect_keys);
-	if (!rel_tap(rv == CKR_OK && expect_keys >= 3,
+	if (!t11_ok(rv == CKR_OK && expect_keys >= 3,
 		     "%s has key pairs to sign with (%zu)", token,
 		     expect_keys))
-		return rel_tap_done();
+		return t11_done();
 	for (i = 0; i < expect_keys; i++)
-		rel_diag("key %u: %s (%u bits, %s)", i, keys[i].label,
+		t11_diag("key %u: %s (%u bits, %s)", i, keys[i].label,
 			 keys[i].bits,
 			 keys[i].type == CKK_EC ? "EC" : "RSA");
 	rel_free_keys(keys, expect_keys);
@@ -582,17 +582,17 @@ main(int argc, char **argv)
 		for (unsigned k = 0; k < 4; k++)
 			kinds[k] += sa[i].r.by_kind[k];
 	}
-	if (!rel_tap(errs == 0 && total == (unsigned long)nsigners * nsign,
+	if (!t11_ok(errs == 0 && total == (unsigned long)nsigners * nsign,
 		     "%u threads x %u signatures: %lu signed and verified, "
 		     "%lu errors", nsigners, nsign, total, errs))
 		for (i = 0; i < nsigners; i++)
 			if (sa[i].r.errors)
-				rel_diag("signer %u: %lu ok, %lu errors", i,
+				t11_diag("signer %u: %lu ok, %lu errors", i,
 					 sa[i].r.ops, sa[i].r.errors);
-	rel_diag("%.1f s, %.0f signatures/s; P-256 %lu, P-384 %lu, RSA %lu",
+	t11_diag("%.1f s, %.0f signatures/s; P-256 %lu, P-384 %lu, RSA %lu",
 		 secs, secs > 0 ? (double)total / secs : 0.0, kinds[REL_P256],
 		 kinds[REL_P384], kinds[REL_RSA]);
-	rel_tap(kinds[REL_P256] && (no_p384 || kinds[REL_P384]) &&
+	t11_ok(kinds[REL_P256] && (no_p384 || kinds[REL_P384]) &&
 		kinds[REL_RSA],
 		"signatures with every key type (P-256 %lu, P-384 %lu%s, "
 		"RSA-2048 %lu)", kinds[REL_P256], kinds[REL_P384],
@@ -600,24 +600,24 @@ main(int argc, char **argv)
 	for (i = 0; i < 6; i++) {
 		if (i == 3 && !have_churn)
 			continue;
-		rel_tap(ca[i].r.errors == 0 && ca[i].r.ops > 0,
+		t11_ok(ca[i].r.errors == 0 && ca[i].r.ops > 0,
 			"meanwhile, %s: %lu rounds, %lu errors", churn_name[i],
 			ca[i].r.ops, ca[i].r.errors);
 	}
 	if (app_mutex)
-		rel_tap(atomic_load(&app_mutex_locks) > total,
+		t11_ok(atomic_load(&app_mutex_locks) > total,
 			"the module locked with the application's mutex "
 			"functions (%lu locks)",
 			(unsigned long)atomic_load(&app_mutex_locks));
 
 	/* The login survived all of it; log out and finish. */
 	rv = p11->C_Logout(main_s);
-	if (!rel_tap(rv == CKR_OK, "C_Logout after the run"))
-		rel_diag("got %s", rel_rv_name(rv));
+	if (!t11_ok(rv == CKR_OK, "C_Logout after the run"))
+		t11_diag("got %s", t11_rv_name(rv));
 	rv = p11->C_Finalize(NULL);
-	if (!rel_tap(rv == CKR_OK, "C_Finalize"))
-		rel_diag("got %s", rel_rv_name(rv));
+	if (!t11_ok(rv == CKR_OK, "C_Finalize"))
+		t11_diag("got %s", t11_rv_name(rv));
 	free(sa);
 	free(st);
-	return rel_tap_done();
+	return t11_done();
 }

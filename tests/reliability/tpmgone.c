@@ -121,28 +121,28 @@ main(int argc, char **argv)
 	bool good, ok;
 	CK_RV rv;
 
-	rel_tap_init();
+	t11_init();
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s DIR\n", argv[0]);
 		return 2;
 	}
 	dir = argv[1];
-	if ((p11 = rel_load_module(NULL)) == NULL) {
-		rel_tap(false, "load the module");
-		return rel_tap_done();
+	if ((p11 = t11_load_module(NULL)) == NULL) {
+		t11_ok(false, "load the module");
+		return t11_done();
 	}
 	rv = p11->C_Initialize(NULL);
-	if (!rel_tap(rv == CKR_OK, "C_Initialize") ||
-	    !rel_tap(rel_find_slot(p11, token, &slot), "token %s found", token))
-		return rel_tap_done();
+	if (!t11_ok(rv == CKR_OK, "C_Initialize") ||
+	    !t11_ok(rel_find_slot(p11, token, &slot), "token %s found", token))
+		return t11_done();
 	rv = login(slot, &s, pin);
-	if (!rel_tap(rv == CKR_OK, "C_Login")) {
-		rel_diag("got %s", rel_rv_name(rv));
-		return rel_tap_done();
+	if (!t11_ok(rv == CKR_OK, "C_Login")) {
+		t11_diag("got %s", t11_rv_name(rv));
+		return t11_done();
 	}
 	rv = rel_load_keys(p11, s, NULL, &keys, &nkeys);
-	if (!rel_tap(rv == CKR_OK && nkeys > 0, "%zu key pairs", nkeys))
-		return rel_tap_done();
+	if (!t11_ok(rv == CKR_OK && nkeys > 0, "%zu key pairs", nkeys))
+		return t11_done();
 
 	/* Sign until the script says the TPM is gone; then go on for a while
 	 * (60 more calls, at least 1 s). */
@@ -155,8 +155,8 @@ main(int argc, char **argv)
 		if (killed && calls_after >= 60 && now() > t_end)
 			break;
 		if (!killed && n > 200000) {
-			rel_tap(false, "the script killed the TPM in time");
-			return rel_tap_done();
+			t11_ok(false, "the script killed the TPM in time");
+			return t11_done();
 		}
 		rv = rel_sign_verify(p11, s, k, n / (unsigned)nkeys, &good);
 		n++;
@@ -168,10 +168,10 @@ main(int argc, char **argv)
 			}
 			/* The kill may land between our check and the call. */
 			if (!device_rv(rv) || good_before < 20) {
-				rel_tap(false, "signature %u before the TPM went "
+				t11_ok(false, "signature %u before the TPM went "
 					"away: %s", n, rv == CKR_OK ?
-					"does not verify" : rel_rv_name(rv));
-				return rel_tap_done();
+					"does not verify" : t11_rv_name(rv));
+				return t11_done();
 			}
 		}
 		calls_after++;
@@ -185,47 +185,47 @@ main(int argc, char **argv)
 		if (rv != CKR_OK)
 			usleep(10000);
 	}
-	rel_tap(good_before >= 20, "%u signatures before the TPM went away",
+	t11_ok(good_before >= 20, "%u signatures before the TPM went away",
 		good_before);
 	ok = other == 0 && fails_after > 0;
-	rel_tap(ok, "after the TPM went away: %u of %u signing calls failed, "
+	t11_ok(ok, "after the TPM went away: %u of %u signing calls failed, "
 		"each with CKR_DEVICE_ERROR or CKR_DEVICE_REMOVED", fails_after,
 		calls_after);
 	for (v = 0; v < nseen; v++)
-		rel_diag("  %s: %u", rel_rv_name(seen[v].rv), seen[v].n);
+		t11_diag("  %s: %u", t11_rv_name(seen[v].rv), seen[v].n);
 
 	/* What needs no TPM still works. */
 	rv = p11->C_GetTokenInfo(slot, &ti);
-	if (!rel_tap(rv == CKR_OK, "C_GetTokenInfo without the TPM"))
-		rel_diag("got %s", rel_rv_name(rv));
+	if (!t11_ok(rv == CKR_OK, "C_GetTokenInfo without the TPM"))
+		t11_diag("got %s", t11_rv_name(rv));
 	rv = rel_count_objects(p11, s, CKO_PUBLIC_KEY, &cnt);
-	if (!rel_tap(rv == CKR_OK && cnt == nkeys,
+	if (!t11_ok(rv == CKR_OK && cnt == nkeys,
 		     "C_FindObjects without the TPM (%lu public keys)",
 		     (unsigned long)cnt))
-		rel_diag("got %s", rel_rv_name(rv));
+		t11_diag("got %s", t11_rv_name(rv));
 	rv = p11->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &s2);
-	if (!rel_tap(rv == CKR_OK, "C_OpenSession without the TPM"))
-		rel_diag("got %s", rel_rv_name(rv));
+	if (!t11_ok(rv == CKR_OK, "C_OpenSession without the TPM"))
+		t11_diag("got %s", t11_rv_name(rv));
 	rv = p11->C_Logout(s);
-	if (!rel_tap(rv == CKR_OK || device_rv(rv),
-		     "C_Logout without the TPM: %s", rel_rv_name(rv)))
-		rel_diag("expected CKR_OK, CKR_DEVICE_ERROR or "
+	if (!t11_ok(rv == CKR_OK || device_rv(rv),
+		     "C_Logout without the TPM: %s", t11_rv_name(rv)))
+		t11_diag("expected CKR_OK, CKR_DEVICE_ERROR or "
 			 "CKR_DEVICE_REMOVED");
 	rv = p11->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)pin, strlen(pin));
-	if (!rel_tap(device_rv(rv), "C_Login without the TPM: %s",
-		     rel_rv_name(rv)))
-		rel_diag("expected CKR_DEVICE_ERROR or CKR_DEVICE_REMOVED");
+	if (!t11_ok(device_rv(rv), "C_Login without the TPM: %s",
+		     t11_rv_name(rv)))
+		t11_diag("expected CKR_DEVICE_ERROR or CKR_DEVICE_REMOVED");
 	touch("gone-done");
 
-	if (!rel_tap(wait_for("back", 60), "the script brought the TPM back"))
-		return rel_tap_done();
+	if (!t11_ok(wait_for("back", 60), "the script brought the TPM back"))
+		return t11_done();
 
 	/* Issue 14 item 3: the next call connects again, without
 	 * C_Finalize/C_Initialize: log in and sign with every key. */
 	rv = p11->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)pin, strlen(pin));
-	rel_tap(rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN,
+	t11_ok(rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN,
 		"C_Login with the TPM back, without re-initialising: %s",
-		rel_rv_name(rv));
+		t11_rv_name(rv));
 	nsig = 0;
 	other = 0;
 	for (i = 0; i < nkeys; i++) {
@@ -233,31 +233,31 @@ main(int argc, char **argv)
 		if (rv == CKR_OK && good)
 			nsig++;
 		else if (other++ == 0)
-			rel_diag("\"%s\": %s", keys[i].label, rel_rv_name(rv));
+			t11_diag("\"%s\": %s", keys[i].label, t11_rv_name(rv));
 	}
-	rel_tap(nsig == nkeys, "the next calls connect again: %u of %zu keys "
+	t11_ok(nsig == nkeys, "the next calls connect again: %u of %zu keys "
 		"sign without re-initialising", nsig, nkeys);
 	rv = p11->C_Finalize(NULL);
-	if (!rel_tap(rv == CKR_OK, "C_Finalize"))
-		rel_diag("got %s", rel_rv_name(rv));
+	if (!t11_ok(rv == CKR_OK, "C_Finalize"))
+		t11_diag("got %s", t11_rv_name(rv));
 	rel_free_keys(keys, nkeys);
 	keys = NULL;
 	nkeys = 0;
 	rv = p11->C_Initialize(NULL);
-	if (!rel_tap(rv == CKR_OK, "C_Initialize again")) {
-		rel_diag("got %s", rel_rv_name(rv));
-		return rel_tap_done();
+	if (!t11_ok(rv == CKR_OK, "C_Initialize again")) {
+		t11_diag("got %s", t11_rv_name(rv));
+		return t11_done();
 	}
-	if (!rel_tap(rel_find_slot(p11, token, &slot), "token %s found again",
+	if (!t11_ok(rel_find_slot(p11, token, &slot), "token %s found again",
 		     token))
-		return rel_tap_done();
+		return t11_done();
 	rv = login(slot, &s, pin);
-	if (!rel_tap(rv == CKR_OK, "C_Login again")) {
-		rel_diag("got %s", rel_rv_name(rv));
-		return rel_tap_done();
+	if (!t11_ok(rv == CKR_OK, "C_Login again")) {
+		t11_diag("got %s", t11_rv_name(rv));
+		return t11_done();
 	}
 	rv = rel_load_keys(p11, s, NULL, &keys, &nkeys);
-	rel_tap(rv == CKR_OK && nkeys > 0, "%zu key pairs again", nkeys);
+	t11_ok(rv == CKR_OK && nkeys > 0, "%zu key pairs again", nkeys);
 	nsig = 0;
 	other = 0;
 	for (v = 0; v < 2 * REL_NVARIANTS; v++)
@@ -266,20 +266,20 @@ main(int argc, char **argv)
 			if (rv == CKR_OK && good) {
 				nsig++;
 			} else if (other++ == 0) {
-				rel_diag("\"%s\" %s: %s", keys[i].label,
+				t11_diag("\"%s\" %s: %s", keys[i].label,
 					 rel_variant_name(&keys[i], v),
-					 rv != CKR_OK ? rel_rv_name(rv) :
+					 rv != CKR_OK ? t11_rv_name(rv) :
 					 "does not verify");
 			}
 		}
-	rel_tap(other == 0 && nsig > 0, "signing works again: %u signatures "
+	t11_ok(other == 0 && nsig > 0, "signing works again: %u signatures "
 		"verified, %u failed", nsig, other);
 	rel_free_keys(keys, nkeys);
 	rv = p11->C_Logout(s);
-	if (!rel_tap(rv == CKR_OK, "C_Logout"))
-		rel_diag("got %s", rel_rv_name(rv));
+	if (!t11_ok(rv == CKR_OK, "C_Logout"))
+		t11_diag("got %s", t11_rv_name(rv));
 	rv = p11->C_Finalize(NULL);
-	if (!rel_tap(rv == CKR_OK, "C_Finalize at the end"))
-		rel_diag("got %s", rel_rv_name(rv));
-	return rel_tap_done();
+	if (!t11_ok(rv == CKR_OK, "C_Finalize at the end"))
+		t11_diag("got %s", t11_rv_name(rv));
+	return t11_done();
 }

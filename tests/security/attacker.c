@@ -25,8 +25,8 @@
  *
  * A full TPM (TPM_RC_OBJECT_MEMORY) on our Load is answered as an
  * attacker would: ContextSave and flush another transient object, load,
- * try, flush ours, ContextLoad the other back at its own handle. Output is TAP (rel.h:
- * TAP_START, TAP_PREFIX). */
+ * try, flush ours, ContextLoad the other back at its own handle. Output is
+ * TAP (tests/lib/t11test.h: TAP_START, TAP_PREFIX). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,7 +146,7 @@ read_store(const char *dir)
 			       "FROM objects WHERE tpm_pub IS NOT NULL AND "
 			       "tpm_priv IS NOT NULL ORDER BY id", -1, &st,
 			       NULL) != SQLITE_OK) {
-		rel_diag("reading %s: %s", path, sqlite3_errmsg(db));
+		t11_diag("reading %s: %s", path, sqlite3_errmsg(db));
 		goto out;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -173,17 +173,17 @@ read_store(const char *dir)
 						    (size_t)lv, &off2,
 						    &r->priv) !=
 			    TSS2_RC_SUCCESS || off2 != (size_t)lv) {
-			rel_tap(false, "%sstore row %lld (%s) holds a "
+			t11_ok(false, "%sstore row %lld (%s) holds a "
 				"marshalled TPM2B_PUBLIC and TPM2B_PRIVATE",
 				phase, r->id, r->name);
 			continue;
 		}
-		rel_diag("%sstore row %lld: %s", phase, r->id, r->name);
+		t11_diag("%sstore row %lld: %s", phase, r->id, r->name);
 		nrows++;
 	}
 	good = rc == SQLITE_DONE;
 	if (!good)
-		rel_diag("reading %s: %s", path, sqlite3_errmsg(db));
+		t11_diag("reading %s: %s", path, sqlite3_errmsg(db));
 out:
 	sqlite3_finalize(st);
 	sqlite3_close(db);
@@ -407,7 +407,7 @@ make_room(ESYS_TR keep)
 		}
 		saved_i = i;
 		handle_tr[i] = ESYS_TR_NONE;
-		rel_diag("the TPM is full: saved and flushed 0x%08x to load "
+		t11_diag("the TPM is full: saved and flushed 0x%08x to load "
 			 "a blob", handles[i]);
 		return true;
 	}
@@ -431,7 +431,7 @@ restore_room(void)
 	for (;;) {
 		rc = Esys_ContextLoad(ectx, saved, &tr);
 		if (rc != TSS2_RC_SUCCESS) {
-			rel_diag("could not put 0x%08x back: %s", want,
+			t11_diag("could not put 0x%08x back: %s", want,
 				 rc_text(rc));
 			break;
 		}
@@ -442,7 +442,7 @@ restore_room(void)
 		}
 		handle_tr[saved_i] = tr;
 		if (h != want)
-			rel_diag("0x%08x came back as 0x%08x", want, h);
+			t11_diag("0x%08x came back as 0x%08x", want, h);
 		break;
 	}
 	for (i = 0; i < nfill; i++)
@@ -473,11 +473,11 @@ report_uses(const char *what, const attempt *at, size_t n)
 
 	for (i = 0; i < n; i++) {
 		if (refused(at[i].rc))
-			rel_tap(true, "%s%s: %s with an empty password is "
+			t11_ok(true, "%s%s: %s with an empty password is "
 				"refused (%s)", phase, what, at[i].op,
 				rc_text(at[i].rc));
 		else
-			rel_tap(false, "%s%s: %s with an empty password is "
+			t11_ok(false, "%s%s: %s with an empty password is "
 				"refused: the TPM ACCEPTED it (%s)", phase,
 				what, at[i].op, rc_text(at[i].rc));
 	}
@@ -496,7 +496,7 @@ list_handles(void)
 	rc = Esys_GetCapability(ectx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
 				TPM2_CAP_HANDLES, 0x80000000u,
 				TPM2_MAX_CAP_HANDLES, &more, &cap);
-	if (!rel_tap(rc == TSS2_RC_SUCCESS, "%sTPM2_GetCapability "
+	if (!t11_ok(rc == TSS2_RC_SUCCESS, "%sTPM2_GetCapability "
 		     "(handles-transient) (%s)", phase, rc_text(rc)))
 		return false;
 	for (i = 0; i < cap->data.handles.count && i < MAX_HANDLES; i++) {
@@ -525,7 +525,7 @@ attack_handles(void)
 		rc = Esys_TR_FromTPMPublic(ectx, handles[i], ESYS_TR_NONE,
 					   ESYS_TR_NONE, ESYS_TR_NONE, &tr);
 		if (rc != TSS2_RC_SUCCESS) {
-			rel_diag("%shandle 0x%08x: ReadPublic: %s (gone?)",
+			t11_diag("%shandle 0x%08x: ReadPublic: %s (gone?)",
 				 phase, handles[i], rc_text(rc));
 			continue;
 		}
@@ -540,7 +540,7 @@ attack_handles(void)
 		n = try_uses(tr, &pub->publicArea, at);
 		if (r != NULL && r->public_key) {
 			for (j = 0; j < n; j++)
-				rel_diag("%s%s, a key without login: %s -> %s",
+				t11_diag("%s%s, a key without login: %s -> %s",
 					 phase, what, at[j].op,
 					 rc_text(at[j].rc));
 		} else {
@@ -555,7 +555,7 @@ attack_handles(void)
 					 rows[j].name, handles[i]);
 				rc = load_blob(tr, &rows[j], &child);
 				if (rc != TSS2_RC_SUCCESS) {
-					rel_tap(true, "%s%s: TPM2_Load with "
+					t11_ok(true, "%s%s: TPM2_Load with "
 						"an empty password fails (%s)",
 						phase, what, rc_text(rc));
 				} else {
@@ -586,7 +586,7 @@ attack_blobs(void)
 
 	rc = Esys_TR_FromTPMPublic(ectx, SRK_HANDLE, ESYS_TR_NONE,
 				   ESYS_TR_NONE, ESYS_TR_NONE, &srk);
-	if (!rel_tap(rc == TSS2_RC_SUCCESS, "%sthe SRK 0x%08x is there (%s)",
+	if (!t11_ok(rc == TSS2_RC_SUCCESS, "%sthe SRK 0x%08x is there (%s)",
 		     phase, SRK_HANDLE, rc_text(rc)))
 		return;
 	for (i = 0; i < nrows; i++) {
@@ -596,7 +596,7 @@ attack_blobs(void)
 			 "under 0x%08x", r->name, r->id, SRK_HANDLE);
 		rc = load_blob(srk, r, &tr);
 		if (rc != TSS2_RC_SUCCESS) {
-			rel_tap(!r->public_key, "%s%s: TPM2_Load %s (%s)",
+			t11_ok(!r->public_key, "%s%s: TPM2_Load %s (%s)",
 				phase, what, r->public_key ?
 				"works (positive control)" : "fails",
 				rc_text(rc));
@@ -610,7 +610,7 @@ attack_blobs(void)
 				if (at[j].rc == TSS2_RC_SUCCESS &&
 				    strcmp(at[j].op, "TPM2_Sign") == 0)
 					used = true;
-			rel_tap(used, "%sthe key without login %s signs for "
+			t11_ok(used, "%sthe key without login %s signs for "
 				"the attacker from its blob (positive control)"
 				"%s%s", phase, r->name, used ? "" : ": ",
 				used ? "" : n ? rc_text(at[0].rc) :
@@ -662,25 +662,25 @@ main(int argc, char **argv)
 		snprintf(phasebuf, sizeof(phasebuf), "%s: ", phase);
 		phase = phasebuf;
 	}
-	rel_tap_init();
+	t11_init();
 	found = read_store(store);
-	if (!rel_tap(found, "%sthe store's %zu key blobs are readable", phase,
+	if (!t11_ok(found, "%sthe store's %zu key blobs are readable", phase,
 		     nrows))
-		return rel_tap_done();
+		return t11_done();
 	for (i = 0; i < npin + npub; i++) {
 		const char *lab = i < npin ? pin_labels[i] : pub_labels[i - npin];
 
 		for (j = 0, found = false; j < nrows; j++)
 			if (strcmp(rows[j].name, lab) == 0)
 				found = true;
-		rel_tap(found, "%sthe store holds the blob of %s", phase, lab);
+		t11_ok(found, "%sthe store holds the blob of %s", phase, lab);
 	}
 	rc = Tss2_TctiLdr_Initialize(tcti, &tc);
 	if (rc == TSS2_RC_SUCCESS)
 		rc = Esys_Initialize(&ectx, tc, NULL);
-	if (!rel_tap(rc == TSS2_RC_SUCCESS, "%sconnected to the TPM without "
+	if (!t11_ok(rc == TSS2_RC_SUCCESS, "%sconnected to the TPM without "
 		     "the module (%s): %s", phase, tcti, rc_text(rc)))
-		return rel_tap_done();
+		return t11_done();
 	if (list_handles()) {
 		char line[MAX_HANDLES * 12 + 1] = "";
 
@@ -688,10 +688,10 @@ main(int argc, char **argv)
 			snprintf(line + strlen(line),
 				 sizeof(line) - strlen(line), " 0x%08x",
 				 handles[i]);
-		rel_diag("%s%zu transient object(s) in the TPM:%s", phase,
+		t11_diag("%s%zu transient object(s) in the TPM:%s", phase,
 			 nhandles, line);
 		if (min_handles >= 0)
-			rel_tap(nhandles >= (size_t)min_handles,
+			t11_ok(nhandles >= (size_t)min_handles,
 				"%sthe TPM holds at least %ld transient "
 				"object(s) to attack (positive control; %zu)",
 				phase, min_handles, nhandles);
@@ -704,5 +704,5 @@ main(int argc, char **argv)
 	Esys_Finalize(&ectx);
 	Tss2_TctiLdr_Finalize(&tc);
 	free(rows);
-	return rel_tap_done();
+	return t11_done();
 }

@@ -16,7 +16,7 @@
  * KEY-LABEL (e.g. made by `tpm11 addkey --no-login`); OpenSSL verifies.
  * (pkcs11-tool 0.23, p11tool and OpenSSH log in before any signature
  * when the token has CKF_LOGIN_REQUIRED, as a token with PIN keys must:
- * they cannot show this.) Output is TAP (rel.h); the names do not say
+ * they cannot show this.) Output is TAP (tests/lib/t11test.h); the names do not say
  * whether the session logged in, the caller's TAP_PREFIX does. The module
  * comes from $TPM11_MODULE. */
 #include <stdio.h>
@@ -67,17 +67,17 @@ aes_round_trip(CK_OBJECT_HANDLE k, const char *label)
 	rv = p11->C_EncryptInit(s, &m, k);
 	if (rv == CKR_OK)
 		rv = p11->C_Encrypt(s, pt, sizeof(pt), ct, &ctlen);
-	rel_tap(rv == CKR_OK, "%s: C_Encrypt (CKM_AES_CBC_PAD) "
-		"-> %s", label, rel_rv_name(rv));
+	t11_ok(rv == CKR_OK, "%s: C_Encrypt (CKM_AES_CBC_PAD) "
+		"-> %s", label, t11_rv_name(rv));
 	if (rv != CKR_OK)
 		return;
 	rv = p11->C_DecryptInit(s, &m, k);
 	if (rv == CKR_OK)
 		rv = p11->C_Decrypt(s, ct, ctlen, back, &backlen);
-	rel_tap(rv == CKR_OK && backlen == sizeof(pt) &&
+	t11_ok(rv == CKR_OK && backlen == sizeof(pt) &&
 		memcmp(back, pt, sizeof(pt)) == 0,
 		"%s: C_Decrypt gives the plaintext back (%s)",
-		label, rel_rv_name(rv));
+		label, t11_rv_name(rv));
 }
 
 static void
@@ -91,15 +91,15 @@ hmac_sign_verify(CK_OBJECT_HANDLE k, const char *label)
 	rv = p11->C_SignInit(s, &m, k);
 	if (rv == CKR_OK)
 		rv = p11->C_Sign(s, data, sizeof(data), mac, &maclen);
-	rel_tap(rv == CKR_OK && maclen == 32, "%s: C_Sign (CKM_SHA256_HMAC) "
-		"-> %s", label, rel_rv_name(rv));
+	t11_ok(rv == CKR_OK && maclen == 32, "%s: C_Sign (CKM_SHA256_HMAC) "
+		"-> %s", label, t11_rv_name(rv));
 	if (rv != CKR_OK)
 		return;
 	rv = p11->C_VerifyInit(s, &m, k);
 	if (rv == CKR_OK)
 		rv = p11->C_Verify(s, data, sizeof(data), mac, maclen);
-	rel_tap(rv == CKR_OK, "%s: C_Verify of that MAC -> %s",
-		label, rel_rv_name(rv));
+	t11_ok(rv == CKR_OK, "%s: C_Verify of that MAC -> %s",
+		label, t11_rv_name(rv));
 }
 
 /* Signs with the key pair labelled label (CKM_ECDSA) and verifies with
@@ -113,12 +113,12 @@ ec_sign_verify(const char *label)
 	CK_RV rv;
 
 	rv = rel_load_keys(p11, s, label, &keys, &n);
-	if (rel_tap(rv == CKR_OK && n == 1, "%s: the key pair is found "
-		    "(%s, %zu)", label, rel_rv_name(rv), n)) {
+	if (t11_ok(rv == CKR_OK && n == 1, "%s: the key pair is found "
+		    "(%s, %zu)", label, t11_rv_name(rv), n)) {
 		rv = rel_sign_verify(p11, s, &keys[0], 0, &good);
-		rel_tap(rv == CKR_OK && good, "%s: C_Sign (CKM_ECDSA), "
+		t11_ok(rv == CKR_OK && good, "%s: C_Sign (CKM_ECDSA), "
 			"verified by OpenSSL (%s%s)", label,
-			rel_rv_name(rv), rv == CKR_OK && !good ?
+			t11_rv_name(rv), rv == CKR_OK && !good ?
 			", does not verify" : "");
 	}
 	rel_free_keys(keys, n);
@@ -186,19 +186,19 @@ make_and_use(CK_BBOOL tok)
 	tpriv[4].ulValueLen = tpriv[5].ulValueLen = strlen(le);
 
 	rv = p11->C_GenerateKey(s, &mk, ta, 8, &k);
-	if (rel_tap(rv == CKR_OK, "%s: C_GenerateKey AES-256, CKA_PRIVATE "
+	if (t11_ok(rv == CKR_OK, "%s: C_GenerateKey AES-256, CKA_PRIVATE "
 		    "false, %s -> %s", la, kind(tok),
-		    rel_rv_name(rv)))
+		    t11_rv_name(rv)))
 		aes_round_trip(k, la);
 	rv = p11->C_GenerateKey(s, &mh, th, 8, &k);
-	if (rel_tap(rv == CKR_OK, "%s: C_GenerateKey generic secret (32), "
+	if (t11_ok(rv == CKR_OK, "%s: C_GenerateKey generic secret (32), "
 		    "CKA_PRIVATE false, %s -> %s", lh,
-		    kind(tok), rel_rv_name(rv)))
+		    kind(tok), t11_rv_name(rv)))
 		hmac_sign_verify(k, lh);
 	rv = p11->C_GenerateKeyPair(s, &me, tpub, 6, tpriv, 6, &pub, &priv);
-	if (rel_tap(rv == CKR_OK, "%s: C_GenerateKeyPair EC P-256, CKA_PRIVATE "
+	if (t11_ok(rv == CKR_OK, "%s: C_GenerateKeyPair EC P-256, CKA_PRIVATE "
 		    "false on both halves, %s -> %s", le,
-		    kind(tok), rel_rv_name(rv)))
+		    kind(tok), t11_rv_name(rv)))
 		ec_sign_verify(le);
 }
 
@@ -210,12 +210,12 @@ reuse(void)
 
 	snprintf(l, sizeof(l), "%s-aes-tok", tag);
 	k = find_one(CKO_SECRET_KEY, l);
-	if (rel_tap(k != CK_INVALID_HANDLE, "another process finds the token "
+	if (t11_ok(k != CK_INVALID_HANDLE, "another process finds the token "
 		    "AES key %s without login", l))
 		aes_round_trip(k, l);
 	snprintf(l, sizeof(l), "%s-hmac-tok", tag);
 	k = find_one(CKO_SECRET_KEY, l);
-	if (rel_tap(k != CK_INVALID_HANDLE, "another process finds the token "
+	if (t11_ok(k != CK_INVALID_HANDLE, "another process finds the token "
 		    "HMAC key %s without login", l))
 		hmac_sign_verify(k, l);
 	snprintf(l, sizeof(l), "%s-ec-tok", tag);
@@ -255,24 +255,24 @@ main(int argc, char **argv)
 			"       pubobj --token LABEL --sign-with KEY-LABEL\n");
 		return 2;
 	}
-	rel_tap_init();
-	if ((p11 = rel_load_module(NULL)) == NULL)
+	t11_init();
+	if ((p11 = t11_load_module(NULL)) == NULL)
 		return 1;
 	rv = p11->C_Initialize(NULL);
-	if (!rel_tap(rv == CKR_OK, "C_Initialize -> %s", rel_rv_name(rv)) ||
-	    !rel_tap(rel_find_slot(p11, token, &slot), "token %s", token))
-		return rel_tap_done();
+	if (!t11_ok(rv == CKR_OK, "C_Initialize -> %s", t11_rv_name(rv)) ||
+	    !t11_ok(rel_find_slot(p11, token, &slot), "token %s", token))
+		return t11_done();
 	rv = p11->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION,
 				NULL, NULL, &s);
-	if (!rel_tap(rv == CKR_OK, "C_OpenSession (R/W) -> %s",
-		     rel_rv_name(rv)))
-		return rel_tap_done();
+	if (!t11_ok(rv == CKR_OK, "C_OpenSession (R/W) -> %s",
+		     t11_rv_name(rv)))
+		return t11_done();
 	if (pin != NULL) {
 		rv = p11->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)pin,
 				  strlen(pin));
-		if (!rel_tap(rv == CKR_OK, "C_Login with the user PIN -> %s",
-			     rel_rv_name(rv)))
-			return rel_tap_done();
+		if (!t11_ok(rv == CKR_OK, "C_Login with the user PIN -> %s",
+			     t11_rv_name(rv)))
+			return t11_done();
 	}
 	if (sign_with != NULL) {
 		ec_sign_verify(sign_with);
@@ -284,12 +284,12 @@ main(int argc, char **argv)
 	}
 	if (pin != NULL) {
 		rv = p11->C_Logout(s);
-		rel_tap(rv == CKR_OK, "C_Logout -> %s", rel_rv_name(rv));
+		t11_ok(rv == CKR_OK, "C_Logout -> %s", t11_rv_name(rv));
 	}
 	rv = p11->C_GetSessionInfo(s, &si);
-	rel_tap(rv == CKR_OK && si.state == CKS_RW_PUBLIC_SESSION,
+	t11_ok(rv == CKR_OK && si.state == CKS_RW_PUBLIC_SESSION,
 		"the session is not logged in (CKS_RW_PUBLIC_SESSION)");
 	rv = p11->C_Finalize(NULL);
-	rel_tap(rv == CKR_OK, "C_Finalize -> %s", rel_rv_name(rv));
-	return rel_tap_done();
+	t11_ok(rv == CKR_OK, "C_Finalize -> %s", t11_rv_name(rv));
+	return t11_done();
 }

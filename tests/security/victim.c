@@ -241,10 +241,10 @@ main(int argc, char **argv)
 	if (token == NULL || pin == NULL)
 		goto usage;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if ((p11 = rel_load_module(NULL)) == NULL)
+	if ((p11 = t11_load_module(NULL)) == NULL)
 		return 1;
 	if ((rv = p11->C_Initialize(NULL)) != CKR_OK) {
-		printf("victim: FAILED: C_Initialize -> %s\n", rel_rv_name(rv));
+		printf("victim: FAILED: C_Initialize -> %s\n", t11_rv_name(rv));
 		return 1;
 	}
 	if (!rel_find_slot(p11, token, &slot))
@@ -252,18 +252,18 @@ main(int argc, char **argv)
 	rv = p11->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION,
 				NULL, NULL, &s);
 	if (rv != CKR_OK) {
-		printf("victim: FAILED: C_OpenSession -> %s\n", rel_rv_name(rv));
+		printf("victim: FAILED: C_OpenSession -> %s\n", t11_rv_name(rv));
 		return 1;
 	}
 	rv = p11->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)pin, strlen(pin));
 	if (rv != CKR_OK) {
-		printf("victim: FAILED: C_Login -> %s\n", rel_rv_name(rv));
+		printf("victim: FAILED: C_Login -> %s\n", t11_rv_name(rv));
 		return 3;
 	}
 	printf("victim: logged in (pid %ld)\n", (long)getpid());
 	if ((rv = rel_load_keys(p11, s, prefix, &keys, &nkeys)) != CKR_OK) {
 		printf("victim: FAILED: reading the keys -> %s\n",
-		       rel_rv_name(rv));
+		       t11_rv_name(rv));
 		return 1;
 	}
 	for (i = 0; i < nkeys; i++) {
@@ -275,7 +275,7 @@ main(int argc, char **argv)
 			nsig++;
 		} else {
 			printf("victim: FAILED: signing with %s -> %s\n",
-			       keys[i].label, rv != CKR_OK ? rel_rv_name(rv) :
+			       keys[i].label, rv != CKR_OK ? t11_rv_name(rv) :
 			       "signature does not verify");
 			good = false;
 		}
