@@ -242,16 +242,34 @@ cbor_att_stmt(cbor_writer *w, const evidence *ev, const blob *sig)
 	cbor_w_bytes(w, ev->cert_info.data, ev->cert_info.len);
 }
 
+
+void
+ev_json_ek_certs(json_writer *w, const ev_ek_cert *c, size_t n)
+{
+	size_t i;
+
+	json_w_arr_begin(w);
+	for (i = 0; i < n; i++) {
+		char idx[16];
+
+		snprintf(idx, sizeof(idx), "0x%08x", c[i].index);
+		json_w_obj_begin(w);
+		json_w_key(w, "nv_index");
+		json_w_str(w, idx);
+		json_w_key(w, "der");
+		json_w_b64(w, c[i].der.data, c[i].der.len);
+		json_w_obj_end(w);
+	}
+	json_w_arr_end(w);
+}
+
 static char *
 encode_json(const evidence *ev, size_t *len)
 {
 	json_writer w;
 	size_t i;
 
-	json_w_init(&w);
-	json_w_obj_begin(&w);
-	json_w_key(&w, "format");
-	json_w_str(&w, EV_JSON_FORMAT);
+	json_w_doc_begin(&w, EV_JSON_FORMAT);
 	if (ev->key_label) {
 		json_w_key(&w, "key_label");
 		json_w_str(&w, ev->key_label);
@@ -286,19 +304,7 @@ encode_json(const evidence *ev, size_t *len)
 		json_w_b64(&w, ev->ak_certs[i].data, ev->ak_certs[i].len);
 	json_w_arr_end(&w);
 	json_w_key(&w, "ek_certificates");
-	json_w_arr_begin(&w);
-	for (i = 0; i < ev->n_ek_certs; i++) {
-		char idx[16];
-
-		snprintf(idx, sizeof(idx), "0x%08x", ev->ek_certs[i].index);
-		json_w_obj_begin(&w);
-		json_w_key(&w, "nv_index");
-		json_w_str(&w, idx);
-		json_w_key(&w, "der");
-		json_w_b64(&w, ev->ek_certs[i].der.data, ev->ek_certs[i].der.len);
-		json_w_obj_end(&w);
-	}
-	json_w_arr_end(&w);
+	ev_json_ek_certs(&w, ev->ek_certs, ev->n_ek_certs);
 	json_w_obj_end(&w);
 	return json_w_finish(&w, len);
 }

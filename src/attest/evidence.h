@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "attest/json.h"
 #include "util/blob.h"
 
 typedef enum { EV_JSON = 1, EV_WEBAUTHN, EV_ACME } ev_format;
@@ -71,6 +72,9 @@ int ev_auth_data(const char *rp_id, const blob *key_pub, blob *out);
 /* Encodes ev (its format decides) into a malloc'd text: JSON, base64url,
  * or the ACME payload JSON; each ends with a newline. */
 char *evidence_encode(const evidence *ev, size_t *len);
+/* The "ek_certificates" array of the json format and of the AK request:
+ * [{"nv_index": "0x01c00016", "der": base64}, ...]. */
+void ev_json_ek_certs(json_writer *w, const ev_ek_cert *c, size_t n);
 /* Reads any of the three encodings (json and acme detected by their
  * members, webauthn as base64url text or raw CBOR). 0 ok; -1 with why. */
 int evidence_decode(const uint8_t *in, size_t len, evidence *ev, char *why,

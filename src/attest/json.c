@@ -19,6 +19,15 @@ json_w_init(json_writer *w)
 }
 
 void
+json_w_doc_begin(json_writer *w, const char *format)
+{
+	json_w_init(w);
+	json_w_obj_begin(w);
+	json_w_key(w, "format");
+	json_w_str(w, format);
+}
+
+void
 json_w_free(json_writer *w)
 {
 	free(w->buf);

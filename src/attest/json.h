@@ -26,6 +26,9 @@ typedef struct {
 } json_writer;
 
 void json_w_init(json_writer *w);
+/* json_w_init, then the top object opened with its first member,
+ * "format": format (every tpm11 file starts so). */
+void json_w_doc_begin(json_writer *w, const char *format);
 void json_w_free(json_writer *w);
 void json_w_obj_begin(json_writer *w);
 void json_w_obj_end(json_writer *w);

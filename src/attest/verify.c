@@ -8,6 +8,8 @@
 
 #include <openssl/core_names.h>
 #include <openssl/param_build.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <tss2/tss2_mu.h>
 
 #include "attest/cbor.h"
@@ -15,6 +17,7 @@
 #include "attest/tpmdata.h"
 #include "crypto/ec.h"
 #include "crypto/sshkey.h"
+#include "util/file.h"
 #include "util/secure.h"
 
 static void
@@ -697,4 +700,41 @@ out:
 	EVP_PKEY_free(ak);
 	EVP_PKEY_free(key);
 	return r->n;
+}
+
+EVP_PKEY *
+verify_expect_key(const char *path, bool csr, char *why, size_t whylen)
+{
+	EVP_PKEY *k = NULL;
+	X509_REQ *req;
+	uint8_t *b;
+	size_t n;
+	FILE *f;
+
+	if (!csr) {
+		if (file_read(path, &b, &n, why, whylen) != 0)
+			return NULL;
+		k = ssh_line_pkey((const char *)b);
+		free(b);
+		if (k == NULL)
+			snprintf(why, whylen, "%s: not an OpenSSH ECDSA or RSA "
+				 "public key", path);
+		return k;
+	}
+	if ((f = fopen(path, "r")) == NULL) {
+		snprintf(why, whylen, "cannot open %s", path);
+		return NULL;
+	}
+	req = PEM_read_X509_REQ(f, NULL, NULL, NULL);
+	fclose(f);
+	if (req == NULL || (k = X509_REQ_get_pubkey(req)) == NULL)
+		snprintf(why, whylen, "%s: not a PEM certificate request", path);
+	else if (X509_REQ_verify(req, k) != 1) {
+		snprintf(why, whylen, "refused: the CSR's signature does not "
+			 "verify");
+		EVP_PKEY_free(k);
+		k = NULL;
+	}
+	X509_REQ_free(req);
+	return k;
 }

@@ -73,5 +73,11 @@ const char *verify_ak_attributes(const TPMT_PUBLIC *p);
 
 /* An OpenSSH line (authorized_keys or .pub) to a key; NULL on error. */
 EVP_PKEY *ssh_line_pkey(const char *line);
+/* The key the attested one must be (--expect-ssh-key, --expect-csr): from
+ * an OpenSSH public key file, or from a PEM CSR whose own signature must
+ * verify (its holder used the key, so the key in the TPM is the CSR's).
+ * NULL with why. */
+EVP_PKEY *verify_expect_key(const char *path, bool csr, char *why,
+			    size_t whylen);
 
 #endif

@@ -56,6 +56,22 @@ static const char *const schema_v2 =
 	"  creation_data BLOB, creation_hash BLOB, creation_ticket BLOB);"
 	"CREATE INDEX objects_token ON objects(token_id);";
 
+/* Schema 3: attestation keys (docs/attestation.md), which schema 2 kept
+ * as meta values "ak.<name>" beside a name list "ak.names" written by a
+ * second statement. An AK's row and its certificates change together, in
+ * one transaction; the id orders the list. */
+static const char *const schema_v3_step =
+	"CREATE TABLE aks("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  ek_index INTEGER NOT NULL,"
+	"  tpm_pub BLOB NOT NULL, tpm_priv BLOB NOT NULL);"
+	"CREATE TABLE ak_certs("
+	"  ak_id INTEGER NOT NULL REFERENCES aks(id) ON DELETE CASCADE,"
+	"  pos INTEGER NOT NULL,"
+	"  der BLOB NOT NULL,"
+	"  PRIMARY KEY(ak_id, pos));";
+
 static int
 store_fail(store *s, int code, const char *what)
 {
@@ -154,6 +170,8 @@ pragma_int(store *s, const char *sql, int64_t *out)
 	return rc == SQLITE_ROW ? STORE_OK : STORE_ERROR;
 }
 
+static int store_migrate_v3(store *s);
+
 static int
 store_setup(store *s, bool create)
 {
@@ -199,6 +217,7 @@ store_setup(store *s, bool create)
 				 "PRAGMA user_version=%d;",
 				 STORE_APP_ID, STORE_SCHEMA_VERSION);
 			if (exec_sql(s, schema_v2) != STORE_OK ||
+			    exec_sql(s, schema_v3_step) != STORE_OK ||
 			    exec_sql(s, sql) != STORE_OK) {
 				exec_sql(s, "ROLLBACK;");
 				return STORE_ERROR;
@@ -241,6 +260,8 @@ store_setup(store *s, bool create)
 	if (s->old && ver != 1)
 		return store_fail(s, STORE_CORRUPT, "not a store of key model 1");
 	/* Migrations from later versions go here, one transaction each. */
+	if (ver == 2 && !s->old && (rc = store_migrate_v3(s)) != STORE_OK)
+		return rc;
 	return STORE_OK;
 }
 
@@ -875,21 +896,20 @@ store_object_fits(store *s, size_t alen)
 	return STORE_TOOBIG;
 }
 
-int
-store_objects_add(store *s, object_rec *o, size_t n)
+/* Inside a transaction: inserts n objects, sets their ids. */
+static int
+objects_add_inlock(store *s, object_rec *o, size_t n)
 {
 	sqlite3_stmt *st = NULL;
 	size_t i;
-	int rc;
+	int rc = STORE_OK;
 
-	if ((rc = tx_begin(s)) != STORE_OK)
-		return rc;
 	if (sqlite3_prepare_v2(s->db,
 			       "INSERT INTO objects(token_id, attrs, tpm_pub,"
 			       " tpm_priv, creation_data, creation_hash,"
 			       " creation_ticket) VALUES(?,?,?,?,?,?,?);",
 			       -1, &st, NULL) != SQLITE_OK)
-		return tx_end(s, store_fail(s, STORE_ERROR, "cannot add object"));
+		return store_fail(s, STORE_ERROR, "cannot add object");
 	for (i = 0; i < n; i++) {
 		uint8_t *a = NULL;
 		size_t alen = 0;
@@ -918,21 +938,20 @@ store_objects_add(store *s, object_rec *o, size_t n)
 		o[i].id = sqlite3_last_insert_rowid(s->db);
 	}
 	sqlite3_finalize(st);
-	return tx_end(s, rc);
+	return rc;
 }
 
-int
-store_objects_delete(store *s, const int64_t *ids, size_t n)
+/* Inside a transaction: deletes the objects ids[0..n). */
+static int
+objects_delete_inlock(store *s, const int64_t *ids, size_t n)
 {
 	sqlite3_stmt *st = NULL;
 	size_t i;
-	int rc;
+	int rc = STORE_OK;
 
-	if ((rc = tx_begin(s)) != STORE_OK)
-		return rc;
 	if (sqlite3_prepare_v2(s->db, "DELETE FROM objects WHERE id=?;", -1,
 			       &st, NULL) != SQLITE_OK)
-		return tx_end(s, store_fail(s, STORE_ERROR, "cannot delete"));
+		return store_fail(s, STORE_ERROR, "cannot delete");
 	for (i = 0; i < n; i++) {
 		sqlite3_reset(st);
 		sqlite3_bind_int64(st, 1, ids[i]);
@@ -942,7 +961,41 @@ store_objects_delete(store *s, const int64_t *ids, size_t n)
 		}
 	}
 	sqlite3_finalize(st);
-	return store_scrub(s, tx_end(s, rc));
+	return rc;
+}
+
+int
+store_objects_add(store *s, object_rec *o, size_t n)
+{
+	int rc;
+
+	if ((rc = tx_begin(s)) != STORE_OK)
+		return rc;
+	return tx_end(s, objects_add_inlock(s, o, n));
+}
+
+int
+store_objects_delete(store *s, const int64_t *ids, size_t n)
+{
+	int rc;
+
+	if ((rc = tx_begin(s)) != STORE_OK)
+		return rc;
+	return store_scrub(s, tx_end(s, objects_delete_inlock(s, ids, n)));
+}
+
+int
+store_objects_replace(store *s, object_rec *o, size_t n, const int64_t *old,
+		      size_t nold)
+{
+	int rc;
+
+	if ((rc = tx_begin(s)) != STORE_OK)
+		return rc;
+	if ((rc = objects_add_inlock(s, o, n)) == STORE_OK)
+		rc = objects_delete_inlock(s, old, nold);
+	rc = tx_end(s, rc);
+	return nold ? store_scrub(s, rc) : rc;
 }
 
 int
@@ -972,6 +1025,358 @@ store_object_set_attrs(store *s, int64_t id, const attr_list *attrs)
 	if (rc != SQLITE_DONE)
 		return store_fail(s, STORE_ERROR, "cannot update object");
 	return sqlite3_changes(s->db) == 1 ? STORE_OK : STORE_NOTFOUND;
+}
+
+/* --- attestation keys ------------------------------------------------------ */
+
+void
+ak_rec_clear(ak_rec *r)
+{
+	size_t i;
+
+	blob_free(&r->pub);
+	blob_free(&r->priv);
+	for (i = 0; i < r->ncerts; i++)
+		blob_free(&r->certs[i]);
+	free(r->certs);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Inside a transaction: writes r's row (a new one, or the existing row of
+ * its name, which keeps its id and so its place in the list) and
+ * replaces its certificates. */
+static int
+ak_put_inlock(store *s, const ak_rec *r)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t id = 0;
+	size_t i;
+	int rc = STORE_ERROR;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT INTO aks(name, ek_index, tpm_pub, "
+			       "tpm_priv) VALUES(?1,?2,?3,?4) ON CONFLICT(name) "
+			       "DO UPDATE SET ek_index=?2, tpm_pub=?3, "
+			       "tpm_priv=?4 RETURNING id;", -1, &st,
+			       NULL) != SQLITE_OK)
+		return store_fail(s, STORE_ERROR, "cannot write the AK");
+	sqlite3_bind_text(st, 1, r->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, r->ek_index);
+	bind_blob(st, 3, &r->pub);
+	bind_blob(st, 4, &r->priv);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		id = sqlite3_column_int64(st, 0);
+		rc = STORE_OK;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc != STORE_OK ||
+	    sqlite3_prepare_v2(s->db, "DELETE FROM ak_certs WHERE ak_id=?;", -1,
+			       &st, NULL) != SQLITE_OK)
+		return store_fail(s, STORE_ERROR, "cannot write the AK");
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st) == SQLITE_DONE ? STORE_OK : STORE_ERROR;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc != STORE_OK ||
+	    sqlite3_prepare_v2(s->db, "INSERT INTO ak_certs(ak_id, pos, der) "
+			       "VALUES(?,?,?);", -1, &st, NULL) != SQLITE_OK)
+		return store_fail(s, STORE_ERROR, "cannot write the AK");
+	for (i = 0; i < r->ncerts && rc == STORE_OK; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, (int64_t)i);
+		bind_blob(st, 3, &r->certs[i]);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = STORE_ERROR;
+	}
+	sqlite3_finalize(st);
+	return rc == STORE_OK ? STORE_OK
+			      : store_fail(s, rc, "cannot write the AK");
+}
+
+int
+store_ak_put(store *s, const ak_rec *r)
+{
+	sqlite3_stmt *st = NULL;
+	char key[8 + STORE_AK_NAME_MAX];
+	int rc;
+
+	if (r->ncerts > STORE_AK_CERTS_MAX || r->pub.data == NULL ||
+	    r->priv.data == NULL)
+		return STORE_ERROR;
+	if ((rc = tx_begin(s)) != STORE_OK)
+		return rc;
+	rc = ak_put_inlock(s, r);
+	/* A schema 2 record of this name that could not be converted is
+	 * replaced too. */
+	snprintf(key, sizeof(key), "ak.%s", r->name);
+	if (rc == STORE_OK &&
+	    (sqlite3_prepare_v2(s->db, "DELETE FROM meta WHERE key=?;", -1,
+				&st, NULL) != SQLITE_OK ||
+	     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC) != SQLITE_OK ||
+	     sqlite3_step(st) != SQLITE_DONE))
+		rc = store_fail(s, STORE_ERROR, "cannot write the AK");
+	sqlite3_finalize(st);
+	return store_scrub(s, tx_end(s, rc));
+}
+
+int
+store_ak_get(store *s, const char *name, ak_rec *out)
+{
+	sqlite3_stmt *st = NULL;
+	char key[8 + STORE_AK_NAME_MAX];
+	blob leftover = {0};
+	int64_t id = 0;
+	int rc = STORE_NOTFOUND, step;
+
+	memset(out, 0, sizeof(*out));
+	if (strlen(name) > STORE_AK_NAME_MAX)
+		return STORE_NOTFOUND;
+	snprintf(out->name, sizeof(out->name), "%s", name);
+	/* One read transaction: the row and its certificates as one
+	 * writer left them. */
+	if (exec_sql(s, "BEGIN;") != STORE_OK)
+		return store_fail(s, STORE_ERROR, "cannot read the AK");
+	if (sqlite3_prepare_v2(s->db, "SELECT id, ek_index, tpm_pub, tpm_priv "
+			       "FROM aks WHERE name=?;", -1, &st,
+			       NULL) != SQLITE_OK) {
+		rc = store_fail(s, STORE_ERROR, "cannot read the AK");
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		id = sqlite3_column_int64(st, 0);
+		out->ek_index = (uint32_t)sqlite3_column_int64(st, 1);
+		rc = column_blob(st, 2, &out->pub) == 0 &&
+				     column_blob(st, 3, &out->priv) == 0
+			     ? STORE_OK
+			     : STORE_ERROR;
+	} else if (step != SQLITE_DONE) {
+		rc = store_fail(s, STORE_ERROR, "cannot read the AK");
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc == STORE_NOTFOUND) {
+		snprintf(key, sizeof(key), "ak.%s", name);
+		if (store_meta_get(s, key, &leftover) == STORE_OK)
+			rc = STORE_CORRUPT;
+		blob_free(&leftover);
+		goto out;
+	}
+	if (rc != STORE_OK ||
+	    sqlite3_prepare_v2(s->db, "SELECT der FROM ak_certs WHERE ak_id=? "
+			       "ORDER BY pos;", -1, &st, NULL) != SQLITE_OK) {
+		rc = rc == STORE_OK ? store_fail(s, STORE_ERROR,
+						 "cannot read the AK")
+				    : rc;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	while (rc == STORE_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		blob *nc;
+
+		if (out->ncerts == STORE_AK_CERTS_MAX ||
+		    (nc = realloc(out->certs, (out->ncerts + 1) *
+						      sizeof(blob))) == NULL) {
+			rc = STORE_ERROR;
+			break;
+		}
+		out->certs = nc;
+		if (column_blob(st, 0, &out->certs[out->ncerts]) != 0)
+			rc = STORE_ERROR;
+		else
+			out->ncerts++;
+	}
+	if (rc == STORE_OK && step != SQLITE_DONE)
+		rc = store_fail(s, STORE_ERROR, "cannot read the AK");
+out:
+	sqlite3_finalize(st);
+	exec_sql(s, "COMMIT;");
+	if (rc != STORE_OK) {
+		ak_rec_clear(out);
+		snprintf(out->name, sizeof(out->name), "%s", name);
+	}
+	return rc;
+}
+
+void
+store_ak_names_free(char **names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+int
+store_ak_names(store *s, char ***out, size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	char **v = NULL, **nv;
+	size_t cnt = 0;
+	int rc = STORE_OK, step;
+
+	*out = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(s->db, "SELECT name FROM aks ORDER BY id;", -1,
+			       &st, NULL) != SQLITE_OK)
+		return store_fail(s, STORE_ERROR, "cannot list the AKs");
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(st, 0);
+
+		if ((nv = realloc(v, (cnt + 1) * sizeof(*v))) == NULL ||
+		    (nv[cnt] = strdup(t ? (const char *)t : "")) == NULL) {
+			if (nv != NULL)
+				v = nv;
+			rc = STORE_ERROR;
+			break;
+		}
+		v = nv;
+		cnt++;
+	}
+	if (rc == STORE_OK && step != SQLITE_DONE)
+		rc = store_fail(s, STORE_ERROR, "cannot list the AKs");
+	sqlite3_finalize(st);
+	if (rc == STORE_OK) {
+		*out = v;
+		*n = cnt;
+	} else {
+		store_ak_names_free(v, cnt);
+	}
+	return rc;
+}
+
+/* A schema 2 AK record, meta value "ak.<name>":
+ *   "TAK1" | u32 ek_index | u32 n | TPM2B_PUBLIC | u32 n | TPM2B_PRIVATE |
+ *   u32 count | count x (u32 n | certificate DER)
+ * (big-endian lengths, at most 16 certificates, nothing after). */
+static int
+tak1_u32(const uint8_t **p, const uint8_t *end, uint32_t *v)
+{
+	if (end - *p < 4)
+		return -1;
+	*v = (uint32_t)(*p)[0] << 24 | (uint32_t)(*p)[1] << 16 |
+	     (uint32_t)(*p)[2] << 8 | (*p)[3];
+	*p += 4;
+	return 0;
+}
+
+static int
+tak1_blob(const uint8_t **p, const uint8_t *end, blob *b)
+{
+	uint32_t n;
+
+	if (tak1_u32(p, end, &n) != 0 || (size_t)(end - *p) < n ||
+	    blob_set(b, *p, n) != 0)
+		return -1;
+	*p += n;
+	return 0;
+}
+
+static int
+tak1_decode(const uint8_t *b, size_t len, ak_rec *r)
+{
+	const uint8_t *p = b, *end = b + len;
+	uint32_t n, i;
+
+	if (len < 4 || memcmp(p, "TAK1", 4) != 0)
+		return -1;
+	p += 4;
+	if (tak1_u32(&p, end, &r->ek_index) != 0 ||
+	    tak1_blob(&p, end, &r->pub) != 0 ||
+	    tak1_blob(&p, end, &r->priv) != 0 || tak1_u32(&p, end, &n) != 0 ||
+	    n > STORE_AK_CERTS_MAX)
+		return -1;
+	if (n && (r->certs = calloc(n, sizeof(blob))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (tak1_blob(&p, end, &r->certs[i]) != 0)
+			return -1;
+		r->ncerts++;
+	}
+	return p == end && r->pub.len >= 2 ? 0 : -1;
+}
+
+/* Schema 2 -> 3, one transaction: every AK record of the meta table that
+ * decodes goes into aks and ak_certs (those named in "ak.names" first, in
+ * its order, so `ak list` keeps it) and leaves meta; one that does not
+ * decode stays where it is, so store_ak_get still calls it damaged.
+ * Another process may have migrated meanwhile: the version is read again
+ * inside the transaction. */
+static int
+store_migrate_v3(store *s)
+{
+	sqlite3_stmt *st = NULL, *del = NULL;
+	int64_t ver = 0;
+	int rc, step = SQLITE_DONE, moved = 0;
+
+	if ((rc = tx_begin(s)) != STORE_OK)
+		return rc;
+	if (pragma_int(s, "PRAGMA user_version;", &ver) != STORE_OK)
+		return tx_end(s, store_fail(s, STORE_ERROR, "cannot read"));
+	if (ver != 2)
+		return tx_end(s, STORE_OK);
+	if (exec_sql(s, schema_v3_step) != STORE_OK)
+		return tx_end(s, STORE_ERROR);
+	/* The listed names first, by their place in the list, then the
+	 * rest by name. instr() finds "<name>\n" in "\n" || the list. */
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT m.key, m.value FROM meta m "
+			       "LEFT JOIN meta l ON l.key='ak.names' "
+			       "WHERE substr(m.key, 1, 3)='ak.' AND "
+			       "m.key != 'ak.names' ORDER BY "
+			       "coalesce(nullif(instr(char(10) || "
+			       "CAST(l.value AS TEXT), char(10) || "
+			       "substr(m.key, 4) || char(10)), 0), "
+			       "1 << 40), m.key;", -1, &st,
+			       NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db, "DELETE FROM meta WHERE key=?;", -1, &del,
+			       NULL) != SQLITE_OK) {
+		rc = store_fail(s, STORE_ERROR, "cannot convert the AKs");
+		goto out;
+	}
+	while (rc == STORE_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *key = (const char *)sqlite3_column_text(st, 0);
+		const void *v = sqlite3_column_blob(st, 1);
+		int vlen = sqlite3_column_bytes(st, 1);
+		ak_rec r;
+
+		memset(&r, 0, sizeof(r));
+		if (key == NULL || strlen(key) - 3 > STORE_AK_NAME_MAX ||
+		    strlen(key) == 3 || v == NULL ||
+		    tak1_decode(v, (size_t)vlen, &r) != 0) {
+			log_error("store: %s: the AK record %s does not "
+				  "decode; left as it was", s->path,
+				  key ? key : "?");
+			ak_rec_clear(&r);
+			continue;
+		}
+		snprintf(r.name, sizeof(r.name), "%s", key + 3);
+		if ((rc = ak_put_inlock(s, &r)) == STORE_OK) {
+			sqlite3_reset(del);
+			sqlite3_bind_text(del, 1, key, -1, SQLITE_TRANSIENT);
+			if (sqlite3_step(del) != SQLITE_DONE)
+				rc = store_fail(s, STORE_ERROR,
+						"cannot convert the AKs");
+			moved++;
+		}
+		ak_rec_clear(&r);
+	}
+	if (rc == STORE_OK && step != SQLITE_DONE)
+		rc = store_fail(s, STORE_ERROR, "cannot convert the AKs");
+	if (rc == STORE_OK &&
+	    (exec_sql(s, "DELETE FROM meta WHERE key='ak.names';") != STORE_OK ||
+	     exec_sql(s, "PRAGMA user_version=3;") != STORE_OK))
+		rc = STORE_ERROR;
+out:
+	sqlite3_finalize(st);
+	sqlite3_finalize(del);
+	if ((rc = tx_end(s, rc)) == STORE_OK)
+		log_debug("store: %s: schema 2 -> 3, %d AK%s converted",
+			  s->path, moved, moved == 1 ? "" : "s");
+	return rc;
 }
 
 /* --- key model 1 stores (tpm11 migrate) --------------------------------- */

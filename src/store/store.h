@@ -12,10 +12,12 @@
 #include "attr/attr.h"
 #include "util/blob.h"
 
-/* 2: key model 2 (docs/design.md): PINs in NV indices, keys under the
- * SRK with per-key authValues. 1: the first key model, refused (its keys
- * cannot move; see store_open and `tpm11 migrate`). */
-#define STORE_SCHEMA_VERSION 2
+/* 3: attestation keys in tables of their own (aks, ak_certs); a store of
+ * schema 2 is converted when opened, in one transaction. 2: key model 2
+ * (docs/design.md): PINs in NV indices, keys under the SRK with per-key
+ * authValues. 1: the first key model, refused (its keys cannot move; see
+ * store_open and `tpm11 migrate`). */
+#define STORE_SCHEMA_VERSION 3
 #define STORE_DB_NAME "tpm11.sqlite3"
 
 typedef struct store store;
@@ -127,6 +129,34 @@ void object_rec_clear(object_rec *o);
  * nothing written, when one is larger than STORE_OBJECT_MAX. */
 int store_objects_add(store *s, object_rec *o, size_t n);
 int store_objects_delete(store *s, const int64_t *ids, size_t n);
+/* Inserts n objects and deletes the objects old[0..nold) in one
+ * transaction: a reader sees the old objects or the new ones, never both
+ * or neither. Sets each new id. */
+int store_objects_replace(store *s, object_rec *o, size_t n,
+			  const int64_t *old, size_t nold);
+
+/* An attestation key (docs/attestation.md): not a token object, one per
+ * name in the store. */
+#define STORE_AK_NAME_MAX 32
+#define STORE_AK_CERTS_MAX 16
+typedef struct {
+	char name[STORE_AK_NAME_MAX + 1];
+	uint32_t ek_index;  /* parent: 0 the SRK, else the EK of that NV index */
+	blob pub, priv;     /* TPM2B_PUBLIC, TPM2B_PRIVATE (TPM-wrapped) */
+	blob *certs;        /* DER: the AK certificate, then its chain */
+	size_t ncerts;
+} ak_rec;
+void ak_rec_clear(ak_rec *r);
+/* The AK called name. STORE_NOTFOUND when there is none, STORE_CORRUPT
+ * when a record of schema 2 for it could not be converted. */
+int store_ak_get(store *s, const char *name, ak_rec *out);
+/* Writes r (a new AK, or a new blob or certificates for one of that name)
+ * in one transaction; the name keeps its place in store_ak_names. */
+int store_ak_put(store *s, const ak_rec *r);
+/* The AKs' names in the order they were first made (malloc'd array of
+ * malloc'd strings; store_ak_names_free). */
+int store_ak_names(store *s, char ***out, size_t *n);
+void store_ak_names_free(char **names, size_t n);
 int store_object_set_attrs(store *s, int64_t id, const attr_list *attrs);
 
 /* Read-only health check: *schema gets user_version; PRAGMA

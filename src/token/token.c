@@ -1670,7 +1670,8 @@ out:
 }
 
 CK_RV
-token_add_objects(core *c, token *t, attr_list *objs, size_t n, int64_t *ids)
+token_replace_objects(core *c, token *t, attr_list *objs, size_t n,
+		      const int64_t *old, size_t nold, int64_t *ids)
 {
 	object_rec *recs;
 	size_t i;
@@ -1683,7 +1684,14 @@ token_add_objects(core *c, token *t, attr_list *objs, size_t n, int64_t *ids)
 		recs[i].token_id = t->rec.id;
 		recs[i].attrs = objs[i]; /* borrowed, not freed here */
 	}
-	if ((rc = store_objects_add(c->st, recs, n)) != STORE_OK) {
+	for (i = 0; i < nold; i++) {
+		token_obj *o = token_find_obj(t, old[i]);
+
+		if (o != NULL)
+			tpm_key_unload(c->tpm, &o->key);
+	}
+	if ((rc = store_objects_replace(c->st, recs, n, old, nold)) !=
+	    STORE_OK) {
 		rv = store_failed(c, rc);
 	} else if (ids != NULL) {
 		for (i = 0; i < n; i++)
@@ -1696,21 +1704,93 @@ token_add_objects(core *c, token *t, attr_list *objs, size_t n, int64_t *ids)
 }
 
 CK_RV
+token_add_objects(core *c, token *t, attr_list *objs, size_t n, int64_t *ids)
+{
+	return token_replace_objects(c, t, objs, n, NULL, 0, ids);
+}
+
+CK_RV
 token_destroy_objects(core *c, token *t, const int64_t *ids, size_t n)
 {
-	size_t i;
+	return token_replace_objects(c, t, NULL, 0, ids, n, NULL);
+}
 
+int
+token_obj_creation(core *c, token *t, const token_obj *o, blob *cdata,
+		   blob *chash, blob *ctk)
+{
+	object_rec *recs = NULL;
+	size_t n = 0, i;
+	int rc = 1;
+
+	if (store_objects(c->st, t->rec.id, &recs, &n) != STORE_OK)
+		return -1;
 	for (i = 0; i < n; i++) {
-		token_obj *o = token_find_obj(t, ids[i]);
+		if (recs[i].id != o->id || recs[i].creation_data.data == NULL ||
+		    recs[i].creation_hash.data == NULL ||
+		    recs[i].creation_ticket.data == NULL)
+			continue;
+		/* TPM2B_CREATION_DATA: keep the TPMS_CREATION_DATA that the
+		 * creation hash covers (Part 3, 12.1). */
+		if (recs[i].creation_data.len < 2 ||
+		    blob_set(cdata, recs[i].creation_data.data + 2,
+			     recs[i].creation_data.len - 2) != 0 ||
+		    blob_set(chash, recs[i].creation_hash.data,
+			     recs[i].creation_hash.len) != 0 ||
+		    blob_set(ctk, recs[i].creation_ticket.data,
+			     recs[i].creation_ticket.len) != 0)
+			rc = -1;
+		else
+			rc = 0;
+		break;
+	}
+	store_objects_free(recs, n);
+	return rc;
+}
 
-		if (o != NULL)
-			tpm_key_unload(c->tpm, &o->key);
-	}
-	if (store_objects_delete(c->st, ids, n) != STORE_OK) {
-		snprintf(c->err, sizeof(c->err), "%s", store_errmsg(c->st));
-		return CKR_DEVICE_ERROR;
-	}
-	return core_load(c);
+/* --- attestation keys (not token objects) ---------------------------------- */
+
+int
+core_ak_get(core *c, const char *name, ak_rec *out)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (c->st == NULL)
+		return 1;
+	rc = store_ak_get(c->st, name, out);
+	if (rc == STORE_OK)
+		return 0;
+	if (rc == STORE_NOTFOUND)
+		return 1;
+	snprintf(c->err, sizeof(c->err), "%s", store_errmsg(c->st));
+	return -1;
+}
+
+CK_RV
+core_ak_put(core *c, const ak_rec *r)
+{
+	int rc;
+
+	if (c->st == NULL)
+		return CKR_TOKEN_NOT_PRESENT;
+	if ((rc = store_ak_put(c->st, r)) != STORE_OK)
+		return store_failed(c, rc);
+	return CKR_OK;
+}
+
+CK_RV
+core_ak_names(core *c, char ***names, size_t *n)
+{
+	int rc;
+
+	*names = NULL;
+	*n = 0;
+	if (c->st == NULL)
+		return CKR_OK;
+	if ((rc = store_ak_names(c->st, names, n)) != STORE_OK)
+		return store_failed(c, rc);
+	return CKR_OK;
 }
 
 /* --- signed PCR policies ----------------------------------------------------- */

@@ -224,6 +224,24 @@ CK_RV token_add_objects(core *c, token *t, attr_list *objs, size_t n,
 			int64_t *ids);
 CK_RV token_destroy_objects(core *c, token *t, const int64_t *ids,
 			    size_t n);
+/* Stores n objects without TPM blobs on t and removes the objects
+ * old[0..nold) in one transaction (a newer attestation object replacing
+ * the older): other processes see the old ones or the new ones. */
+CK_RV token_replace_objects(core *c, token *t, attr_list *objs, size_t n,
+			    const int64_t *old, size_t nold, int64_t *ids);
+/* TPM2_Create's creation data (the TPMS_CREATION_DATA, without its size),
+ * hash and ticket as stored for key o, for TPM2_CertifyCreation. 0, 1 when
+ * the key has none (made by another program, or imported), -1 on error. */
+int token_obj_creation(core *c, token *t, const token_obj *o, blob *cdata,
+		       blob *chash, blob *ctk);
+
+/* Attestation keys (docs/attestation.md) are the store's, not a token's.
+ * core_ak_get: 0, 1 when there is no AK of that name, -1 when its record
+ * is damaged or unreadable (c->err). */
+int core_ak_get(core *c, const char *name, ak_rec *out);
+CK_RV core_ak_put(core *c, const ak_rec *r);
+/* Their names, oldest first (store_ak_names_free). */
+CK_RV core_ak_names(core *c, char ***names, size_t *n);
 
 token_obj *token_find_obj(token *t, int64_t id);
 /* Replaces a token object's attributes in the store (C_SetAttributeValue);

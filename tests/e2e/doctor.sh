@@ -132,7 +132,7 @@ if jcheck healthy tcti ok 'tabrmd:.*bus_type=session \(set by TPM11_TCTI\)' '^$'
 	jcheck healthy tpm warn 'software TPM' 'device:/dev/tpmrm0' >/dev/null &&
 	jcheck healthy tokens ok 'token "PKI" .*1 key' '' >/dev/null &&
 	jcheck healthy token-pins ok 'token "PKI": its PIN indices 0x[0-9a-f]{8} \(user\)' '' >/dev/null &&
-	jcheck healthy store-schema ok 'schema 2' '' >/dev/null &&
+	jcheck healthy store-schema ok 'schema 3' '' >/dev/null &&
 	jcheck healthy ssh-agent ok "accepts $MOD" '' >/dev/null; then
 	ok "healthy: the details name the TCTI and why, the resource manager, the software TPM, the token, its PIN indices, the schema, the agent"
 else not_ok "healthy: the details name what they should"; show healthy; fi
@@ -149,7 +149,7 @@ else not_ok "doctor left nothing loaded in the TPM"; sed 's/^/# /' "$T11_TMP/cle
 # --- no TPM: reported, and the store is still checked ---------------------------------
 doctor notpm TPM11_TCTI="swtpm:path=$T11_TMP/no-tpm.sock"
 broken notpm tcti 'no TPM reachable through TCTI swtpm:path=.*no-tpm\.sock' 'set TPM11_TCTI to one that runs'
-if jcheck notpm store-schema ok 'schema 2' '' >/dev/null && jcheck notpm tokens ok 'token "PKI"' '' >/dev/null; then
+if jcheck notpm store-schema ok 'schema 3' '' >/dev/null && jcheck notpm tokens ok 'token "PKI"' '' >/dev/null; then
 	ok "notpm: the store and its tokens are still checked"
 else not_ok "notpm: the store and its tokens are still checked"; show notpm; fi
 if grep -q CRITICAL "$T11_TMP/doc.notpm.err"; then not_ok "notpm: nothing on stderr from the TCTI"; show notpm

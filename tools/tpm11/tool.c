@@ -8,6 +8,7 @@
 #include "attest/codec.h"
 #include "pin.h"
 #include "tool.h"
+#include "util/file.h"
 #include "util/secure.h"
 
 static void
@@ -117,40 +118,23 @@ hex_print(FILE *f, const void *p, size_t n)
 int
 tool_read_file(const char *path, uint8_t **out, size_t *len)
 {
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	uint8_t *b = NULL;
-	size_t n = 0, r;
+	char err[4200];
 
-	*out = NULL;
-	*len = 0;
-	if (f == NULL) {
-		fprintf(stderr, "tpm11: cannot open %s: %s\n", path,
-			strerror(errno));
-		return -1;
-	}
-	if ((b = malloc(TOOL_FILE_MAX + 1)) == NULL)
-		goto fail;
-	while ((r = fread(b + n, 1, TOOL_FILE_MAX + 1 - n, f)) > 0)
-		n += r;
-	if (ferror(f)) {
-		fprintf(stderr, "tpm11: cannot read %s: %s\n", path,
-			strerror(errno));
-		goto fail;
-	}
-	if (n > TOOL_FILE_MAX) {
-		fprintf(stderr, "tpm11: %s is larger than 1 MiB\n", path);
-		goto fail;
-	}
-	if (f != stdin)
-		fclose(f);
-	b[n] = '\0';
-	*out = b;
-	*len = n;
-	return 0;
-fail:
-	free(b);
-	if (f != stdin)
-		fclose(f);
+	if (file_read(path, out, len, err, sizeof(err)) == 0)
+		return 0;
+	fprintf(stderr, "tpm11: %s\n", err);
+	return -1;
+}
+
+int
+tool_write_file(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char err[4200];
+
+	if (file_write(path, data, len, mode, err, sizeof(err)) == 0)
+		return 0;
+	if (err[0] != '\0')
+		fprintf(stderr, "tpm11: %s\n", err);
 	return -1;
 }
 

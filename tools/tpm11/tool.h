@@ -8,6 +8,7 @@
 #include "crypto/x509.h"
 #include "opts.h"
 #include "token/token.h"
+#include "util/file.h"
 
 extern const char *tool_store;  /* --store / --path */
 extern const char *tool_tcti;   /* --tcti */
@@ -33,8 +34,12 @@ int tool_args(int argc, char **argv, opt *opts, const char *cmd,
 
 /* A file (or stdin for "-"), at most TOOL_FILE_MAX bytes, NUL-terminated;
  * -1 with a message naming the file. */
-#define TOOL_FILE_MAX (1 << 20)
+#define TOOL_FILE_MAX FILE_READ_MAX
 int tool_read_file(const char *path, uint8_t **out, size_t *len);
+/* file_write (util/file.h): stdout for NULL or "-", a regular file
+ * replaced whole; -1 after a message naming the file. */
+int tool_write_file(const char *path, const void *data, size_t len,
+		    mode_t mode);
 
 /* Hex digits only (an even number, 1 to cap bytes) into out; -1 if not. */
 int hex_decode(const char *s, uint8_t *out, size_t cap, size_t *len);
