@@ -1086,6 +1086,31 @@ key_label(token_obj *o)
 	return o ? attr_dup_str(&o->attrs, CKA_LABEL) : NULL;
 }
 
+/* A key that was imported (tpm11 import, C_CreateObject: TPM2_Import,
+ * sensitiveDataOrigin clear) existed outside the TPM: no attestation can
+ * say otherwise, and a verifier refuses it (verify.c). Said here, before
+ * an AK or the PIN is asked for. Returns true (with the message) for one. */
+static bool
+attest_key_imported(const token_obj *o)
+{
+	TPMT_PUBLIC p;
+	char *label;
+
+	if (o->key.pub.len < 2 ||
+	    tpmt_public_parse(o->key.pub.data + 2, o->key.pub.len - 2, &p) !=
+		    0 ||
+	    (p.objectAttributes & TPMA_OBJECT_SENSITIVEDATAORIGIN))
+		return false;
+	label = attr_dup_str(&o->attrs, CKA_LABEL);
+	fprintf(stderr, "tpm11: attest: key \"%s\" was imported into the TPM "
+		"(sensitiveDataOrigin clear): it existed outside the TPM, so "
+		"no attestation can vouch for it and verifiers refuse it; make "
+		"a key in the TPM with `tpm11 addkey` to attest\n",
+		label ? label : "");
+	free(label);
+	return true;
+}
+
 int
 cmd_attest(int argc, char **argv)
 {
@@ -1190,6 +1215,8 @@ cmd_attest(int argc, char **argv)
 		if ((t = tool_token(c, opts)) == NULL ||
 		    (o = tool_find_key(t, opts_value(opts, "key-label"),
 				       opts_value(opts, "id"), "id")) == NULL)
+			goto out;
+		if (attest_key_imported(o))
 			goto out;
 	}
 	if (ak_need(c, opts_value(opts, "ak") ? opts_value(opts, "ak")
