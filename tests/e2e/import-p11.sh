@@ -71,49 +71,40 @@ if ! t11_tpm_has ecc384; then
 	t11_clean "a refused P-384 key"
 fi
 
-# --- the same public keys ---------------------------------------------------------
+# --- the same public keys, signatures that verify, the attributes -----------------
+# listed NAME: ssh-keygen -D's output has NAME's key as ssh-keygen -y of its file
+listed() {
+	grep -qxF "$(cut -d' ' -f1,2 "$K/$1.sshpub") $1" "$T11_TMP/keygen.out" ||
+		{ cat "$T11_TMP/keygen.out"; false; }
+}
+# signs NAME MECH ID: pkcs11-tool signs with key ID, openssl verifies with
+# NAME's original public key
+signs() {
+	rm -f "$T11_TMP/sig"
+	{ p11 --sign -m "$2" --id "$3" --signature-format openssl -i "$T11_TMP/data" \
+		-o "$T11_TMP/sig" && openssl dgst -sha256 -verify "$K/$1.pub.pem" \
+		-signature "$T11_TMP/sig" "$T11_TMP/data"; } || { cat "$T11_TMP/p11.out"; false; }
+}
+# known_outside ID: pkcs11-tool lists the private key ID as sensitive, and
+# not always sensitive, never extractable or local
+known_outside() {
+	p11 --list-objects --type privkey --id "$1" && grep -q "Access:.*sensitive" "$T11_TMP/p11.out" &&
+		! grep -Eq "always sensitive|never extractable|local" "$T11_TMP/p11.out" ||
+		{ cat "$T11_TMP/p11.out"; false; }
+}
 timeout 60 ssh-keygen -D "$M" >"$T11_TMP/keygen.out" 2>"$T11_TMP/keygen.err" </dev/null ||
 	sed 's/^/# /' "$T11_TMP/keygen.err"
 t11_clean "ssh-keygen -D"
-for k in "${KEYS[@]}"; do
-	set -- $k
-	want=$(cut -d' ' -f1,2 "$K/$1.sshpub")
-	if [ -n "$want" ] && grep -qxF "$want $1" "$T11_TMP/keygen.out"; then
-		ok "ssh-keygen -D prints $1's public key, the same as ssh-keygen -y of its file"
-	else
-		not_ok "ssh-keygen -D prints $1's public key, the same as ssh-keygen -y of its file"
-		diag "want: $want $1"; sed 's/^/# /' "$T11_TMP/keygen.out"
-	fi
-done
-
-# --- signatures verify with the original public key ----------------------------
 head -c 1000 /dev/urandom >"$T11_TMP/data"
 for k in "${KEYS[@]}"; do
 	set -- $k
 	case $2 in rsa*) mech=SHA256-RSA-PKCS ;; *) mech=ECDSA-SHA256 ;; esac
-	rm -f "$T11_TMP/sig"
-	if p11 --sign -m "$mech" --id "$3" --signature-format openssl -i "$T11_TMP/data" \
-		-o "$T11_TMP/sig" &&
-		openssl dgst -sha256 -verify "$K/$1.pub.pem" -signature "$T11_TMP/sig" \
-			"$T11_TMP/data" >>"$T11_TMP/p11.out" 2>&1; then
-		ok "pkcs11-tool $mech with $1 verifies with the original public key"
-	else
-		not_ok "pkcs11-tool $mech with $1 verifies with the original public key"
-		sed 's/^/# /' "$T11_TMP/p11.out" | tail -n 10
-	fi
+	check "ssh-keygen -D prints $1's public key, the same as ssh-keygen -y of its file" listed "$1"
+	check "pkcs11-tool $mech with $1 verifies with the original public key" signs "$1" "$mech" "$3"
 	t11_clean "pkcs11-tool --sign ($1)"
+	check "the imported $1: sensitive, not always sensitive, not never extractable, not local" \
+		known_outside "$3"
 done
-
-# --- attributes of a key known outside the token --------------------------------
-p11 --list-objects --type privkey --id 21
-if grep -q "Access:.*sensitive" "$T11_TMP/p11.out" &&
-	! grep -Eq "always sensitive|never extractable|local" "$T11_TMP/p11.out"; then
-	ok "the imported private key: sensitive, not always sensitive, not never extractable, not local"
-else
-	not_ok "the imported private key: sensitive, not always sensitive, not never extractable, not local"
-	sed 's/^/# /' "$T11_TMP/p11.out"
-fi
-t11_clean "pkcs11-tool --list-objects"
 
 # --- attestation refuses it -----------------------------------------------------
 "$T" attest --label "$L" --key-label p11-ec --nonce 00112233445566778899aabbccddeeff \
