@@ -338,16 +338,18 @@ parts_bn(const privkey_part *p)
 	return bn;
 }
 
-/* EC: the public point is d*G, computed here (a PKCS#11 private-key
- * template carries no point), so the pair check below proves d's range
- * and the point's place on the curve. */
+#define PARTS_PUB_MAX (1 + 2 * EC_MAX_FIELD_LEN)
+
+/* EC: the public point is d*G, computed here into pub (a PKCS#11
+ * private-key template carries no point), so the pair check below proves
+ * d's range and the point's place on the curve. pub must live until the
+ * parameters are built: OSSL_PARAM_BLD copies it only then. */
 static int
-parts_ec(const privkey_parts *in, OSSL_PARAM_BLD *b, BIGNUM **d, char *err,
-	 size_t errlen)
+parts_ec(const privkey_parts *in, OSSL_PARAM_BLD *b, BIGNUM **d,
+	 uint8_t pub[PARTS_PUB_MAX], char *err, size_t errlen)
 {
 	EC_GROUP *g;
 	EC_POINT *pt = NULL;
-	uint8_t pub[1 + 2 * EC_MAX_FIELD_LEN];
 	size_t publen;
 	int r = PRIVKEY_BAD_VALUE;
 
@@ -368,7 +370,7 @@ parts_ec(const privkey_parts *in, OSSL_PARAM_BLD *b, BIGNUM **d, char *err,
 	if ((pt = EC_POINT_new(g)) == NULL ||
 	    EC_POINT_mul(g, pt, *d, NULL, NULL, NULL) != 1 ||
 	    (publen = EC_POINT_point2oct(g, pt, POINT_CONVERSION_UNCOMPRESSED,
-					 pub, sizeof(pub), NULL)) == 0) {
+					 pub, PARTS_PUB_MAX, NULL)) == 0) {
 		snprintf(err, errlen, "cannot compute the EC public point");
 		goto out;
 	}
@@ -475,6 +477,7 @@ privkey_from_parts(const privkey_parts *in, privkey *out, char *err,
 	EVP_PKEY_CTX *cx = NULL, *chk = NULL;
 	EVP_PKEY *pk = NULL;
 	BIGNUM *bn[8] = {NULL};
+	uint8_t pub[PARTS_PUB_MAX];
 	int i, r = PRIVKEY_BAD_VALUE;
 
 	memset(out, 0, sizeof(*out));
@@ -489,7 +492,7 @@ privkey_from_parts(const privkey_parts *in, privkey *out, char *err,
 		goto out;
 	}
 	if ((r = in->kind == PRIVKEY_EC
-			 ? parts_ec(in, b, &bn[0], err, errlen)
+			 ? parts_ec(in, b, &bn[0], pub, err, errlen)
 			 : parts_rsa(in, b, bn, err, errlen)) != 0)
 		goto out;
 	r = PRIVKEY_BAD_VALUE;
