@@ -944,6 +944,11 @@ privkey_template(const attr_list *l, privkey_parts *pp)
 	if ((attr_get_bool(l, CKA_SENSITIVE, &b) && !b) ||
 	    (attr_get_bool(l, CKA_EXTRACTABLE, &b) && b))
 		return CKR_TEMPLATE_INCONSISTENT;
+	/* An imported key signs (RSA also decrypts); ECDH needs an EC key
+	 * made with CKA_DERIVE in the TPM (TPM2_Import's template has no
+	 * decrypt attribute for it). */
+	if (attr_get_bool(l, CKA_DERIVE, &b) && b)
+		return CKR_ATTRIBUTE_VALUE_INVALID;
 	if (kt == CKK_EC) {
 		for (i = 0; i < sizeof(rsa_only) / sizeof(rsa_only[0]); i++)
 			if (attr_find(l, rsa_only[i]) != NULL)
@@ -955,19 +960,13 @@ privkey_template(const attr_list *l, privkey_parts *pp)
 		if ((pp->curve = ec_params_parse(a->pValue, a->ulValueLen)) ==
 		    CURVE_NONE)
 			return CKR_CURVE_NOT_SUPPORTED;
-		/* An imported EC key signs; ECDH needs a key made with
-		 * CKA_DERIVE in the TPM (TPM2_Import's template has no
-		 * decrypt attribute for it). */
-		if (attr_get_bool(l, CKA_DERIVE, &b) && b)
-			return CKR_ATTRIBUTE_VALUE_INVALID;
 		privkey_part_of(l, CKA_VALUE, &pp->d);
 		return CKR_OK;
 	}
 	if (kt != CKK_RSA)
 		return CKR_ATTRIBUTE_VALUE_INVALID;
 	if (attr_find(l, CKA_EC_PARAMS) != NULL ||
-	    attr_find(l, CKA_VALUE) != NULL ||
-	    (attr_get_bool(l, CKA_DERIVE, &b) && b))
+	    attr_find(l, CKA_VALUE) != NULL)
 		return CKR_TEMPLATE_INCONSISTENT;
 	/* The TPM takes a prime (it computes the rest), and the CRT values
 	 * are computed from n, e, d, p, q when left out; recovering p and q

@@ -49,6 +49,7 @@
 #include <openssl/hmac.h>
 #include <openssl/objects.h>
 #include <openssl/param_build.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <openssl/sha.h>
@@ -7411,7 +7412,8 @@ main(void)
  * CKA_NEVER_EXTRACTABLE false; sensitive, unextractable), session
  * objects and CKA_PRIVATE false work, and every template error gets the
  * code of 5.7 with the object count unchanged (the script checks the TPM
- * holds nothing afterwards). C_UnwrapKey refuses every wrapping
+ * holds nothing afterwards). RSA keys come from $CONF_IMPORT_KEYS/rsaN.pem
+ * (N = 1024, 2048, 3072) when conformance.sh made them. C_UnwrapKey refuses every wrapping
  * mechanism: the TPM cannot unwrap without the key appearing in the
  * clear outside it (docs/design.md). */
 
@@ -7441,9 +7443,26 @@ imp_key_make(struct imp_key *k)
 		OSSL_PKEY_PARAM_RSA_FACTOR2, OSSL_PKEY_PARAM_RSA_EXPONENT1,
 		OSSL_PKEY_PARAM_RSA_EXPONENT2, OSSL_PKEY_PARAM_RSA_COEFFICIENT1
 	};
+	const char *dir = getenv("CONF_IMPORT_KEYS");
+	char path[512];
+	FILE *f;
 	int i;
 
-	k->pk = k->kt == CKK_EC ? gen_openssl_key("EC", k->curve->name, 0)
+	/* RSA keys from conformance.sh when it made them (the valgrind pass
+	 * runs this program under memcheck, where making RSA-3072 primes
+	 * takes long); else made here. */
+	if (k->kt == CKK_RSA && dir != NULL && *dir != '\0') {
+		snprintf(path, sizeof(path), "%s/rsa%u.pem", dir, k->bits);
+		if ((f = fopen(path, "r")) != NULL) {
+			k->pk = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+			fclose(f);
+		}
+		if (k->pk == NULL)
+			diag("cannot read %s", path);
+	}
+	if (k->pk == NULL)
+		k->pk = k->kt == CKK_EC
+				? gen_openssl_key("EC", k->curve->name, 0)
 				: gen_openssl_key("RSA", NULL, k->bits);
 	if (k->pk == NULL)
 		return false;
