@@ -16,7 +16,11 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/decoder.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/obj_mac.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs12.h>
 #include <openssl/x509.h>
@@ -313,5 +317,219 @@ out:
 	EVP_PKEY_free(pk);
 	X509_free(x);
 	PKCS12_free(p12);
+	return r;
+}
+
+/* --- a key from its parts (C_CreateObject) ---------------------------------- */
+
+/* A part as a BIGNUM in OpenSSL's secure heap (private values are wiped
+ * there when freed); NULL when absent, empty or absurdly long. */
+static BIGNUM *
+parts_bn(const privkey_part *p)
+{
+	BIGNUM *bn;
+
+	if (p->v == NULL || p->len == 0 || p->len > 1024)
+		return NULL;
+	if ((bn = BN_secure_new()) == NULL)
+		return NULL;
+	BN_set_flags(bn, BN_FLG_CONSTTIME);
+	if (BN_bin2bn(p->v, (int)p->len, bn) == NULL) {
+		BN_clear_free(bn);
+		return NULL;
+	}
+	return bn;
+}
+
+#define PARTS_PUB_MAX (1 + 2 * EC_MAX_FIELD_LEN)
+
+/* EC: the public point is d*G, computed here into pub (a PKCS#11
+ * private-key template carries no point), so the pair check below proves
+ * d's range and the point's place on the curve. pub must live until the
+ * parameters are built: OSSL_PARAM_BLD copies it only then. */
+static int
+parts_ec(const privkey_parts *in, OSSL_PARAM_BLD *b, BIGNUM **d,
+	 uint8_t pub[PARTS_PUB_MAX], char *err, size_t errlen)
+{
+	EC_GROUP *g;
+	EC_POINT *pt = NULL;
+	size_t publen;
+	int r = PRIVKEY_BAD_VALUE;
+
+	g = EC_GROUP_new_by_curve_name(in->curve == CURVE_P256
+					       ? NID_X9_62_prime256v1
+					       : NID_secp384r1);
+	if (g == NULL || (*d = parts_bn(&in->d)) == NULL) {
+		snprintf(err, errlen, "the EC private value (CKA_VALUE) is "
+			 "empty or too long");
+		goto out;
+	}
+	/* v2.40 2.3.4: d is an integer in [1, n - 1] */
+	if (BN_is_zero(*d) || BN_cmp(*d, EC_GROUP_get0_order(g)) >= 0) {
+		snprintf(err, errlen, "the EC private value (CKA_VALUE) is not "
+			 "between 1 and the curve's order - 1");
+		goto out;
+	}
+	if ((pt = EC_POINT_new(g)) == NULL ||
+	    EC_POINT_mul(g, pt, *d, NULL, NULL, NULL) != 1 ||
+	    (publen = EC_POINT_point2oct(g, pt, POINT_CONVERSION_UNCOMPRESSED,
+					 pub, PARTS_PUB_MAX, NULL)) == 0) {
+		snprintf(err, errlen, "cannot compute the EC public point");
+		goto out;
+	}
+	if (OSSL_PARAM_BLD_push_utf8_string(b, OSSL_PKEY_PARAM_GROUP_NAME,
+					    in->curve == CURVE_P256 ? "P-256"
+								    : "P-384",
+					    0) != 1 ||
+	    OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_PRIV_KEY, *d) != 1 ||
+	    OSSL_PARAM_BLD_push_octet_string(b, OSSL_PKEY_PARAM_PUB_KEY, pub,
+					     publen) != 1) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	r = 0;
+out:
+	EC_POINT_free(pt);
+	EC_GROUP_free(g);
+	return r;
+}
+
+/* RSA: n, e, d, p, q given (the caller checks that), the CRT values
+ * computed where absent (v2.40 2.1.3 makes them optional). bn[8] receive
+ * n, e, d, p, q, dP, dQ, qInv for the caller to free. */
+static int
+parts_rsa(const privkey_parts *in, OSSL_PARAM_BLD *b, BIGNUM *bn[8],
+	  char *err, size_t errlen)
+{
+	static const char *const names[8] = {
+		OSSL_PKEY_PARAM_RSA_N, OSSL_PKEY_PARAM_RSA_E,
+		OSSL_PKEY_PARAM_RSA_D, OSSL_PKEY_PARAM_RSA_FACTOR1,
+		OSSL_PKEY_PARAM_RSA_FACTOR2, OSSL_PKEY_PARAM_RSA_EXPONENT1,
+		OSSL_PKEY_PARAM_RSA_EXPONENT2,
+		OSSL_PKEY_PARAM_RSA_COEFFICIENT1};
+	const privkey_part *part[8] = {&in->n, &in->e, &in->d, &in->p,
+				       &in->q, &in->dp, &in->dq, &in->qinv};
+	BN_CTX *cx = NULL;
+	BIGNUM *t = NULL;
+	int i, nb, r = PRIVKEY_BAD_VALUE;
+
+	for (i = 0; i < 8; i++) {
+		if (part[i]->v != NULL && (bn[i] = parts_bn(part[i])) == NULL) {
+			snprintf(err, errlen, "an RSA value is empty or too "
+				 "long");
+			return r;
+		}
+		if (i < 5 && bn[i] == NULL) {
+			snprintf(err, errlen, "the RSA key lacks a part");
+			return r;
+		}
+	}
+	/* Sizes and exponent before the (slow) pair check. */
+	nb = BN_num_bytes(bn[0]);
+	if (nb != 256 && nb != 384) {
+		snprintf(err, errlen, "RSA-%d: tpm11 imports RSA-2048 and "
+			 "RSA-3072 keys (what TPMs hold)", nb * 8);
+		return r;
+	}
+	if (BN_num_bits(bn[1]) > 32 || !BN_is_odd(bn[1]) ||
+	    BN_get_word(bn[1]) < 3) {
+		snprintf(err, errlen, "the RSA public exponent is not one a TPM "
+			 "takes (odd, 3 to 2^32 - 1)");
+		return r;
+	}
+	if ((cx = BN_CTX_secure_new()) == NULL ||
+	    (t = BN_secure_new()) == NULL)
+		goto oom;
+	for (i = 5; i < 7; i++) {
+		/* dP = d mod (p - 1), dQ = d mod (q - 1) */
+		if (bn[i] != NULL)
+			continue;
+		if ((bn[i] = BN_secure_new()) == NULL ||
+		    BN_copy(t, bn[i - 2]) == NULL || BN_sub_word(t, 1) != 1 ||
+		    BN_mod(bn[i], bn[2], t, cx) != 1)
+			goto oom;
+	}
+	/* qInv = q^-1 mod p; none when p and q are not coprime */
+	if (bn[7] == NULL && (bn[7] = BN_secure_new()) == NULL)
+		goto oom;
+	if (part[7]->v == NULL &&
+	    BN_mod_inverse(bn[7], bn[4], bn[3], cx) == NULL) {
+		snprintf(err, errlen, "the RSA primes do not form a key");
+		r = PRIVKEY_MISMATCH;
+		goto out;
+	}
+	for (i = 0; i < 8; i++)
+		if (OSSL_PARAM_BLD_push_BN(b, names[i], bn[i]) != 1)
+			goto oom;
+	r = 0;
+	goto out;
+oom:
+	snprintf(err, errlen, "out of memory");
+out:
+	BN_clear_free(t);
+	BN_CTX_free(cx);
+	return r;
+}
+
+int
+privkey_from_parts(const privkey_parts *in, privkey *out, char *err,
+		   size_t errlen)
+{
+	OSSL_PARAM_BLD *b = NULL;
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *cx = NULL, *chk = NULL;
+	EVP_PKEY *pk = NULL;
+	BIGNUM *bn[8] = {NULL};
+	uint8_t pub[PARTS_PUB_MAX];
+	int i, r = PRIVKEY_BAD_VALUE;
+
+	memset(out, 0, sizeof(*out));
+	if ((in->kind == PRIVKEY_EC && in->curve != CURVE_P256 &&
+	     in->curve != CURVE_P384) ||
+	    (in->kind != PRIVKEY_EC && in->kind != PRIVKEY_RSA)) {
+		snprintf(err, errlen, "not an EC P-256/P-384 or RSA key");
+		return r;
+	}
+	if ((b = OSSL_PARAM_BLD_new()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if ((r = in->kind == PRIVKEY_EC
+			 ? parts_ec(in, b, &bn[0], pub, err, errlen)
+			 : parts_rsa(in, b, bn, err, errlen)) != 0)
+		goto out;
+	r = PRIVKEY_BAD_VALUE;
+	if ((params = OSSL_PARAM_BLD_to_param(b)) == NULL ||
+	    (cx = EVP_PKEY_CTX_new_from_name(NULL, in->kind == PRIVKEY_EC
+							  ? "EC" : "RSA",
+					     NULL)) == NULL ||
+	    EVP_PKEY_fromdata_init(cx) != 1 ||
+	    EVP_PKEY_fromdata(cx, &pk, EVP_PKEY_KEYPAIR, params) != 1) {
+		snprintf(err, errlen, "OpenSSL does not take the key's parts");
+		goto out;
+	}
+	/* The public part matches the private one (RSA: n = p*q, p and q
+	 * prime, e*d = 1 mod lcm(p-1, q-1), dP, dQ, qInv right). */
+	if ((chk = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL)) == NULL ||
+	    EVP_PKEY_pairwise_check(chk) != 1) {
+		snprintf(err, errlen, "the key's parts do not belong together "
+			 "(the public part does not match the private one)");
+		r = PRIVKEY_MISMATCH;
+		goto out;
+	}
+	r = privkey_from_evp(pk, out, err, errlen) == 0 ? 0
+							: PRIVKEY_BAD_VALUE;
+out:
+	if (r != 0)
+		privkey_clear(out);
+	ERR_clear_error();
+	EVP_PKEY_CTX_free(chk);
+	EVP_PKEY_CTX_free(cx);
+	EVP_PKEY_free(pk);
+	/* the secure BNs went to a block it frees with OPENSSL_secure_clear_free */
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(b);
+	for (i = 0; i < 8; i++)
+		BN_clear_free(bn[i]);
 	return r;
 }

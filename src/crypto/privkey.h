@@ -48,4 +48,32 @@ int privkey_read_pkcs12(const uint8_t *data, size_t len, const char *pass,
 int privkey_check_rsa(privkey *k, size_t plen, char *err, size_t errlen);
 void privkey_clear(privkey *k);
 
+/* A key given as its parts (PKCS#11 C_CreateObject, v2.40 2.3.4 and
+ * 2.1.3), big-endian, the caller's buffers (not copied, not kept). EC:
+ * the curve and the scalar d (CKA_VALUE). RSA: n, e, d, p, q, and dP,
+ * dQ, qInv (NULL ones are computed from the others). */
+typedef struct {
+	const uint8_t *v;
+	size_t len;
+} privkey_part;
+
+typedef struct {
+	privkey_kind kind;
+	ec_curve curve;
+	privkey_part d;
+	privkey_part n, e, p, q, dp, dq, qinv;
+} privkey_parts;
+
+/* The parts' key, built with OpenSSL (OSSL_PARAM_BLD, EVP_PKEY_fromdata)
+ * and checked there (EVP_PKEY_pairwise_check: d in range, n = p*q, the
+ * exponents and the coefficient belong together), into out as
+ * privkey_read gives it. 0; PRIVKEY_BAD_VALUE for a part that is wrong
+ * on its own (d out of range, a size or exponent a TPM does not take);
+ * PRIVKEY_MISMATCH when the parts do not form one key. err says which,
+ * without key material. Every copy of a private part is wiped. */
+#define PRIVKEY_BAD_VALUE (-1)
+#define PRIVKEY_MISMATCH (-2)
+int privkey_from_parts(const privkey_parts *in, privkey *out, char *err,
+		       size_t errlen);
+
 #endif

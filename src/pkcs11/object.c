@@ -460,25 +460,16 @@ keygen_user_attrs(const attr_list *in, attr_list *out)
 	}
 }
 
-/* A key pair as session objects: made in the TPM like any other, its
- * blobs kept in memory only and gone with the session. */
+/* A key pair's records (made in the TPM like any other) as session
+ * objects: the blobs kept in memory only and gone with the session. On
+ * failure neither half is left. Clears recs. */
 static CK_RV
-keygen_session_inlock(session *s, token *t, tpm_key_type type,
-		      const char *label, const CK_ATTRIBUTE *id,
-		      const attr_list *upub, const attr_list *upriv,
-		      unsigned flags, CK_OBJECT_HANDLE *hpub,
-		      CK_OBJECT_HANDLE *hpriv)
+keypair_session_inlock(session *s, token *t, object_rec *recs,
+		       CK_OBJECT_HANDLE *hpub, CK_OBJECT_HANDLE *hpriv)
 {
-	object_rec recs[2];
 	blob nopub = {0}, nopriv = {0};
 	CK_RV rv;
 
-	rv = token_generate_key_recs(mod.c, t, type, label,
-				     id ? id->pValue : NULL,
-				     id ? id->ulValueLen : 0, flags, upub, upriv,
-				     recs);
-	if (rv != CKR_OK)
-		return rv;
 	attr_set_bool(&recs[0].attrs, CKA_TOKEN, false);
 	attr_set_bool(&recs[1].attrs, CKA_TOKEN, false);
 	if ((rv = object_make_key_inlock(s, t, &recs[1].attrs, &recs[1].tpm_pub,
@@ -487,13 +478,39 @@ keygen_session_inlock(session *s, token *t, tpm_key_type type,
 					    &nopriv, hpub);
 		if (rv != CKR_OK) {
 			token_obj *o = object_get_inlock(t, *hpriv);
+			size_t i;
 
-			(void)o; /* dropped with the session */
+			for (i = 0; o != NULL && i < mod.nsobjs; i++) {
+				if (mod.sobjs[i] == o) {
+					mod.sobjs[i] = mod.sobjs[--mod.nsobjs];
+					sobj_free(o);
+					break;
+				}
+			}
 		}
 	}
 	object_rec_clear(&recs[0]);
 	object_rec_clear(&recs[1]);
 	return rv;
+}
+
+static CK_RV
+keygen_session_inlock(session *s, token *t, tpm_key_type type,
+		      const char *label, const CK_ATTRIBUTE *id,
+		      const attr_list *upub, const attr_list *upriv,
+		      unsigned flags, CK_OBJECT_HANDLE *hpub,
+		      CK_OBJECT_HANDLE *hpriv)
+{
+	object_rec recs[2];
+	CK_RV rv;
+
+	rv = token_generate_key_recs(mod.c, t, type, label,
+				     id ? id->pValue : NULL,
+				     id ? id->ulValueLen : 0, flags, upub, upriv,
+				     recs);
+	if (rv != CKR_OK)
+		return rv;
+	return keypair_session_inlock(s, t, recs, hpub, hpriv);
 }
 
 CK_RV
@@ -890,6 +907,152 @@ out:
 	return rv;
 }
 
+/* --- private keys from their values (issue 17) --------------------------- */
+
+/* A part of the template, or none. */
+static void
+privkey_part_of(const attr_list *l, CK_ATTRIBUTE_TYPE type, privkey_part *p)
+{
+	const CK_ATTRIBUTE *a = attr_find(l, type);
+
+	p->v = a ? a->pValue : NULL;
+	p->len = a ? a->ulValueLen : 0;
+}
+
+/* The template of a private key given by its values (PKCS#11 v2.40
+ * 2.3.4 EC: CKA_EC_PARAMS, CKA_VALUE; 2.1.3 RSA: CKA_MODULUS,
+ * CKA_PUBLIC_EXPONENT, CKA_PRIVATE_EXPONENT, CKA_PRIME_1, CKA_PRIME_2,
+ * and the CRT values, which may be left out). Returns the code of 5.7
+ * C_CreateObject for what is wrong; fills pp (pointing into l). */
+static CK_RV
+privkey_template(const attr_list *l, privkey_parts *pp)
+{
+	static const CK_ATTRIBUTE_TYPE rsa_only[] = {
+		CKA_MODULUS, CKA_PUBLIC_EXPONENT, CKA_PRIVATE_EXPONENT,
+		CKA_PRIME_1, CKA_PRIME_2, CKA_EXPONENT_1, CKA_EXPONENT_2,
+		CKA_COEFFICIENT};
+	CK_ULONG kt;
+	const CK_ATTRIBUTE *a;
+	bool b;
+	size_t i;
+
+	memset(pp, 0, sizeof(*pp));
+	if (!attr_get_ulong(l, CKA_KEY_TYPE, &kt))
+		return CKR_TEMPLATE_INCOMPLETE;
+	/* The TPM never gives a key back: it is sensitive and cannot be
+	 * extracted; a template asking otherwise contradicts the token. */
+	if ((attr_get_bool(l, CKA_SENSITIVE, &b) && !b) ||
+	    (attr_get_bool(l, CKA_EXTRACTABLE, &b) && b))
+		return CKR_TEMPLATE_INCONSISTENT;
+	/* An imported key signs (RSA also decrypts); ECDH needs an EC key
+	 * made with CKA_DERIVE in the TPM (TPM2_Import's template has no
+	 * decrypt attribute for it). */
+	if (attr_get_bool(l, CKA_DERIVE, &b) && b)
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	if (kt == CKK_EC) {
+		for (i = 0; i < sizeof(rsa_only) / sizeof(rsa_only[0]); i++)
+			if (attr_find(l, rsa_only[i]) != NULL)
+				return CKR_TEMPLATE_INCONSISTENT;
+		if ((a = attr_find(l, CKA_EC_PARAMS)) == NULL ||
+		    attr_find(l, CKA_VALUE) == NULL)
+			return CKR_TEMPLATE_INCOMPLETE;
+		pp->kind = PRIVKEY_EC;
+		if ((pp->curve = ec_params_parse(a->pValue, a->ulValueLen)) ==
+		    CURVE_NONE)
+			return CKR_CURVE_NOT_SUPPORTED;
+		privkey_part_of(l, CKA_VALUE, &pp->d);
+		return CKR_OK;
+	}
+	if (kt != CKK_RSA)
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	if (attr_find(l, CKA_EC_PARAMS) != NULL ||
+	    attr_find(l, CKA_VALUE) != NULL)
+		return CKR_TEMPLATE_INCONSISTENT;
+	/* The TPM takes a prime (it computes the rest), and the CRT values
+	 * are computed from n, e, d, p, q when left out; recovering p and q
+	 * from n, e, d alone is not offered. */
+	for (i = 0; i < 5; i++)
+		if (attr_find(l, rsa_only[i]) == NULL)
+			return CKR_TEMPLATE_INCOMPLETE;
+	pp->kind = PRIVKEY_RSA;
+	privkey_part_of(l, CKA_MODULUS, &pp->n);
+	privkey_part_of(l, CKA_PUBLIC_EXPONENT, &pp->e);
+	privkey_part_of(l, CKA_PRIVATE_EXPONENT, &pp->d);
+	privkey_part_of(l, CKA_PRIME_1, &pp->p);
+	privkey_part_of(l, CKA_PRIME_2, &pp->q);
+	privkey_part_of(l, CKA_EXPONENT_1, &pp->dp);
+	privkey_part_of(l, CKA_EXPONENT_2, &pp->dq);
+	privkey_part_of(l, CKA_COEFFICIENT, &pp->qinv);
+	return CKR_OK;
+}
+
+/* C_CreateObject with CKO_PRIVATE_KEY: the key built and checked with
+ * OpenSSL (crypto/privkey.c), then into the TPM with TPM2_Import the way
+ * `tpm11 import` puts it there (token_import_key), beside its public-key
+ * object. Known outside the token: CKA_LOCAL, CKA_ALWAYS_SENSITIVE and
+ * CKA_NEVER_EXTRACTABLE false (v2.40 4.9); sensitive and unextractable
+ * from now on. CKA_TOKEN false makes session objects, as for generated
+ * keys; CKA_PRIVATE false a key usable without login (empty authValue,
+ * never touching the PIN indices). Nothing is stored or left loaded on
+ * any error; the copies of the private values made here are wiped (the
+ * template's own copy with the attribute list). */
+static CK_RV
+privkey_import_inlock(session *s, token *t, const attr_list *l,
+		      const privkey_parts *pp, CK_OBJECT_HANDLE *out)
+{
+	privkey k;
+	tpm_privkey tk;
+	attr_list upriv;
+	object_rec recs[2];
+	const CK_ATTRIBUTE *id = attr_find(l, CKA_ID);
+	CK_OBJECT_HANDLE hpub;
+	int64_t priv_id = 0;
+	char err[200], *label = NULL;
+	bool tok = attr_bool_or(l, CKA_TOKEN, false);
+	bool priv = attr_bool_or(l, CKA_PRIVATE, true);
+	unsigned flags = priv ? 0 : TOKEN_KEY_NO_LOGIN;
+	CK_RV rv;
+	int r;
+
+	memset(&tk, 0, sizeof(tk));
+	attr_list_init(&upriv);
+	if (tok && !(s->flags & CKF_RW_SESSION))
+		return CKR_SESSION_READ_ONLY;
+	if (priv && t->login != CKU_USER)
+		return CKR_USER_NOT_LOGGED_IN;
+	if ((r = privkey_from_parts(pp, &k, err, sizeof(err))) != 0) {
+		log_error("C_CreateObject: private key refused: %s", err);
+		return r == PRIVKEY_MISMATCH ? CKR_TEMPLATE_INCONSISTENT
+					     : CKR_ATTRIBUTE_VALUE_INVALID;
+	}
+	token_privkey_tpm(&k, &tk);
+	privkey_clear(&k);
+	keygen_user_attrs(l, &upriv);
+	label = attr_dup_str(l, CKA_LABEL);
+	if (tok) {
+		rv = token_import_key(mod.c, t, &tk, label,
+				      id ? id->pValue : NULL,
+				      id ? id->ulValueLen : 0, flags, NULL,
+				      &upriv, &priv_id);
+		if (rv == CKR_OK)
+			*out = (CK_OBJECT_HANDLE)priv_id;
+	} else {
+		rv = token_import_key_recs(mod.c, t, &tk, label,
+					   id ? id->pValue : NULL,
+					   id ? id->ulValueLen : 0, flags,
+					   NULL, &upriv, recs);
+		if (rv == CKR_OK)
+			rv = keypair_session_inlock(s, t, recs, &hpub, out);
+	}
+	if (rv != CKR_OK)
+		log_error("C_CreateObject: private key not imported: %s",
+			  mod.c->err);
+	secure_zero(&tk, sizeof(tk));
+	attr_list_clear(&upriv);
+	free(label);
+	return rv;
+}
+
 CK_RV
 C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
 	       CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phObject)
@@ -913,6 +1076,20 @@ C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
 		rv = CKR_TEMPLATE_INCOMPLETE;
 		goto done;
 	}
+	if (cls == CKO_PRIVATE_KEY) {
+		privkey_parts pp;
+
+		if ((rv = privkey_template(&l, &pp)) != CKR_OK) {
+			log_error("C_CreateObject: private key template "
+				  "refused (0x%lx)", (unsigned long)rv);
+			goto done;
+		}
+		mod_lock();
+		if ((rv = session_get_inlock(hSession, &s, &t)) == CKR_OK)
+			rv = privkey_import_inlock(s, t, &l, &pp, phObject);
+		mod_unlock();
+		goto done;
+	}
 	if (cls == CKO_SECRET_KEY) {
 		mod_lock();
 		if ((rv = session_get_inlock(hSession, &s, &t)) == CKR_OK)
@@ -930,9 +1107,8 @@ C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
 		rv = pubkey_complete(&l);
 		break;
 	default:
-		/* Private and secret keys are made in the TPM
-		 * (C_GenerateKeyPair); importing key material is not
-		 * offered, as it could not be fixedTPM. */
+		/* other classes (domain parameters, mechanisms, OTP keys,
+		 * hardware features) are not offered */
 		rv = CKR_ATTRIBUTE_VALUE_INVALID;
 		break;
 	}

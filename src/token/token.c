@@ -1500,16 +1500,61 @@ pubkey_same(const tpm_pubkey *a, const tpm_pubkey *b)
 	       memcmp(a->y, b->y, fl) == 0;
 }
 
-CK_RV
-token_import_key(core *c, token *t, const tpm_privkey *k, const char *label,
-		 const uint8_t *id, size_t id_len, unsigned flags,
-		 int64_t *priv_id)
+void
+token_privkey_tpm(const privkey *k, tpm_privkey *out)
 {
-	object_rec recs[2];
-	attr_list extra;
+	size_t fl;
+
+	memset(out, 0, sizeof(*out));
+	if (k->kind == PRIVKEY_EC) {
+		fl = ec_field_len(k->curve);
+		out->pub.type = k->curve == CURVE_P256 ? TPM_KEY_ECC_P256
+						       : TPM_KEY_ECC_P384;
+		out->pub.curve = k->curve;
+		memcpy(out->pub.x, k->x, fl);
+		memcpy(out->pub.y, k->y, fl);
+		memcpy(out->priv, k->d, fl);
+		out->priv_len = fl;
+		return;
+	}
+	out->pub.type = k->n_len == 256 ? TPM_KEY_RSA_2048 : TPM_KEY_RSA_3072;
+	memcpy(out->pub.n, k->n, k->n_len);
+	out->pub.n_len = k->n_len;
+	out->pub.bits = (unsigned)k->n_len * 8;
+	out->pub.exponent = k->e;
+	memcpy(out->priv, k->p, k->n_len / 2);
+	out->priv_len = k->n_len / 2;
+}
+
+/* The caller's extra attributes (may be NULL) and what PKCS#11 v2.40 4.9
+ * says of a key that was known outside the token: not local, and no
+ * mechanism generated it (the private half's CKA_ALWAYS_SENSITIVE and
+ * CKA_NEVER_EXTRACTABLE false come with key_pair_recs). */
+static int
+import_extra(const attr_list *user, attr_list *out)
+{
+	attr_list_init(out);
+	if ((user != NULL && attrs_apply(out, user) != 0) ||
+	    attr_set_bool(out, CKA_LOCAL, false) != 0 ||
+	    attr_set_ulong(out, CKA_KEY_GEN_MECHANISM,
+			   CK_UNAVAILABLE_INFORMATION) != 0) {
+		attr_list_clear(out);
+		return -1;
+	}
+	return 0;
+}
+
+CK_RV
+token_import_key_recs(core *c, token *t, const tpm_privkey *k,
+		      const char *label, const uint8_t *id, size_t id_len,
+		      unsigned flags, const attr_list *extra_pub,
+		      const attr_list *extra_priv, object_rec *recs)
+{
+	attr_list xpub, xpriv;
 	size_t i;
 	CK_RV rv;
 
+	memset(recs, 0, 2 * sizeof(*recs));
 	/* A key imported twice would be two objects for one key. */
 	for (i = 0; i < t->nobjs; i++) {
 		if (t->objs[i]->cls == CKO_PRIVATE_KEY &&
@@ -1523,19 +1568,30 @@ token_import_key(core *c, token *t, const tpm_privkey *k, const char *label,
 			return CKR_ATTRIBUTE_VALUE_INVALID;
 		}
 	}
-	/* PKCS#11 v2.40 4.9: a key that was known outside the token is not
-	 * local, was not always sensitive and has not been never
-	 * extractable; no mechanism generated it. */
-	attr_list_init(&extra);
-	if (attr_set_bool(&extra, CKA_LOCAL, false) != 0 ||
-	    attr_set_ulong(&extra, CKA_KEY_GEN_MECHANISM,
-			   CK_UNAVAILABLE_INFORMATION) != 0) {
-		attr_list_clear(&extra);
+	if (import_extra(extra_pub, &xpub) != 0)
+		return CKR_HOST_MEMORY;
+	if (import_extra(extra_priv, &xpriv) != 0) {
+		attr_list_clear(&xpub);
 		return CKR_HOST_MEMORY;
 	}
 	rv = key_pair_recs(c, t, k->pub.type, k, label, id, id_len, flags,
-			   &extra, &extra, recs);
-	attr_list_clear(&extra);
+			   &xpub, &xpriv, recs);
+	attr_list_clear(&xpub);
+	attr_list_clear(&xpriv);
+	return rv;
+}
+
+CK_RV
+token_import_key(core *c, token *t, const tpm_privkey *k, const char *label,
+		 const uint8_t *id, size_t id_len, unsigned flags,
+		 const attr_list *extra_pub, const attr_list *extra_priv,
+		 int64_t *priv_id)
+{
+	object_rec recs[2];
+	CK_RV rv;
+
+	rv = token_import_key_recs(c, t, k, label, id, id_len, flags,
+				   extra_pub, extra_priv, recs);
 	if (rv != CKR_OK)
 		return rv;
 	return key_pair_store(c, recs, NULL, priv_id);

@@ -11,6 +11,7 @@
 #include <p11-kit/pkcs11.h>
 
 #include "attr/attr.h"
+#include "crypto/privkey.h"
 #include "store/store.h"
 #include "tpm/tpm.h"
 
@@ -209,7 +210,18 @@ CK_RV token_generate_key_recs(core *c, token *t, tpm_key_type type,
  * On failure nothing is stored and nothing stays loaded. */
 CK_RV token_import_key(core *c, token *t, const tpm_privkey *k,
 		       const char *label, const uint8_t *id, size_t id_len,
-		       unsigned flags, int64_t *priv_id);
+		       unsigned flags, const attr_list *extra_pub,
+		       const attr_list *extra_priv, int64_t *priv_id);
+/* The same without storing (C_CreateObject of a session object): recs[0]
+ * public, recs[1] private with the TPM blobs; the caller clears them. */
+CK_RV token_import_key_recs(core *c, token *t, const tpm_privkey *k,
+			    const char *label, const uint8_t *id,
+			    size_t id_len, unsigned flags,
+			    const attr_list *extra_pub,
+			    const attr_list *extra_priv, object_rec *recs);
+/* The TPM form (tpm_privkey) of a key read by crypto/privkey.c: EC d, x,
+ * y; RSA n, e and the prime p. Wipe out with secure_zero. */
+void token_privkey_tpm(const privkey *k, tpm_privkey *out);
 /* A secret key whose value the caller gives (C_CreateObject): put into
  * the TPM (sensitiveDataOrigin clear), so the store only ever holds the
  * wrapped blob. attrs: the object's template; its CKA_PRIVATE (default

@@ -112,6 +112,31 @@ attest_pin(void *opts)
 	return pin_get(opts, "userpin", "user PIN", false);
 }
 
+/* A key that was imported (tpm11 import, C_CreateObject: TPM2_Import,
+ * sensitiveDataOrigin clear) existed outside the TPM: no attestation can
+ * say otherwise, and a verifier refuses it (verify.c). Said here, before
+ * an AK or the PIN is asked for. Returns true (with the message) for one. */
+static bool
+attest_key_imported(const token_obj *o)
+{
+	TPMT_PUBLIC p;
+	char *label;
+
+	if (o->key.pub.len < 2 ||
+	    tpmt_public_parse(o->key.pub.data + 2, o->key.pub.len - 2, &p) !=
+		    0 ||
+	    (p.objectAttributes & TPMA_OBJECT_SENSITIVEDATAORIGIN))
+		return false;
+	label = attr_dup_str(&o->attrs, CKA_LABEL);
+	fprintf(stderr, "tpm11: attest: key \"%s\" was imported into the TPM "
+		"(sensitiveDataOrigin clear): it existed outside the TPM, so "
+		"no attestation can vouch for it and verifiers refuse it; make "
+		"a key in the TPM with `tpm11 addkey` to attest\n",
+		label ? label : "");
+	free(label);
+	return true;
+}
+
 int
 cmd_attest(int argc, char **argv)
 {
@@ -206,7 +231,8 @@ cmd_attest(int argc, char **argv)
 	if (!req.key_handle &&
 	    ((req.t = tool_token(c, opts)) == NULL ||
 	     (req.o = tool_find_key(req.t, opts_value(opts, "key-label"),
-				    opts_value(opts, "id"), "id")) == NULL))
+				    opts_value(opts, "id"), "id")) == NULL ||
+	     attest_key_imported(req.o)))
 		goto out;
 	req.ak = opts_value(opts, "ak") ? opts_value(opts, "ak") : AK_DEFAULT;
 	req.chal = chal;

@@ -12,35 +12,6 @@
 #include "tool.h"
 #include "util/secure.h"
 
-/* The TPM form of a key read from a file; -1 (with a message) for what
- * tpm11 has no key type for. */
-static int
-import_to_tpm(const privkey *k, tpm_privkey *out)
-{
-	size_t fl;
-
-	memset(out, 0, sizeof(*out));
-	if (k->kind == PRIVKEY_EC) {
-		fl = ec_field_len(k->curve);
-		out->pub.type = k->curve == CURVE_P256 ? TPM_KEY_ECC_P256
-						       : TPM_KEY_ECC_P384;
-		out->pub.curve = k->curve;
-		memcpy(out->pub.x, k->x, fl);
-		memcpy(out->pub.y, k->y, fl);
-		memcpy(out->priv, k->d, fl);
-		out->priv_len = fl;
-		return 0;
-	}
-	out->pub.type = k->n_len == 256 ? TPM_KEY_RSA_2048 : TPM_KEY_RSA_3072;
-	memcpy(out->pub.n, k->n, k->n_len);
-	out->pub.n_len = k->n_len;
-	out->pub.bits = (unsigned)k->n_len * 8;
-	out->pub.exponent = k->e;
-	memcpy(out->priv, k->p, k->n_len / 2);
-	out->priv_len = k->n_len / 2;
-	return 0;
-}
-
 /* --shred: overwrites the file with random bytes, syncs it, removes it.
  * On a copy-on-write or flash file system the old blocks may survive;
  * the man page says so. */
@@ -193,8 +164,7 @@ cmd_import(int argc, char **argv)
 		fprintf(stderr, "tpm11: %s: its certificate: %s\n", path, err);
 		goto out;
 	}
-	if (import_to_tpm(&pk, &tk) != 0)
-		goto out;
+	token_privkey_tpm(&pk, &tk);
 	if ((c = tool_open(false)) == NULL)
 		goto out;
 	if ((t = tool_token(c, opts)) == NULL ||
@@ -204,7 +174,8 @@ cmd_import(int argc, char **argv)
 		goto out;
 	rv = token_import_key(c, t, &tk, opts_value(opts, "key-label"),
 			      id_len ? id : NULL, id_len,
-			      no_login ? TOKEN_KEY_NO_LOGIN : 0, &priv_id);
+			      no_login ? TOKEN_KEY_NO_LOGIN : 0, NULL, NULL,
+			      &priv_id);
 	token_logout(c, t);
 	if (rv != CKR_OK) {
 		tool_fail(c, "import", rv);
