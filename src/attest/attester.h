@@ -5,6 +5,8 @@
 #ifndef TPM11_ATTEST_ATTESTER_H
 #define TPM11_ATTEST_ATTESTER_H
 
+#include "util/check.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,14 +40,14 @@ typedef struct {
 /* Attests: the evidence as it is written, malloc'd, in *out. -1 with the
  * message in why (after "tpm11: "; empty when already told). Nothing of
  * ours stays loaded in the TPM, and the token is logged out again. */
-int attest_run(core *c, const attest_req *req, char **out, size_t *outlen,
+T11_MUST_CHECK int attest_run(core *c, const attest_req *req, char **out, size_t *outlen,
 	       char *why, size_t whylen);
 
 /* A CKO_DATA object per attested key, so PKCS#11-only programs can read
  * the attestation: CKA_APPLICATION "tpm11-attestation", CKA_ID and
  * CKA_LABEL of the key, CKA_VALUE the attestation as written. A newer one
  * replaces the older, in one store transaction. */
-CK_RV attest_store_object(core *c, token *t, const token_obj *o,
+T11_MUST_CHECK CK_RV attest_store_object(core *c, token *t, const token_obj *o,
 			  ev_format fmt, const void *data, size_t len);
 
 #endif

@@ -6,6 +6,8 @@
 #ifndef TPM11_ATTEST_CERTS_H
 #define TPM11_ATTEST_CERTS_H
 
+#include "util/check.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,12 +18,12 @@
 STACK_OF(X509) *certs_load_pem(const char *path, char *why, size_t whylen);
 X509 *cert_from_der(const uint8_t *p, size_t len);
 /* DER of a certificate, malloc'd. 0 ok. */
-int cert_to_der(X509 *c, uint8_t **out, size_t *len);
+T11_MUST_CHECK int cert_to_der(X509 *c, uint8_t **out, size_t *len);
 
 /* Verifies leaf up to one of anchors (each anchor is trusted as it is:
  * a root, or an intermediate given on purpose), with untrusted as extra
  * intermediates (may be NULL). 0 ok; -1 with why (OpenSSL's reason). */
-int cert_verify_chain(X509 *leaf, STACK_OF(X509) *untrusted,
+T11_MUST_CHECK int cert_verify_chain(X509 *leaf, STACK_OF(X509) *untrusted,
 		      STACK_OF(X509) *anchors, char *why, size_t whylen);
 
 /* TPM manufacturer ("id:49424D00"), model and version from the TCG
@@ -43,7 +45,7 @@ bool tpm_vendor_registered(const char *id);
  * TPM manufacturer in subjectAltName, if any, is a registered one.
  * webauthn: also version 3, empty subject, and a TPM identity in
  * subjectAltName (WebAuthn 8.3.1). 0 ok, -1 with why. */
-int cert_check_ak(X509 *c, bool webauthn, char *why, size_t whylen);
+T11_MUST_CHECK int cert_check_ak(X509 *c, bool webauthn, char *why, size_t whylen);
 
 /* Subject as one line, malloc'd ("(empty)" for an empty name). */
 char *cert_subject(X509 *c);

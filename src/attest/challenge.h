@@ -10,6 +10,8 @@
 #ifndef TPM11_ATTEST_CHALLENGE_H
 #define TPM11_ATTEST_CHALLENGE_H
 
+#include "util/check.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -55,17 +57,17 @@ typedef struct {
 void challenge_state_clear(challenge_state *st);
 char *challenge_state_encode(const challenge_state *st, size_t *len);
 /* Reads a state file. -1 with a sentence in why. */
-int challenge_state_load(const char *path, challenge_state *st, char *why,
+T11_MUST_CHECK int challenge_state_load(const char *path, challenge_state *st, char *why,
 			 size_t whylen);
 /* Whether st may check the answer answer_id (NULL: the format carries
  * none) at now: 0, or 1 with the refusal in why (answered already,
  * expired, another challenge's). */
-int challenge_state_check(const char *path, const challenge_state *st,
+T11_MUST_CHECK int challenge_state_check(const char *path, const challenge_state *st,
 			  const char *answer_id, time_t now, char *why,
 			  size_t whylen);
 /* Marks the state at path used: 0 done; 1 when another check claimed it
  * first (a replayed answer); -1 with why. */
-int challenge_state_claim(const char *path, char *why, size_t whylen);
+T11_MUST_CHECK int challenge_state_claim(const char *path, char *why, size_t whylen);
 
 /* A challenge made (challenge_make): the two files' texts (state_text
  * holds the secret: secure_free it), and what to tell the verifier. */
@@ -85,7 +87,7 @@ void challenge_made_clear(challenge_made *m);
  * first: the TPM makes an ECC EK in a moment, an RSA one may take
  * seconds), a fresh 32-byte secret, valid ttl seconds from now. 0; 1 when
  * the request is refused (why says why); -1 on another error (why). */
-int challenge_make(const json_value *req, const char *req_name,
+T11_MUST_CHECK int challenge_make(const json_value *req, const char *req_name,
 		   STACK_OF(X509) *ek_ca, uint32_t want_index, long ttl,
 		   time_t now, challenge_made *out, char *why, size_t whylen);
 

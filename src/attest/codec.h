@@ -5,6 +5,8 @@
 #ifndef TPM11_ATTEST_CODEC_H
 #define TPM11_ATTEST_CODEC_H
 
+#include "util/check.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,13 +15,13 @@
 char *hex_encode(const uint8_t *in, size_t len);
 /* Hex (either case) of exactly 2*len digits into a malloc'd buffer. 0 ok,
  * -1 on a bad digit or odd length. An empty string gives len 0. */
-int hex_decode_alloc(const char *s, uint8_t **out, size_t *len);
+T11_MUST_CHECK int hex_decode_alloc(const char *s, uint8_t **out, size_t *len);
 
 /* base64 (url: base64url without padding), malloc'd, NUL-terminated. */
 char *b64_encode(const uint8_t *in, size_t len, bool url);
 /* Decodes base64 (padding required) or base64url (padding refused). 0 ok,
  * -1 on any malformation. *out is malloc'd (also for len 0). */
-int b64_decode(const char *s, size_t slen, bool url, uint8_t **out,
+T11_MUST_CHECK int b64_decode(const char *s, size_t slen, bool url, uint8_t **out,
 	       size_t *len);
 
 #endif

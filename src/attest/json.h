@@ -10,6 +10,8 @@
 #ifndef TPM11_ATTEST_JSON_H
 #define TPM11_ATTEST_JSON_H
 
+#include "util/check.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -80,9 +82,9 @@ const json_value *json_get(const json_value *obj, const char *key);
 const char *json_get_str(const json_value *obj, const char *key);
 /* Decodes a base64 / hex string member. 0 ok, -1 absent or malformed.
  * *out is malloc'd. */
-int json_get_b64(const json_value *obj, const char *key, uint8_t **out,
+T11_MUST_CHECK int json_get_b64(const json_value *obj, const char *key, uint8_t **out,
 		 size_t *len);
-int json_get_hex(const json_value *obj, const char *key, uint8_t **out,
+T11_MUST_CHECK int json_get_hex(const json_value *obj, const char *key, uint8_t **out,
 		 size_t *len);
 
 #endif

@@ -5,6 +5,8 @@
 #ifndef TPM11_CRYPTO_BCRYPT_PBKDF_H
 #define TPM11_CRYPTO_BCRYPT_PBKDF_H
 
+#include "util/check.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,7 +17,7 @@
  * into key. 0, or -1 for an empty passphrase or salt, rounds 0, a keylen
  * of 0 or above BCRYPT_PBKDF_MAX_OUT, a salt above 1 MiB, or no memory
  * (key then holds zeros). */
-int bcrypt_pbkdf(const uint8_t *pass, size_t passlen, const uint8_t *salt,
+T11_MUST_CHECK int bcrypt_pbkdf(const uint8_t *pass, size_t passlen, const uint8_t *salt,
 		 size_t saltlen, uint8_t *key, size_t keylen, uint32_t rounds)
 	__attribute__((warn_unused_result));
 

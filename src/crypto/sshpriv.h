@@ -4,6 +4,8 @@
 #ifndef TPM11_CRYPTO_SSHPRIV_H
 #define TPM11_CRYPTO_SSHPRIV_H
 
+#include "util/check.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -13,7 +15,7 @@
  * pass[passlen] opens an encrypted one (NULL: none at hand). 0, -1 with
  * a sentence in err, PRIVKEY_NEED_PASSPHRASE (encrypted and pass NULL)
  * or PRIVKEY_WRONG_PASSPHRASE. */
-int sshpriv_parse(const uint8_t *blob, size_t len, const char *pass,
+T11_MUST_CHECK int sshpriv_parse(const uint8_t *blob, size_t len, const char *pass,
 		  size_t passlen, privkey *out, char *err, size_t errlen);
 
 #endif

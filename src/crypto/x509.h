@@ -6,6 +6,8 @@
 #ifndef TPM11_CRYPTO_X509_H
 #define TPM11_CRYPTO_X509_H
 
+#include "util/check.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -51,13 +53,13 @@ typedef struct {
 /* Parses one certificate, PEM ("-----BEGIN CERTIFICATE-----", the first
  * one when there are several) or DER. Trailing bytes after a DER
  * certificate are refused. 0 ok; -1 with a sentence in err. */
-int x509_cert_parse(const uint8_t *data, size_t len, x509_cert *out,
+T11_MUST_CHECK int x509_cert_parse(const uint8_t *data, size_t len, x509_cert *out,
 		    char *err, size_t errlen);
 void x509_cert_clear(x509_cert *c);
 
 /* 1 when the certificate's subject public key is key, 0 when it is
  * another key (err says which kind the certificate holds), -1 on error. */
-int x509_cert_matches_key(const x509_cert *c, const x509_key *key, char *err,
+T11_MUST_CHECK int x509_cert_matches_key(const x509_cert *c, const x509_key *key, char *err,
 			  size_t errlen);
 
 /* How the signature is made. */
@@ -98,14 +100,14 @@ typedef struct {
 /* PKCS#10 request (RFC 2986) for signer's key, signed through signer,
  * checked with the public key before it is returned. *pem: malloc'd,
  * NUL-terminated PEM. 0 ok; -1 with a sentence in err. */
-int x509_make_csr(const x509_spec *spec, const x509_signer *signer,
+T11_MUST_CHECK int x509_make_csr(const x509_spec *spec, const x509_signer *signer,
 		  char **pem, char *err, size_t errlen);
 
 /* Self-signed X.509 v3 certificate (random 128-bit serial, notBefore now,
  * notAfter now + spec->days, basicConstraints cA false, subject key
  * identifier), signed through signer and checked. *der: malloc'd DER.
  * 0 ok; -1 with a sentence in err. */
-int x509_make_selfsigned(const x509_spec *spec, const x509_signer *signer,
+T11_MUST_CHECK int x509_make_selfsigned(const x509_spec *spec, const x509_signer *signer,
 			 uint8_t **der, size_t *der_len, char *err,
 			 size_t errlen);
 

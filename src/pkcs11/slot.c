@@ -22,7 +22,7 @@ C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList,
 	if (pulCount == NULL)
 		return CKR_ARGUMENTS_BAD;
 	mod_lock();
-	core_refresh(mod.c);
+	T11_IGNORE(core_refresh(mod.c)); /* unreadable now: the loaded tokens serve */
 	n = mod.c->ntokens + 1;
 	if (pSlotList == NULL) {
 		*pulCount = n;
@@ -49,7 +49,7 @@ C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
 	if (pInfo == NULL)
 		return CKR_ARGUMENTS_BAD;
 	mod_lock();
-	core_refresh(mod.c);
+	T11_IGNORE(core_refresh(mod.c)); /* unreadable now: the loaded tokens serve */
 	t = slot_token_inlock(slotID);
 	if (t == NULL && slotID != EMPTY_SLOT_ID) {
 		rv = CKR_SLOT_ID_INVALID;
@@ -95,7 +95,7 @@ C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
 	if (pInfo == NULL)
 		return CKR_ARGUMENTS_BAD;
 	mod_lock();
-	core_refresh(mod.c);
+	T11_IGNORE(core_refresh(mod.c)); /* unreadable now: the loaded tokens serve */
 	t = slot_token_inlock(slotID);
 	if (t == NULL && slotID != EMPTY_SLOT_ID) {
 		rv = CKR_SLOT_ID_INVALID;
@@ -156,7 +156,7 @@ slot_check(CK_SLOT_ID slotID)
 	CK_RV rv = CKR_OK;
 
 	mod_lock();
-	core_refresh(mod.c);
+	T11_IGNORE(core_refresh(mod.c)); /* unreadable now: the loaded tokens serve */
 	if (slotID != EMPTY_SLOT_ID && slot_token_inlock(slotID) == NULL)
 		rv = CKR_SLOT_ID_INVALID;
 	mod_unlock();

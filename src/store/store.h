@@ -5,6 +5,8 @@
 #ifndef TPM11_STORE_STORE_H
 #define TPM11_STORE_STORE_H
 
+#include "util/check.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -76,23 +78,23 @@ enum {
 	STORE_EXISTS = -5,  /* unique constraint (token label) */
 	STORE_NOTFOUND = -6,
 };
-int store_open(const char *dir, bool create, store **out, char *err,
+T11_MUST_CHECK int store_open(const char *dir, bool create, store **out, char *err,
 	       size_t errlen);
 void store_close(store *s);
 /* A store of schema 1 (key model 1), opened read-only for `tpm11 migrate`:
  * store_objects works on it, store_tokens does not (its token rows differ);
  * store_old_tokens gives their ids and labels. */
-int store_open_old(const char *dir, store **out, char *err, size_t errlen);
+T11_MUST_CHECK int store_open_old(const char *dir, store **out, char *err, size_t errlen);
 typedef struct {
 	int64_t id;
 	char label[33];
 } old_token;
-int store_old_tokens(store *s, old_token **out, size_t *n);
+T11_MUST_CHECK int store_old_tokens(store *s, old_token **out, size_t *n);
 /* Moves the store's database in dir (after folding its WAL in) to
  * <name>.model1-<UTC time>, so that the directory can hold a new store.
  * newpath gets the new name; nothing moves when another program has it
  * open. */
-int store_archive(const char *dir, char *newpath, size_t cap, char *err,
+T11_MUST_CHECK int store_archive(const char *dir, char *newpath, size_t cap, char *err,
 		  size_t errlen);
 const char *store_path(const store *s);
 
@@ -100,26 +102,26 @@ const char *store_path(const store *s);
  * sqlite's own header check). */
 int64_t store_data_version(store *s);
 
-int store_meta_get(store *s, const char *key, blob *out);
-int store_meta_set(store *s, const char *key, const void *v, size_t len);
+T11_MUST_CHECK int store_meta_get(store *s, const char *key, blob *out);
+T11_MUST_CHECK int store_meta_set(store *s, const char *key, const void *v, size_t len);
 
-int store_tokens(store *s, token_rec **out, size_t *n);
+T11_MUST_CHECK int store_tokens(store *s, token_rec **out, size_t *n);
 void store_tokens_free(token_rec *t, size_t n);
 void token_rec_clear(token_rec *t);
 /* Inserts; sets t->id. STORE_EXISTS when the label is taken. */
-int store_token_add(store *s, token_rec *t);
+T11_MUST_CHECK int store_token_add(store *s, token_rec *t);
 /* Clears TOKEN_REC_* flags of token id. */
-int store_token_clear_flags(store *s, int64_t id, uint64_t flags);
+T11_MUST_CHECK int store_token_clear_flags(store *s, int64_t id, uint64_t flags);
 /* Sets token id's pending process (0: complete). */
-int store_token_set_pending(store *s, int64_t id, int64_t pid);
+T11_MUST_CHECK int store_token_set_pending(store *s, int64_t id, int64_t pid);
 /* Records t's NV handles and Names (a new plan, before defining). */
-int store_token_set_pins(store *s, const token_rec *t);
+T11_MUST_CHECK int store_token_set_pins(store *s, const token_rec *t);
 /* Deletes the token and all its objects, in one transaction. */
-int store_token_delete(store *s, int64_t id);
+T11_MUST_CHECK int store_token_delete(store *s, int64_t id);
 
 /* A token's objects. One whose attributes do not parse (a damaged row) is
  * left out and counted (store_objects_skipped), never the whole store. */
-int store_objects(store *s, int64_t token_id, object_rec **out, size_t *n);
+T11_MUST_CHECK int store_objects(store *s, int64_t token_id, object_rec **out, size_t *n);
 /* How many objects the last store_objects left out, and the last one's
  * description in store_errmsg. */
 size_t store_objects_skipped(const store *s);
@@ -127,12 +129,12 @@ void store_objects_free(object_rec *o, size_t n);
 void object_rec_clear(object_rec *o);
 /* Inserts n objects in one transaction; sets each id. STORE_TOOBIG, with
  * nothing written, when one is larger than STORE_OBJECT_MAX. */
-int store_objects_add(store *s, object_rec *o, size_t n);
-int store_objects_delete(store *s, const int64_t *ids, size_t n);
+T11_MUST_CHECK int store_objects_add(store *s, object_rec *o, size_t n);
+T11_MUST_CHECK int store_objects_delete(store *s, const int64_t *ids, size_t n);
 /* Inserts n objects and deletes the objects old[0..nold) in one
  * transaction: a reader sees the old objects or the new ones, never both
  * or neither. Sets each new id. */
-int store_objects_replace(store *s, object_rec *o, size_t n,
+T11_MUST_CHECK int store_objects_replace(store *s, object_rec *o, size_t n,
 			  const int64_t *old, size_t nold);
 
 /* An attestation key (docs/attestation.md): not a token object, one per
@@ -149,20 +151,20 @@ typedef struct {
 void ak_rec_clear(ak_rec *r);
 /* The AK called name. STORE_NOTFOUND when there is none, STORE_CORRUPT
  * when a record of schema 2 for it could not be converted. */
-int store_ak_get(store *s, const char *name, ak_rec *out);
+T11_MUST_CHECK int store_ak_get(store *s, const char *name, ak_rec *out);
 /* Writes r (a new AK, or a new blob or certificates for one of that name)
  * in one transaction; the name keeps its place in store_ak_names. */
-int store_ak_put(store *s, const ak_rec *r);
+T11_MUST_CHECK int store_ak_put(store *s, const ak_rec *r);
 /* The AKs' names in the order they were first made (malloc'd array of
  * malloc'd strings; store_ak_names_free). */
-int store_ak_names(store *s, char ***out, size_t *n);
+T11_MUST_CHECK int store_ak_names(store *s, char ***out, size_t *n);
 void store_ak_names_free(char **names, size_t n);
-int store_object_set_attrs(store *s, int64_t id, const attr_list *attrs);
+T11_MUST_CHECK int store_object_set_attrs(store *s, int64_t id, const attr_list *attrs);
 
 /* Read-only health check: *schema gets user_version; PRAGMA
  * integrity_check's findings go to problems (empty when none). STORE_OK,
  * STORE_CORRUPT when it found damage, STORE_ERROR when it could not run. */
-int store_check(store *s, int64_t *schema, char *problems, size_t cap);
+T11_MUST_CHECK int store_check(store *s, int64_t *schema, char *problems, size_t cap);
 
 /* A sentence about the last error. */
 const char *store_errmsg(store *s);

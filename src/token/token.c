@@ -850,7 +850,8 @@ token_create(core *c, const char *label, const char *so_pin,
 		return rv;
 	if ((rv = core_tpm(c)) != CKR_OK)
 		return rv;
-	token_finish_pending(c);
+	/* Leftovers of a cut-short make or removal: tried again next time. */
+	T11_IGNORE(token_finish_pending(c));
 	if (core_find_token(c, label) != NULL) {
 		snprintf(c->err, sizeof(c->err),
 			 "a token labelled \"%s\" already exists; pick another "
@@ -930,13 +931,13 @@ token_create(core *c, const char *label, const char *so_pin,
 	    store_token_set_pending(c->st, rec.id, 0) != STORE_OK) {
 		rv = CKR_DEVICE_ERROR;
 		token_rec_pins(&rec, &pins);
-		tpm_token_remove(c->tpm, &pins);
+		T11_IGNORE(tpm_token_remove(c->tpm, &pins)); /* undo; the error stands */
 	}
 	if (rv != CKR_OK) {
 		if (c->err[0] == '\0')
 			snprintf(c->err, sizeof(c->err), "cannot create the "
 				 "token in the TPM: %s", tpm_errmsg(c->tpm));
-		store_token_delete(c->st, rec.id);
+		T11_IGNORE(store_token_delete(c->st, rec.id)); /* undo; the error stands */
 		goto out;
 	}
 	if ((rv = core_load(c)) != CKR_OK)
@@ -973,7 +974,7 @@ token_remove_rec(core *c, const token_rec *r)
 		snprintf(c->err, sizeof(c->err), "cannot remove the PIN "
 			 "indices of token \"%s\" from the TPM: %s", r->label,
 			 tpm_errmsg(c->tpm));
-		store_token_set_pending(c->st, r->id, 0);
+		T11_IGNORE(store_token_set_pending(c->st, r->id, 0)); /* undo */
 		return rv;
 	}
 	rc = store_token_delete(c->st, r->id);

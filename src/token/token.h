@@ -4,6 +4,8 @@
 #ifndef TPM11_TOKEN_TOKEN_H
 #define TPM11_TOKEN_TOKEN_H
 
+#include "util/check.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -78,8 +80,8 @@ typedef struct token {
 /* A signed PCR policy file (tpm11 pcr-sign): "TPM11PCRPOL1\n", created
  * (8 bytes, big-endian, microseconds since 1970), the length (2 bytes) and
  * the CKA_TPM11_PCRS form of the PCRs and values, and r||s (64 bytes). */
-int token_pcr_policy_encode(const tpm_pcr_policy *p, blob *out);
-int token_pcr_policy_decode(const uint8_t *in, size_t len, tpm_pcr_policy *p);
+T11_MUST_CHECK int token_pcr_policy_encode(const tpm_pcr_policy *p, blob *out);
+T11_MUST_CHECK int token_pcr_policy_decode(const uint8_t *in, size_t len, tpm_pcr_policy *p);
 /* Where the module looks for signed PCR policies (malloc'ed). */
 char *token_pcr_policy_dir(const char *store_dir);
 
@@ -111,11 +113,11 @@ typedef struct core {
 
 /* Opens the store (creating it when create is set). No TPM I/O. A missing
  * store with create false gives an empty core (no tokens), rv CKR_OK. */
-CK_RV core_open(const char *store_dir, const char *tcti, bool create,
+T11_MUST_CHECK CK_RV core_open(const char *store_dir, const char *tcti, bool create,
 		core **out);
 /* The same without opening the store: the first core_refresh/core_reload
  * does (C_Initialize stays free of file I/O). */
-CK_RV core_new(const char *store_dir, const char *tcti, core **out);
+T11_MUST_CHECK CK_RV core_new(const char *store_dir, const char *tcti, core **out);
 void core_close(core *c);
 /* Flushes every key this process loaded, logs every token out and closes
  * the TPM connection (a process exiting without C_Finalize). The core
@@ -125,15 +127,15 @@ void core_release_tpm(core *c);
  * not be used afterwards (C_Initialize keeps it aside). */
 void core_abandon_tpm(core *c);
 /* Makes the store exist (for C_InitToken and the tool). */
-CK_RV core_create_store(core *c);
+T11_MUST_CHECK CK_RV core_create_store(core *c);
 /* Connects to the TPM and selects the primary key; the error in c->err.
  * When the store has no copy of what the TPM offers yet, it probes the
  * TPM (core->caps). */
-CK_RV core_tpm(core *c);
+T11_MUST_CHECK CK_RV core_tpm(core *c);
 /* The store's primary key: its handle and recorded Name (no TPM I/O).
  * CKR_TOKEN_NOT_PRESENT when there is no store or `tpm11 init` has not
  * run. */
-CK_RV core_primary(core *c, uint32_t *handle, const blob **name);
+T11_MUST_CHECK CK_RV core_primary(core *c, uint32_t *handle, const blob **name);
 /* The store's copy of what the TPM offers (no TPM I/O); false when it
  * has none yet (then *out says everything). */
 bool core_stored_caps(core *c, tpm_caps *out);
@@ -142,46 +144,46 @@ bool core_stored_caps(core *c, tpm_caps *out);
  * TPM again when that changed); else the code
  * PKCS#11 gives for what it lacks, and c->err says what, e.g. "this TPM
  * has no NIST P-384 curve; choose ecc256". */
-CK_RV core_tpm_offers(core *c, tpm_key_type kt);
+T11_MUST_CHECK CK_RV core_tpm_offers(core *c, tpm_key_type kt);
 /* What this TPM offers (TPM_HAS_*), checked as core_tpm_offers does. */
 uint32_t core_tpm_has(core *c);
 /* `tpm11 init`: store and persistent primary. */
-CK_RV core_init_primary(core *c, uint32_t handle);
+T11_MUST_CHECK CK_RV core_init_primary(core *c, uint32_t handle);
 /* Re-reads tokens and objects when another process changed the store,
  * keeping login state and loaded keys. */
-CK_RV core_refresh(core *c);
+T11_MUST_CHECK CK_RV core_refresh(core *c);
 /* Re-reads unconditionally (after this process's own writes, which do not
  * change sqlite's data_version). */
-CK_RV core_reload(core *c);
+T11_MUST_CHECK CK_RV core_reload(core *c);
 
 token *core_find_token(core *c, const char *label);
 
 /* Creates a token: its PIN indices in the TPM's NV, the token secret in
  * the user index, its TPM identity cached in the store. user_pin NULL
  * (C_InitToken): a random user PIN nobody knows until C_InitPIN. */
-CK_RV token_create(core *c, const char *label, const char *so_pin,
+T11_MUST_CHECK CK_RV token_create(core *c, const char *label, const char *so_pin,
 		   const char *user_pin, token **out);
 /* Removes a token: its PIN indices from the TPM, then it and its objects
  * from the store. */
-CK_RV token_delete(core *c, token *t);
+T11_MUST_CHECK CK_RV token_delete(core *c, token *t);
 /* Finishes what processes that died while making or removing a token
  * left (their pending rows): removes those tokens' PIN indices and rows.
  * The TPM must be connected (core_tpm). Returns how many. */
-int token_finish_pending(core *c);
+T11_MUST_CHECK int token_finish_pending(core *c);
 
-CK_RV token_login(core *c, token *t, CK_USER_TYPE who, const char *pin,
+T11_MUST_CHECK CK_RV token_login(core *c, token *t, CK_USER_TYPE who, const char *pin,
 		  size_t pin_len);
 void token_logout(core *c, token *t);
 /* Refreshes the cached lockout state (one TPM command). */
 void token_read_lockout(core *c, token *t);
 
 /* C_SetPIN / changepin: who proves old_pin, then new_pin is set. */
-CK_RV token_change_pin(core *c, token *t, CK_USER_TYPE who,
+T11_MUST_CHECK CK_RV token_change_pin(core *c, token *t, CK_USER_TYPE who,
 		       const char *old_pin, size_t old_len,
 		       const char *new_pin, size_t new_len);
 /* C_InitPIN / initpin: the SO sets a new user PIN. When the SO is logged in
  * (module), so_pin may be NULL. */
-CK_RV token_init_pin(core *c, token *t, const char *so_pin, size_t so_len,
+T11_MUST_CHECK CK_RV token_init_pin(core *c, token *t, const char *so_pin, size_t so_len,
 		     const char *new_pin, size_t new_len);
 
 /* Generates a key pair in the TPM for t and stores its public and private
@@ -190,14 +192,14 @@ CK_RV token_init_pin(core *c, token *t, const char *so_pin, size_t so_len,
  * the PIN). id/id_len may be 0 to
  * derive the CKA_ID from the public key. extra_pub/extra_priv: caller's
  * template attributes applied on top (may be NULL). */
-CK_RV token_generate_key(core *c, token *t, tpm_key_type type,
+T11_MUST_CHECK CK_RV token_generate_key(core *c, token *t, tpm_key_type type,
 			 const char *label, const uint8_t *id, size_t id_len,
 			 unsigned flags, const attr_list *extra_pub,
 			 const attr_list *extra_priv, int64_t *pub_id,
 			 int64_t *priv_id);
 /* The same without storing: recs[0] public, recs[1] private (with the
  * TPM blobs), for session key pairs. The caller clears them. */
-CK_RV token_generate_key_recs(core *c, token *t, tpm_key_type type,
+T11_MUST_CHECK CK_RV token_generate_key_recs(core *c, token *t, tpm_key_type type,
 			      const char *label, const uint8_t *id,
 			      size_t id_len, unsigned flags,
 			      const attr_list *extra_pub,
@@ -208,13 +210,13 @@ CK_RV token_generate_key_recs(core *c, token *t, tpm_key_type type,
  * public and a private object with CKA_LOCAL, CKA_ALWAYS_SENSITIVE and
  * CKA_NEVER_EXTRACTABLE false. Flags, id and label as token_generate_key.
  * On failure nothing is stored and nothing stays loaded. */
-CK_RV token_import_key(core *c, token *t, const tpm_privkey *k,
+T11_MUST_CHECK CK_RV token_import_key(core *c, token *t, const tpm_privkey *k,
 		       const char *label, const uint8_t *id, size_t id_len,
 		       unsigned flags, const attr_list *extra_pub,
 		       const attr_list *extra_priv, int64_t *priv_id);
 /* The same without storing (C_CreateObject of a session object): recs[0]
  * public, recs[1] private with the TPM blobs; the caller clears them. */
-CK_RV token_import_key_recs(core *c, token *t, const tpm_privkey *k,
+T11_MUST_CHECK CK_RV token_import_key_recs(core *c, token *t, const tpm_privkey *k,
 			    const char *label, const uint8_t *id,
 			    size_t id_len, unsigned flags,
 			    const attr_list *extra_pub,
@@ -227,38 +229,38 @@ void token_privkey_tpm(const privkey *k, tpm_privkey *out);
  * wrapped blob. attrs: the object's template; its CKA_PRIVATE (default
  * true) decides whether the key needs the PIN (then the user must be
  * logged in, and attrs gets the key's nonce). */
-CK_RV token_import_secret(core *c, token *t, tpm_key_type type,
+T11_MUST_CHECK CK_RV token_import_secret(core *c, token *t, tpm_key_type type,
 			  attr_list *attrs, const uint8_t *value, size_t len,
 			  blob *pub, blob *priv);
 /* Stores n objects without TPM blobs (certificates, data) on t in one
  * transaction; ids (may be NULL) receive their handles. */
-CK_RV token_add_objects(core *c, token *t, attr_list *objs, size_t n,
+T11_MUST_CHECK CK_RV token_add_objects(core *c, token *t, attr_list *objs, size_t n,
 			int64_t *ids);
-CK_RV token_destroy_objects(core *c, token *t, const int64_t *ids,
+T11_MUST_CHECK CK_RV token_destroy_objects(core *c, token *t, const int64_t *ids,
 			    size_t n);
 /* Stores n objects without TPM blobs on t and removes the objects
  * old[0..nold) in one transaction (a newer attestation object replacing
  * the older): other processes see the old ones or the new ones. */
-CK_RV token_replace_objects(core *c, token *t, attr_list *objs, size_t n,
+T11_MUST_CHECK CK_RV token_replace_objects(core *c, token *t, attr_list *objs, size_t n,
 			    const int64_t *old, size_t nold, int64_t *ids);
 /* TPM2_Create's creation data (the TPMS_CREATION_DATA, without its size),
  * hash and ticket as stored for key o, for TPM2_CertifyCreation. 0, 1 when
  * the key has none (made by another program, or imported), -1 on error. */
-int token_obj_creation(core *c, token *t, const token_obj *o, blob *cdata,
+T11_MUST_CHECK int token_obj_creation(core *c, token *t, const token_obj *o, blob *cdata,
 		       blob *chash, blob *ctk);
 
 /* Attestation keys (docs/attestation.md) are the store's, not a token's.
  * core_ak_get: 0, 1 when there is no AK of that name, -1 when its record
  * is damaged or unreadable (c->err). */
-int core_ak_get(core *c, const char *name, ak_rec *out);
-CK_RV core_ak_put(core *c, const ak_rec *r);
+T11_MUST_CHECK int core_ak_get(core *c, const char *name, ak_rec *out);
+T11_MUST_CHECK CK_RV core_ak_put(core *c, const ak_rec *r);
 /* Their names, oldest first (store_ak_names_free). */
-CK_RV core_ak_names(core *c, char ***names, size_t *n);
+T11_MUST_CHECK CK_RV core_ak_names(core *c, char ***names, size_t *n);
 
 token_obj *token_find_obj(token *t, int64_t id);
 /* Replaces a token object's attributes in the store (C_SetAttributeValue);
  * CKR_DEVICE_MEMORY when they are too big for the store. */
-CK_RV token_set_attrs(core *c, token_obj *o, const attr_list *attrs);
+T11_MUST_CHECK CK_RV token_set_attrs(core *c, token_obj *o, const attr_list *attrs);
 /* An X.509 certificate object's attributes (v2.40 4.6.3, 4.6.4), the one
  * builder for the module (C_CreateObject) and the tool (addcert): from the
  * DER in l's CKA_VALUE, the subject, issuer, serial, check value and
@@ -266,32 +268,32 @@ CK_RV token_set_attrs(core *c, token_obj *o, const attr_list *attrs);
  * no URL or hashes, SHA-1 name hashes), each only where l lacks it, so
  * the caller's values stay. CKR_TEMPLATE_INCOMPLETE without a value,
  * CKR_ATTRIBUTE_VALUE_INVALID when it is not a certificate. */
-CK_RV token_cert_attrs(attr_list *l);
+T11_MUST_CHECK CK_RV token_cert_attrs(attr_list *l);
 
 /* Sign with a private key object; the mechanism's encoding is done by the
  * caller (pkcs11/sign.c): CKM_ECDSA input for EC, a full block for RSA. */
-CK_RV token_sign_ecdsa(core *c, token *t, token_obj *o, const uint8_t *dig,
+T11_MUST_CHECK CK_RV token_sign_ecdsa(core *c, token *t, token_obj *o, const uint8_t *dig,
 		       size_t dlen, uint8_t *sig, size_t *siglen);
 /* secret: the result is a decryption's plaintext (encrypted on the bus). */
-CK_RV token_rsa_raw(core *c, token *t, token_obj *o, const uint8_t *in,
+T11_MUST_CHECK CK_RV token_rsa_raw(core *c, token *t, token_obj *o, const uint8_t *in,
 		    size_t len, bool secret, uint8_t *out, size_t *outlen);
-CK_RV token_ecdh(core *c, token *t, token_obj *o, const uint8_t *x,
+T11_MUST_CHECK CK_RV token_ecdh(core *c, token *t, token_obj *o, const uint8_t *x,
 		 const uint8_t *y, uint8_t *z);
 
 /* Secret keys (AES, HMAC) made in the TPM; attrs as for
  * token_import_secret. The caller keeps the blobs in a session object or
  * stores them with token_store_key. */
-CK_RV token_create_secret(core *c, token *t, tpm_key_type type,
+T11_MUST_CHECK CK_RV token_create_secret(core *c, token *t, tpm_key_type type,
 			  attr_list *attrs, blob *pub, blob *priv);
 /* Makes o's key usable: its authValue from the token secret (the user
  * must be logged in for a PIN-protected key), the TPM reachable. For
  * TPM code outside the token layer (attestation). */
-CK_RV token_key_ready(core *c, token *t, token_obj *o);
-CK_RV token_store_key(core *c, token *t, attr_list *attrs, blob *pub,
+T11_MUST_CHECK CK_RV token_key_ready(core *c, token *t, token_obj *o);
+T11_MUST_CHECK CK_RV token_store_key(core *c, token *t, attr_list *attrs, blob *pub,
 		      blob *priv, int64_t *id);
-CK_RV token_aes(core *c, token *t, token_obj *o, bool decrypt, uint16_t mode,
+T11_MUST_CHECK CK_RV token_aes(core *c, token *t, token_obj *o, bool decrypt, uint16_t mode,
 		uint8_t iv[16], const uint8_t *in, size_t len, uint8_t *out);
-CK_RV token_hmac(core *c, token *t, token_obj *o, hash_algo alg,
+T11_MUST_CHECK CK_RV token_hmac(core *c, token *t, token_obj *o, hash_algo alg,
 		 const uint8_t *data, size_t len, uint8_t *out);
 
 /* The `ssh-keygen -D` line of a key object (public or private), malloc'd. */

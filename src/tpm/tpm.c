@@ -2901,7 +2901,7 @@ tpm_token_create(tpm_ctx *t, const tpm_pins *p,
 	return CKR_OK;
 fail:
 	if (rv != CKR_FUNCTION_REJECTED)
-		tpm_token_remove(t, p);
+		T11_IGNORE(tpm_token_remove(t, p)); /* undo; the error stands */
 	return rv;
 }
 

@@ -13,6 +13,8 @@
 #ifndef TPM11_TPM_TPM_H
 #define TPM11_TPM_TPM_H
 
+#include "util/check.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -141,7 +143,7 @@ typedef struct {
 
 /* Connects through tctildr. tcti NULL/empty: $TPM11_TCTI, else tctildr's
  * default search. No command is sent. On error, err names the TCTI. */
-CK_RV tpm_open(const char *tcti, tpm_ctx **out, char *err, size_t errlen);
+T11_MUST_CHECK CK_RV tpm_open(const char *tcti, tpm_ctx **out, char *err, size_t errlen);
 /* Flushes what this context loaded and the sessions it started, then
  * disconnects. */
 void tpm_close(tpm_ctx *t);
@@ -191,8 +193,8 @@ const char *tpm_tcti_search(const tpm_ctx *t);
  * is full (tpm11 doctor: it only looks). */
 void tpm_read_only(tpm_ctx *t);
 
-CK_RV tpm_get_info(tpm_ctx *t, tpm_info *info);
-CK_RV tpm_get_lockout(tpm_ctx *t, tpm_lockout *l);
+T11_MUST_CHECK CK_RV tpm_get_info(tpm_ctx *t, tpm_info *info);
+T11_MUST_CHECK CK_RV tpm_get_lockout(tpm_ctx *t, tpm_lockout *l);
 /* In lockout: the longest wait, in seconds, until the TPM takes a PIN
  * again; 0 when not locked out; UINT64_MAX when waiting does not help
  * (max_tries or recovery 0). */
@@ -203,31 +205,31 @@ uint64_t tpm_lockout_wait(const tpm_lockout *l);
  * that only the owner's clear-lockout helps. */
 void tpm_lockout_text(const tpm_lockout *l, char *out, size_t cap);
 /* The firmware version alone: one command (has a probe gone stale?). */
-CK_RV tpm_firmware(tpm_ctx *t, uint32_t *fw1, uint32_t *fw2);
+T11_MUST_CHECK CK_RV tpm_firmware(tpm_ctx *t, uint32_t *fw1, uint32_t *fw2);
 /* Reads what the TPM offers: algorithms, curves, commands, and with
  * TPM2_TestParms the key sizes no capability lists (RSA-3072, AES-256). */
-CK_RV tpm_probe(tpm_ctx *t, tpm_caps *c);
+T11_MUST_CHECK CK_RV tpm_probe(tpm_ctx *t, tpm_caps *c);
 /* tpm_caps as 12 bytes (the store's copy), and back; -1 if malformed. */
 void tpm_caps_encode(const tpm_caps *c, uint8_t out[12]);
-int tpm_caps_decode(const uint8_t *in, size_t len, tpm_caps *c);
+T11_MUST_CHECK int tpm_caps_decode(const uint8_t *in, size_t len, tpm_caps *c);
 /* The handles the TPM lists from first on of first's type (loaded
  * sessions: HMAC and policy), at most cap. Read-only: nothing is
  * flushed. Behind a resource manager only this connection's own. */
-CK_RV tpm_list_handles(tpm_ctx *t, uint32_t first, uint32_t *out, size_t cap,
+T11_MUST_CHECK CK_RV tpm_list_handles(tpm_ctx *t, uint32_t first, uint32_t *out, size_t cap,
 		       size_t *n);
-CK_RV tpm_random(tpm_ctx *t, uint8_t *out, size_t n);
-CK_RV tpm_stir_random(tpm_ctx *t, const uint8_t *in, size_t n);
+T11_MUST_CHECK CK_RV tpm_random(tpm_ctx *t, uint8_t *out, size_t n);
+T11_MUST_CHECK CK_RV tpm_stir_random(tpm_ctx *t, const uint8_t *in, size_t n);
 
 /* Makes sure a tpm11 primary storage key is at handle: creates and
  * persists it when the handle is free, accepts it when it is there and is
  * a restricted decryption key. Sets *name to its TPM Name. */
-CK_RV tpm_primary_setup(tpm_ctx *t, uint32_t handle, blob *name);
+T11_MUST_CHECK CK_RV tpm_primary_setup(tpm_ctx *t, uint32_t handle, blob *name);
 /* Uses the primary at handle; refuses it when its Name differs from
  * expected (another TPM, or a cleared one). */
-CK_RV tpm_primary_use(tpm_ctx *t, uint32_t handle, const blob *expected);
+T11_MUST_CHECK CK_RV tpm_primary_use(tpm_ctx *t, uint32_t handle, const blob *expected);
 
 /* authValue from a PIN: HMAC-SHA256(salt, PIN). */
-int tpm_pin_auth(const blob *salt, const char *pin, size_t pin_len,
+T11_MUST_CHECK int tpm_pin_auth(const blob *salt, const char *pin, size_t pin_len,
 		 uint8_t out[TPM_AUTH_LEN]);
 
 /* --- PINs in NV indices ------------------------------------------------- */
@@ -253,7 +255,7 @@ typedef struct {
  * indices will have (p->tag in; p->so and p->user out, the caller frees
  * their names). No TPM state changes: the caller records the plan first,
  * so a creation cut short can be cleared up (tpm_token_remove). */
-CK_RV tpm_token_plan(tpm_ctx *t, tpm_pins *p);
+T11_MUST_CHECK CK_RV tpm_token_plan(tpm_ctx *t, tpm_pins *p);
 /* Defines the planned indices: the SO index (authValue so_auth; policy
  * PolicyOR(PolicyAuthValue + PolicyCommandCode(NV_ChangeAuth), the
  * token's tag)) and the user index (authValue user_auth; policy PolicyOR
@@ -264,33 +266,33 @@ CK_RV tpm_token_plan(tpm_ctx *t, tpm_pins *p);
  * CKR_DEVICE_MEMORY: the TPM's NV is full (the error text says so);
  * CKR_FUNCTION_REJECTED: a planned handle was taken meanwhile (plan
  * again). */
-CK_RV tpm_token_create(tpm_ctx *t, const tpm_pins *p,
+T11_MUST_CHECK CK_RV tpm_token_create(tpm_ctx *t, const tpm_pins *p,
 		       const uint8_t so_auth[TPM_AUTH_LEN],
 		       const uint8_t user_auth[TPM_AUTH_LEN],
 		       const uint8_t secret[TPM_SECRET_LEN]);
 /* Undefines a token's indices (owner authorisation, empty), also when
  * their creation was cut short. An index already gone is fine; one whose
  * Name is not the token's is left alone. */
-CK_RV tpm_token_remove(tpm_ctx *t, const tpm_pins *p);
+T11_MUST_CHECK CK_RV tpm_token_remove(tpm_ctx *t, const tpm_pins *p);
 /* Whether nv is in the TPM with its recorded Name (NV_ReadPublic, no
  * change): CKR_OK, or CKR_TOKEN_NOT_RECOGNIZED with tpm_errmsg saying
  * whether it is gone or replaced. */
-CK_RV tpm_nv_check(tpm_ctx *t, const tpm_nv *nv);
+T11_MUST_CHECK CK_RV tpm_nv_check(tpm_ctx *t, const tpm_nv *nv);
 /* Proves auth (a PIN's authValue) for nv and reads its first n bytes,
  * both through a salted session that encrypts the response. A wrong PIN
  * is CKR_PIN_INCORRECT and counts against the dictionary-attack
  * counter; lockout is CKR_PIN_LOCKED; an index that is gone or replaced
  * CKR_TOKEN_NOT_RECOGNIZED. */
-CK_RV tpm_pin_read(tpm_ctx *t, const tpm_nv *nv,
+T11_MUST_CHECK CK_RV tpm_pin_read(tpm_ctx *t, const tpm_nv *nv,
 		   const uint8_t auth[TPM_AUTH_LEN], uint8_t *out, size_t n);
 /* TPM2_NV_ChangeAuth of the SO index (so) or the user index, proven with
  * its current authValue. In place: the old PIN stops working for every
  * copy of the store. */
-CK_RV tpm_pin_change(tpm_ctx *t, const tpm_pins *p, bool so,
+T11_MUST_CHECK CK_RV tpm_pin_change(tpm_ctx *t, const tpm_pins *p, bool so,
 		     const uint8_t old_auth[TPM_AUTH_LEN],
 		     const uint8_t new_auth[TPM_AUTH_LEN]);
 /* The SO sets a new user PIN: PolicySecret(SO index, so_auth). */
-CK_RV tpm_pin_reset(tpm_ctx *t, const tpm_pins *p,
+T11_MUST_CHECK CK_RV tpm_pin_reset(tpm_ctx *t, const tpm_pins *p,
 		    const uint8_t so_auth[TPM_AUTH_LEN],
 		    const uint8_t new_auth[TPM_AUTH_LEN]);
 
@@ -299,7 +301,7 @@ CK_RV tpm_pin_reset(tpm_ctx *t, const tpm_pins *p,
 /* --- PCRs ------------------------------------------------------------------ */
 
 /* "sha256:7,11" (or sha1:) into sel; -1 with a one-line reason in err. */
-int tpm_pcr_sel_parse(const char *s, tpm_pcr_sel *sel, char *err,
+T11_MUST_CHECK int tpm_pcr_sel_parse(const char *s, tpm_pcr_sel *sel, char *err,
 		      size_t errlen);
 /* sel as "sha256:7,11". */
 void tpm_pcr_sel_text(const tpm_pcr_sel *sel, char *out, size_t cap);
@@ -307,36 +309,36 @@ void tpm_pcr_sel_text(const tpm_pcr_sel *sel, char *out, size_t cap);
  * CKA_TPM11_PCRS): TPM algorithm ID (2 bytes, big-endian), mask (4
  * bytes), then the values; values may be empty (a request: "bind to
  * these"). decode: -1 if malformed; values NULL to skip them. */
-int tpm_pcr_encode(const tpm_pcr_sel *sel, const blob *values, blob *out);
-int tpm_pcr_decode(const uint8_t *in, size_t len, tpm_pcr_sel *sel,
+T11_MUST_CHECK int tpm_pcr_encode(const tpm_pcr_sel *sel, const blob *values, blob *out);
+T11_MUST_CHECK int tpm_pcr_decode(const uint8_t *in, size_t len, tpm_pcr_sel *sel,
 		   blob *values);
 /* The current values of sel's PCRs, concatenated in PCR order
  * (TPM2_PCR_Read). A bank the TPM does not keep is CKR_MECHANISM_INVALID
  * with tpm_errmsg saying so. */
-CK_RV tpm_pcr_read(tpm_ctx *t, const tpm_pcr_sel *sel, blob *values);
+T11_MUST_CHECK CK_RV tpm_pcr_read(tpm_ctx *t, const tpm_pcr_sel *sel, blob *values);
 /* A signer's public key (EC P-256, x||y) as the TPM2B_PUBLIC that the
  * key's policy names and LoadExternal loads. */
-int tpm_signer_pub(const uint8_t *xy, blob *out);
+T11_MUST_CHECK int tpm_signer_pub(const uint8_t *xy, blob *out);
 /* What a signer signs for sel and values: SHA-256(approvedPolicy). */
-int tpm_pcr_policy_hash(const tpm_pcr_sel *sel, const blob *values,
+T11_MUST_CHECK int tpm_pcr_policy_hash(const tpm_pcr_sel *sel, const blob *values,
 			uint8_t out[32]);
 /* k is bound to the signer pub (a stored TPM2B_PUBLIC); -1 if malformed. */
-int tpm_key_set_signer(tpm_key *k, const uint8_t *pub, size_t len);
+T11_MUST_CHECK int tpm_key_set_signer(tpm_key *k, const uint8_t *pub, size_t len);
 /* The signer's x||y (64 bytes) from its TPM2B_PUBLIC; -1 if malformed. */
-int tpm_signer_xy(const blob *pub, uint8_t xy[64]);
+T11_MUST_CHECK int tpm_signer_xy(const blob *pub, uint8_t xy[64]);
 /* The signed policies to try for k (taken over: freed with k or the next
  * call), newest first. */
 void tpm_key_set_policies(tpm_key *k, tpm_pcr_policy *p, size_t n);
 void tpm_pcr_policies_free(tpm_pcr_policy *p, size_t n);
 /* Makes k PCR-bound (from its stored attribute); -1 if malformed or out
  * of memory. */
-int tpm_key_set_pcrs(tpm_key *k, const uint8_t *attr, size_t len);
+T11_MUST_CHECK int tpm_key_set_pcrs(tpm_key *k, const uint8_t *attr, size_t len);
 
 /* Sets the authValue used for k (copied; wiped on tpm_key_clear). */
 void tpm_key_set_auth(tpm_key *k, const uint8_t *auth, size_t len);
 /* Context-saves and flushes k if loaded, keeping its auth: it leaves the
  * TPM's slots and comes back with one ContextLoad when used. */
-CK_RV tpm_key_park(tpm_ctx *t, tpm_key *k);
+T11_MUST_CHECK CK_RV tpm_key_park(tpm_ctx *t, tpm_key *k);
 /* Flushes k if loaded, frees its saved context, wipes its auth. Blobs
  * stay. */
 void tpm_key_unload(tpm_ctx *t, tpm_key *k);
@@ -354,14 +356,14 @@ void tpm_key_clear(tpm_ctx *t, tpm_key *k);
  * PolicyAuthorize(signer) + PolicyPassword: any PCR policy the signer
  * signs (tpm11 pcr-sign) authorises the key. */
 #define TPM_KEYGEN_DERIVE 0x1 /* EC keys: also ECDH (decrypt attribute) */
-CK_RV tpm_key_create(tpm_ctx *t, tpm_key_type type, unsigned flags,
+T11_MUST_CHECK CK_RV tpm_key_create(tpm_ctx *t, tpm_key_type type, unsigned flags,
 		     const uint8_t *auth, size_t auth_len,
 		     const tpm_pcr_sel *pcrs, blob *pcr_values,
 		     const blob *signer, blob *pub,
 		     blob *priv, blob *cdata, blob *chash, blob *cticket);
 /* A secret key from given bytes (AES: 16/32, HMAC: 1..64) under the SRK
  * with authValue auth; bytes and authValue travel encrypted. */
-CK_RV tpm_key_import(tpm_ctx *t, tpm_key_type type, const uint8_t *auth,
+T11_MUST_CHECK CK_RV tpm_key_import(tpm_ctx *t, tpm_key_type type, const uint8_t *auth,
 		     size_t auth_len, const uint8_t *value, size_t len,
 		     blob *pub, blob *priv);
 /* An asymmetric private key from outside the TPM (tpm11 import): the
@@ -384,20 +386,20 @@ typedef struct {
  * neither; with an empty authPolicy it cannot be duplicated either
  * (TPM2_Duplicate needs a policy session). sensitiveDataOrigin is clear
  * (attestation refuses the key). Fills the blobs for tpm_key_load. */
-CK_RV tpm_key_import_private(tpm_ctx *t, const tpm_privkey *k,
+T11_MUST_CHECK CK_RV tpm_key_import_private(tpm_ctx *t, const tpm_privkey *k,
 			     const uint8_t *auth, size_t auth_len, blob *pub,
 			     blob *priv);
 /* AES in mode (TPM2_ALG_CBC/CFB/ECB) over len bytes (a multiple of 16
  * except for CFB), chaining iv (16 bytes, updated). Plaintext crosses the
  * bus encrypted. */
-CK_RV tpm_aes(tpm_ctx *t, tpm_key *k, bool decrypt, uint16_t mode,
+T11_MUST_CHECK CK_RV tpm_aes(tpm_ctx *t, tpm_key *k, bool decrypt, uint16_t mode,
 	      uint8_t iv[16], const uint8_t *in, size_t len, uint8_t *out);
 /* HMAC with hash alg over data (any length). out: hash_len(alg). */
-CK_RV tpm_hmac(tpm_ctx *t, tpm_key *k, hash_algo alg, const uint8_t *data,
+T11_MUST_CHECK CK_RV tpm_hmac(tpm_ctx *t, tpm_key *k, hash_algo alg, const uint8_t *data,
 	       size_t len, uint8_t *out);
 /* ECDH: Z = d * peer point, the x-coordinate (field length); Z crosses
  * the bus encrypted. */
-CK_RV tpm_ecdh_zgen(tpm_ctx *t, tpm_key *k, ec_curve curve,
+T11_MUST_CHECK CK_RV tpm_ecdh_zgen(tpm_ctx *t, tpm_key *k, ec_curve curve,
 		    const uint8_t *x, const uint8_t *y, uint8_t *z);
 
 /* For other TPM code of tpm11 (src/tpm/attest.c): the ESAPI context, the
@@ -407,9 +409,9 @@ CK_RV tpm_ecdh_zgen(tpm_ctx *t, tpm_key *k, ec_curve curve,
 struct ESYS_CONTEXT;
 struct ESYS_CONTEXT *tpm_esys(tpm_ctx *t);
 uint32_t tpm_srk_tr(tpm_ctx *t);
-CK_RV tpm_session(tpm_ctx *t, uint32_t *sess);
-CK_RV tpm_key_load(tpm_ctx *t, tpm_key *k);
-CK_RV tpm_free_slot(tpm_ctx *t);
+T11_MUST_CHECK CK_RV tpm_session(tpm_ctx *t, uint32_t *sess);
+T11_MUST_CHECK CK_RV tpm_key_load(tpm_ctx *t, tpm_key *k);
+T11_MUST_CHECK CK_RV tpm_free_slot(tpm_ctx *t);
 void tpm_count(tpm_ctx *t, const char *what, uint32_t rc);
 
 /* The HMAC key type for a hash (HASH_SHA256 -> TPM_KEY_HMAC, ...), or
@@ -417,20 +419,20 @@ void tpm_count(tpm_ctx *t, const char *what, uint32_t rc);
 tpm_key_type tpm_hmac_type(hash_algo h);
 
 /* Parses a stored TPM2B_PUBLIC. */
-int tpm_pub_parse(const blob *pub, tpm_pubkey *out);
+T11_MUST_CHECK int tpm_pub_parse(const blob *pub, tpm_pubkey *out);
 /* A stored TPM2B_PUBLIC's authPolicy (up to 64 bytes into out, *len its
  * size, 0 when it has none). -1 if the blob does not parse. */
-int tpm_pub_policy(const blob *pub, uint8_t out[64], size_t *len);
+T11_MUST_CHECK int tpm_pub_policy(const blob *pub, uint8_t out[64], size_t *len);
 
 /* ECDSA over a digest (any length: truncated or padded to a hash size the
  * TPM knows, as ECDSA uses the leftmost bits). r||s, field-length halves. */
-CK_RV tpm_sign_ecdsa(tpm_ctx *t, tpm_key *k, ec_curve curve,
+T11_MUST_CHECK CK_RV tpm_sign_ecdsa(tpm_ctx *t, tpm_key *k, ec_curve curve,
 		     const uint8_t *digest, size_t dlen, uint8_t *sig,
 		     size_t *siglen);
 /* The raw RSA private operation on a modulus-length block. secret: the
  * result is a plaintext (decryption), so it crosses the bus encrypted; a
  * signature does not need that. */
-CK_RV tpm_rsa_raw(tpm_ctx *t, tpm_key *k, const uint8_t *in, size_t len,
+T11_MUST_CHECK CK_RV tpm_rsa_raw(tpm_ctx *t, tpm_key *k, const uint8_t *in, size_t len,
 		  bool secret, uint8_t *out, size_t *outlen);
 
 #endif

@@ -4,6 +4,8 @@
 #ifndef TPM11_UTIL_BLOB_H
 #define TPM11_UTIL_BLOB_H
 
+#include "util/check.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,6 +17,6 @@ typedef struct {
 /* Wipes and frees b's bytes; b is empty after (NULL is fine). */
 void blob_free(blob *b);
 /* b = a copy of data; 0, or -1 out of memory (b unchanged). */
-int blob_set(blob *b, const void *data, size_t len);
+T11_MUST_CHECK int blob_set(blob *b, const void *data, size_t len);
 
 #endif

@@ -437,8 +437,9 @@ activate(EVP_PKEY *ekpriv, const TPMT_PUBLIC *ek, const uint8_t *name,
 		return -1;
 	enc = blob->credential + 2 + ds;
 	enclen = blob->size - 2 - ds;
-	kdfa(ek->nameAlg, seed, ds, "INTEGRITY", NULL, 0, NULL, 0,
-	     (unsigned)ds * 8, hk);
+	if (kdfa(ek->nameAlg, seed, ds, "INTEGRITY", NULL, 0, NULL, 0,
+		 (unsigned)ds * 8, hk) != 0)
+		return -1;
 	{
 		uint8_t *buf = malloc(enclen + nl);
 
@@ -449,7 +450,9 @@ activate(EVP_PKEY *ekpriv, const TPMT_PUBLIC *ek, const uint8_t *name,
 	}
 	if (ml != ds || memcmp(mac, blob->credential + 2, ds) != 0)
 		return -1;
-	kdfa(ek->nameAlg, seed, ds, "STORAGE", name, nl, NULL, 0, bits, sym);
+	if (kdfa(ek->nameAlg, seed, ds, "STORAGE", name, nl, NULL, 0, bits,
+		 sym) != 0)
+		return -1;
 	cc = EVP_CIPHER_CTX_new();
 	EVP_DecryptInit_ex(cc, bits == 128 ? EVP_aes_128_cfb128()
 					   : EVP_aes_256_cfb128(),
@@ -628,9 +631,9 @@ test_evidence_round_trip(void **state)
 		memset(&ev, 0, sizeof(ev));
 		ev.format = fmts[i];
 		make_key_pub(&ev.key_pub, &k);
-		blob_set(&ev.cert_info, "\xff\x54\x43\x47", 4);
-		blob_set(&ev.cert_sig, sb, off);
-		blob_set(&ev.ak_pub, "\x00\x23", 2);
+		assert_int_equal(blob_set(&ev.cert_info, "\xff\x54\x43\x47", 4), 0);
+		assert_int_equal(blob_set(&ev.cert_sig, sb, off), 0);
+		assert_int_equal(blob_set(&ev.ak_pub, "\x00\x23", 2), 0);
 		ev.alg = -7;
 		if (fmts[i] == EV_WEBAUTHN)
 			assert_int_equal(ev_auth_data("example.org", &ev.key_pub,

@@ -17,6 +17,7 @@
 #include "attest/challenge.h"
 #include "attest/codec.h"
 #include "attest/evidence.h"
+#include "attest/tpmdata.h"
 #include "attest/verify.h"
 #include "pin.h"
 #include "tool.h"

@@ -515,8 +515,9 @@ check_store_db(report *r, const char *dir)
 		old_token *ot = NULL;
 		size_t n = 0;
 
-		if (store_open_old(dir, &s, err, sizeof(err)) == STORE_OK)
-			store_old_tokens(s, &ot, &n);
+		if (store_open_old(dir, &s, err, sizeof(err)) == STORE_OK &&
+		    store_old_tokens(s, &ot, &n) != STORE_OK)
+			n = 0;
 		free(ot);
 		store_close(s);
 		add(r, "store-schema", ST_FAIL, NULL,

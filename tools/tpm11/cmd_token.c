@@ -178,7 +178,7 @@ cmd_rmtoken(int argc, char **argv)
 	/* Tokens whose making or removal was cut short are cleared up
 	 * first (they are not listed). */
 	if (c->st != NULL && core_tpm(c) == CKR_OK)
-		token_finish_pending(c);
+		T11_IGNORE(token_finish_pending(c)); /* else tried again next time */
 	if ((t = tool_token(c, opts)) == NULL) {
 		core_close(c);
 		return 1;
