@@ -6,21 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pkcs11/module.h"
+#include <tss2/tss2_tpm2_types.h>
+
+#include "pkcs11/mech.h"
 #include "util/secure.h"
-
-/* The HMAC mechanism for hash h, from the one mechanism table. */
-static CK_MECHANISM_TYPE
-hmac_mech(hash_algo h)
-{
-	const mech_row *m;
-	size_t i;
-
-	for (i = 0; i < mech_count(); i++)
-		if ((m = mech_at(i))->kind == MECH_HMAC && m->hash == h)
-			return m->type;
-	return CKM_VENDOR_DEFINED;
-}
 
 CK_RV
 hmac_key_hash(attr_list *l, size_t len, hash_algo *h)
@@ -54,7 +43,7 @@ hmac_key_hash(attr_list *l, size_t len, hash_algo *h)
 			*h = HASH_SHA256;
 	}
 	/* The key says what it can do (v2.40 4.7). */
-	mt = hmac_mech(*h);
+	mt = mech_hmac_type(*h);
 	return attr_set(l, CKA_ALLOWED_MECHANISMS, &mt, sizeof(mt)) == 0
 		       ? CKR_OK : CKR_HOST_MEMORY;
 }
@@ -179,28 +168,21 @@ done:
 
 /* --- AES ------------------------------------------------------------------ */
 
+/* The AES modes' parameters (v2.40 2.14.x): none for ECB, the IV for CBC
+ * and CFB, CK_AES_CTR_PARAMS for CTR. */
 CK_RV
-aes_init_inlock(session *s, token *t, const mech_row *m, CK_MECHANISM_PTR mech,
-		token_obj *o, bool decrypt)
+aes_params(session *s, const mech_row *m, CK_MECHANISM_PTR mech,
+	   const token_obj *o, op_kind op)
 {
-	CK_ULONG kt = 0;
-
-	(void)t;
-	attr_get_ulong(&o->attrs, CKA_KEY_TYPE, &kt);
-	if (o->cls != CKO_SECRET_KEY || kt != CKK_AES || o->key.pub.data == NULL)
-		return CKR_KEY_TYPE_INCONSISTENT;
-	if (!attr_bool_or(&o->attrs, decrypt ? CKA_DECRYPT : CKA_ENCRYPT, false))
-		return CKR_KEY_FUNCTION_NOT_PERMITTED;
-	s->ctr_bits = 0;
-	if (m->tpm_mode == 0x44 /* ECB */) {
+	(void)o, (void)op;
+	if (m->tpm_mode == TPM2_ALG_ECB) {
 		if (mech->ulParameterLen != 0)
 			return CKR_MECHANISM_PARAM_INVALID;
 		memset(s->iv, 0, 16);
-	} else if (m->tpm_mode == 0x40 /* CTR */) {
-		/* v2.40 2.14.x CK_AES_CTR_PARAMS. The TPM counts over the
-		 * whole block; that equals a counter of ulCounterBits as long
-		 * as it does not wrap, so the blocks left before a wrap are
-		 * counted and more data is refused. */
+	} else if (m->tpm_mode == TPM2_ALG_CTR) {
+		/* The TPM counts over the whole block; that equals a counter
+		 * of ulCounterBits as long as it does not wrap, so the blocks
+		 * left before a wrap are counted and more data is refused. */
 		CK_AES_CTR_PARAMS *p = mech->pParameter;
 		uint64_t low = 0;
 		int i;
@@ -223,11 +205,6 @@ aes_init_inlock(session *s, token *t, const mech_row *m, CK_MECHANISM_PTR mech,
 			return CKR_MECHANISM_PARAM_INVALID;
 		memcpy(s->iv, mech->pParameter, 16);
 	}
-	s->op = decrypt ? OP_DECRYPT : OP_ENCRYPT;
-	s->mech = m;
-	s->op_key = o->id;
-	s->plen = 0;
-	s->op_multi = false;
 	return CKR_OK;
 }
 
@@ -235,7 +212,8 @@ aes_init_inlock(session *s, token *t, const mech_row *m, CK_MECHANISM_PTR mech,
 static bool
 aes_is_cfb(const session *s)
 {
-	return s->mech->tpm_mode == 0x43 || s->mech->tpm_mode == 0x40;
+	return s->mech->tpm_mode == TPM2_ALG_CFB ||
+	       s->mech->tpm_mode == TPM2_ALG_CTR;
 }
 
 /* How many bytes an update of len processes now: whole blocks, and for
@@ -416,8 +394,6 @@ aes_oneshot_inlock(session *s, token *t, const uint8_t *in, size_t len,
 	CK_ULONG a, b;
 	CK_RV rv;
 
-	if ((rv = op_single_inlock(s)) != CKR_OK)
-		return rv;
 	if (!aes_is_cfb(s) && (len % 16 != 0 || (dec && s->mech->pad && len == 0)) &&
 	    !(s->mech->pad && !dec)) {
 		session_end_ops(s);
@@ -483,7 +459,6 @@ CK_RV
 C_EncryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	      CK_OBJECT_HANDLE hKey)
 {
-	const mech_row *m;
 	session *s;
 	token *t;
 	token_obj *o;
@@ -493,15 +468,8 @@ C_EncryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	if (pMechanism == NULL)
 		return CKR_ARGUMENTS_BAD;
 	mod_lock();
-	if ((rv = op_begin_inlock(hSession, hKey, false, &s, &t, &o)) != CKR_OK)
-		goto out;
-	if ((m = mech_find(pMechanism->mechanism)) == NULL ||
-	    m->kind != MECH_AES) {
-		rv = CKR_MECHANISM_INVALID;
-		goto out;
-	}
-	rv = aes_init_inlock(s, t, m, pMechanism, o, false);
-out:
+	if ((rv = op_begin_inlock(hSession, hKey, false, &s, &t, &o)) == CKR_OK)
+		rv = mech_init_inlock(s, pMechanism, o, OP_ENCRYPT);
 	mod_unlock();
 	LOG_RV("C_EncryptInit", rv);
 	return rv;
@@ -511,19 +479,11 @@ CK_RV
 C_Encrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
 	  CK_BYTE_PTR pEncryptedData, CK_ULONG_PTR pulEncryptedDataLen)
 {
-	session *s;
-	token *t;
-	CK_RV rv;
-
 	CHECK_INIT();
 	if ((pData == NULL && ulDataLen) || pulEncryptedDataLen == NULL)
 		return op_args_bad(hSession, OP_ENCRYPT);
-	mod_lock();
-	if ((rv = op_get_inlock(hSession, OP_ENCRYPT, &s, &t)) == CKR_OK)
-		rv = aes_oneshot_inlock(s, t, pData, ulDataLen, pEncryptedData,
-					pulEncryptedDataLen);
-	mod_unlock();
-	return rv;
+	return op_crypt(hSession, OP_ENCRYPT, pData, ulDataLen, pEncryptedData,
+			pulEncryptedDataLen);
 }
 
 CK_RV
