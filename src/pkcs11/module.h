@@ -128,6 +128,13 @@ CK_RV aes_update_inlock(session *s, token *t, const uint8_t *in, size_t len,
 			CK_BYTE_PTR out, CK_ULONG_PTR outlen);
 CK_RV aes_final_inlock(session *s, token *t, CK_BYTE_PTR out,
 		       CK_ULONG_PTR outlen);
+/* The attributes of every secret key the module makes: class, key type,
+ * CKA_KEY_GEN_MECHANISM, CKA_LOCAL, CKA_SENSITIVE, CKA_EXTRACTABLE and from
+ * them CKA_ALWAYS_SENSITIVE and CKA_NEVER_EXTRACTABLE (true only for a
+ * key made here); CKA_PRIVATE true unless the template says. */
+CK_RV secret_key_attrs_set(attr_list *l, CK_KEY_TYPE kt,
+			   CK_MECHANISM_TYPE mech, bool local,
+			   bool sensitive, bool extractable);
 /* Appends to the session's HMAC data. */
 CK_RV session_buf_add(session *s, const uint8_t *p, size_t n);
 

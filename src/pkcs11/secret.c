@@ -49,18 +49,123 @@ hmac_key_hash(attr_list *l, size_t len, hash_algo *h)
 }
 
 CK_RV
+secret_key_attrs_set(attr_list *l, CK_KEY_TYPE kt, CK_MECHANISM_TYPE mech,
+		     bool local, bool sensitive, bool extractable)
+{
+	if (attr_set_ulong(l, CKA_CLASS, CKO_SECRET_KEY) ||
+	    attr_set_ulong(l, CKA_KEY_TYPE, kt) ||
+	    attr_set_ulong(l, CKA_KEY_GEN_MECHANISM, mech) ||
+	    attr_set_bool(l, CKA_LOCAL, local) ||
+	    attr_set_bool(l, CKA_SENSITIVE, sensitive) ||
+	    attr_set_bool(l, CKA_EXTRACTABLE, extractable) ||
+	    attr_set_bool(l, CKA_ALWAYS_SENSITIVE, local && sensitive) ||
+	    attr_set_bool(l, CKA_NEVER_EXTRACTABLE, local && !extractable))
+		return CKR_HOST_MEMORY;
+	if (!attr_find(l, CKA_PRIVATE) && attr_set_bool(l, CKA_PRIVATE, true))
+		return CKR_HOST_MEMORY;
+	return CKR_OK;
+}
+
+/* The TPM key type of a secret key made with m (C_GenerateKey), from its
+ * CKA_VALUE_LEN. */
+static CK_RV
+secret_key_type(const mech_row *m, attr_list *l, tpm_key_type *type)
+{
+	CK_ULONG len = 0;
+	hash_algo h;
+	CK_RV rv;
+
+	/* v2.40 2.8.3 / 2.14.x: CKA_VALUE_LEN is required */
+	if (!attr_get_ulong(l, CKA_VALUE_LEN, &len))
+		return CKR_TEMPLATE_INCOMPLETE;
+	if (m->key_type == CKK_AES && (len == 16 || len == 32)) {
+		*type = len == 16 ? TPM_KEY_AES_128 : TPM_KEY_AES_256;
+		return CKR_OK;
+	}
+	if (m->key_type != CKK_GENERIC_SECRET ||
+	    tpm_hmac_type(hash_by_len(len)) == TPM_KEY_NONE)
+		return CKR_KEY_SIZE_RANGE;
+	/* The TPM makes an HMAC key as long as its hash's digest: 20/32/48/64
+	 * bytes for SHA-1/256/384/512. */
+	if ((rv = hmac_key_hash(l, len, &h)) != CKR_OK)
+		return rv;
+	if (hash_len(h) != len) {
+		log_debug("C_GenerateKey: a %lu-byte HMAC key for a %zu-byte "
+			  "hash", (unsigned long)len, hash_len(h));
+		return CKR_TEMPLATE_INCONSISTENT;
+	}
+	*type = tpm_hmac_type(h);
+	return CKR_OK;
+}
+
+/* The attributes of a secret key the TPM makes with m: what the template
+ * may not ask for, then what the key is. */
+static CK_RV
+secret_key_attrs(const mech_row *m, attr_list *l)
+{
+	CK_KEY_TYPE kt = m->key_type;
+	CK_ATTRIBUTE_TYPE use[2];
+	CK_ULONG v;
+	size_t i;
+	bool b;
+
+	/* The value stays in the TPM: sensitive, never extractable. */
+	if (attr_get_bool(l, CKA_SENSITIVE, &b) && !b) {
+		log_debug("C_GenerateKey: CKA_SENSITIVE false is impossible");
+		return CKR_TEMPLATE_INCONSISTENT;
+	}
+	if (attr_get_bool(l, CKA_EXTRACTABLE, &b) && b) {
+		log_debug("C_GenerateKey: CKA_EXTRACTABLE true is impossible");
+		return CKR_TEMPLATE_INCONSISTENT;
+	}
+	if (attr_find(l, CKA_VALUE) != NULL ||
+	    (attr_get_ulong(l, CKA_KEY_TYPE, &v) && v != kt) ||
+	    (attr_get_ulong(l, CKA_CLASS, &v) && v != CKO_SECRET_KEY)) {
+		log_debug("C_GenerateKey: value, class or key type conflict");
+		return CKR_TEMPLATE_INCONSISTENT;
+	}
+	if (secret_key_attrs_set(l, kt, m->type, true, true, false) != CKR_OK ||
+	    attr_set_bool(l, CKA_COPYABLE, false))
+		return CKR_HOST_MEMORY;
+	/* An AES key encrypts and decrypts, an HMAC key signs and
+	 * verifies, unless the template says otherwise. */
+	use[0] = kt == CKK_AES ? CKA_ENCRYPT : CKA_SIGN;
+	use[1] = kt == CKK_AES ? CKA_DECRYPT : CKA_VERIFY;
+	for (i = 0; i < 2; i++)
+		if (!attr_find(l, use[i]))
+			attr_set_bool(l, use[i], true);
+	return CKR_OK;
+}
+
+/* Makes the key in the TPM and its object (l taken over). */
+static CK_RV
+secret_generate_inlock(CK_SESSION_HANDLE h, tpm_key_type type, attr_list *l,
+		       CK_OBJECT_HANDLE_PTR out)
+{
+	blob pub = {0}, priv = {0};
+	session *s;
+	token *t;
+	CK_RV rv;
+
+	if ((rv = session_get_inlock(h, &s, &t)) != CKR_OK)
+		return rv;
+	if (attr_bool_or(l, CKA_TOKEN, false) && !(s->flags & CKF_RW_SESSION))
+		return CKR_SESSION_READ_ONLY;
+	if ((rv = token_create_secret(mod.c, t, type, l, &pub, &priv)) == CKR_OK)
+		rv = object_make_key_inlock(s, t, l, &pub, &priv, out);
+	blob_free(&pub);
+	blob_free(&priv);
+	return rv;
+}
+
+CK_RV
 C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	      CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount,
 	      CK_OBJECT_HANDLE_PTR phKey)
 {
-	attr_list l;
-	blob pub = {0}, priv = {0};
+	const mech_row *m;
 	tpm_key_type type;
-	CK_ULONG len = 0, kt;
-	session *s;
-	token *t;
-	bool b;
-	hash_algo h;
+	attr_list l;
 	CK_RV rv;
 
 	CHECK_INIT();
@@ -68,8 +173,8 @@ C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 		return CKR_ARGUMENTS_BAD;
 	if ((rv = session_check(hSession)) != CKR_OK)
 		return rv;
-	if (pMechanism->mechanism != CKM_AES_KEY_GEN &&
-	    pMechanism->mechanism != CKM_GENERIC_SECRET_KEY_GEN) {
+	if ((m = mech_find(pMechanism->mechanism)) == NULL ||
+	    !(m->flags & CKF_GENERATE)) {
 		log_debug("C_GenerateKey: mechanism 0x%lx not offered",
 			  (unsigned long)pMechanism->mechanism);
 		return CKR_MECHANISM_INVALID;
@@ -78,89 +183,12 @@ C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 		return CKR_MECHANISM_PARAM_INVALID;
 	if ((rv = attr_list_from_template(&l, pTemplate, ulCount)) != CKR_OK)
 		return rv;
-	kt = pMechanism->mechanism == CKM_AES_KEY_GEN ? CKK_AES
-						      : CKK_GENERIC_SECRET;
-	if (!attr_get_ulong(&l, CKA_VALUE_LEN, &len)) {
-		/* v2.40 2.8.3 / 2.14.x: CKA_VALUE_LEN is required */
-		rv = CKR_TEMPLATE_INCOMPLETE;
-		goto done;
+	if ((rv = secret_key_type(m, &l, &type)) == CKR_OK &&
+	    (rv = secret_key_attrs(m, &l)) == CKR_OK) {
+		mod_lock();
+		rv = secret_generate_inlock(hSession, type, &l, phKey);
+		mod_unlock();
 	}
-	if (kt == CKK_AES && (len == 16 || len == 32)) {
-		type = len == 16 ? TPM_KEY_AES_128 : TPM_KEY_AES_256;
-	} else if (kt == CKK_GENERIC_SECRET &&
-		   tpm_hmac_type(hash_by_len(len)) != TPM_KEY_NONE) {
-		/* The TPM makes an HMAC key as long as its hash's digest:
-		 * 20/32/48/64 bytes for SHA-1/256/384/512. */
-		if ((rv = hmac_key_hash(&l, len, &h)) != CKR_OK)
-			goto done;
-		if (hash_len(h) != len) {
-			log_debug("C_GenerateKey: a %lu-byte HMAC key for a "
-				  "%zu-byte hash", (unsigned long)len,
-				  hash_len(h));
-			rv = CKR_TEMPLATE_INCONSISTENT;
-			goto done;
-		}
-		type = tpm_hmac_type(h);
-	} else {
-		rv = CKR_KEY_SIZE_RANGE;
-		goto done;
-	}
-	/* The value stays in the TPM: sensitive, never extractable. */
-	if (attr_get_bool(&l, CKA_SENSITIVE, &b) && !b) {
-		log_debug("C_GenerateKey: CKA_SENSITIVE false is impossible");
-		rv = CKR_TEMPLATE_INCONSISTENT;
-	} else if (attr_get_bool(&l, CKA_EXTRACTABLE, &b) && b) {
-		log_debug("C_GenerateKey: CKA_EXTRACTABLE true is impossible");
-		rv = CKR_TEMPLATE_INCONSISTENT;
-	} else if (attr_find(&l, CKA_VALUE) != NULL ||
-		   (attr_get_ulong(&l, CKA_KEY_TYPE, &len) && len != kt) ||
-		   (attr_get_ulong(&l, CKA_CLASS, &len) &&
-		    len != CKO_SECRET_KEY)) {
-		log_debug("C_GenerateKey: value, class or key type conflict");
-		rv = CKR_TEMPLATE_INCONSISTENT;
-	}
-	if (rv != CKR_OK)
-		goto done;
-	if (attr_set_ulong(&l, CKA_CLASS, CKO_SECRET_KEY) ||
-	    attr_set_ulong(&l, CKA_KEY_TYPE, kt) ||
-	    attr_set_bool(&l, CKA_SENSITIVE, true) ||
-	    attr_set_bool(&l, CKA_EXTRACTABLE, false) ||
-	    attr_set_bool(&l, CKA_ALWAYS_SENSITIVE, true) ||
-	    attr_set_bool(&l, CKA_NEVER_EXTRACTABLE, true) ||
-	    attr_set_bool(&l, CKA_LOCAL, true) ||
-	    attr_set_ulong(&l, CKA_KEY_GEN_MECHANISM, pMechanism->mechanism) ||
-	    attr_set_bool(&l, CKA_COPYABLE, false)) {
-		rv = CKR_HOST_MEMORY;
-		goto done;
-	}
-	if (!attr_find(&l, CKA_PRIVATE))
-		attr_set_bool(&l, CKA_PRIVATE, true);
-	if (kt == CKK_AES) {
-		if (!attr_find(&l, CKA_ENCRYPT))
-			attr_set_bool(&l, CKA_ENCRYPT, true);
-		if (!attr_find(&l, CKA_DECRYPT))
-			attr_set_bool(&l, CKA_DECRYPT, true);
-	} else {
-		if (!attr_find(&l, CKA_SIGN))
-			attr_set_bool(&l, CKA_SIGN, true);
-		if (!attr_find(&l, CKA_VERIFY))
-			attr_set_bool(&l, CKA_VERIFY, true);
-	}
-	mod_lock();
-	if ((rv = session_get_inlock(hSession, &s, &t)) != CKR_OK)
-		goto out;
-	if (attr_bool_or(&l, CKA_TOKEN, false) && !(s->flags & CKF_RW_SESSION)) {
-		rv = CKR_SESSION_READ_ONLY;
-		goto out;
-	}
-	if ((rv = token_create_secret(mod.c, t, type, &l, &pub, &priv)) != CKR_OK)
-		goto out;
-	rv = object_make_key_inlock(s, t, &l, &pub, &priv, phKey);
-out:
-	mod_unlock();
-done:
-	blob_free(&pub);
-	blob_free(&priv);
 	attr_list_clear(&l);
 	LOG_RV("C_GenerateKey", rv);
 	return rv;
