@@ -6,15 +6,17 @@
 #include <string.h>
 
 #include "crypto/pkey.h"
-#include "pkcs11/module.h"
+#include "pkcs11/mech.h"
 #include "util/secure.h"
 
-static CK_RV
-oaep_params(CK_MECHANISM_PTR m, session *s)
+CK_RV
+decrypt_oaep_params(session *s, const mech_row *m, CK_MECHANISM_PTR mech,
+		    const token_obj *o, op_kind op)
 {
-	CK_RSA_PKCS_OAEP_PARAMS *p = m->pParameter;
+	CK_RSA_PKCS_OAEP_PARAMS *p = mech->pParameter;
 
-	if (p == NULL || m->ulParameterLen != sizeof(*p))
+	(void)m, (void)o, (void)op;
+	if (p == NULL || mech->ulParameterLen != sizeof(*p))
 		return CKR_MECHANISM_PARAM_INVALID;
 	if (mech_hash(p->hashAlg) == HASH_NONE ||
 	    mech_mgf_hash(p->mgf) == HASH_NONE)
@@ -33,12 +35,38 @@ oaep_params(CK_MECHANISM_PTR m, session *s)
 	return CKR_OK;
 }
 
+int
+decrypt_unpad_none(const session *s, const uint8_t *em, size_t modlen,
+		   uint8_t *msg, size_t size)
+{
+	(void)s;
+	if (modlen > size)
+		return -1;
+	memcpy(msg, em, modlen);
+	return (int)modlen;
+}
+
+int
+decrypt_unpad_pkcs1(const session *s, const uint8_t *em, size_t modlen,
+		    uint8_t *msg, size_t size)
+{
+	(void)s;
+	return rsa_unpad_pkcs1(em, modlen, msg, size);
+}
+
+int
+decrypt_unpad_oaep(const session *s, const uint8_t *em, size_t modlen,
+		   uint8_t *msg, size_t size)
+{
+	return rsa_unpad_oaep(em, modlen, mech_hash(s->oaep.hashAlg),
+			      mech_mgf_hash(s->oaep.mgf), s->label,
+			      s->oaep.ulSourceDataLen, msg, size);
+}
+
 CK_RV
 C_DecryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	      CK_OBJECT_HANDLE hKey)
 {
-	const mech_row *m;
-	CK_KEY_TYPE kt = (CK_KEY_TYPE)-1;
 	session *s;
 	token *t;
 	token_obj *o;
@@ -48,42 +76,62 @@ C_DecryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	if (pMechanism == NULL)
 		return CKR_ARGUMENTS_BAD;
 	mod_lock();
-	if ((rv = op_begin_inlock(hSession, hKey, true, &s, &t, &o)) != CKR_OK)
-		goto out;
-	m = mech_find(pMechanism->mechanism);
-	if (m != NULL && m->kind == MECH_AES) {
-		rv = aes_init_inlock(s, t, m, pMechanism, o, true);
-		goto out;
-	}
-	if (m == NULL || m->hash != HASH_NONE ||
-	    (m->kind != MECH_RSA_PKCS && m->kind != MECH_RSA_X509 &&
-	     m->kind != MECH_RSA_OAEP)) {
-		rv = CKR_MECHANISM_INVALID;
-		goto out;
-	}
-	attr_get_ulong(&o->attrs, CKA_KEY_TYPE, &kt);
-	if (o->cls != CKO_PRIVATE_KEY || kt != CKK_RSA ||
-	    o->key.pub.data == NULL) {
-		rv = CKR_KEY_TYPE_INCONSISTENT;
-		goto out;
-	}
-	if (!attr_bool_or(&o->attrs, CKA_DECRYPT, false)) {
-		rv = CKR_KEY_FUNCTION_NOT_PERMITTED;
-		goto out;
-	}
-	if (m->kind == MECH_RSA_OAEP) {
-		if ((rv = oaep_params(pMechanism, s)) != CKR_OK)
-			goto out;
-	} else if (pMechanism->ulParameterLen != 0) {
-		rv = CKR_MECHANISM_PARAM_INVALID;
-		goto out;
-	}
-	s->op = OP_DECRYPT;
-	s->mech = m;
-	s->op_key = o->id;
-out:
+	if ((rv = op_begin_inlock(hSession, hKey, true, &s, &t, &o)) == CKR_OK)
+		rv = mech_init_inlock(s, pMechanism, o, OP_DECRYPT);
 	mod_unlock();
 	LOG_RV("C_DecryptInit", rv);
+	return rv;
+}
+
+/* RSA: the TPM's raw private operation on the ciphertext, then the
+ * mechanism's unpadding (mech.c's table). The two-call convention as for
+ * C_Sign: a query or a short buffer keeps the operation. */
+CK_RV
+decrypt_rsa_inlock(session *s, token *t, const uint8_t *in, size_t len,
+		   CK_BYTE_PTR out, CK_ULONG_PTR outlen)
+{
+	uint8_t em[512], msg[512];
+	size_t modlen, emlen = 0;
+	token_obj *o;
+	int n;
+	CK_RV rv;
+
+	if ((o = object_get_inlock(t, (CK_OBJECT_HANDLE)s->op_key)) == NULL) {
+		session_end_ops(s);
+		return CKR_USER_NOT_LOGGED_IN;
+	}
+	modlen = o->pub.n_len;
+	/* Length query: the modulus length always suffices (v2.40 5.2). */
+	if (out == NULL) {
+		*outlen = modlen;
+		return CKR_OK;
+	}
+	if (len != modlen) {
+		session_end_ops(s);
+		return CKR_ENCRYPTED_DATA_LEN_RANGE;
+	}
+	rv = token_rsa_raw(mod.c, t, o, in, modlen, true, em, &emlen);
+	if (rv != CKR_OK) {
+		session_end_ops(s);
+		if (rv == CKR_DATA_INVALID || rv == CKR_DATA_LEN_RANGE)
+			rv = CKR_ENCRYPTED_DATA_INVALID;
+		return rv;
+	}
+	n = s->mech->ops->unpad(s, em, modlen, msg, sizeof(msg));
+	secure_zero(em, sizeof(em));
+	if (n < 0) {
+		session_end_ops(s);
+		rv = CKR_ENCRYPTED_DATA_INVALID;
+	} else if (*outlen < (CK_ULONG)n) {
+		/* Keeps the operation: the caller asks again. */
+		*outlen = (CK_ULONG)n;
+		rv = CKR_BUFFER_TOO_SMALL;
+	} else {
+		memcpy(out, msg, (size_t)n);
+		*outlen = (CK_ULONG)n;
+		session_end_ops(s);
+	}
+	secure_zero(msg, sizeof(msg));
 	return rv;
 }
 
@@ -92,84 +140,11 @@ C_Decrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedData,
 	  CK_ULONG ulEncryptedDataLen, CK_BYTE_PTR pData,
 	  CK_ULONG_PTR pulDataLen)
 {
-	uint8_t em[512], msg[512];
-	size_t modlen, emlen = 0;
-	session *s;
-	token *t;
-	token_obj *o;
-	int n;
-	CK_RV rv;
-
 	CHECK_INIT();
 	if (pEncryptedData == NULL || pulDataLen == NULL)
 		return op_args_bad(hSession, OP_DECRYPT);
-	mod_lock();
-	if ((rv = op_get_inlock(hSession, OP_DECRYPT, &s, &t)) != CKR_OK ||
-	    (rv = op_single_inlock(s)) != CKR_OK)
-		goto out;
-	if (s->mech->kind == MECH_AES) {
-		rv = aes_oneshot_inlock(s, t, pEncryptedData, ulEncryptedDataLen,
-					pData, pulDataLen);
-		goto out;
-	}
-	if ((o = object_get_inlock(t, (CK_OBJECT_HANDLE)s->op_key)) == NULL) {
-		session_end_ops(s);
-		rv = CKR_USER_NOT_LOGGED_IN;
-		goto out;
-	}
-	modlen = o->pub.n_len;
-	/* Length query: the modulus length always suffices (v2.40 5.2). */
-	if (pData == NULL) {
-		*pulDataLen = modlen;
-		goto out;
-	}
-	if (ulEncryptedDataLen != modlen) {
-		session_end_ops(s);
-		rv = CKR_ENCRYPTED_DATA_LEN_RANGE;
-		goto out;
-	}
-	rv = token_rsa_raw(mod.c, t, o, pEncryptedData, modlen, true, em,
-			   &emlen);
-	if (rv != CKR_OK) {
-		session_end_ops(s);
-		if (rv == CKR_DATA_INVALID || rv == CKR_DATA_LEN_RANGE)
-			rv = CKR_ENCRYPTED_DATA_INVALID;
-		goto out;
-	}
-	switch (s->mech->kind) {
-	case MECH_RSA_X509:
-		memcpy(msg, em, modlen);
-		n = (int)modlen;
-		break;
-	case MECH_RSA_PKCS:
-		n = rsa_unpad_pkcs1(em, modlen, msg, sizeof(msg));
-		break;
-	default:
-		n = rsa_unpad_oaep(em, modlen, mech_hash(s->oaep.hashAlg),
-				   mech_mgf_hash(s->oaep.mgf), s->label,
-				   s->oaep.ulSourceDataLen, msg, sizeof(msg));
-		break;
-	}
-	secure_zero(em, sizeof(em));
-	if (n < 0) {
-		session_end_ops(s);
-		rv = CKR_ENCRYPTED_DATA_INVALID;
-		goto out;
-	}
-	if (*pulDataLen < (CK_ULONG)n) {
-		/* Keeps the operation: the caller asks again. */
-		*pulDataLen = (CK_ULONG)n;
-		rv = CKR_BUFFER_TOO_SMALL;
-	} else {
-		memcpy(pData, msg, (size_t)n);
-		*pulDataLen = (CK_ULONG)n;
-		session_end_ops(s);
-	}
-	secure_zero(msg, sizeof(msg));
-out:
-	mod_unlock();
-	LOG_RV("C_Decrypt", rv);
-	return rv;
+	return op_crypt(hSession, OP_DECRYPT, pEncryptedData,
+			ulEncryptedDataLen, pData, pulDataLen);
 }
 
 CK_RV

@@ -3,12 +3,11 @@
  * 5.10: digesting involves no object). */
 #include <string.h>
 
-#include "pkcs11/module.h"
+#include "pkcs11/mech.h"
 
 CK_RV
 C_DigestInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism)
 {
-	const mech_row *m;
 	session *s;
 	token *t;
 	CK_RV rv;
@@ -23,22 +22,7 @@ C_DigestInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism)
 		rv = CKR_OPERATION_ACTIVE;
 		goto out;
 	}
-	if ((m = mech_find(pMechanism->mechanism)) == NULL ||
-	    m->kind != MECH_DIGEST) {
-		rv = CKR_MECHANISM_INVALID;
-		goto out;
-	}
-	if (pMechanism->ulParameterLen != 0) {
-		rv = CKR_MECHANISM_PARAM_INVALID;
-		goto out;
-	}
-	if ((s->hctx = hash_ctx_new(m->hash)) == NULL) {
-		rv = CKR_HOST_MEMORY;
-		goto out;
-	}
-	s->op = OP_DIGEST;
-	s->mech = m;
-	s->op_multi = false;
+	rv = mech_init_inlock(s, pMechanism, NULL, OP_DIGEST);
 out:
 	mod_unlock();
 	return rv;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "crypto/pkey.h"
+#include "pkcs11/mech.h"
 #include "util/secure.h"
 #include "pkcs11/interface.h"
 
@@ -281,11 +282,7 @@ op_part_inlock(CK_SESSION_HANDLE h, op_kind op, session **s, token **t)
 
 	if ((rv = op_get_inlock(h, op, s, t)) != CKR_OK)
 		return rv;
-	/* Multi-part: the hashing signature mechanisms (v2.40 2.3, 2.1.x)
-	 * and AES; RSA decryption and the raw signatures are single-part. */
-	multi = op == OP_DECRYPT || op == OP_ENCRYPT
-		? (*s)->mech->kind == MECH_AES
-		: (*s)->mech->hash != HASH_NONE;
+	multi = mech_multipart((*s)->mech, op);
 	if (!multi) {
 		session_end_ops(*s);
 		return CKR_FUNCTION_NOT_SUPPORTED;
@@ -331,6 +328,23 @@ op_args_bad(CK_SESSION_HANDLE h, op_kind op)
 		session_end_ops(s);
 	mod_unlock();
 	return CKR_ARGUMENTS_BAD;
+}
+
+CK_RV
+op_crypt(CK_SESSION_HANDLE h, op_kind op, const uint8_t *in, size_t len,
+	 CK_BYTE_PTR out, CK_ULONG_PTR outlen)
+{
+	session *s;
+	token *t;
+	CK_RV rv;
+
+	mod_lock();
+	if ((rv = op_get_inlock(h, op, &s, &t)) == CKR_OK &&
+	    (rv = op_single_inlock(s)) == CKR_OK)
+		rv = s->mech->ops->crypt(s, t, in, len, out, outlen);
+	mod_unlock();
+	LOG_RV(op == OP_ENCRYPT ? "C_Encrypt" : "C_Decrypt", rv);
+	return rv;
 }
 
 CK_RV

@@ -19,7 +19,7 @@ typedef enum {
 	OP_NONE = 0, OP_SIGN, OP_DIGEST, OP_VERIFY, OP_DECRYPT, OP_ENCRYPT
 } op_kind;
 
-typedef struct mech_row mech_row;
+typedef struct mech_row mech_row; /* pkcs11/mech.h */
 
 typedef struct session {
 	CK_SESSION_HANDLE handle;
@@ -111,33 +111,6 @@ void session_end_ops(session *s);
 /* Blank-padded copy into a fixed-size PKCS#11 string field. */
 void pad_string(CK_UTF8CHAR *dst, size_t size, const char *src);
 
-/* PSS parameters (v2.40 2.1.13) checked against the mechanism and a key of
- * modbits bits. */
-CK_RV mech_pss_params(const mech_row *m, CK_MECHANISM_PTR mech,
-		      unsigned modbits, CK_RSA_PKCS_PSS_PARAMS *out);
-hash_algo mech_hash(CK_MECHANISM_TYPE m);
-hash_algo mech_mgf_hash(CK_RSA_PKCS_MGF_TYPE g);
-
-/* Mechanisms. */
-struct mech_row {
-	CK_MECHANISM_TYPE type;
-	CK_KEY_TYPE key_type;
-	hash_algo hash;            /* HASH_NONE: the caller hashed */
-	enum { MECH_ECDSA, MECH_RSA_PKCS, MECH_RSA_PSS, MECH_RSA_X509,
-	       MECH_KEYGEN, MECH_DIGEST, MECH_RSA_OAEP, MECH_DERIVE,
-	       MECH_SECRET_GEN, MECH_AES, MECH_HMAC } kind;
-	CK_ULONG min_bits, max_bits;
-	uint16_t tpm_mode;        /* MECH_AES: TPM2_ALG_CBC, ... */
-	bool pad;                 /* MECH_AES: PKCS#7 padding */
-};
-const mech_row *mech_find(CK_MECHANISM_TYPE type);
-/* Whether a TPM with TPM_HAS_* bits has offers m, with the key sizes it
- * offers it with. */
-bool mech_offered(const mech_row *m, uint32_t has, CK_ULONG *min,
-		  CK_ULONG *max);
-size_t mech_count(void);
-const mech_row *mech_at(size_t i);
-
 /* Objects visible to the session's application (private only when the
  * user is logged in). NULL when the handle is not one of them. */
 token_obj *object_get_inlock(token *t, CK_OBJECT_HANDLE h);
@@ -151,14 +124,17 @@ token_obj *object_get_inlock(token *t, CK_OBJECT_HANDLE h);
  * 48 SHA-384, 64 SHA-512, else SHA-256). Sets CKA_ALLOWED_MECHANISMS to
  * that one mechanism. */
 CK_RV hmac_key_hash(attr_list *l, size_t len, hash_algo *h);
-CK_RV aes_init_inlock(session *s, token *t, const mech_row *m,
-		      CK_MECHANISM_PTR mech, token_obj *o, bool decrypt);
 CK_RV aes_update_inlock(session *s, token *t, const uint8_t *in, size_t len,
 			CK_BYTE_PTR out, CK_ULONG_PTR outlen);
 CK_RV aes_final_inlock(session *s, token *t, CK_BYTE_PTR out,
 		       CK_ULONG_PTR outlen);
-CK_RV aes_oneshot_inlock(session *s, token *t, const uint8_t *in, size_t len,
-			 CK_BYTE_PTR out, CK_ULONG_PTR outlen);
+/* The attributes of every secret key the module makes: class, key type,
+ * CKA_KEY_GEN_MECHANISM, CKA_LOCAL, CKA_SENSITIVE, CKA_EXTRACTABLE and from
+ * them CKA_ALWAYS_SENSITIVE and CKA_NEVER_EXTRACTABLE (true only for a
+ * key made here); CKA_PRIVATE true unless the template says. */
+CK_RV secret_key_attrs_set(attr_list *l, CK_KEY_TYPE kt,
+			   CK_MECHANISM_TYPE mech, bool local,
+			   bool sensitive, bool extractable);
 /* Appends to the session's HMAC data. */
 CK_RV session_buf_add(session *s, const uint8_t *p, size_t n);
 
@@ -187,6 +163,11 @@ CK_RV op_single_inlock(session *s);
  * arguments: ends operation op of session h when it is the active one,
  * and returns CKR_ARGUMENTS_BAD. Takes the lock. */
 CK_RV op_args_bad(CK_SESSION_HANDLE h, op_kind op);
+/* C_Encrypt, C_Decrypt (op OP_ENCRYPT or OP_DECRYPT): the single-part
+ * call on the active operation, by its mechanism's crypt hook. Takes the
+ * lock. */
+CK_RV op_crypt(CK_SESSION_HANDLE h, op_kind op, const uint8_t *in,
+	       size_t len, CK_BYTE_PTR out, CK_ULONG_PTR outlen);
 /* C_SignUpdate / C_VerifyUpdate (op OP_SIGN or OP_VERIFY): hashes or, for
  * HMAC, collects the part; ends the operation on error. */
 CK_RV op_update_inlock(CK_SESSION_HANDLE h, op_kind op,

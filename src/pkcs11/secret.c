@@ -6,21 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pkcs11/module.h"
+#include <tss2/tss2_tpm2_types.h>
+
+#include "pkcs11/mech.h"
 #include "util/secure.h"
-
-/* The HMAC mechanism for hash h, from the one mechanism table. */
-static CK_MECHANISM_TYPE
-hmac_mech(hash_algo h)
-{
-	const mech_row *m;
-	size_t i;
-
-	for (i = 0; i < mech_count(); i++)
-		if ((m = mech_at(i))->kind == MECH_HMAC && m->hash == h)
-			return m->type;
-	return CKM_VENDOR_DEFINED;
-}
 
 CK_RV
 hmac_key_hash(attr_list *l, size_t len, hash_algo *h)
@@ -54,9 +43,119 @@ hmac_key_hash(attr_list *l, size_t len, hash_algo *h)
 			*h = HASH_SHA256;
 	}
 	/* The key says what it can do (v2.40 4.7). */
-	mt = hmac_mech(*h);
+	mt = mech_hmac_type(*h);
 	return attr_set(l, CKA_ALLOWED_MECHANISMS, &mt, sizeof(mt)) == 0
 		       ? CKR_OK : CKR_HOST_MEMORY;
+}
+
+CK_RV
+secret_key_attrs_set(attr_list *l, CK_KEY_TYPE kt, CK_MECHANISM_TYPE mech,
+		     bool local, bool sensitive, bool extractable)
+{
+	if (attr_set_ulong(l, CKA_CLASS, CKO_SECRET_KEY) ||
+	    attr_set_ulong(l, CKA_KEY_TYPE, kt) ||
+	    attr_set_ulong(l, CKA_KEY_GEN_MECHANISM, mech) ||
+	    attr_set_bool(l, CKA_LOCAL, local) ||
+	    attr_set_bool(l, CKA_SENSITIVE, sensitive) ||
+	    attr_set_bool(l, CKA_EXTRACTABLE, extractable) ||
+	    attr_set_bool(l, CKA_ALWAYS_SENSITIVE, local && sensitive) ||
+	    attr_set_bool(l, CKA_NEVER_EXTRACTABLE, local && !extractable))
+		return CKR_HOST_MEMORY;
+	if (!attr_find(l, CKA_PRIVATE) && attr_set_bool(l, CKA_PRIVATE, true))
+		return CKR_HOST_MEMORY;
+	return CKR_OK;
+}
+
+/* The TPM key type of a secret key made with m (C_GenerateKey), from its
+ * CKA_VALUE_LEN. */
+static CK_RV
+secret_key_type(const mech_row *m, attr_list *l, tpm_key_type *type)
+{
+	CK_ULONG len = 0;
+	hash_algo h;
+	CK_RV rv;
+
+	/* v2.40 2.8.3 / 2.14.x: CKA_VALUE_LEN is required */
+	if (!attr_get_ulong(l, CKA_VALUE_LEN, &len))
+		return CKR_TEMPLATE_INCOMPLETE;
+	if (m->key_type == CKK_AES && (len == 16 || len == 32)) {
+		*type = len == 16 ? TPM_KEY_AES_128 : TPM_KEY_AES_256;
+		return CKR_OK;
+	}
+	if (m->key_type != CKK_GENERIC_SECRET ||
+	    tpm_hmac_type(hash_by_len(len)) == TPM_KEY_NONE)
+		return CKR_KEY_SIZE_RANGE;
+	/* The TPM makes an HMAC key as long as its hash's digest: 20/32/48/64
+	 * bytes for SHA-1/256/384/512. */
+	if ((rv = hmac_key_hash(l, len, &h)) != CKR_OK)
+		return rv;
+	if (hash_len(h) != len) {
+		log_debug("C_GenerateKey: a %lu-byte HMAC key for a %zu-byte "
+			  "hash", (unsigned long)len, hash_len(h));
+		return CKR_TEMPLATE_INCONSISTENT;
+	}
+	*type = tpm_hmac_type(h);
+	return CKR_OK;
+}
+
+/* The attributes of a secret key the TPM makes with m: what the template
+ * may not ask for, then what the key is. */
+static CK_RV
+secret_key_attrs(const mech_row *m, attr_list *l)
+{
+	CK_KEY_TYPE kt = m->key_type;
+	CK_ATTRIBUTE_TYPE use[2];
+	CK_ULONG v;
+	size_t i;
+	bool b;
+
+	/* The value stays in the TPM: sensitive, never extractable. */
+	if (attr_get_bool(l, CKA_SENSITIVE, &b) && !b) {
+		log_debug("C_GenerateKey: CKA_SENSITIVE false is impossible");
+		return CKR_TEMPLATE_INCONSISTENT;
+	}
+	if (attr_get_bool(l, CKA_EXTRACTABLE, &b) && b) {
+		log_debug("C_GenerateKey: CKA_EXTRACTABLE true is impossible");
+		return CKR_TEMPLATE_INCONSISTENT;
+	}
+	if (attr_find(l, CKA_VALUE) != NULL ||
+	    (attr_get_ulong(l, CKA_KEY_TYPE, &v) && v != kt) ||
+	    (attr_get_ulong(l, CKA_CLASS, &v) && v != CKO_SECRET_KEY)) {
+		log_debug("C_GenerateKey: value, class or key type conflict");
+		return CKR_TEMPLATE_INCONSISTENT;
+	}
+	if (secret_key_attrs_set(l, kt, m->type, true, true, false) != CKR_OK ||
+	    attr_set_bool(l, CKA_COPYABLE, false))
+		return CKR_HOST_MEMORY;
+	/* An AES key encrypts and decrypts, an HMAC key signs and
+	 * verifies, unless the template says otherwise. */
+	use[0] = kt == CKK_AES ? CKA_ENCRYPT : CKA_SIGN;
+	use[1] = kt == CKK_AES ? CKA_DECRYPT : CKA_VERIFY;
+	for (i = 0; i < 2; i++)
+		if (!attr_find(l, use[i]))
+			attr_set_bool(l, use[i], true);
+	return CKR_OK;
+}
+
+/* Makes the key in the TPM and its object (l taken over). */
+static CK_RV
+secret_generate_inlock(CK_SESSION_HANDLE h, tpm_key_type type, attr_list *l,
+		       CK_OBJECT_HANDLE_PTR out)
+{
+	blob pub = {0}, priv = {0};
+	session *s;
+	token *t;
+	CK_RV rv;
+
+	if ((rv = session_get_inlock(h, &s, &t)) != CKR_OK)
+		return rv;
+	if (attr_bool_or(l, CKA_TOKEN, false) && !(s->flags & CKF_RW_SESSION))
+		return CKR_SESSION_READ_ONLY;
+	if ((rv = token_create_secret(mod.c, t, type, l, &pub, &priv)) == CKR_OK)
+		rv = object_make_key_inlock(s, t, l, &pub, &priv, out);
+	blob_free(&pub);
+	blob_free(&priv);
+	return rv;
 }
 
 CK_RV
@@ -64,14 +163,9 @@ C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	      CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount,
 	      CK_OBJECT_HANDLE_PTR phKey)
 {
-	attr_list l;
-	blob pub = {0}, priv = {0};
+	const mech_row *m;
 	tpm_key_type type;
-	CK_ULONG len = 0, kt;
-	session *s;
-	token *t;
-	bool b;
-	hash_algo h;
+	attr_list l;
 	CK_RV rv;
 
 	CHECK_INIT();
@@ -79,8 +173,8 @@ C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 		return CKR_ARGUMENTS_BAD;
 	if ((rv = session_check(hSession)) != CKR_OK)
 		return rv;
-	if (pMechanism->mechanism != CKM_AES_KEY_GEN &&
-	    pMechanism->mechanism != CKM_GENERIC_SECRET_KEY_GEN) {
+	if ((m = mech_find(pMechanism->mechanism)) == NULL ||
+	    !(m->flags & CKF_GENERATE)) {
 		log_debug("C_GenerateKey: mechanism 0x%lx not offered",
 			  (unsigned long)pMechanism->mechanism);
 		return CKR_MECHANISM_INVALID;
@@ -89,89 +183,12 @@ C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 		return CKR_MECHANISM_PARAM_INVALID;
 	if ((rv = attr_list_from_template(&l, pTemplate, ulCount)) != CKR_OK)
 		return rv;
-	kt = pMechanism->mechanism == CKM_AES_KEY_GEN ? CKK_AES
-						      : CKK_GENERIC_SECRET;
-	if (!attr_get_ulong(&l, CKA_VALUE_LEN, &len)) {
-		/* v2.40 2.8.3 / 2.14.x: CKA_VALUE_LEN is required */
-		rv = CKR_TEMPLATE_INCOMPLETE;
-		goto done;
+	if ((rv = secret_key_type(m, &l, &type)) == CKR_OK &&
+	    (rv = secret_key_attrs(m, &l)) == CKR_OK) {
+		mod_lock();
+		rv = secret_generate_inlock(hSession, type, &l, phKey);
+		mod_unlock();
 	}
-	if (kt == CKK_AES && (len == 16 || len == 32)) {
-		type = len == 16 ? TPM_KEY_AES_128 : TPM_KEY_AES_256;
-	} else if (kt == CKK_GENERIC_SECRET &&
-		   tpm_hmac_type(hash_by_len(len)) != TPM_KEY_NONE) {
-		/* The TPM makes an HMAC key as long as its hash's digest:
-		 * 20/32/48/64 bytes for SHA-1/256/384/512. */
-		if ((rv = hmac_key_hash(&l, len, &h)) != CKR_OK)
-			goto done;
-		if (hash_len(h) != len) {
-			log_debug("C_GenerateKey: a %lu-byte HMAC key for a "
-				  "%zu-byte hash", (unsigned long)len,
-				  hash_len(h));
-			rv = CKR_TEMPLATE_INCONSISTENT;
-			goto done;
-		}
-		type = tpm_hmac_type(h);
-	} else {
-		rv = CKR_KEY_SIZE_RANGE;
-		goto done;
-	}
-	/* The value stays in the TPM: sensitive, never extractable. */
-	if (attr_get_bool(&l, CKA_SENSITIVE, &b) && !b) {
-		log_debug("C_GenerateKey: CKA_SENSITIVE false is impossible");
-		rv = CKR_TEMPLATE_INCONSISTENT;
-	} else if (attr_get_bool(&l, CKA_EXTRACTABLE, &b) && b) {
-		log_debug("C_GenerateKey: CKA_EXTRACTABLE true is impossible");
-		rv = CKR_TEMPLATE_INCONSISTENT;
-	} else if (attr_find(&l, CKA_VALUE) != NULL ||
-		   (attr_get_ulong(&l, CKA_KEY_TYPE, &len) && len != kt) ||
-		   (attr_get_ulong(&l, CKA_CLASS, &len) &&
-		    len != CKO_SECRET_KEY)) {
-		log_debug("C_GenerateKey: value, class or key type conflict");
-		rv = CKR_TEMPLATE_INCONSISTENT;
-	}
-	if (rv != CKR_OK)
-		goto done;
-	if (attr_set_ulong(&l, CKA_CLASS, CKO_SECRET_KEY) ||
-	    attr_set_ulong(&l, CKA_KEY_TYPE, kt) ||
-	    attr_set_bool(&l, CKA_SENSITIVE, true) ||
-	    attr_set_bool(&l, CKA_EXTRACTABLE, false) ||
-	    attr_set_bool(&l, CKA_ALWAYS_SENSITIVE, true) ||
-	    attr_set_bool(&l, CKA_NEVER_EXTRACTABLE, true) ||
-	    attr_set_bool(&l, CKA_LOCAL, true) ||
-	    attr_set_ulong(&l, CKA_KEY_GEN_MECHANISM, pMechanism->mechanism) ||
-	    attr_set_bool(&l, CKA_COPYABLE, false)) {
-		rv = CKR_HOST_MEMORY;
-		goto done;
-	}
-	if (!attr_find(&l, CKA_PRIVATE))
-		attr_set_bool(&l, CKA_PRIVATE, true);
-	if (kt == CKK_AES) {
-		if (!attr_find(&l, CKA_ENCRYPT))
-			attr_set_bool(&l, CKA_ENCRYPT, true);
-		if (!attr_find(&l, CKA_DECRYPT))
-			attr_set_bool(&l, CKA_DECRYPT, true);
-	} else {
-		if (!attr_find(&l, CKA_SIGN))
-			attr_set_bool(&l, CKA_SIGN, true);
-		if (!attr_find(&l, CKA_VERIFY))
-			attr_set_bool(&l, CKA_VERIFY, true);
-	}
-	mod_lock();
-	if ((rv = session_get_inlock(hSession, &s, &t)) != CKR_OK)
-		goto out;
-	if (attr_bool_or(&l, CKA_TOKEN, false) && !(s->flags & CKF_RW_SESSION)) {
-		rv = CKR_SESSION_READ_ONLY;
-		goto out;
-	}
-	if ((rv = token_create_secret(mod.c, t, type, &l, &pub, &priv)) != CKR_OK)
-		goto out;
-	rv = object_make_key_inlock(s, t, &l, &pub, &priv, phKey);
-out:
-	mod_unlock();
-done:
-	blob_free(&pub);
-	blob_free(&priv);
 	attr_list_clear(&l);
 	LOG_RV("C_GenerateKey", rv);
 	return rv;
@@ -179,28 +196,21 @@ done:
 
 /* --- AES ------------------------------------------------------------------ */
 
+/* The AES modes' parameters (v2.40 2.14.x): none for ECB, the IV for CBC
+ * and CFB, CK_AES_CTR_PARAMS for CTR. */
 CK_RV
-aes_init_inlock(session *s, token *t, const mech_row *m, CK_MECHANISM_PTR mech,
-		token_obj *o, bool decrypt)
+aes_params(session *s, const mech_row *m, CK_MECHANISM_PTR mech,
+	   const token_obj *o, op_kind op)
 {
-	CK_ULONG kt = 0;
-
-	(void)t;
-	attr_get_ulong(&o->attrs, CKA_KEY_TYPE, &kt);
-	if (o->cls != CKO_SECRET_KEY || kt != CKK_AES || o->key.pub.data == NULL)
-		return CKR_KEY_TYPE_INCONSISTENT;
-	if (!attr_bool_or(&o->attrs, decrypt ? CKA_DECRYPT : CKA_ENCRYPT, false))
-		return CKR_KEY_FUNCTION_NOT_PERMITTED;
-	s->ctr_bits = 0;
-	if (m->tpm_mode == 0x44 /* ECB */) {
+	(void)o, (void)op;
+	if (m->tpm_mode == TPM2_ALG_ECB) {
 		if (mech->ulParameterLen != 0)
 			return CKR_MECHANISM_PARAM_INVALID;
 		memset(s->iv, 0, 16);
-	} else if (m->tpm_mode == 0x40 /* CTR */) {
-		/* v2.40 2.14.x CK_AES_CTR_PARAMS. The TPM counts over the
-		 * whole block; that equals a counter of ulCounterBits as long
-		 * as it does not wrap, so the blocks left before a wrap are
-		 * counted and more data is refused. */
+	} else if (m->tpm_mode == TPM2_ALG_CTR) {
+		/* The TPM counts over the whole block; that equals a counter
+		 * of ulCounterBits as long as it does not wrap, so the blocks
+		 * left before a wrap are counted and more data is refused. */
 		CK_AES_CTR_PARAMS *p = mech->pParameter;
 		uint64_t low = 0;
 		int i;
@@ -223,11 +233,6 @@ aes_init_inlock(session *s, token *t, const mech_row *m, CK_MECHANISM_PTR mech,
 			return CKR_MECHANISM_PARAM_INVALID;
 		memcpy(s->iv, mech->pParameter, 16);
 	}
-	s->op = decrypt ? OP_DECRYPT : OP_ENCRYPT;
-	s->mech = m;
-	s->op_key = o->id;
-	s->plen = 0;
-	s->op_multi = false;
 	return CKR_OK;
 }
 
@@ -235,7 +240,8 @@ aes_init_inlock(session *s, token *t, const mech_row *m, CK_MECHANISM_PTR mech,
 static bool
 aes_is_cfb(const session *s)
 {
-	return s->mech->tpm_mode == 0x43 || s->mech->tpm_mode == 0x40;
+	return s->mech->tpm_mode == TPM2_ALG_CFB ||
+	       s->mech->tpm_mode == TPM2_ALG_CTR;
 }
 
 /* How many bytes an update of len processes now: whole blocks, and for
@@ -416,8 +422,6 @@ aes_oneshot_inlock(session *s, token *t, const uint8_t *in, size_t len,
 	CK_ULONG a, b;
 	CK_RV rv;
 
-	if ((rv = op_single_inlock(s)) != CKR_OK)
-		return rv;
 	if (!aes_is_cfb(s) && (len % 16 != 0 || (dec && s->mech->pad && len == 0)) &&
 	    !(s->mech->pad && !dec)) {
 		session_end_ops(s);
@@ -483,7 +487,6 @@ CK_RV
 C_EncryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	      CK_OBJECT_HANDLE hKey)
 {
-	const mech_row *m;
 	session *s;
 	token *t;
 	token_obj *o;
@@ -493,15 +496,8 @@ C_EncryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	if (pMechanism == NULL)
 		return CKR_ARGUMENTS_BAD;
 	mod_lock();
-	if ((rv = op_begin_inlock(hSession, hKey, false, &s, &t, &o)) != CKR_OK)
-		goto out;
-	if ((m = mech_find(pMechanism->mechanism)) == NULL ||
-	    m->kind != MECH_AES) {
-		rv = CKR_MECHANISM_INVALID;
-		goto out;
-	}
-	rv = aes_init_inlock(s, t, m, pMechanism, o, false);
-out:
+	if ((rv = op_begin_inlock(hSession, hKey, false, &s, &t, &o)) == CKR_OK)
+		rv = mech_init_inlock(s, pMechanism, o, OP_ENCRYPT);
 	mod_unlock();
 	LOG_RV("C_EncryptInit", rv);
 	return rv;
@@ -511,19 +507,11 @@ CK_RV
 C_Encrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
 	  CK_BYTE_PTR pEncryptedData, CK_ULONG_PTR pulEncryptedDataLen)
 {
-	session *s;
-	token *t;
-	CK_RV rv;
-
 	CHECK_INIT();
 	if ((pData == NULL && ulDataLen) || pulEncryptedDataLen == NULL)
 		return op_args_bad(hSession, OP_ENCRYPT);
-	mod_lock();
-	if ((rv = op_get_inlock(hSession, OP_ENCRYPT, &s, &t)) == CKR_OK)
-		rv = aes_oneshot_inlock(s, t, pData, ulDataLen, pEncryptedData,
-					pulEncryptedDataLen);
-	mod_unlock();
-	return rv;
+	return op_crypt(hSession, OP_ENCRYPT, pData, ulDataLen, pEncryptedData,
+			pulEncryptedDataLen);
 }
 
 CK_RV

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pkcs11/module.h"
+#include "pkcs11/mech.h"
 #include "util/secure.h"
 
 CK_RV
@@ -207,7 +207,6 @@ CK_RV
 C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type,
 		   CK_MECHANISM_INFO_PTR pInfo)
 {
-	const mech_row *m;
 	CK_RV rv;
 
 	CHECK_INIT();
@@ -215,46 +214,7 @@ C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type,
 		return CKR_ARGUMENTS_BAD;
 	if ((rv = slot_check(slotID)) != CKR_OK)
 		return rv;
-	if ((m = mech_find(type)) == NULL ||
-	    !mech_offered(m, mech_tpm_has(), &pInfo->ulMinKeySize,
-			  &pInfo->ulMaxKeySize))
-		return CKR_MECHANISM_INVALID;
-	switch (m->kind) {
-	case MECH_KEYGEN:
-		pInfo->flags = CKF_HW | CKF_GENERATE_KEY_PAIR;
-		break;
-	case MECH_DIGEST: /* on the host */
-		pInfo->flags = CKF_DIGEST;
-		break;
-	case MECH_RSA_OAEP:
-		pInfo->flags = CKF_HW | CKF_DECRYPT;
-		break;
-	case MECH_SECRET_GEN:
-		pInfo->flags = CKF_HW | CKF_GENERATE;
-		break;
-	case MECH_AES:
-		pInfo->flags = CKF_HW | CKF_ENCRYPT | CKF_DECRYPT;
-		break;
-	case MECH_HMAC:
-		pInfo->flags = CKF_HW | CKF_SIGN | CKF_VERIFY;
-		break;
-	case MECH_DERIVE:
-		pInfo->flags = CKF_HW | CKF_DERIVE | CKF_EC_F_P |
-			       CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS;
-		break;
-	case MECH_RSA_PKCS:
-	case MECH_RSA_X509:
-		pInfo->flags = CKF_HW | CKF_SIGN | CKF_VERIFY |
-			       (m->hash == HASH_NONE ? CKF_DECRYPT : 0);
-		break;
-	default:
-		pInfo->flags = CKF_HW | CKF_SIGN | CKF_VERIFY;
-		break;
-	}
-	if (m->key_type == CKK_EC)
-		pInfo->flags |= CKF_EC_F_P | CKF_EC_NAMEDCURVE |
-				CKF_EC_UNCOMPRESS;
-	return CKR_OK;
+	return mech_info(type, mech_tpm_has(), pInfo);
 }
 
 /* A PIN from a caller: a NUL-terminated copy, wiped by the caller. */

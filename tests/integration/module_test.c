@@ -1652,6 +1652,38 @@ test_sign_negative(void)
 	p11->C_Sign(s_rw, (CK_BYTE *)message, 32, sig, &siglen);
 }
 
+/* An HMAC mechanism has no parameters: C_SignInit and C_VerifyInit both
+ * refuse some (PKCS#11 v2.40 5.1.6), and leave no operation active. */
+static void
+test_hmac_params(void)
+{
+	CK_MECHANISM gen = { CKM_GENERIC_SECRET_KEY_GEN, NULL, 0 };
+	CK_BYTE junk[4] = { 1, 2, 3, 4 };
+	CK_MECHANISM bad = { CKM_SHA256_HMAC, junk, sizeof(junk) };
+	CK_MECHANISM good = { CKM_SHA256_HMAC, NULL, 0 };
+	CK_ULONG len = 32;
+	CK_ATTRIBUTE t[] = { { CKA_VALUE_LEN, &len, sizeof(len) } };
+	CK_OBJECT_HANDLE k = CK_INVALID_HANDLE;
+	unsigned char mac[32];
+
+	if (!expect_rv(p11->C_GenerateKey(s_rw, &gen, t, 1, &k), CKR_OK,
+		       "C_GenerateKey of a 32-byte HMAC session key"))
+		return;
+	expect_rv(p11->C_SignInit(s_rw, &bad, k), CKR_MECHANISM_PARAM_INVALID,
+		  "C_SignInit CKM_SHA256_HMAC with parameters -> "
+		  "CKR_MECHANISM_PARAM_INVALID");
+	expect_rv(p11->C_VerifyInit(s_rw, &bad, k), CKR_MECHANISM_PARAM_INVALID,
+		  "C_VerifyInit CKM_SHA256_HMAC with parameters -> "
+		  "CKR_MECHANISM_PARAM_INVALID");
+	expect_rv(p11->C_VerifyInit(s_rw, &good, k), CKR_OK,
+		  "after them, C_VerifyInit CKM_SHA256_HMAC succeeds");
+	memset(mac, 0, sizeof(mac));
+	expect_rv(p11->C_Verify(s_rw, (CK_BYTE *)message, 32, mac, sizeof(mac)),
+		  CKR_SIGNATURE_INVALID,
+		  "C_Verify of a wrong HMAC -> CKR_SIGNATURE_INVALID");
+	p11->C_DestroyObject(s_rw, k);
+}
+
 /* --- fork ------------------------------------------------------------------- */
 
 static void
@@ -2408,6 +2440,7 @@ static const t11_case cases[] = {
 	{ "ecdsa_hash", case_ecdsa_hash, KEYS, NULL, 0 },
 	{ "rsa", test_rsa, KEYS, NULL, 0 },
 	{ "sign_negative", test_sign_negative, KEYS, NULL, 0 },
+	{ "hmac_params", test_hmac_params, KEYS, NULL, 0 },
 	{ "threads", test_threads, KEYS, NULL, 0 },
 	{ "fork", test_fork, KEYS, NULL, 0 },
 	{ "random", test_random, "sessions", NULL, 0 },
