@@ -1666,21 +1666,21 @@ test_hmac_params(void)
 	CK_OBJECT_HANDLE k = CK_INVALID_HANDLE;
 	unsigned char mac[32];
 
-	if (!expect_rv(p11->C_GenerateKey(s_rw, &gen, t, 1, &k), CKR_OK,
-		       "C_GenerateKey of a 32-byte HMAC session key"))
+	if (!t11_expect_rv(p11->C_GenerateKey(s_rw, &gen, t, 1, &k), CKR_OK,
+			   "C_GenerateKey of a 32-byte HMAC session key"))
 		return;
-	expect_rv(p11->C_SignInit(s_rw, &bad, k), CKR_MECHANISM_PARAM_INVALID,
-		  "C_SignInit CKM_SHA256_HMAC with parameters -> "
-		  "CKR_MECHANISM_PARAM_INVALID");
-	expect_rv(p11->C_VerifyInit(s_rw, &bad, k), CKR_MECHANISM_PARAM_INVALID,
-		  "C_VerifyInit CKM_SHA256_HMAC with parameters -> "
-		  "CKR_MECHANISM_PARAM_INVALID");
-	expect_rv(p11->C_VerifyInit(s_rw, &good, k), CKR_OK,
-		  "after them, C_VerifyInit CKM_SHA256_HMAC succeeds");
+	t11_expect_rv(p11->C_SignInit(s_rw, &bad, k), CKR_MECHANISM_PARAM_INVALID,
+		      "C_SignInit CKM_SHA256_HMAC with parameters -> "
+		      "CKR_MECHANISM_PARAM_INVALID");
+	t11_expect_rv(p11->C_VerifyInit(s_rw, &bad, k), CKR_MECHANISM_PARAM_INVALID,
+		      "C_VerifyInit CKM_SHA256_HMAC with parameters -> "
+		      "CKR_MECHANISM_PARAM_INVALID");
+	t11_expect_rv(p11->C_VerifyInit(s_rw, &good, k), CKR_OK,
+		      "after them, C_VerifyInit CKM_SHA256_HMAC succeeds");
 	memset(mac, 0, sizeof(mac));
-	expect_rv(p11->C_Verify(s_rw, (CK_BYTE *)message, 32, mac, sizeof(mac)),
-		  CKR_SIGNATURE_INVALID,
-		  "C_Verify of a wrong HMAC -> CKR_SIGNATURE_INVALID");
+	t11_expect_rv(p11->C_Verify(s_rw, (CK_BYTE *)message, 32, mac, sizeof(mac)),
+		      CKR_SIGNATURE_INVALID,
+		      "C_Verify of a wrong HMAC -> CKR_SIGNATURE_INVALID");
 	p11->C_DestroyObject(s_rw, k);
 }
 
