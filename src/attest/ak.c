@@ -17,7 +17,8 @@ ak_name_ok(const char *n)
 	if (len == 0 || len > STORE_AK_NAME_MAX)
 		return false;
 	for (i = 0; i < len; i++)
-		if (!((n[i] >= 'a' && n[i] <= 'z') || (n[i] >= 'A' && n[i] <= 'Z') ||
+		if (!((n[i] >= 'a' && n[i] <= 'z') ||
+		      (n[i] >= 'A' && n[i] <= 'Z') ||
 		      (n[i] >= '0' && n[i] <= '9') || n[i] == '-' ||
 		      n[i] == '_' || n[i] == '.'))
 			return false;
@@ -36,11 +37,15 @@ ak_need(core *c, const char *name, ak_rec *r, char *why, size_t whylen)
 	int rc = ak_load(c, name, r);
 
 	if (rc == 1)
-		snprintf(why, whylen, "no attestation key \"%s\"; make one "
-			 "with `tpm11 ak create --name %s`", name, name);
+		snprintf(why, whylen,
+			 "no attestation key \"%s\"; make one "
+			 "with `tpm11 ak create --name %s`",
+			 name, name);
 	else if (rc != 0)
-		snprintf(why, whylen, "the stored attestation key \"%s\" is "
-			 "damaged", name);
+		snprintf(why, whylen,
+			 "the stored attestation key \"%s\" is "
+			 "damaged",
+			 name);
 	return rc;
 }
 
@@ -91,16 +96,23 @@ ak_ek_lacks(core *c, uint32_t index)
 	const char *what;
 
 	switch (index) {
-	case 0x01c0000a: case 0x01c00014:
-		need = TPM_HAS_P256; what = "NIST P-256 curve"; break;
+	case 0x01c0000a:
+	case 0x01c00014:
+		need = TPM_HAS_P256;
+		what = "NIST P-256 curve";
+		break;
 	case 0x01c00016:
 		need = TPM_HAS_P384 | TPM_HAS_SHA384;
-		what = "NIST P-384 curve with SHA-384"; break;
+		what = "NIST P-384 curve with SHA-384";
+		break;
 	case 0x01c0001c:
 		need = TPM_HAS_RSA3072 | TPM_HAS_SHA384;
-		what = "RSA-3072 with SHA-384"; break;
+		what = "RSA-3072 with SHA-384";
+		break;
 	case 0x01c0001e:
-		need = TPM_HAS_SHA384; what = "SHA-384"; break;
+		need = TPM_HAS_SHA384;
+		what = "SHA-384";
+		break;
 	default:
 		return NULL;
 	}
@@ -120,7 +132,8 @@ ak_ek_certs_makeable(core *c, tpm_ek_cert *ec, size_t *n)
 			ec[k++] = ec[i];
 			continue;
 		}
-		snprintf(msg, sizeof(msg), "note: the EK certificate at 0x%08x "
+		snprintf(msg, sizeof(msg),
+			 "note: the EK certificate at 0x%08x "
 			 "is left out: this TPM has no %s to make its EK",
 			 ec[i].index, lacks);
 		if (c->notice != NULL)
@@ -182,8 +195,7 @@ ak_create(core *c, const char *name, tpm_ak_alg alg, bool ek_parent,
 }
 
 int
-ak_set_certs(core *c, ak_rec *r, STACK_OF(X509) *sk, char *why,
-	     size_t whylen)
+ak_set_certs(core *c, ak_rec *r, STACK_OF(X509) * sk, char *why, size_t whylen)
 {
 	EVP_PKEY *k = ak_pkey(r), *ck = X509_get_pubkey(sk_X509_value(sk, 0));
 	blob *certs = NULL;
@@ -191,8 +203,10 @@ ak_set_certs(core *c, ak_rec *r, STACK_OF(X509) *sk, char *why,
 	int rc = -1;
 
 	if (k == NULL || ck == NULL || EVP_PKEY_eq(k, ck) != 1) {
-		snprintf(why, whylen, "the first certificate is not for the "
-			 "AK \"%s\"", r->name);
+		snprintf(why, whylen,
+			 "the first certificate is not for the "
+			 "AK \"%s\"",
+			 r->name);
 		goto out;
 	}
 	if (want > STORE_AK_CERTS_MAX)
@@ -224,8 +238,7 @@ out:
 }
 
 char *
-ak_request_encode(const ak_rec *r, const tpm_ek_cert *ec, size_t n,
-		  size_t *len)
+ak_request_encode(const ak_rec *r, const tpm_ek_cert *ec, size_t n, size_t *len)
 {
 	json_writer w;
 	blob tpmt = {0};

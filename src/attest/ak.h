@@ -27,7 +27,8 @@ bool ak_name_ok(const char *name);
 T11_MUST_CHECK int ak_load(core *c, const char *name, ak_rec *r);
 /* ak_load with the message a user needs in why: how to make the AK, or
  * that its record is damaged. */
-T11_MUST_CHECK int ak_need(core *c, const char *name, ak_rec *r, char *why, size_t whylen);
+T11_MUST_CHECK int ak_need(core *c, const char *name, ak_rec *r, char *why,
+			   size_t whylen);
 /* r's blobs as the TPM layer takes them (borrowed, not to be freed). */
 tpm_ak ak_tpm(const ak_rec *r);
 /* The AK's TPMT_PUBLIC bytes (its stored TPM2B_PUBLIC without the size). */
@@ -51,12 +52,13 @@ void ak_ek_certs_makeable(core *c, tpm_ek_cert *ec, size_t *n);
  * (0: the first present whose EK this TPM can make, else the P-256 EK),
  * else of the SRK. On failure why says what failed and nothing is
  * stored. */
-T11_MUST_CHECK CK_RV ak_create(core *c, const char *name, tpm_ak_alg alg, bool ek_parent,
-		uint32_t ek_index, ak_rec *out, char *why, size_t whylen);
+T11_MUST_CHECK CK_RV ak_create(core *c, const char *name, tpm_ak_alg alg,
+			       bool ek_parent, uint32_t ek_index, ak_rec *out,
+			       char *why, size_t whylen);
 /* Sets r's certificates to the first 16 of sk (AK certificate first) and
  * stores r. -1 when the first is not for r's key (why says so). */
-T11_MUST_CHECK int ak_set_certs(core *c, ak_rec *r, STACK_OF(X509) *sk, char *why,
-		 size_t whylen);
+T11_MUST_CHECK int ak_set_certs(core *c, ak_rec *r, STACK_OF(X509) * sk,
+				char *why, size_t whylen);
 /* The request a verifier makes a challenge from (`ak export`,
  * "tpm11-ak-request-1"): the AK's public area and the EK certificates;
  * malloc'd text, NULL when out of memory. */

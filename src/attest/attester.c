@@ -17,11 +17,11 @@ typedef struct {
 	const attest_req *req;
 	ak_rec ak;
 	evidence ev;
-	uint8_t *chal;            /* the credential (--respond), else NULL */
+	uint8_t *chal; /* the credential (--respond), else NULL */
 	size_t chal_len;
 	tpm_ek_cert *ec;
 	size_t n_ec;
-	blob chash, ctk;          /* the key's creation hash and ticket */
+	blob chash, ctk; /* the key's creation hash and ticket */
 	bool have_creation;
 	uint32_t obj_tr, ak_tr;
 	bool logged_in;
@@ -67,14 +67,18 @@ attester_respond(attester *a, const char *path)
 	    cid == NULL || json_get_hex(cj, "ak_name", &want, &wl) != 0 ||
 	    json_get_b64(cj, "credential_blob", &cred.data, &cred.len) != 0 ||
 	    json_get_b64(cj, "encrypted_secret", &sec.data, &sec.len) != 0) {
-		snprintf(a->why, a->whylen, "%s: a member is missing or "
-			 "malformed", path);
+		snprintf(a->why, a->whylen,
+			 "%s: a member is missing or "
+			 "malformed",
+			 path);
 		goto out;
 	}
 	if (ak_tpm_name(&a->ak, nm, &nl) != 0 || nl != wl ||
 	    memcmp(nm, want, nl) != 0) {
-		snprintf(a->why, a->whylen, "the challenge is for another AK "
-			 "than \"%s\"", a->ak.name);
+		snprintf(a->why, a->whylen,
+			 "the challenge is for another AK "
+			 "than \"%s\"",
+			 a->ak.name);
 		goto out;
 	}
 	if (tpm_activate_credential(a->c->tpm, &tak, ek_index, &cred, &sec,
@@ -104,8 +108,8 @@ attester_qualify(attester *a, uint8_t extra[32])
 
 	if (r->key_handle) {
 		if (tpm_persistent_object(a->c->tpm, r->key_handle, &a->obj_tr,
-					  &pers, a->why + 8, a->whylen - 8) !=
-		    CKR_OK) {
+					  &pers, a->why + 8,
+					  a->whylen - 8) != CKR_OK) {
 			memcpy(a->why, "attest: ", 8);
 			return -1;
 		}
@@ -126,7 +130,8 @@ attester_qualify(attester *a, uint8_t extra[32])
 	if (r->format == EV_WEBAUTHN &&
 	    ev_auth_data(r->rp_id ? r->rp_id : "tpm11", &a->ev.key_pub,
 			 &a->ev.auth_data) != 0) {
-		snprintf(a->why, a->whylen, "attest: this key type has no COSE "
+		snprintf(a->why, a->whylen,
+			 "attest: this key type has no COSE "
 			 "form");
 		return -1;
 	}
@@ -156,7 +161,8 @@ attester_certify(attester *a, const uint8_t extra[32])
 		if (attr_find(&r->o->attrs, CKA_TPM11_AUTH_NONCE) != NULL) {
 			if ((pin = r->get_pin(r->pin_arg)) == NULL)
 				return -1;
-			rv = token_login(a->c, r->t, CKU_USER, pin, strlen(pin));
+			rv = token_login(a->c, r->t, CKU_USER, pin,
+					 strlen(pin));
 			secure_free_str(pin);
 			if (rv != CKR_OK)
 				return attester_fail(a, "attest", rv);
@@ -164,8 +170,10 @@ attester_certify(attester *a, const uint8_t extra[32])
 		}
 		if (token_key_ready(a->c, r->t, r->o) != CKR_OK ||
 		    tpm_key_load(a->c->tpm, &r->o->key) != CKR_OK) {
-			snprintf(a->why, a->whylen, "attest: cannot load the key: "
-				 "%s", tpm_errmsg(a->c->tpm));
+			snprintf(a->why, a->whylen,
+				 "attest: cannot load the key: "
+				 "%s",
+				 tpm_errmsg(a->c->tpm));
 			return -1;
 		}
 		a->obj_tr = r->o->key.tr;
@@ -211,7 +219,8 @@ attester_fill(attester *a)
 	if (a->ak.ncerts &&
 	    (ev->ak_certs = calloc(a->ak.ncerts, sizeof(blob))) == NULL)
 		return -1;
-	for (ev->n_ak_certs = 0; ev->n_ak_certs < a->ak.ncerts; ev->n_ak_certs++)
+	for (ev->n_ak_certs = 0; ev->n_ak_certs < a->ak.ncerts;
+	     ev->n_ak_certs++)
 		if (blob_set(&ev->ak_certs[ev->n_ak_certs],
 			     a->ak.certs[ev->n_ak_certs].data,
 			     a->ak.certs[ev->n_ak_certs].len) != 0)
@@ -224,11 +233,12 @@ attester_fill(attester *a)
 		ev->key_label = attr_dup_str(&r->o->attrs, CKA_LABEL);
 		ev->ssh = token_obj_ssh_line(r->o);
 	}
-	if (a->n_ec && (ev->ek_certs = calloc(a->n_ec, sizeof(ev_ek_cert))) ==
-			       NULL)
+	if (a->n_ec &&
+	    (ev->ek_certs = calloc(a->n_ec, sizeof(ev_ek_cert))) == NULL)
 		return -1;
 	for (ev->n_ek_certs = 0; ev->n_ek_certs < a->n_ec; ev->n_ek_certs++) {
-		ev->ek_certs[ev->n_ek_certs].index = a->ec[ev->n_ek_certs].index;
+		ev->ek_certs[ev->n_ek_certs].index =
+			a->ec[ev->n_ek_certs].index;
 		if (blob_set(&ev->ek_certs[ev->n_ek_certs].der,
 			     a->ec[ev->n_ek_certs].der.data,
 			     a->ec[ev->n_ek_certs].der.len) != 0)
@@ -266,7 +276,8 @@ attest_run(core *c, const attest_req *req, char **out, size_t *outlen,
 		goto out;
 	why[0] = '\0';
 	if ((req->respond != NULL && attester_respond(&a, req->respond) != 0) ||
-	    attester_qualify(&a, extra) != 0 || attester_certify(&a, extra) != 0)
+	    attester_qualify(&a, extra) != 0 ||
+	    attester_certify(&a, extra) != 0)
 		goto out;
 	if (attester_fill(&a) != 0)
 		goto out;

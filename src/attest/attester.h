@@ -17,7 +17,7 @@
 
 typedef struct {
 	ev_format format;
-	const char *ak;           /* the AK's name */
+	const char *ak; /* the AK's name */
 	/* The key: a token key, or a persistent TPM object (key_handle). */
 	token *t;
 	token_obj *o;
@@ -29,7 +29,7 @@ typedef struct {
 	size_t chal_len;
 	const uint8_t *client_data_hash;
 	const char *respond;
-	const char *rp_id;        /* webauthn; NULL: "tpm11" */
+	const char *rp_id; /* webauthn; NULL: "tpm11" */
 	/* The user PIN, asked only for a PIN-protected key, after the EK
 	 * work (malloc'd; the attester wipes and frees it). NULL: no PIN,
 	 * with the reason told to the user already. */
@@ -40,14 +40,15 @@ typedef struct {
 /* Attests: the evidence as it is written, malloc'd, in *out. -1 with the
  * message in why (after "tpm11: "; empty when already told). Nothing of
  * ours stays loaded in the TPM, and the token is logged out again. */
-T11_MUST_CHECK int attest_run(core *c, const attest_req *req, char **out, size_t *outlen,
-	       char *why, size_t whylen);
+T11_MUST_CHECK int attest_run(core *c, const attest_req *req, char **out,
+			      size_t *outlen, char *why, size_t whylen);
 
 /* A CKO_DATA object per attested key, so PKCS#11-only programs can read
  * the attestation: CKA_APPLICATION "tpm11-attestation", CKA_ID and
  * CKA_LABEL of the key, CKA_VALUE the attestation as written. A newer one
  * replaces the older, in one store transaction. */
 T11_MUST_CHECK CK_RV attest_store_object(core *c, token *t, const token_obj *o,
-			  ev_format fmt, const void *data, size_t len);
+					 ev_format fmt, const void *data,
+					 size_t len);
 
 #endif

@@ -198,7 +198,8 @@ cbor_same(const cbor_item *a, const cbor_item *b)
 		return a->u == b->u;
 	case CBOR_BYTES:
 	case CBOR_TEXT:
-		return a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
+		return a->len == b->len &&
+		       memcmp(a->data, b->data, a->len) == 0;
 	default:
 		return false; /* containers as keys: never ours, never equal */
 	}
@@ -261,9 +262,8 @@ cr_item(cr *r, int depth)
 			cr_fail(r, "truncated CBOR container");
 			goto bad;
 		}
-		if (count &&
-		    (it->items = calloc((size_t)count, sizeof(*it->items))) ==
-			    NULL) {
+		if (count && (it->items = calloc((size_t)count,
+						 sizeof(*it->items))) == NULL) {
 			cr_fail(r, "out of memory");
 			goto bad;
 		}

@@ -34,7 +34,7 @@ void cbor_w_raw(cbor_writer *w, const uint8_t *p, size_t n);
 
 typedef enum {
 	CBOR_UINT,
-	CBOR_NINT,   /* value -1 - u */
+	CBOR_NINT, /* value -1 - u */
 	CBOR_BYTES,
 	CBOR_TEXT,
 	CBOR_ARRAY,
@@ -45,17 +45,16 @@ typedef enum {
 typedef struct cbor_item cbor_item;
 struct cbor_item {
 	cbor_type type;
-	uint64_t u;            /* UINT, NINT (as encoded), SIMPLE value */
-	const uint8_t *data;   /* BYTES, TEXT: points into the input */
+	uint64_t u;          /* UINT, NINT (as encoded), SIMPLE value */
+	const uint8_t *data; /* BYTES, TEXT: points into the input */
 	size_t len;
-	cbor_item **items;     /* ARRAY elements; MAP keys and values paired */
-	size_t n;              /* ARRAY: elements; MAP: pairs */
+	cbor_item **items; /* ARRAY elements; MAP keys and values paired */
+	size_t n;          /* ARRAY: elements; MAP: pairs */
 };
 
 /* Parses exactly one item filling the whole input. NULL on error. The
  * result points into in: keep in alive while using it. */
-cbor_item *cbor_parse(const uint8_t *in, size_t len, char *err,
-		      size_t errlen);
+cbor_item *cbor_parse(const uint8_t *in, size_t len, char *err, size_t errlen);
 /* Parses one item at the start of in and reports its encoded length. */
 cbor_item *cbor_parse_prefix(const uint8_t *in, size_t len, size_t *used,
 			     char *err, size_t errlen);

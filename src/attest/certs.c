@@ -8,8 +8,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-STACK_OF(X509) *
-certs_load_pem(const char *path, char *why, size_t whylen)
+STACK_OF(X509) * certs_load_pem(const char *path, char *why, size_t whylen)
 {
 	STACK_OF(X509) *sk = sk_X509_new_null();
 	FILE *f = fopen(path, "r");
@@ -64,8 +63,8 @@ cert_to_der(X509 *c, uint8_t **out, size_t *len)
 }
 
 int
-cert_verify_chain(X509 *leaf, STACK_OF(X509) *untrusted,
-		  STACK_OF(X509) *anchors, char *why, size_t whylen)
+cert_verify_chain(X509 *leaf, STACK_OF(X509) * untrusted,
+		  STACK_OF(X509) * anchors, char *why, size_t whylen)
 {
 	X509_STORE *st = X509_STORE_new();
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
@@ -157,18 +156,30 @@ cert_tpm_identity(X509 *c, tpm_identity *id)
 static const struct {
 	const char *id, *name;
 } tpm_vendors[] = {
-	{"414D4400", "AMD"},       {"41544D4C", "Atmel"},
-	{"4252434D", "Broadcom"},  {"4353434F", "Cisco"},
-	{"464C5953", "Flyslice"},  {"474F4F47", "Google"},
-	{"48504500", "HPE"},       {"48495349", "Huawei"},
-	{"49424D00", "IBM"},       {"49465800", "Infineon"},
-	{"494E5443", "Intel"},     {"4C454E00", "Lenovo"},
-	{"4D534654", "Microsoft"}, {"4E534D20", "National Semi"},
-	{"4E545A00", "Nationz"},   {"4E544300", "Nuvoton"},
-	{"51434F4D", "Qualcomm"},  {"534D5343", "SMSC"},
-	{"53544D20", "STMicroelectronics"}, {"534D534E", "Samsung"},
-	{"534E5300", "Sinosun"},   {"54584E00", "Texas Instruments"},
-	{"57454300", "Winbond"},   {"524F4343", "Fuzhou Rockchip"},
+	{"414D4400", "AMD"},
+	{"41544D4C", "Atmel"},
+	{"4252434D", "Broadcom"},
+	{"4353434F", "Cisco"},
+	{"464C5953", "Flyslice"},
+	{"474F4F47", "Google"},
+	{"48504500", "HPE"},
+	{"48495349", "Huawei"},
+	{"49424D00", "IBM"},
+	{"49465800", "Infineon"},
+	{"494E5443", "Intel"},
+	{"4C454E00", "Lenovo"},
+	{"4D534654", "Microsoft"},
+	{"4E534D20", "National Semi"},
+	{"4E545A00", "Nationz"},
+	{"4E544300", "Nuvoton"},
+	{"51434F4D", "Qualcomm"},
+	{"534D5343", "SMSC"},
+	{"53544D20", "STMicroelectronics"},
+	{"534D534E", "Samsung"},
+	{"534E5300", "Sinosun"},
+	{"54584E00", "Texas Instruments"},
+	{"57454300", "Winbond"},
+	{"524F4343", "Fuzhou Rockchip"},
 };
 
 /* The registry entry for "id:XXXXXXXX" (or the bare digits), or -1. */
@@ -191,8 +202,8 @@ bool
 tpm_vendor_registered(const char *id)
 {
 	/* The form is part of the rule: "id:" and 8 hex digits. */
-	return id != NULL && strncmp(id, "id:", 3) == 0 &&
-	       strlen(id) == 11 && tpm_vendor_index(id) >= 0;
+	return id != NULL && strncmp(id, "id:", 3) == 0 && strlen(id) == 11 &&
+	       tpm_vendor_index(id) >= 0;
 }
 
 const char *
@@ -229,7 +240,8 @@ cert_check_ak(X509 *c, bool webauthn, char *why, size_t whylen)
 	}
 	EXTENDED_KEY_USAGE_free(eku);
 	if (!has) {
-		snprintf(why, whylen, "the AK certificate lacks the extended "
+		snprintf(why, whylen,
+			 "the AK certificate lacks the extended "
 			 "key usage tcg-kp-AIKCertificate (2.23.133.8.3)");
 		goto bad;
 	}
@@ -244,18 +256,21 @@ cert_check_ak(X509 *c, bool webauthn, char *why, size_t whylen)
 		tpm_identity id;
 
 		if (X509_get_version(c) != 2) {
-			snprintf(why, whylen, "the AK certificate is not X.509 "
+			snprintf(why, whylen,
+				 "the AK certificate is not X.509 "
 				 "version 3");
 			goto bad;
 		}
 		if (X509_NAME_entry_count(X509_get_subject_name(c)) != 0) {
-			snprintf(why, whylen, "the AK certificate's subject is "
+			snprintf(why, whylen,
+				 "the AK certificate's subject is "
 				 "not empty (WebAuthn 8.3.1)");
 			goto bad;
 		}
 		cert_tpm_identity(c, &id);
 		if (!id.manufacturer[0] || !id.model[0] || !id.version[0]) {
-			snprintf(why, whylen, "the AK certificate's "
+			snprintf(why, whylen,
+				 "the AK certificate's "
 				 "subjectAltName lacks the TPM manufacturer, "
 				 "model and version (WebAuthn 8.3.1)");
 			goto bad;
@@ -270,7 +285,8 @@ cert_check_ak(X509 *c, bool webauthn, char *why, size_t whylen)
 		cert_tpm_identity(c, &id);
 		if (id.manufacturer[0] &&
 		    !tpm_vendor_registered(id.manufacturer)) {
-			snprintf(why, whylen, "the AK certificate names TPM "
+			snprintf(why, whylen,
+				 "the AK certificate names TPM "
 				 "manufacturer %s, which is not in the TCG TPM "
 				 "Vendor ID Registry (WebAuthn 8.3.1)",
 				 id.manufacturer);

@@ -15,7 +15,7 @@
 #include <openssl/x509.h>
 
 /* Every certificate of a PEM file (one or more). NULL with why filled. */
-STACK_OF(X509) *certs_load_pem(const char *path, char *why, size_t whylen);
+STACK_OF(X509) * certs_load_pem(const char *path, char *why, size_t whylen);
 X509 *cert_from_der(const uint8_t *p, size_t len);
 /* DER of a certificate, malloc'd. 0 ok. */
 T11_MUST_CHECK int cert_to_der(X509 *c, uint8_t **out, size_t *len);
@@ -23,8 +23,9 @@ T11_MUST_CHECK int cert_to_der(X509 *c, uint8_t **out, size_t *len);
 /* Verifies leaf up to one of anchors (each anchor is trusted as it is:
  * a root, or an intermediate given on purpose), with untrusted as extra
  * intermediates (may be NULL). 0 ok; -1 with why (OpenSSL's reason). */
-T11_MUST_CHECK int cert_verify_chain(X509 *leaf, STACK_OF(X509) *untrusted,
-		      STACK_OF(X509) *anchors, char *why, size_t whylen);
+T11_MUST_CHECK int cert_verify_chain(X509 *leaf, STACK_OF(X509) * untrusted,
+				     STACK_OF(X509) * anchors, char *why,
+				     size_t whylen);
 
 /* TPM manufacturer ("id:49424D00"), model and version from the TCG
  * directoryName in subjectAltName; empty strings when absent. */
@@ -45,7 +46,8 @@ bool tpm_vendor_registered(const char *id);
  * TPM manufacturer in subjectAltName, if any, is a registered one.
  * webauthn: also version 3, empty subject, and a TPM identity in
  * subjectAltName (WebAuthn 8.3.1). 0 ok, -1 with why. */
-T11_MUST_CHECK int cert_check_ak(X509 *c, bool webauthn, char *why, size_t whylen);
+T11_MUST_CHECK int cert_check_ak(X509 *c, bool webauthn, char *why,
+				 size_t whylen);
 
 /* Subject as one line, malloc'd ("(empty)" for an empty name). */
 char *cert_subject(X509 *c);

@@ -191,7 +191,8 @@ challenge_state_check(const char *path, const challenge_state *st,
 		      size_t whylen)
 {
 	if (st->used || challenge_state_claimed(path)) {
-		snprintf(why, whylen, "the challenge was already answered (a "
+		snprintf(why, whylen,
+			 "the challenge was already answered (a "
 			 "replayed response)");
 		return 1;
 	}
@@ -200,8 +201,10 @@ challenge_state_check(const char *path, const challenge_state *st,
 		return 1;
 	}
 	if (answer_id != NULL && strcmp(answer_id, st->id) != 0) {
-		snprintf(why, whylen, "the attestation answers another "
-			 "challenge (id %s)", answer_id);
+		snprintf(why, whylen,
+			 "the attestation answers another "
+			 "challenge (id %s)",
+			 answer_id);
 		return 1;
 	}
 	return 0;
@@ -258,7 +261,7 @@ challenge_made_clear(challenge_made *m)
  * makes (nameAlg and symmetric algorithm shape the credential). NULL with
  * why filled when none fits. */
 static X509 *
-challenge_pick_ek(const json_value *req, STACK_OF(X509) *ek_ca,
+challenge_pick_ek(const json_value *req, STACK_OF(X509) * ek_ca,
 		  uint32_t want_index, TPMT_PUBLIC *ekpub, uint32_t *chosen,
 		  char *why, size_t whylen)
 {
@@ -269,44 +272,53 @@ challenge_pick_ek(const json_value *req, STACK_OF(X509) *ek_ca,
 
 	why[0] = '\0';
 	for (pass = 0; pass < 2 && !found; pass++)
-	for (i = 0; list && list->type == JSON_ARR && i < list->n && !found;
-	     i++) {
-		const char *is = json_get_str(list->items[i], "nv_index");
-		const ek_template *et;
-		uint8_t *der = NULL;
-		size_t dl;
-		uint32_t index;
-		X509 *x;
-		EVP_PKEY *k;
+		for (i = 0;
+		     list && list->type == JSON_ARR && i < list->n && !found;
+		     i++) {
+			const char *is =
+				json_get_str(list->items[i], "nv_index");
+			const ek_template *et;
+			uint8_t *der = NULL;
+			size_t dl;
+			uint32_t index;
+			X509 *x;
+			EVP_PKEY *k;
 
-		if (is == NULL || !challenge_parse_index(is, &index) ||
-		    (et = ek_template_find(index)) == NULL || !et->supported ||
-		    (want_index && index != want_index) ||
-		    (!want_index && pass == 0 && strstr(et->name, "ECC") == NULL) ||
-		    (!want_index && pass == 1 && strstr(et->name, "ECC") != NULL) ||
-		    json_get_b64(list->items[i], "der", &der, &dl) != 0)
-			continue;
-		x = cert_from_der(der, dl);
-		free(der);
-		if (x == NULL)
-			continue;
-		if (cert_verify_chain(x, NULL, ek_ca, why, whylen) != 0) {
-			X509_free(x);
-			continue;
-		}
-		k = X509_get_pubkey(x);
-		if (k == NULL || ek_template_public(et, NULL, 0, ekpub) != 0 ||
-		    tpmt_public_set_unique(ekpub, k) != 0) {
-			snprintf(why, whylen, "the EK certificate at 0x%08x "
-				 "does not hold a key of its template", index);
+			if (is == NULL || !challenge_parse_index(is, &index) ||
+			    (et = ek_template_find(index)) == NULL ||
+			    !et->supported ||
+			    (want_index && index != want_index) ||
+			    (!want_index && pass == 0 &&
+			     strstr(et->name, "ECC") == NULL) ||
+			    (!want_index && pass == 1 &&
+			     strstr(et->name, "ECC") != NULL) ||
+			    json_get_b64(list->items[i], "der", &der, &dl) != 0)
+				continue;
+			x = cert_from_der(der, dl);
+			free(der);
+			if (x == NULL)
+				continue;
+			if (cert_verify_chain(x, NULL, ek_ca, why, whylen) !=
+			    0) {
+				X509_free(x);
+				continue;
+			}
+			k = X509_get_pubkey(x);
+			if (k == NULL ||
+			    ek_template_public(et, NULL, 0, ekpub) != 0 ||
+			    tpmt_public_set_unique(ekpub, k) != 0) {
+				snprintf(why, whylen,
+					 "the EK certificate at 0x%08x "
+					 "does not hold a key of its template",
+					 index);
+				EVP_PKEY_free(k);
+				X509_free(x);
+				continue;
+			}
 			EVP_PKEY_free(k);
-			X509_free(x);
-			continue;
+			found = x;
+			*chosen = index;
 		}
-		EVP_PKEY_free(k);
-		found = x;
-		*chosen = index;
-	}
 	return found;
 }
 
@@ -350,7 +362,7 @@ challenge_encode(const challenge_made *m, const TPM2B_ID_OBJECT *cred,
 
 int
 challenge_make(const json_value *req, const char *req_name,
-	       STACK_OF(X509) *ek_ca, uint32_t want_index, long ttl,
+	       STACK_OF(X509) * ek_ca, uint32_t want_index, long ttl,
 	       time_t now, challenge_made *out, char *why, size_t whylen)
 {
 	challenge_state st;
@@ -380,17 +392,19 @@ challenge_make(const json_value *req, const char *req_name,
 	}
 	if (tpm_name(st.ak_pub.data, st.ak_pub.len, ak.nameAlg, out->ak_name,
 		     &out->ak_name_len) != 0) {
-		snprintf(why, whylen, "the AK's name algorithm is not "
+		snprintf(why, whylen,
+			 "the AK's name algorithm is not "
 			 "supported");
 		rc = 1;
 		goto out;
 	}
 	if ((chosen = challenge_pick_ek(req, ek_ca, want_index, &ekpub,
-					&chosen_index, pick,
-					sizeof(pick))) == NULL) {
-		snprintf(why, whylen, "no EK certificate in %s is issued by a "
-			 "trusted EK CA (--ek-ca)%s%s", req_name,
-			 pick[0] ? ": " : "", pick);
+					&chosen_index, pick, sizeof(pick))) ==
+	    NULL) {
+		snprintf(why, whylen,
+			 "no EK certificate in %s is issued by a "
+			 "trusted EK CA (--ek-ca)%s%s",
+			 req_name, pick[0] ? ": " : "", pick);
 		rc = 1;
 		goto out;
 	}
@@ -415,10 +429,9 @@ challenge_make(const json_value *req, const char *req_name,
 	if (cert_to_der(chosen, &st.ek_cert.data, &st.ek_cert.len) != 0 ||
 	    (out->state_text = challenge_state_encode(&st, &out->state_len)) ==
 		    NULL ||
-	    (out->challenge_text = challenge_encode(out, &cred, &sec,
-						    st.expires,
-						    &out->challenge_len)) ==
-		    NULL) {
+	    (out->challenge_text =
+		     challenge_encode(out, &cred, &sec, st.expires,
+				      &out->challenge_len)) == NULL) {
 		snprintf(why, whylen, "out of memory");
 		goto out;
 	}

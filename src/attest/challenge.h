@@ -40,34 +40,36 @@ const char *challenge_key_authorization_check(const char *s);
 
 /* One of tpm11's JSON files (member "format" must be format). NULL with a
  * sentence naming the file in err. */
-json_value *challenge_read_json(const char *path, const char *format,
-				char *err, size_t errlen);
+json_value *challenge_read_json(const char *path, const char *format, char *err,
+				size_t errlen);
 
 /* "tpm11-challenge-state-1": what the verifier keeps (0600: the secret). */
 typedef struct {
-	char *id;            /* challenge_id, 32 hex digits */
-	uint8_t *secret;     /* the credential: the challenge C */
+	char *id;        /* challenge_id, 32 hex digits */
+	uint8_t *secret; /* the credential: the challenge C */
 	size_t secret_len;
-	blob ak_pub;         /* the AK's TPMT_PUBLIC */
-	char *ek_index;      /* "0x01c00016" */
-	blob ek_cert;        /* DER */
-	int64_t expires;     /* seconds since 1970 */
+	blob ak_pub;     /* the AK's TPMT_PUBLIC */
+	char *ek_index;  /* "0x01c00016" */
+	blob ek_cert;    /* DER */
+	int64_t expires; /* seconds since 1970 */
 	bool used;
 } challenge_state;
 void challenge_state_clear(challenge_state *st);
 char *challenge_state_encode(const challenge_state *st, size_t *len);
 /* Reads a state file. -1 with a sentence in why. */
-T11_MUST_CHECK int challenge_state_load(const char *path, challenge_state *st, char *why,
-			 size_t whylen);
+T11_MUST_CHECK int challenge_state_load(const char *path, challenge_state *st,
+					char *why, size_t whylen);
 /* Whether st may check the answer answer_id (NULL: the format carries
  * none) at now: 0, or 1 with the refusal in why (answered already,
  * expired, another challenge's). */
-T11_MUST_CHECK int challenge_state_check(const char *path, const challenge_state *st,
-			  const char *answer_id, time_t now, char *why,
-			  size_t whylen);
+T11_MUST_CHECK int challenge_state_check(const char *path,
+					 const challenge_state *st,
+					 const char *answer_id, time_t now,
+					 char *why, size_t whylen);
 /* Marks the state at path used: 0 done; 1 when another check claimed it
  * first (a replayed answer); -1 with why. */
-T11_MUST_CHECK int challenge_state_claim(const char *path, char *why, size_t whylen);
+T11_MUST_CHECK int challenge_state_claim(const char *path, char *why,
+					 size_t whylen);
 
 /* A challenge made (challenge_make): the two files' texts (state_text
  * holds the secret: secure_free it), and what to tell the verifier. */
@@ -78,7 +80,7 @@ typedef struct {
 	char ek_index[16];
 	uint8_t ak_name[66];
 	size_t ak_name_len;
-	tpm_identity tpm;    /* from the chosen EK certificate */
+	tpm_identity tpm; /* from the chosen EK certificate */
 } challenge_made;
 void challenge_made_clear(challenge_made *m);
 /* Makes a challenge for the AK request req (its file name req_name for
@@ -88,7 +90,8 @@ void challenge_made_clear(challenge_made *m);
  * seconds), a fresh 32-byte secret, valid ttl seconds from now. 0; 1 when
  * the request is refused (why says why); -1 on another error (why). */
 T11_MUST_CHECK int challenge_make(const json_value *req, const char *req_name,
-		   STACK_OF(X509) *ek_ca, uint32_t want_index, long ttl,
-		   time_t now, challenge_made *out, char *why, size_t whylen);
+				  STACK_OF(X509) * ek_ca, uint32_t want_index,
+				  long ttl, time_t now, challenge_made *out,
+				  char *why, size_t whylen);
 
 #endif

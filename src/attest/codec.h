@@ -21,7 +21,7 @@ T11_MUST_CHECK int hex_decode_alloc(const char *s, uint8_t **out, size_t *len);
 char *b64_encode(const uint8_t *in, size_t len, bool url);
 /* Decodes base64 (padding required) or base64url (padding refused). 0 ok,
  * -1 on any malformation. *out is malloc'd (also for len 0). */
-T11_MUST_CHECK int b64_decode(const char *s, size_t slen, bool url, uint8_t **out,
-	       size_t *len);
+T11_MUST_CHECK int b64_decode(const char *s, size_t slen, bool url,
+			      uint8_t **out, size_t *len);
 
 #endif

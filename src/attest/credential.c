@@ -147,7 +147,8 @@ static int
 seed_ecc(EVP_PKEY *ek, const TPMT_PUBLIC *ekpub, uint8_t *seed, size_t slen,
 	 TPM2B_ENCRYPTED_SECRET *secret)
 {
-	EVP_PKEY_CTX *kc = EVP_PKEY_CTX_new_from_pkey(NULL, ek, NULL), *dc = NULL;
+	EVP_PKEY_CTX *kc = EVP_PKEY_CTX_new_from_pkey(NULL, ek, NULL),
+		     *dc = NULL;
 	EVP_PKEY *eph = NULL;
 	BIGNUM *x = NULL, *y = NULL;
 	TPMS_ECC_POINT pt;
@@ -174,8 +175,8 @@ seed_ecc(EVP_PKEY *ek, const TPMT_PUBLIC *ekpub, uint8_t *seed, size_t slen,
 		 ekpub->unique.ecc.x.buffer, fl, (unsigned)slen * 8, seed) != 0)
 		goto out;
 	if (Tss2_MU_TPMS_ECC_POINT_Marshal(&pt, secret->secret,
-					   sizeof(secret->secret), &off) !=
-	    TSS2_RC_SUCCESS)
+					   sizeof(secret->secret),
+					   &off) != TSS2_RC_SUCCESS)
 		goto out;
 	secret->size = (UINT16)off;
 	rc = 0;
@@ -212,7 +213,8 @@ credential_make(const TPMT_PUBLIC *ek, const uint8_t *name, size_t name_len,
 	memset(blob, 0, sizeof(*blob));
 	memset(secret, 0, sizeof(*secret));
 	if (md == NULL || ek->nameAlg == TPM2_ALG_SHA1) {
-		snprintf(why, whylen, "the EK's name algorithm is not "
+		snprintf(why, whylen,
+			 "the EK's name algorithm is not "
 			 "supported");
 		return -1;
 	}
@@ -224,15 +226,17 @@ credential_make(const TPMT_PUBLIC *ek, const uint8_t *name, size_t name_len,
 	}
 	if (!(ek->objectAttributes & TPMA_OBJECT_RESTRICTED) ||
 	    !(ek->objectAttributes & TPMA_OBJECT_DECRYPT)) {
-		snprintf(why, whylen, "the EK is not a restricted decryption "
+		snprintf(why, whylen,
+			 "the EK is not a restricted decryption "
 			 "key");
 		return -1;
 	}
 	sym = ek->type == TPM2_ALG_RSA ? &ek->parameters.rsaDetail.symmetric
-	      : &ek->parameters.eccDetail.symmetric;
+				       : &ek->parameters.eccDetail.symmetric;
 	if (sym->algorithm != TPM2_ALG_AES || sym->mode.aes != TPM2_ALG_CFB ||
 	    (sym->keyBits.aes != 128 && sym->keyBits.aes != 256)) {
-		snprintf(why, whylen, "the EK's symmetric algorithm is not "
+		snprintf(why, whylen,
+			 "the EK's symmetric algorithm is not "
 			 "AES-128/256-CFB");
 		return -1;
 	}

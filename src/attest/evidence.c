@@ -55,30 +55,34 @@ const char *
 ev_format_name(ev_format f)
 {
 	switch (f) {
-	case EV_JSON: return "json";
-	case EV_WEBAUTHN: return "webauthn";
-	case EV_ACME: return "acme";
-	default: return "?";
+	case EV_JSON:
+		return "json";
+	case EV_WEBAUTHN:
+		return "webauthn";
+	case EV_ACME:
+		return "acme";
+	default:
+		return "?";
 	}
 }
 
 int
-ev_extra_data(ev_format f, const uint8_t *c, size_t clen,
-	      const blob *auth_data, uint8_t out[32])
+ev_extra_data(ev_format f, const uint8_t *c, size_t clen, const blob *auth_data,
+	      uint8_t out[32])
 {
 	uint8_t cdh[32];
 
 	if (f != EV_WEBAUTHN)
 		return EVP_Digest(c, clen, out, NULL, EVP_sha256(), NULL) == 1
-			       ? 0 : -1;
+			       ? 0
+			       : -1;
 	if (EVP_Digest(c, clen, cdh, NULL, EVP_sha256(), NULL) != 1)
 		return -1;
 	return ev_webauthn_extra(auth_data, cdh, out);
 }
 
 int
-ev_webauthn_extra(const blob *auth_data, const uint8_t cdh[32],
-		  uint8_t out[32])
+ev_webauthn_extra(const blob *auth_data, const uint8_t cdh[32], uint8_t out[32])
 {
 	EVP_MD_CTX *m;
 	int rc = -1;
@@ -115,9 +119,16 @@ ev_cose_key(const blob *key_pub, blob *out)
 		int64_t alg, crv;
 
 		switch (p.parameters.eccDetail.curveID) {
-		case TPM2_ECC_NIST_P256: alg = -7; crv = 1; break;
-		case TPM2_ECC_NIST_P384: alg = -35; crv = 2; break;
-		default: return -1;
+		case TPM2_ECC_NIST_P256:
+			alg = -7;
+			crv = 1;
+			break;
+		case TPM2_ECC_NIST_P384:
+			alg = -35;
+			crv = 2;
+			break;
+		default:
+			return -1;
 		}
 		cbor_w_map(&w, 5);
 		cbor_w_int(&w, 1);
@@ -180,8 +191,8 @@ ev_auth_data(const char *rp_id, const blob *key_pub, blob *out)
 
 	memset(out, 0, sizeof(*out));
 	if (tpmt_public_parse(key_pub->data, key_pub->len, &p) != 0 ||
-	    tpm_name(key_pub->data, key_pub->len, p.nameAlg, name,
-		     &name_len) != 0 ||
+	    tpm_name(key_pub->data, key_pub->len, p.nameAlg, name, &name_len) !=
+		    0 ||
 	    ev_cose_key(key_pub, &cose) != 0)
 		return -1;
 	/* rpIdHash 32 | flags 1 | signCount 4 | aaguid 16 | credIdLen 2 |
@@ -401,7 +412,8 @@ decode_cbor(const uint8_t *in, size_t len, evidence *ev, char *why,
 	}
 	if (top->type != CBOR_MAP ||
 	    !cbor_text_is(cbor_map_text(top, "fmt"), "tpm")) {
-		snprintf(why, whylen, "the attestation object's fmt is not "
+		snprintf(why, whylen,
+			 "the attestation object's fmt is not "
 			 "\"tpm\"");
 		goto out;
 	}
@@ -422,13 +434,15 @@ decode_cbor(const uint8_t *in, size_t len, evidence *ev, char *why,
 	if (take_bytes(cbor_map_text(st, "sig"), &ev->cert_sig) != 0 ||
 	    take_bytes(cbor_map_text(st, "certInfo"), &ev->cert_info) != 0 ||
 	    take_bytes(cbor_map_text(st, "pubArea"), &ev->key_pub) != 0) {
-		snprintf(why, whylen, "attStmt lacks sig, certInfo or pubArea "
+		snprintf(why, whylen,
+			 "attStmt lacks sig, certInfo or pubArea "
 			 "as byte strings");
 		goto out;
 	}
 	if ((x5c = cbor_map_text(st, "x5c")) != NULL) {
 		if (x5c->type != CBOR_ARRAY || x5c->n == 0) {
-			snprintf(why, whylen, "attStmt.x5c is not a non-empty "
+			snprintf(why, whylen,
+				 "attStmt.x5c is not a non-empty "
 				 "array");
 			goto out;
 		}
@@ -436,7 +450,8 @@ decode_cbor(const uint8_t *in, size_t len, evidence *ev, char *why,
 			goto out;
 		for (i = 0; i < x5c->n; i++) {
 			if (take_bytes(x5c->items[i], &ev->ak_certs[i]) != 0) {
-				snprintf(why, whylen, "attStmt.x5c holds a "
+				snprintf(why, whylen,
+					 "attStmt.x5c holds a "
 					 "non-certificate");
 				goto out;
 			}
@@ -459,14 +474,14 @@ decode_cbor(const uint8_t *in, size_t len, evidence *ev, char *why,
 
 			if (tpmt_signature_parse(ev->cert_sig.data,
 						 ev->cert_sig.len, &ts) != 0) {
-				if (tpm_signature_from_raw((int)ev->alg,
-							   ev->cert_sig.data,
-							   ev->cert_sig.len,
-							   &ts) != 0 ||
+				if (tpm_signature_from_raw(
+					    (int)ev->alg, ev->cert_sig.data,
+					    ev->cert_sig.len, &ts) != 0 ||
 				    Tss2_MU_TPMT_SIGNATURE_Marshal(
 					    &ts, buf, sizeof(buf), &off) !=
 					    TSS2_RC_SUCCESS) {
-					snprintf(why, whylen, "attStmt.sig is "
+					snprintf(why, whylen,
+						 "attStmt.sig is "
 						 "not a signature of alg %lld",
 						 (long long)ev->alg);
 					goto out;
@@ -499,7 +514,8 @@ decode_json(const json_value *j, evidence *ev, char *why, size_t whylen)
 			 &ev->cert_info.len) != 0 ||
 	    json_get_b64(j, "certify_signature", &ev->cert_sig.data,
 			 &ev->cert_sig.len) != 0) {
-		snprintf(why, whylen, "key_public, certify_info or "
+		snprintf(why, whylen,
+			 "key_public, certify_info or "
 			 "certify_signature is missing or not base64");
 		return -1;
 	}
@@ -510,7 +526,8 @@ decode_json(const json_value *j, evidence *ev, char *why, size_t whylen)
 			  &ev->creation_sig.len) != 0 ||
 	     json_get_b64(j, "creation_data", &ev->creation_data.data,
 			  &ev->creation_data.len) != 0)) {
-		snprintf(why, whylen, "creation_info, creation_signature or "
+		snprintf(why, whylen,
+			 "creation_info, creation_signature or "
 			 "creation_data is malformed");
 		return -1;
 	}
@@ -539,7 +556,8 @@ decode_json(const json_value *j, evidence *ev, char *why, size_t whylen)
 			    b64_decode(v->s, v->slen, false,
 				       &ev->ak_certs[i].data,
 				       &ev->ak_certs[i].len) != 0) {
-				snprintf(why, whylen, "ak_certificates holds "
+				snprintf(why, whylen,
+					 "ak_certificates holds "
 					 "a non-base64 entry");
 				return -1;
 			}
@@ -558,11 +576,13 @@ decode_json(const json_value *j, evidence *ev, char *why, size_t whylen)
 			    json_get_b64(a->items[i], "der",
 					 &ev->ek_certs[i].der.data,
 					 &ev->ek_certs[i].der.len) != 0) {
-				snprintf(why, whylen, "ek_certificates holds a "
+				snprintf(why, whylen,
+					 "ek_certificates holds a "
 					 "malformed entry");
 				return -1;
 			}
-			ev->ek_certs[i].index = (uint32_t)strtoul(idx, &end, 16);
+			ev->ek_certs[i].index =
+				(uint32_t)strtoul(idx, &end, 16);
 			ev->n_ek_certs++;
 		}
 	}
@@ -595,8 +615,10 @@ evidence_decode(const uint8_t *in, size_t len, evidence *ev, char *why,
 
 		if ((j = json_parse((const char *)in + a, b - a, err,
 				    sizeof(err))) == NULL) {
-			snprintf(why, whylen, "the attestation is not valid "
-				 "JSON: %s", err);
+			snprintf(why, whylen,
+				 "the attestation is not valid "
+				 "JSON: %s",
+				 err);
 			return -1;
 		}
 		fmt = json_get_str(j, "format");
@@ -606,23 +628,27 @@ evidence_decode(const uint8_t *in, size_t len, evidence *ev, char *why,
 		} else if (att != NULL) {
 			if (b64_decode(att, strlen(att), true, &raw, &rawlen) !=
 			    0)
-				snprintf(why, whylen, "attObj is not base64url");
+				snprintf(why, whylen,
+					 "attObj is not base64url");
 			else if ((rc = decode_cbor(raw, rawlen, ev, why,
 						   whylen)) == 0 &&
 				 ev->format != EV_ACME) {
-				snprintf(why, whylen, "the ACME attObj carries "
+				snprintf(why, whylen,
+					 "the ACME attObj carries "
 					 "authData (a WebAuthn object)");
 				rc = -1;
 			}
 		} else {
-			snprintf(why, whylen, "a JSON file that is neither a "
+			snprintf(why, whylen,
+				 "a JSON file that is neither a "
 				 "tpm11 attestation nor an ACME payload");
 		}
 		json_free(j);
 	} else {
 		if (b64_decode((const char *)in + a, b - a, true, &raw,
 			       &rawlen) != 0)
-			snprintf(why, whylen, "not a tpm11 attestation (JSON), "
+			snprintf(why, whylen,
+				 "not a tpm11 attestation (JSON), "
 				 "an ACME payload or a WebAuthn object");
 		else
 			rc = decode_cbor(raw, rawlen, ev, why, whylen);

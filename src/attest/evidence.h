@@ -34,22 +34,22 @@ typedef struct {
 
 typedef struct {
 	ev_format format;
-	blob key_pub;          /* TPMT_PUBLIC of the attested key */
-	blob cert_info;        /* TPMS_ATTEST of TPM2_Certify */
-	blob cert_sig;         /* TPMT_SIGNATURE over cert_info */
-	blob creation_data;    /* TPMS_CREATION_DATA (optional) */
-	blob creation_info;    /* TPMS_ATTEST of TPM2_CertifyCreation */
+	blob key_pub;       /* TPMT_PUBLIC of the attested key */
+	blob cert_info;     /* TPMS_ATTEST of TPM2_Certify */
+	blob cert_sig;      /* TPMT_SIGNATURE over cert_info */
+	blob creation_data; /* TPMS_CREATION_DATA (optional) */
+	blob creation_info; /* TPMS_ATTEST of TPM2_CertifyCreation */
 	blob creation_sig;
-	blob ak_pub;           /* TPMT_PUBLIC of the AK (json only) */
-	blob *ak_certs;        /* DER, AK certificate first */
+	blob ak_pub;    /* TPMT_PUBLIC of the AK (json only) */
+	blob *ak_certs; /* DER, AK certificate first */
 	size_t n_ak_certs;
-	ev_ek_cert *ek_certs;  /* json only */
+	ev_ek_cert *ek_certs; /* json only */
 	size_t n_ek_certs;
-	char *ssh;             /* json: OpenSSH line of the key */
-	char *key_label;       /* json */
-	char *challenge_id;    /* json, credential mode */
-	blob auth_data;        /* webauthn */
-	int64_t alg;           /* webauthn/acme: COSE alg of the AK */
+	char *ssh;          /* json: OpenSSH line of the key */
+	char *key_label;    /* json */
+	char *challenge_id; /* json, credential mode */
+	blob auth_data;     /* webauthn */
+	int64_t alg;        /* webauthn/acme: COSE alg of the AK */
 } evidence;
 
 void evidence_clear(evidence *ev);
@@ -59,17 +59,18 @@ const char *ev_format_name(ev_format f);
 /* The qualifying data (extraData) the TPM must sign for challenge C in
  * format f. auth_data is needed for webauthn. out holds 32 bytes. 0 ok. */
 T11_MUST_CHECK int ev_extra_data(ev_format f, const uint8_t *c, size_t clen,
-		  const blob *auth_data, uint8_t out[32]);
+				 const blob *auth_data, uint8_t out[32]);
 /* The webauthn rule with WebAuthn's clientDataHash given as is (32 bytes,
  * e.g. SHA-256 of a clientDataJSON): SHA-256(authData || cdh). 0 ok. */
-T11_MUST_CHECK int ev_webauthn_extra(const blob *auth_data, const uint8_t cdh[32],
-		      uint8_t out[32]);
+T11_MUST_CHECK int ev_webauthn_extra(const blob *auth_data,
+				     const uint8_t cdh[32], uint8_t out[32]);
 
 /* WebAuthn authenticator data for a key (Web Authentication 6.1):
  * rpIdHash = SHA-256(rp_id), flags UP|AT, signCount 0, AAGUID zero,
  * credentialId = the key's TPM Name, credentialPublicKey = COSE_Key of
  * pubArea. 0 ok. */
-T11_MUST_CHECK int ev_auth_data(const char *rp_id, const blob *key_pub, blob *out);
+T11_MUST_CHECK int ev_auth_data(const char *rp_id, const blob *key_pub,
+				blob *out);
 
 /* Encodes ev (its format decides) into a malloc'd text: JSON, base64url,
  * or the ACME payload JSON; each ends with a newline. */
@@ -79,8 +80,8 @@ char *evidence_encode(const evidence *ev, size_t *len);
 void ev_json_ek_certs(json_writer *w, const ev_ek_cert *c, size_t n);
 /* Reads any of the three encodings (json and acme detected by their
  * members, webauthn as base64url text or raw CBOR). 0 ok; -1 with why. */
-T11_MUST_CHECK int evidence_decode(const uint8_t *in, size_t len, evidence *ev, char *why,
-		    size_t whylen);
+T11_MUST_CHECK int evidence_decode(const uint8_t *in, size_t len, evidence *ev,
+				   char *why, size_t whylen);
 
 /* COSE_Key (RFC 9053 7.1 EC2 / RFC 8230 RSA) of a TPMT_PUBLIC, CBOR
  * encoded, and the key back from one (for comparison). */

@@ -99,11 +99,21 @@ jw_string(json_writer *w, const char *s)
 		char esc[8];
 
 		switch (*p) {
-		case '"': jw_puts(w, "\\\""); break;
-		case '\\': jw_puts(w, "\\\\"); break;
-		case '\n': jw_puts(w, "\\n"); break;
-		case '\r': jw_puts(w, "\\r"); break;
-		case '\t': jw_puts(w, "\\t"); break;
+		case '"':
+			jw_puts(w, "\\\"");
+			break;
+		case '\\':
+			jw_puts(w, "\\\\");
+			break;
+		case '\n':
+			jw_puts(w, "\\n");
+			break;
+		case '\r':
+			jw_puts(w, "\\r");
+			break;
+		case '\t':
+			jw_puts(w, "\\t");
+			break;
 		default:
 			if (*p < 0x20 || *p == 0x7f) {
 				snprintf(esc, sizeof(esc), "\\u%04x", *p);
@@ -357,14 +367,30 @@ jr_string(jr *r, size_t *outlen)
 			continue;
 		}
 		switch (*r->p++) {
-		case '"': o[n++] = '"'; break;
-		case '\\': o[n++] = '\\'; break;
-		case '/': o[n++] = '/'; break;
-		case 'b': o[n++] = '\b'; break;
-		case 'f': o[n++] = '\f'; break;
-		case 'n': o[n++] = '\n'; break;
-		case 'r': o[n++] = '\r'; break;
-		case 't': o[n++] = '\t'; break;
+		case '"':
+			o[n++] = '"';
+			break;
+		case '\\':
+			o[n++] = '\\';
+			break;
+		case '/':
+			o[n++] = '/';
+			break;
+		case 'b':
+			o[n++] = '\b';
+			break;
+		case 'f':
+			o[n++] = '\f';
+			break;
+		case 'n':
+			o[n++] = '\n';
+			break;
+		case 'r':
+			o[n++] = '\r';
+			break;
+		case 't':
+			o[n++] = '\t';
+			break;
 		case 'u': {
 			unsigned cp, lo;
 
@@ -578,8 +604,8 @@ jr_value(jr *r)
 			jr_fail(r, "bad number");
 			goto bad;
 		}
-		if (r->p < r->end && (*r->p == '.' || *r->p == 'e' ||
-				      *r->p == 'E')) {
+		if (r->p < r->end &&
+		    (*r->p == '.' || *r->p == 'e' || *r->p == 'E')) {
 			jr_fail(r, "only integers are accepted");
 			goto bad;
 		}
@@ -639,8 +665,7 @@ json_get_str(const json_value *obj, const char *key)
 }
 
 int
-json_get_b64(const json_value *obj, const char *key, uint8_t **out,
-	     size_t *len)
+json_get_b64(const json_value *obj, const char *key, uint8_t **out, size_t *len)
 {
 	const json_value *v = json_get(obj, key);
 
@@ -652,8 +677,7 @@ json_get_b64(const json_value *obj, const char *key, uint8_t **out,
 }
 
 int
-json_get_hex(const json_value *obj, const char *key, uint8_t **out,
-	     size_t *len)
+json_get_hex(const json_value *obj, const char *key, uint8_t **out, size_t *len)
 {
 	const json_value *v = json_get(obj, key);
 

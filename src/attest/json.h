@@ -22,9 +22,9 @@ typedef struct {
 	char *buf;
 	size_t len, cap;
 	int depth;
-	bool first;   /* no member yet in the open container */
+	bool first;     /* no member yet in the open container */
 	bool after_key; /* the next value is a member's value */
-	bool failed;  /* out of memory: everything after is dropped */
+	bool failed;    /* out of memory: everything after is dropped */
 } json_writer;
 
 void json_w_init(json_writer *w);
@@ -64,10 +64,10 @@ struct json_value {
 	json_type type;
 	bool b;
 	int64_t i;
-	char *s;             /* JSON_STR */
+	char *s; /* JSON_STR */
 	size_t slen;
-	json_value **items;  /* JSON_ARR elements, JSON_OBJ values */
-	char **keys;         /* JSON_OBJ member names */
+	json_value **items; /* JSON_ARR elements, JSON_OBJ values */
+	char **keys;        /* JSON_OBJ member names */
 	size_t n;
 };
 
@@ -82,9 +82,9 @@ const json_value *json_get(const json_value *obj, const char *key);
 const char *json_get_str(const json_value *obj, const char *key);
 /* Decodes a base64 / hex string member. 0 ok, -1 absent or malformed.
  * *out is malloc'd. */
-T11_MUST_CHECK int json_get_b64(const json_value *obj, const char *key, uint8_t **out,
-		 size_t *len);
-T11_MUST_CHECK int json_get_hex(const json_value *obj, const char *key, uint8_t **out,
-		 size_t *len);
+T11_MUST_CHECK int json_get_b64(const json_value *obj, const char *key,
+				uint8_t **out, size_t *len);
+T11_MUST_CHECK int json_get_hex(const json_value *obj, const char *key,
+				uint8_t **out, size_t *len);
 
 #endif

@@ -18,7 +18,8 @@ tpmt_public_parse(const uint8_t *p, size_t len, TPMT_PUBLIC *out)
 
 	memset(out, 0, sizeof(*out));
 	if (p == NULL ||
-	    Tss2_MU_TPMT_PUBLIC_Unmarshal(p, len, &off, out) != TSS2_RC_SUCCESS ||
+	    Tss2_MU_TPMT_PUBLIC_Unmarshal(p, len, &off, out) !=
+		    TSS2_RC_SUCCESS ||
 	    off != len)
 		return -1;
 	return 0;
@@ -47,7 +48,8 @@ tpms_attest_parse(const uint8_t *p, size_t len, TPMS_ATTEST *out)
 
 	memset(out, 0, sizeof(*out));
 	if (p == NULL ||
-	    Tss2_MU_TPMS_ATTEST_Unmarshal(p, len, &off, out) != TSS2_RC_SUCCESS ||
+	    Tss2_MU_TPMS_ATTEST_Unmarshal(p, len, &off, out) !=
+		    TSS2_RC_SUCCESS ||
 	    off != len)
 		return -1;
 	return 0;
@@ -71,11 +73,16 @@ const EVP_MD *
 tpm_alg_md(uint16_t alg)
 {
 	switch (alg) {
-	case TPM2_ALG_SHA1: return EVP_sha1();
-	case TPM2_ALG_SHA256: return EVP_sha256();
-	case TPM2_ALG_SHA384: return EVP_sha384();
-	case TPM2_ALG_SHA512: return EVP_sha512();
-	default: return NULL;
+	case TPM2_ALG_SHA1:
+		return EVP_sha1();
+	case TPM2_ALG_SHA256:
+		return EVP_sha256();
+	case TPM2_ALG_SHA384:
+		return EVP_sha384();
+	case TPM2_ALG_SHA512:
+		return EVP_sha512();
+	default:
+		return NULL;
 	}
 }
 
@@ -83,16 +90,26 @@ const char *
 tpm_alg_name(uint16_t alg)
 {
 	switch (alg) {
-	case TPM2_ALG_SHA1: return "SHA-1";
-	case TPM2_ALG_SHA256: return "SHA-256";
-	case TPM2_ALG_SHA384: return "SHA-384";
-	case TPM2_ALG_SHA512: return "SHA-512";
-	case TPM2_ALG_RSA: return "RSA";
-	case TPM2_ALG_ECC: return "ECC";
-	case TPM2_ALG_ECDSA: return "ECDSA";
-	case TPM2_ALG_RSASSA: return "RSASSA";
-	case TPM2_ALG_RSAPSS: return "RSAPSS";
-	default: return "unknown";
+	case TPM2_ALG_SHA1:
+		return "SHA-1";
+	case TPM2_ALG_SHA256:
+		return "SHA-256";
+	case TPM2_ALG_SHA384:
+		return "SHA-384";
+	case TPM2_ALG_SHA512:
+		return "SHA-512";
+	case TPM2_ALG_RSA:
+		return "RSA";
+	case TPM2_ALG_ECC:
+		return "ECC";
+	case TPM2_ALG_ECDSA:
+		return "ECDSA";
+	case TPM2_ALG_RSASSA:
+		return "RSASSA";
+	case TPM2_ALG_RSAPSS:
+		return "RSAPSS";
+	default:
+		return "unknown";
 	}
 }
 
@@ -117,10 +134,18 @@ static const char *
 curve_group(uint16_t curve, size_t *fl)
 {
 	switch (curve) {
-	case TPM2_ECC_NIST_P256: *fl = 32; return "P-256";
-	case TPM2_ECC_NIST_P384: *fl = 48; return "P-384";
-	case TPM2_ECC_NIST_P521: *fl = 66; return "P-521";
-	default: *fl = 0; return NULL;
+	case TPM2_ECC_NIST_P256:
+		*fl = 32;
+		return "P-256";
+	case TPM2_ECC_NIST_P384:
+		*fl = 48;
+		return "P-384";
+	case TPM2_ECC_NIST_P521:
+		*fl = 66;
+		return "P-521";
+	default:
+		*fl = 0;
+		return NULL;
 	}
 }
 
@@ -153,7 +178,8 @@ tpmt_public_pkey(const TPMT_PUBLIC *p)
 	if (p->type == TPM2_ALG_ECC) {
 		const TPMS_ECC_POINT *pt = &p->unique.ecc;
 		size_t fl;
-		const char *g = curve_group(p->parameters.eccDetail.curveID, &fl);
+		const char *g =
+			curve_group(p->parameters.eccDetail.curveID, &fl);
 		uint8_t q[1 + 2 * 66];
 
 		if (g == NULL || pt->x.size == 0 || pt->y.size == 0 ||
@@ -163,10 +189,10 @@ tpmt_public_pkey(const TPMT_PUBLIC *p)
 		q[0] = 0x04;
 		memcpy(q + 1 + fl - pt->x.size, pt->x.buffer, pt->x.size);
 		memcpy(q + 1 + 2 * fl - pt->y.size, pt->y.buffer, pt->y.size);
-		if (OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
-						    g, 0) != 1 ||
-		    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
-						     q, 1 + 2 * fl) != 1)
+		if (OSSL_PARAM_BLD_push_utf8_string(
+			    bld, OSSL_PKEY_PARAM_GROUP_NAME, g, 0) != 1 ||
+		    OSSL_PARAM_BLD_push_octet_string(
+			    bld, OSSL_PKEY_PARAM_PUB_KEY, q, 1 + 2 * fl) != 1)
 			goto out;
 		k = pkey_fromdata("EC", bld);
 	} else if (p->type == TPM2_ALG_RSA) {
@@ -178,7 +204,8 @@ tpmt_public_pkey(const TPMT_PUBLIC *p)
 		e = BN_new();
 		if (n == NULL || e == NULL ||
 		    BN_set_word(e, exp ? exp : 65537) != 1 ||
-		    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) != 1 ||
+		    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) !=
+			    1 ||
 		    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) != 1)
 			goto out;
 		k = pkey_fromdata("RSA", bld);
@@ -199,12 +226,13 @@ tpmt_public_set_unique(TPMT_PUBLIC *p, EVP_PKEY *k)
 	if (p->type == TPM2_ALG_ECC) {
 		size_t fl;
 		char group[32];
-		const char *g = curve_group(p->parameters.eccDetail.curveID, &fl);
+		const char *g =
+			curve_group(p->parameters.eccDetail.curveID, &fl);
 
 		if (g == NULL || EVP_PKEY_get_base_id(k) != EVP_PKEY_EC ||
-		    EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME,
-						   group, sizeof(group),
-						   NULL) != 1)
+		    EVP_PKEY_get_utf8_string_param(
+			    k, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+			    NULL) != 1)
 			goto out;
 		/* OpenSSL names the NIST curves prime256v1, secp384r1, ... */
 		if (!((fl == 32 && (!strcmp(group, "prime256v1") ||
@@ -214,8 +242,10 @@ tpmt_public_set_unique(TPMT_PUBLIC *p, EVP_PKEY *k)
 		      (fl == 66 && (!strcmp(group, "secp521r1") ||
 				    !strcmp(group, "P-521")))))
 			goto out;
-		if (EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_X, &a) != 1 ||
-		    EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_Y, &b) != 1 ||
+		if (EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_X, &a) !=
+			    1 ||
+		    EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_Y, &b) !=
+			    1 ||
 		    BN_bn2binpad(a, p->unique.ecc.x.buffer, (int)fl) < 0 ||
 		    BN_bn2binpad(b, p->unique.ecc.y.buffer, (int)fl) < 0)
 			goto out;
@@ -230,7 +260,8 @@ tpmt_public_set_unique(TPMT_PUBLIC *p, EVP_PKEY *k)
 		    EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_RSA_E, &b) != 1)
 			goto out;
 		n = BN_num_bytes(a);
-		if (n <= 0 || (unsigned)n * 8 != p->parameters.rsaDetail.keyBits ||
+		if (n <= 0 ||
+		    (unsigned)n * 8 != p->parameters.rsaDetail.keyBits ||
 		    (size_t)n > sizeof(p->unique.rsa.buffer) ||
 		    !(BN_is_word(b, 65537) &&
 		      (p->parameters.rsaDetail.exponent == 0 ||
@@ -251,15 +282,21 @@ tpm_signature_cose_alg(const TPMT_SIGNATURE *sig)
 {
 	if (sig->sigAlg == TPM2_ALG_ECDSA) {
 		switch (sig->signature.ecdsa.hash) {
-		case TPM2_ALG_SHA256: return -7;
-		case TPM2_ALG_SHA384: return -35;
-		case TPM2_ALG_SHA512: return -36;
+		case TPM2_ALG_SHA256:
+			return -7;
+		case TPM2_ALG_SHA384:
+			return -35;
+		case TPM2_ALG_SHA512:
+			return -36;
 		}
 	} else if (sig->sigAlg == TPM2_ALG_RSASSA) {
 		switch (sig->signature.rsassa.hash) {
-		case TPM2_ALG_SHA256: return -257;
-		case TPM2_ALG_SHA384: return -258;
-		case TPM2_ALG_SHA512: return -259;
+		case TPM2_ALG_SHA256:
+			return -257;
+		case TPM2_ALG_SHA384:
+			return -258;
+		case TPM2_ALG_SHA512:
+			return -259;
 		}
 	}
 	return 0;
@@ -281,7 +318,8 @@ tpm_signature_verify(EVP_PKEY *key, const TPMT_SIGNATURE *sig,
 
 	if (sig->sigAlg == TPM2_ALG_ECDSA) {
 		if (EVP_PKEY_get_base_id(key) != EVP_PKEY_EC) {
-			snprintf(why, whylen, "an ECDSA signature from a key "
+			snprintf(why, whylen,
+				 "an ECDSA signature from a key "
 				 "that is not an EC key");
 			return -1;
 		}
@@ -303,7 +341,8 @@ tpm_signature_verify(EVP_PKEY *key, const TPMT_SIGNATURE *sig,
 		slen = (size_t)dlen;
 	} else if (sig->sigAlg == TPM2_ALG_RSASSA) {
 		if (EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA) {
-			snprintf(why, whylen, "an RSA signature from a key that "
+			snprintf(why, whylen,
+				 "an RSA signature from a key that "
 				 "is not an RSA key");
 			return -1;
 		}
@@ -311,12 +350,15 @@ tpm_signature_verify(EVP_PKEY *key, const TPMT_SIGNATURE *sig,
 		s = sig->signature.rsassa.sig.buffer;
 		slen = sig->signature.rsassa.sig.size;
 	} else {
-		snprintf(why, whylen, "signature scheme 0x%04x is not ECDSA or "
-			 "RSASSA", sig->sigAlg);
+		snprintf(why, whylen,
+			 "signature scheme 0x%04x is not ECDSA or "
+			 "RSASSA",
+			 sig->sigAlg);
 		return -1;
 	}
 	if (h == NULL || h == EVP_sha1()) {
-		snprintf(why, whylen, "the signature's hash is not SHA-256, "
+		snprintf(why, whylen,
+			 "the signature's hash is not SHA-256, "
 			 "SHA-384 or SHA-512");
 		goto out;
 	}
@@ -395,10 +437,20 @@ tpm_signature_from_raw(int cose_alg, const uint8_t *p, size_t len,
 
 	memset(out, 0, sizeof(*out));
 	switch (cose_alg) {
-	case -7: case -257: hash = TPM2_ALG_SHA256; break;
-	case -35: case -258: hash = TPM2_ALG_SHA384; break;
-	case -36: case -259: hash = TPM2_ALG_SHA512; break;
-	default: return -1;
+	case -7:
+	case -257:
+		hash = TPM2_ALG_SHA256;
+		break;
+	case -35:
+	case -258:
+		hash = TPM2_ALG_SHA384;
+		break;
+	case -36:
+	case -259:
+		hash = TPM2_ALG_SHA512;
+		break;
+	default:
+		return -1;
 	}
 	if (cose_alg <= -257) {
 		if (len == 0 || len > sizeof(out->signature.rsassa.sig.buffer))
@@ -409,8 +461,7 @@ tpm_signature_from_raw(int cose_alg, const uint8_t *p, size_t len,
 		memcpy(out->signature.rsassa.sig.buffer, p, len);
 		return 0;
 	}
-	if ((es = d2i_ECDSA_SIG(NULL, &q, (long)len)) == NULL ||
-	    q != p + len) {
+	if ((es = d2i_ECDSA_SIG(NULL, &q, (long)len)) == NULL || q != p + len) {
 		ECDSA_SIG_free(es);
 		return -1;
 	}
@@ -424,10 +475,10 @@ tpm_signature_from_raw(int cose_alg, const uint8_t *p, size_t len,
 	}
 	out->sigAlg = TPM2_ALG_ECDSA;
 	out->signature.ecdsa.hash = hash;
-	out->signature.ecdsa.signatureR.size = (UINT16)BN_bn2bin(
-		r, out->signature.ecdsa.signatureR.buffer);
-	out->signature.ecdsa.signatureS.size = (UINT16)BN_bn2bin(
-		s, out->signature.ecdsa.signatureS.buffer);
+	out->signature.ecdsa.signatureR.size =
+		(UINT16)BN_bn2bin(r, out->signature.ecdsa.signatureR.buffer);
+	out->signature.ecdsa.signatureS.size =
+		(UINT16)BN_bn2bin(s, out->signature.ecdsa.signatureS.buffer);
 	ECDSA_SIG_free(es);
 	return 0;
 }
@@ -455,9 +506,9 @@ static const uint8_t policy_b_sha384[48] = {
 
 /* fixedTPM|fixedParent|sensitiveDataOrigin|adminWithPolicy|restricted|
  * decrypt (0x000300b2); the high range adds userWithAuth (0x000300f2). */
-#define EK_ATTRS_LOW                                                       \
-	(TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |                  \
-	 TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_ADMINWITHPOLICY |   \
+#define EK_ATTRS_LOW                                                     \
+	(TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |                \
+	 TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_ADMINWITHPOLICY | \
 	 TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT)
 #define EK_ATTRS_HIGH (EK_ATTRS_LOW | TPMA_OBJECT_USERWITHAUTH)
 
@@ -472,7 +523,8 @@ const ek_template ek_templates[] = {
 	{0x01c0001c, 0, 0, "H-6 RSA 3072", true},
 	{0x01c0001e, 0, 0, "H-7 RSA 4096", true},
 };
-const size_t ek_templates_count = sizeof(ek_templates) / sizeof(ek_templates[0]);
+const size_t ek_templates_count =
+	sizeof(ek_templates) / sizeof(ek_templates[0]);
 
 const ek_template *
 ek_template_find(uint32_t cert_index)
@@ -492,8 +544,8 @@ ek_template_user_with_auth(const ek_template *t)
 }
 
 int
-ek_template_public(const ek_template *t, const uint8_t *nonce,
-		   size_t nonce_len, TPMT_PUBLIC *p)
+ek_template_public(const ek_template *t, const uint8_t *nonce, size_t nonce_len,
+		   TPMT_PUBLIC *p)
 {
 	bool low = t->nonce_index != 0;
 	bool rsa;
@@ -502,15 +554,34 @@ ek_template_public(const ek_template *t, const uint8_t *nonce,
 
 	memset(p, 0, sizeof(*p));
 	switch (t->cert_index) {
-	case 0x01c00002: case 0x01c00012: rsa = true; bits = 2048; break;
-	case 0x01c0001c: rsa = true; bits = 3072; hash = TPM2_ALG_SHA384;
-		aes = 256; break;
-	case 0x01c0001e: rsa = true; bits = 4096; hash = TPM2_ALG_SHA384;
-		aes = 256; break;
-	case 0x01c0000a: case 0x01c00014: rsa = false;
-		curve = TPM2_ECC_NIST_P256; break;
-	case 0x01c00016: rsa = false; curve = TPM2_ECC_NIST_P384;
-		hash = TPM2_ALG_SHA384; aes = 256; break;
+	case 0x01c00002:
+	case 0x01c00012:
+		rsa = true;
+		bits = 2048;
+		break;
+	case 0x01c0001c:
+		rsa = true;
+		bits = 3072;
+		hash = TPM2_ALG_SHA384;
+		aes = 256;
+		break;
+	case 0x01c0001e:
+		rsa = true;
+		bits = 4096;
+		hash = TPM2_ALG_SHA384;
+		aes = 256;
+		break;
+	case 0x01c0000a:
+	case 0x01c00014:
+		rsa = false;
+		curve = TPM2_ECC_NIST_P256;
+		break;
+	case 0x01c00016:
+		rsa = false;
+		curve = TPM2_ECC_NIST_P384;
+		hash = TPM2_ALG_SHA384;
+		aes = 256;
+		break;
 	default:
 		return -1;
 	}

@@ -20,8 +20,8 @@
 #include "util/file.h"
 #include "util/secure.h"
 
-static void
-fail(verify_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(verify_result *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 static void
 fail(verify_result *r, const char *fmt, ...)
@@ -85,27 +85,27 @@ check_key_attributes(const TPMT_PUBLIC *p, verify_result *r)
 
 	if (!(a & TPMA_OBJECT_SENSITIVEDATAORIGIN))
 		fail(r, "the key was not generated inside the TPM "
-		     "(sensitiveDataOrigin clear): it was imported from "
-		     "outside");
+			"(sensitiveDataOrigin clear): it was imported from "
+			"outside");
 	if (!(a & TPMA_OBJECT_FIXEDTPM))
 		fail(r, "the key is not fixedTPM: it can be duplicated out "
-		     "of the TPM");
+			"of the TPM");
 	if (!(a & TPMA_OBJECT_FIXEDPARENT))
 		fail(r, "the key is not fixedParent: it can be duplicated "
-		     "to another parent");
+			"to another parent");
 	if (!(a & TPMA_OBJECT_SIGN_ENCRYPT))
 		fail(r, "the key is not a signing key");
 	if (a & TPMA_OBJECT_RESTRICTED)
 		fail(r, "the key is restricted (an attestation or storage "
-		     "key, not a user key)");
+			"key, not a user key)");
 	/* Certify needs the object's ADMIN role. With adminWithPolicy the
 	 * role can be had by policy, also for a public area loaded on its
 	 * own with TPM2_LoadExternal; without it only the authValue works,
 	 * which needs the sensitive part loaded. */
 	if (a & TPMA_OBJECT_ADMINWITHPOLICY)
 		fail(r, "the key has adminWithPolicy, so the TPM may have "
-		     "certified a public area loaded without its private "
-		     "part");
+			"certified a public area loaded without its private "
+			"part");
 }
 
 /* The key's authPolicy and whether it binds every use (userWithAuth
@@ -131,8 +131,8 @@ check_key_policy(const TPMT_PUBLIC *p, const verify_opts *o, verify_result *r)
 		     o->require_policy);
 	else if (!r->policy_only)
 		fail(r, "the key has the required authPolicy but userWithAuth "
-		     "set: its authValue alone authorizes it, so the policy "
-		     "binds nothing");
+			"set: its authValue alone authorizes it, so the policy "
+			"binds nothing");
 }
 
 static char *
@@ -144,9 +144,14 @@ key_ssh_line(const TPMT_PUBLIC *p, const char *comment, char **desc)
 		size_t fl;
 
 		switch (p->parameters.eccDetail.curveID) {
-		case TPM2_ECC_NIST_P256: c = CURVE_P256; break;
-		case TPM2_ECC_NIST_P384: c = CURVE_P384; break;
-		default: return NULL;
+		case TPM2_ECC_NIST_P256:
+			c = CURVE_P256;
+			break;
+		case TPM2_ECC_NIST_P384:
+			c = CURVE_P384;
+			break;
+		default:
+			return NULL;
 		}
 		fl = ec_field_len(c);
 		if (p->unique.ecc.x.size > fl || p->unique.ecc.y.size > fl)
@@ -170,7 +175,8 @@ key_ssh_line(const TPMT_PUBLIC *p, const char *comment, char **desc)
 		eb[1] = (uint8_t)(e >> 16);
 		eb[2] = (uint8_t)(e >> 8);
 		eb[3] = (uint8_t)e;
-		snprintf(d, sizeof(d), "RSA %u", p->parameters.rsaDetail.keyBits);
+		snprintf(d, sizeof(d), "RSA %u",
+			 p->parameters.rsaDetail.keyBits);
 		*desc = strdup(d);
 		return ssh_pubkey_line_rsa(p->unique.rsa.buffer,
 					   p->unique.rsa.size, eb, 4, comment);
@@ -203,8 +209,7 @@ ssh_same_key(const char *a, const char *b)
 /* --- OpenSSH public keys ---------------------------------------------------- */
 
 static int
-ssh_string(const uint8_t **p, const uint8_t *end, const uint8_t **s,
-	   size_t *n)
+ssh_string(const uint8_t **p, const uint8_t *end, const uint8_t **s, size_t *n)
 {
 	uint32_t l;
 
@@ -269,8 +274,10 @@ ssh_line_pkey(const char *line)
 		    ssh_string(&p, end, &s3, &n3) != 0 || p != end ||
 		    (bn_e = BN_bin2bn(s2, (int)n2, NULL)) == NULL ||
 		    (bn_n = BN_bin2bn(s3, (int)n3, NULL)) == NULL ||
-		    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n) != 1 ||
-		    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e) != 1)
+		    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n) !=
+			    1 ||
+		    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e) !=
+			    1)
 			goto out;
 		type = "RSA";
 	} else {
@@ -311,7 +318,7 @@ verify_ak(const evidence *ev, const verify_opts *o, verify_result *r)
 		if (tpmt_public_parse(o->state_ak_pub->data,
 				      o->state_ak_pub->len, &akp) != 0) {
 			fail(r, "the challenge state's AK public area does "
-			     "not parse");
+				"not parse");
 			return NULL;
 		}
 		if (ev->ak_pub.data != NULL &&
@@ -319,7 +326,7 @@ verify_ak(const evidence *ev, const verify_opts *o, verify_result *r)
 		     memcmp(ev->ak_pub.data, o->state_ak_pub->data,
 			    ev->ak_pub.len) != 0)) {
 			fail(r, "the attestation's AK is not the AK the "
-			     "challenge was made for");
+				"challenge was made for");
 			return NULL;
 		}
 		if ((bad = verify_ak_attributes(&akp)) != NULL) {
@@ -334,7 +341,8 @@ verify_ak(const evidence *ev, const verify_opts *o, verify_result *r)
 		return k;
 	}
 	if (ev->n_ak_certs == 0) {
-		fail(r, "no AK certificate and no challenge state: nothing "
+		fail(r,
+		     "no AK certificate and no challenge state: nothing "
 		     "binds the AK to a TPM (use --challenge-state, or get an "
 		     "AK certificate with `tpm11 ak import-cert`)");
 		return NULL;
@@ -357,8 +365,10 @@ verify_ak(const evidence *ev, const verify_opts *o, verify_result *r)
 			X509_free(ic);
 	}
 	if (cert_verify_chain(c, inter, o->ak_ca, why, sizeof(why)) != 0) {
-		fail(r, "the AK certificate is not issued by a trusted AK CA "
-		     "(--ak-ca): %s", why);
+		fail(r,
+		     "the AK certificate is not issued by a trusted AK CA "
+		     "(--ak-ca): %s",
+		     why);
 		goto out;
 	}
 	if (cert_check_ak(c, ev->format != EV_JSON, why, sizeof(why)) != 0) {
@@ -385,7 +395,7 @@ verify_ak(const evidence *ev, const verify_opts *o, verify_result *r)
 		if (pk == NULL || EVP_PKEY_eq(pk, ck) != 1) {
 			EVP_PKEY_free(pk);
 			fail(r, "ak_public is not the key of the AK "
-			     "certificate");
+				"certificate");
 			goto out;
 		}
 		EVP_PKEY_free(pk);
@@ -428,16 +438,18 @@ verify_ek(const evidence *ev, const verify_opts *o, verify_result *r)
 
 		if (c == NULL) {
 			fail(r, "the challenge state's EK certificate does "
-			     "not parse");
+				"not parse");
 			return;
 		}
 		if (o->ek_ca == NULL)
 			fail(r, "no --ek-ca given to check the EK "
-			     "certificate");
+				"certificate");
 		else if (cert_verify_chain(c, NULL, o->ek_ca, why,
 					   sizeof(why)) != 0)
-			fail(r, "the EK certificate is not issued by a "
-			     "trusted EK CA (--ek-ca): %s", why);
+			fail(r,
+			     "the EK certificate is not issued by a "
+			     "trusted EK CA (--ek-ca): %s",
+			     why);
 		else {
 			cert_tpm_identity(c, &r->id);
 			snprintf(r->id_source, sizeof(r->id_source),
@@ -449,10 +461,13 @@ verify_ek(const evidence *ev, const verify_opts *o, verify_result *r)
 	if (o->ek_ca == NULL)
 		return;
 	if (ev->n_ek_certs == 0) {
-		fail(r, "--ek-ca given, but the attestation carries no EK "
-		     "certificate%s", ev->format == EV_JSON ? "" :
-		     " (webauthn and acme objects carry none: there the AK "
-		     "certificate vouches for the TPM)");
+		fail(r,
+		     "--ek-ca given, but the attestation carries no EK "
+		     "certificate%s",
+		     ev->format == EV_JSON
+			     ? ""
+			     : " (webauthn and acme objects carry none: there the AK "
+			       "certificate vouches for the TPM)");
 		return;
 	}
 	why[0] = '\0';
@@ -460,9 +475,8 @@ verify_ek(const evidence *ev, const verify_opts *o, verify_result *r)
 		X509 *c = cert_from_der(ev->ek_certs[i].der.data,
 					ev->ek_certs[i].der.len);
 
-		if (c != NULL &&
-		    cert_verify_chain(c, NULL, o->ek_ca, why, sizeof(why)) ==
-			    0) {
+		if (c != NULL && cert_verify_chain(c, NULL, o->ek_ca, why,
+						   sizeof(why)) == 0) {
 			r->ek_unbound = true;
 			X509_free(c);
 			return;
@@ -486,13 +500,17 @@ check_attest(const char *what, const blob *info, const blob *sigb,
 
 	if (tpms_attest_parse(info->data, info->len, att) != 0) {
 		/* Unmarshal stops short or runs out: both are refused. */
-		fail(r, "%s: the TPMS_ATTEST does not parse, or has trailing "
-		     "bytes", what);
+		fail(r,
+		     "%s: the TPMS_ATTEST does not parse, or has trailing "
+		     "bytes",
+		     what);
 		return false;
 	}
 	if (att->magic != TPMDATA_GENERATED) {
-		fail(r, "%s: magic is 0x%08x, not TPM_GENERATED_VALUE "
-		     "0xff544347", what, att->magic);
+		fail(r,
+		     "%s: magic is 0x%08x, not TPM_GENERATED_VALUE "
+		     "0xff544347",
+		     what, att->magic);
 		ok = false;
 	}
 	if (att->type != type) {
@@ -506,31 +524,36 @@ check_attest(const char *what, const blob *info, const blob *sigb,
 		ok = false;
 	} else {
 		if (cose_alg != 0 && tpm_signature_cose_alg(&sig) != cose_alg) {
-			fail(r, "%s: attStmt.alg %lld is not the signature's "
-			     "algorithm", what, (long long)cose_alg);
+			fail(r,
+			     "%s: attStmt.alg %lld is not the signature's "
+			     "algorithm",
+			     what, (long long)cose_alg);
 			ok = false;
 		}
-		if (ak != NULL && tpm_signature_verify(ak, &sig, info->data,
-						       info->len, why,
-						       sizeof(why)) != 0) {
-			fail(r, "%s: the AK's signature over the exact "
-			     "TPMS_ATTEST bytes does not verify (%s)", what,
-			     why);
+		if (ak != NULL &&
+		    tpm_signature_verify(ak, &sig, info->data, info->len, why,
+					 sizeof(why)) != 0) {
+			fail(r,
+			     "%s: the AK's signature over the exact "
+			     "TPMS_ATTEST bytes does not verify (%s)",
+			     what, why);
 			ok = false;
 		}
 	}
 	if (att->extraData.size != 32 ||
 	    secure_memcmp(att->extraData.buffer, extra, 32) != 0) {
-		fail(r, "%s: extraData does not match the challenge (a wrong "
-		     "or replayed challenge)", what);
+		fail(r,
+		     "%s: extraData does not match the challenge (a wrong "
+		     "or replayed challenge)",
+		     what);
 		ok = false;
 	}
 	return ok;
 }
 
 static void
-verify_webauthn(const evidence *ev, const TPMT_PUBLIC *kp,
-		const verify_opts *o, verify_result *r)
+verify_webauthn(const evidence *ev, const TPMT_PUBLIC *kp, const verify_opts *o,
+		verify_result *r)
 {
 	const uint8_t *a = ev->auth_data.data, *q;
 	size_t n = ev->auth_data.len, idlen, used;
@@ -549,7 +572,7 @@ verify_webauthn(const evidence *ev, const TPMT_PUBLIC *kp,
 		fail(r, "authData.rpIdHash is not SHA-256(\"%s\")", rp);
 	if (!(a[32] & 0x40) || (a[32] & 0x80)) {
 		fail(r, "authData flags: no attested credential data, or "
-		     "extensions present");
+			"extensions present");
 		return;
 	}
 	q = a + 37 + 16;
@@ -571,7 +594,7 @@ verify_webauthn(const evidence *ev, const TPMT_PUBLIC *kp,
 	if (ev_cose_key(&ev->key_pub, &cose) != 0 || cose.len != used ||
 	    memcmp(cose.data, q, used) != 0)
 		fail(r, "authData.credentialPublicKey is not the key of "
-		     "pubArea");
+			"pubArea");
 	blob_free(&cose);
 	(void)kp;
 }
@@ -592,8 +615,10 @@ verify_evidence(const evidence *ev, const verify_opts *o, verify_result *r)
 		return r->n;
 	}
 	if (o->client_data_hash != NULL && ev->format != EV_WEBAUTHN) {
-		fail(r, "a clientDataHash binds only the webauthn format; "
-		     "this attestation is %s", ev_format_name(ev->format));
+		fail(r,
+		     "a clientDataHash binds only the webauthn format; "
+		     "this attestation is %s",
+		     ev_format_name(ev->format));
 		return r->n;
 	}
 	verify_ek(ev, o, r);
@@ -604,15 +629,14 @@ verify_evidence(const evidence *ev, const verify_opts *o, verify_result *r)
 	kp_ok = tpmt_public_parse(ev->key_pub.data, ev->key_pub.len, &kp) == 0;
 	if (!kp_ok)
 		fail(r, "the key's public area (TPMT_PUBLIC) does not parse, "
-		     "or has trailing bytes");
+			"or has trailing bytes");
 	if (ev->format == EV_WEBAUTHN)
 		verify_webauthn(ev, &kp, o, r);
 	if ((o->client_data_hash != NULL
 		     ? ev_webauthn_extra(&ev->auth_data, o->client_data_hash,
 					 extra)
-		     : ev_extra_data(ev->format, o->challenge,
-				     o->challenge_len, &ev->auth_data,
-				     extra)) != 0) {
+		     : ev_extra_data(ev->format, o->challenge, o->challenge_len,
+				     &ev->auth_data, extra)) != 0) {
 		fail(r, "cannot compute the expected extraData");
 		goto out;
 	}
@@ -629,24 +653,25 @@ verify_evidence(const evidence *ev, const verify_opts *o, verify_result *r)
 	    (att.attested.certify.name.size != name_len ||
 	     memcmp(att.attested.certify.name.name, name, name_len) != 0))
 		fail(r, "the certified Name is not the Name of the given "
-		     "public area (another key's public area)");
+			"public area (another key's public area)");
 	if (kp_ok) {
 		check_key_attributes(&kp, r);
 		check_key_policy(&kp, o, r);
-		r->ssh_line = key_ssh_line(&kp, o->comment ? o->comment
-						       : "tpm11-attested",
-					   &r->key_desc);
+		r->ssh_line = key_ssh_line(
+			&kp, o->comment ? o->comment : "tpm11-attested",
+			&r->key_desc);
 		if (r->ssh_line == NULL)
 			fail(r, "the key's type is not supported for OpenSSH");
 		else if (ev->ssh != NULL && !ssh_same_key(ev->ssh, r->ssh_line))
 			fail(r, "the OpenSSH line in the attestation is not "
-			     "the attested key");
+				"the attested key");
 		if (o->expect_key != NULL &&
 		    ((key = tpmt_public_pkey(&kp)) == NULL ||
 		     EVP_PKEY_eq(key, o->expect_key) != 1))
 			fail(r, "the attested key is not the key in %s",
-			     o->expect_what ? o->expect_what : "the expected "
-			     "file");
+			     o->expect_what ? o->expect_what
+					    : "the expected "
+					      "file");
 	}
 	/* Where the key was made: TPM2_CertifyCreation (Part 3, 18.3). */
 	if (ev->creation_info.data != NULL && kp_ok) {
@@ -658,13 +683,14 @@ verify_evidence(const evidence *ev, const verify_opts *o, verify_result *r)
 		size_t before = r->n;
 
 		if (check_attest("certify-creation", &ev->creation_info,
-				 &ev->creation_sig, TPM2_ST_ATTEST_CREATION,
-				 ak, extra, 0, &catt, r)) {
-			if (catt.attested.creation.objectName.size != name_len ||
+				 &ev->creation_sig, TPM2_ST_ATTEST_CREATION, ak,
+				 extra, 0, &catt, r)) {
+			if (catt.attested.creation.objectName.size !=
+				    name_len ||
 			    memcmp(catt.attested.creation.objectName.name, name,
 				   name_len) != 0)
 				fail(r, "certify-creation: the Name is not the "
-				     "key's");
+					"key's");
 			if (md == NULL ||
 			    EVP_Digest(ev->creation_data.data,
 				       ev->creation_data.len, h, &hl, md,
@@ -673,14 +699,14 @@ verify_evidence(const evidence *ev, const verify_opts *o, verify_result *r)
 			    memcmp(catt.attested.creation.creationHash.buffer,
 				   h, hl) != 0)
 				fail(r, "certify-creation: the creation data "
-				     "is not what the TPM hashed");
+					"is not what the TPM hashed");
 			else if (Tss2_MU_TPMS_CREATION_DATA_Unmarshal(
 					 ev->creation_data.data,
-					 ev->creation_data.len, &off, &cd) !=
-					 TSS2_RC_SUCCESS ||
+					 ev->creation_data.len, &off,
+					 &cd) != TSS2_RC_SUCCESS ||
 				 off != ev->creation_data.len)
 				fail(r, "certify-creation: the creation data "
-				     "does not parse");
+					"does not parse");
 			else {
 				char *hex = hex_encode(cd.parentName.name,
 						       cd.parentName.size);
@@ -694,7 +720,7 @@ verify_evidence(const evidence *ev, const verify_opts *o, verify_result *r)
 		r->creation = r->n == before;
 	} else if (o->require_creation) {
 		fail(r, "no TPM2_CertifyCreation in the attestation "
-		     "(--require-creation)");
+			"(--require-creation)");
 	}
 out:
 	EVP_PKEY_free(ak);
@@ -717,8 +743,10 @@ verify_expect_key(const char *path, bool csr, char *why, size_t whylen)
 		k = ssh_line_pkey((const char *)b);
 		free(b);
 		if (k == NULL)
-			snprintf(why, whylen, "%s: not an OpenSSH ECDSA or RSA "
-				 "public key", path);
+			snprintf(why, whylen,
+				 "%s: not an OpenSSH ECDSA or RSA "
+				 "public key",
+				 path);
 		return k;
 	}
 	if ((f = fopen(path, "r")) == NULL) {
@@ -728,9 +756,11 @@ verify_expect_key(const char *path, bool csr, char *why, size_t whylen)
 	req = PEM_read_X509_REQ(f, NULL, NULL, NULL);
 	fclose(f);
 	if (req == NULL || (k = X509_REQ_get_pubkey(req)) == NULL)
-		snprintf(why, whylen, "%s: not a PEM certificate request", path);
+		snprintf(why, whylen, "%s: not a PEM certificate request",
+			 path);
 	else if (X509_REQ_verify(req, k) != 1) {
-		snprintf(why, whylen, "refused: the CSR's signature does not "
+		snprintf(why, whylen,
+			 "refused: the CSR's signature does not "
 			 "verify");
 		EVP_PKEY_free(k);
 		k = NULL;

@@ -16,8 +16,8 @@
 #include "attest/evidence.h"
 
 typedef struct {
-	STACK_OF(X509) *ek_ca;   /* trusted EK CAs (may be NULL) */
-	STACK_OF(X509) *ak_ca;   /* trusted AK CAs (may be NULL) */
+	STACK_OF(X509) * ek_ca;   /* trusted EK CAs (may be NULL) */
+	STACK_OF(X509) * ak_ca;   /* trusted AK CAs (may be NULL) */
 	const uint8_t *challenge; /* C: the nonce, key authorization, or the
 				   * credential of the challenge */
 	size_t challenge_len;
@@ -26,13 +26,13 @@ typedef struct {
 	const uint8_t *client_data_hash;
 	/* credential mode: what the verifier's challenge state holds */
 	bool credential;
-	const blob *state_ak_pub;   /* TPMT_PUBLIC */
-	const blob *state_ek_cert;  /* DER */
+	const blob *state_ak_pub;  /* TPMT_PUBLIC */
+	const blob *state_ek_cert; /* DER */
 	/* the key that must be the attested one (--expect-*), or NULL */
 	EVP_PKEY *expect_key;
-	const char *expect_what;    /* file name, for the message */
-	const char *rp_id;          /* webauthn: default "tpm11" */
-	const char *comment;        /* of the authorized_keys line */
+	const char *expect_what; /* file name, for the message */
+	const char *rp_id;       /* webauthn: default "tpm11" */
+	const char *comment;     /* of the authorized_keys line */
 	bool require_creation;
 	/* hex authPolicy the key must have, with userWithAuth clear so that
 	 * every use must satisfy it (--require-policy), or NULL */
@@ -42,20 +42,20 @@ typedef struct {
 typedef struct {
 	char **reasons;
 	size_t n;
-	char *ssh_line;           /* the authorized_keys line */
-	char *key_desc;           /* "ECC NIST P-256", ... */
-	tpm_identity id;          /* TPM manufacturer/model/version, from
+	char *ssh_line;               /* the authorized_keys line */
+	char *key_desc;               /* "ECC NIST P-256", ... */
+	tpm_identity id;              /* TPM manufacturer/model/version, from
 				     what binds the AK: the activated EK's
 				     certificate or the AK certificate */
-	char id_source[32];       /* "EK certificate", "AK certificate" */
-	bool ek_unbound;          /* AK-certificate mode: an EK certificate
+	char id_source[32];           /* "EK certificate", "AK certificate" */
+	bool ek_unbound;              /* AK-certificate mode: an EK certificate
 				     chains to --ek-ca, but nothing binds
 				     it to the AK */
-	char *ak_desc;            /* how the AK is known to be a TPM's */
-	bool creation;            /* TPM2_CertifyCreation checked */
-	char creation_parent[140];/* hex Name of the key's parent */
+	char *ak_desc;                /* how the AK is known to be a TPM's */
+	bool creation;                /* TPM2_CertifyCreation checked */
+	char creation_parent[140];    /* hex Name of the key's parent */
 	char auth_policy[2 * 64 + 1]; /* hex authPolicy ("" when none) */
-	bool policy_only;         /* userWithAuth clear: every use of the
+	bool policy_only;             /* userWithAuth clear: every use of the
 				     key must satisfy auth_policy (e.g. a
 				     PCR-bound key) */
 } verify_result;

@@ -189,19 +189,38 @@ attr_kind
 attr_kind_of(CK_ATTRIBUTE_TYPE t)
 {
 	switch (t) {
-	case CKA_TOKEN: case CKA_PRIVATE: case CKA_MODIFIABLE:
-	case CKA_COPYABLE: case CKA_DESTROYABLE: case CKA_TRUSTED:
-	case CKA_SENSITIVE: case CKA_ENCRYPT: case CKA_DECRYPT:
-	case CKA_WRAP: case CKA_UNWRAP: case CKA_SIGN: case CKA_SIGN_RECOVER:
-	case CKA_VERIFY: case CKA_VERIFY_RECOVER: case CKA_DERIVE:
-	case CKA_EXTRACTABLE: case CKA_LOCAL: case CKA_NEVER_EXTRACTABLE:
-	case CKA_ALWAYS_SENSITIVE: case CKA_WRAP_WITH_TRUSTED:
+	case CKA_TOKEN:
+	case CKA_PRIVATE:
+	case CKA_MODIFIABLE:
+	case CKA_COPYABLE:
+	case CKA_DESTROYABLE:
+	case CKA_TRUSTED:
+	case CKA_SENSITIVE:
+	case CKA_ENCRYPT:
+	case CKA_DECRYPT:
+	case CKA_WRAP:
+	case CKA_UNWRAP:
+	case CKA_SIGN:
+	case CKA_SIGN_RECOVER:
+	case CKA_VERIFY:
+	case CKA_VERIFY_RECOVER:
+	case CKA_DERIVE:
+	case CKA_EXTRACTABLE:
+	case CKA_LOCAL:
+	case CKA_NEVER_EXTRACTABLE:
+	case CKA_ALWAYS_SENSITIVE:
+	case CKA_WRAP_WITH_TRUSTED:
 	case CKA_ALWAYS_AUTHENTICATE:
 		return ATTR_KIND_BOOL;
-	case CKA_CLASS: case CKA_KEY_TYPE: case CKA_CERTIFICATE_TYPE:
-	case CKA_CERTIFICATE_CATEGORY: case CKA_MODULUS_BITS:
-	case CKA_VALUE_LEN: case CKA_KEY_GEN_MECHANISM:
-	case CKA_JAVA_MIDP_SECURITY_DOMAIN: case CKA_NAME_HASH_ALGORITHM:
+	case CKA_CLASS:
+	case CKA_KEY_TYPE:
+	case CKA_CERTIFICATE_TYPE:
+	case CKA_CERTIFICATE_CATEGORY:
+	case CKA_MODULUS_BITS:
+	case CKA_VALUE_LEN:
+	case CKA_KEY_GEN_MECHANISM:
+	case CKA_JAVA_MIDP_SECURITY_DOMAIN:
+	case CKA_NAME_HASH_ALGORITHM:
 		return ATTR_KIND_ULONG;
 	default:
 		return ATTR_KIND_BYTES;
@@ -424,9 +443,14 @@ attr_list_serialise(const attr_list *l, uint8_t **out, size_t *len)
 		size_t vl = l->v[i].ulValueLen;
 
 		switch (attr_kind_of(l->v[i].type)) {
-		case ATTR_KIND_BOOL: vl = 1; break;
-		case ATTR_KIND_ULONG: vl = 8; break;
-		default: break;
+		case ATTR_KIND_BOOL:
+			vl = 1;
+			break;
+		case ATTR_KIND_ULONG:
+			vl = 8;
+			break;
+		default:
+			break;
 		}
 		total += 12 + vl;
 	}
@@ -504,7 +528,8 @@ attr_list_deserialise(const uint8_t *buf, size_t len, attr_list *out)
 		case ATTR_KIND_ULONG:
 			if (vl != 8)
 				goto bad;
-			r = attr_set_ulong(out, t, (CK_ULONG)get_le(buf + off, 8));
+			r = attr_set_ulong(out, t,
+					   (CK_ULONG)get_le(buf + off, 8));
 			break;
 		default:
 			r = attr_set(out, t, buf + off, vl);

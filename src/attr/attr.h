@@ -40,8 +40,7 @@ int attr_list_copy(attr_list *dst, const attr_list *src);
 
 /* True when every attribute of the template is present in l with an equal
  * value (C_FindObjects matching). */
-bool attr_list_match(const attr_list *l, const CK_ATTRIBUTE *tmpl,
-		     CK_ULONG n);
+bool attr_list_match(const attr_list *l, const CK_ATTRIBUTE *tmpl, CK_ULONG n);
 
 /* PKCS#11 v2.40 5.2: a template from a caller. NULL pTemplate with n > 0,
  * or an attribute with NULL pValue and a non-zero length, is

@@ -110,8 +110,7 @@ bf_pi_compute(void)
 	if (a == NULL || b == NULL || bf_pi_atan_inv(a, 5, bits) != 0 ||
 	    bf_pi_atan_inv(b, 239, bits) != 0 || !BN_lshift(a, a, 4) ||
 	    !BN_lshift(b, b, 2) || !BN_sub(a, a, b) ||
-	    !BN_rshift(a, a, PI_GUARD_BITS) ||
-	    !BN_mask_bits(a, PI_FRAC_BITS) ||
+	    !BN_rshift(a, a, PI_GUARD_BITS) || !BN_mask_bits(a, PI_FRAC_BITS) ||
 	    BN_bn2binpad(a, frac, sizeof(frac)) != (int)sizeof(frac))
 		goto out;
 	for (i = 0; i < BF_INIT_WORDS; i++)
@@ -137,7 +136,8 @@ static uint32_t
 bf_f(const bf_state *st, uint32_t x)
 {
 	return ((st->s[0][x >> 24] + st->s[1][(x >> 16) & 0xff]) ^
-		st->s[2][(x >> 8) & 0xff]) + st->s[3][x & 0xff];
+		st->s[2][(x >> 8) & 0xff]) +
+	       st->s[3][x & 0xff];
 }
 
 /* One 64-bit block (l, r): 16 Feistel rounds, then the last two
@@ -244,7 +244,8 @@ bcrypt_pbkdf(const uint8_t *pass, size_t passlen, const uint8_t *salt,
 	/* what lives here is derived from the passphrase: wiped below */
 	struct {
 		bf_state st;
-		uint8_t hp[64], hs[64], t[BCRYPT_HASH_LEN], out[BCRYPT_HASH_LEN];
+		uint8_t hp[64], hs[64], t[BCRYPT_HASH_LEN],
+			out[BCRYPT_HASH_LEN];
 	} *w = NULL;
 	uint8_t *cs = NULL;
 	size_t stride, amt, left = keylen, i;

@@ -17,8 +17,9 @@
  * into key. 0, or -1 for an empty passphrase or salt, rounds 0, a keylen
  * of 0 or above BCRYPT_PBKDF_MAX_OUT, a salt above 1 MiB, or no memory
  * (key then holds zeros). */
-T11_MUST_CHECK int bcrypt_pbkdf(const uint8_t *pass, size_t passlen, const uint8_t *salt,
-		 size_t saltlen, uint8_t *key, size_t keylen, uint32_t rounds)
+T11_MUST_CHECK int bcrypt_pbkdf(const uint8_t *pass, size_t passlen,
+				const uint8_t *salt, size_t saltlen,
+				uint8_t *key, size_t keylen, uint32_t rounds)
 	__attribute__((warn_unused_result));
 
 /* Blowfish's initial state is the fraction of pi in hex: word i of it

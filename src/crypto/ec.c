@@ -11,9 +11,9 @@
 #include "crypto/ec.h"
 
 /* X9.62 uncompressed point marker, SEC 1 2.3.3. */
-#define EC_POINT_UNCOMPRESSED	0x04
+#define EC_POINT_UNCOMPRESSED 0x04
 /* DER tag of OCTET STRING. */
-#define EC_DER_OCTET_STRING	0x04
+#define EC_DER_OCTET_STRING 0x04
 
 /* ansi-X9-62 prime256v1, 1.2.840.10045.3.1.7 */
 static const uint8_t ec_oid_p256[] = {
@@ -32,8 +32,8 @@ static const struct {
 	const uint8_t *oid_der;
 	size_t oid_der_len;
 } ec_table[] = {
-	{ CURVE_P256, 32, 256, "nistp256", ec_oid_p256, sizeof(ec_oid_p256) },
-	{ CURVE_P384, 48, 384, "nistp384", ec_oid_p384, sizeof(ec_oid_p384) },
+	{CURVE_P256, 32, 256, "nistp256", ec_oid_p256, sizeof(ec_oid_p256)},
+	{CURVE_P384, 48, 384, "nistp384", ec_oid_p384, sizeof(ec_oid_p384)},
 };
 #define EC_TABLE_N (sizeof(ec_table) / sizeof(ec_table[0]))
 
@@ -203,7 +203,7 @@ ec_point_parse(ec_curve c, const uint8_t *in, size_t len, uint8_t *x,
 		if (hdr == 3 && (in[1] != 0x81 || in[2] != plen))
 			return -1;
 		if (hdr == 4 && (in[1] != 0x82 || in[2] != (plen >> 8) ||
-		    in[3] != (plen & 0xff)))
+				 in[3] != (plen & 0xff)))
 			return -1;
 	}
 	if (in[hdr] != EC_POINT_UNCOMPRESSED)

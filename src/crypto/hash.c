@@ -20,19 +20,17 @@
 struct hash_ctx {
 	EVP_MD_CTX *md_ctx;
 	size_t len;
-	int finished;		/* hash_ctx_final() was called */
+	int finished; /* hash_ctx_final() was called */
 };
 
 static const struct {
 	hash_algo alg;
-	const char *name;	/* OpenSSL 3 fetch name */
+	const char *name; /* OpenSSL 3 fetch name */
 	size_t len;
 } hash_table[] = {
-	{ HASH_SHA1, "SHA1", 20 },
-	{ HASH_SHA224, "SHA2-224", 28 },
-	{ HASH_SHA256, "SHA2-256", 32 },
-	{ HASH_SHA384, "SHA2-384", 48 },
-	{ HASH_SHA512, "SHA2-512", 64 },
+	{HASH_SHA1, "SHA1", 20},       {HASH_SHA224, "SHA2-224", 28},
+	{HASH_SHA256, "SHA2-256", 32}, {HASH_SHA384, "SHA2-384", 48},
+	{HASH_SHA512, "SHA2-512", 64},
 };
 #define HASH_TABLE_N (sizeof(hash_table) / sizeof(hash_table[0]))
 
@@ -117,8 +115,8 @@ hash_digest(hash_algo alg, const void *data, size_t len, uint8_t *out)
 	if (olen != hash_len(alg))
 		goto out;
 	r = 0;
- out:
-	EVP_MD_CTX_free(ctx);	/* cleanses the digest state */
+out:
+	EVP_MD_CTX_free(ctx); /* cleanses the digest state */
 	return r;
 }
 
@@ -175,8 +173,8 @@ hash_ctx_free(hash_ctx *c)
 }
 
 int
-hash_x963_kdf(hash_algo alg, const uint8_t *z, size_t zlen,
-	      const uint8_t *info, size_t ilen, uint8_t *out, size_t outlen)
+hash_x963_kdf(hash_algo alg, const uint8_t *z, size_t zlen, const uint8_t *info,
+	      size_t ilen, uint8_t *out, size_t outlen)
 {
 	int i = hash_index(alg), rc = -1;
 	EVP_KDF *kdf;
@@ -189,8 +187,8 @@ hash_x963_kdf(hash_algo alg, const uint8_t *z, size_t zlen,
 		return -1;
 	*q++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
 						(char *)hash_table[i].name, 0);
-	*q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
-						 (void *)z, zlen);
+	*q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)z,
+						 zlen);
 	if (ilen > 0)
 		*q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
 							 (void *)info, ilen);

@@ -27,19 +27,22 @@ hash_algo hash_by_len(size_t len);
 
 /* One-shot digest. out must hold hash_len(alg) bytes. 0 on success, -1 on
  * error. */
-T11_MUST_CHECK int hash_digest(hash_algo alg, const void *data, size_t len, uint8_t *out);
+T11_MUST_CHECK int hash_digest(hash_algo alg, const void *data, size_t len,
+			       uint8_t *out);
 
 /* Multi-part digest. */
 typedef struct hash_ctx hash_ctx;
-hash_ctx *hash_ctx_new(hash_algo alg);      /* NULL on error */
+hash_ctx *hash_ctx_new(hash_algo alg); /* NULL on error */
 T11_MUST_CHECK int hash_ctx_update(hash_ctx *c, const void *data, size_t len);
-T11_MUST_CHECK int hash_ctx_final(hash_ctx *c, uint8_t *out); /* then the ctx may only be freed */
+T11_MUST_CHECK int hash_ctx_final(
+	hash_ctx *c, uint8_t *out); /* then the ctx may only be freed */
 void hash_ctx_free(hash_ctx *c);
 
 /* ANSI X9.63 KDF (OpenSSL's "X963KDF") with hash alg over the shared
  * secret z and the shared info: outlen bytes into out. 0 on success, -1 on
  * error. */
 T11_MUST_CHECK int hash_x963_kdf(hash_algo alg, const uint8_t *z, size_t zlen,
-		  const uint8_t *info, size_t ilen, uint8_t *out, size_t outlen);
+				 const uint8_t *info, size_t ilen, uint8_t *out,
+				 size_t outlen);
 
 #endif

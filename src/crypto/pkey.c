@@ -20,12 +20,18 @@ static const EVP_MD *
 md_of(hash_algo a)
 {
 	switch (a) {
-	case HASH_SHA1: return EVP_sha1();
-	case HASH_SHA224: return EVP_sha224();
-	case HASH_SHA256: return EVP_sha256();
-	case HASH_SHA384: return EVP_sha384();
-	case HASH_SHA512: return EVP_sha512();
-	default: return NULL;
+	case HASH_SHA1:
+		return EVP_sha1();
+	case HASH_SHA224:
+		return EVP_sha224();
+	case HASH_SHA256:
+		return EVP_sha256();
+	case HASH_SHA384:
+		return EVP_sha384();
+	case HASH_SHA512:
+		return EVP_sha512();
+	default:
+		return NULL;
 	}
 }
 
@@ -56,9 +62,9 @@ pkey_ec(ec_curve c, const uint8_t *x, const uint8_t *y)
 	pt[0] = 0x04;
 	memcpy(pt + 1, x, fl);
 	memcpy(pt + 1 + fl, y, fl);
-	if (OSSL_PARAM_BLD_push_utf8_string(b, OSSL_PKEY_PARAM_GROUP_NAME,
-					    c == CURVE_P256 ? "prime256v1"
-							    : "secp384r1", 0) &&
+	if (OSSL_PARAM_BLD_push_utf8_string(
+		    b, OSSL_PKEY_PARAM_GROUP_NAME,
+		    c == CURVE_P256 ? "prime256v1" : "secp384r1", 0) &&
 	    OSSL_PARAM_BLD_push_octet_string(b, OSSL_PKEY_PARAM_PUB_KEY, pt,
 					     1 + 2 * fl))
 		k = pkey_fromdata("EC", b);
@@ -74,7 +80,8 @@ pkey_rsa(const uint8_t *n, size_t nlen, const uint8_t *e, size_t elen)
 	OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
 	pkey *k = NULL;
 
-	if (bn && be && b && OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_N, bn) &&
+	if (bn && be && b &&
+	    OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_N, bn) &&
 	    OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_E, be))
 		k = pkey_fromdata("RSA", b);
 	OSSL_PARAM_BLD_free(b);
@@ -140,8 +147,8 @@ rsa_ctx(pkey *k, int padding, bool recover)
 }
 
 int
-pkey_verify_rsa_pkcs1(pkey *k, hash_algo alg, const uint8_t *dig,
-		      size_t dlen, const uint8_t *sig, size_t siglen)
+pkey_verify_rsa_pkcs1(pkey *k, hash_algo alg, const uint8_t *dig, size_t dlen,
+		      const uint8_t *sig, size_t siglen)
 {
 	EVP_PKEY_CTX *ctx;
 	uint8_t rec[512];
@@ -231,14 +238,12 @@ rsa_unpad_pkcs1(const uint8_t *em, size_t modlen, uint8_t *out, size_t cap)
 }
 
 int
-rsa_unpad_oaep(const uint8_t *em, size_t modlen, hash_algo alg,
-	       hash_algo mgf, const uint8_t *label, size_t llen, uint8_t *out,
-	       size_t cap)
+rsa_unpad_oaep(const uint8_t *em, size_t modlen, hash_algo alg, hash_algo mgf,
+	       const uint8_t *label, size_t llen, uint8_t *out, size_t cap)
 {
 	if (md_of(alg) == NULL || md_of(mgf) == NULL)
 		return -1;
-	return RSA_padding_check_PKCS1_OAEP_mgf1(out, (int)cap, em,
-						 (int)modlen, (int)modlen,
-						 label, (int)llen, md_of(alg),
-						 md_of(mgf));
+	return RSA_padding_check_PKCS1_OAEP_mgf1(out, (int)cap, em, (int)modlen,
+						 (int)modlen, label, (int)llen,
+						 md_of(alg), md_of(mgf));
 }

@@ -40,17 +40,22 @@ privkey_check_rsa(privkey *k, size_t plen, char *err, size_t errlen)
 	size_t half = k->n_len / 2;
 
 	if (k->n_len != 256 && k->n_len != 384) {
-		snprintf(err, errlen, "RSA-%zu: tpm11 imports RSA-2048 and "
-			 "RSA-3072 keys (what TPMs hold)", k->n_len * 8);
+		snprintf(err, errlen,
+			 "RSA-%zu: tpm11 imports RSA-2048 and "
+			 "RSA-3072 keys (what TPMs hold)",
+			 k->n_len * 8);
 		return -1;
 	}
 	if (k->e < 3 || (k->e & 1) == 0) {
-		snprintf(err, errlen, "RSA public exponent %u is not one a TPM "
-			 "takes", k->e);
+		snprintf(err, errlen,
+			 "RSA public exponent %u is not one a TPM "
+			 "takes",
+			 k->e);
 		return -1;
 	}
 	if (plen > half) {
-		snprintf(err, errlen, "the RSA key's primes are not half the "
+		snprintf(err, errlen,
+			 "the RSA key's primes are not half the "
 			 "modulus long; a TPM cannot hold it");
 		return -1;
 	}
@@ -90,16 +95,18 @@ privkey_from_evp(EVP_PKEY *pk, privkey *k, char *err, size_t errlen)
 
 	if (EVP_PKEY_is_a(pk, "ED25519") || EVP_PKEY_is_a(pk, "ED448") ||
 	    EVP_PKEY_is_a(pk, "X25519") || EVP_PKEY_is_a(pk, "X448")) {
-		snprintf(err, errlen, "%s is not a TPM 2.0 algorithm (TPMs do "
-			 "NIST P-256/P-384 and RSA); keep this key as it is, or "
-			 "make a new one with `tpm11 addkey`",
-			 EVP_PKEY_get0_type_name(pk));
+		snprintf(
+			err, errlen,
+			"%s is not a TPM 2.0 algorithm (TPMs do "
+			"NIST P-256/P-384 and RSA); keep this key as it is, or "
+			"make a new one with `tpm11 addkey`",
+			EVP_PKEY_get0_type_name(pk));
 		return -1;
 	}
 	if (EVP_PKEY_is_a(pk, "EC")) {
-		if (EVP_PKEY_get_utf8_string_param(pk,
-			OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
-			NULL) != 1)
+		if (EVP_PKEY_get_utf8_string_param(
+			    pk, OSSL_PKEY_PARAM_GROUP_NAME, group,
+			    sizeof(group), NULL) != 1)
 			group[0] = '\0';
 		if (strcmp(group, "prime256v1") == 0 ||
 		    strcmp(group, "P-256") == 0)
@@ -108,7 +115,8 @@ privkey_from_evp(EVP_PKEY *pk, privkey *k, char *err, size_t errlen)
 			 strcmp(group, "P-384") == 0)
 			k->curve = CURVE_P384;
 		else {
-			snprintf(err, errlen, "EC curve %s: tpm11 imports P-256 "
+			snprintf(err, errlen,
+				 "EC curve %s: tpm11 imports P-256 "
 				 "and P-384 keys (the NIST curves TPMs offer)",
 				 group[0] ? group : "(explicit parameters)");
 			return -1;
@@ -118,7 +126,8 @@ privkey_from_evp(EVP_PKEY *pk, privkey *k, char *err, size_t errlen)
 		if (privkey_bn(pk, OSSL_PKEY_PARAM_PRIV_KEY, k->d, fl, NULL) ||
 		    privkey_bn(pk, OSSL_PKEY_PARAM_EC_PUB_X, k->x, fl, NULL) ||
 		    privkey_bn(pk, OSSL_PKEY_PARAM_EC_PUB_Y, k->y, fl, NULL)) {
-			snprintf(err, errlen, "the EC key lacks its private or "
+			snprintf(err, errlen,
+				 "the EC key lacks its private or "
 				 "public part");
 			return -1;
 		}
@@ -132,14 +141,16 @@ privkey_from_evp(EVP_PKEY *pk, privkey *k, char *err, size_t errlen)
 		    privkey_bn(pk, OSSL_PKEY_PARAM_RSA_FACTOR1, k->p,
 			       sizeof(k->p), &plen) != 0) {
 			BN_free(e);
-			snprintf(err, errlen, "the RSA key lacks its primes "
+			snprintf(err, errlen,
+				 "the RSA key lacks its primes "
 				 "(tpm11 needs them)");
 			return -1;
 		}
 		memmove(k->n, k->n + sizeof(k->n) - k->n_len, k->n_len);
 		if (BN_num_bytes(e) > 4) {
 			BN_free(e);
-			snprintf(err, errlen, "RSA public exponent too large for "
+			snprintf(err, errlen,
+				 "RSA public exponent too large for "
 				 "a TPM (at most 32 bits)");
 			return -1;
 		}
@@ -147,7 +158,8 @@ privkey_from_evp(EVP_PKEY *pk, privkey *k, char *err, size_t errlen)
 		BN_free(e);
 		return privkey_check_rsa(k, plen, err, errlen);
 	}
-	snprintf(err, errlen, "a %s key cannot go into a TPM; tpm11 imports "
+	snprintf(err, errlen,
+		 "a %s key cannot go into a TPM; tpm11 imports "
 		 "EC P-256/P-384 and RSA-2048/3072 keys",
 		 EVP_PKEY_get0_type_name(pk));
 	return -1;
@@ -164,9 +176,9 @@ privkey_is_public(const uint8_t *data, size_t len)
 	size_t left = len;
 	bool r = false;
 
-	if (len >= 4 && (memcmp(data, "ssh-", 4) == 0 ||
-			 memcmp(data, "ecdsa-", 6) == 0))
-		return true;  /* an OpenSSH public-key line */
+	if (len >= 4 &&
+	    (memcmp(data, "ssh-", 4) == 0 || memcmp(data, "ecdsa-", 6) == 0))
+		return true; /* an OpenSSH public-key line */
 	dc = OSSL_DECODER_CTX_new_for_pkey(&pk, NULL, NULL, NULL,
 					   EVP_PKEY_PUBLIC_KEY, NULL, NULL);
 	if (dc != NULL && OSSL_DECODER_from_data(dc, &p, &left) == 1 &&
@@ -180,8 +192,8 @@ privkey_is_public(const uint8_t *data, size_t len)
 /* The OpenSSH block: its PEM armour read by OpenSSL's generic PEM reader,
  * the body by crypto/sshpriv.c. */
 static int
-privkey_openssh(const uint8_t *data, size_t len, const char *pass,
-		privkey *k, char *err, size_t errlen)
+privkey_openssh(const uint8_t *data, size_t len, const char *pass, privkey *k,
+		char *err, size_t errlen)
 {
 	BIO *bio = BIO_new_mem_buf(data, (int)len);
 	char *name = NULL, *header = NULL;
@@ -192,12 +204,13 @@ privkey_openssh(const uint8_t *data, size_t len, const char *pass,
 	if (bio == NULL ||
 	    PEM_read_bio(bio, &name, &header, &body, &blen) != 1 ||
 	    strcmp(name, "OPENSSH PRIVATE KEY") != 0) {
-		snprintf(err, errlen, "the OpenSSH private key is damaged or "
+		snprintf(err, errlen,
+			 "the OpenSSH private key is damaged or "
 			 "cut short (its base64 does not decode)");
 		goto out;
 	}
-	r = sshpriv_parse(body, (size_t)blen, pass, pass ? strlen(pass) : 0,
-			  k, err, errlen);
+	r = sshpriv_parse(body, (size_t)blen, pass, pass ? strlen(pass) : 0, k,
+			  err, errlen);
 out:
 	if (body)
 		OPENSSL_clear_free(body, (size_t)blen);
@@ -208,8 +221,8 @@ out:
 }
 
 int
-privkey_read(const uint8_t *data, size_t len, const char *pass,
-	     privkey *out, char *err, size_t errlen)
+privkey_read(const uint8_t *data, size_t len, const char *pass, privkey *out,
+	     char *err, size_t errlen)
 {
 	OSSL_DECODER_CTX *dc = NULL;
 	EVP_PKEY *pk = NULL;
@@ -226,7 +239,8 @@ privkey_read(const uint8_t *data, size_t len, const char *pass,
 	    NULL)
 		return privkey_openssh(data, len, pass, out, err, errlen);
 	if (memmem(data, len, "-----BEGIN ENCRYPTED PRIVATE KEY", 32) != NULL) {
-		snprintf(err, errlen, "the key is passphrase-protected "
+		snprintf(err, errlen,
+			 "the key is passphrase-protected "
 			 "(encrypted PKCS#8), which tpm11 does not open; "
 			 "decrypt it to a temporary file with `openssl pkey`, "
 			 "import that, and destroy it");
@@ -242,10 +256,12 @@ privkey_read(const uint8_t *data, size_t len, const char *pass,
 	OSSL_DECODER_CTX_set_passphrase(dc, (const unsigned char *)"", 0);
 	if (OSSL_DECODER_from_data(dc, &p, &left) != 1 || pk == NULL) {
 		if (privkey_is_public(data, len))
-			snprintf(err, errlen, "this is a public key; import needs "
+			snprintf(err, errlen,
+				 "this is a public key; import needs "
 				 "the private key file");
 		else
-			snprintf(err, errlen, "not a private key OpenSSL or "
+			snprintf(err, errlen,
+				 "not a private key OpenSSL or "
 				 "tpm11 can read (PEM PKCS#8, \"EC/RSA PRIVATE "
 				 "KEY\", OpenSSH), or damaged or cut short");
 		goto out;
@@ -274,21 +290,23 @@ privkey_read_pkcs12(const uint8_t *data, size_t len, const char *pass,
 	memset(out, 0, sizeof(*out));
 	*cert = NULL;
 	*cert_len = 0;
-	if (len > LONG_MAX ||
-	    (p12 = d2i_PKCS12(NULL, &p, (long)len)) == NULL) {
-		snprintf(err, errlen, "not a PKCS#12 file, or damaged or cut "
+	if (len > LONG_MAX || (p12 = d2i_PKCS12(NULL, &p, (long)len)) == NULL) {
+		snprintf(err, errlen,
+			 "not a PKCS#12 file, or damaged or cut "
 			 "short");
 		goto out;
 	}
 	if (PKCS12_verify_mac(p12, pass, -1) != 1) {
-		snprintf(err, errlen, "wrong PKCS#12 password (give it with "
+		snprintf(err, errlen,
+			 "wrong PKCS#12 password (give it with "
 			 "--passphrase-file), or a damaged file");
 		r = PRIVKEY_WRONG_PASSPHRASE;
 		goto out;
 	}
 	/* also checks that the certificate is the key's */
 	if (PKCS12_parse(p12, pass, &pk, &x, NULL) != 1 || pk == NULL) {
-		snprintf(err, errlen, "the PKCS#12 file holds no private key "
+		snprintf(err, errlen,
+			 "the PKCS#12 file holds no private key "
 			 "tpm11 can read (or one that does not match its "
 			 "certificate)");
 		goto out;
@@ -297,7 +315,8 @@ privkey_read_pkcs12(const uint8_t *data, size_t len, const char *pass,
 		goto out;
 	if (x != NULL) {
 		if ((n = i2d_X509(x, &der)) <= 0) {
-			snprintf(err, errlen, "the PKCS#12 certificate does not "
+			snprintf(err, errlen,
+				 "the PKCS#12 certificate does not "
 				 "encode");
 			goto out;
 		}
@@ -356,17 +375,18 @@ parts_ec(const privkey_parts *in, OSSL_PARAM_BLD *b, BIGNUM **d,
 	size_t publen;
 	int r = PRIVKEY_BAD_VALUE;
 
-	g = EC_GROUP_new_by_curve_name(in->curve == CURVE_P256
-					       ? NID_X9_62_prime256v1
-					       : NID_secp384r1);
+	g = EC_GROUP_new_by_curve_name(
+		in->curve == CURVE_P256 ? NID_X9_62_prime256v1 : NID_secp384r1);
 	if (g == NULL || (*d = parts_bn(&in->d)) == NULL) {
-		snprintf(err, errlen, "the EC private value (CKA_VALUE) is "
+		snprintf(err, errlen,
+			 "the EC private value (CKA_VALUE) is "
 			 "empty or too long");
 		goto out;
 	}
 	/* v2.40 2.3.4: d is an integer in [1, n - 1] */
 	if (BN_is_zero(*d) || BN_cmp(*d, EC_GROUP_get0_order(g)) >= 0) {
-		snprintf(err, errlen, "the EC private value (CKA_VALUE) is not "
+		snprintf(err, errlen,
+			 "the EC private value (CKA_VALUE) is not "
 			 "between 1 and the curve's order - 1");
 		goto out;
 	}
@@ -377,10 +397,9 @@ parts_ec(const privkey_parts *in, OSSL_PARAM_BLD *b, BIGNUM **d,
 		snprintf(err, errlen, "cannot compute the EC public point");
 		goto out;
 	}
-	if (OSSL_PARAM_BLD_push_utf8_string(b, OSSL_PKEY_PARAM_GROUP_NAME,
-					    in->curve == CURVE_P256 ? "P-256"
-								    : "P-384",
-					    0) != 1 ||
+	if (OSSL_PARAM_BLD_push_utf8_string(
+		    b, OSSL_PKEY_PARAM_GROUP_NAME,
+		    in->curve == CURVE_P256 ? "P-256" : "P-384", 0) != 1 ||
 	    OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_PRIV_KEY, *d) != 1 ||
 	    OSSL_PARAM_BLD_push_octet_string(b, OSSL_PKEY_PARAM_PUB_KEY, pub,
 					     publen) != 1) {
@@ -398,16 +417,18 @@ out:
  * computed where absent (v2.40 2.1.3 makes them optional). bn[8] receive
  * n, e, d, p, q, dP, dQ, qInv for the caller to free. */
 static int
-parts_rsa(const privkey_parts *in, OSSL_PARAM_BLD *b, BIGNUM *bn[8],
-	  char *err, size_t errlen)
+parts_rsa(const privkey_parts *in, OSSL_PARAM_BLD *b, BIGNUM *bn[8], char *err,
+	  size_t errlen)
 {
-	static const char *const names[8] = {
-		OSSL_PKEY_PARAM_RSA_N, OSSL_PKEY_PARAM_RSA_E,
-		OSSL_PKEY_PARAM_RSA_D, OSSL_PKEY_PARAM_RSA_FACTOR1,
-		OSSL_PKEY_PARAM_RSA_FACTOR2, OSSL_PKEY_PARAM_RSA_EXPONENT1,
-		OSSL_PKEY_PARAM_RSA_EXPONENT2,
-		OSSL_PKEY_PARAM_RSA_COEFFICIENT1};
-	const privkey_part *part[8] = {&in->n, &in->e, &in->d, &in->p,
+	static const char *const names[8] = {OSSL_PKEY_PARAM_RSA_N,
+					     OSSL_PKEY_PARAM_RSA_E,
+					     OSSL_PKEY_PARAM_RSA_D,
+					     OSSL_PKEY_PARAM_RSA_FACTOR1,
+					     OSSL_PKEY_PARAM_RSA_FACTOR2,
+					     OSSL_PKEY_PARAM_RSA_EXPONENT1,
+					     OSSL_PKEY_PARAM_RSA_EXPONENT2,
+					     OSSL_PKEY_PARAM_RSA_COEFFICIENT1};
+	const privkey_part *part[8] = {&in->n, &in->e,  &in->d,  &in->p,
 				       &in->q, &in->dp, &in->dq, &in->qinv};
 	BN_CTX *cx = NULL;
 	BIGNUM *t = NULL;
@@ -415,7 +436,8 @@ parts_rsa(const privkey_parts *in, OSSL_PARAM_BLD *b, BIGNUM *bn[8],
 
 	for (i = 0; i < 8; i++) {
 		if (part[i]->v != NULL && (bn[i] = parts_bn(part[i])) == NULL) {
-			snprintf(err, errlen, "an RSA value is empty or too "
+			snprintf(err, errlen,
+				 "an RSA value is empty or too "
 				 "long");
 			return r;
 		}
@@ -427,18 +449,20 @@ parts_rsa(const privkey_parts *in, OSSL_PARAM_BLD *b, BIGNUM *bn[8],
 	/* Sizes and exponent before the (slow) pair check. */
 	nb = BN_num_bytes(bn[0]);
 	if (nb != 256 && nb != 384) {
-		snprintf(err, errlen, "RSA-%d: tpm11 imports RSA-2048 and "
-			 "RSA-3072 keys (what TPMs hold)", nb * 8);
+		snprintf(err, errlen,
+			 "RSA-%d: tpm11 imports RSA-2048 and "
+			 "RSA-3072 keys (what TPMs hold)",
+			 nb * 8);
 		return r;
 	}
 	if (BN_num_bits(bn[1]) > 32 || !BN_is_odd(bn[1]) ||
 	    BN_get_word(bn[1]) < 3) {
-		snprintf(err, errlen, "the RSA public exponent is not one a TPM "
+		snprintf(err, errlen,
+			 "the RSA public exponent is not one a TPM "
 			 "takes (odd, 3 to 2^32 - 1)");
 		return r;
 	}
-	if ((cx = BN_CTX_secure_new()) == NULL ||
-	    (t = BN_secure_new()) == NULL)
+	if ((cx = BN_CTX_secure_new()) == NULL || (t = BN_secure_new()) == NULL)
 		goto oom;
 	for (i = 5; i < 7; i++) {
 		/* dP = d mod (p - 1), dQ = d mod (q - 1) */
@@ -500,9 +524,9 @@ privkey_from_parts(const privkey_parts *in, privkey *out, char *err,
 		goto out;
 	r = PRIVKEY_BAD_VALUE;
 	if ((params = OSSL_PARAM_BLD_to_param(b)) == NULL ||
-	    (cx = EVP_PKEY_CTX_new_from_name(NULL, in->kind == PRIVKEY_EC
-							  ? "EC" : "RSA",
-					     NULL)) == NULL ||
+	    (cx = EVP_PKEY_CTX_new_from_name(
+		     NULL, in->kind == PRIVKEY_EC ? "EC" : "RSA", NULL)) ==
+		    NULL ||
 	    EVP_PKEY_fromdata_init(cx) != 1 ||
 	    EVP_PKEY_fromdata(cx, &pk, EVP_PKEY_KEYPAIR, params) != 1) {
 		snprintf(err, errlen, "OpenSSL does not take the key's parts");
@@ -512,13 +536,13 @@ privkey_from_parts(const privkey_parts *in, privkey *out, char *err,
 	 * prime, e*d = 1 mod lcm(p-1, q-1), dP, dQ, qInv right). */
 	if ((chk = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL)) == NULL ||
 	    EVP_PKEY_pairwise_check(chk) != 1) {
-		snprintf(err, errlen, "the key's parts do not belong together "
+		snprintf(err, errlen,
+			 "the key's parts do not belong together "
 			 "(the public part does not match the private one)");
 		r = PRIVKEY_MISMATCH;
 		goto out;
 	}
-	r = privkey_from_evp(pk, out, err, errlen) == 0 ? 0
-							: PRIVKEY_BAD_VALUE;
+	r = privkey_from_evp(pk, out, err, errlen) == 0 ? 0 : PRIVKEY_BAD_VALUE;
 out:
 	if (r != 0)
 		privkey_clear(out);

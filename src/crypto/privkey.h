@@ -36,18 +36,21 @@ typedef struct {
  * NULL when none is at hand yet) opens a passphrase-protected OpenSSH
  * key. 0, -1 with a sentence in err (no key material in it), or one of
  * the two above. */
-T11_MUST_CHECK int privkey_read(const uint8_t *data, size_t len, const char *pass,
-		 privkey *out, char *err, size_t errlen);
+T11_MUST_CHECK int privkey_read(const uint8_t *data, size_t len,
+				const char *pass, privkey *out, char *err,
+				size_t errlen);
 /* A PKCS#12 file (DER) with password pass (may be empty): its private
  * key, and in *cert (malloc'd DER, the caller frees) its certificate, or
  * NULL when it holds none. 0, or -1 with a sentence in err
  * (PRIVKEY_WRONG_PASSPHRASE when the password does not check). */
-T11_MUST_CHECK int privkey_read_pkcs12(const uint8_t *data, size_t len, const char *pass,
-			privkey *out, uint8_t **cert, size_t *cert_len,
-			char *err, size_t errlen);
+T11_MUST_CHECK int privkey_read_pkcs12(const uint8_t *data, size_t len,
+				       const char *pass, privkey *out,
+				       uint8_t **cert, size_t *cert_len,
+				       char *err, size_t errlen);
 /* Checks an RSA key's size and exponent, an EC key's curve (found in
  * the caller's parts); 0 or -1 with err. Used by both readers. */
-T11_MUST_CHECK int privkey_check_rsa(privkey *k, size_t plen, char *err, size_t errlen);
+T11_MUST_CHECK int privkey_check_rsa(privkey *k, size_t plen, char *err,
+				     size_t errlen);
 void privkey_clear(privkey *k);
 
 /* A key given as its parts (PKCS#11 C_CreateObject, v2.40 2.3.4 and
@@ -75,7 +78,7 @@ typedef struct {
  * without key material. Every copy of a private part is wiped. */
 #define PRIVKEY_BAD_VALUE (-1)
 #define PRIVKEY_MISMATCH (-2)
-T11_MUST_CHECK int privkey_from_parts(const privkey_parts *in, privkey *out, char *err,
-		       size_t errlen);
+T11_MUST_CHECK int privkey_from_parts(const privkey_parts *in, privkey *out,
+				      char *err, size_t errlen);
 
 #endif

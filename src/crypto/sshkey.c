@@ -14,10 +14,10 @@
 #include "crypto/sshkey.h"
 
 /* OpenSSH refuses bignums longer than this (SSHBUF_MAX_BIGNUM, 16384 bits). */
-#define SSHKEY_MAX_BIGNUM	(16384 / 8)
+#define SSHKEY_MAX_BIGNUM (16384 / 8)
 
-#define SSHKEY_RSA_TYPE		"ssh-rsa"
-#define SSHKEY_ECDSA_PREFIX	"ecdsa-sha2-"
+#define SSHKEY_RSA_TYPE "ssh-rsa"
+#define SSHKEY_ECDSA_PREFIX "ecdsa-sha2-"
 
 struct sshkey_buf {
 	uint8_t *p;
@@ -117,7 +117,7 @@ sshkey_line(const char *type, const uint8_t *blob, size_t bloblen,
 	line[p++] = ' ';
 	/* EVP_EncodeBlock writes no newlines and a terminating NUL. */
 	if ((size_t)EVP_EncodeBlock((unsigned char *)line + p, blob,
-	    (int)bloblen) != b64len) {
+				    (int)bloblen) != b64len) {
 		free(line);
 		return NULL;
 	}
@@ -137,7 +137,7 @@ ssh_pubkey_line_ec(ec_curve c, const uint8_t *x, const uint8_t *y,
 {
 	char type[sizeof(SSHKEY_ECDSA_PREFIX) + 16];
 	const char *curve;
-	struct sshkey_buf b = { NULL, 0, 0 };
+	struct sshkey_buf b = {NULL, 0, 0};
 	size_t fl, tlen, clen;
 	char *line = NULL;
 
@@ -172,7 +172,7 @@ ssh_pubkey_line_ec(ec_curve c, const uint8_t *x, const uint8_t *y,
 	assert(b.len == b.cap);
 
 	line = sshkey_line(type, b.p, b.len, comment);
- out:
+out:
 	free(b.p);
 	return line;
 }
@@ -181,7 +181,7 @@ char *
 ssh_pubkey_line_rsa(const uint8_t *n, size_t nlen, const uint8_t *e,
 		    size_t elen, const char *comment)
 {
-	struct sshkey_buf b = { NULL, 0, 0 };
+	struct sshkey_buf b = {NULL, 0, 0};
 	char *line = NULL;
 
 	if (n == NULL || e == NULL)
@@ -202,7 +202,7 @@ ssh_pubkey_line_rsa(const uint8_t *n, size_t nlen, const uint8_t *e,
 	 *   mpint  n
 	 */
 	b.cap = 4 + strlen(SSHKEY_RSA_TYPE) + sshkey_mpint_size(e, elen) +
-	    sshkey_mpint_size(n, nlen);
+		sshkey_mpint_size(n, nlen);
 	if ((b.p = malloc(b.cap)) == NULL)
 		goto out;
 	sshkey_put_string(&b, SSHKEY_RSA_TYPE, strlen(SSHKEY_RSA_TYPE));
@@ -211,7 +211,7 @@ ssh_pubkey_line_rsa(const uint8_t *n, size_t nlen, const uint8_t *e,
 	assert(b.len == b.cap);
 
 	line = sshkey_line(SSHKEY_RSA_TYPE, b.p, b.len, comment);
- out:
+out:
 	free(b.p);
 	return line;
 }

@@ -127,17 +127,18 @@ sshpriv_rsa(sshpriv_buf *b, privkey *k, char *err, size_t errlen)
 
 	if (sshpriv_mpint(b, k->n, sizeof(k->n), &k->n_len) != 0 ||
 	    sshpriv_mpint(b, e, sizeof(e), &elen) != 0 ||
-	    sshpriv_mpint(b, skip, sizeof(skip), NULL) != 0 ||  /* d */
-	    sshpriv_mpint(b, skip, sizeof(skip), NULL) != 0 ||  /* iqmp */
+	    sshpriv_mpint(b, skip, sizeof(skip), NULL) != 0 || /* d */
+	    sshpriv_mpint(b, skip, sizeof(skip), NULL) != 0 || /* iqmp */
 	    sshpriv_mpint(b, k->p, sizeof(k->p), &plen) != 0 ||
-	    sshpriv_mpint(b, skip, sizeof(skip), NULL) != 0) {  /* q */
+	    sshpriv_mpint(b, skip, sizeof(skip), NULL) != 0) { /* q */
 		snprintf(err, errlen, "the OpenSSH RSA key is damaged");
 		goto out;
 	}
 	/* n was written right-aligned in n[512]: move it to the front */
 	memmove(k->n, k->n + sizeof(k->n) - k->n_len, k->n_len);
 	if (elen > 4) {
-		snprintf(err, errlen, "RSA public exponent too large for a "
+		snprintf(err, errlen,
+			 "RSA public exponent too large for a "
 			 "TPM (at most 32 bits)");
 		goto out;
 	}
@@ -163,12 +164,14 @@ sshpriv_type_ok(const uint8_t *type, size_t tlen, char *err, size_t errlen)
 		return 0;
 	if (sshpriv_is(type, tlen, "ssh-ed25519") ||
 	    sshpriv_is(type, tlen, "sk-ssh-ed25519@openssh.com"))
-		snprintf(err, errlen, "Ed25519 is not a TPM 2.0 algorithm "
+		snprintf(err, errlen,
+			 "Ed25519 is not a TPM 2.0 algorithm "
 			 "(TPMs do NIST P-256/P-384 and RSA); keep this key in "
 			 "a file or the agent, or make a new one with `tpm11 "
 			 "addkey`");
 	else
-		snprintf(err, errlen, "OpenSSH key type \"%.*s\" cannot go into "
+		snprintf(err, errlen,
+			 "OpenSSH key type \"%.*s\" cannot go into "
 			 "a TPM; tpm11 imports ecdsa-sha2-nistp256, "
 			 "ecdsa-sha2-nistp384 and ssh-rsa (2048 or 3072 bits)",
 			 (int)(tlen > 40 ? 40 : tlen), (const char *)type);
@@ -235,8 +238,8 @@ sshpriv_poly1305(const uint8_t polykey[32], const uint8_t *in, size_t len,
 	size_t maclen = 0;
 	int r = -1;
 
-	params[0] = OSSL_PARAM_construct_octet_string(
-		OSSL_MAC_PARAM_KEY, (void *)polykey, 32);
+	params[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY,
+						      (void *)polykey, 32);
 	params[1] = OSSL_PARAM_construct_end();
 	if (mc != NULL && EVP_MAC_init(mc, NULL, 0, params) == 1 &&
 	    EVP_MAC_update(mc, in, len) == 1 &&
@@ -269,9 +272,11 @@ sshpriv_chachapoly(const uint8_t *key, const uint8_t *in, size_t len,
 	}
 	iv[0] = 1; /* block counter 1 */
 	r = EVP_DecryptInit_ex2(ctx, c, key, iv, NULL) == 1 &&
-		    EVP_DecryptUpdate(ctx, out, &n, in, (int)len) == 1 &&
-		    (size_t)n == len
-	    ? 0 : -1;
+			    EVP_DecryptUpdate(ctx, out, &n, in, (int)len) ==
+				    1 &&
+			    (size_t)n == len
+		    ? 0
+		    : -1;
 out:
 	secure_zero(polykey, sizeof(polykey));
 	EVP_CIPHER_CTX_free(ctx);
@@ -283,9 +288,8 @@ out:
  * for the AEAD ciphers) into out[len] with key || iv. -1 for an error,
  * *auth_fail set when the tag did not match. */
 static int
-sshpriv_decrypt(const sshpriv_cipher *ci, const uint8_t *kiv,
-		const uint8_t *in, size_t len, const uint8_t *tag,
-		uint8_t *out, bool *auth_fail)
+sshpriv_decrypt(const sshpriv_cipher *ci, const uint8_t *kiv, const uint8_t *in,
+		size_t len, const uint8_t *tag, uint8_t *out, bool *auth_fail)
 {
 	EVP_CIPHER *c = NULL;
 	EVP_CIPHER_CTX *ctx = NULL;
@@ -341,7 +345,8 @@ sshpriv_open(const sshpriv_cipher *ci, const uint8_t *opts, size_t olen,
 	if (sshpriv_string(&o, &salt, &saltlen) != 0 ||
 	    sshpriv_u32(&o, &rounds) != 0 || o.left != 0 || saltlen == 0 ||
 	    rounds == 0) {
-		snprintf(err, errlen, "the OpenSSH key's bcrypt parameters "
+		snprintf(err, errlen,
+			 "the OpenSSH key's bcrypt parameters "
 			 "are damaged");
 		return -1;
 	}
@@ -361,8 +366,8 @@ sshpriv_open(const sshpriv_cipher *ci, const uint8_t *opts, size_t olen,
 		if (auth_fail)
 			r = PRIVKEY_WRONG_PASSPHRASE;
 		else
-			snprintf(err, errlen, "cannot decrypt with %s (OpenSSL)",
-				 ci->name);
+			snprintf(err, errlen,
+				 "cannot decrypt with %s (OpenSSL)", ci->name);
 		goto out;
 	}
 	*plain_len = enclen;
@@ -377,8 +382,8 @@ out:
 }
 
 int
-sshpriv_parse(const uint8_t *data, size_t len, const char *pass,
-	      size_t passlen, privkey *out, char *err, size_t errlen)
+sshpriv_parse(const uint8_t *data, size_t len, const char *pass, size_t passlen,
+	      privkey *out, char *err, size_t errlen)
 {
 	sshpriv_buf b = {data, len}, sec;
 	const uint8_t *cipher, *kdf, *opts, *pub, *priv, *type, *tag = NULL;
@@ -391,7 +396,8 @@ sshpriv_parse(const uint8_t *data, size_t len, const char *pass,
 
 	memset(out, 0, sizeof(*out));
 	if (len < ml || memcmp(data, SSHPRIV_MAGIC, ml) != 0) {
-		snprintf(err, errlen, "not an OpenSSH private key "
+		snprintf(err, errlen,
+			 "not an OpenSSH private key "
 			 "(openssh-key-v1)");
 		return -1;
 	}
@@ -404,7 +410,8 @@ sshpriv_parse(const uint8_t *data, size_t len, const char *pass,
 		goto damaged;
 	if (!sshpriv_is(cipher, clen, "none")) {
 		if ((ci = sshpriv_cipher_find(cipher, clen)) == NULL) {
-			snprintf(err, errlen, "the OpenSSH key is encrypted with "
+			snprintf(err, errlen,
+				 "the OpenSSH key is encrypted with "
 				 "\"%.*s\", a cipher tpm11 does not know; "
 				 "re-encrypt it with `ssh-keygen -p -Z "
 				 "aes256-ctr -f FILE`",
@@ -413,17 +420,21 @@ sshpriv_parse(const uint8_t *data, size_t len, const char *pass,
 			return -1;
 		}
 		if (!sshpriv_is(kdf, kdflen, "bcrypt")) {
-			snprintf(err, errlen, "the OpenSSH key's key derivation "
+			snprintf(err, errlen,
+				 "the OpenSSH key's key derivation "
 				 "\"%.*s\" is not bcrypt, the only one OpenSSH "
-				 "writes", (int)(kdflen > 40 ? 40 : kdflen),
+				 "writes",
+				 (int)(kdflen > 40 ? 40 : kdflen),
 				 (const char *)kdf);
 			return -1;
 		}
 	} else if (!sshpriv_is(kdf, kdflen, "none") || olen != 0)
 		goto damaged;
 	if (nkeys != 1) {
-		snprintf(err, errlen, "the OpenSSH file holds %u keys; tpm11 "
-			 "imports files with one", nkeys);
+		snprintf(err, errlen,
+			 "the OpenSSH file holds %u keys; tpm11 "
+			 "imports files with one",
+			 nkeys);
 		return -1;
 	}
 	if (sshpriv_string(&b, &pub, &plen) != 0 ||
@@ -476,7 +487,8 @@ sshpriv_parse(const uint8_t *data, size_t len, const char *pass,
 	r = 0;
 	goto out;
 damaged:
-	snprintf(err, errlen, "the OpenSSH private key is damaged or cut short");
+	snprintf(err, errlen,
+		 "the OpenSSH private key is damaged or cut short");
 out:
 	if (r != 0)
 		privkey_clear(out);

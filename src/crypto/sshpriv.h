@@ -15,7 +15,8 @@
  * pass[passlen] opens an encrypted one (NULL: none at hand). 0, -1 with
  * a sentence in err, PRIVKEY_NEED_PASSPHRASE (encrypted and pass NULL)
  * or PRIVKEY_WRONG_PASSPHRASE. */
-T11_MUST_CHECK int sshpriv_parse(const uint8_t *blob, size_t len, const char *pass,
-		  size_t passlen, privkey *out, char *err, size_t errlen);
+T11_MUST_CHECK int sshpriv_parse(const uint8_t *blob, size_t len,
+				 const char *pass, size_t passlen, privkey *out,
+				 char *err, size_t errlen);
 
 #endif

@@ -67,9 +67,12 @@ static const char *
 x509_curve_group(ec_curve c)
 {
 	switch (c) {
-	case CURVE_P256: return "P-256";
-	case CURVE_P384: return "P-384";
-	default: return NULL;
+	case CURVE_P256:
+		return "P-256";
+	case CURVE_P384:
+		return "P-384";
+	default:
+		return NULL;
 	}
 }
 
@@ -95,10 +98,10 @@ x509_key_pkey(const x509_key *k)
 		pt[0] = 0x04;
 		memcpy(pt + 1, k->x, fl);
 		memcpy(pt + 1 + fl, k->y, fl);
-		if (!OSSL_PARAM_BLD_push_utf8_string(bld,
-			OSSL_PKEY_PARAM_GROUP_NAME, group, 0) ||
-		    !OSSL_PARAM_BLD_push_octet_string(bld,
-			OSSL_PKEY_PARAM_PUB_KEY, pt, 1 + 2 * fl))
+		if (!OSSL_PARAM_BLD_push_utf8_string(
+			    bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) ||
+		    !OSSL_PARAM_BLD_push_octet_string(
+			    bld, OSSL_PKEY_PARAM_PUB_KEY, pt, 1 + 2 * fl))
 			goto out;
 		pctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
 	} else if (k->kind == X509_KEY_RSA) {
@@ -136,15 +139,19 @@ x509_pkey_describe(EVP_PKEY *p, char *out, size_t cap)
 		const char *nist = NULL;
 
 		if (EVP_PKEY_get_utf8_string_param(p,
-			OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), NULL))
+						   OSSL_PKEY_PARAM_GROUP_NAME,
+						   group, sizeof(group), NULL))
 			nist = EC_curve_nid2nist(OBJ_sn2nid(group));
-		snprintf(out, cap, "EC %s", nist ? nist : group[0] ? group
-			 : "?");
+		snprintf(out, cap, "EC %s",
+			 nist       ? nist
+			 : group[0] ? group
+				    : "?");
 	} else if (EVP_PKEY_is_a(p, "RSA")) {
 		snprintf(out, cap, "RSA %d", EVP_PKEY_get_bits(p));
 	} else {
-		snprintf(out, cap, "%s", EVP_PKEY_get0_type_name(p)
-				 ? EVP_PKEY_get0_type_name(p) : "unknown");
+		snprintf(out, cap, "%s",
+			 EVP_PKEY_get0_type_name(p) ? EVP_PKEY_get0_type_name(p)
+						    : "unknown");
 	}
 }
 
@@ -223,8 +230,8 @@ x509_cert_fill(X509 *x, x509_cert *c)
 	if (hash_digest(HASH_SHA1, c->der, c->der_len, sha1) != 0)
 		return -1;
 	memcpy(c->check_value, sha1, 3);
-	if (x509_time(X509_get0_notBefore(x), c->start_date,
-		      &c->not_before) != 0 ||
+	if (x509_time(X509_get0_notBefore(x), c->start_date, &c->not_before) !=
+		    0 ||
 	    x509_time(X509_get0_notAfter(x), c->end_date, &c->not_after) != 0)
 		return -1;
 	c->subject_str = x509_name_text(X509_get_subject_name(x));
@@ -246,7 +253,8 @@ x509_read(const uint8_t *data, size_t len, char *err, size_t errlen)
 	BIO *b;
 
 	if (len > 0x7fffffff) {
-		x509_err(err, errlen, "the certificate file is too large", NULL);
+		x509_err(err, errlen, "the certificate file is too large",
+			 NULL);
 		return NULL;
 	}
 	if (memmem(data, len, pem_tag, sizeof(pem_tag) - 1) != NULL) {
@@ -255,12 +263,15 @@ x509_read(const uint8_t *data, size_t len, char *err, size_t errlen)
 		x = PEM_read_bio_X509(b, NULL, NULL, NULL);
 		BIO_free(b);
 		if (x == NULL)
-			x509_err(err, errlen, "the PEM certificate does not "
-				 "parse", NULL);
+			x509_err(err, errlen,
+				 "the PEM certificate does not "
+				 "parse",
+				 NULL);
 		return x;
 	}
 	if (memmem(data, len, "-----BEGIN", 10) != NULL) {
-		x509_err(err, errlen, "PEM data but no \"-----BEGIN "
+		x509_err(err, errlen,
+			 "PEM data but no \"-----BEGIN "
 			 "CERTIFICATE-----\" block (a request or a key?)",
 			 NULL);
 		return NULL;
@@ -289,8 +300,10 @@ x509_cert_parse(const uint8_t *data, size_t len, x509_cert *out, char *err,
 	if ((x = x509_read(data, len, err, errlen)) == NULL)
 		return -1;
 	if (x509_cert_fill(x, out) != 0) {
-		x509_err(err, errlen, "cannot encode the certificate's "
-			 "attributes", NULL);
+		x509_err(err, errlen,
+			 "cannot encode the certificate's "
+			 "attributes",
+			 NULL);
 		x509_cert_clear(out);
 		X509_free(x);
 		return -1;
@@ -324,13 +337,17 @@ x509_cert_matches_key(const x509_cert *c, const x509_key *key, char *err,
 	int r = -1;
 
 	if (x == NULL || (cp = X509_get0_pubkey(x)) == NULL) {
-		x509_err(err, errlen, "the certificate's public key does not "
-			 "parse", NULL);
+		x509_err(err, errlen,
+			 "the certificate's public key does not "
+			 "parse",
+			 NULL);
 		goto out;
 	}
 	if ((kp = x509_key_pkey(key)) == NULL) {
-		x509_err(err, errlen, "the token key's public part is not "
-			 "usable", NULL);
+		x509_err(err, errlen,
+			 "the token key's public part is not "
+			 "usable",
+			 NULL);
 		goto out;
 	}
 	if (EVP_PKEY_eq(cp, kp) == 1) {
@@ -339,11 +356,15 @@ x509_cert_matches_key(const x509_cert *c, const x509_key *key, char *err,
 		x509_pkey_describe(cp, cd, sizeof(cd));
 		x509_pkey_describe(kp, kd, sizeof(kd));
 		if (strcmp(cd, kd) == 0)
-			snprintf(msg, sizeof(msg), "the certificate is for "
-				 "another %s key than the token key", cd);
+			snprintf(msg, sizeof(msg),
+				 "the certificate is for "
+				 "another %s key than the token key",
+				 cd);
 		else
-			snprintf(msg, sizeof(msg), "the certificate's key is "
-				 "%s, the token key is %s", cd, kd);
+			snprintf(msg, sizeof(msg),
+				 "the certificate's key is "
+				 "%s, the token key is %s",
+				 cd, kd);
 		ERR_clear_error();
 		x509_err(err, errlen, "%s", msg);
 		r = 0;
@@ -392,8 +413,10 @@ x509_parse_subject(const char *s, char *err, size_t errlen)
 	if (name == NULL || buf == NULL)
 		goto fail;
 	if (s[0] != '/') {
-		x509_err(err, errlen, "--subject starts with '/', as in "
-			 "\"/CN=alice/O=Example\"", NULL);
+		x509_err(err, errlen,
+			 "--subject starts with '/', as in "
+			 "\"/CN=alice/O=Example\"",
+			 NULL);
 		goto fail;
 	}
 	while (i < len) {
@@ -407,16 +430,20 @@ x509_parse_subject(const char *s, char *err, size_t errlen)
 		buf[o] = '\0';
 		if ((eq = strchr(buf, '=')) == NULL || eq == buf ||
 		    eq[1] == '\0') {
-			x509_err(err, errlen, "--subject: \"%s\" is not "
-				 "TYPE=VALUE", buf);
+			x509_err(err, errlen,
+				 "--subject: \"%s\" is not "
+				 "TYPE=VALUE",
+				 buf);
 			goto fail;
 		}
 		*eq = '\0';
 		if (!X509_NAME_add_entry_by_txt(name, buf, MBSTRING_UTF8,
 						(const unsigned char *)eq + 1,
 						-1, -1, 0)) {
-			x509_err(err, errlen, "--subject: attribute type "
-				 "\"%s\" unknown or value invalid", buf);
+			x509_err(err, errlen,
+				 "--subject: attribute type "
+				 "\"%s\" unknown or value invalid",
+				 buf);
 			goto fail;
 		}
 	}
@@ -434,9 +461,9 @@ fail:
 
 /* The extensions of a request or certificate, from spec; ctx tells
  * OpenSSL about the subject (email:copy, subject key identifier). */
-static STACK_OF(X509_EXTENSION) *
-x509_make_exts(const x509_spec *spec, X509V3_CTX *ctx, bool cert, char *err,
-	       size_t errlen)
+static STACK_OF(X509_EXTENSION) * x509_make_exts(const x509_spec *spec,
+						 X509V3_CTX *ctx, bool cert,
+						 char *err, size_t errlen)
 {
 	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
 	const struct {
@@ -444,9 +471,12 @@ x509_make_exts(const x509_spec *spec, X509V3_CTX *ctx, bool cert, char *err,
 		const char *value;
 		const char *flag;
 	} want[] = {
-		{NID_basic_constraints, cert ? "critical,CA:FALSE" : NULL, NULL},
-		{NID_key_usage, spec->key_usage ? spec->key_usage
-			: "critical,digitalSignature", "--key-usage"},
+		{NID_basic_constraints, cert ? "critical,CA:FALSE" : NULL,
+		 NULL},
+		{NID_key_usage,
+		 spec->key_usage ? spec->key_usage
+				 : "critical,digitalSignature",
+		 "--key-usage"},
 		{NID_ext_key_usage, spec->eku ? spec->eku : "clientAuth",
 		 "--eku"},
 		{NID_subject_alt_name, spec->san, "--san"},
@@ -462,12 +492,12 @@ x509_make_exts(const x509_spec *spec, X509V3_CTX *ctx, bool cert, char *err,
 		if (want[i].value == NULL || want[i].value[0] == '\0' ||
 		    strcmp(want[i].value, "none") == 0)
 			continue;
-		e = X509V3_EXT_nconf_nid(NULL, ctx, want[i].nid,
-					 want[i].value);
+		e = X509V3_EXT_nconf_nid(NULL, ctx, want[i].nid, want[i].value);
 		if (e == NULL) {
 			char what[400];
 
-			snprintf(what, sizeof(what), "%s \"%.200s\" is not "
+			snprintf(what, sizeof(what),
+				 "%s \"%.200s\" is not "
 				 "understood (OpenSSL's x509v3_config syntax)",
 				 want[i].flag ? want[i].flag : "extension",
 				 want[i].value);
@@ -494,13 +524,12 @@ x509_make_exts(const x509_spec *spec, X509V3_CTX *ctx, bool cert, char *err,
  *                           30 0d 06 09 <sha256> 05 00
  *               a2 03 02 01 20 */
 static const uint8_t x509_alg_pss_sha256[] = {
-	0x30, 0x41, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01,
-	0x01, 0x0a, 0x30, 0x34, 0xa0, 0x0f, 0x30, 0x0d, 0x06, 0x09, 0x60,
-	0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0xa1,
-	0x1c, 0x30, 0x1a, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
-	0x01, 0x01, 0x08, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
-	0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0xa2, 0x03, 0x02, 0x01,
-	0x20,
+	0x30, 0x41, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01,
+	0x0a, 0x30, 0x34, 0xa0, 0x0f, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48,
+	0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0xa1, 0x1c, 0x30, 0x1a,
+	0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x08, 0x30,
+	0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
+	0x05, 0x00, 0xa2, 0x03, 0x02, 0x01, 0x20,
 };
 
 static hash_algo
@@ -528,7 +557,8 @@ x509_sig_alg(const x509_signer *s)
 		nid = s->key.curve == CURVE_P384 ? NID_ecdsa_with_SHA384
 						 : NID_ecdsa_with_SHA256;
 		if ((alg = X509_ALGOR_new()) != NULL &&
-		    !X509_ALGOR_set0(alg, OBJ_nid2obj(nid), V_ASN1_UNDEF, NULL)) {
+		    !X509_ALGOR_set0(alg, OBJ_nid2obj(nid), V_ASN1_UNDEF,
+				     NULL)) {
 			X509_ALGOR_free(alg);
 			alg = NULL;
 		}
@@ -537,7 +567,8 @@ x509_sig_alg(const x509_signer *s)
 		if (s->key.kind != X509_KEY_RSA)
 			return NULL;
 		if ((alg = X509_ALGOR_new()) != NULL &&
-		    !X509_ALGOR_set0(alg, OBJ_nid2obj(NID_sha256WithRSAEncryption),
+		    !X509_ALGOR_set0(alg,
+				     OBJ_nid2obj(NID_sha256WithRSAEncryption),
 				     V_ASN1_NULL, NULL)) {
 			X509_ALGOR_free(alg);
 			alg = NULL;
@@ -638,8 +669,8 @@ x509_bitstring(const uint8_t *data, size_t len)
 {
 	ASN1_BIT_STRING *bs = ASN1_BIT_STRING_new();
 
-	if (bs == NULL || !ASN1_BIT_STRING_set(bs, (unsigned char *)data,
-					       (int)len)) {
+	if (bs == NULL ||
+	    !ASN1_BIT_STRING_set(bs, (unsigned char *)data, (int)len)) {
 		ASN1_BIT_STRING_free(bs);
 		return NULL;
 	}
@@ -698,7 +729,8 @@ x509_signer_ok(const x509_signer *s)
 		       x509_curve_group(s->key.curve) != NULL;
 	if (s->key.kind == X509_KEY_RSA)
 		return (s->scheme == X509_SIG_RSA_PKCS1 ||
-			s->scheme == X509_SIG_RSA_PSS) && s->key.n_len > 0;
+			s->scheme == X509_SIG_RSA_PSS) &&
+		       s->key.n_len > 0;
 	return false;
 }
 
@@ -706,8 +738,8 @@ x509_signer_ok(const x509_signer *s)
  * sign its scheme, the subject parsed, the key's public part. On error
  * err says why and nothing is left to free. */
 static int
-x509_begin(const x509_spec *spec, const x509_signer *signer,
-	   X509_NAME **name, EVP_PKEY **pkey, char *err, size_t errlen)
+x509_begin(const x509_spec *spec, const x509_signer *signer, X509_NAME **name,
+	   EVP_PKEY **pkey, char *err, size_t errlen)
 {
 	*name = NULL;
 	*pkey = NULL;
@@ -716,8 +748,8 @@ x509_begin(const x509_spec *spec, const x509_signer *signer,
 			 NULL);
 		return -1;
 	}
-	if ((*name = x509_parse_subject(spec->subject ? spec->subject : "",
-					err, errlen)) == NULL)
+	if ((*name = x509_parse_subject(spec->subject ? spec->subject : "", err,
+					errlen)) == NULL)
 		return -1;
 	if ((*pkey = x509_key_pkey(&signer->key)) == NULL) {
 		x509_err(err, errlen, "the key's public part is not usable",
@@ -733,9 +765,9 @@ x509_begin(const x509_spec *spec, const x509_signer *signer,
  * (SEQUENCE { tbs, alg, signature }) into *der (OPENSSL_free). On a
  * signing error err says why; on other errors it is left empty. */
 static int
-x509_sign_assemble(const x509_signer *signer, const uint8_t *tbs,
-		   int tbs_len, const X509_ALGOR *alg, uint8_t **der,
-		   size_t *der_len, char *err, size_t errlen)
+x509_sign_assemble(const x509_signer *signer, const uint8_t *tbs, int tbs_len,
+		   const X509_ALGOR *alg, uint8_t **der, size_t *der_len,
+		   char *err, size_t errlen)
 {
 	uint8_t *sig = NULL;
 	size_t sig_len = 0;
@@ -793,15 +825,17 @@ x509_make_csr(const x509_spec *spec, const x509_signer *signer, char **pem,
 		goto fail;
 	/* RFC 2986 4.2: the signature covers CertificationRequestInfo. */
 	tbs_len = i2d_re_X509_REQ_tbs(req, &tbs);
-	if (x509_sign_assemble(signer, tbs, tbs_len, alg, &der, &der_len,
-			       err, errlen) != 0)
+	if (x509_sign_assemble(signer, tbs, tbs_len, alg, &der, &der_len, err,
+			       errlen) != 0)
 		goto fail;
 	p = der;
 	if ((done = d2i_X509_REQ(NULL, &p, (long)der_len)) == NULL)
 		goto fail;
 	if (X509_REQ_verify(done, pkey) != 1) {
-		x509_err(err, errlen, "the request's signature does not verify "
-			 "with the key's public part", NULL);
+		x509_err(err, errlen,
+			 "the request's signature does not verify "
+			 "with the key's public part",
+			 NULL);
 		goto out;
 	}
 	if ((b = BIO_new(BIO_s_mem())) == NULL ||
@@ -875,11 +909,11 @@ x509_make_selfsigned(const x509_spec *spec, const x509_signer *signer,
 	if (x509_begin(spec, signer, &name, &pkey, err, errlen) != 0)
 		return -1;
 	if ((x = X509_new()) == NULL || !X509_set_version(x, X509_VERSION_3) ||
-	    x509_random_serial(x) != 0 ||
-	    !X509_set_subject_name(x, name) || !X509_set_issuer_name(x, name) ||
+	    x509_random_serial(x) != 0 || !X509_set_subject_name(x, name) ||
+	    !X509_set_issuer_name(x, name) ||
 	    X509_gmtime_adj(X509_getm_notBefore(x), 0) == NULL ||
-	    X509_time_adj_ex(X509_getm_notAfter(x), (int)spec->days, 0,
-			     NULL) == NULL ||
+	    X509_time_adj_ex(X509_getm_notAfter(x), (int)spec->days, 0, NULL) ==
+		    NULL ||
 	    !X509_set_pubkey(x, pkey))
 		goto fail;
 	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
@@ -897,15 +931,17 @@ x509_make_selfsigned(const x509_spec *spec, const x509_signer *signer,
 	if (tbs_alg == NULL || !X509_ALGOR_copy(tbs_alg, alg))
 		goto fail;
 	tbs_len = i2d_re_X509_tbs(x, &tbs);
-	if (x509_sign_assemble(signer, tbs, tbs_len, alg, &der, &der_len,
-			       err, errlen) != 0)
+	if (x509_sign_assemble(signer, tbs, tbs_len, alg, &der, &der_len, err,
+			       errlen) != 0)
 		goto fail;
 	p = der;
 	if ((done = d2i_X509(NULL, &p, (long)der_len)) == NULL)
 		goto fail;
 	if (X509_verify(done, pkey) != 1) {
-		x509_err(err, errlen, "the certificate's signature does not "
-			 "verify with the key's public part", NULL);
+		x509_err(err, errlen,
+			 "the certificate's signature does not "
+			 "verify with the key's public part",
+			 NULL);
 		goto out;
 	}
 	/* the caller frees with free() */

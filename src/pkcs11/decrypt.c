@@ -157,7 +157,8 @@ C_DecryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart,
 	CK_RV rv;
 
 	CHECK_INIT();
-	if ((pEncryptedPart == NULL && ulEncryptedPartLen) || pulPartLen == NULL)
+	if ((pEncryptedPart == NULL && ulEncryptedPartLen) ||
+	    pulPartLen == NULL)
 		return op_args_bad(hSession, OP_DECRYPT);
 	mod_lock();
 	if ((rv = op_part_inlock(hSession, OP_DECRYPT, &s, &t)) != CKR_OK)

@@ -13,12 +13,18 @@ static hash_algo
 kdf_hash(CK_ULONG kdf)
 {
 	switch (kdf) {
-	case CKD_SHA1_KDF: return HASH_SHA1;
-	case CKD_SHA224_KDF: return HASH_SHA224;
-	case CKD_SHA256_KDF: return HASH_SHA256;
-	case CKD_SHA384_KDF: return HASH_SHA384;
-	case CKD_SHA512_KDF: return HASH_SHA512;
-	default: return HASH_NONE;
+	case CKD_SHA1_KDF:
+		return HASH_SHA1;
+	case CKD_SHA224_KDF:
+		return HASH_SHA224;
+	case CKD_SHA256_KDF:
+		return HASH_SHA256;
+	case CKD_SHA384_KDF:
+		return HASH_SHA384;
+	case CKD_SHA512_KDF:
+		return HASH_SHA512;
+	default:
+		return HASH_NONE;
 	}
 }
 

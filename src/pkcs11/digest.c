@@ -95,7 +95,8 @@ C_DigestUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart,
 	mod_lock();
 	if ((rv = op_part_inlock(hSession, OP_DIGEST, &s, &t)) == CKR_OK) {
 		s->op_multi = true;
-		if (ulPartLen && hash_ctx_update(s->hctx, pPart, ulPartLen) != 0) {
+		if (ulPartLen &&
+		    hash_ctx_update(s->hctx, pPart, ulPartLen) != 0) {
 			session_end_ops(s);
 			rv = CKR_GENERAL_ERROR;
 		}

@@ -132,8 +132,8 @@ C_GetInfo(CK_INFO_PTR pInfo)
 	pInfo->cryptokiVersion.minor = 40;
 	pad_string(pInfo->manufacturerID, sizeof(pInfo->manufacturerID),
 		   "tpm11");
-	pad_string(pInfo->libraryDescription,
-		   sizeof(pInfo->libraryDescription), "tpm11 TPM 2.0 token");
+	pad_string(pInfo->libraryDescription, sizeof(pInfo->libraryDescription),
+		   "tpm11 TPM 2.0 token");
 	pInfo->libraryVersion.major = TPM11_VERSION_MAJOR;
 	pInfo->libraryVersion.minor = TPM11_VERSION_MINOR;
 	return CKR_OK;

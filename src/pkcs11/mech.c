@@ -10,15 +10,17 @@
 
 /* Key sizes and the TPM_HAS_* bit that offers each (bits; bytes for
  * secret keys, v2.40 2.14, 2.8). */
-static const mech_size sizes_ec[] = {{TPM_HAS_P256, 256},
-				     {TPM_HAS_P384, 384}, {0, 0}};
-static const mech_size sizes_rsa[] = {{TPM_HAS_RSA2048, 2048},
-				      {TPM_HAS_RSA3072, 3072}, {0, 0}};
-static const mech_size sizes_aes[] = {{TPM_HAS_AES128, 16},
-				      {TPM_HAS_AES256, 32}, {0, 0}};
-static const mech_size sizes_hmac[] = {
-	{TPM_HAS_SHA1, 20}, {TPM_HAS_SHA256, 32}, {TPM_HAS_SHA384, 48},
-	{TPM_HAS_SHA512, 64}, {0, 0}};
+static const mech_size sizes_ec[] = {
+	{TPM_HAS_P256, 256}, {TPM_HAS_P384, 384}, {0, 0}};
+static const mech_size sizes_rsa[] = {
+	{TPM_HAS_RSA2048, 2048}, {TPM_HAS_RSA3072, 3072}, {0, 0}};
+static const mech_size sizes_aes[] = {
+	{TPM_HAS_AES128, 16}, {TPM_HAS_AES256, 32}, {0, 0}};
+static const mech_size sizes_hmac[] = {{TPM_HAS_SHA1, 20},
+				       {TPM_HAS_SHA256, 32},
+				       {TPM_HAS_SHA384, 48},
+				       {TPM_HAS_SHA512, 64},
+				       {0, 0}};
 
 static CK_RV params_none(session *s, const mech_row *m, CK_MECHANISM_PTR p,
 			 const token_obj *o, op_kind op);
@@ -28,7 +30,8 @@ static CK_RV params_x509(session *s, const mech_row *m, CK_MECHANISM_PTR p,
 			 const token_obj *o, op_kind op);
 
 /* The families' hooks: {params, sign, verify, unpad, crypt}. */
-static const mech_ops ops_none = {params_none, NULL, NULL, NULL, NULL},
+static const mech_ops
+	ops_none = {params_none, NULL, NULL, NULL, NULL},
 	ops_ecdsa = {params_none, sign_ecdsa, verify_ecdsa, NULL, NULL},
 	ops_rsa_pkcs = {params_none, sign_rsa_pkcs, verify_rsa_pkcs,
 			decrypt_unpad_pkcs1, decrypt_rsa_inlock},
@@ -42,33 +45,45 @@ static const mech_ops ops_none = {params_none, NULL, NULL, NULL, NULL},
 
 #define EC_F (CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS)
 #define SIG (CKF_HW | CKF_SIGN | CKF_VERIFY)
-#define ECDSA(t, h)                                                        \
-	{t, MECH_ECDSA, CKK_EC, h, SIG | EC_F, 0, sizes_ec, 256, 384, 0,   \
-	 false, &ops_ecdsa}
+#define ECDSA(t, h)                                                          \
+	{                                                                    \
+		t, MECH_ECDSA, CKK_EC, h, SIG | EC_F, 0, sizes_ec, 256, 384, \
+			0, false, &ops_ecdsa                                 \
+	}
 /* The RSA mechanisms sign through TPM2_RSA_Decrypt (sign.c). */
 #define RSA(t, k, h, f, ops)                                               \
-	{t, k, CKK_RSA, h, f, TPM_HAS_RSA_DECRYPT, sizes_rsa, 2048, 3072, 0, \
-	 false, ops}
-#define DIGEST(t, h)                                                       \
-	{t, MECH_DIGEST, (CK_KEY_TYPE)-1, h, CKF_DIGEST, 0, NULL, 0, 0, 0,  \
-	 false, &ops_none}
-#define AES(t, mode, need, pad)                                            \
-	{t, MECH_AES, CKK_AES, HASH_NONE, CKF_HW | CKF_ENCRYPT | CKF_DECRYPT, \
-	 need, sizes_aes, 16, 32, mode, pad, &ops_aes}
+	{                                                                  \
+		t, k, CKK_RSA, h, f, TPM_HAS_RSA_DECRYPT, sizes_rsa, 2048, \
+			3072, 0, false, ops                                \
+	}
+#define DIGEST(t, h)                                                           \
+	{                                                                      \
+		t, MECH_DIGEST, (CK_KEY_TYPE)-1, h, CKF_DIGEST, 0, NULL, 0, 0, \
+			0, false, &ops_none                                    \
+	}
+#define AES(t, mode, need, pad)                                              \
+	{                                                                    \
+		t, MECH_AES, CKK_AES, HASH_NONE,                             \
+			CKF_HW | CKF_ENCRYPT | CKF_DECRYPT, need, sizes_aes, \
+			16, 32, mode, pad, &ops_aes                          \
+	}
 /* A TPM HMAC key serves one hash: a key is for the one HMAC mechanism its
  * CKA_ALLOWED_MECHANISMS names (chosen when it is made, from the template
  * or its length); any length up to HMAC_KEY_MAX bytes. */
-#define HMAC(t, h, has)                                                    \
-	{t, MECH_HMAC, CKK_GENERIC_SECRET, h, SIG, TPM_HAS_HMAC | (has), NULL, \
-	 1, HMAC_KEY_MAX, 0, false, &ops_hmac}
+#define HMAC(t, h, has)                                                        \
+	{                                                                      \
+		t, MECH_HMAC, CKK_GENERIC_SECRET, h, SIG,                      \
+			TPM_HAS_HMAC | (has), NULL, 1, HMAC_KEY_MAX, 0, false, \
+			&ops_hmac                                              \
+	}
 
 /* A family with its five hashing variants (SHA-1, -224, -256, -384, -512). */
-#define HASHED(ROW, t1, t224, t256, t384, t512)                           \
+#define HASHED(ROW, t1, t224, t256, t384, t512)                             \
 	ROW(t1, HASH_SHA1), ROW(t224, HASH_SHA224), ROW(t256, HASH_SHA256), \
-	ROW(t384, HASH_SHA384), ROW(t512, HASH_SHA512)
+		ROW(t384, HASH_SHA384), ROW(t512, HASH_SHA512)
 /* Raw PKCS#1 v1.5 also decrypts; the hashing ones do not. */
 #define RSA_PKCS(t, h)                                                     \
-	RSA(t, MECH_RSA_PKCS, h, SIG | (h == HASH_NONE ? CKF_DECRYPT : 0),  \
+	RSA(t, MECH_RSA_PKCS, h, SIG | (h == HASH_NONE ? CKF_DECRYPT : 0), \
 	    &ops_rsa_pkcs)
 #define RSA_PSS(t, h) RSA(t, MECH_RSA_PSS, h, SIG, &ops_rsa_pss)
 
@@ -203,12 +218,18 @@ static CK_FLAGS
 op_flag(op_kind op)
 {
 	switch (op) {
-	case OP_SIGN: return CKF_SIGN;
-	case OP_VERIFY: return CKF_VERIFY;
-	case OP_DECRYPT: return CKF_DECRYPT;
-	case OP_ENCRYPT: return CKF_ENCRYPT;
-	case OP_DIGEST: return CKF_DIGEST;
-	default: return 0;
+	case OP_SIGN:
+		return CKF_SIGN;
+	case OP_VERIFY:
+		return CKF_VERIFY;
+	case OP_DECRYPT:
+		return CKF_DECRYPT;
+	case OP_ENCRYPT:
+		return CKF_ENCRYPT;
+	case OP_DIGEST:
+		return CKF_DIGEST;
+	default:
+		return 0;
 	}
 }
 
@@ -216,10 +237,14 @@ static CK_ATTRIBUTE_TYPE
 op_permission(op_kind op)
 {
 	switch (op) {
-	case OP_SIGN: return CKA_SIGN;
-	case OP_VERIFY: return CKA_VERIFY;
-	case OP_DECRYPT: return CKA_DECRYPT;
-	default: return CKA_ENCRYPT;
+	case OP_SIGN:
+		return CKA_SIGN;
+	case OP_VERIFY:
+		return CKA_VERIFY;
+	case OP_DECRYPT:
+		return CKA_DECRYPT;
+	default:
+		return CKA_ENCRYPT;
 	}
 }
 
@@ -284,8 +309,8 @@ params_pss(session *s, const mech_row *m, CK_MECHANISM_PTR p,
 	CK_ULONG modbits = o->pub.bits;
 	hash_algo h;
 
-	if (op == OP_VERIFY && !attr_get_ulong(&o->attrs, CKA_MODULUS_BITS,
-					       &modbits))
+	if (op == OP_VERIFY &&
+	    !attr_get_ulong(&o->attrs, CKA_MODULUS_BITS, &modbits))
 		modbits = 0;
 	if (p->pParameter == NULL ||
 	    p->ulParameterLen != sizeof(CK_RSA_PKCS_PSS_PARAMS))
@@ -394,12 +419,18 @@ hash_algo
 mech_hash(CK_MECHANISM_TYPE m)
 {
 	switch (m) {
-	case CKM_SHA_1: return HASH_SHA1;
-	case CKM_SHA224: return HASH_SHA224;
-	case CKM_SHA256: return HASH_SHA256;
-	case CKM_SHA384: return HASH_SHA384;
-	case CKM_SHA512: return HASH_SHA512;
-	default: return HASH_NONE;
+	case CKM_SHA_1:
+		return HASH_SHA1;
+	case CKM_SHA224:
+		return HASH_SHA224;
+	case CKM_SHA256:
+		return HASH_SHA256;
+	case CKM_SHA384:
+		return HASH_SHA384;
+	case CKM_SHA512:
+		return HASH_SHA512;
+	default:
+		return HASH_NONE;
 	}
 }
 
@@ -407,11 +438,17 @@ hash_algo
 mech_mgf_hash(CK_RSA_PKCS_MGF_TYPE g)
 {
 	switch (g) {
-	case CKG_MGF1_SHA1: return HASH_SHA1;
-	case CKG_MGF1_SHA224: return HASH_SHA224;
-	case CKG_MGF1_SHA256: return HASH_SHA256;
-	case CKG_MGF1_SHA384: return HASH_SHA384;
-	case CKG_MGF1_SHA512: return HASH_SHA512;
-	default: return HASH_NONE;
+	case CKG_MGF1_SHA1:
+		return HASH_SHA1;
+	case CKG_MGF1_SHA224:
+		return HASH_SHA224;
+	case CKG_MGF1_SHA256:
+		return HASH_SHA256;
+	case CKG_MGF1_SHA384:
+		return HASH_SHA384;
+	case CKG_MGF1_SHA512:
+		return HASH_SHA512;
+	default:
+		return HASH_NONE;
 	}
 }

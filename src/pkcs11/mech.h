@@ -11,8 +11,16 @@
 #include "pkcs11/module.h"
 
 typedef enum {
-	MECH_ECDSA, MECH_RSA_PKCS, MECH_RSA_PSS, MECH_RSA_X509, MECH_KEYGEN,
-	MECH_DIGEST, MECH_RSA_OAEP, MECH_DERIVE, MECH_SECRET_GEN, MECH_AES,
+	MECH_ECDSA,
+	MECH_RSA_PKCS,
+	MECH_RSA_PSS,
+	MECH_RSA_X509,
+	MECH_KEYGEN,
+	MECH_DIGEST,
+	MECH_RSA_OAEP,
+	MECH_DERIVE,
+	MECH_SECRET_GEN,
+	MECH_AES,
 	MECH_HMAC
 } mech_kind;
 
@@ -24,6 +32,8 @@ typedef struct mech_size {
 
 /* What a family of mechanisms does; NULL hooks: the family has no such
  * operation (its row's flags do not name it). */
+/* (clang-format 14 reads the hook members below as calls) */
+/* clang-format off */
 typedef struct mech_ops {
 	/* Init, after the key checks (mech_key_check): checks the
 	 * mechanism's parameters for operation op with key o (NULL for a
@@ -47,18 +57,19 @@ typedef struct mech_ops {
 	CK_RV (*crypt)(session *s, token *t, const uint8_t *in, size_t len,
 		       CK_BYTE_PTR out, CK_ULONG_PTR outlen);
 } mech_ops;
+/* clang-format on */
 
 struct mech_row {
 	CK_MECHANISM_TYPE type;
 	mech_kind kind;
-	CK_KEY_TYPE key_type;      /* (CK_KEY_TYPE)-1: no key (digests) */
-	hash_algo hash;            /* HASH_NONE: the caller hashed */
-	CK_FLAGS flags;            /* CKF_* of C_GetMechanismInfo */
-	uint32_t need;             /* TPM_HAS_* bits the TPM must have */
-	const mech_size *sizes;    /* the sizes the TPM may offer; NULL: any */
+	CK_KEY_TYPE key_type;   /* (CK_KEY_TYPE)-1: no key (digests) */
+	hash_algo hash;         /* HASH_NONE: the caller hashed */
+	CK_FLAGS flags;         /* CKF_* of C_GetMechanismInfo */
+	uint32_t need;          /* TPM_HAS_* bits the TPM must have */
+	const mech_size *sizes; /* the sizes the TPM may offer; NULL: any */
 	CK_ULONG min_bits, max_bits; /* the sizes the module takes */
-	uint16_t tpm_mode;         /* MECH_AES: TPM2_ALG_CBC, ... */
-	bool pad;                  /* MECH_AES: PKCS#7 padding */
+	uint16_t tpm_mode;           /* MECH_AES: TPM2_ALG_CBC, ... */
+	bool pad;                    /* MECH_AES: PKCS#7 padding */
 	const mech_ops *ops;
 };
 

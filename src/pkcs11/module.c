@@ -499,19 +499,21 @@ C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list)
 /* The v3.0 list: the same 2.40 functions (version 3.0), then v3.0's own. */
 #define FN(f) ((tpm11_fn)(f))
 static tpm11_function_list_3_0 tpm11_function_list_30 = {
-	.v30 = {
-		FN(C_GetInterfaceList), FN(C_GetInterface), FN(C_LoginUser),
-		FN(C_SessionCancel), FN(C_MessageEncryptInit),
-		FN(C_EncryptMessage), FN(C_EncryptMessageBegin),
-		FN(C_EncryptMessageNext), FN(C_MessageEncryptFinal),
-		FN(C_MessageDecryptInit), FN(C_DecryptMessage),
-		FN(C_DecryptMessageBegin), FN(C_DecryptMessageNext),
-		FN(C_MessageDecryptFinal), FN(C_MessageSignInit),
-		FN(C_SignMessage), FN(C_SignMessageBegin), FN(C_SignMessageNext),
-		FN(C_MessageSignFinal), FN(C_MessageVerifyInit),
-		FN(C_VerifyMessage), FN(C_VerifyMessageBegin),
-		FN(C_VerifyMessageNext), FN(C_MessageVerifyFinal),
-	},
+	.v30 =
+		{
+			FN(C_GetInterfaceList),    FN(C_GetInterface),
+			FN(C_LoginUser),           FN(C_SessionCancel),
+			FN(C_MessageEncryptInit),  FN(C_EncryptMessage),
+			FN(C_EncryptMessageBegin), FN(C_EncryptMessageNext),
+			FN(C_MessageEncryptFinal), FN(C_MessageDecryptInit),
+			FN(C_DecryptMessage),      FN(C_DecryptMessageBegin),
+			FN(C_DecryptMessageNext),  FN(C_MessageDecryptFinal),
+			FN(C_MessageSignInit),     FN(C_SignMessage),
+			FN(C_SignMessageBegin),    FN(C_SignMessageNext),
+			FN(C_MessageSignFinal),    FN(C_MessageVerifyInit),
+			FN(C_VerifyMessage),       FN(C_VerifyMessageBegin),
+			FN(C_VerifyMessageNext),   FN(C_MessageVerifyFinal),
+		},
 };
 
 static pthread_once_t list30_once = PTHREAD_ONCE_INIT;
@@ -568,8 +570,8 @@ C_GetInterface(CK_UTF8CHAR_PTR name, CK_VERSION_PTR version,
 	for (i = 0; i < sizeof(interfaces) / sizeof(interfaces[0]); i++) {
 		const CK_VERSION *v = interfaces[i].pFunctionList;
 
-		if (version != NULL && (version->major != v->major ||
-					version->minor != v->minor))
+		if (version != NULL &&
+		    (version->major != v->major || version->minor != v->minor))
 			continue;
 		if ((flags & interfaces[i].flags) != flags)
 			continue;

@@ -16,7 +16,12 @@
 #define EMPTY_SLOT_ID 0
 
 typedef enum {
-	OP_NONE = 0, OP_SIGN, OP_DIGEST, OP_VERIFY, OP_DECRYPT, OP_ENCRYPT
+	OP_NONE = 0,
+	OP_SIGN,
+	OP_DIGEST,
+	OP_VERIFY,
+	OP_DECRYPT,
+	OP_ENCRYPT
 } op_kind;
 
 typedef struct mech_row mech_row; /* pkcs11/mech.h */
@@ -35,26 +40,26 @@ typedef struct session {
 	const mech_row *mech;
 	int64_t op_key;
 	hash_ctx *hctx;
-	bool op_multi;            /* C_SignUpdate was called */
-	bool op_single;           /* C_Sign (C_Digest, ...) was called and
+	bool op_multi;  /* C_SignUpdate was called */
+	bool op_single; /* C_Sign (C_Digest, ...) was called and
 				     kept the operation: a length query or
 				     a buffer too small */
 	CK_RSA_PKCS_PSS_PARAMS pss;
-	void *pk;                 /* C_Verify: the public key (crypto/pkey.h) */
+	void *pk; /* C_Verify: the public key (crypto/pkey.h) */
 	CK_RSA_PKCS_OAEP_PARAMS oaep; /* C_Decrypt with OAEP */
-	uint8_t *label;           /* its source data, copied */
-	uint8_t *buf;             /* HMAC: the data so far */
+	uint8_t *label;               /* its source data, copied */
+	uint8_t *buf;                 /* HMAC: the data so far */
 	size_t blen;
-	uint8_t iv[16];           /* AES: chaining value */
-	uint8_t part[16];         /* AES: bytes held back for the next call */
+	uint8_t iv[16];   /* AES: chaining value */
+	uint8_t part[16]; /* AES: bytes held back for the next call */
 	size_t plen;
-	CK_ULONG ctr_bits;        /* AES-CTR: counter width; 0 otherwise */
-	uint64_t ctr_left;        /* AES-CTR: blocks left before it wraps */
+	CK_ULONG ctr_bits; /* AES-CTR: counter width; 0 otherwise */
+	uint64_t ctr_left; /* AES-CTR: blocks left before it wraps */
 } session;
 
 struct module {
 	bool initialized;
-	bool forked;              /* this process is a child of the one that
+	bool forked; /* this process is a child of the one that
 				     called C_Initialize */
 	core *c;
 	session **sessions;
@@ -82,15 +87,15 @@ void mod_lock(void);
 void mod_unlock(void);
 
 /* Entry checks: initialised, not a forked child. */
-#define CHECK_INIT()                                                       \
-	do {                                                               \
-		if (!mod.initialized || mod.forked)                        \
-			return CKR_CRYPTOKI_NOT_INITIALIZED;               \
+#define CHECK_INIT()                                         \
+	do {                                                 \
+		if (!mod.initialized || mod.forked)          \
+			return CKR_CRYPTOKI_NOT_INITIALIZED; \
 	} while (0)
 
-#define LOG_RV(name, rv)                                                   \
-	do {                                                               \
-		if ((rv) != CKR_OK)                                        \
+#define LOG_RV(name, rv)                                                       \
+	do {                                                                   \
+		if ((rv) != CKR_OK)                                            \
 			log_debug("%s -> 0x%lx", (name), (unsigned long)(rv)); \
 	} while (0)
 
@@ -132,9 +137,8 @@ CK_RV aes_final_inlock(session *s, token *t, CK_BYTE_PTR out,
  * CKA_KEY_GEN_MECHANISM, CKA_LOCAL, CKA_SENSITIVE, CKA_EXTRACTABLE and from
  * them CKA_ALWAYS_SENSITIVE and CKA_NEVER_EXTRACTABLE (true only for a
  * key made here); CKA_PRIVATE true unless the template says. */
-CK_RV secret_key_attrs_set(attr_list *l, CK_KEY_TYPE kt,
-			   CK_MECHANISM_TYPE mech, bool local,
-			   bool sensitive, bool extractable);
+CK_RV secret_key_attrs_set(attr_list *l, CK_KEY_TYPE kt, CK_MECHANISM_TYPE mech,
+			   bool local, bool sensitive, bool extractable);
 /* Appends to the session's HMAC data. */
 CK_RV session_buf_add(session *s, const uint8_t *p, size_t n);
 
@@ -143,17 +147,14 @@ CK_RV session_buf_add(session *s, const uint8_t *p, size_t n);
  * that is only invisible because nobody is logged in gives
  * CKR_USER_NOT_LOGGED_IN rather than CKR_KEY_HANDLE_INVALID. */
 CK_RV op_begin_inlock(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key,
-		      bool hidden_login, session **s, token **t,
-		      token_obj **o);
+		      bool hidden_login, session **s, token **t, token_obj **o);
 /* The session h with operation op active, else
  * CKR_OPERATION_NOT_INITIALIZED. */
-CK_RV op_get_inlock(CK_SESSION_HANDLE h, op_kind op, session **s,
-		    token **t);
+CK_RV op_get_inlock(CK_SESSION_HANDLE h, op_kind op, session **s, token **t);
 /* The same for a C_*Update or C_*Final: an operation whose mechanism is
  * not multi-part ends with CKR_FUNCTION_NOT_SUPPORTED, one that a
  * single-part call began ends with CKR_OPERATION_ACTIVE. */
-CK_RV op_part_inlock(CK_SESSION_HANDLE h, op_kind op, session **s,
-		     token **t);
+CK_RV op_part_inlock(CK_SESSION_HANDLE h, op_kind op, session **s, token **t);
 /* The start of a single-part call (C_Digest, C_Sign, C_Verify, C_Encrypt,
  * C_Decrypt) on the active operation: after a C_*Update it ends the
  * operation with CKR_OPERATION_ACTIVE; else the operation is single-part
@@ -166,12 +167,12 @@ CK_RV op_args_bad(CK_SESSION_HANDLE h, op_kind op);
 /* C_Encrypt, C_Decrypt (op OP_ENCRYPT or OP_DECRYPT): the single-part
  * call on the active operation, by its mechanism's crypt hook. Takes the
  * lock. */
-CK_RV op_crypt(CK_SESSION_HANDLE h, op_kind op, const uint8_t *in,
-	       size_t len, CK_BYTE_PTR out, CK_ULONG_PTR outlen);
+CK_RV op_crypt(CK_SESSION_HANDLE h, op_kind op, const uint8_t *in, size_t len,
+	       CK_BYTE_PTR out, CK_ULONG_PTR outlen);
 /* C_SignUpdate / C_VerifyUpdate (op OP_SIGN or OP_VERIFY): hashes or, for
  * HMAC, collects the part; ends the operation on error. */
-CK_RV op_update_inlock(CK_SESSION_HANDLE h, op_kind op,
-		       const uint8_t *part, size_t len);
+CK_RV op_update_inlock(CK_SESSION_HANDLE h, op_kind op, const uint8_t *part,
+		       size_t len);
 
 /* Makes an object from l (taken over): token objects in the store,
  * others as session objects of s. Applies the common defaults and the

@@ -26,7 +26,8 @@ C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
 	    (rv = attr_template_check(pTemplate, ulCount)) != CKR_OK)
 		return rv;
 	mod_lock();
-	T11_IGNORE(core_refresh(mod.c)); /* unreadable now: the loaded tokens serve */
+	T11_IGNORE(core_refresh(
+		mod.c)); /* unreadable now: the loaded tokens serve */
 	if ((rv = session_get_inlock(hSession, &s, &t)) != CKR_OK)
 		goto out;
 	if (s->find_active) {
@@ -42,8 +43,8 @@ C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
 	}
 	s->nfound = s->find_pos = 0;
 	for (i = 0; i < t->nobjs + mod.nsobjs; i++) {
-		token_obj *o = i < t->nobjs ? t->objs[i]
-					    : mod.sobjs[i - t->nobjs];
+		token_obj *o =
+			i < t->nobjs ? t->objs[i] : mod.sobjs[i - t->nobjs];
 
 		if (o->session != 0 && o->token_id != t->rec.id)
 			continue;
@@ -250,8 +251,9 @@ attr_may_set(const token_obj *o, const CK_ATTRIBUTE *a)
 			return CKR_ATTRIBUTE_TYPE_INVALID;
 		return v ? CKR_ATTRIBUTE_READ_ONLY : CKR_OK;
 	default:
-		return attr_find(&o->attrs, a->type) ? CKR_ATTRIBUTE_READ_ONLY
-						      : CKR_ATTRIBUTE_TYPE_INVALID;
+		return attr_find(&o->attrs, a->type)
+			       ? CKR_ATTRIBUTE_READ_ONLY
+			       : CKR_ATTRIBUTE_TYPE_INVALID;
 	}
 }
 
@@ -374,7 +376,8 @@ keygen_type(CK_MECHANISM_PTR m, const attr_list *pub, const attr_list *priv,
 {
 	CK_ULONG bits, v;
 	const CK_ATTRIBUTE *a;
-	CK_KEY_TYPE want = m->mechanism == CKM_EC_KEY_PAIR_GEN ? CKK_EC : CKK_RSA;
+	CK_KEY_TYPE want =
+		m->mechanism == CKM_EC_KEY_PAIR_GEN ? CKK_EC : CKK_RSA;
 	CK_RV rv;
 
 	if ((rv = template_creation_check(pub)) != CKR_OK)
@@ -390,9 +393,14 @@ keygen_type(CK_MECHANISM_PTR m, const attr_list *pub, const attr_list *priv,
 		if ((a = attr_find(pub, CKA_EC_PARAMS)) == NULL)
 			return CKR_TEMPLATE_INCOMPLETE;
 		switch (ec_params_parse(a->pValue, a->ulValueLen)) {
-		case CURVE_P256: *out = TPM_KEY_ECC_P256; return CKR_OK;
-		case CURVE_P384: *out = TPM_KEY_ECC_P384; return CKR_OK;
-		default: return CKR_CURVE_NOT_SUPPORTED;
+		case CURVE_P256:
+			*out = TPM_KEY_ECC_P256;
+			return CKR_OK;
+		case CURVE_P384:
+			*out = TPM_KEY_ECC_P384;
+			return CKR_OK;
+		default:
+			return CKR_CURVE_NOT_SUPPORTED;
 		}
 	case CKM_RSA_PKCS_KEY_PAIR_GEN:
 		if (!attr_get_ulong(pub, CKA_MODULUS_BITS, &bits))
@@ -447,8 +455,9 @@ keygen_user_attrs(const attr_list *in, attr_list *out)
 	 * decrypt and derive functions come with the conformance work
 	 * (docs/design.md) and return CKR_FUNCTION_NOT_SUPPORTED till then. */
 	static const CK_ATTRIBUTE_TYPE keep[] = {
-		CKA_LABEL, CKA_ID, CKA_SUBJECT, CKA_START_DATE, CKA_END_DATE,
-		CKA_SIGN, CKA_VERIFY, CKA_DECRYPT, CKA_ENCRYPT, CKA_DERIVE};
+		CKA_LABEL,    CKA_ID,    CKA_SUBJECT, CKA_START_DATE,
+		CKA_END_DATE, CKA_SIGN,  CKA_VERIFY,  CKA_DECRYPT,
+		CKA_ENCRYPT,  CKA_DERIVE};
 	size_t i;
 
 	attr_list_init(out);
@@ -504,10 +513,9 @@ keygen_session_inlock(session *s, token *t, tpm_key_type type,
 	object_rec recs[2];
 	CK_RV rv;
 
-	rv = token_generate_key_recs(mod.c, t, type, label,
-				     id ? id->pValue : NULL,
-				     id ? id->ulValueLen : 0, flags, upub, upriv,
-				     recs);
+	rv = token_generate_key_recs(
+		mod.c, t, type, label, id ? id->pValue : NULL,
+		id ? id->ulValueLen : 0, flags, upub, upriv, recs);
 	if (rv != CKR_OK)
 		return rv;
 	return keypair_session_inlock(s, t, recs, hpub, hpriv);
@@ -545,7 +553,8 @@ C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 					  ulPublicKeyAttributeCount)) != CKR_OK)
 		return rv;
 	if ((rv = attr_list_from_template(&priv, pPrivateKeyTemplate,
-					  ulPrivateKeyAttributeCount)) != CKR_OK)
+					  ulPrivateKeyAttributeCount)) !=
+	    CKR_OK)
 		goto done;
 	if ((rv = keygen_type(pMechanism, &pub, &priv, &type)) != CKR_OK ||
 	    (rv = keygen_check_priv(&priv)) != CKR_OK) {
@@ -582,18 +591,19 @@ C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	if ((id = attr_find(&priv, CKA_ID)) == NULL)
 		id = attr_find(&pub, CKA_ID);
 	kflags = (attr_bool_or(&priv, CKA_PRIVATE, true) ? 0
-							: TOKEN_KEY_NO_LOGIN) |
+							 : TOKEN_KEY_NO_LOGIN) |
 		 (attr_bool_or(&priv, CKA_DERIVE, false) &&
 				  pMechanism->mechanism == CKM_EC_KEY_PAIR_GEN
-			  ? TOKEN_KEY_DERIVE : 0);
+			  ? TOKEN_KEY_DERIVE
+			  : 0);
 	if (!tok) {
 		rv = keygen_session_inlock(s, t, type, label, id, &upub, &upriv,
 					   kflags, phPublicKey, phPrivateKey);
 		goto out;
 	}
 	rv = token_generate_key(mod.c, t, type, label, id ? id->pValue : NULL,
-				id ? id->ulValueLen : 0, kflags,
-				&upub, &upriv, &pub_id, &priv_id);
+				id ? id->ulValueLen : 0, kflags, &upub, &upriv,
+				&pub_id, &priv_id);
 	if (rv == CKR_OK) {
 		*phPublicKey = (CK_OBJECT_HANDLE)pub_id;
 		*phPrivateKey = (CK_OBJECT_HANDLE)priv_id;
@@ -659,7 +669,8 @@ pubkey_complete(attr_list *l)
 		if ((a = attr_find(l, CKA_EC_PARAMS)) == NULL ||
 		    (b = attr_find(l, CKA_EC_POINT)) == NULL)
 			return CKR_TEMPLATE_INCOMPLETE;
-		if ((c = ec_params_parse(a->pValue, a->ulValueLen)) == CURVE_NONE)
+		if ((c = ec_params_parse(a->pValue, a->ulValueLen)) ==
+		    CURVE_NONE)
 			return CKR_CURVE_NOT_SUPPORTED;
 		if (ec_point_parse(c, b->pValue, b->ulValueLen, x, y) != 0)
 			return CKR_ATTRIBUTE_VALUE_INVALID;
@@ -745,7 +756,8 @@ object_make_inlock(session *s, token *t, attr_list *l, CK_OBJECT_HANDLE *out)
 		return CKR_SESSION_READ_ONLY;
 	if (priv && t->login != CKU_USER)
 		return CKR_USER_NOT_LOGGED_IN;
-	if (attr_set_bool(l, CKA_TOKEN, tok) || attr_set_bool(l, CKA_PRIVATE, priv))
+	if (attr_set_bool(l, CKA_TOKEN, tok) ||
+	    attr_set_bool(l, CKA_PRIVATE, priv))
 		return CKR_HOST_MEMORY;
 	if (!attr_find(l, CKA_MODIFIABLE))
 		attr_set_bool(l, CKA_MODIFIABLE, true);
@@ -831,7 +843,8 @@ secret_import_inlock(session *s, token *t, attr_list *l, CK_OBJECT_HANDLE *out)
 	len = v->ulValueLen;
 	if (kt == CKK_AES && (len == 16 || len == 32)) {
 		type = len == 16 ? TPM_KEY_AES_128 : TPM_KEY_AES_256;
-	} else if (kt == CKK_GENERIC_SECRET && len >= 1 && len <= HMAC_KEY_MAX) {
+	} else if (kt == CKK_GENERIC_SECRET && len >= 1 &&
+		   len <= HMAC_KEY_MAX) {
 		/* An HMAC key for the hash its CKA_ALLOWED_MECHANISMS or its
 		 * length names (a TPM HMAC key serves one hash). */
 		if ((rv = hmac_key_hash(l, len, &h)) != CKR_OK)
@@ -929,9 +942,9 @@ static CK_RV
 privkey_template(const attr_list *l, privkey_parts *pp)
 {
 	static const CK_ATTRIBUTE_TYPE rsa_only[] = {
-		CKA_MODULUS, CKA_PUBLIC_EXPONENT, CKA_PRIVATE_EXPONENT,
-		CKA_PRIME_1, CKA_PRIME_2, CKA_EXPONENT_1, CKA_EXPONENT_2,
-		CKA_COEFFICIENT};
+		CKA_MODULUS,    CKA_PUBLIC_EXPONENT, CKA_PRIVATE_EXPONENT,
+		CKA_PRIME_1,    CKA_PRIME_2,         CKA_EXPONENT_1,
+		CKA_EXPONENT_2, CKA_COEFFICIENT};
 	CK_ULONG kt;
 	const CK_ATTRIBUTE *a;
 	bool b;
@@ -1031,17 +1044,15 @@ privkey_import_inlock(session *s, token *t, const attr_list *l,
 	keygen_user_attrs(l, &upriv);
 	label = attr_dup_str(l, CKA_LABEL);
 	if (tok) {
-		rv = token_import_key(mod.c, t, &tk, label,
-				      id ? id->pValue : NULL,
-				      id ? id->ulValueLen : 0, flags, NULL,
-				      &upriv, &priv_id);
+		rv = token_import_key(
+			mod.c, t, &tk, label, id ? id->pValue : NULL,
+			id ? id->ulValueLen : 0, flags, NULL, &upriv, &priv_id);
 		if (rv == CKR_OK)
 			*out = (CK_OBJECT_HANDLE)priv_id;
 	} else {
-		rv = token_import_key_recs(mod.c, t, &tk, label,
-					   id ? id->pValue : NULL,
-					   id ? id->ulValueLen : 0, flags,
-					   NULL, &upriv, recs);
+		rv = token_import_key_recs(
+			mod.c, t, &tk, label, id ? id->pValue : NULL,
+			id ? id->ulValueLen : 0, flags, NULL, &upriv, recs);
 		if (rv == CKR_OK)
 			rv = keypair_session_inlock(s, t, recs, &hpub, out);
 	}
@@ -1082,7 +1093,8 @@ C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
 
 		if ((rv = privkey_template(&l, &pp)) != CKR_OK) {
 			log_error("C_CreateObject: private key template "
-				  "refused (0x%lx)", (unsigned long)rv);
+				  "refused (0x%lx)",
+				  (unsigned long)rv);
 			goto done;
 		}
 		mod_lock();

@@ -45,7 +45,8 @@ hmac_key_hash(attr_list *l, size_t len, hash_algo *h)
 	/* The key says what it can do (v2.40 4.7). */
 	mt = mech_hmac_type(*h);
 	return attr_set(l, CKA_ALLOWED_MECHANISMS, &mt, sizeof(mt)) == 0
-		       ? CKR_OK : CKR_HOST_MEMORY;
+		       ? CKR_OK
+		       : CKR_HOST_MEMORY;
 }
 
 CK_RV
@@ -91,7 +92,8 @@ secret_key_type(const mech_row *m, attr_list *l, tpm_key_type *type)
 		return rv;
 	if (hash_len(h) != len) {
 		log_debug("C_GenerateKey: a %lu-byte HMAC key for a %zu-byte "
-			  "hash", (unsigned long)len, hash_len(h));
+			  "hash",
+			  (unsigned long)len, hash_len(h));
 		return CKR_TEMPLATE_INCONSISTENT;
 	}
 	*type = tpm_hmac_type(h);
@@ -151,7 +153,8 @@ secret_generate_inlock(CK_SESSION_HANDLE h, tpm_key_type type, attr_list *l,
 		return rv;
 	if (attr_bool_or(l, CKA_TOKEN, false) && !(s->flags & CKF_RW_SESSION))
 		return CKR_SESSION_READ_ONLY;
-	if ((rv = token_create_secret(mod.c, t, type, l, &pub, &priv)) == CKR_OK)
+	if ((rv = token_create_secret(mod.c, t, type, l, &pub, &priv)) ==
+	    CKR_OK)
 		rv = object_make_key_inlock(s, t, l, &pub, &priv, out);
 	blob_free(&pub);
 	blob_free(&priv);
@@ -369,7 +372,8 @@ aes_final_inlock(session *s, token *t, CK_BYTE_PTR out, CK_ULONG_PTR outlen)
 	/* Decrypt the held block into a copy (the IV is not advanced), so
 	 * that a short buffer can be answered with the exact length. */
 	{
-		token_obj *o = object_get_inlock(t, (CK_OBJECT_HANDLE)s->op_key);
+		token_obj *o =
+			object_get_inlock(t, (CK_OBJECT_HANDLE)s->op_key);
 		uint8_t iv[16];
 
 		if (o == NULL) {
@@ -378,8 +382,8 @@ aes_final_inlock(session *s, token *t, CK_BYTE_PTR out, CK_ULONG_PTR outlen)
 		}
 		memcpy(iv, s->iv, 16);
 		memcpy(blk, s->part, 16);
-		rv = token_aes(mod.c, t, o, true, s->mech->tpm_mode, iv, blk, 16,
-			       plain);
+		rv = token_aes(mod.c, t, o, true, s->mech->tpm_mode, iv, blk,
+			       16, plain);
 		if (rv != CKR_OK) {
 			session_end_ops(s);
 			return rv;
@@ -422,7 +426,8 @@ aes_oneshot_inlock(session *s, token *t, const uint8_t *in, size_t len,
 	CK_ULONG a, b;
 	CK_RV rv;
 
-	if (!aes_is_cfb(s) && (len % 16 != 0 || (dec && s->mech->pad && len == 0)) &&
+	if (!aes_is_cfb(s) &&
+	    (len % 16 != 0 || (dec && s->mech->pad && len == 0)) &&
 	    !(s->mech->pad && !dec)) {
 		session_end_ops(s);
 		return dec ? CKR_ENCRYPTED_DATA_LEN_RANGE : CKR_DATA_LEN_RANGE;

@@ -25,7 +25,8 @@ C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication,
 	if (!(flags & CKF_SERIAL_SESSION))
 		return CKR_SESSION_PARALLEL_NOT_SUPPORTED;
 	mod_lock();
-	T11_IGNORE(core_refresh(mod.c)); /* unreadable now: the loaded tokens serve */
+	T11_IGNORE(core_refresh(
+		mod.c)); /* unreadable now: the loaded tokens serve */
 	t = slot_token_inlock(slotID);
 	if (t == NULL) {
 		rv = slotID == EMPTY_SLOT_ID ? CKR_TOKEN_NOT_RECOGNIZED
@@ -38,8 +39,8 @@ C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication,
 		goto out;
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
-	    (nv = realloc(mod.sessions,
-			  (mod.nsessions + 1) * sizeof(*nv))) == NULL) {
+	    (nv = realloc(mod.sessions, (mod.nsessions + 1) * sizeof(*nv))) ==
+		    NULL) {
 		free(s);
 		rv = CKR_HOST_MEMORY;
 		goto out;
@@ -146,8 +147,8 @@ C_GetSessionInfo(CK_SESSION_HANDLE hSession, CK_SESSION_INFO_PTR pInfo)
 }
 
 CK_RV
-C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType,
-	CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen)
+C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR pPin,
+	CK_ULONG ulPinLen)
 {
 	session *s;
 	token *t;

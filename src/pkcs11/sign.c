@@ -50,8 +50,8 @@ sign_rsa_block(token *t, token_obj *o, uint8_t *block, uint8_t *sig,
 }
 
 CK_RV
-sign_rsa_pkcs(session *s, token *t, token_obj *o, const uint8_t *in,
-	      size_t len, uint8_t *sig, size_t *siglen)
+sign_rsa_pkcs(session *s, token *t, token_obj *o, const uint8_t *in, size_t len,
+	      uint8_t *sig, size_t *siglen)
 {
 	uint8_t block[512], t_buf[128];
 	size_t modlen = o->pub.n_len, tlen;
@@ -89,8 +89,8 @@ sign_rsa_pss(session *s, token *t, token_obj *o, const uint8_t *in, size_t len,
 /* Raw RSA: the input, left-padded with zeros, must be smaller than the
  * modulus (the TPM checks that). */
 CK_RV
-sign_rsa_x509(session *s, token *t, token_obj *o, const uint8_t *in,
-	      size_t len, uint8_t *sig, size_t *siglen)
+sign_rsa_x509(session *s, token *t, token_obj *o, const uint8_t *in, size_t len,
+	      uint8_t *sig, size_t *siglen)
 {
 	uint8_t block[512];
 	size_t modlen = o->pub.n_len;
@@ -146,7 +146,8 @@ sign_finish_inlock(session *s, token *t, const uint8_t *data, size_t len,
 		return CKR_BUFFER_TOO_SMALL;
 	}
 	if (s->hctx != NULL) {
-		if ((data != NULL && hash_ctx_update(s->hctx, data, len) != 0) ||
+		if ((data != NULL &&
+		     hash_ctx_update(s->hctx, data, len) != 0) ||
 		    hash_ctx_final(s->hctx, digest) != 0) {
 			session_end_ops(s);
 			return CKR_GENERAL_ERROR;

@@ -22,7 +22,8 @@ C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList,
 	if (pulCount == NULL)
 		return CKR_ARGUMENTS_BAD;
 	mod_lock();
-	T11_IGNORE(core_refresh(mod.c)); /* unreadable now: the loaded tokens serve */
+	T11_IGNORE(core_refresh(
+		mod.c)); /* unreadable now: the loaded tokens serve */
 	n = mod.c->ntokens + 1;
 	if (pSlotList == NULL) {
 		*pulCount = n;
@@ -49,7 +50,8 @@ C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
 	if (pInfo == NULL)
 		return CKR_ARGUMENTS_BAD;
 	mod_lock();
-	T11_IGNORE(core_refresh(mod.c)); /* unreadable now: the loaded tokens serve */
+	T11_IGNORE(core_refresh(
+		mod.c)); /* unreadable now: the loaded tokens serve */
 	t = slot_token_inlock(slotID);
 	if (t == NULL && slotID != EMPTY_SLOT_ID) {
 		rv = CKR_SLOT_ID_INVALID;
@@ -95,7 +97,8 @@ C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
 	if (pInfo == NULL)
 		return CKR_ARGUMENTS_BAD;
 	mod_lock();
-	T11_IGNORE(core_refresh(mod.c)); /* unreadable now: the loaded tokens serve */
+	T11_IGNORE(core_refresh(
+		mod.c)); /* unreadable now: the loaded tokens serve */
 	t = slot_token_inlock(slotID);
 	if (t == NULL && slotID != EMPTY_SLOT_ID) {
 		rv = CKR_SLOT_ID_INVALID;
@@ -120,8 +123,8 @@ C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
 			tpm_lockout *l = &t->lockout;
 
 			if (l->in_lockout)
-				pInfo->flags |= CKF_USER_PIN_LOCKED |
-						CKF_SO_PIN_LOCKED;
+				pInfo->flags |=
+					CKF_USER_PIN_LOCKED | CKF_SO_PIN_LOCKED;
 			else if (l->max_tries && l->counter + 1 == l->max_tries)
 				pInfo->flags |= CKF_USER_PIN_FINAL_TRY |
 						CKF_SO_PIN_FINAL_TRY;
@@ -156,7 +159,8 @@ slot_check(CK_SLOT_ID slotID)
 	CK_RV rv = CKR_OK;
 
 	mod_lock();
-	T11_IGNORE(core_refresh(mod.c)); /* unreadable now: the loaded tokens serve */
+	T11_IGNORE(core_refresh(
+		mod.c)); /* unreadable now: the loaded tokens serve */
 	if (slotID != EMPTY_SLOT_ID && slot_token_inlock(slotID) == NULL)
 		rv = CKR_SLOT_ID_INVALID;
 	mod_unlock();
@@ -300,7 +304,8 @@ C_InitToken(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen,
 	}
 	if (mod.c->primary_name.len == 0 && core_tpm(mod.c) != CKR_OK) {
 		/* No primary yet: do what `tpm11 init` does. */
-		if ((rv = core_init_primary(mod.c, TPM_DEFAULT_PRIMARY)) != CKR_OK)
+		if ((rv = core_init_primary(mod.c, TPM_DEFAULT_PRIMARY)) !=
+		    CKR_OK)
 			goto out;
 	}
 	rv = token_create(mod.c, label, pin, NULL, NULL);
@@ -342,8 +347,8 @@ out:
 }
 
 CK_RV
-C_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin,
-	 CK_ULONG ulOldLen, CK_UTF8CHAR_PTR pNewPin, CK_ULONG ulNewLen)
+C_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin, CK_ULONG ulOldLen,
+	 CK_UTF8CHAR_PTR pNewPin, CK_ULONG ulNewLen)
 {
 	session *s;
 	token *t;

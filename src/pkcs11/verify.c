@@ -106,12 +106,16 @@ verify_ecdsa(session *s, token *t, const uint8_t *data, size_t len,
 	(void)t;
 	if (siglen != 2 * ec_field_len((ec_curve)s->op_key))
 		return CKR_SIGNATURE_LEN_RANGE;
-	return verify_result(pkey_verify_ecdsa(s->pk, (ec_curve)s->op_key,
-					       data, len, sig, siglen));
+	return verify_result(pkey_verify_ecdsa(s->pk, (ec_curve)s->op_key, data,
+					       len, sig, siglen));
 }
 
 /* v2.40 5.13: an RSA signature of the wrong length. */
-#define RSA_SIG_LEN(s, siglen)                                             	do {                                                               		if ((siglen) != (size_t)(s)->op_key)                       			return CKR_SIGNATURE_LEN_RANGE;                    	} while (0)
+#define RSA_SIG_LEN(s, siglen)                          \
+	do {                                            \
+		if ((siglen) != (size_t)(s)->op_key)    \
+			return CKR_SIGNATURE_LEN_RANGE; \
+	} while (0)
 
 CK_RV
 verify_rsa_pkcs(session *s, token *t, const uint8_t *data, size_t len,
@@ -133,10 +137,9 @@ verify_rsa_pss(session *s, token *t, const uint8_t *data, size_t len,
 	RSA_SIG_LEN(s, siglen);
 	if (len != hash_len(h))
 		return CKR_DATA_LEN_RANGE;
-	return verify_result(pkey_verify_rsa_pss(s->pk, h,
-						 mech_mgf_hash(s->pss.mgf),
-						 s->pss.sLen, data, len, sig,
-						 siglen));
+	return verify_result(
+		pkey_verify_rsa_pss(s->pk, h, mech_mgf_hash(s->pss.mgf),
+				    s->pss.sLen, data, len, sig, siglen));
 }
 
 CK_RV
@@ -145,8 +148,8 @@ verify_rsa_x509(session *s, token *t, const uint8_t *data, size_t len,
 {
 	(void)t;
 	RSA_SIG_LEN(s, siglen);
-	return verify_result(pkey_verify_rsa_raw(s->pk, data, len, sig,
-						 siglen));
+	return verify_result(
+		pkey_verify_rsa_raw(s->pk, data, len, sig, siglen));
 }
 
 /* Verifies and ends the operation (v2.40 5.13: always ends). */

@@ -253,12 +253,14 @@ store_setup(store *s, bool create)
 			 "they were made with). Run `tpm11 migrate` to list "
 			 "them and set the old database aside, then make new "
 			 "keys and replace their public keys where they are "
-			 "used; nothing was changed", s->path);
+			 "used; nothing was changed",
+			 s->path);
 		log_error("store: %s", s->err);
 		return STORE_OLD;
 	}
 	if (s->old && ver != 1)
-		return store_fail(s, STORE_CORRUPT, "not a store of key model 1");
+		return store_fail(s, STORE_CORRUPT,
+				  "not a store of key model 1");
 	/* Migrations from later versions go here, one transaction each. */
 	if (ver == 2 && !s->old && (rc = store_migrate_v3(s)) != STORE_OK)
 		return rc;
@@ -274,21 +276,23 @@ store_check_owner(store *s, const char *path, bool dir)
 	struct stat st;
 
 	if (stat(path, &st) != 0) {
-		snprintf(s->err, sizeof(s->err), "%s: %s", path, strerror(errno));
+		snprintf(s->err, sizeof(s->err), "%s: %s", path,
+			 strerror(errno));
 		return -1;
 	}
 	if (st.st_uid != geteuid()) {
 		snprintf(s->err, sizeof(s->err),
 			 "%s belongs to user %u, not to you (%u): tpm11 uses "
 			 "only a store of your own (set TPM11_STORE to a "
-			 "directory of yours)", path, (unsigned)st.st_uid,
-			 (unsigned)geteuid());
+			 "directory of yours)",
+			 path, (unsigned)st.st_uid, (unsigned)geteuid());
 		return -1;
 	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
 		snprintf(s->err, sizeof(s->err),
 			 "%s is writable by others (mode %04o): run `chmod "
-			 "%s %s`", path, (unsigned)(st.st_mode & 07777),
+			 "%s %s`",
+			 path, (unsigned)(st.st_mode & 07777),
 			 dir ? "700" : "600", path);
 		return -1;
 	}
@@ -311,8 +315,7 @@ static int store_open_mode(const char *dir, bool create, bool model1,
 			   store **out, char *err, size_t errlen);
 
 int
-store_open(const char *dir, bool create, store **out, char *err,
-	   size_t errlen)
+store_open(const char *dir, bool create, store **out, char *err, size_t errlen)
 {
 	return store_open_mode(dir, create, false, out, err, errlen);
 }
@@ -343,20 +346,23 @@ store_open_mode(const char *dir, bool create, bool model1, store **out,
 		if (errno != ENOENT) {
 			/* EACCES above all: another user's store, or a
 			 * directory we may not enter. Not "no store". */
-			snprintf(s->err, sizeof(s->err),
-				 "%s: cannot read it: %s; a store must belong "
-				 "to the user who uses it (set TPM11_STORE to a "
-				 "directory of yours)", s->path, strerror(errno));
+			snprintf(
+				s->err, sizeof(s->err),
+				"%s: cannot read it: %s; a store must belong "
+				"to the user who uses it (set TPM11_STORE to a "
+				"directory of yours)",
+				s->path, strerror(errno));
 			rc = STORE_ERROR;
 			goto fail;
 		}
 		if (!create) {
-			snprintf(s->err, sizeof(s->err),
-				 "%s: no store here", s->path);
+			snprintf(s->err, sizeof(s->err), "%s: no store here",
+				 s->path);
 			rc = STORE_ENOENT;
 			goto fail;
 		}
-		if (make_dirs(dir) != 0 || store_check_owner(s, dir, true) != 0 ||
+		if (make_dirs(dir) != 0 ||
+		    store_check_owner(s, dir, true) != 0 ||
 		    store_create_file(s) != 0) {
 			if (s->err[0] == '\0')
 				snprintf(s->err, sizeof(s->err),
@@ -382,7 +388,8 @@ store_open_mode(const char *dir, bool create, bool model1, store **out,
 			 "its tokens are gone from it. Restore the file from a "
 			 "backup (docs/design.md, \"Backing up a store\"); to "
 			 "start afresh instead, move it away and run `tpm11 "
-			 "init`. Nothing was changed", s->path);
+			 "init`. Nothing was changed",
+			 s->path);
 		log_error("store: %s", s->err);
 		rc = STORE_CORRUPT;
 		goto fail;
@@ -510,9 +517,8 @@ static int
 store_scrub(store *s, int rc)
 {
 	if (rc == STORE_OK)
-		sqlite3_wal_checkpoint_v2(s->db, NULL,
-					  SQLITE_CHECKPOINT_TRUNCATE, NULL,
-					  NULL);
+		sqlite3_wal_checkpoint_v2(
+			s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
 	return rc;
 }
 
@@ -543,8 +549,8 @@ store_meta_get(store *s, const char *key, blob *out)
 	int rc = STORE_NOTFOUND;
 
 	memset(out, 0, sizeof(*out));
-	if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key=?;",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key=?;", -1,
+			       &st, NULL) != SQLITE_OK)
 		return store_fail(s, STORE_ERROR, "cannot read meta");
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	switch (sqlite3_step(st)) {
@@ -568,7 +574,8 @@ store_meta_set(store *s, const char *key, const void *v, size_t len)
 
 	if (sqlite3_prepare_v2(s->db,
 			       "INSERT OR REPLACE INTO meta(key, value) "
-			       "VALUES(?, ?);", -1, &st, NULL) != SQLITE_OK)
+			       "VALUES(?, ?);",
+			       -1, &st, NULL) != SQLITE_OK)
 		return store_fail(s, STORE_ERROR, "cannot write meta");
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, v, (int)len, SQLITE_TRANSIENT);
@@ -765,9 +772,8 @@ store_token_delete(store *s, int64_t id)
 
 	if ((rc = tx_begin(s)) != STORE_OK)
 		return rc;
-	if (sqlite3_prepare_v2(s->db,
-			       "DELETE FROM objects WHERE token_id=?1;", -1,
-			       &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM objects WHERE token_id=?1;",
+			       -1, &st, NULL) != SQLITE_OK)
 		return tx_end(s, store_fail(s, STORE_ERROR, "cannot delete"));
 	sqlite3_bind_int64(st, 1, id);
 	rc = sqlite3_step(st);
@@ -844,13 +850,14 @@ store_objects(store *s, int64_t token_id, object_rec **out, size_t *n)
 		if (attr_list_deserialise(a, (size_t)alen, &o->attrs) != 0) {
 			/* One damaged object costs that object, not the
 			 * token or the store (issue 13 item 9). */
-			snprintf(s->err, sizeof(s->err),
-				 "%s: object %lld is damaged (its attributes do "
-				 "not parse) and is left out; remove it with "
-				 "`sqlite3 %s 'DELETE FROM objects WHERE id=%lld'` "
-				 "or restore the store from a backup",
-				 s->path, (long long)o->id, s->path,
-				 (long long)o->id);
+			snprintf(
+				s->err, sizeof(s->err),
+				"%s: object %lld is damaged (its attributes do "
+				"not parse) and is left out; remove it with "
+				"`sqlite3 %s 'DELETE FROM objects WHERE id=%lld'` "
+				"or restore the store from a backup",
+				s->path, (long long)o->id, s->path,
+				(long long)o->id);
 			log_error("store: %s", s->err);
 			s->skipped++;
 			cnt--;
@@ -892,7 +899,8 @@ store_object_fits(store *s, size_t alen)
 		return STORE_OK;
 	snprintf(s->err, sizeof(s->err),
 		 "an object of %zu bytes is more than a token holds (%u "
-		 "bytes); nothing was written", alen, STORE_OBJECT_MAX);
+		 "bytes); nothing was written",
+		 alen, STORE_OBJECT_MAX);
 	return STORE_TOOBIG;
 }
 
@@ -1053,12 +1061,13 @@ ak_put_inlock(store *s, const ak_rec *r)
 	size_t i;
 	int rc = STORE_ERROR;
 
-	if (sqlite3_prepare_v2(s->db,
-			       "INSERT INTO aks(name, ek_index, tpm_pub, "
-			       "tpm_priv) VALUES(?1,?2,?3,?4) ON CONFLICT(name) "
-			       "DO UPDATE SET ek_index=?2, tpm_pub=?3, "
-			       "tpm_priv=?4 RETURNING id;", -1, &st,
-			       NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+		    s->db,
+		    "INSERT INTO aks(name, ek_index, tpm_pub, "
+		    "tpm_priv) VALUES(?1,?2,?3,?4) ON CONFLICT(name) "
+		    "DO UPDATE SET ek_index=?2, tpm_pub=?3, "
+		    "tpm_priv=?4 RETURNING id;",
+		    -1, &st, NULL) != SQLITE_OK)
 		return store_fail(s, STORE_ERROR, "cannot write the AK");
 	sqlite3_bind_text(st, 1, r->name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, r->ek_index);
@@ -1079,8 +1088,10 @@ ak_put_inlock(store *s, const ak_rec *r)
 	sqlite3_finalize(st);
 	st = NULL;
 	if (rc != STORE_OK ||
-	    sqlite3_prepare_v2(s->db, "INSERT INTO ak_certs(ak_id, pos, der) "
-			       "VALUES(?,?,?);", -1, &st, NULL) != SQLITE_OK)
+	    sqlite3_prepare_v2(s->db,
+			       "INSERT INTO ak_certs(ak_id, pos, der) "
+			       "VALUES(?,?,?);",
+			       -1, &st, NULL) != SQLITE_OK)
 		return store_fail(s, STORE_ERROR, "cannot write the AK");
 	for (i = 0; i < r->ncerts && rc == STORE_OK; i++) {
 		sqlite3_reset(st);
@@ -1112,8 +1123,8 @@ store_ak_put(store *s, const ak_rec *r)
 	 * replaced too. */
 	snprintf(key, sizeof(key), "ak.%s", r->name);
 	if (rc == STORE_OK &&
-	    (sqlite3_prepare_v2(s->db, "DELETE FROM meta WHERE key=?;", -1,
-				&st, NULL) != SQLITE_OK ||
+	    (sqlite3_prepare_v2(s->db, "DELETE FROM meta WHERE key=?;", -1, &st,
+				NULL) != SQLITE_OK ||
 	     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC) != SQLITE_OK ||
 	     sqlite3_step(st) != SQLITE_DONE))
 		rc = store_fail(s, STORE_ERROR, "cannot write the AK");
@@ -1138,9 +1149,10 @@ store_ak_get(store *s, const char *name, ak_rec *out)
 	 * writer left them. */
 	if (exec_sql(s, "BEGIN;") != STORE_OK)
 		return store_fail(s, STORE_ERROR, "cannot read the AK");
-	if (sqlite3_prepare_v2(s->db, "SELECT id, ek_index, tpm_pub, tpm_priv "
-			       "FROM aks WHERE name=?;", -1, &st,
-			       NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT id, ek_index, tpm_pub, tpm_priv "
+			       "FROM aks WHERE name=?;",
+			       -1, &st, NULL) != SQLITE_OK) {
 		rc = store_fail(s, STORE_ERROR, "cannot read the AK");
 		goto out;
 	}
@@ -1165,11 +1177,13 @@ store_ak_get(store *s, const char *name, ak_rec *out)
 		goto out;
 	}
 	if (rc != STORE_OK ||
-	    sqlite3_prepare_v2(s->db, "SELECT der FROM ak_certs WHERE ak_id=? "
-			       "ORDER BY pos;", -1, &st, NULL) != SQLITE_OK) {
-		rc = rc == STORE_OK ? store_fail(s, STORE_ERROR,
-						 "cannot read the AK")
-				    : rc;
+	    sqlite3_prepare_v2(s->db,
+			       "SELECT der FROM ak_certs WHERE ak_id=? "
+			       "ORDER BY pos;",
+			       -1, &st, NULL) != SQLITE_OK) {
+		rc = rc == STORE_OK
+			     ? store_fail(s, STORE_ERROR, "cannot read the AK")
+			     : rc;
 		goto out;
 	}
 	sqlite3_bind_int64(st, 1, id);
@@ -1177,8 +1191,8 @@ store_ak_get(store *s, const char *name, ak_rec *out)
 		blob *nc;
 
 		if (out->ncerts == STORE_AK_CERTS_MAX ||
-		    (nc = realloc(out->certs, (out->ncerts + 1) *
-						      sizeof(blob))) == NULL) {
+		    (nc = realloc(out->certs,
+				  (out->ncerts + 1) * sizeof(blob))) == NULL) {
 			rc = STORE_ERROR;
 			break;
 		}
@@ -1330,8 +1344,8 @@ store_migrate_v3(store *s)
 			       "coalesce(nullif(instr(char(10) || "
 			       "CAST(l.value AS TEXT), char(10) || "
 			       "substr(m.key, 4) || char(10)), 0), "
-			       "1 << 40), m.key;", -1, &st,
-			       NULL) != SQLITE_OK ||
+			       "1 << 40), m.key;",
+			       -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(s->db, "DELETE FROM meta WHERE key=?;", -1, &del,
 			       NULL) != SQLITE_OK) {
 		rc = store_fail(s, STORE_ERROR, "cannot convert the AKs");
@@ -1348,8 +1362,8 @@ store_migrate_v3(store *s)
 		    strlen(key) == 3 || v == NULL ||
 		    tak1_decode(v, (size_t)vlen, &r) != 0) {
 			log_error("store: %s: the AK record %s does not "
-				  "decode; left as it was", s->path,
-				  key ? key : "?");
+				  "decode; left as it was",
+				  s->path, key ? key : "?");
 			ak_rec_clear(&r);
 			continue;
 		}
@@ -1367,7 +1381,8 @@ store_migrate_v3(store *s)
 	if (rc == STORE_OK && step != SQLITE_DONE)
 		rc = store_fail(s, STORE_ERROR, "cannot convert the AKs");
 	if (rc == STORE_OK &&
-	    (exec_sql(s, "DELETE FROM meta WHERE key='ak.names';") != STORE_OK ||
+	    (exec_sql(s, "DELETE FROM meta WHERE key='ak.names';") !=
+		     STORE_OK ||
 	     exec_sql(s, "PRAGMA user_version=3;") != STORE_OK))
 		rc = STORE_ERROR;
 out:
@@ -1391,8 +1406,9 @@ store_old_tokens(store *s, old_token **out, size_t *n)
 
 	*out = NULL;
 	*n = 0;
-	if (sqlite3_prepare_v2(s->db, "SELECT id, label FROM tokens ORDER BY id;",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT id, label FROM tokens ORDER BY id;", -1,
+			       &st, NULL) != SQLITE_OK)
 		return store_fail(s, STORE_ERROR, "cannot read tokens");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((nv = realloc(v, (cnt + 1) * sizeof(*v))) == NULL) {
@@ -1438,23 +1454,28 @@ store_archive(const char *dir, char *newpath, size_t cap, char *err,
 		    SQLITE_OK ||
 	    sqlite3_wal_checkpoint_v2(rw, NULL, SQLITE_CHECKPOINT_TRUNCATE,
 				      NULL, NULL) != SQLITE_OK) {
-		snprintf(err, errlen,
-			 "%s: cannot fold its write-ahead log (%s); close every "
-			 "program that uses tpm11 (ssh-agent, browsers) and try "
-			 "again; nothing was moved",
-			 path, rw ? sqlite3_errmsg(rw) : "cannot open");
+		snprintf(
+			err, errlen,
+			"%s: cannot fold its write-ahead log (%s); close every "
+			"program that uses tpm11 (ssh-agent, browsers) and try "
+			"again; nothing was moved",
+			path, rw ? sqlite3_errmsg(rw) : "cannot open");
 		goto out;
 	}
 	sqlite3_close_v2(rw);
 	rw = NULL;
 	if (link(path, newpath) != 0) {
-		snprintf(err, errlen, "%s: cannot keep it as %s: %s; nothing "
-			 "was moved", path, newpath, strerror(errno));
+		snprintf(err, errlen,
+			 "%s: cannot keep it as %s: %s; nothing "
+			 "was moved",
+			 path, newpath, strerror(errno));
 		goto out;
 	}
 	if (unlink(path) != 0) {
-		snprintf(err, errlen, "%s: cannot remove it (a copy is at %s): "
-			 "%s", path, newpath, strerror(errno));
+		snprintf(err, errlen,
+			 "%s: cannot remove it (a copy is at %s): "
+			 "%s",
+			 path, newpath, strerror(errno));
 		goto out;
 	}
 	if (asprintf(&wal, "%s-wal", path) >= 0)

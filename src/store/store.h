@@ -36,13 +36,13 @@ typedef struct {
 	char manufacturer[33];
 	char model[17];
 	uint8_t fw_major, fw_minor, hw_major, hw_minor;
-	blob pin_salt;          /* salt of the PIN -> authValue derivation */
+	blob pin_salt; /* salt of the PIN -> authValue derivation */
 	/* The NV indices whose authValues are the PINs, and their TPM
 	 * Names when made (checked before each use: an index removed or
 	 * replaced by someone else is not ours any more). */
 	uint32_t user_nv, so_nv;
 	blob user_nv_name, so_nv_name;
-	uint64_t flags;           /* TOKEN_REC_* */
+	uint64_t flags; /* TOKEN_REC_* */
 	/* The process making or removing the token (its PIN indices are
 	 * being defined or undefined), 0 when the token is complete. A row
 	 * whose process is gone is cleared up by the next addtoken or
@@ -55,7 +55,7 @@ typedef struct {
 	int64_t id;
 	int64_t token_id;
 	attr_list attrs;
-	blob tpm_pub, tpm_priv;   /* TPM2B_PUBLIC / TPM2B_PRIVATE, marshalled */
+	blob tpm_pub, tpm_priv; /* TPM2B_PUBLIC / TPM2B_PRIVATE, marshalled */
 	blob creation_data, creation_hash, creation_ticket;
 } object_rec;
 
@@ -78,13 +78,14 @@ enum {
 	STORE_EXISTS = -5,  /* unique constraint (token label) */
 	STORE_NOTFOUND = -6,
 };
-T11_MUST_CHECK int store_open(const char *dir, bool create, store **out, char *err,
-	       size_t errlen);
+T11_MUST_CHECK int store_open(const char *dir, bool create, store **out,
+			      char *err, size_t errlen);
 void store_close(store *s);
 /* A store of schema 1 (key model 1), opened read-only for `tpm11 migrate`:
  * store_objects works on it, store_tokens does not (its token rows differ);
  * store_old_tokens gives their ids and labels. */
-T11_MUST_CHECK int store_open_old(const char *dir, store **out, char *err, size_t errlen);
+T11_MUST_CHECK int store_open_old(const char *dir, store **out, char *err,
+				  size_t errlen);
 typedef struct {
 	int64_t id;
 	char label[33];
@@ -94,8 +95,8 @@ T11_MUST_CHECK int store_old_tokens(store *s, old_token **out, size_t *n);
  * <name>.model1-<UTC time>, so that the directory can hold a new store.
  * newpath gets the new name; nothing moves when another program has it
  * open. */
-T11_MUST_CHECK int store_archive(const char *dir, char *newpath, size_t cap, char *err,
-		  size_t errlen);
+T11_MUST_CHECK int store_archive(const char *dir, char *newpath, size_t cap,
+				 char *err, size_t errlen);
 const char *store_path(const store *s);
 
 /* Changes whenever another connection commits; cheap (no disk I/O beyond
@@ -103,7 +104,8 @@ const char *store_path(const store *s);
 int64_t store_data_version(store *s);
 
 T11_MUST_CHECK int store_meta_get(store *s, const char *key, blob *out);
-T11_MUST_CHECK int store_meta_set(store *s, const char *key, const void *v, size_t len);
+T11_MUST_CHECK int store_meta_set(store *s, const char *key, const void *v,
+				  size_t len);
 
 T11_MUST_CHECK int store_tokens(store *s, token_rec **out, size_t *n);
 void store_tokens_free(token_rec *t, size_t n);
@@ -111,7 +113,8 @@ void token_rec_clear(token_rec *t);
 /* Inserts; sets t->id. STORE_EXISTS when the label is taken. */
 T11_MUST_CHECK int store_token_add(store *s, token_rec *t);
 /* Clears TOKEN_REC_* flags of token id. */
-T11_MUST_CHECK int store_token_clear_flags(store *s, int64_t id, uint64_t flags);
+T11_MUST_CHECK int store_token_clear_flags(store *s, int64_t id,
+					   uint64_t flags);
 /* Sets token id's pending process (0: complete). */
 T11_MUST_CHECK int store_token_set_pending(store *s, int64_t id, int64_t pid);
 /* Records t's NV handles and Names (a new plan, before defining). */
@@ -121,7 +124,8 @@ T11_MUST_CHECK int store_token_delete(store *s, int64_t id);
 
 /* A token's objects. One whose attributes do not parse (a damaged row) is
  * left out and counted (store_objects_skipped), never the whole store. */
-T11_MUST_CHECK int store_objects(store *s, int64_t token_id, object_rec **out, size_t *n);
+T11_MUST_CHECK int store_objects(store *s, int64_t token_id, object_rec **out,
+				 size_t *n);
 /* How many objects the last store_objects left out, and the last one's
  * description in store_errmsg. */
 size_t store_objects_skipped(const store *s);
@@ -135,7 +139,7 @@ T11_MUST_CHECK int store_objects_delete(store *s, const int64_t *ids, size_t n);
  * transaction: a reader sees the old objects or the new ones, never both
  * or neither. Sets each new id. */
 T11_MUST_CHECK int store_objects_replace(store *s, object_rec *o, size_t n,
-			  const int64_t *old, size_t nold);
+					 const int64_t *old, size_t nold);
 
 /* An attestation key (docs/attestation.md): not a token object, one per
  * name in the store. */
@@ -143,9 +147,9 @@ T11_MUST_CHECK int store_objects_replace(store *s, object_rec *o, size_t n,
 #define STORE_AK_CERTS_MAX 16
 typedef struct {
 	char name[STORE_AK_NAME_MAX + 1];
-	uint32_t ek_index;  /* parent: 0 the SRK, else the EK of that NV index */
-	blob pub, priv;     /* TPM2B_PUBLIC, TPM2B_PRIVATE (TPM-wrapped) */
-	blob *certs;        /* DER: the AK certificate, then its chain */
+	uint32_t ek_index; /* parent: 0 the SRK, else the EK of that NV index */
+	blob pub, priv;    /* TPM2B_PUBLIC, TPM2B_PRIVATE (TPM-wrapped) */
+	blob *certs;       /* DER: the AK certificate, then its chain */
 	size_t ncerts;
 } ak_rec;
 void ak_rec_clear(ak_rec *r);
@@ -159,12 +163,14 @@ T11_MUST_CHECK int store_ak_put(store *s, const ak_rec *r);
  * malloc'd strings; store_ak_names_free). */
 T11_MUST_CHECK int store_ak_names(store *s, char ***out, size_t *n);
 void store_ak_names_free(char **names, size_t n);
-T11_MUST_CHECK int store_object_set_attrs(store *s, int64_t id, const attr_list *attrs);
+T11_MUST_CHECK int store_object_set_attrs(store *s, int64_t id,
+					  const attr_list *attrs);
 
 /* Read-only health check: *schema gets user_version; PRAGMA
  * integrity_check's findings go to problems (empty when none). STORE_OK,
  * STORE_CORRUPT when it found damage, STORE_ERROR when it could not run. */
-T11_MUST_CHECK int store_check(store *s, int64_t *schema, char *problems, size_t cap);
+T11_MUST_CHECK int store_check(store *s, int64_t *schema, char *problems,
+			       size_t cap);
 
 /* A sentence about the last error. */
 const char *store_errmsg(store *s);

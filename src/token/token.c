@@ -255,7 +255,8 @@ core_tpm(core *c)
 	if (core_read_primary(c) != CKR_OK) {
 		snprintf(c->err, sizeof(c->err),
 			 "the store %s has no primary key yet; run `tpm11 "
-			 "init` first", c->store_dir);
+			 "init` first",
+			 c->store_dir);
 		return CKR_TOKEN_NOT_PRESENT;
 	}
 	rv = tpm_primary_use(c->tpm, c->primary, &c->primary_name);
@@ -304,13 +305,16 @@ core_tpm_offers(core *c, tpm_key_type kt)
 		{TPM_KEY_AES_256, TPM_HAS_AES256, CKR_KEY_SIZE_RANGE, "AES-256",
 		 "a 16-byte AES key"},
 		{TPM_KEY_HMAC_SHA1, TPM_HAS_HMAC | TPM_HAS_SHA1,
-		 CKR_MECHANISM_INVALID, "HMAC with SHA-1", "a SHA-256 HMAC key"},
+		 CKR_MECHANISM_INVALID, "HMAC with SHA-1",
+		 "a SHA-256 HMAC key"},
 		{TPM_KEY_HMAC, TPM_HAS_HMAC | TPM_HAS_SHA256,
 		 CKR_MECHANISM_INVALID, "HMAC with SHA-256", NULL},
 		{TPM_KEY_HMAC_SHA384, TPM_HAS_HMAC | TPM_HAS_SHA384,
-		 CKR_MECHANISM_INVALID, "HMAC with SHA-384", "a SHA-256 HMAC key"},
+		 CKR_MECHANISM_INVALID, "HMAC with SHA-384",
+		 "a SHA-256 HMAC key"},
 		{TPM_KEY_HMAC_SHA512, TPM_HAS_HMAC | TPM_HAS_SHA512,
-		 CKR_MECHANISM_INVALID, "HMAC with SHA-512", "a SHA-256 HMAC key"},
+		 CKR_MECHANISM_INVALID, "HMAC with SHA-512",
+		 "a SHA-256 HMAC key"},
 	};
 	size_t i;
 
@@ -371,18 +375,18 @@ core_init_primary(core *c, uint32_t handle)
  * nothing (issue 14 item 3). Not
  * for PIN changes or the making and removal of tokens: those may have
  * happened before their answer was lost. */
-#define TOKEN_AGAIN(c, expr)                                               \
-	({                                                                 \
-		CK_RV a_ = (expr);                                         \
-		for (int n_ = 0; n_ < TOKEN_TRIES && a_ != CKR_OK &&       \
-				 tpm_lost((c)->tpm);                       \
-		     n_++) {                                               \
-			if ((a_ = core_tpm(c)) != CKR_OK)                  \
-				continue;                                  \
-			log_debug("token: connected again; once more");    \
-			a_ = (expr);                                       \
-		}                                                          \
-		a_;                                                        \
+#define TOKEN_AGAIN(c, expr)                                                 \
+	({                                                                   \
+		CK_RV a_ = (expr);                                           \
+		for (int n_ = 0;                                             \
+		     n_ < TOKEN_TRIES && a_ != CKR_OK && tpm_lost((c)->tpm); \
+		     n_++) {                                                 \
+			if ((a_ = core_tpm(c)) != CKR_OK)                    \
+				continue;                                    \
+			log_debug("token: connected again; once more");      \
+			a_ = (expr);                                         \
+		}                                                            \
+		a_;                                                          \
 	})
 /* Connections made again for one operation, at most. */
 #define TOKEN_TRIES 3
@@ -537,14 +541,16 @@ token_load_objects(core *c, token *t)
 			    tpm_key_set_pcrs(&o->key, pa->pValue,
 					     pa->ulValueLen) != 0)
 				log_error("store: object %lld: its PCR binding "
-					  "does not parse", (long long)o->id);
+					  "does not parse",
+					  (long long)o->id);
 			pa = attr_find(&o->attrs, CKA_TPM11_PCR_SIGNER);
 			if (pa != NULL && o->key.pub.data != NULL &&
 			    o->key.signer.len == 0 &&
 			    tpm_key_set_signer(&o->key, pa->pValue,
 					       pa->ulValueLen) != 0)
 				log_error("store: object %lld: its PCR signer "
-					  "does not parse", (long long)o->id);
+					  "does not parse",
+					  (long long)o->id);
 		}
 		nv[i] = o;
 	}
@@ -754,13 +760,17 @@ pin_error(core *c, token *t, CK_RV rv, const char *which)
 		if (t->lockout_known && t->lockout.in_lockout)
 			tpm_lockout_text(&t->lockout, when, sizeof(when));
 		else
-			snprintf(when, sizeof(when), "it takes PINs again after "
-				 "its recovery time (`tpm11 doctor` shows it), or "
-				 "the TPM's owner ends it at once with "
-				 "`tpm2_dictionarylockout --clear-lockout`");
-		snprintf(c->err, sizeof(c->err),
-			 "the TPM is in dictionary-attack lockout after too many "
-			 "wrong PINs; %s", when);
+			snprintf(
+				when, sizeof(when),
+				"it takes PINs again after "
+				"its recovery time (`tpm11 doctor` shows it), or "
+				"the TPM's owner ends it at once with "
+				"`tpm2_dictionarylockout --clear-lockout`");
+		snprintf(
+			c->err, sizeof(c->err),
+			"the TPM is in dictionary-attack lockout after too many "
+			"wrong PINs; %s",
+			when);
 	} else if (rv == CKR_PIN_LEN_RANGE) {
 		snprintf(c->err, sizeof(c->err),
 			 "a %s must have %d to %d characters", which,
@@ -769,13 +779,15 @@ pin_error(core *c, token *t, CK_RV rv, const char *which)
 		const char *m = tpm_errmsg(c->tpm);
 
 		if (strstr(m, "integrity") != NULL)
-			snprintf(c->err, sizeof(c->err),
-				 "token \"%s\" in %s: its key blob does not load "
-				 "in this TPM (damaged, or made by another TPM); "
-				 "restore the store from a backup (%s)",
-				 t ? t->rec.label : "?", c->store_dir, m);
+			snprintf(
+				c->err, sizeof(c->err),
+				"token \"%s\" in %s: its key blob does not load "
+				"in this TPM (damaged, or made by another TPM); "
+				"restore the store from a backup (%s)",
+				t ? t->rec.label : "?", c->store_dir, m);
 		else if (rv == CKR_TOKEN_NOT_RECOGNIZED)
-			snprintf(c->err, sizeof(c->err), "token \"%s\" in %s: %s",
+			snprintf(c->err, sizeof(c->err),
+				 "token \"%s\" in %s: %s",
 				 t ? t->rec.label : "?", c->store_dir, m);
 		else
 			snprintf(c->err, sizeof(c->err), "%s", m);
@@ -835,7 +847,8 @@ token_create(core *c, const char *label, const char *so_pin,
 	memset(&rec, 0, sizeof(rec));
 	memset(&tmp, 0, sizeof(tmp));
 	c->err[0] = '\0';
-	if (label == NULL || *label == '\0' || strlen(label) > TOKEN_LABEL_MAX) {
+	if (label == NULL || *label == '\0' ||
+	    strlen(label) > TOKEN_LABEL_MAX) {
 		snprintf(c->err, sizeof(c->err),
 			 "a token label must have 1 to %d characters",
 			 TOKEN_LABEL_MAX);
@@ -879,7 +892,8 @@ token_create(core *c, const char *label, const char *so_pin,
 		goto out;
 	}
 	tmp.rec.pin_salt = rec.pin_salt;
-	if ((rv = token_derive(&tmp, so_pin, strlen(so_pin), so_auth)) != CKR_OK)
+	if ((rv = token_derive(&tmp, so_pin, strlen(so_pin), so_auth)) !=
+	    CKR_OK)
 		goto out;
 	/* The token secret, and for C_InitToken a user authValue that nobody
 	 * keeps (the SO sets the real one with C_InitPIN): made here, not
@@ -910,12 +924,14 @@ token_create(core *c, const char *label, const char *so_pin,
 	token_rec_take_pins(&rec, &pins);
 	if ((rc = store_token_add(c->st, &rec)) != STORE_OK) {
 		snprintf(c->err, sizeof(c->err), "%s", store_errmsg(c->st));
-		rv = rc == STORE_EXISTS ? CKR_FUNCTION_FAILED : CKR_DEVICE_ERROR;
+		rv = rc == STORE_EXISTS ? CKR_FUNCTION_FAILED
+					: CKR_DEVICE_ERROR;
 		goto out;
 	}
 	for (i = 0;; i++) {
 		token_rec_pins(&rec, &pins);
-		rv = tpm_token_create(c->tpm, &pins, so_auth, user_auth, secret);
+		rv = tpm_token_create(c->tpm, &pins, so_auth, user_auth,
+				      secret);
 		if (rv != CKR_FUNCTION_REJECTED || i == 3)
 			break;
 		/* Another store took a planned handle meanwhile. */
@@ -931,13 +947,17 @@ token_create(core *c, const char *label, const char *so_pin,
 	    store_token_set_pending(c->st, rec.id, 0) != STORE_OK) {
 		rv = CKR_DEVICE_ERROR;
 		token_rec_pins(&rec, &pins);
-		T11_IGNORE(tpm_token_remove(c->tpm, &pins)); /* undo; the error stands */
+		T11_IGNORE(tpm_token_remove(
+			c->tpm, &pins)); /* undo; the error stands */
 	}
 	if (rv != CKR_OK) {
 		if (c->err[0] == '\0')
-			snprintf(c->err, sizeof(c->err), "cannot create the "
-				 "token in the TPM: %s", tpm_errmsg(c->tpm));
-		T11_IGNORE(store_token_delete(c->st, rec.id)); /* undo; the error stands */
+			snprintf(c->err, sizeof(c->err),
+				 "cannot create the "
+				 "token in the TPM: %s",
+				 tpm_errmsg(c->tpm));
+		T11_IGNORE(store_token_delete(
+			c->st, rec.id)); /* undo; the error stands */
 		goto out;
 	}
 	if ((rv = core_load(c)) != CKR_OK)
@@ -971,9 +991,10 @@ token_remove_rec(core *c, const token_rec *r)
 	rv = tpm_token_remove(c->tpm, &p);
 	tpm_idle(c->tpm);
 	if (rv != CKR_OK) {
-		snprintf(c->err, sizeof(c->err), "cannot remove the PIN "
-			 "indices of token \"%s\" from the TPM: %s", r->label,
-			 tpm_errmsg(c->tpm));
+		snprintf(c->err, sizeof(c->err),
+			 "cannot remove the PIN "
+			 "indices of token \"%s\" from the TPM: %s",
+			 r->label, tpm_errmsg(c->tpm));
 		T11_IGNORE(store_token_set_pending(c->st, r->id, 0)); /* undo */
 		return rv;
 	}
@@ -1002,8 +1023,10 @@ token_finish_pending(core *c)
 		if (pid == 0 || kill(pid, 0) == 0 || errno != ESRCH)
 			continue;
 		if (token_remove_rec(c, &recs[i]) == CKR_OK) {
-			log_debug("token: cleared up \"%s\", left unfinished by "
-				  "process %d", recs[i].label, (int)pid);
+			log_debug(
+				"token: cleared up \"%s\", left unfinished by "
+				"process %d",
+				recs[i].label, (int)pid);
 			done++;
 		}
 	}
@@ -1036,8 +1059,8 @@ token_unload_keys(core *c, token *t)
 /* The authValue of PIN pin; which names the PIN in errors. A PIN of the
  * wrong length is simply incorrect (PKCS#11). */
 static CK_RV
-pin_auth(core *c, token *t, const char *which, const char *pin,
-	 size_t pin_len, uint8_t auth[TPM_AUTH_LEN])
+pin_auth(core *c, token *t, const char *which, const char *pin, size_t pin_len,
+	 uint8_t auth[TPM_AUTH_LEN])
 {
 	CK_RV rv;
 
@@ -1051,8 +1074,7 @@ pin_auth(core *c, token *t, const char *which, const char *pin,
 static CK_RV
 token_secrets_get(token *t)
 {
-	if (t->sec == NULL &&
-	    (t->sec = secure_alloc(sizeof(*t->sec))) == NULL)
+	if (t->sec == NULL && (t->sec = secure_alloc(sizeof(*t->sec))) == NULL)
 		return CKR_HOST_MEMORY;
 	return CKR_OK;
 }
@@ -1077,14 +1099,17 @@ token_login(core *c, token *t, CK_USER_TYPE who, const char *pin,
 	c->err[0] = '\0';
 	if ((rv = pin_auth(c, t, which, pin, pin_len, auth)) != CKR_OK)
 		goto out;
-	if ((rv = core_tpm(c)) != CKR_OK || (rv = token_secrets_get(t)) != CKR_OK)
+	if ((rv = core_tpm(c)) != CKR_OK ||
+	    (rv = token_secrets_get(t)) != CKR_OK)
 		goto out;
 	/* The TPM checks the PIN (TPM2_NV_Read with its authValue, proven
 	 * through the salted session) and, for the user, hands out the
 	 * token secret encrypted: one command. */
-	rv = TOKEN_AGAIN(c, who == CKU_SO ? tpm_pin_read(c->tpm, nv, auth, &one, 1)
-			   : tpm_pin_read(c->tpm, nv, auth, t->sec->secret,
-					  TPM_SECRET_LEN));
+	rv = TOKEN_AGAIN(c, who == CKU_SO
+				    ? tpm_pin_read(c->tpm, nv, auth, &one, 1)
+				    : tpm_pin_read(c->tpm, nv, auth,
+						   t->sec->secret,
+						   TPM_SECRET_LEN));
 	tpm_idle(c->tpm);
 	if (rv != CKR_OK) {
 		token_secrets_drop(t);
@@ -1202,11 +1227,16 @@ const char *
 tpm_key_type_name(tpm_key_type t)
 {
 	switch (t) {
-	case TPM_KEY_ECC_P256: return "ecc256";
-	case TPM_KEY_ECC_P384: return "ecc384";
-	case TPM_KEY_RSA_2048: return "rsa2048";
-	case TPM_KEY_RSA_3072: return "rsa3072";
-	default: return "unknown";
+	case TPM_KEY_ECC_P256:
+		return "ecc256";
+	case TPM_KEY_ECC_P384:
+		return "ecc384";
+	case TPM_KEY_RSA_2048:
+		return "rsa2048";
+	case TPM_KEY_RSA_3072:
+		return "rsa3072";
+	default:
+		return "unknown";
 	}
 }
 
@@ -1243,7 +1273,8 @@ key_attrs_common(attr_list *l, const tpm_pubkey *pk, const char *label,
 	r |= attr_set(l, CKA_ID, id, id_len);
 	r |= attr_set_bool(l, CKA_LOCAL, true);
 	r |= attr_set_ulong(l, CKA_KEY_GEN_MECHANISM,
-			    ec ? CKM_EC_KEY_PAIR_GEN : CKM_RSA_PKCS_KEY_PAIR_GEN);
+			    ec ? CKM_EC_KEY_PAIR_GEN
+			       : CKM_RSA_PKCS_KEY_PAIR_GEN);
 	r |= attr_set(l, CKA_START_DATE, NULL, 0);
 	r |= attr_set(l, CKA_END_DATE, NULL, 0);
 	r |= attr_set(l, CKA_SUBJECT, NULL, 0);
@@ -1252,9 +1283,9 @@ key_attrs_common(attr_list *l, const tpm_pubkey *pk, const char *label,
 		if (ec_params_der(pk->curve, buf, sizeof(buf), &len) != 0)
 			return -1;
 		r |= attr_set(l, CKA_EC_PARAMS, buf, len);
-		if (ec_point_der(pk->curve, pk->x, ec_field_len(pk->curve), pk->y,
-				 ec_field_len(pk->curve), buf, sizeof(buf),
-				 &len) != 0)
+		if (ec_point_der(pk->curve, pk->x, ec_field_len(pk->curve),
+				 pk->y, ec_field_len(pk->curve), buf,
+				 sizeof(buf), &len) != 0)
 			return -1;
 		r |= attr_set(l, CKA_EC_POINT, buf, len);
 	} else {
@@ -1425,7 +1456,7 @@ key_import_check(core *c, const tpm_privkey *imp, const blob *pub,
 	int ok = 0;
 
 	memset(&k, 0, sizeof(k));
-	k.pub = *pub;   /* borrowed: tpm_key_unload frees no blob */
+	k.pub = *pub; /* borrowed: tpm_key_unload frees no blob */
 	k.priv = *priv;
 	tpm_key_set_auth(&k, auth, auth_len);
 	if (pk->type == TPM_KEY_ECC_P256 || pk->type == TPM_KEY_ECC_P384) {
@@ -1453,13 +1484,17 @@ key_import_check(core *c, const tpm_privkey *imp, const blob *pub,
 				 &siglen);
 		if (rv == CKR_OK &&
 		    (vk = pkey_rsa(pk->n, pk->n_len, e, sizeof(e))) != NULL)
-			ok = pkey_verify_rsa_raw(vk, in, pk->n_len, sig, siglen);
+			ok = pkey_verify_rsa_raw(vk, in, pk->n_len, sig,
+						 siglen);
 	}
 	if (rv != CKR_OK)
-		snprintf(c->err, sizeof(c->err), "the imported key does not "
-			 "sign: %s", tpm_errmsg(c->tpm));
+		snprintf(c->err, sizeof(c->err),
+			 "the imported key does not "
+			 "sign: %s",
+			 tpm_errmsg(c->tpm));
 	else if (ok != 1) {
-		snprintf(c->err, sizeof(c->err), "the imported key's signature "
+		snprintf(c->err, sizeof(c->err),
+			 "the imported key's signature "
 			 "does not verify with its public key (the file's "
 			 "private and public parts do not match)");
 		rv = CKR_KEY_FUNCTION_NOT_PERMITTED;
@@ -1470,17 +1505,17 @@ out:
 	return rv;
 }
 
-static CK_RV
-key_pair_recs(core *c, token *t, tpm_key_type type, const tpm_privkey *imp,
-	      const char *label, const uint8_t *id, size_t id_len,
-	      unsigned flags, const attr_list *extra_pub,
-	      const attr_list *extra_priv, object_rec *recs);
+static CK_RV key_pair_recs(core *c, token *t, tpm_key_type type,
+			   const tpm_privkey *imp, const char *label,
+			   const uint8_t *id, size_t id_len, unsigned flags,
+			   const attr_list *extra_pub,
+			   const attr_list *extra_priv, object_rec *recs);
 
 CK_RV
-token_generate_key_recs(core *c, token *t, tpm_key_type type,
-			const char *label, const uint8_t *id, size_t id_len,
-			unsigned flags, const attr_list *extra_pub,
-			const attr_list *extra_priv, object_rec *recs)
+token_generate_key_recs(core *c, token *t, tpm_key_type type, const char *label,
+			const uint8_t *id, size_t id_len, unsigned flags,
+			const attr_list *extra_pub, const attr_list *extra_priv,
+			object_rec *recs)
 {
 	return key_pair_recs(c, t, type, NULL, label, id, id_len, flags,
 			     extra_pub, extra_priv, recs);
@@ -1562,7 +1597,8 @@ token_import_key_recs(core *c, token *t, const tpm_privkey *k,
 		    pubkey_same(&t->objs[i]->pub, &k->pub)) {
 			char *l = attr_dup_str(&t->objs[i]->attrs, CKA_LABEL);
 
-			snprintf(c->err, sizeof(c->err), "the token already "
+			snprintf(c->err, sizeof(c->err),
+				 "the token already "
 				 "holds this key (labelled \"%s\")",
 				 l ? l : "");
 			free(l);
@@ -1591,8 +1627,8 @@ token_import_key(core *c, token *t, const tpm_privkey *k, const char *label,
 	object_rec recs[2];
 	CK_RV rv;
 
-	rv = token_import_key_recs(c, t, k, label, id, id_len, flags,
-				   extra_pub, extra_priv, recs);
+	rv = token_import_key_recs(c, t, k, label, id, id_len, flags, extra_pub,
+				   extra_priv, recs);
 	if (rv != CKR_OK)
 		return rv;
 	return key_pair_store(c, recs, NULL, priv_id);
@@ -1648,11 +1684,14 @@ key_pair_recs(core *c, token *t, tpm_key_type type, const tpm_privkey *imp,
 		/* an imported key is not bound to PCRs (import has no such
 		 * option) */
 		rv = TOKEN_AGAIN(c, tpm_key_import_private(c->tpm, imp, auth,
-				    auth_len, &recs[1].tpm_pub,
-				    &recs[1].tpm_priv));
+							   auth_len,
+							   &recs[1].tpm_pub,
+							   &recs[1].tpm_priv));
 		if (rv != CKR_OK) {
-			snprintf(c->err, sizeof(c->err), "the TPM refused the "
-				 "key: %s", tpm_errmsg(c->tpm));
+			snprintf(c->err, sizeof(c->err),
+				 "the TPM refused the "
+				 "key: %s",
+				 tpm_errmsg(c->tpm));
 			goto out;
 		}
 		if ((rv = key_import_check(c, imp, &recs[1].tpm_pub,
@@ -1660,15 +1699,21 @@ key_pair_recs(core *c, token *t, tpm_key_type type, const tpm_privkey *imp,
 					   auth_len)) != CKR_OK)
 			goto out;
 	} else {
-		rv = TOKEN_AGAIN(c, tpm_key_create(c->tpm, type,
-				    flags & TOKEN_KEY_DERIVE ? TPM_KEYGEN_DERIVE : 0,
-				    auth, auth_len, &pcrs, &pcr_values, &signer,
-				    &recs[1].tpm_pub,
-				    &recs[1].tpm_priv, &recs[1].creation_data,
-				    &recs[1].creation_hash, &recs[1].creation_ticket));
+		rv = TOKEN_AGAIN(
+			c,
+			tpm_key_create(
+				c->tpm, type,
+				flags & TOKEN_KEY_DERIVE ? TPM_KEYGEN_DERIVE
+							 : 0,
+				auth, auth_len, &pcrs, &pcr_values, &signer,
+				&recs[1].tpm_pub, &recs[1].tpm_priv,
+				&recs[1].creation_data, &recs[1].creation_hash,
+				&recs[1].creation_ticket));
 		if (rv != CKR_OK) {
-			snprintf(c->err, sizeof(c->err), "cannot create the key in "
-				 "the TPM: %s", tpm_errmsg(c->tpm));
+			snprintf(c->err, sizeof(c->err),
+				 "cannot create the key in "
+				 "the TPM: %s",
+				 tpm_errmsg(c->tpm));
 			goto out;
 		}
 	}
@@ -1898,7 +1943,8 @@ token_pcr_policy_decode(const uint8_t *in, size_t len, tpm_pcr_policy *p)
 	sl = (size_t)in[PCRPOL_MAGIC_LEN + 8] << 8 | in[PCRPOL_MAGIC_LEN + 9];
 	if (len != PCRPOL_MAGIC_LEN + 10 + sl + 64 ||
 	    tpm_pcr_decode(in + PCRPOL_MAGIC_LEN + 10, sl, &p->sel,
-			   &p->values) != 0 || p->values.len == 0) {
+			   &p->values) != 0 ||
+	    p->values.len == 0) {
 		blob_free(&p->values);
 		return -1;
 	}
@@ -2031,8 +2077,8 @@ token_sign_ecdsa(core *c, token *t, token_obj *o, const uint8_t *dig,
 
 	if ((rv = token_key_ready(c, t, o)) != CKR_OK)
 		return rv;
-	rv = TOKEN_AGAIN(c, tpm_sign_ecdsa(c->tpm, &o->key, o->pub.curve, dig, dlen, sig,
-			    siglen));
+	rv = TOKEN_AGAIN(c, tpm_sign_ecdsa(c->tpm, &o->key, o->pub.curve, dig,
+					   dlen, sig, siglen));
 	key_use_failed(c, rv);
 	tpm_idle(c->tpm); /* a first use loaded the key through a session */
 	return rv;
@@ -2046,21 +2092,23 @@ token_rsa_raw(core *c, token *t, token_obj *o, const uint8_t *in, size_t len,
 
 	if ((rv = token_key_ready(c, t, o)) != CKR_OK)
 		return rv;
-	rv = TOKEN_AGAIN(c, tpm_rsa_raw(c->tpm, &o->key, in, len, secret, out, outlen));
+	rv = TOKEN_AGAIN(
+		c, tpm_rsa_raw(c->tpm, &o->key, in, len, secret, out, outlen));
 	key_use_failed(c, rv);
 	tpm_idle(c->tpm);
 	return rv;
 }
 
 CK_RV
-token_ecdh(core *c, token *t, token_obj *o, const uint8_t *x,
-	   const uint8_t *y, uint8_t *z)
+token_ecdh(core *c, token *t, token_obj *o, const uint8_t *x, const uint8_t *y,
+	   uint8_t *z)
 {
 	CK_RV rv;
 
 	if ((rv = token_key_ready(c, t, o)) != CKR_OK)
 		return rv;
-	rv = TOKEN_AGAIN(c, tpm_ecdh_zgen(c->tpm, &o->key, o->pub.curve, x, y, z));
+	rv = TOKEN_AGAIN(c,
+			 tpm_ecdh_zgen(c->tpm, &o->key, o->pub.curve, x, y, z));
 	key_use_failed(c, rv);
 	tpm_idle(c->tpm);
 	return rv;
@@ -2087,8 +2135,9 @@ token_create_secret(core *c, token *t, tpm_key_type type, attr_list *attrs,
 	    (rv = core_tpm(c)) != CKR_OK ||
 	    (rv = core_tpm_offers(c, type)) != CKR_OK)
 		goto out;
-	rv = TOKEN_AGAIN(c, tpm_key_create(c->tpm, type, 0, auth, auth_len, NULL, NULL, NULL, pub, priv, NULL,
-			    NULL, NULL));
+	rv = TOKEN_AGAIN(c, tpm_key_create(c->tpm, type, 0, auth, auth_len,
+					   NULL, NULL, NULL, pub, priv, NULL,
+					   NULL, NULL));
 	tpm_idle(c->tpm);
 out:
 	secure_zero(auth, sizeof(auth));
@@ -2108,8 +2157,8 @@ token_import_secret(core *c, token *t, tpm_key_type type, attr_list *attrs,
 	    (rv = core_tpm(c)) != CKR_OK ||
 	    (rv = core_tpm_offers(c, type)) != CKR_OK)
 		goto out;
-	rv = TOKEN_AGAIN(c, tpm_key_import(c->tpm, type, auth, auth_len, value, len, pub,
-			    priv));
+	rv = TOKEN_AGAIN(c, tpm_key_import(c->tpm, type, auth, auth_len, value,
+					   len, pub, priv));
 	tpm_idle(c->tpm);
 out:
 	secure_zero(auth, sizeof(auth));
@@ -2153,8 +2202,8 @@ token_aes(core *c, token *t, token_obj *o, bool decrypt, uint16_t mode,
 }
 
 CK_RV
-token_hmac(core *c, token *t, token_obj *o, hash_algo alg,
-	   const uint8_t *data, size_t len, uint8_t *out)
+token_hmac(core *c, token *t, token_obj *o, hash_algo alg, const uint8_t *data,
+	   size_t len, uint8_t *out)
 {
 	CK_RV rv;
 
@@ -2204,11 +2253,14 @@ token_cert_attrs(attr_list *l)
 
 	if (v == NULL || v->ulValueLen == 0)
 		return CKR_TEMPLATE_INCOMPLETE;
-	if (x509_cert_parse(v->pValue, v->ulValueLen, &xc, err,
-			    sizeof(err)) != 0)
+	if (x509_cert_parse(v->pValue, v->ulValueLen, &xc, err, sizeof(err)) !=
+	    0)
 		return CKR_ATTRIBUTE_VALUE_INVALID;
-#define CERT_DEFAULT(type, set) \
-	do { if (attr_find(l, type) == NULL) r |= (set); } while (0)
+#define CERT_DEFAULT(type, set)                 \
+	do {                                    \
+		if (attr_find(l, type) == NULL) \
+			r |= (set);             \
+	} while (0)
 	CERT_DEFAULT(CKA_CERTIFICATE_TYPE,
 		     attr_set_ulong(l, CKA_CERTIFICATE_TYPE, CKC_X_509));
 	CERT_DEFAULT(CKA_SUBJECT,

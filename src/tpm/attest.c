@@ -18,8 +18,7 @@
 /* NV reads in pieces every TPM accepts (PC Client: at least 512). */
 #define NV_CHUNK 512
 
-static void
-attest_why(char *why, size_t whylen, const char *fmt, ...)
+static void attest_why(char *why, size_t whylen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 static void
@@ -66,8 +65,8 @@ tpm_attest_release(tpm_ctx *t, uint32_t tr)
 
 /* The NV indices present in [first, last]. */
 static CK_RV
-nv_present(tpm_ctx *t, uint32_t first, uint32_t last, uint32_t *out,
-	   size_t cap, size_t *n, char *why, size_t whylen)
+nv_present(tpm_ctx *t, uint32_t first, uint32_t last, uint32_t *out, size_t cap,
+	   size_t *n, char *why, size_t whylen)
 {
 	TPMS_CAPABILITY_DATA *cap_data = NULL;
 	TPMI_YES_NO more = TPM2_NO;
@@ -110,8 +109,8 @@ nv_read(tpm_ctx *t, uint32_t index, blob *out, char *why, size_t whylen)
 		nv = ESYS_TR_NONE;
 		goto out;
 	}
-	rc = Esys_NV_ReadPublic(e, nv, ESYS_TR_NONE, ESYS_TR_NONE,
-				ESYS_TR_NONE, &pub, NULL);
+	rc = Esys_NV_ReadPublic(e, nv, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+				&pub, NULL);
 	if (!attest_rc(t, "NV_ReadPublic", rc, why, whylen))
 		goto out;
 	size = pub->nvPublic.dataSize;
@@ -138,8 +137,10 @@ nv_read(tpm_ctx *t, uint32_t index, blob *out, char *why, size_t whylen)
 			goto out;
 		if (d->size != want) {
 			Esys_Free(d);
-			attest_why(why, whylen, "NV_Read of 0x%08x returned a "
-				   "short piece", index);
+			attest_why(why, whylen,
+				   "NV_Read of 0x%08x returned a "
+				   "short piece",
+				   index);
 			goto out;
 		}
 		memcpy(buf + off, d->buffer, want);
@@ -194,8 +195,7 @@ tpm_ek_certs_free(tpm_ek_cert *c, size_t n)
 }
 
 CK_RV
-tpm_ek_certs(tpm_ctx *t, tpm_ek_cert **out, size_t *n, char *why,
-	     size_t whylen)
+tpm_ek_certs(tpm_ctx *t, tpm_ek_cert **out, size_t *n, char *why, size_t whylen)
 {
 	uint32_t present[64];
 	size_t np, i, j;
@@ -261,8 +261,10 @@ ek_template_for(tpm_ctx *t, const ek_template *et, TPM2B_PUBLIC *tmpl,
 			return rv;
 		if (tpmt_public_parse(b.data, b.len, &tmpl->publicArea) != 0) {
 			blob_free(&b);
-			attest_why(why, whylen, "the EK template in NV index "
-				   "0x%08x does not parse", et->template_index);
+			attest_why(why, whylen,
+				   "the EK template in NV index "
+				   "0x%08x does not parse",
+				   et->template_index);
 			return CKR_DEVICE_ERROR;
 		}
 		blob_free(&b);
@@ -274,7 +276,8 @@ ek_template_for(tpm_ctx *t, const ek_template *et, TPM2B_PUBLIC *tmpl,
 	if (has_nonce) {
 		TPMT_PUBLIC *p = &tmpl->publicArea;
 
-		if ((rv = nv_read(t, et->nonce_index, &b, why, whylen)) != CKR_OK)
+		if ((rv = nv_read(t, et->nonce_index, &b, why, whylen)) !=
+		    CKR_OK)
 			return rv;
 		/* EK Credential Profile 2.2.1.5: the nonce replaces the
 		 * start of the zero-filled unique field. */
@@ -309,8 +312,10 @@ ek_create(tpm_ctx *t, uint32_t cert_index, ESYS_TR *tr, TPMT_PUBLIC *pub,
 
 	*tr = ESYS_TR_NONE;
 	if (et == NULL || !et->supported) {
-		attest_why(why, whylen, "EK index 0x%08x: not a template "
-			   "tpm11 supports", cert_index);
+		attest_why(why, whylen,
+			   "EK index 0x%08x: not a template "
+			   "tpm11 supports",
+			   cert_index);
 		return CKR_MECHANISM_INVALID;
 	}
 	if ((rv = ek_template_for(t, et, &tmpl, why, whylen)) != CKR_OK)
@@ -337,11 +342,12 @@ ek_create(tpm_ctx *t, uint32_t cert_index, ESYS_TR *tr, TPMT_PUBLIC *pub,
 	if ((cert = cert_from_der(der.data, der_length(der.data, der.len))) ==
 		    NULL ||
 	    (ck = X509_get_pubkey(cert)) == NULL ||
-	    (ek = tpmt_public_pkey(pub)) == NULL ||
-	    EVP_PKEY_eq(ck, ek) != 1) {
-		attest_why(why, whylen, "the EK made from the TCG template "
+	    (ek = tpmt_public_pkey(pub)) == NULL || EVP_PKEY_eq(ck, ek) != 1) {
+		attest_why(why, whylen,
+			   "the EK made from the TCG template "
 			   "for 0x%08x does not have the key of the "
-			   "certificate stored there", cert_index);
+			   "certificate stored there",
+			   cert_index);
 		goto fail;
 	}
 	rv = CKR_OK;
@@ -444,7 +450,8 @@ ak_parent(tpm_ctx *t, uint32_t ek_index, ESYS_TR *parent, ESYS_TR *sess,
 		*parent = tpm_srk_tr(t);
 		*sess = ESYS_TR_PASSWORD;
 		if (*parent == 0 || *parent == ESYS_TR_NONE) {
-			attest_why(why, whylen, "the primary key is not in use");
+			attest_why(why, whylen,
+				   "the primary key is not in use");
 			return CKR_GENERAL_ERROR;
 		}
 		return CKR_OK;
@@ -525,10 +532,9 @@ tpm_ak_load(tpm_ctx *t, const tpm_ak *ak, uint32_t *tr, char *why,
 	if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(ak->pub.data, ak->pub.len, &off,
 					   &pub) != TSS2_RC_SUCCESS ||
 	    off != ak->pub.len ||
-	    (off = 0, Tss2_MU_TPM2B_PRIVATE_Unmarshal(ak->priv.data,
-						      ak->priv.len, &off,
-						      &priv)) !=
-		    TSS2_RC_SUCCESS ||
+	    (off = 0,
+	     Tss2_MU_TPM2B_PRIVATE_Unmarshal(ak->priv.data, ak->priv.len, &off,
+					     &priv)) != TSS2_RC_SUCCESS ||
 	    off != ak->priv.len) {
 		attest_why(why, whylen, "the stored AK blob is damaged");
 		return CKR_DEVICE_ERROR;
@@ -601,10 +607,9 @@ tpm_certify(tpm_ctx *t, uint32_t obj, uint32_t ak, const uint8_t *qual,
 }
 
 CK_RV
-tpm_certify_creation(tpm_ctx *t, uint32_t obj, uint32_t ak,
-		     const uint8_t *qual, size_t qlen, const blob *chash,
-		     const blob *cticket, blob *attest, blob *sig, char *why,
-		     size_t whylen)
+tpm_certify_creation(tpm_ctx *t, uint32_t obj, uint32_t ak, const uint8_t *qual,
+		     size_t qlen, const blob *chash, const blob *cticket,
+		     blob *attest, blob *sig, char *why, size_t whylen)
 {
 	TPM2B_DATA q;
 	TPM2B_DIGEST h;
@@ -627,7 +632,8 @@ tpm_certify_creation(tpm_ctx *t, uint32_t obj, uint32_t ak,
 			      cticket->data, cticket->len, &off, &tk)) !=
 		    TSS2_RC_SUCCESS ||
 	    off != cticket->len) {
-		attest_why(why, whylen, "the stored creation hash or ticket "
+		attest_why(why, whylen,
+			   "the stored creation hash or ticket "
 			   "is damaged");
 		return CKR_DEVICE_ERROR;
 	}
@@ -669,7 +675,8 @@ tpm_activate_credential(tpm_ctx *t, const tpm_ak *ak, uint32_t ek_index,
 			      secret->data, secret->len, &off, &es)) !=
 		    TSS2_RC_SUCCESS ||
 	    off != secret->len) {
-		attest_why(why, whylen, "the challenge's credential does not "
+		attest_why(why, whylen,
+			   "the challenge's credential does not "
 			   "parse");
 		return CKR_ARGUMENTS_BAD;
 	}

@@ -20,8 +20,8 @@
 #include "tpm/tpm.h"
 
 typedef struct {
-	uint32_t index;   /* NV index, e.g. 0x01c00016 */
-	blob der;         /* the certificate, trailing padding removed */
+	uint32_t index; /* NV index, e.g. 0x01c00016 */
+	blob der;       /* the certificate, trailing padding removed */
 } tpm_ek_cert;
 
 /* Reads the EK certificate of every TCG index present (low range
@@ -38,15 +38,15 @@ typedef enum { TPM_AK_ECC_P256 = 1, TPM_AK_RSA_2048 = 2 } tpm_ak_alg;
 /* An AK as stored: its blobs and its parent (0: the SRK, owner hierarchy;
  * else the EK whose certificate is at that NV index). */
 typedef struct {
-	blob pub, priv;   /* TPM2B_PUBLIC, TPM2B_PRIVATE */
+	blob pub, priv; /* TPM2B_PUBLIC, TPM2B_PRIVATE */
 	uint32_t ek_index;
 } tpm_ak;
 
 /* Creates an AK: restricted signing key, fixedTPM|fixedParent|
  * sensitiveDataOrigin|userWithAuth|restricted|sign, empty authValue,
  * symmetric NULL, the scheme fixed in its template. */
-CK_RV tpm_ak_create(tpm_ctx *t, tpm_ak_alg alg, uint32_t ek_index,
-		    tpm_ak *out, char *why, size_t whylen);
+CK_RV tpm_ak_create(tpm_ctx *t, tpm_ak_alg alg, uint32_t ek_index, tpm_ak *out,
+		    char *why, size_t whylen);
 /* Loads the AK (an EK parent is created and flushed on the way). */
 CK_RV tpm_ak_load(tpm_ctx *t, const tpm_ak *ak, uint32_t *tr, char *why,
 		  size_t whylen);
@@ -55,25 +55,24 @@ void tpm_attest_flush(tpm_ctx *t, uint32_t tr);
 /* TPM2_Certify of obj by the AK: attest receives the TPMS_ATTEST bytes,
  * sig the marshalled TPMT_SIGNATURE. obj is authorised with an empty
  * authValue (ADMIN role through a password session). */
-CK_RV tpm_certify(tpm_ctx *t, uint32_t obj, uint32_t ak,
-		  const uint8_t *qual, size_t qlen, blob *attest, blob *sig,
-		  char *why, size_t whylen);
+CK_RV tpm_certify(tpm_ctx *t, uint32_t obj, uint32_t ak, const uint8_t *qual,
+		  size_t qlen, blob *attest, blob *sig, char *why,
+		  size_t whylen);
 /* TPM2_CertifyCreation with the stored TPM2B_DIGEST creation hash and
  * TPMT_TK_CREATION ticket. */
 CK_RV tpm_certify_creation(tpm_ctx *t, uint32_t obj, uint32_t ak,
-			   const uint8_t *qual, size_t qlen,
-			   const blob *chash, const blob *cticket,
-			   blob *attest, blob *sig, char *why, size_t whylen);
+			   const uint8_t *qual, size_t qlen, const blob *chash,
+			   const blob *cticket, blob *attest, blob *sig,
+			   char *why, size_t whylen);
 
 /* TPM2_ActivateCredential: the EK of ek_index is created from its TCG
  * template (and checked against want_ek_pub when given, a TPMT_PUBLIC
  * whose key must equal the created EK's), the AK loaded, the credential
  * (TPM2B_ID_OBJECT, TPM2B_ENCRYPTED_SECRET, both marshalled) activated;
  * both objects are flushed. cv holds up to 64 bytes. */
-CK_RV tpm_activate_credential(tpm_ctx *t, const tpm_ak *ak,
-			      uint32_t ek_index, const blob *cred,
-			      const blob *secret, uint8_t *cv, size_t *cvlen,
-			      char *why, size_t whylen);
+CK_RV tpm_activate_credential(tpm_ctx *t, const tpm_ak *ak, uint32_t ek_index,
+			      const blob *cred, const blob *secret, uint8_t *cv,
+			      size_t *cvlen, char *why, size_t whylen);
 
 /* A persistent object (0x81xxxxxx) to certify: its ESYS handle (release
  * with tpm_attest_release, not a flush) and its TPM2B_PUBLIC. */

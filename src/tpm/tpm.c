@@ -36,39 +36,39 @@ struct tpm_ctx {
 	ESYS_CONTEXT *esys;
 	char *tcti_name;
 	ESYS_TR srk;
-	ESYS_TR hmac;            /* salted HMAC session, or ESYS_TR_NONE */
-	ESYS_TR policy;          /* a policy session while one is in use */
-	bool hold;               /* tpm_idle keeps the session (the tool) */
+	ESYS_TR hmac;   /* salted HMAC session, or ESYS_TR_NONE */
+	ESYS_TR policy; /* a policy session while one is in use */
+	bool hold;      /* tpm_idle keeps the session (the tool) */
 	tpm_key *resident[TPM_MAX_RESIDENT];
 	uint64_t clock;
 	uint64_t ncmds;
-	uint64_t gen;            /* this connection's number (tpm_key.gen) */
-	bool lost;               /* the connection failed: reconnect */
+	uint64_t gen; /* this connection's number (tpm_key.gen) */
+	bool lost;    /* the connection failed: reconnect */
 	void (*notice)(const char *msg); /* tpm_set_notice */
-	bool noticed;            /* notice given for this command */
-	char denied[64];         /* a TPM device we may not open */
-	char search[384];        /* what the TCTI choice tried, and why */
-	bool read_only;          /* tpm_read_only: flush nobody's leftovers */
+	bool noticed;                    /* notice given for this command */
+	char denied[64];                 /* a TPM device we may not open */
+	char search[384]; /* what the TCTI choice tried, and why */
+	bool read_only;   /* tpm_read_only: flush nobody's leftovers */
 	char err[256];
-	TSS2_RC last_rc;         /* the last failure (tpm_note_error) */
+	TSS2_RC last_rc; /* the last failure (tpm_note_error) */
 };
 
 /* Every ESAPI call that talks to the TPM goes through this, so commands are
  * counted and failures logged once, where they happen. */
-#define TPM_CALL(t, what, call)                                            \
-	({                                                                 \
-		TSS2_RC r_;                                                \
-		unsigned try_ = 0;                                         \
-		sigpipe_guard g_;                                          \
-		sigpipe_block(&g_);                                        \
-		do {                                                       \
-			r_ = (call);                                       \
-			(t)->ncmds++;                                      \
-		} while (tpm_again((t), (what), r_, try_++));              \
-		sigpipe_restore(&g_);                                      \
-		if (r_ != TSS2_RC_SUCCESS)                                 \
-			tpm_note_error((t), (what), r_);                   \
-		r_;                                                        \
+#define TPM_CALL(t, what, call)                               \
+	({                                                    \
+		TSS2_RC r_;                                   \
+		unsigned try_ = 0;                            \
+		sigpipe_guard g_;                             \
+		sigpipe_block(&g_);                           \
+		do {                                          \
+			r_ = (call);                          \
+			(t)->ncmds++;                         \
+		} while (tpm_again((t), (what), r_, try_++)); \
+		sigpipe_restore(&g_);                         \
+		if (r_ != TSS2_RC_SUCCESS)                    \
+			tpm_note_error((t), (what), r_);      \
+		r_;                                           \
 	})
 
 /* Whether to send a command again after rc (attempt try, from 0), having
@@ -101,15 +101,18 @@ tpm_again(tpm_ctx *t, const char *what, TSS2_RC rc, unsigned try)
 		return false;
 	}
 	if ((b == TPM2_RC_RETRY || b == TPM2_RC_YIELDED ||
-	     b == TPM2_RC_TESTING) && try < 7) {
+	     b == TPM2_RC_TESTING) &&
+	    try < 7) {
 		ts.tv_nsec = (10L << try) * 1000000L;
 	} else if (b == TPM2_RC_NV_RATE && try < 60) {
 		if (!t->noticed && t->notice != NULL) {
 			char msg[160];
 
-			snprintf(msg, sizeof(msg), "the TPM limits how often its "
-				 "NV memory is written (%s); waiting up to 30 s",
-				 what);
+			snprintf(
+				msg, sizeof(msg),
+				"the TPM limits how often its "
+				"NV memory is written (%s); waiting up to 30 s",
+				what);
 			t->notice(msg);
 		}
 		t->noticed = true;
@@ -124,15 +127,15 @@ tpm_again(tpm_ctx *t, const char *what, TSS2_RC rc, unsigned try)
 	return true;
 }
 
-#define MARSHAL_TO_BLOB(type, src, dst)                                    \
-	({                                                                 \
-		uint8_t buf_[sizeof(*(src)) + 16];                         \
-		size_t off_ = 0;                                           \
-		int r_ = -1;                                               \
-		if (Tss2_MU_##type##_Marshal((src), buf_, sizeof(buf_),    \
-					     &off_) == TSS2_RC_SUCCESS)    \
-			r_ = blob_set((dst), buf_, off_);                  \
-		r_;                                                        \
+#define MARSHAL_TO_BLOB(type, src, dst)                                 \
+	({                                                              \
+		uint8_t buf_[sizeof(*(src)) + 16];                      \
+		size_t off_ = 0;                                        \
+		int r_ = -1;                                            \
+		if (Tss2_MU_##type##_Marshal((src), buf_, sizeof(buf_), \
+					     &off_) == TSS2_RC_SUCCESS) \
+			r_ = blob_set((dst), buf_, off_);               \
+		r_;                                                     \
 	})
 
 static int tpm_flush_strangers(tpm_ctx *t);
@@ -141,12 +144,12 @@ static bool tpm_rc_full(TSS2_RC rc);
 /* TPM_CALL for a command that needs a free object or session slot: when
  * the TPM is full, flush what dead processes left behind and try once
  * more (see tpm_flush_strangers). */
-#define TPM_CALL_ROOM(t, what, call)                                       \
-	({                                                                 \
-		TSS2_RC rr_ = TPM_CALL((t), (what), (call));               \
-		if (tpm_rc_full(rr_) && tpm_flush_strangers(t) > 0)        \
-			rr_ = TPM_CALL((t), (what), (call));               \
-		rr_;                                                       \
+#define TPM_CALL_ROOM(t, what, call)                                \
+	({                                                          \
+		TSS2_RC rr_ = TPM_CALL((t), (what), (call));        \
+		if (tpm_rc_full(rr_) && tpm_flush_strangers(t) > 0) \
+			rr_ = TPM_CALL((t), (what), (call));        \
+		rr_;                                                \
 	})
 
 static void
@@ -370,9 +373,10 @@ tcti_connect(tpm_ctx *t, const char *tcti)
 		const char *conf = defaults[i].conf;
 
 		if (defaults[i].needs && access(defaults[i].needs, F_OK) != 0) {
-			tcti_note(t, conf, strncmp(conf, "tabrmd", 6) == 0
-						   ? "no system bus"
-						   : "no such device");
+			tcti_note(t, conf,
+				  strncmp(conf, "tabrmd", 6) == 0
+					  ? "no system bus"
+					  : "no such device");
 			continue;
 		}
 		if (defaults[i].also && access(defaults[i].also, F_OK) != 0) {
@@ -450,14 +454,16 @@ tpm_open(const char *tcti, tpm_ctx **out, char *err, size_t errlen)
 			snprintf(err, errlen,
 				 "permission denied on %s: add yourself to the "
 				 "group that owns it (`sudo usermod -aG tss "
-				 "$USER`, then log out and in again)", t->denied);
+				 "$USER`, then log out and in again)",
+				 t->denied);
 		else
-			snprintf(err, errlen,
-				 "no TPM reachable through TCTI %s (%s); set "
-				 "TPM11_TCTI or --tcti to a reachable TPM, e.g. "
-				 "device:/dev/tpmrm0",
-				 t->tcti_name, t->search[0] ? t->search
-							    : Tss2_RC_Decode(rc));
+			snprintf(
+				err, errlen,
+				"no TPM reachable through TCTI %s (%s); set "
+				"TPM11_TCTI or --tcti to a reachable TPM, e.g. "
+				"device:/dev/tpmrm0",
+				t->tcti_name,
+				t->search[0] ? t->search : Tss2_RC_Decode(rc));
 		log_error("%s", err);
 		free(t->tcti_name);
 		free(t);
@@ -489,7 +495,7 @@ struct tpm_orphans {
 	size_t n;
 	struct {
 		TPM2_HANDLE h;
-		blob pub;     /* empty for a session */
+		blob pub; /* empty for a session */
 	} v[TPM_MAX_RESIDENT + 1];
 };
 
@@ -509,11 +515,13 @@ tpm_discard(tpm_ctx *t)
 			if (k != NULL &&
 			    Esys_TR_GetTpmHandle(t->esys, k->tr, &h) ==
 				    TSS2_RC_SUCCESS &&
-			    blob_set(&o->v[o->n].pub, k->pub.data, k->pub.len) == 0)
+			    blob_set(&o->v[o->n].pub, k->pub.data,
+				     k->pub.len) == 0)
 				o->v[o->n++].h = h;
 		}
 		if (t->hmac != ESYS_TR_NONE &&
-		    Esys_TR_GetTpmHandle(t->esys, t->hmac, &h) == TSS2_RC_SUCCESS)
+		    Esys_TR_GetTpmHandle(t->esys, t->hmac, &h) ==
+			    TSS2_RC_SUCCESS)
 			o->v[o->n++].h = h;
 	}
 	Esys_Finalize(&t->esys);
@@ -582,7 +590,8 @@ static void
 tpm_flush_session(tpm_ctx *t)
 {
 	if (t->hmac != ESYS_TR_NONE) {
-		TPM_CALL(t, "flush session", Esys_FlushContext(t->esys, t->hmac));
+		TPM_CALL(t, "flush session",
+			 Esys_FlushContext(t->esys, t->hmac));
 		t->hmac = ESYS_TR_NONE;
 	}
 }
@@ -699,9 +708,11 @@ tpm_get_info(tpm_ctx *t, tpm_info *info)
 	if ((rv = tpm_get_props(t, TPM2_PT_FIXED, TPM2_MAX_TPM_PROPERTIES,
 				&cap)) != CKR_OK)
 		return rv;
-	prop_chars(prop_value(cap, TPM2_PT_MANUFACTURER, 0), info->manufacturer);
+	prop_chars(prop_value(cap, TPM2_PT_MANUFACTURER, 0),
+		   info->manufacturer);
 	for (i = 0; i < 4; i++) {
-		prop_chars(prop_value(cap, TPM2_PT_VENDOR_STRING_1 + i, 0), part);
+		prop_chars(prop_value(cap, TPM2_PT_VENDOR_STRING_1 + i, 0),
+			   part);
 		strncat(info->vendor, part,
 			sizeof(info->vendor) - strlen(info->vendor) - 1);
 	}
@@ -728,9 +739,10 @@ tpm_get_lockout(tpm_ctx *t, tpm_lockout *l)
 	memset(l, 0, sizeof(*l));
 	/* TPM2_PT_PERMANENT (0x200) to TPM2_PT_LOCKOUT_RECOVERY (0x211):
 	 * the interval and the recovery time are the 17th and 18th. */
-	if ((rv = tpm_get_props(t, TPM2_PT_PERMANENT,
-				TPM2_PT_LOCKOUT_RECOVERY - TPM2_PT_PERMANENT + 1,
-				&cap)) != CKR_OK)
+	if ((rv = tpm_get_props(
+		     t, TPM2_PT_PERMANENT,
+		     TPM2_PT_LOCKOUT_RECOVERY - TPM2_PT_PERMANENT + 1, &cap)) !=
+	    CKR_OK)
 		return rv;
 	l->in_lockout = (prop_value(cap, TPM2_PT_PERMANENT, 0) &
 			 TPMA_PERMANENT_INLOCKOUT) != 0;
@@ -755,7 +767,9 @@ tpm_lockout_wait(const tpm_lockout *l)
 		return UINT64_MAX;
 	return ((uint64_t)(l->counter >= l->max_tries
 				   ? l->counter - l->max_tries
-				   : 0) + 1) * l->recovery;
+				   : 0) +
+		1) *
+	       l->recovery;
 }
 
 void
@@ -765,7 +779,8 @@ tpm_lockout_text(const tpm_lockout *l, char *out, size_t cap)
 	char about[32] = "";
 
 	if (w == UINT64_MAX) {
-		snprintf(out, cap, "waiting does not end it (%s is 0): the "
+		snprintf(out, cap,
+			 "waiting does not end it (%s is 0): the "
 			 "TPM's owner must run `tpm2_dictionarylockout "
 			 "--clear-lockout`",
 			 l->max_tries == 0 ? "the number of tries allowed"
@@ -778,7 +793,8 @@ tpm_lockout_text(const tpm_lockout *l, char *out, size_t cap)
 	else if (w >= 120)
 		snprintf(about, sizeof(about), " (about %llu min)",
 			 (unsigned long long)(w + 30) / 60);
-	snprintf(out, cap, "it takes PINs again in at most %llu s%s: it "
+	snprintf(out, cap,
+		 "it takes PINs again in at most %llu s%s: it "
 		 "forgets one failure every %u s, and does not say how much "
 		 "of the current interval has passed; or the TPM's owner ends "
 		 "it at once with `tpm2_dictionarylockout --clear-lockout`",
@@ -853,7 +869,9 @@ cap_command(const TPMS_CAPABILITY_DATA *d, uint32_t i, uint32_t *n)
 {
 	if (n)
 		*n = d->data.command.count;
-	return n ? 0 : d->data.command.commandAttributes[i] & TPMA_CC_COMMANDINDEX_MASK;
+	return n ? 0
+		 : d->data.command.commandAttributes[i] &
+			       TPMA_CC_COMMANDINDEX_MASK;
 }
 
 static bool
@@ -891,22 +909,23 @@ tpm_probe(tpm_ctx *t, tpm_caps *c)
 			      TPM2_MAX_CAP_ALGS, cap_alg, algs, 256, &na)) !=
 		    CKR_OK ||
 	    (rv = tpm_cap_all(t, TPM2_CAP_ECC_CURVES, TPM2_ECC_NONE,
-			      TPM2_MAX_ECC_CURVES, cap_curve, curves, 64, &nc)) !=
-		    CKR_OK ||
+			      TPM2_MAX_ECC_CURVES, cap_curve, curves, 64,
+			      &nc)) != CKR_OK ||
 	    (rv = tpm_cap_all(t, TPM2_CAP_COMMANDS, TPM2_CC_FIRST,
 			      TPM2_MAX_CAP_CC, cap_command, ccs, 512, &ncc)) !=
 		    CKR_OK)
 		return rv;
-#define HAS(cond, bit)                                                     \
-	do {                                                               \
-		if (cond)                                                  \
-			c->has |= (bit);                                   \
+#define HAS(cond, bit)                   \
+	do {                             \
+		if (cond)                \
+			c->has |= (bit); \
 	} while (0)
 	HAS(in_list(algs, na, TPM2_ALG_SHA1), TPM_HAS_SHA1);
 	HAS(in_list(algs, na, TPM2_ALG_SHA256), TPM_HAS_SHA256);
 	HAS(in_list(algs, na, TPM2_ALG_SHA384), TPM_HAS_SHA384);
 	HAS(in_list(algs, na, TPM2_ALG_SHA512), TPM_HAS_SHA512);
-	if (in_list(algs, na, TPM2_ALG_ECC) && in_list(algs, na, TPM2_ALG_ECDSA)) {
+	if (in_list(algs, na, TPM2_ALG_ECC) &&
+	    in_list(algs, na, TPM2_ALG_ECDSA)) {
 		HAS(in_list(curves, nc, TPM2_ECC_NIST_P256), TPM_HAS_P256);
 		HAS(in_list(curves, nc, TPM2_ECC_NIST_P384), TPM_HAS_P384);
 	}
@@ -922,7 +941,8 @@ tpm_probe(tpm_ctx *t, tpm_caps *c)
 		p.parameters.rsaDetail.scheme.scheme = TPM2_ALG_NULL;
 		p.parameters.rsaDetail.keyBits = 3072;
 		HAS(tpm_test_parms(t, &p), TPM_HAS_RSA3072);
-		HAS(in_list(ccs, ncc, TPM2_CC_RSA_Decrypt), TPM_HAS_RSA_DECRYPT);
+		HAS(in_list(ccs, ncc, TPM2_CC_RSA_Decrypt),
+		    TPM_HAS_RSA_DECRYPT);
 	}
 	encdec = in_list(ccs, ncc, TPM2_CC_EncryptDecrypt2) ||
 		 in_list(ccs, ncc, TPM2_CC_EncryptDecrypt);
@@ -975,8 +995,9 @@ tpm_random(tpm_ctx *t, uint8_t *out, size_t n)
 		TSS2_RC rc;
 
 		rc = TPM_CALL(t, "GetRandom",
-			      Esys_GetRandom(t->esys, ESYS_TR_NONE, ESYS_TR_NONE,
-					     ESYS_TR_NONE, want, &r));
+			      Esys_GetRandom(t->esys, ESYS_TR_NONE,
+					     ESYS_TR_NONE, ESYS_TR_NONE, want,
+					     &r));
 		if (rc != TSS2_RC_SUCCESS)
 			return tpm_rc_to_ckr(rc);
 		if (r->size == 0 || r->size > want) {
@@ -1004,8 +1025,8 @@ tpm_stir_random(tpm_ctx *t, const uint8_t *in, size_t n)
 		d.size = (UINT16)k;
 		memcpy(d.buffer, in, k);
 		rc = TPM_CALL(t, "StirRandom",
-			      Esys_StirRandom(t->esys, ESYS_TR_NONE, ESYS_TR_NONE,
-					      ESYS_TR_NONE, &d));
+			      Esys_StirRandom(t->esys, ESYS_TR_NONE,
+					      ESYS_TR_NONE, ESYS_TR_NONE, &d));
 		secure_zero(&d, sizeof(d));
 		if (rc != TSS2_RC_SUCCESS)
 			return tpm_rc_to_ckr(rc);
@@ -1017,8 +1038,8 @@ tpm_stir_random(tpm_ctx *t, const uint8_t *in, size_t n)
 
 /* --- templates ----------------------------------------------------------- */
 
-#define ATTR_CHILD_KEY                                                     \
-	(TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |                  \
+#define ATTR_CHILD_KEY                                    \
+	(TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | \
 	 TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH)
 /* Application keys: their authValue is 32 random-looking bytes (or empty
  * for keys usable without login), so no dictionary-attack protection is
@@ -1034,9 +1055,9 @@ tmpl_srk(TPM2B_PUBLIC *p)
 	memset(p, 0, sizeof(*p));
 	p->publicArea.type = TPM2_ALG_ECC;
 	p->publicArea.nameAlg = TPM2_ALG_SHA256;
-	p->publicArea.objectAttributes =
-		ATTR_CHILD_KEY | TPMA_OBJECT_NODA | TPMA_OBJECT_RESTRICTED |
-		TPMA_OBJECT_DECRYPT;
+	p->publicArea.objectAttributes = ATTR_CHILD_KEY | TPMA_OBJECT_NODA |
+					 TPMA_OBJECT_RESTRICTED |
+					 TPMA_OBJECT_DECRYPT;
 	p->publicArea.parameters.eccDetail.symmetric.algorithm = TPM2_ALG_AES;
 	p->publicArea.parameters.eccDetail.symmetric.keyBits.aes = 128;
 	p->publicArea.parameters.eccDetail.symmetric.mode.aes = TPM2_ALG_CFB;
@@ -1064,7 +1085,8 @@ tpm_key_type_template(tpm_key_type type, unsigned flags, TPM2B_PUBLIC *p)
 			p->publicArea.objectAttributes |= TPMA_OBJECT_DECRYPT;
 		p->publicArea.parameters.eccDetail.symmetric.algorithm =
 			TPM2_ALG_NULL;
-		p->publicArea.parameters.eccDetail.scheme.scheme = TPM2_ALG_NULL;
+		p->publicArea.parameters.eccDetail.scheme.scheme =
+			TPM2_ALG_NULL;
 		p->publicArea.parameters.eccDetail.curveID =
 			type == TPM_KEY_ECC_P256 ? TPM2_ECC_NIST_P256
 						 : TPM2_ECC_NIST_P384;
@@ -1081,7 +1103,8 @@ tpm_key_type_template(tpm_key_type type, unsigned flags, TPM2B_PUBLIC *p)
 						 TPMA_OBJECT_DECRYPT;
 		p->publicArea.parameters.rsaDetail.symmetric.algorithm =
 			TPM2_ALG_NULL;
-		p->publicArea.parameters.rsaDetail.scheme.scheme = TPM2_ALG_NULL;
+		p->publicArea.parameters.rsaDetail.scheme.scheme =
+			TPM2_ALG_NULL;
 		p->publicArea.parameters.rsaDetail.keyBits =
 			type == TPM_KEY_RSA_2048 ? 2048 : 3072;
 		p->publicArea.parameters.rsaDetail.exponent = 0;
@@ -1105,10 +1128,11 @@ tpm_key_type_template(tpm_key_type type, unsigned flags, TPM2B_PUBLIC *p)
 		/* A signing keyed-hash key must name its scheme (the TPM
 		 * refuses NULL); its name hash sets the generated key's
 		 * length: 20, 32, 48 or 64 bytes. */
-		TPMI_ALG_HASH h = type == TPM_KEY_HMAC_SHA1 ? TPM2_ALG_SHA1
-				  : type == TPM_KEY_HMAC_SHA384 ? TPM2_ALG_SHA384
-				  : type == TPM_KEY_HMAC_SHA512 ? TPM2_ALG_SHA512
-								: TPM2_ALG_SHA256;
+		TPMI_ALG_HASH h =
+			type == TPM_KEY_HMAC_SHA1     ? TPM2_ALG_SHA1
+			: type == TPM_KEY_HMAC_SHA384 ? TPM2_ALG_SHA384
+			: type == TPM_KEY_HMAC_SHA512 ? TPM2_ALG_SHA512
+						      : TPM2_ALG_SHA256;
 
 		p->publicArea.type = TPM2_ALG_KEYEDHASH;
 		p->publicArea.nameAlg = h;
@@ -1162,8 +1186,7 @@ tpm_pub_policy(const blob *pub, uint8_t out[64], size_t *len)
 	TPM2B_PUBLIC p;
 
 	*len = 0;
-	if (pub_from_blob(pub, &p) != 0 ||
-	    p.publicArea.authPolicy.size > 64)
+	if (pub_from_blob(pub, &p) != 0 || p.publicArea.authPolicy.size > 64)
 		return -1;
 	memcpy(out, p.publicArea.authPolicy.buffer,
 	       p.publicArea.authPolicy.size);
@@ -1199,26 +1222,37 @@ tpm_pub_parse(const blob *pub, tpm_pubkey *out)
 		if (a->unique.ecc.x.size > fl || a->unique.ecc.y.size > fl)
 			return -1;
 		/* Left-pad: the TPM may strip leading zero bytes. */
-		memcpy(out->x + fl - a->unique.ecc.x.size, a->unique.ecc.x.buffer,
-		       a->unique.ecc.x.size);
-		memcpy(out->y + fl - a->unique.ecc.y.size, a->unique.ecc.y.buffer,
-		       a->unique.ecc.y.size);
+		memcpy(out->x + fl - a->unique.ecc.x.size,
+		       a->unique.ecc.x.buffer, a->unique.ecc.x.size);
+		memcpy(out->y + fl - a->unique.ecc.y.size,
+		       a->unique.ecc.y.buffer, a->unique.ecc.y.size);
 		out->bits = ec_bits(out->curve);
 		return 0;
 	}
 	if (a->type == TPM2_ALG_SYMCIPHER &&
 	    a->parameters.symDetail.sym.algorithm == TPM2_ALG_AES) {
 		out->bits = a->parameters.symDetail.sym.keyBits.aes;
-		out->type = out->bits == 128 ? TPM_KEY_AES_128 : TPM_KEY_AES_256;
+		out->type =
+			out->bits == 128 ? TPM_KEY_AES_128 : TPM_KEY_AES_256;
 		return out->bits == 128 || out->bits == 256 ? 0 : -1;
 	}
 	if (a->type == TPM2_ALG_KEYEDHASH) {
-		switch (a->parameters.keyedHashDetail.scheme.details.hmac.hashAlg) {
-		case TPM2_ALG_SHA1: out->hmac_hash = HASH_SHA1; break;
-		case TPM2_ALG_SHA256: out->hmac_hash = HASH_SHA256; break;
-		case TPM2_ALG_SHA384: out->hmac_hash = HASH_SHA384; break;
-		case TPM2_ALG_SHA512: out->hmac_hash = HASH_SHA512; break;
-		default: return -1;
+		switch (a->parameters.keyedHashDetail.scheme.details.hmac
+				.hashAlg) {
+		case TPM2_ALG_SHA1:
+			out->hmac_hash = HASH_SHA1;
+			break;
+		case TPM2_ALG_SHA256:
+			out->hmac_hash = HASH_SHA256;
+			break;
+		case TPM2_ALG_SHA384:
+			out->hmac_hash = HASH_SHA384;
+			break;
+		case TPM2_ALG_SHA512:
+			out->hmac_hash = HASH_SHA512;
+			break;
+		default:
+			return -1;
 		}
 		out->type = tpm_hmac_type(out->hmac_hash);
 		out->bits = 8 * hash_len(out->hmac_hash);
@@ -1276,15 +1310,18 @@ tpm_primary_setup(tpm_ctx *t, uint32_t handle, blob *name)
 		if ((pub->publicArea.objectAttributes &
 		     (TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT)) !=
 			    (TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT) ||
-		    (pub->publicArea.objectAttributes & TPMA_OBJECT_SIGN_ENCRYPT)) {
+		    (pub->publicArea.objectAttributes &
+		     TPMA_OBJECT_SIGN_ENCRYPT)) {
 			snprintf(t->err, sizeof(t->err),
 				 "persistent handle 0x%08x holds a key that is "
 				 "not a storage key; choose another handle "
-				 "with --primary-handle", handle);
+				 "with --primary-handle",
+				 handle);
 			rv = CKR_DEVICE_ERROR;
 			goto out;
 		}
-		rv = blob_set(name, n->name, n->size) ? CKR_HOST_MEMORY : CKR_OK;
+		rv = blob_set(name, n->name, n->size) ? CKR_HOST_MEMORY
+						      : CKR_OK;
 		goto out;
 	}
 
@@ -1376,7 +1413,8 @@ tpm_primary_use(tpm_ctx *t, uint32_t handle, const blob *expected)
 				 "the TPM has no free object slot to read the "
 				 "primary key 0x%08x (0x%x, out of memory for "
 				 "object contexts): other programs hold them "
-				 "(`tpm11 doctor` lists them)", handle, rc);
+				 "(`tpm11 doctor` lists them)",
+				 handle, rc);
 			return CKR_DEVICE_MEMORY;
 		}
 		if (tpm_rc_to_ckr(rc) == CKR_DEVICE_REMOVED)
@@ -1388,13 +1426,13 @@ tpm_primary_use(tpm_ctx *t, uint32_t handle, const blob *expected)
 		return CKR_DEVICE_ERROR;
 	}
 	if (expected != NULL && expected->len > 0) {
-		if (tr_name(t, t->srk, &n) != 0 ||
-		    n->size != expected->len ||
+		if (tr_name(t, t->srk, &n) != 0 || n->size != expected->len ||
 		    memcmp(n->name, expected->data, n->size) != 0) {
 			snprintf(t->err, sizeof(t->err),
 				 "the key at 0x%08x is not the primary this "
 				 "store was made with (TPM cleared, or the "
-				 "store comes from another machine)", handle);
+				 "store comes from another machine)",
+				 handle);
 			log_error("tpm: %s", t->err);
 			free(n);
 			Esys_TR_Close(t->esys, &t->srk);
@@ -1438,21 +1476,19 @@ tpm_session_attrs(tpm_ctx *t, ESYS_TR *out, unsigned crypt)
 	if (t->hmac == ESYS_TR_NONE) {
 		if (t->srk == ESYS_TR_NONE)
 			return CKR_GENERAL_ERROR;
-		rc = TPM_CALL_ROOM(t, "StartAuthSession",
-				   Esys_StartAuthSession(
-					   t->esys, t->srk, ESYS_TR_NONE,
-					   ESYS_TR_NONE, ESYS_TR_NONE,
-					   ESYS_TR_NONE, NULL, TPM2_SE_HMAC,
-					   &session_sym, TPM2_ALG_SHA256,
-					   &t->hmac));
+		rc = TPM_CALL_ROOM(
+			t, "StartAuthSession",
+			Esys_StartAuthSession(
+				t->esys, t->srk, ESYS_TR_NONE, ESYS_TR_NONE,
+				ESYS_TR_NONE, ESYS_TR_NONE, NULL, TPM2_SE_HMAC,
+				&session_sym, TPM2_ALG_SHA256, &t->hmac));
 		if (rc != TSS2_RC_SUCCESS) {
 			t->hmac = ESYS_TR_NONE;
 			return tpm_rc_to_ckr(rc);
 		}
 	}
-	rc = Esys_TRSess_SetAttributes(t->esys, t->hmac,
-				       TPMA_SESSION_CONTINUESESSION | crypt,
-				       0xff);
+	rc = Esys_TRSess_SetAttributes(
+		t->esys, t->hmac, TPMA_SESSION_CONTINUESESSION | crypt, 0xff);
 	if (rc != TSS2_RC_SUCCESS)
 		return CKR_DEVICE_ERROR;
 	*out = t->hmac;
@@ -1521,8 +1557,10 @@ tpm_flush_strangers(tpm_ctx *t)
 			if (TPM_CALL(t, "FlushContext(leftover)",
 				     Tss2_Sys_FlushContext(sys, hs[i])) ==
 			    TSS2_RC_SUCCESS) {
-				log_debug("tpm: flushed 0x%08x, left in the TPM "
-					  "by another process", hs[i]);
+				log_debug(
+					"tpm: flushed 0x%08x, left in the TPM "
+					"by another process",
+					hs[i]);
 				flushed++;
 			}
 		}
@@ -1690,7 +1728,8 @@ tpm_key_ensure(tpm_ctx *t, tpm_key *k)
 	}
 	if (pub_from_blob(&k->pub, &pub) != 0 ||
 	    priv_from_blob(&k->priv, &priv) != 0) {
-		snprintf(t->err, sizeof(t->err), "a stored key blob is damaged");
+		snprintf(t->err, sizeof(t->err),
+			 "a stored key blob is damaged");
 		log_error("tpm: %s", t->err);
 		return CKR_DEVICE_ERROR;
 	}
@@ -1741,19 +1780,19 @@ tpm_rc_stale(TSS2_RC rc)
 
 /* Runs call, a command on key k, with k loaded; when the handle turns
  * out to be stale, reloads k from its blobs and runs it once more. */
-#define TPM_KEY_CALL(t, k, what, call)                                     \
-	({                                                                 \
-		TSS2_RC kr_ = TSS2_BASE_RC_GENERAL_FAILURE;                \
-		CK_RV kv_ = tpm_key_ensure((t), (k));                      \
-		if (kv_ == CKR_OK) {                                       \
-			kr_ = TPM_CALL((t), (what), (call));               \
-			if (tpm_rc_stale(kr_)) {                           \
-				tpm_key_forget((t), (k));                  \
-				if (tpm_key_ensure((t), (k)) == CKR_OK)    \
+#define TPM_KEY_CALL(t, k, what, call)                                       \
+	({                                                                   \
+		TSS2_RC kr_ = TSS2_BASE_RC_GENERAL_FAILURE;                  \
+		CK_RV kv_ = tpm_key_ensure((t), (k));                        \
+		if (kv_ == CKR_OK) {                                         \
+			kr_ = TPM_CALL((t), (what), (call));                 \
+			if (tpm_rc_stale(kr_)) {                             \
+				tpm_key_forget((t), (k));                    \
+				if (tpm_key_ensure((t), (k)) == CKR_OK)      \
 					kr_ = TPM_CALL((t), (what), (call)); \
-			}                                                  \
-		}                                                          \
-		kv_ != CKR_OK ? kv_ : tpm_key_rc((t), kr_);                \
+			}                                                    \
+		}                                                            \
+		kv_ != CKR_OK ? kv_ : tpm_key_rc((t), kr_);                  \
 	})
 
 /* A key command's result: an authorisation failure there is not a wrong
@@ -1932,7 +1971,8 @@ policy_user_index(const blob *so_name, pin_policy *p)
 	if (policy_own(p->a) != 0)
 		return -1;
 	memset(p->b, 0, 32);
-	if (policy_cc(p->b, TPM2_CC_PolicySecret, so_name->data, so_name->len) ||
+	if (policy_cc(p->b, TPM2_CC_PolicySecret, so_name->data,
+		      so_name->len) ||
 	    policy_extend(p->b, "", 0, NULL, 0) ||
 	    policy_cc(p->b, TPM2_CC_PolicyCommandCode, occ, 4))
 		return -1;
@@ -1960,11 +2000,11 @@ tpm_policy_session(tpm_ctx *t, ESYS_TR *out)
 	 * authValue, which a bus observer must not be able to guess
 	 * offline from the HMAC. */
 	rc = TPM_CALL_ROOM(t, "StartAuthSession(policy)",
-			   Esys_StartAuthSession(
-				   t->esys, t->srk, ESYS_TR_NONE, ESYS_TR_NONE,
-				   ESYS_TR_NONE, ESYS_TR_NONE, NULL,
-				   TPM2_SE_POLICY, &session_sym,
-				   TPM2_ALG_SHA256, out));
+			   Esys_StartAuthSession(t->esys, t->srk, ESYS_TR_NONE,
+						 ESYS_TR_NONE, ESYS_TR_NONE,
+						 ESYS_TR_NONE, NULL,
+						 TPM2_SE_POLICY, &session_sym,
+						 TPM2_ALG_SHA256, out));
 	if (rc != TSS2_RC_SUCCESS) {
 		*out = ESYS_TR_NONE;
 		return tpm_rc_to_ckr(rc);
@@ -1983,8 +2023,9 @@ tpm_policy_session(tpm_ctx *t, ESYS_TR *out)
 static TPMI_ALG_HASH
 pcr_bank_alg(hash_algo h)
 {
-	return h == HASH_SHA1 ? TPM2_ALG_SHA1
-	       : h == HASH_SHA256 ? TPM2_ALG_SHA256 : TPM2_ALG_NULL;
+	return h == HASH_SHA1     ? TPM2_ALG_SHA1
+	       : h == HASH_SHA256 ? TPM2_ALG_SHA256
+				  : TPM2_ALG_NULL;
 }
 
 static const char *
@@ -2029,28 +2070,36 @@ tpm_pcr_sel_parse(const char *s, tpm_pcr_sel *sel, char *err, size_t errlen)
 		sel->bank = HASH_SHA1;
 		p = s + 5;
 	} else {
-		snprintf(err, errlen, "--pcrs %s: name the bank and the PCRs, "
-			 "e.g. sha256:7,11 (banks: sha256, sha1)", s);
+		snprintf(err, errlen,
+			 "--pcrs %s: name the bank and the PCRs, "
+			 "e.g. sha256:7,11 (banks: sha256, sha1)",
+			 s);
 		return -1;
 	}
 	for (;;) {
 		if (*p < '0' || *p > '9') {
-			snprintf(err, errlen, "--pcrs %s: PCR numbers are 0 to "
-				 "23, separated by commas (e.g. sha256:7,11)", s);
+			snprintf(err, errlen,
+				 "--pcrs %s: PCR numbers are 0 to "
+				 "23, separated by commas (e.g. sha256:7,11)",
+				 s);
 			return -1;
 		}
 		n = strtol(p, &end, 10);
 		if (n < 0 || n >= TPM_PCR_COUNT || end - p > 2) {
-			snprintf(err, errlen, "--pcrs %s: PCR %.*s does not "
-				 "exist; PCRs are 0 to 23", s, (int)(end - p), p);
+			snprintf(err, errlen,
+				 "--pcrs %s: PCR %.*s does not "
+				 "exist; PCRs are 0 to 23",
+				 s, (int)(end - p), p);
 			return -1;
 		}
 		sel->mask |= 1u << n;
 		if (*end == '\0')
 			break;
 		if (*end != ',') {
-			snprintf(err, errlen, "--pcrs %s: PCR numbers are 0 to "
-				 "23, separated by commas (e.g. sha256:7,11)", s);
+			snprintf(err, errlen,
+				 "--pcrs %s: PCR numbers are 0 to "
+				 "23, separated by commas (e.g. sha256:7,11)",
+				 s);
 			return -1;
 		}
 		p = end + 1;
@@ -2068,7 +2117,8 @@ tpm_pcr_sel_text(const tpm_pcr_sel *sel, char *out, size_t cap)
 	for (i = 0; i < TPM_PCR_COUNT && off < cap; i++)
 		if (sel->mask & (1u << i))
 			off += (size_t)snprintf(out + off, cap - off, "%s%d",
-						out[off - 1] == ':' ? "" : ",", i);
+						out[off - 1] == ':' ? "" : ",",
+						i);
 }
 
 int
@@ -2095,8 +2145,9 @@ tpm_pcr_decode(const uint8_t *in, size_t len, tpm_pcr_sel *sel, blob *values)
 	if (len < 6)
 		return -1;
 	alg = (uint16_t)(in[0] << 8 | in[1]);
-	sel->bank = alg == TPM2_ALG_SHA1 ? HASH_SHA1
-		    : alg == TPM2_ALG_SHA256 ? HASH_SHA256 : HASH_NONE;
+	sel->bank = alg == TPM2_ALG_SHA1     ? HASH_SHA1
+		    : alg == TPM2_ALG_SHA256 ? HASH_SHA256
+					     : HASH_NONE;
 	sel->mask = get_be32(in + 2);
 	if (sel->bank == HASH_NONE || sel->mask == 0 ||
 	    sel->mask >> TPM_PCR_COUNT)
@@ -2149,9 +2200,11 @@ tpm_pcr_read(tpm_ctx *t, const tpm_pcr_sel *sel, blob *values)
 		got = 0;
 		if (out->count == 1 &&
 		    out->pcrSelections[0].hash == pcr_bank_alg(sel->bank))
-			for (j = 0; j < 3 && j < out->pcrSelections[0].sizeofSelect;
+			for (j = 0;
+			     j < 3 && j < out->pcrSelections[0].sizeofSelect;
 			     j++)
-				got |= (uint32_t)out->pcrSelections[0].pcrSelect[j]
+				got |= (uint32_t)out->pcrSelections[0]
+					       .pcrSelect[j]
 				       << (8 * j);
 		got &= left;
 		/* The TPM returns the PCRs in order: place each digest. */
@@ -2174,7 +2227,8 @@ tpm_pcr_read(tpm_ctx *t, const tpm_pcr_sel *sel, blob *values)
 		out = NULL;
 		d = NULL;
 		if (got == 0) {
-			snprintf(t->err, sizeof(t->err), "the TPM keeps no %s "
+			snprintf(t->err, sizeof(t->err),
+				 "the TPM keeps no %s "
 				 "PCR bank (its active banks: `tpm2_pcrread`); "
 				 "choose another with --pcrs",
 				 pcr_bank_name(sel->bank));
@@ -2182,7 +2236,8 @@ tpm_pcr_read(tpm_ctx *t, const tpm_pcr_sel *sel, blob *values)
 		}
 	}
 	return blob_set(values, buf, pcr_count(sel->mask) * hl) == 0
-		       ? CKR_OK : CKR_HOST_MEMORY;
+		       ? CKR_OK
+		       : CKR_HOST_MEMORY;
 }
 
 /* PolicyPCR(sel, SHA-256 of the values) from an empty digest: the policy
@@ -2220,8 +2275,8 @@ signer_template(const uint8_t *xy, TPM2B_PUBLIC *p)
 	memset(p, 0, sizeof(*p));
 	p->publicArea.type = TPM2_ALG_ECC;
 	p->publicArea.nameAlg = TPM2_ALG_SHA256;
-	p->publicArea.objectAttributes = TPMA_OBJECT_SIGN_ENCRYPT |
-					 TPMA_OBJECT_USERWITHAUTH;
+	p->publicArea.objectAttributes =
+		TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_USERWITHAUTH;
 	p->publicArea.parameters.eccDetail.symmetric.algorithm = TPM2_ALG_NULL;
 	p->publicArea.parameters.eccDetail.scheme.scheme = TPM2_ALG_ECDSA;
 	p->publicArea.parameters.eccDetail.scheme.details.ecdsa.hashAlg =
@@ -2274,8 +2329,7 @@ signer_name(const TPM2B_PUBLIC *p, uint8_t name[34])
 }
 
 int
-tpm_pcr_policy_hash(const tpm_pcr_sel *sel, const blob *values,
-		    uint8_t out[32])
+tpm_pcr_policy_hash(const tpm_pcr_sel *sel, const blob *values, uint8_t out[32])
 {
 	uint8_t approved[32];
 
@@ -2368,10 +2422,13 @@ tpm_key_authorize(tpm_ctx *t, tpm_key *k, ESYS_TR s)
 			return tpm_rc_to_ckr(rc);
 	}
 	if (i == k->npolicies) {
-		snprintf(t->err, sizeof(t->err), "no PCR policy signed by "
-			 "this key's signer matches the PCRs' current values "
-			 "(%zu signed policies found; sign one for these values "
-			 "with `tpm11 pcr-sign`)", k->npolicies);
+		snprintf(
+			t->err, sizeof(t->err),
+			"no PCR policy signed by "
+			"this key's signer matches the PCRs' current values "
+			"(%zu signed policies found; sign one for these values "
+			"with `tpm11 pcr-sign`)",
+			k->npolicies);
 		log_error("tpm: %s", t->err);
 		return CKR_FUNCTION_FAILED;
 	}
@@ -2390,9 +2447,9 @@ tpm_key_authorize(tpm_ctx *t, tpm_key *k, ESYS_TR s)
 	if ((rv = tpm_make_room(t, NULL)) != CKR_OK)
 		return rv;
 	rc = TPM_CALL_ROOM(t, "LoadExternal(signer)",
-			   Esys_LoadExternal(t->esys, ESYS_TR_NONE, ESYS_TR_NONE,
-					     ESYS_TR_NONE, NULL, &pub,
-					     ESYS_TR_RH_OWNER, &h));
+			   Esys_LoadExternal(t->esys, ESYS_TR_NONE,
+					     ESYS_TR_NONE, ESYS_TR_NONE, NULL,
+					     &pub, ESYS_TR_RH_OWNER, &h));
 	if (rc != TSS2_RC_SUCCESS)
 		return tpm_rc_to_ckr(rc);
 	rc = TPM_CALL(t, "VerifySignature",
@@ -2411,8 +2468,10 @@ tpm_key_authorize(tpm_ctx *t, tpm_key *k, ESYS_TR s)
 	Esys_Free(name);
 	Esys_Free(tk);
 	if (rc != TSS2_RC_SUCCESS) {
-		snprintf(t->err, sizeof(t->err), "the TPM refused the signed "
-			 "PCR policy (%s)", Tss2_RC_Decode(rc));
+		snprintf(t->err, sizeof(t->err),
+			 "the TPM refused the signed "
+			 "PCR policy (%s)",
+			 Tss2_RC_Decode(rc));
 		log_error("tpm: %s", t->err);
 		return CKR_FUNCTION_FAILED;
 	}
@@ -2432,7 +2491,8 @@ pcr_explain(tpm_ctx *t, const tpm_key *k)
 
 	if (tpm_pcr_read(t, &k->pcrs, &now) != CKR_OK ||
 	    now.len != k->pcr_values.len) {
-		snprintf(t->err, sizeof(t->err), "the key's PCR policy failed "
+		snprintf(t->err, sizeof(t->err),
+			 "the key's PCR policy failed "
 			 "and its PCRs cannot be read");
 		blob_free(&now);
 		return;
@@ -2442,15 +2502,19 @@ pcr_explain(tpm_ctx *t, const tpm_key *k)
 		if (!(k->pcrs.mask & (1u << i)))
 			continue;
 		if (memcmp(now.data + pos * hl, k->pcr_values.data + pos * hl,
-			   hl) != 0 && off < sizeof(msg))
-			off += (size_t)snprintf(msg + off, sizeof(msg) - off,
-					"%sPCR %d differs from the value this key "
-					"was bound to", off ? "; " : "", i);
+			   hl) != 0 &&
+		    off < sizeof(msg))
+			off += (size_t)snprintf(
+				msg + off, sizeof(msg) - off,
+				"%sPCR %d differs from the value this key "
+				"was bound to",
+				off ? "; " : "", i);
 		pos++;
 	}
 	blob_free(&now);
 	if (off == 0)
-		snprintf(msg, sizeof(msg), "the key's PCR policy failed, but "
+		snprintf(msg, sizeof(msg),
+			 "the key's PCR policy failed, but "
 			 "its PCRs have the values it was bound to now (they "
 			 "changed while it was used?)");
 	snprintf(t->err, sizeof(t->err), "%s", msg);
@@ -2583,8 +2647,8 @@ tpm_key_auth_done(tpm_ctx *t, tpm_key *k, ESYS_TR s, CK_RV rv)
 
 /* An index's public area as tpm11 makes it. */
 static void
-nv_public(uint32_t index, TPMA_NV attrs, const uint8_t policy[32],
-	  UINT16 size, TPM2B_NV_PUBLIC *pub)
+nv_public(uint32_t index, TPMA_NV attrs, const uint8_t policy[32], UINT16 size,
+	  TPM2B_NV_PUBLIC *pub)
 {
 	memset(pub, 0, sizeof(*pub));
 	pub->nvPublic.nvIndex = index;
@@ -2625,7 +2689,8 @@ tpm_nv_free(tpm_ctx *t, uint32_t out[2])
 	rc = TPM_CALL(t, "GetCapability(NV handles)",
 		      Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE,
 					 ESYS_TR_NONE, TPM2_CAP_HANDLES,
-					 TPM_NV_BASE, TPM_NV_SPAN, &more, &cap));
+					 TPM_NV_BASE, TPM_NV_SPAN, &more,
+					 &cap));
 	if (rc != TSS2_RC_SUCCESS)
 		return tpm_rc_to_ckr(rc);
 	for (h = TPM_NV_BASE; h < TPM_NV_BASE + TPM_NV_SPAN && n < 2; h++) {
@@ -2642,7 +2707,8 @@ tpm_nv_free(tpm_ctx *t, uint32_t out[2])
 		snprintf(t->err, sizeof(t->err),
 			 "all of tpm11's NV handles (0x%08x to 0x%08x) are in "
 			 "use; remove tokens you no longer use with `tpm11 "
-			 "rmtoken`", TPM_NV_BASE, TPM_NV_BASE + TPM_NV_SPAN - 1);
+			 "rmtoken`",
+			 TPM_NV_BASE, TPM_NV_BASE + TPM_NV_SPAN - 1);
 		return CKR_DEVICE_MEMORY;
 	}
 	return CKR_OK;
@@ -2660,8 +2726,8 @@ tpm_token_plan(tpm_ctx *t, tpm_pins *p)
 		return rv;
 	if (policy_so_index(&p->tag, &pol) != 0)
 		return CKR_GENERAL_ERROR;
-	nv_public(idx[0], NV_ATTRS_SO | TPMA_NV_WRITTEN, pol.digest,
-		  NV_SO_SIZE, &pub);
+	nv_public(idx[0], NV_ATTRS_SO | TPMA_NV_WRITTEN, pol.digest, NV_SO_SIZE,
+		  &pub);
 	p->so.index = idx[0];
 	if (nv_name(&pub.nvPublic, &p->so.name) != 0 ||
 	    policy_user_index(&p->so.name, &pol) != 0)
@@ -2697,7 +2763,8 @@ tpm_nv_open_as(tpm_ctx *t, const tpm_nv *nv, bool unfinished, ESYS_TR *out)
 		snprintf(t->err, sizeof(t->err),
 			 "the token's PIN index 0x%08x is not in this TPM (the "
 			 "TPM was cleared, or the store comes from another "
-			 "machine): its keys cannot be used any more", nv->index);
+			 "machine): its keys cannot be used any more",
+			 nv->index);
 		log_error("tpm: %s", t->err);
 		return CKR_TOKEN_NOT_RECOGNIZED;
 	}
@@ -2715,7 +2782,8 @@ tpm_nv_open_as(tpm_ctx *t, const tpm_nv *nv, bool unfinished, ESYS_TR *out)
 		pub->nvPublic.attributes |=
 			TPMA_NV_WRITTEN |
 			(pub->nvPublic.attributes & TPMA_NV_WRITEDEFINE
-				 ? TPMA_NV_WRITELOCKED : 0);
+				 ? TPMA_NV_WRITELOCKED
+				 : 0);
 		same = nv_name(&pub->nvPublic, &want) == 0 &&
 		       want.len == nv->name.len &&
 		       memcmp(want.data, nv->name.data, want.len) == 0;
@@ -2727,7 +2795,8 @@ tpm_nv_open_as(tpm_ctx *t, const tpm_nv *nv, bool unfinished, ESYS_TR *out)
 		snprintf(t->err, sizeof(t->err),
 			 "the NV index 0x%08x is not the token's PIN index (it "
 			 "was removed and defined again by someone else); the "
-			 "token's keys cannot be used any more", nv->index);
+			 "token's keys cannot be used any more",
+			 nv->index);
 		log_error("tpm: %s", t->err);
 		Esys_TR_Close(t->esys, out);
 		*out = ESYS_TR_NONE;
@@ -2812,9 +2881,10 @@ tpm_nv_define(tpm_ctx *t, const tpm_nv *nv, TPMA_NV attrs,
 		else if (b == TPM2_RC_NV_DEFINED)
 			rv = CKR_FUNCTION_REJECTED; /* taken meanwhile: re-plan */
 		else if (b == TPM2_RC_AUTH_FAIL || b == TPM2_RC_BAD_AUTH)
-			snprintf(t->err, sizeof(t->err),
-				 "the TPM's owner hierarchy has a password; "
-				 "tpm11 needs it empty to define its NV indices");
+			snprintf(
+				t->err, sizeof(t->err),
+				"the TPM's owner hierarchy has a password; "
+				"tpm11 needs it empty to define its NV indices");
 		goto out;
 	}
 	tpm_tr_auth(t, tr, auth);
@@ -2864,7 +2934,8 @@ tpm_nv_undefine(tpm_ctx *t, const tpm_nv *nv)
 		snprintf(t->err, sizeof(t->err),
 			 "the TPM's owner hierarchy has a password; remove "
 			 "NV index 0x%08x with `tpm2_nvundefine 0x%08x -C o "
-			 "-P <owner password>`", nv->index, nv->index);
+			 "-P <owner password>`",
+			 nv->index, nv->index);
 	return tpm_rc_to_ckr(rc);
 }
 
@@ -2908,7 +2979,8 @@ fail:
 CK_RV
 tpm_token_remove(tpm_ctx *t, const tpm_pins *p)
 {
-	CK_RV rv = tpm_nv_undefine(t, &p->user), rv2 = tpm_nv_undefine(t, &p->so);
+	CK_RV rv = tpm_nv_undefine(t, &p->user),
+	      rv2 = tpm_nv_undefine(t, &p->so);
 
 	return rv != CKR_OK ? rv : rv2;
 }
@@ -2949,8 +3021,8 @@ out:
  * satisfied up to its branch: adds PolicyCommandCode and the index's OR,
  * and sends newAuth encrypted by the salted session. */
 static CK_RV
-tpm_nv_change(tpm_ctx *t, ESYS_TR target, ESYS_TR policy,
-	      const pin_policy *pol, const uint8_t new_auth[TPM_AUTH_LEN])
+tpm_nv_change(tpm_ctx *t, ESYS_TR target, ESYS_TR policy, const pin_policy *pol,
+	      const uint8_t new_auth[TPM_AUTH_LEN])
 {
 	TPML_DIGEST list = {0};
 	TPM2B_AUTH na = {.size = TPM_AUTH_LEN};
@@ -3201,7 +3273,8 @@ import_public(const tpm_privkey *k, TPM2B_PUBLIC *p)
 		return 0;
 	case TPM_KEY_RSA_2048:
 	case TPM_KEY_RSA_3072:
-		if (pk->n_len * 8 != p->publicArea.parameters.rsaDetail.keyBits ||
+		if (pk->n_len * 8 !=
+			    p->publicArea.parameters.rsaDetail.keyBits ||
 		    k->priv_len != pk->n_len / 2 || pk->exponent < 3 ||
 		    (pk->exponent & 1) == 0)
 			return -1;
@@ -3371,9 +3444,15 @@ tpm_sign_ecdsa(tpm_ctx *t, tpm_key *k, ec_curve curve, const uint8_t *digest,
 	}
 	scheme.scheme = TPM2_ALG_ECDSA;
 	switch (h) {
-	case HASH_SHA256: scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA256; break;
-	case HASH_SHA384: scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA384; break;
-	case HASH_SHA512: scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA512; break;
+	case HASH_SHA256:
+		scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA256;
+		break;
+	case HASH_SHA384:
+		scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA384;
+		break;
+	case HASH_SHA512:
+		scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA512;
+		break;
 	default:
 		/* SHA-224 length: pad to SHA-256's, same value mod n. */
 		scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA256;
@@ -3405,8 +3484,8 @@ tpm_sign_ecdsa(tpm_ctx *t, tpm_key *k, ec_curve curve, const uint8_t *digest,
 }
 
 CK_RV
-tpm_rsa_raw(tpm_ctx *t, tpm_key *k, const uint8_t *in, size_t len,
-	    bool secret, uint8_t *out, size_t *outlen)
+tpm_rsa_raw(tpm_ctx *t, tpm_key *k, const uint8_t *in, size_t len, bool secret,
+	    uint8_t *out, size_t *outlen)
 {
 	TPM2B_PUBLIC_KEY_RSA c = {0};
 	TPMT_RSA_DECRYPT scheme = {.scheme = TPM2_ALG_NULL};
@@ -3508,8 +3587,8 @@ tpm_ecdh_zgen(tpm_ctx *t, tpm_key *k, ec_curve curve, const uint8_t *x,
 	if ((rv = tpm_key_auth(t, k, &ka)) != CKR_OK)
 		return rv;
 	rv = TPM_KEY_CALL(t, k, "ECDH_ZGen",
-			  Esys_ECDH_ZGen(t->esys, k->tr, ka, sess,
-					 ESYS_TR_NONE, &in, &out));
+			  Esys_ECDH_ZGen(t->esys, k->tr, ka, sess, ESYS_TR_NONE,
+					 &in, &out));
 	if ((rv = tpm_key_auth_done(t, k, ka, rv)) != CKR_OK)
 		return rv;
 	if (out->point.x.size > fl) {
@@ -3552,12 +3631,12 @@ tpm_aes(tpm_ctx *t, tpm_key *k, bool decrypt, uint16_t mode, uint8_t iv[16],
 		if ((rv = tpm_session_attrs(t, &sess, SESS_IN | SESS_OUT)) !=
 		    CKR_OK)
 			return rv;
-		rv = TPM_KEY_CALL(t, k, "EncryptDecrypt2",
-				  Esys_EncryptDecrypt2(
-					  t->esys, k->tr, ESYS_TR_PASSWORD,
-					  sess, ESYS_TR_NONE, &data,
-					  decrypt ? TPM2_YES : TPM2_NO, mode,
-					  &ivin, &o, &ivout));
+		rv = TPM_KEY_CALL(
+			t, k, "EncryptDecrypt2",
+			Esys_EncryptDecrypt2(t->esys, k->tr, ESYS_TR_PASSWORD,
+					     sess, ESYS_TR_NONE, &data,
+					     decrypt ? TPM2_YES : TPM2_NO, mode,
+					     &ivin, &o, &ivout));
 		secure_zero(&data, sizeof(data));
 		if (rv != CKR_OK)
 			return rv;
@@ -3583,17 +3662,22 @@ static TPMI_ALG_HASH
 tpm_hash_alg(hash_algo a)
 {
 	switch (a) {
-	case HASH_SHA1: return TPM2_ALG_SHA1;
-	case HASH_SHA256: return TPM2_ALG_SHA256;
-	case HASH_SHA384: return TPM2_ALG_SHA384;
-	case HASH_SHA512: return TPM2_ALG_SHA512;
-	default: return TPM2_ALG_NULL;
+	case HASH_SHA1:
+		return TPM2_ALG_SHA1;
+	case HASH_SHA256:
+		return TPM2_ALG_SHA256;
+	case HASH_SHA384:
+		return TPM2_ALG_SHA384;
+	case HASH_SHA512:
+		return TPM2_ALG_SHA512;
+	default:
+		return TPM2_ALG_NULL;
 	}
 }
 
 CK_RV
-tpm_hmac(tpm_ctx *t, tpm_key *k, hash_algo alg, const uint8_t *data,
-	 size_t len, uint8_t *out)
+tpm_hmac(tpm_ctx *t, tpm_key *k, hash_algo alg, const uint8_t *data, size_t len,
+	 uint8_t *out)
 {
 	TPM2B_MAX_BUFFER buf;
 	TPM2B_AUTH empty = {0};
@@ -3630,10 +3714,10 @@ tpm_hmac(tpm_ctx *t, tpm_key *k, hash_algo alg, const uint8_t *data,
 	while (len > sizeof(buf.buffer)) {
 		buf.size = sizeof(buf.buffer);
 		memcpy(buf.buffer, data, buf.size);
-		rc = TPM_CALL(t, "SequenceUpdate",
-			      Esys_SequenceUpdate(t->esys, seq, ESYS_TR_PASSWORD,
-						  ESYS_TR_NONE, ESYS_TR_NONE,
-						  &buf));
+		rc = TPM_CALL(
+			t, "SequenceUpdate",
+			Esys_SequenceUpdate(t->esys, seq, ESYS_TR_PASSWORD,
+					    ESYS_TR_NONE, ESYS_TR_NONE, &buf));
 		if (rc != TSS2_RC_SUCCESS) {
 			TPM_CALL(t, "flush sequence",
 				 Esys_FlushContext(t->esys, seq));
@@ -3668,10 +3752,15 @@ tpm_key_type
 tpm_hmac_type(hash_algo h)
 {
 	switch (h) {
-	case HASH_SHA1: return TPM_KEY_HMAC_SHA1;
-	case HASH_SHA256: return TPM_KEY_HMAC;
-	case HASH_SHA384: return TPM_KEY_HMAC_SHA384;
-	case HASH_SHA512: return TPM_KEY_HMAC_SHA512;
-	default: return TPM_KEY_NONE;
+	case HASH_SHA1:
+		return TPM_KEY_HMAC_SHA1;
+	case HASH_SHA256:
+		return TPM_KEY_HMAC;
+	case HASH_SHA384:
+		return TPM_KEY_HMAC_SHA384;
+	case HASH_SHA512:
+		return TPM_KEY_HMAC_SHA512;
+	default:
+		return TPM_KEY_NONE;
 	}
 }

@@ -34,8 +34,8 @@ typedef struct tpm_ctx tpm_ctx;
  * PCR n). */
 #define TPM_PCR_COUNT 24
 typedef struct {
-	hash_algo bank;          /* HASH_SHA1 or HASH_SHA256 */
-	uint32_t mask;           /* 0: not PCR-bound */
+	hash_algo bank; /* HASH_SHA1 or HASH_SHA256 */
+	uint32_t mask;  /* 0: not PCR-bound */
 } tpm_pcr_sel;
 
 typedef enum {
@@ -44,12 +44,12 @@ typedef enum {
 	TPM_KEY_ECC_P384,
 	TPM_KEY_RSA_2048,
 	TPM_KEY_RSA_3072,
-	TPM_KEY_AES_128,         /* symcipher, any mode */
+	TPM_KEY_AES_128, /* symcipher, any mode */
 	TPM_KEY_AES_256,
 	/* keyedhash HMAC keys: a TPM HMAC key names its hash, and the key
 	 * the TPM makes is as long as its name hash's digest. */
 	TPM_KEY_HMAC_SHA1,
-	TPM_KEY_HMAC,            /* SHA-256 */
+	TPM_KEY_HMAC, /* SHA-256 */
 	TPM_KEY_HMAC_SHA384,
 	TPM_KEY_HMAC_SHA512,
 } tpm_key_type;
@@ -58,13 +58,13 @@ typedef enum {
  * while loaded or saved, its TPM-side state. Owned by the token layer. */
 typedef struct tpm_key {
 	blob pub, priv;
-	uint32_t tr;             /* ESYS_TR while loaded, else 0 */
-	uint64_t gen;            /* the connection tr and saved belong to */
-	void *saved;             /* TPMS_CONTEXT after eviction, or NULL */
+	uint32_t tr;  /* ESYS_TR while loaded, else 0 */
+	uint64_t gen; /* the connection tr and saved belong to */
+	void *saved;  /* TPMS_CONTEXT after eviction, or NULL */
 	uint8_t auth[TPM_AUTH_LEN];
 	size_t auth_len;
 	uint64_t last_use;
-	bool resident;           /* counted in the LRU */
+	bool resident; /* counted in the LRU */
 	/* PCR-bound keys: the selection and the values the key was bound to
 	 * (hash_len(bank) bytes per PCR, in PCR order); each use goes
 	 * through a policy session (PolicyPCR, PolicyPassword). */
@@ -84,16 +84,16 @@ typedef struct tpm_key {
 typedef struct tpm_pcr_policy {
 	tpm_pcr_sel sel;
 	blob values;
-	uint8_t sig[64];         /* r||s */
+	uint8_t sig[64]; /* r||s */
 	uint64_t created;
 } tpm_pcr_policy;
 
 typedef struct {
-	char manufacturer[5];    /* TPM2_PT_MANUFACTURER, e.g. "IBM" */
-	char vendor[17];         /* TPM2_PT_VENDOR_STRING_1..4 */
+	char manufacturer[5]; /* TPM2_PT_MANUFACTURER, e.g. "IBM" */
+	char vendor[17];      /* TPM2_PT_VENDOR_STRING_1..4 */
 	uint8_t fw_major, fw_minor;
 	uint8_t spec_major, spec_minor; /* family 2.0 level, revision/100 */
-	bool software;           /* a software TPM: keys not hardware-held */
+	bool software; /* a software TPM: keys not hardware-held */
 } tpm_info;
 
 typedef struct {
@@ -115,19 +115,19 @@ enum {
 	TPM_HAS_RSA3072 = 1u << 7,
 	TPM_HAS_AES128 = 1u << 8,
 	TPM_HAS_AES256 = 1u << 9,
-	TPM_HAS_ECB = 1u << 10,      /* modes, with EncryptDecrypt(2) */
+	TPM_HAS_ECB = 1u << 10, /* modes, with EncryptDecrypt(2) */
 	TPM_HAS_CBC = 1u << 11,
 	TPM_HAS_CFB = 1u << 12,
 	TPM_HAS_CTR = 1u << 13,
-	TPM_HAS_HMAC = 1u << 14,     /* keyed-hash keys, TPM2_HMAC */
-	TPM_HAS_ECDH = 1u << 15,     /* TPM2_ECDH_ZGen */
+	TPM_HAS_HMAC = 1u << 14,        /* keyed-hash keys, TPM2_HMAC */
+	TPM_HAS_ECDH = 1u << 15,        /* TPM2_ECDH_ZGen */
 	TPM_HAS_RSA_DECRYPT = 1u << 16, /* TPM2_RSA_Decrypt (raw RSA) */
 	TPM_HAS_ALL = (1u << 17) - 1,
 };
 
 typedef struct {
-	uint32_t fw1, fw2;       /* TPM2_PT_FIRMWARE_VERSION_1/2 */
-	uint32_t has;            /* TPM_HAS_* */
+	uint32_t fw1, fw2; /* TPM2_PT_FIRMWARE_VERSION_1/2 */
+	uint32_t has;      /* TPM_HAS_* */
 } tpm_caps;
 
 typedef struct {
@@ -138,12 +138,13 @@ typedef struct {
 	size_t n_len;
 	uint32_t exponent;
 	unsigned bits;
-	hash_algo hmac_hash;     /* HMAC keys: the hash the key is for */
+	hash_algo hmac_hash; /* HMAC keys: the hash the key is for */
 } tpm_pubkey;
 
 /* Connects through tctildr. tcti NULL/empty: $TPM11_TCTI, else tctildr's
  * default search. No command is sent. On error, err names the TCTI. */
-T11_MUST_CHECK CK_RV tpm_open(const char *tcti, tpm_ctx **out, char *err, size_t errlen);
+T11_MUST_CHECK CK_RV tpm_open(const char *tcti, tpm_ctx **out, char *err,
+			      size_t errlen);
 /* Flushes what this context loaded and the sessions it started, then
  * disconnects. */
 void tpm_close(tpm_ctx *t);
@@ -215,8 +216,8 @@ T11_MUST_CHECK int tpm_caps_decode(const uint8_t *in, size_t len, tpm_caps *c);
 /* The handles the TPM lists from first on of first's type (loaded
  * sessions: HMAC and policy), at most cap. Read-only: nothing is
  * flushed. Behind a resource manager only this connection's own. */
-T11_MUST_CHECK CK_RV tpm_list_handles(tpm_ctx *t, uint32_t first, uint32_t *out, size_t cap,
-		       size_t *n);
+T11_MUST_CHECK CK_RV tpm_list_handles(tpm_ctx *t, uint32_t first, uint32_t *out,
+				      size_t cap, size_t *n);
 T11_MUST_CHECK CK_RV tpm_random(tpm_ctx *t, uint8_t *out, size_t n);
 T11_MUST_CHECK CK_RV tpm_stir_random(tpm_ctx *t, const uint8_t *in, size_t n);
 
@@ -226,11 +227,12 @@ T11_MUST_CHECK CK_RV tpm_stir_random(tpm_ctx *t, const uint8_t *in, size_t n);
 T11_MUST_CHECK CK_RV tpm_primary_setup(tpm_ctx *t, uint32_t handle, blob *name);
 /* Uses the primary at handle; refuses it when its Name differs from
  * expected (another TPM, or a cleared one). */
-T11_MUST_CHECK CK_RV tpm_primary_use(tpm_ctx *t, uint32_t handle, const blob *expected);
+T11_MUST_CHECK CK_RV tpm_primary_use(tpm_ctx *t, uint32_t handle,
+				     const blob *expected);
 
 /* authValue from a PIN: HMAC-SHA256(salt, PIN). */
-T11_MUST_CHECK int tpm_pin_auth(const blob *salt, const char *pin, size_t pin_len,
-		 uint8_t out[TPM_AUTH_LEN]);
+T11_MUST_CHECK int tpm_pin_auth(const blob *salt, const char *pin,
+				size_t pin_len, uint8_t out[TPM_AUTH_LEN]);
 
 /* --- PINs in NV indices ------------------------------------------------- */
 
@@ -267,9 +269,9 @@ T11_MUST_CHECK CK_RV tpm_token_plan(tpm_ctx *t, tpm_pins *p);
  * CKR_FUNCTION_REJECTED: a planned handle was taken meanwhile (plan
  * again). */
 T11_MUST_CHECK CK_RV tpm_token_create(tpm_ctx *t, const tpm_pins *p,
-		       const uint8_t so_auth[TPM_AUTH_LEN],
-		       const uint8_t user_auth[TPM_AUTH_LEN],
-		       const uint8_t secret[TPM_SECRET_LEN]);
+				      const uint8_t so_auth[TPM_AUTH_LEN],
+				      const uint8_t user_auth[TPM_AUTH_LEN],
+				      const uint8_t secret[TPM_SECRET_LEN]);
 /* Undefines a token's indices (owner authorisation, empty), also when
  * their creation was cut short. An index already gone is fine; one whose
  * Name is not the token's is left alone. */
@@ -284,17 +286,18 @@ T11_MUST_CHECK CK_RV tpm_nv_check(tpm_ctx *t, const tpm_nv *nv);
  * counter; lockout is CKR_PIN_LOCKED; an index that is gone or replaced
  * CKR_TOKEN_NOT_RECOGNIZED. */
 T11_MUST_CHECK CK_RV tpm_pin_read(tpm_ctx *t, const tpm_nv *nv,
-		   const uint8_t auth[TPM_AUTH_LEN], uint8_t *out, size_t n);
+				  const uint8_t auth[TPM_AUTH_LEN],
+				  uint8_t *out, size_t n);
 /* TPM2_NV_ChangeAuth of the SO index (so) or the user index, proven with
  * its current authValue. In place: the old PIN stops working for every
  * copy of the store. */
 T11_MUST_CHECK CK_RV tpm_pin_change(tpm_ctx *t, const tpm_pins *p, bool so,
-		     const uint8_t old_auth[TPM_AUTH_LEN],
-		     const uint8_t new_auth[TPM_AUTH_LEN]);
+				    const uint8_t old_auth[TPM_AUTH_LEN],
+				    const uint8_t new_auth[TPM_AUTH_LEN]);
 /* The SO sets a new user PIN: PolicySecret(SO index, so_auth). */
 T11_MUST_CHECK CK_RV tpm_pin_reset(tpm_ctx *t, const tpm_pins *p,
-		    const uint8_t so_auth[TPM_AUTH_LEN],
-		    const uint8_t new_auth[TPM_AUTH_LEN]);
+				   const uint8_t so_auth[TPM_AUTH_LEN],
+				   const uint8_t new_auth[TPM_AUTH_LEN]);
 
 /* --- keys ----------------------------------------------------------------- */
 
@@ -302,28 +305,31 @@ T11_MUST_CHECK CK_RV tpm_pin_reset(tpm_ctx *t, const tpm_pins *p,
 
 /* "sha256:7,11" (or sha1:) into sel; -1 with a one-line reason in err. */
 T11_MUST_CHECK int tpm_pcr_sel_parse(const char *s, tpm_pcr_sel *sel, char *err,
-		      size_t errlen);
+				     size_t errlen);
 /* sel as "sha256:7,11". */
 void tpm_pcr_sel_text(const tpm_pcr_sel *sel, char *out, size_t cap);
 /* The stored form of a selection and its values (the vendor attribute
  * CKA_TPM11_PCRS): TPM algorithm ID (2 bytes, big-endian), mask (4
  * bytes), then the values; values may be empty (a request: "bind to
  * these"). decode: -1 if malformed; values NULL to skip them. */
-T11_MUST_CHECK int tpm_pcr_encode(const tpm_pcr_sel *sel, const blob *values, blob *out);
-T11_MUST_CHECK int tpm_pcr_decode(const uint8_t *in, size_t len, tpm_pcr_sel *sel,
-		   blob *values);
+T11_MUST_CHECK int tpm_pcr_encode(const tpm_pcr_sel *sel, const blob *values,
+				  blob *out);
+T11_MUST_CHECK int tpm_pcr_decode(const uint8_t *in, size_t len,
+				  tpm_pcr_sel *sel, blob *values);
 /* The current values of sel's PCRs, concatenated in PCR order
  * (TPM2_PCR_Read). A bank the TPM does not keep is CKR_MECHANISM_INVALID
  * with tpm_errmsg saying so. */
-T11_MUST_CHECK CK_RV tpm_pcr_read(tpm_ctx *t, const tpm_pcr_sel *sel, blob *values);
+T11_MUST_CHECK CK_RV tpm_pcr_read(tpm_ctx *t, const tpm_pcr_sel *sel,
+				  blob *values);
 /* A signer's public key (EC P-256, x||y) as the TPM2B_PUBLIC that the
  * key's policy names and LoadExternal loads. */
 T11_MUST_CHECK int tpm_signer_pub(const uint8_t *xy, blob *out);
 /* What a signer signs for sel and values: SHA-256(approvedPolicy). */
-T11_MUST_CHECK int tpm_pcr_policy_hash(const tpm_pcr_sel *sel, const blob *values,
-			uint8_t out[32]);
+T11_MUST_CHECK int tpm_pcr_policy_hash(const tpm_pcr_sel *sel,
+				       const blob *values, uint8_t out[32]);
 /* k is bound to the signer pub (a stored TPM2B_PUBLIC); -1 if malformed. */
-T11_MUST_CHECK int tpm_key_set_signer(tpm_key *k, const uint8_t *pub, size_t len);
+T11_MUST_CHECK int tpm_key_set_signer(tpm_key *k, const uint8_t *pub,
+				      size_t len);
 /* The signer's x||y (64 bytes) from its TPM2B_PUBLIC; -1 if malformed. */
 T11_MUST_CHECK int tpm_signer_xy(const blob *pub, uint8_t xy[64]);
 /* The signed policies to try for k (taken over: freed with k or the next
@@ -332,7 +338,8 @@ void tpm_key_set_policies(tpm_key *k, tpm_pcr_policy *p, size_t n);
 void tpm_pcr_policies_free(tpm_pcr_policy *p, size_t n);
 /* Makes k PCR-bound (from its stored attribute); -1 if malformed or out
  * of memory. */
-T11_MUST_CHECK int tpm_key_set_pcrs(tpm_key *k, const uint8_t *attr, size_t len);
+T11_MUST_CHECK int tpm_key_set_pcrs(tpm_key *k, const uint8_t *attr,
+				    size_t len);
 
 /* Sets the authValue used for k (copied; wiped on tpm_key_clear). */
 void tpm_key_set_auth(tpm_key *k, const uint8_t *auth, size_t len);
@@ -356,16 +363,18 @@ void tpm_key_clear(tpm_ctx *t, tpm_key *k);
  * PolicyAuthorize(signer) + PolicyPassword: any PCR policy the signer
  * signs (tpm11 pcr-sign) authorises the key. */
 #define TPM_KEYGEN_DERIVE 0x1 /* EC keys: also ECDH (decrypt attribute) */
-T11_MUST_CHECK CK_RV tpm_key_create(tpm_ctx *t, tpm_key_type type, unsigned flags,
-		     const uint8_t *auth, size_t auth_len,
-		     const tpm_pcr_sel *pcrs, blob *pcr_values,
-		     const blob *signer, blob *pub,
-		     blob *priv, blob *cdata, blob *chash, blob *cticket);
+T11_MUST_CHECK CK_RV tpm_key_create(tpm_ctx *t, tpm_key_type type,
+				    unsigned flags, const uint8_t *auth,
+				    size_t auth_len, const tpm_pcr_sel *pcrs,
+				    blob *pcr_values, const blob *signer,
+				    blob *pub, blob *priv, blob *cdata,
+				    blob *chash, blob *cticket);
 /* A secret key from given bytes (AES: 16/32, HMAC: 1..64) under the SRK
  * with authValue auth; bytes and authValue travel encrypted. */
-T11_MUST_CHECK CK_RV tpm_key_import(tpm_ctx *t, tpm_key_type type, const uint8_t *auth,
-		     size_t auth_len, const uint8_t *value, size_t len,
-		     blob *pub, blob *priv);
+T11_MUST_CHECK CK_RV tpm_key_import(tpm_ctx *t, tpm_key_type type,
+				    const uint8_t *auth, size_t auth_len,
+				    const uint8_t *value, size_t len, blob *pub,
+				    blob *priv);
 /* An asymmetric private key from outside the TPM (tpm11 import): the
  * public part in pub (type, curve and x, y, or n and exponent) and the
  * private part: EC the scalar d (field length), RSA the prime p (half the
@@ -387,20 +396,23 @@ typedef struct {
  * (TPM2_Duplicate needs a policy session). sensitiveDataOrigin is clear
  * (attestation refuses the key). Fills the blobs for tpm_key_load. */
 T11_MUST_CHECK CK_RV tpm_key_import_private(tpm_ctx *t, const tpm_privkey *k,
-			     const uint8_t *auth, size_t auth_len, blob *pub,
-			     blob *priv);
+					    const uint8_t *auth,
+					    size_t auth_len, blob *pub,
+					    blob *priv);
 /* AES in mode (TPM2_ALG_CBC/CFB/ECB) over len bytes (a multiple of 16
  * except for CFB), chaining iv (16 bytes, updated). Plaintext crosses the
  * bus encrypted. */
-T11_MUST_CHECK CK_RV tpm_aes(tpm_ctx *t, tpm_key *k, bool decrypt, uint16_t mode,
-	      uint8_t iv[16], const uint8_t *in, size_t len, uint8_t *out);
+T11_MUST_CHECK CK_RV tpm_aes(tpm_ctx *t, tpm_key *k, bool decrypt,
+			     uint16_t mode, uint8_t iv[16], const uint8_t *in,
+			     size_t len, uint8_t *out);
 /* HMAC with hash alg over data (any length). out: hash_len(alg). */
-T11_MUST_CHECK CK_RV tpm_hmac(tpm_ctx *t, tpm_key *k, hash_algo alg, const uint8_t *data,
-	       size_t len, uint8_t *out);
+T11_MUST_CHECK CK_RV tpm_hmac(tpm_ctx *t, tpm_key *k, hash_algo alg,
+			      const uint8_t *data, size_t len, uint8_t *out);
 /* ECDH: Z = d * peer point, the x-coordinate (field length); Z crosses
  * the bus encrypted. */
 T11_MUST_CHECK CK_RV tpm_ecdh_zgen(tpm_ctx *t, tpm_key *k, ec_curve curve,
-		    const uint8_t *x, const uint8_t *y, uint8_t *z);
+				   const uint8_t *x, const uint8_t *y,
+				   uint8_t *z);
 
 /* For other TPM code of tpm11 (src/tpm/attest.c): the ESAPI context, the
  * SRK, the salted session, and loading a key (k->tr valid afterwards;
@@ -422,17 +434,19 @@ tpm_key_type tpm_hmac_type(hash_algo h);
 T11_MUST_CHECK int tpm_pub_parse(const blob *pub, tpm_pubkey *out);
 /* A stored TPM2B_PUBLIC's authPolicy (up to 64 bytes into out, *len its
  * size, 0 when it has none). -1 if the blob does not parse. */
-T11_MUST_CHECK int tpm_pub_policy(const blob *pub, uint8_t out[64], size_t *len);
+T11_MUST_CHECK int tpm_pub_policy(const blob *pub, uint8_t out[64],
+				  size_t *len);
 
 /* ECDSA over a digest (any length: truncated or padded to a hash size the
  * TPM knows, as ECDSA uses the leftmost bits). r||s, field-length halves. */
 T11_MUST_CHECK CK_RV tpm_sign_ecdsa(tpm_ctx *t, tpm_key *k, ec_curve curve,
-		     const uint8_t *digest, size_t dlen, uint8_t *sig,
-		     size_t *siglen);
+				    const uint8_t *digest, size_t dlen,
+				    uint8_t *sig, size_t *siglen);
 /* The raw RSA private operation on a modulus-length block. secret: the
  * result is a plaintext (decryption), so it crosses the bus encrypted; a
  * signature does not need that. */
-T11_MUST_CHECK CK_RV tpm_rsa_raw(tpm_ctx *t, tpm_key *k, const uint8_t *in, size_t len,
-		  bool secret, uint8_t *out, size_t *outlen);
+T11_MUST_CHECK CK_RV tpm_rsa_raw(tpm_ctx *t, tpm_key *k, const uint8_t *in,
+				 size_t len, bool secret, uint8_t *out,
+				 size_t *outlen);
 
 #endif

@@ -7,10 +7,10 @@
 #define TPM11_UTIL_CHECK_H
 
 #define T11_MUST_CHECK __attribute__((warn_unused_result))
-#define T11_IGNORE(expr) \
-	do { \
+#define T11_IGNORE(expr)    \
+	do {                \
 		if (expr) { \
-		} \
+		}           \
 	} while (0)
 
 #endif

@@ -76,7 +76,8 @@ file_write(const char *path, const void *data, size_t len, mode_t mode,
 
 	if (path == NULL || strcmp(path, "-") == 0) {
 		/* As the tool always did: no message for its own output. */
-		if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0) {
+		if (fwrite(data, 1, len, stdout) != len ||
+		    fflush(stdout) != 0) {
 			snprintf(err, errlen, "%s", "");
 			return -1;
 		}
@@ -106,7 +107,8 @@ file_write(const char *path, const void *data, size_t len, mode_t mode,
 		return -1;
 	}
 	if ((file_write_all(fd, data, len) != 0 || fchmod(fd, mode) != 0) |
-	    (close(fd) != 0) || rename(tmp, path) != 0) {
+		    (close(fd) != 0) ||
+	    rename(tmp, path) != 0) {
 		snprintf(err, errlen, "cannot write %s: %s", path,
 			 strerror(errno));
 		unlink(tmp);

@@ -13,7 +13,8 @@ log_init(void)
 {
 	const char *v = getenv("TPM11_LOG");
 
-	if (v == NULL || *v == '\0' || strcmp(v, "off") == 0 || strcmp(v, "0") == 0)
+	if (v == NULL || *v == '\0' || strcmp(v, "off") == 0 ||
+	    strcmp(v, "0") == 0)
 		log_level = LOG_LEVEL_OFF;
 	else if (strcmp(v, "error") == 0)
 		log_level = LOG_LEVEL_ERROR;

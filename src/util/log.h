@@ -15,15 +15,15 @@ void log_init(void);
 void log_msg(int level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-#define log_debug(...)                                                     \
-	do {                                                               \
-		if (log_level >= LOG_LEVEL_DEBUG)                          \
-			log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__);             \
+#define log_debug(...)                                         \
+	do {                                                   \
+		if (log_level >= LOG_LEVEL_DEBUG)              \
+			log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__); \
 	} while (0)
-#define log_error(...)                                                     \
-	do {                                                               \
-		if (log_level >= LOG_LEVEL_ERROR)                          \
-			log_msg(LOG_LEVEL_ERROR, __VA_ARGS__);             \
+#define log_error(...)                                         \
+	do {                                                   \
+		if (log_level >= LOG_LEVEL_ERROR)              \
+			log_msg(LOG_LEVEL_ERROR, __VA_ARGS__); \
 	} while (0)
 
 #endif

@@ -54,14 +54,18 @@ ak_create_cmd(int argc, char **argv)
 {
 	opt opts[] = {
 		{"name", OPT_VALUE, "the AK's name (default \"ak\")"},
-		{"algorithm", OPT_VALUE, "ecc256 (default: ECDSA P-256, what "
+		{"algorithm", OPT_VALUE,
+		 "ecc256 (default: ECDSA P-256, what "
 		 "CAs accept) or rsa2048"},
-		{"ek-parent", OPT_FLAG, "make the AK a child of the EK "
+		{"ek-parent", OPT_FLAG,
+		 "make the AK a child of the EK "
 		 "(endorsement hierarchy) instead of the SRK"},
-		{"ek-index", OPT_VALUE, "with --ek-parent: the EK by its "
+		{"ek-index", OPT_VALUE,
+		 "with --ek-parent: the EK by its "
 		 "certificate's NV index (default: the first one present "
 		 "whose EK this TPM can make)"},
-		{"pub-out", OPT_VALUE, "also write the AK's public key (PEM) "
+		{"pub-out", OPT_VALUE,
+		 "also write the AK's public key (PEM) "
 		 "to this file, for an AK CA"},
 		{"force", OPT_FLAG, "replace an AK of the same name"},
 		{NULL},
@@ -86,7 +90,8 @@ ak_create_cmd(int argc, char **argv)
 	     "reset counts and firmware version).");
 	name = ak_opt(opts, "name");
 	if (!ak_name_ok(name)) {
-		fprintf(stderr, "tpm11: --name: 1 to 32 of A-Z a-z 0-9 . _ -\n");
+		fprintf(stderr,
+			"tpm11: --name: 1 to 32 of A-Z a-z 0-9 . _ -\n");
 		return 2;
 	}
 	if ((alg = opts_value(opts, "algorithm")) != NULL) {
@@ -96,7 +101,7 @@ ak_create_cmd(int argc, char **argv)
 			a = TPM_AK_RSA_2048;
 		else {
 			fprintf(stderr, "tpm11: --algorithm: ecc256 or "
-				"rsa2048\n");
+					"rsa2048\n");
 			return 2;
 		}
 	}
@@ -104,22 +109,27 @@ ak_create_cmd(int argc, char **argv)
 	    (!opts_get(opts, "ek-parent")->given ||
 	     !challenge_parse_index(opts_value(opts, "ek-index"), &ek_index) ||
 	     ek_template_find(ek_index) == NULL)) {
-		fprintf(stderr, "tpm11: --ek-index goes with --ek-parent and "
+		fprintf(stderr,
+			"tpm11: --ek-index goes with --ek-parent and "
 			"names an EK certificate index, e.g. 0x01c00016\n");
 		return 2;
 	}
 	if ((c = tool_open(false)) == NULL)
 		return 1;
 	if (c->st == NULL) {
-		fprintf(stderr, "tpm11: no store at %s; run `tpm11 init` "
-			"first\n", c->store_dir);
+		fprintf(stderr,
+			"tpm11: no store at %s; run `tpm11 init` "
+			"first\n",
+			c->store_dir);
 		goto out;
 	}
 	if (ak_load(c, name, &old) != 1) {
 		ak_rec_clear(&old);
 		if (!opts_get(opts, "force")->given) {
-			fprintf(stderr, "tpm11: an AK named \"%s\" exists; "
-				"--force replaces it\n", name);
+			fprintf(stderr,
+				"tpm11: an AK named \"%s\" exists; "
+				"--force replaces it\n",
+				name);
 			goto out;
 		}
 	}
@@ -130,8 +140,9 @@ ak_create_cmd(int argc, char **argv)
 	}
 	if (r.ek_index)
 		printf("ak: %s (%s, endorsement hierarchy, child of the EK "
-		       "0x%08x)\n", name,
-		       a == TPM_AK_ECC_P256 ? "ecc256" : "rsa2048", r.ek_index);
+		       "0x%08x)\n",
+		       name, a == TPM_AK_ECC_P256 ? "ecc256" : "rsa2048",
+		       r.ek_index);
 	else
 		printf("ak: %s (%s, owner hierarchy, child of the SRK)\n", name,
 		       a == TPM_AK_ECC_P256 ? "ecc256" : "rsa2048");
@@ -160,7 +171,8 @@ ak_import_cert(int argc, char **argv)
 {
 	opt opts[] = {
 		{"name", OPT_VALUE, "the AK (default \"ak\")"},
-		{"cert", OPT_VALUE, "PEM file: the AK certificate, then any "
+		{"cert", OPT_VALUE,
+		 "PEM file: the AK certificate, then any "
 		 "intermediate CA certificates"},
 		{NULL},
 	};
@@ -187,20 +199,23 @@ ak_import_cert(int argc, char **argv)
 	if ((c = tool_open(false)) == NULL || ak_need_tool(c, name, &r) != 0)
 		goto out;
 	{
-		EVP_PKEY *k = ak_pkey(&r), *ck = X509_get_pubkey(sk_X509_value(sk, 0));
+		EVP_PKEY *k = ak_pkey(&r),
+			 *ck = X509_get_pubkey(sk_X509_value(sk, 0));
 		bool same = k != NULL && ck != NULL && EVP_PKEY_eq(k, ck) == 1;
 
 		EVP_PKEY_free(k);
 		EVP_PKEY_free(ck);
 		if (!same) {
-			fprintf(stderr, "tpm11: the first certificate in %s is "
-				"not for the AK \"%s\"\n", path, name);
+			fprintf(stderr,
+				"tpm11: the first certificate in %s is "
+				"not for the AK \"%s\"\n",
+				path, name);
 			goto out;
 		}
 	}
 	if (cert_check_ak(sk_X509_value(sk, 0), false, why, sizeof(why)) != 0)
-		fprintf(stderr, "tpm11: warning: %s; verifiers will refuse it\n",
-			why);
+		fprintf(stderr,
+			"tpm11: warning: %s; verifiers will refuse it\n", why);
 	if (ak_set_certs(c, &r, sk, why, sizeof(why)) != 0) {
 		fprintf(stderr, "tpm11: %s\n", why);
 		goto out;
@@ -251,13 +266,15 @@ ak_show(int argc, char **argv)
 	printf("ak: %s\n", name);
 	print_ak_name(&r);
 	if (r.ek_index)
-		printf("parent: EK 0x%08x (endorsement hierarchy)\n", r.ek_index);
+		printf("parent: EK 0x%08x (endorsement hierarchy)\n",
+		       r.ek_index);
 	else
 		printf("parent: SRK (owner hierarchy)\n");
 	printf("certificates: %zu\n", r.ncerts);
 	for (i = 0; i < r.ncerts; i++) {
 		X509 *x = cert_from_der(r.certs[i].data, r.certs[i].len);
-		char *s = x ? cert_subject(x) : NULL, *is = x ? cert_issuer(x) : NULL;
+		char *s = x ? cert_subject(x) : NULL,
+		     *is = x ? cert_issuer(x) : NULL;
 
 		printf("  - subject: %s\n    issuer: %s\n", s ? s : "?",
 		       is ? is : "?");
@@ -336,15 +353,19 @@ ak_export(int argc, char **argv)
 	}
 	ak_ek_certs_makeable(c, ec, &n);
 	if (n == 0)
-		fprintf(stderr, "tpm11: warning: this TPM has no EK "
+		fprintf(stderr,
+			"tpm11: warning: this TPM has no EK "
 			"certificate; a verifier cannot make a challenge\n");
 	else
-		fprintf(stderr, "tpm11: note: the EK certificates identify this "
+		fprintf(stderr,
+			"tpm11: note: the EK certificates identify this "
 			"TPM, and so this machine, to whoever reads the "
 			"file\n");
 	if ((text = ak_request_encode(&r, ec, n, &len)) == NULL)
 		goto out;
-	ret = tool_write_file(opts_value(opts, "out"), text, len, 0644) == 0 ? 0 : 1;
+	ret = tool_write_file(opts_value(opts, "out"), text, len, 0644) == 0
+		      ? 0
+		      : 1;
 	free(text);
 out:
 	tpm_ek_certs_free(ec, n);
@@ -361,10 +382,13 @@ cmd_ak(int argc, char **argv)
 		int (*fn)(int, char **);
 		const char *what;
 	} sub[] = {
-		{"create", ak_create_cmd, "create an attestation key in the TPM"},
-		{"import-cert", ak_import_cert, "store the AK's certificate "
+		{"create", ak_create_cmd,
+		 "create an attestation key in the TPM"},
+		{"import-cert", ak_import_cert,
+		 "store the AK's certificate "
 		 "from an attestation CA"},
-		{"export", ak_export, "write the AK and EK certificates for a "
+		{"export", ak_export,
+		 "write the AK and EK certificates for a "
 		 "verifier's challenge"},
 		{"show", ak_show, "show an AK (--pem: its public key)"},
 		{"list", ak_list, "list the AKs"},
@@ -379,17 +403,19 @@ cmd_ak(int argc, char **argv)
 			if (strcmp(argv[0], sub[i].name) == 0) {
 				static char cmd[32];
 
-				snprintf(cmd, sizeof(cmd), "ak %s", sub[i].name);
+				snprintf(cmd, sizeof(cmd), "ak %s",
+					 sub[i].name);
 				tool_command = cmd;
 				return sub[i].fn(argc - 1, argv + 1);
 			}
 	}
 	if (argc >= 1 && bad)
-		fprintf(stderr, "tpm11: unknown ak command \"%s\"\n\n", argv[0]);
+		fprintf(stderr, "tpm11: unknown ak command \"%s\"\n\n",
+			argv[0]);
 	f = bad ? stderr : stdout;
 	fprintf(f, "usage: tpm11 ak COMMAND [OPTIONS]\n\nAttestation keys: "
-		"restricted signing keys that prove where other keys\nlive "
-		"(docs/attestation.md).\n\ncommands:\n");
+		   "restricted signing keys that prove where other keys\nlive "
+		   "(docs/attestation.md).\n\ncommands:\n");
 	for (i = 0; i < sizeof(sub) / sizeof(sub[0]); i++)
 		fprintf(f, "  %-12s %s\n", sub[i].name, sub[i].what);
 	fprintf(f, "\n`tpm11 ak COMMAND --help` for a command's options.\n");

@@ -57,17 +57,20 @@ challenge_from_opts(opt *opts, const char *other, uint8_t **c, size_t *len,
 	*c = NULL;
 	*len = 0;
 	*have_cdh = false;
-	if ((nonce != NULL) + (kauth != NULL) + (cd != NULL) +
-		    (cdhex != NULL) + (opts_value(opts, other) != NULL) !=
+	if ((nonce != NULL) + (kauth != NULL) + (cd != NULL) + (cdhex != NULL) +
+		    (opts_value(opts, other) != NULL) !=
 	    1) {
-		fprintf(stderr, "tpm11: give one challenge: --nonce HEX, "
+		fprintf(stderr,
+			"tpm11: give one challenge: --nonce HEX, "
 			"--key-authorization STR, --client-data FILE, "
-			"--client-data-hash HEX or --%s FILE\n", other);
+			"--client-data-hash HEX or --%s FILE\n",
+			other);
 		return 2;
 	}
 	if (cdhex != NULL) {
 		if (hex_decode(cdhex, cdh, 32, &n) != 0 || n != 32) {
-			fprintf(stderr, "tpm11: --client-data-hash takes "
+			fprintf(stderr,
+				"tpm11: --client-data-hash takes "
 				"exactly 32 bytes in hex (a SHA-256)\n");
 			return 2;
 		}
@@ -76,7 +79,8 @@ challenge_from_opts(opt *opts, const char *other, uint8_t **c, size_t *len,
 		if (tool_read_file(cd, c, len) != 0)
 			return 1;
 		if (*len == 0) {
-			fprintf(stderr, "tpm11: --client-data %s is empty\n", cd);
+			fprintf(stderr, "tpm11: --client-data %s is empty\n",
+				cd);
 			free(*c);
 			*c = NULL;
 			return 2;
@@ -85,16 +89,18 @@ challenge_from_opts(opt *opts, const char *other, uint8_t **c, size_t *len,
 		if (hex_decode_alloc(nonce, c, len) != 0 || *len == 0 ||
 		    *len > CHALLENGE_NONCE_MAX) {
 			fprintf(stderr, "tpm11: --nonce takes 1 to 64 bytes in "
-				"hex\n");
+					"hex\n");
 			free(*c);
 			*c = NULL;
 			return 2;
 		}
 	} else if (kauth != NULL) {
 		if ((bad = challenge_key_authorization_check(kauth)) != NULL) {
-			fprintf(stderr, "tpm11: --key-authorization is not an "
+			fprintf(stderr,
+				"tpm11: --key-authorization is not an "
 				"RFC 8555 key authorization (token.thumbprint): "
-				"%s\n", bad);
+				"%s\n",
+				bad);
 			return 2;
 		}
 		*len = strlen(kauth);
@@ -129,7 +135,8 @@ attest_key_imported(const token_obj *o)
 	    (p.objectAttributes & TPMA_OBJECT_SENSITIVEDATAORIGIN))
 		return false;
 	label = attr_dup_str(&o->attrs, CKA_LABEL);
-	fprintf(stderr, "tpm11: attest: key \"%s\" was imported into the TPM "
+	fprintf(stderr,
+		"tpm11: attest: key \"%s\" was imported into the TPM "
 		"(sensitiveDataOrigin clear): it existed outside the TPM, so "
 		"no attestation can vouch for it and verifiers refuse it; make "
 		"a key in the TPM with `tpm11 addkey` to attest\n",
@@ -145,23 +152,30 @@ cmd_attest(int argc, char **argv)
 		{"label", OPT_VALUE, "the token"},
 		{"key-label", OPT_VALUE, "the key to attest (CKA_LABEL)"},
 		{"id", OPT_VALUE, "the key to attest by CKA_ID (hex)"},
-		{"key-handle", OPT_VALUE, "attest a persistent TPM object "
+		{"key-handle", OPT_VALUE,
+		 "attest a persistent TPM object "
 		 "instead (e.g. 0x81000100; made by other tools)"},
 		{"ak", OPT_VALUE, "the attestation key (default \"ak\")"},
 		{"nonce", OPT_VALUE, "the verifier's challenge, in hex"},
-		{"key-authorization", OPT_VALUE, "ACME: the challenge's key "
+		{"key-authorization", OPT_VALUE,
+		 "ACME: the challenge's key "
 		 "authorization (token.thumbprint)"},
-		{"client-data", OPT_VALUE, "webauthn: the clientDataJSON, a "
+		{"client-data", OPT_VALUE,
+		 "webauthn: the clientDataJSON, a "
 		 "file (clientDataHash = its SHA-256)"},
-		{"client-data-hash", OPT_VALUE, "webauthn: the clientDataHash, "
+		{"client-data-hash", OPT_VALUE,
+		 "webauthn: the clientDataHash, "
 		 "in hex (32 bytes)"},
-		{"respond", OPT_VALUE, "answer a challenge file from `tpm11 "
+		{"respond", OPT_VALUE,
+		 "answer a challenge file from `tpm11 "
 		 "verify-attestation --make-challenge`"},
 		{"format", OPT_VALUE, "json (default), webauthn or acme"},
-		{"rp-id", OPT_VALUE, "webauthn: the relying party ID (default "
+		{"rp-id", OPT_VALUE,
+		 "webauthn: the relying party ID (default "
 		 "\"tpm11\")"},
 		{"out", OPT_VALUE, "write to this file (default: stdout)"},
-		{"store-object", OPT_FLAG, "also keep the attestation on the "
+		{"store-object", OPT_FLAG,
+		 "also keep the attestation on the "
 		 "token as a CKO_DATA object"},
 		{"userpin", OPT_PIN, "user PIN (asked when left out)"},
 		{"userpin-file", OPT_VALUE, "read the user PIN from a file"},
@@ -196,7 +210,8 @@ cmd_attest(int argc, char **argv)
 		return 2;
 	}
 	if (client_data_given(opts) && req.format != EV_WEBAUTHN) {
-		fprintf(stderr, "tpm11: --client-data and --client-data-hash "
+		fprintf(stderr,
+			"tpm11: --client-data and --client-data-hash "
 			"are WebAuthn's clientDataJSON and its hash: use them "
 			"with --format webauthn\n");
 		return 2;
@@ -209,7 +224,8 @@ cmd_attest(int argc, char **argv)
 		unsigned long h = strtoul(khs, &end, 16);
 
 		if (*end != '\0' || h < 0x81000000ul || h > 0x81fffffful) {
-			fprintf(stderr, "tpm11: --key-handle takes a persistent "
+			fprintf(stderr,
+				"tpm11: --key-handle takes a persistent "
 				"handle, 0x81000000..0x81FFFFFF\n");
 			ret = 2;
 			goto out;
@@ -217,13 +233,13 @@ cmd_attest(int argc, char **argv)
 		req.key_handle = (uint32_t)h;
 		if (opts_get(opts, "store-object")->given) {
 			fprintf(stderr, "tpm11: --store-object needs a token "
-				"key, not --key-handle\n");
+					"key, not --key-handle\n");
 			ret = 2;
 			goto out;
 		}
 	} else if (!opts_value(opts, "key-label") && !opts_value(opts, "id")) {
 		fprintf(stderr, "tpm11: name the key with --key-label NAME or "
-			"--id HEX (see `tpm11 listobjects`)\n");
+				"--id HEX (see `tpm11 listobjects`)\n");
 		ret = 2;
 		goto out;
 	}
@@ -284,7 +300,8 @@ make_challenge(opt *opts)
 	memset(&m, 0, sizeof(m));
 	if (req == NULL || ek_ca_path == NULL ||
 	    opts_value(opts, "state-out") == NULL) {
-		fprintf(stderr, "tpm11: --make-challenge needs --request FILE "
+		fprintf(stderr,
+			"tpm11: --make-challenge needs --request FILE "
 			"(from `tpm11 ak export`), --ek-ca FILE and --state-out "
 			"FILE\n");
 		return 2;
@@ -294,7 +311,8 @@ make_challenge(opt *opts)
 
 		ttl = strtol(ttl_s, &end, 10);
 		if (*end != '\0' || ttl < 1 || ttl > CHALLENGE_TTL_MAX) {
-			fprintf(stderr, "tpm11: --ttl: seconds, 1 to 2592000\n");
+			fprintf(stderr,
+				"tpm11: --ttl: seconds, 1 to 2592000\n");
 			return 2;
 		}
 	}
@@ -310,12 +328,12 @@ make_challenge(opt *opts)
 	if (opts_value(opts, "ek-index") &&
 	    !challenge_parse_index(opts_value(opts, "ek-index"), &want_index)) {
 		fprintf(stderr, "tpm11: --ek-index takes an NV index, e.g. "
-			"0x01c00016\n");
+				"0x01c00016\n");
 		ret = 2;
 		goto out;
 	}
-	if ((rc = challenge_make(j, req, ek_ca, want_index, ttl, time(NULL),
-				 &m, why, sizeof(why))) == 1) {
+	if ((rc = challenge_make(j, req, ek_ca, want_index, ttl, time(NULL), &m,
+				 why, sizeof(why))) == 1) {
 		fprintf(stderr, "tpm11: refused: %s\n", why);
 		goto out;
 	}
@@ -324,14 +342,16 @@ make_challenge(opt *opts)
 		goto out;
 	}
 	/* The state first: a challenge without its state is worthless. */
-	if (tool_write_file(opts_value(opts, "state-out"), m.state_text, m.state_len,
-		      0600) != 0 ||
+	if (tool_write_file(opts_value(opts, "state-out"), m.state_text,
+			    m.state_len, 0600) != 0 ||
 	    tool_write_file(opts_value(opts, "challenge-out"), m.challenge_text,
-		      m.challenge_len, 0644) != 0)
+			    m.challenge_len, 0644) != 0)
 		goto out;
-	fprintf(stderr, "tpm11: challenge %s for AK %02x%02x... through the EK "
+	fprintf(stderr,
+		"tpm11: challenge %s for AK %02x%02x... through the EK "
 		"at %s (manufacturer %s, model %s); answer with `tpm11 attest "
-		"--respond`\n", m.id, m.ak_name[0], m.ak_name[1], m.ek_index,
+		"--respond`\n",
+		m.id, m.ak_name[0], m.ak_name[1], m.ek_index,
 		m.tpm.manufacturer[0] ? m.tpm.manufacturer : "?",
 		m.tpm.model[0] ? m.tpm.model : "?");
 	ret = 0;
@@ -364,7 +384,8 @@ print_verified(const evidence *ev, const verify_result *vr, bool cr)
 	       vr->key_desc ? vr->key_desc : "?");
 	if (vr->creation)
 		printf("# created: in this TPM, under parent %s "
-		       "(TPM2_CertifyCreation)\n", vr->creation_parent);
+		       "(TPM2_CertifyCreation)\n",
+		       vr->creation_parent);
 	if (vr->policy_only)
 		printf("# key policy: authPolicy %s; every use must satisfy "
 		       "it (userWithAuth clear), e.g. bound to PCRs\n",
@@ -384,17 +405,17 @@ print_verified(const evidence *ev, const verify_result *vr, bool cr)
 		const char *vn = tpm_vendor_name(vr->id.manufacturer);
 
 		printf("# TPM: manufacturer %s%s%s%s, model %s, version %s "
-		       "(from the %s)\n", vr->id.manufacturer,
-		       vn ? " (" : "", vn ? vn : "", vn ? ")" : "",
-		       vr->id.model[0] ? vr->id.model : "?",
+		       "(from the %s)\n",
+		       vr->id.manufacturer, vn ? " (" : "", vn ? vn : "",
+		       vn ? ")" : "", vr->id.model[0] ? vr->id.model : "?",
 		       vr->id.version[0] ? vr->id.version : "?", vr->id_source);
 		if (strcmp(vr->id.model, "swtpm") == 0)
 			printf("# warning: swtpm is a software TPM: its keys "
 			       "are held by a program, not by hardware\n");
 	} else {
 		printf("# TPM: manufacturer and model unknown (the %s names "
-		       "none)\n", vr->id_source[0] ? vr->id_source
-						   : "attestation");
+		       "none)\n",
+		       vr->id_source[0] ? vr->id_source : "attestation");
 	}
 	printf("%s\n", vr->ssh_line);
 }
@@ -403,39 +424,55 @@ int
 cmd_verify_attestation(int argc, char **argv)
 {
 	opt opts[] = {
-		{"nonce", OPT_VALUE, "the challenge given to `tpm11 attest "
+		{"nonce", OPT_VALUE,
+		 "the challenge given to `tpm11 attest "
 		 "--nonce` (hex)"},
 		{"key-authorization", OPT_VALUE, "ACME: the key authorization"},
-		{"client-data", OPT_VALUE, "webauthn: the clientDataJSON given "
+		{"client-data", OPT_VALUE,
+		 "webauthn: the clientDataJSON given "
 		 "to `tpm11 attest --client-data` (a file)"},
-		{"client-data-hash", OPT_VALUE, "webauthn: the clientDataHash, "
+		{"client-data-hash", OPT_VALUE,
+		 "webauthn: the clientDataHash, "
 		 "in hex (32 bytes)"},
-		{"challenge-state", OPT_VALUE, "challenge-response: the state "
+		{"challenge-state", OPT_VALUE,
+		 "challenge-response: the state "
 		 "file from --make-challenge (used once)"},
-		{"ek-ca", OPT_VALUE, "PEM file of trusted EK CA certificates "
+		{"ek-ca", OPT_VALUE,
+		 "PEM file of trusted EK CA certificates "
 		 "(TPM vendors)"},
 		{"ak-ca", OPT_VALUE, "PEM file of trusted AK CA certificates"},
-		{"expect-ssh-key", OPT_VALUE, "the attested key must be this "
+		{"expect-ssh-key", OPT_VALUE,
+		 "the attested key must be this "
 		 "OpenSSH public key"},
-		{"expect-csr", OPT_VALUE, "the attested key must be the key of "
+		{"expect-csr", OPT_VALUE,
+		 "the attested key must be the key of "
 		 "this PEM CSR"},
-		{"rp-id", OPT_VALUE, "webauthn: the relying party ID (default "
+		{"rp-id", OPT_VALUE,
+		 "webauthn: the relying party ID (default "
 		 "\"tpm11\")"},
-		{"require-creation", OPT_FLAG, "also require the "
+		{"require-creation", OPT_FLAG,
+		 "also require the "
 		 "TPM2_CertifyCreation proof (json)"},
-		{"require-policy", OPT_VALUE, "the key's authPolicy must be "
+		{"require-policy", OPT_VALUE,
+		 "the key's authPolicy must be "
 		 "this (hex; e.g. a PCR-bound key's), binding every use"},
-		{"make-challenge", OPT_FLAG, "make a challenge instead (with "
+		{"make-challenge", OPT_FLAG,
+		 "make a challenge instead (with "
 		 "--request, --ek-ca, --state-out, --challenge-out)"},
-		{"request", OPT_VALUE, "with --make-challenge: the file from "
+		{"request", OPT_VALUE,
+		 "with --make-challenge: the file from "
 		 "`tpm11 ak export`"},
-		{"state-out", OPT_VALUE, "with --make-challenge: where to keep "
+		{"state-out", OPT_VALUE,
+		 "with --make-challenge: where to keep "
 		 "the secret state (0600)"},
-		{"challenge-out", OPT_VALUE, "with --make-challenge: the "
+		{"challenge-out", OPT_VALUE,
+		 "with --make-challenge: the "
 		 "challenge for the user (default: stdout)"},
-		{"ttl", OPT_VALUE, "with --make-challenge: seconds the "
+		{"ttl", OPT_VALUE,
+		 "with --make-challenge: seconds the "
 		 "challenge stays valid (default 600)"},
-		{"ek-index", OPT_VALUE, "with --make-challenge: use the EK "
+		{"ek-index", OPT_VALUE,
+		 "with --make-challenge: use the EK "
 		 "whose certificate is at this NV index"},
 		{NULL},
 	};
@@ -457,34 +494,35 @@ cmd_verify_attestation(int argc, char **argv)
 	if (opts_parse(argc, argv, opts, &help, &file) != 0)
 		return 2;
 	if (help) {
-		opts_usage("verify-attestation",
-			   "FILE (--nonce HEX | --key-authorization STR | "
-			   "--client-data FILE | --client-data-hash HEX | "
-			   "--challenge-state FILE) [--ek-ca FILE] [--ak-ca "
-			   "FILE] [--expect-ssh-key FILE | --expect-csr FILE]\n"
-			   "       tpm11 verify-attestation --make-challenge "
-			   "--request FILE --ek-ca FILE --state-out FILE "
-			   "[--challenge-out FILE]",
-			   "Checks an attestation from `tpm11 attest` (any of "
-			   "its formats) on a machine\nwithout a TPM. Exit "
-			   "status 0 only when every check holds; each failed "
-			   "check\nprints one line. On success prints the "
-			   "key's authorized_keys line, after\n'#' lines naming "
-			   "the TPM (so the whole output can be appended to\n"
-			   "authorized_keys).",
-			   opts);
+		opts_usage(
+			"verify-attestation",
+			"FILE (--nonce HEX | --key-authorization STR | "
+			"--client-data FILE | --client-data-hash HEX | "
+			"--challenge-state FILE) [--ek-ca FILE] [--ak-ca "
+			"FILE] [--expect-ssh-key FILE | --expect-csr FILE]\n"
+			"       tpm11 verify-attestation --make-challenge "
+			"--request FILE --ek-ca FILE --state-out FILE "
+			"[--challenge-out FILE]",
+			"Checks an attestation from `tpm11 attest` (any of "
+			"its formats) on a machine\nwithout a TPM. Exit "
+			"status 0 only when every check holds; each failed "
+			"check\nprints one line. On success prints the "
+			"key's authorized_keys line, after\n'#' lines naming "
+			"the TPM (so the whole output can be appended to\n"
+			"authorized_keys).",
+			opts);
 		return 0;
 	}
 	if (opts_get(opts, "make-challenge")->given)
 		return make_challenge(opts);
 	if (file == NULL) {
 		fprintf(stderr, "tpm11: name the attestation file (see "
-			"--help)\n");
+				"--help)\n");
 		return 2;
 	}
 	st_path = opts_value(opts, "challenge-state");
-	if ((mk = challenge_from_opts(opts, "challenge-state", &chal,
-				      &chal_len, cdh, &have_cdh)) != 0)
+	if ((mk = challenge_from_opts(opts, "challenge-state", &chal, &chal_len,
+				      cdh, &have_cdh)) != 0)
 		return mk;
 	if (tool_read_file(file, &in, &inlen) != 0)
 		goto out;
@@ -493,7 +531,8 @@ cmd_verify_attestation(int argc, char **argv)
 		goto out;
 	}
 	if (client_data_given(opts) && ev.format != EV_WEBAUTHN) {
-		fprintf(stderr, "tpm11: --client-data and --client-data-hash "
+		fprintf(stderr,
+			"tpm11: --client-data and --client-data-hash "
 			"bind only the webauthn format; %s is a %s attestation\n",
 			file, ev_format_name(ev.format));
 		ret = 2;
@@ -554,14 +593,17 @@ cmd_verify_attestation(int argc, char **argv)
 			fprintf(stderr, "tpm11: refused: %s\n", vr.reasons[i]);
 		goto out;
 	}
-	if (st_path && (mk = challenge_state_claim(st_path, why,
-						   sizeof(why))) != 0) {
+	if (st_path &&
+	    (mk = challenge_state_claim(st_path, why, sizeof(why))) != 0) {
 		if (mk == 1)
-			fprintf(stderr, "tpm11: refused: the challenge was "
+			fprintf(stderr,
+				"tpm11: refused: the challenge was "
 				"already answered (a replayed response)\n");
 		else
-			fprintf(stderr, "tpm11: refused: cannot mark the "
-				"challenge state %s used\n", st_path);
+			fprintf(stderr,
+				"tpm11: refused: cannot mark the "
+				"challenge state %s used\n",
+				st_path);
 		goto out;
 	}
 	print_verified(&ev, &vr, st_path != NULL);

@@ -52,7 +52,8 @@ cert_find_key(token *t, opt *opts)
 	if (idhex == NULL && opts_get(opts, "id") != NULL)
 		idhex = opts_value(opts, "id");
 	if (kl == NULL && idhex == NULL) {
-		fprintf(stderr, "tpm11: name the key with --key-label NAME or "
+		fprintf(stderr,
+			"tpm11: name the key with --key-label NAME or "
 			"--key-id HEX (see `tpm11 listobjects --label %s`)\n",
 			t->rec.label);
 		return NULL;
@@ -139,13 +140,15 @@ cert_spec(opt *opts, token_obj *o, x509_spec *spec, x509_signer *sg,
 	spec->key_usage = opts_value(opts, "key-usage");
 	spec->eku = opts_value(opts, "eku");
 	if (opts_get(opts, "pss")->given && !rsa) {
-		fprintf(stderr, "tpm11: --pss is for RSA keys; this key is "
-			"%s\n", tpm_key_type_name(o->pub.type));
+		fprintf(stderr,
+			"tpm11: --pss is for RSA keys; this key is "
+			"%s\n",
+			tpm_key_type_name(o->pub.type));
 		return -1;
 	}
 	memset(sg, 0, sizeof(*sg));
 	cert_key_of(o, &sg->key);
-	sg->scheme = !rsa ? X509_SIG_ECDSA
+	sg->scheme = !rsa                           ? X509_SIG_ECDSA
 		     : opts_get(opts, "pss")->given ? X509_SIG_RSA_PSS
 						    : X509_SIG_RSA_PKCS1;
 	sg->sign = cert_sign_cb;
@@ -163,21 +166,28 @@ cert_sign_fail(core *c, const cert_signer *cs, const char *what,
 		fprintf(stderr, "tpm11: %s: %s\n", what, err);
 }
 
-#define CERT_SIGN_OPTS                                                       \
-	{"label", OPT_VALUE, "the token"},                                   \
-	{"key-label", OPT_VALUE, "the key's label"},                         \
-	{"key-id", OPT_VALUE, "the key's CKA_ID in hex (or --id)"},          \
-	{"id", OPT_VALUE, NULL},                                             \
-	{"subject", OPT_VALUE, "the subject, e.g. \"/CN=alice/O=Example\""}, \
-	{"san", OPT_VALUE, "subjectAltName: DNS:x,email:y,URI:z,IP:1.2.3.4"},\
-	{"key-usage", OPT_VALUE, "keyUsage (default "                        \
-	 "\"critical,digitalSignature\"; \"none\" to leave out)"},           \
-	{"eku", OPT_VALUE, "extendedKeyUsage (default clientAuth; "          \
-	 "\"none\" to leave out)"},                                          \
-	{"pss", OPT_FLAG, "RSA keys: sign with RSASSA-PSS (default PKCS#1 "  \
-	 "v1.5)"},                                                           \
-	{"userpin", OPT_PIN, "user PIN (asked when left out)"},              \
-	{"userpin-file", OPT_VALUE, "read the user PIN from a file"}
+#define CERT_SIGN_OPTS                                                      \
+	{"label", OPT_VALUE, "the token"},                                  \
+		{"key-label", OPT_VALUE, "the key's label"},                \
+		{"key-id", OPT_VALUE, "the key's CKA_ID in hex (or --id)"}, \
+		{"id", OPT_VALUE, NULL},                                    \
+		{"subject", OPT_VALUE,                                      \
+		 "the subject, e.g. \"/CN=alice/O=Example\""},              \
+		{"san", OPT_VALUE,                                          \
+		 "subjectAltName: DNS:x,email:y,URI:z,IP:1.2.3.4"},         \
+		{"key-usage", OPT_VALUE,                                    \
+		 "keyUsage (default "                                       \
+		 "\"critical,digitalSignature\"; \"none\" to leave out)"},  \
+		{"eku", OPT_VALUE,                                          \
+		 "extendedKeyUsage (default clientAuth; "                   \
+		 "\"none\" to leave out)"},                                 \
+		{"pss", OPT_FLAG,                                           \
+		 "RSA keys: sign with RSASSA-PSS (default PKCS#1 "          \
+		 "v1.5)"},                                                  \
+		{"userpin", OPT_PIN, "user PIN (asked when left out)"},     \
+	{                                                                   \
+		"userpin-file", OPT_VALUE, "read the user PIN from a file"  \
+	}
 
 static int
 cert_args(int argc, char **argv, opt *opts, const char *cmd,
@@ -222,21 +232,23 @@ cmd_csr(int argc, char **argv)
 	token_obj *o;
 	int ret = 1;
 
-	CERT_ARGS(opts, "csr",
-	     "--label LABEL (--key-label NAME | --key-id HEX) --subject "
-	     "/CN=... [--san ...] [--pss]",
-	     "Prints a PKCS#10 certificate request (PEM) for a token key, "
-	     "signed inside\nthe TPM. Give it to a CA; store the certificate "
-	     "it returns with `tpm11 addcert`.", NULL);
+	CERT_ARGS(
+		opts, "csr",
+		"--label LABEL (--key-label NAME | --key-id HEX) --subject "
+		"/CN=... [--san ...] [--pss]",
+		"Prints a PKCS#10 certificate request (PEM) for a token key, "
+		"signed inside\nthe TPM. Give it to a CA; store the certificate "
+		"it returns with `tpm11 addcert`.",
+		NULL);
 	if (opts_value(opts, "subject") == NULL) {
 		fprintf(stderr, "tpm11: --subject is needed, e.g. --subject "
-			"\"/CN=alice/O=Example\"\n");
+				"\"/CN=alice/O=Example\"\n");
 		return 2;
 	}
 	if ((c = tool_open(false)) == NULL)
 		return 1;
-	if ((t = tool_token(c, opts)) == NULL || (o = cert_find_key(t, opts))
-	    == NULL)
+	if ((t = tool_token(c, opts)) == NULL ||
+	    (o = cert_find_key(t, opts)) == NULL)
 		goto out;
 	if (cert_spec(opts, o, &spec, &sg, &cs) != 0) {
 		ret = 2;
@@ -321,10 +333,11 @@ cert_store(core *c, token *t, const x509_cert *xc, const char *label,
 	if ((dup = cert_existing(t, xc)) != NULL) {
 		char *dl = attr_dup_str(&dup->attrs, CKA_LABEL);
 
-		fprintf(stderr, "tpm11: addcert: this certificate (same issuer "
+		fprintf(stderr,
+			"tpm11: addcert: this certificate (same issuer "
 			"and serial) is already on token \"%s\" as \"%s\"; "
-			"remove it first with `tpm11 rmcert`\n", t->rec.label,
-			dl ? dl : "");
+			"remove it first with `tpm11 rmcert`\n",
+			t->rec.label, dl ? dl : "");
 		free(dl);
 		return -1;
 	}
@@ -349,7 +362,8 @@ cmd_selfsign(int argc, char **argv)
 	opt opts[] = {
 		CERT_SIGN_OPTS,
 		{"days", OPT_VALUE, "validity in days (default 365)"},
-		{"store-cert", OPT_FLAG, "also store the certificate on the token, "
+		{"store-cert", OPT_FLAG,
+		 "also store the certificate on the token, "
 		 "next to its key"},
 		{NULL},
 	};
@@ -368,15 +382,17 @@ cmd_selfsign(int argc, char **argv)
 	int ret = 1;
 
 	memset(&xc, 0, sizeof(xc));
-	CERT_ARGS(opts, "selfsign",
-	     "--label LABEL (--key-label NAME | --key-id HEX) --subject "
-	     "/CN=... [--days N] [--store-cert]",
-	     "Prints a self-signed X.509 certificate (PEM) for a token key, "
-	     "signed inside\nthe TPM; with --store-cert it is also written to "
-	     "the token.", NULL);
+	CERT_ARGS(
+		opts, "selfsign",
+		"--label LABEL (--key-label NAME | --key-id HEX) --subject "
+		"/CN=... [--days N] [--store-cert]",
+		"Prints a self-signed X.509 certificate (PEM) for a token key, "
+		"signed inside\nthe TPM; with --store-cert it is also written to "
+		"the token.",
+		NULL);
 	if (opts_value(opts, "subject") == NULL) {
 		fprintf(stderr, "tpm11: --subject is needed, e.g. --subject "
-			"\"/CN=alice/O=Example\"\n");
+				"\"/CN=alice/O=Example\"\n");
 		return 2;
 	}
 	if (opts_value(opts, "days")) {
@@ -384,7 +400,7 @@ cmd_selfsign(int argc, char **argv)
 		days = strtoul(opts_value(opts, "days"), &end, 10);
 		if (errno || *end || days == 0 || days > 36500) {
 			fprintf(stderr, "tpm11: --days takes a number from 1 "
-				"to 36500\n");
+					"to 36500\n");
 			return 2;
 		}
 	}
@@ -424,8 +440,10 @@ cmd_selfsign(int argc, char **argv)
 			       id ? id->pValue : NULL, id ? id->ulValueLen : 0,
 			       false, false) != 0)
 			goto out;
-		fprintf(stderr, "tpm11: certificate stored on token \"%s\" "
-			"for key \"%s\"\n", t->rec.label, label ? label : "");
+		fprintf(stderr,
+			"tpm11: certificate stored on token \"%s\" "
+			"for key \"%s\"\n",
+			t->rec.label, label ? label : "");
 	}
 	fputs(pem, stdout);
 	ret = 0;
@@ -448,11 +466,14 @@ cmd_addcert(int argc, char **argv)
 		{"key-label", OPT_VALUE, "the key the certificate is for"},
 		{"key-id", OPT_VALUE, "the key's CKA_ID in hex (or --id)"},
 		{"id", OPT_VALUE, NULL},
-		{"ca", OPT_FLAG, "a CA certificate (category authority); needs "
+		{"ca", OPT_FLAG,
+		 "a CA certificate (category authority); needs "
 		 "no key on the token"},
-		{"trusted", OPT_FLAG, "set CKA_TRUSTED (default: trusted for "
+		{"trusted", OPT_FLAG,
+		 "set CKA_TRUSTED (default: trusted for "
 		 "nothing)"},
-		{"cert-label", OPT_VALUE, "CKA_LABEL (default: the key's label, "
+		{"cert-label", OPT_VALUE,
+		 "CKA_LABEL (default: the key's label, "
 		 "or the subject for a CA)"},
 		{NULL},
 	};
@@ -471,17 +492,19 @@ cmd_addcert(int argc, char **argv)
 	int ret = 1, m;
 
 	memset(&xc, 0, sizeof(xc));
-	CERT_ARGS(opts, "addcert",
-	     "--label LABEL (--key-label NAME | --key-id HEX) [--ca] "
-	     "[--trusted] FILE",
-	     "Stores an X.509 certificate (PEM or DER; FILE - reads stdin) on "
-	     "the token,\nwith the CKA_ID of its key so that browsers and "
-	     "TLS clients pair them.\nA certificate whose public key is not "
-	     "the key's is refused.", &file);
+	CERT_ARGS(
+		opts, "addcert",
+		"--label LABEL (--key-label NAME | --key-id HEX) [--ca] "
+		"[--trusted] FILE",
+		"Stores an X.509 certificate (PEM or DER; FILE - reads stdin) on "
+		"the token,\nwith the CKA_ID of its key so that browsers and "
+		"TLS clients pair them.\nA certificate whose public key is not "
+		"the key's is refused.",
+		&file);
 	ca = opts_get(opts, "ca")->given;
 	if (file == NULL) {
 		fprintf(stderr, "tpm11: addcert: name the certificate file "
-			"(PEM or DER)\n");
+				"(PEM or DER)\n");
 		return 2;
 	}
 	if (tool_read_file(file, &data, &len) != 0)
@@ -494,28 +517,29 @@ cmd_addcert(int argc, char **argv)
 		goto out;
 	if ((t = tool_token(c, opts)) == NULL)
 		goto out;
-	if (!ca || opts_value(opts, "key-label") || opts_value(opts, "key-id") ||
-	    opts_value(opts, "id")) {
+	if (!ca || opts_value(opts, "key-label") ||
+	    opts_value(opts, "key-id") || opts_value(opts, "id")) {
 		if ((o = cert_find_key(t, opts)) == NULL)
 			goto out;
 		cert_key_of(o, &key);
 		m = x509_cert_matches_key(&xc, &key, err, sizeof(err));
 		if (m != 1) {
 			kid = attr_dup_str(&o->attrs, CKA_LABEL);
-			fprintf(stderr, "tpm11: addcert: %s is not a certificate "
-				"for key \"%s\": %s\n", file, kid ? kid : "",
-				err);
+			fprintf(stderr,
+				"tpm11: addcert: %s is not a certificate "
+				"for key \"%s\": %s\n",
+				file, kid ? kid : "", err);
 			goto out;
 		}
 		a = attr_find(&o->attrs, CKA_ID);
 		if (a == NULL || a->ulValueLen == 0) {
 			fprintf(stderr, "tpm11: addcert: the key has no "
-				"CKA_ID\n");
+					"CKA_ID\n");
 			goto out;
 		}
 		if (a->ulValueLen > sizeof(idbuf)) {
 			fprintf(stderr, "tpm11: addcert: the key's CKA_ID is "
-				"longer than 20 bytes\n");
+					"longer than 20 bytes\n");
 			goto out;
 		}
 		memcpy(idbuf, a->pValue, a->ulValueLen);
@@ -531,7 +555,8 @@ cmd_addcert(int argc, char **argv)
 		id = idbuf;
 		id_len = 20;
 		if (!xc.is_ca)
-			fprintf(stderr, "tpm11: addcert: warning: %s is not a "
+			fprintf(stderr,
+				"tpm11: addcert: warning: %s is not a "
 				"CA certificate (no basicConstraints cA)\n",
 				file);
 	}
@@ -569,10 +594,12 @@ cmd_rmcert(int argc, char **argv)
 	opt opts[] = {
 		{"label", OPT_VALUE, "the token"},
 		{"key-label", OPT_VALUE, "remove the certificates of this key"},
-		{"key-id", OPT_VALUE, "remove the certificates with this CKA_ID "
+		{"key-id", OPT_VALUE,
+		 "remove the certificates with this CKA_ID "
 		 "(hex)"},
 		{"id", OPT_VALUE, NULL},
-		{"cert-label", OPT_VALUE, "remove the certificates with this "
+		{"cert-label", OPT_VALUE,
+		 "remove the certificates with this "
 		 "CKA_LABEL"},
 		{NULL},
 	};
@@ -586,16 +613,17 @@ cmd_rmcert(int argc, char **argv)
 	CK_RV rv;
 	int ret = 1;
 
-	CERT_ARGS(opts, "rmcert",
-	     "--label LABEL (--key-label NAME | --key-id HEX | --cert-label "
-	     "NAME)",
-	     "Removes certificate objects from the token; keys stay.", NULL);
+	CERT_ARGS(
+		opts, "rmcert",
+		"--label LABEL (--key-label NAME | --key-id HEX | --cert-label "
+		"NAME)",
+		"Removes certificate objects from the token; keys stay.", NULL);
 	cl = opts_value(opts, "cert-label");
 	idhex = opts_value(opts, "key-id") ? opts_value(opts, "key-id")
 					   : opts_value(opts, "id");
 	if (cl == NULL && idhex == NULL && !opts_value(opts, "key-label")) {
 		fprintf(stderr, "tpm11: rmcert: name the certificates with "
-			"--key-label, --key-id or --cert-label\n");
+				"--key-label, --key-id or --cert-label\n");
 		return 2;
 	}
 	if (idhex && hex_decode(idhex, id, sizeof(id), &id_len) != 0) {
@@ -631,7 +659,8 @@ cmd_rmcert(int argc, char **argv)
 		ids[n++] = o->id;
 	}
 	if (n == 0) {
-		fprintf(stderr, "tpm11: rmcert: no such certificate on token "
+		fprintf(stderr,
+			"tpm11: rmcert: no such certificate on token "
 			"\"%s\"; see `tpm11 listobjects --label %s`\n",
 			t->rec.label, t->rec.label);
 		goto out;
@@ -672,8 +701,10 @@ cert_print_details(const token_obj *o)
 	printf("\n  expires: %s%s\n", when,
 	       xc.not_after < time(NULL) ? " (expired)" : "");
 	if (attr_get_ulong(&o->attrs, CKA_CERTIFICATE_CATEGORY, &cat))
-		printf("  category: %s\n", cat == 2 ? "authority"
-		       : cat == 1 ? "user" : cat == 3 ? "other" : "unspecified");
+		printf("  category: %s\n", cat == 2   ? "authority"
+					   : cat == 1 ? "user"
+					   : cat == 3 ? "other"
+						      : "unspecified");
 	if (attr_bool_or(&o->attrs, CKA_TRUSTED, false))
 		printf("  trusted: true\n");
 	x509_cert_clear(&xc);

@@ -44,9 +44,9 @@ static const char *const status_name[] = {"ok", "warn", "fail"};
 typedef struct {
 	const char *name;
 	status st;
-	char *token;  /* the token a check is about, or NULL */
+	char *token; /* the token a check is about, or NULL */
 	char *detail;
-	char *fix;    /* "" when there is nothing to do */
+	char *fix; /* "" when there is nothing to do */
 } check;
 
 typedef struct {
@@ -57,8 +57,8 @@ typedef struct {
 /* Adds a check; detail is a printf format. fix and token are copied (may
  * be NULL). */
 static void __attribute__((format(printf, 6, 7)))
-add(report *r, const char *name, status st, const char *token,
-    const char *fix, const char *fmt, ...)
+add(report *r, const char *name, status st, const char *token, const char *fix,
+    const char *fmt, ...)
 {
 	check *c;
 	va_list ap;
@@ -78,8 +78,7 @@ add(report *r, const char *name, status st, const char *token,
 
 /* A printf into one of four static buffers in turn (a call may use a
  * few at once), for fixes and details that name paths. */
-static const char * __attribute__((format(printf, 1, 2)))
-fmt(const char *f, ...)
+static const char *__attribute__((format(printf, 1, 2))) fmt(const char *f, ...)
 {
 	static char buf[4][1024];
 	static unsigned next;
@@ -119,8 +118,8 @@ check_tcti(report *r)
 {
 	const char *env = getenv("TPM11_TCTI");
 	const char *given = tool_tcti && *tool_tcti ? "--tcti"
-			    : env && *env	      ? "TPM11_TCTI"
-						      : NULL;
+			    : env && *env           ? "TPM11_TCTI"
+						    : NULL;
 	char err[768];
 	tpm_ctx *t = NULL;
 
@@ -131,9 +130,11 @@ check_tcti(report *r)
 			fix = "join the group that owns the TPM device: `sudo "
 			      "usermod -aG tss $USER`, then log out and in again";
 		else if (given != NULL)
-			fix = fmt("start that TPM (or its resource manager), or "
-				  "set %s to one that runs (device:/dev/tpmrm0 "
-				  "on a PC)", given);
+			fix = fmt(
+				"start that TPM (or its resource manager), or "
+				"set %s to one that runs (device:/dev/tpmrm0 "
+				"on a PC)",
+				given);
 		else
 			fix = "no TPM was found: on a PC, turn the TPM on in the "
 			      "firmware set-up (Linux then offers /dev/tpmrm0); "
@@ -160,11 +161,13 @@ check_rm(report *r, tpm_ctx *t)
 	const char *n = tpm_tcti_name(t);
 
 	if (tpm_behind_rm(t))
-		add(r, "resource-manager", ST_OK, NULL, NULL, "%s is in front "
+		add(r, "resource-manager", ST_OK, NULL, NULL,
+		    "%s is in front "
 		    "of the TPM: programs using it at once do not disturb "
-		    "each other", strncmp(n, "tabrmd", 6) == 0
-				  ? "tpm2-abrmd"
-				  : "the kernel's resource manager");
+		    "each other",
+		    strncmp(n, "tabrmd", 6) == 0
+			    ? "tpm2-abrmd"
+			    : "the kernel's resource manager");
 	else
 		add(r, "resource-manager", ST_WARN, NULL,
 		    strncmp(n, "device:", 7) == 0
@@ -176,7 +179,8 @@ check_rm(report *r, tpm_ctx *t)
 			      "residency)",
 		    "none: %s reaches the TPM directly, so programs using it "
 		    "at the same time (ssh-agent and a browser) take each "
-		    "other's few object slots", n);
+		    "other's few object slots",
+		    n);
 }
 
 static void
@@ -189,7 +193,8 @@ check_identity(report *r, tpm_ctx *t)
 	 * TPM2_PT_FIRMWARE_VERSION_1 are what vendors publish. */
 	if (tpm_get_info(t, &i) != CKR_OK ||
 	    tpm_firmware(t, &fw1, &fw2) != CKR_OK) {
-		add(r, "tpm", ST_FAIL, NULL, "see the TCTI above; TPM11_LOG="
+		add(r, "tpm", ST_FAIL, NULL,
+		    "see the TCTI above; TPM11_LOG="
 		    "debug shows the TPM's answers",
 		    "the TPM does not answer: %s", tpm_errmsg(t));
 		return;
@@ -200,8 +205,9 @@ check_identity(report *r, tpm_ctx *t)
 		    "(device:/dev/tpmrm0)",
 		    "%s \"%s\" firmware %u.%u, TPM 2.0 revision %u.%02u: a "
 		    "software TPM; its keys are as safe as its state files, "
-		    "not held by hardware", i.manufacturer, i.vendor,
-		    fw1 >> 16, fw1 & 0xffff, i.spec_major, i.spec_minor);
+		    "not held by hardware",
+		    i.manufacturer, i.vendor, fw1 >> 16, fw1 & 0xffff,
+		    i.spec_major, i.spec_minor);
 	else
 		add(r, "tpm", ST_OK, NULL, NULL,
 		    "%s \"%s\" firmware %u.%u, TPM 2.0 revision %u.%02u",
@@ -247,8 +253,8 @@ check_algorithms(report *r, tpm_ctx *t, core *c)
 		source = "asked now";
 	}
 	for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++)
-		append((caps.has & algs[i].bit) == algs[i].bit ? has : lacks, 512,
-		       "%s", algs[i].name);
+		append((caps.has & algs[i].bit) == algs[i].bit ? has : lacks,
+		       512, "%s", algs[i].name);
 	if (!(caps.has & TPM_HAS_SHA256) ||
 	    !(caps.has & (TPM_HAS_P256 | TPM_HAS_RSA2048)))
 		add(r, "tpm-algorithms", ST_FAIL, NULL,
@@ -257,7 +263,8 @@ check_algorithms(report *r, tpm_ctx *t, core *c)
 	else if (lacks[0])
 		add(r, "tpm-algorithms", ST_OK, NULL, NULL,
 		    "offers %s; lacks %s, so tpm11 offers no keys or "
-		    "mechanisms that need them (%s)", has, lacks, source);
+		    "mechanisms that need them (%s)",
+		    has, lacks, source);
 	else
 		add(r, "tpm-algorithms", ST_OK, NULL, NULL,
 		    "offers everything tpm11 uses: %s (%s)", has, source);
@@ -283,8 +290,9 @@ check_lockout(report *r, tpm_ctx *t)
 			    "one is set)",
 			    "in dictionary-attack lockout (%u failure%s counted, "
 			    "%u allowed, recovery time %u s): waiting does not "
-			    "end it", l.counter, l.counter == 1 ? "" : "s",
-			    l.max_tries, l.recovery);
+			    "end it",
+			    l.counter, l.counter == 1 ? "" : "s", l.max_tries,
+			    l.recovery);
 		else
 			add(r, "lockout", ST_FAIL, NULL,
 			    "wait, or the TPM's owner ends it at once: "
@@ -294,9 +302,9 @@ check_lockout(report *r, tpm_ctx *t)
 			    "most %llu s more (%u failure%s counted, %u allowed; "
 			    "the TPM forgets one every %u s and does not say "
 			    "how much of the current interval has passed); no "
-			    "PIN is accepted until then", (unsigned long long)w,
-			    l.counter, l.counter == 1 ? "" : "s", l.max_tries,
-			    l.recovery);
+			    "PIN is accepted until then",
+			    (unsigned long long)w, l.counter,
+			    l.counter == 1 ? "" : "s", l.max_tries, l.recovery);
 	} else if (l.recovery == 0)
 		add(r, "lockout", ST_WARN, NULL,
 		    "the TPM's owner sets a recovery time, e.g. "
@@ -309,8 +317,9 @@ check_lockout(report *r, tpm_ctx *t)
 		    "nothing, if those were your own mistyped PINs; else someone "
 		    "is guessing",
 		    "%u wrong PIN%s counted (lockout after %u; the TPM forgets "
-		    "one every %u s)", l.counter, l.counter == 1 ? "" : "s",
-		    l.max_tries, l.recovery);
+		    "one every %u s)",
+		    l.counter, l.counter == 1 ? "" : "s", l.max_tries,
+		    l.recovery);
 	else
 		add(r, "lockout", ST_OK, NULL, NULL,
 		    "not locked out; no failures counted (lockout after %u, one "
@@ -338,7 +347,8 @@ check_leftovers(report *r, tpm_ctx *t)
 		add(r, "leftovers", ST_OK, NULL, NULL,
 		    "behind a resource manager each program sees only its own "
 		    "handles (this one: %zu objects, %zu sessions); it flushes "
-		    "a program's when the program goes", no, ns);
+		    "a program's when the program goes",
+		    no, ns);
 		return;
 	}
 	if (no + ns == 0) {
@@ -390,7 +400,8 @@ check_primary(report *r, tpm_ctx *t, core *c)
 	}
 	add(r, "tpm-primary", ST_OK, NULL, NULL,
 	    "the primary key 0x%08x is in the TPM, with the Name the store "
-	    "recorded", h);
+	    "recorded",
+	    h);
 }
 
 static void
@@ -408,13 +419,15 @@ check_pins(report *r, tpm_ctx *t, core *c)
 			add(r, "token-pins", ST_FAIL, rec->label,
 			    fmt("remove it (`tpm11 rmtoken --label %s`), make "
 				"a new token and keys, and replace the old public "
-				"keys where they are trusted", rec->label),
+				"keys where they are trusted",
+				rec->label),
 			    "token \"%s\": %s", rec->label, tpm_errmsg(t));
 		else
 			add(r, "token-pins", ST_OK, rec->label, NULL,
 			    "token \"%s\": its PIN indices 0x%08x (user) and "
 			    "0x%08x (SO) are in the TPM with the Names the store "
-			    "recorded", rec->label, rec->user_nv, rec->so_nv);
+			    "recorded",
+			    rec->label, rec->user_nv, rec->so_nv);
 	}
 }
 
@@ -452,14 +465,16 @@ check_store_files(report *r, const char *dir)
 
 		add(r, "store", ST_FAIL, NULL,
 		    "`tpm11 init` makes it (or set TPM11_STORE / --store to your "
-		    "store)", "%s: %s", dir, why);
+		    "store)",
+		    "%s: %s", dir, why);
 		return false;
 	}
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		snprintf(path, sizeof(path), "%s%s", dir, files[i]);
 		if (stat(path, &st) != 0) {
 			if (i == 1) {
-				add(r, "store", ST_FAIL, NULL, "run `tpm11 init`",
+				add(r, "store", ST_FAIL, NULL,
+				    "run `tpm11 init`",
 				    "%s: no store database in it", dir);
 				return false;
 			}
@@ -470,8 +485,8 @@ check_store_files(report *r, const char *dir)
 			    "use a store of your own: set TPM11_STORE (or "
 			    "--store) to a directory of yours",
 			    "%s belongs to %s, not to you (uid %u); tpm11 "
-			    "refuses it", path, user_name(st.st_uid),
-			    (unsigned)geteuid());
+			    "refuses it",
+			    path, user_name(st.st_uid), (unsigned)geteuid());
 			return false;
 		}
 		if (st.st_mode & (S_IWGRP | S_IWOTH)) {
@@ -480,7 +495,8 @@ check_store_files(report *r, const char *dir)
 				"there (whoever can write it can swap keys)",
 				i == 0 ? "700" : "600", path),
 			    "%s is writable by others (mode %04o); tpm11 "
-			    "refuses it", path, (unsigned)(st.st_mode & 07777));
+			    "refuses it",
+			    path, (unsigned)(st.st_mode & 07777));
 			return false;
 		}
 		readable |= (st.st_mode & (S_IRWXG | S_IRWXO)) != 0;
@@ -493,7 +509,8 @@ check_store_files(report *r, const char *dir)
 		    fmt("`chmod 700 %s; chmod 600 %s/%s*`", dir, dir,
 			STORE_DB_NAME),
 		    "others may read the store (%s): it holds no secret, but "
-		    "shows which keys you have", modes);
+		    "shows which keys you have",
+		    modes);
 	else
 		add(r, "store", ST_OK, NULL, NULL, "yours, private: %s", modes);
 	return true;
@@ -525,8 +542,8 @@ check_store_db(report *r, const char *dir)
 		    "their public keys and sets the old database aside; then "
 		    "make new keys (docs/design.md, \"Stores of key model 1\")",
 		    "%s holds %zu token%s of tpm11's first key model (schema "
-		    "1), which the module and tool no longer use", path, n,
-		    n == 1 ? "" : "s");
+		    "1), which the module and tool no longer use",
+		    path, n, n == 1 ? "" : "s");
 		return false;
 	}
 	if (rc == STORE_CORRUPT && stat(path, &st) == 0 && st.st_size == 0) {
@@ -535,7 +552,8 @@ check_store_db(report *r, const char *dir)
 		    "up a store\"); to start afresh instead, move it away and "
 		    "run `tpm11 init`",
 		    "%s is empty (0 bytes): the store was truncated and its "
-		    "tokens are gone from it", path);
+		    "tokens are gone from it",
+		    path);
 		return false;
 	}
 	if (rc == STORE_NEWER) {
@@ -577,7 +595,8 @@ dup_label(const token *t)
 	size_t i, j;
 
 	for (i = 0; i < t->nobjs; i++) {
-		const CK_ATTRIBUTE *a = attr_find(&t->objs[i]->attrs, CKA_LABEL);
+		const CK_ATTRIBUTE *a =
+			attr_find(&t->objs[i]->attrs, CKA_LABEL);
 
 		if (t->objs[i]->cls != CKO_PRIVATE_KEY || a == NULL)
 			continue;
@@ -623,28 +642,30 @@ check_tokens(report *r, core *c)
 			    "restore the store from a backup (docs/design.md, "
 			    "\"Backing up a store\")",
 			    "token \"%s\": %zu damaged object%s left out (%s)",
-			    t->rec.label, t->damaged, t->damaged == 1 ? "" : "s",
-			    store_errmsg(c->st));
+			    t->rec.label, t->damaged,
+			    t->damaged == 1 ? "" : "s", store_errmsg(c->st));
 		else if (t->rec.flags & TOKEN_REC_USER_PIN_UNSET)
 			add(r, "tokens", ST_WARN, t->rec.label,
 			    fmt("`tpm11 initpin --label %s` sets it (with the "
-				"SO PIN)", t->rec.label),
+				"SO PIN)",
+				t->rec.label),
 			    "token \"%s\" (serial %s): %zu keys, no user PIN "
-			    "set yet", t->rec.label, t->rec.serial, keys);
+			    "set yet",
+			    t->rec.label, t->rec.serial, keys);
 		else if (dup != NULL)
 			add(r, "tokens", ST_WARN, t->rec.label,
 			    fmt("name the key with --id (`tpm11 listobjects "
 				"--label %s` shows the ids), or remove one",
 				t->rec.label),
 			    "token \"%s\": two keys are labelled \"%s\", so "
-			    "--key-label %s does not pick one", t->rec.label,
-			    dup, dup);
+			    "--key-label %s does not pick one",
+			    t->rec.label, dup, dup);
 		else
 			add(r, "tokens", ST_OK, t->rec.label, NULL,
 			    "token \"%s\" (serial %s): %zu key%s, %zu "
-			    "certificate%s, user PIN set", t->rec.label,
-			    t->rec.serial, keys, keys == 1 ? "" : "s", certs,
-			    certs == 1 ? "" : "s");
+			    "certificate%s, user PIN set",
+			    t->rec.label, t->rec.serial, keys,
+			    keys == 1 ? "" : "s", certs, certs == 1 ? "" : "s");
 	}
 	/* Rows of tokens being made or removed: done by a live process, or
 	 * cut short (token_finish_pending clears those up). */
@@ -658,13 +679,16 @@ check_tokens(report *r, core *c)
 		if (kill(pid, 0) == 0 || errno == EPERM)
 			add(r, "tokens", ST_OK, recs[i].label, NULL,
 			    "token \"%s\" is being made or removed by process "
-			    "%d", recs[i].label, (int)pid);
+			    "%d",
+			    recs[i].label, (int)pid);
 		else
 			add(r, "tokens", ST_WARN, recs[i].label,
 			    fmt("`tpm11 rmtoken --label %s` finishes the work "
-				"(so does the next addtoken)", recs[i].label),
+				"(so does the next addtoken)",
+				recs[i].label),
 			    "token \"%s\": its making or removal by process %d "
-			    "was cut short", recs[i].label, (int)pid);
+			    "was cut short",
+			    recs[i].label, (int)pid);
 	}
 	store_tokens_free(recs, n);
 }
@@ -690,7 +714,8 @@ module_file_path(const char *file, char *out, size_t cap)
 		v += 7;
 		v += strspn(v, " \t");
 		v[strcspn(v, "\r\n")] = '\0';
-		while (*v && (v[strlen(v) - 1] == ' ' || v[strlen(v) - 1] == '\t'))
+		while (*v &&
+		       (v[strlen(v) - 1] == ' ' || v[strlen(v) - 1] == '\t'))
 			v[strlen(v) - 1] = '\0';
 		out[0] = '\0';
 		if (*v == '/')
@@ -717,8 +742,8 @@ check_p11kit(report *r, char *module, size_t cap)
 	/* p11-kit reads the user's directory only for other users than
 	 * root (docs/cli.md). */
 	if (geteuid() != 0 && home && *home) {
-		snprintf(user_dir, sizeof(user_dir), "%s/.config/pkcs11/modules",
-			 home);
+		snprintf(user_dir, sizeof(user_dir),
+			 "%s/.config/pkcs11/modules", home);
 		dirs[3] = user_dir;
 	}
 	for (d = 0; d < 4; d++) {
@@ -738,12 +763,15 @@ check_p11kit(report *r, char *module, size_t cap)
 			const char *base;
 			size_t len = strlen(e->d_name);
 
-			if (len < 8 || strcmp(e->d_name + len - 7, ".module") != 0)
+			if (len < 8 ||
+			    strcmp(e->d_name + len - 7, ".module") != 0)
 				continue;
-			snprintf(file, sizeof(file), "%s/%s", dirs[d], e->d_name);
+			snprintf(file, sizeof(file), "%s/%s", dirs[d],
+				 e->d_name);
 			if (!module_file_path(file, path, sizeof(path)))
 				continue;
-			base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+			base = strrchr(path, '/') ? strrchr(path, '/') + 1
+						  : path;
 			if (strcmp(e->d_name, "tpm11.module") != 0 &&
 			    strcmp(base, "libtpm11.so") != 0)
 				continue;
@@ -751,9 +779,11 @@ check_p11kit(report *r, char *module, size_t cap)
 			if (access(path, R_OK) != 0) {
 				add(r, "p11-kit", ST_FAIL, NULL,
 				    fmt("install the module again (`sudo make "
-					"install`), or correct or remove %s", file),
+					"install`), or correct or remove %s",
+					file),
 				    "%s names %s, which %s: p11-kit skips it "
-				    "without a word", file, path,
+				    "without a word",
+				    file, path,
 				    errno == ENOENT ? "does not exist"
 						    : strerror(errno));
 				continue;
@@ -765,17 +795,18 @@ check_p11kit(report *r, char *module, size_t cap)
 		closedir(dh);
 	}
 	if (seen[0])
-		add(r, "p11-kit", ST_OK, NULL, NULL,
-		    "p11-kit knows tpm11: %s", seen);
+		add(r, "p11-kit", ST_OK, NULL, NULL, "p11-kit knows tpm11: %s",
+		    seen);
 	else if (found == 0)
 		add(r, "p11-kit", ST_WARN, NULL,
 		    fmt("`sudo make install` writes %s/tpm11.module; or write "
 			"one with the line `module: PATH-TO-libtpm11.so` into "
-			"one of those directories", TPM11_P11KIT_DIR),
+			"one of those directories",
+			TPM11_P11KIT_DIR),
 		    "no tpm11 module file in p11-kit's directories (%s%s%s%s): "
 		    "programs that find modules through p11-kit (p11-kit "
-		    "list-modules, GnuTLS) do not see tpm11", dirs[0],
-		    strcmp(dirs[0], dirs[1]) ? ", " : "",
+		    "list-modules, GnuTLS) do not see tpm11",
+		    dirs[0], strcmp(dirs[0], dirs[1]) ? ", " : "",
 		    strcmp(dirs[0], dirs[1]) ? dirs[1] : "",
 		    fmt(", %s%s%s", dirs[2], dirs[3] ? ", " : "",
 			dirs[3] ? dirs[3] : ""));
@@ -841,7 +872,8 @@ allow_list_accepts(const char *list, const char *path)
 
 	if (copy == NULL)
 		return false;
-	for (p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+	for (p = strtok_r(copy, ",", &save); p;
+	     p = strtok_r(NULL, ",", &save)) {
 		bool neg = *p == '!';
 
 		if (fnmatch(neg ? p + 1 : p, path, 0) != 0)
@@ -878,7 +910,8 @@ check_ssh_agent(report *r, const char *module)
 	}
 	add(r, "ssh-agent", pid && !dflt ? ST_FAIL : ST_WARN, NULL,
 	    fmt("install the module under /usr/local/lib (`sudo make "
-		"install`), or start ssh-agent with -P '%s'", real),
+		"install`), or start ssh-agent with -P '%s'",
+		real),
 	    "%s refuses %s (allow-list %s): `ssh-add -s` fails with \"agent "
 	    "refused operation\"",
 	    pid ? fmt("ssh-agent (PID %d)", (int)pid)
@@ -896,18 +929,18 @@ print_text(const report *r, size_t fails, size_t warns)
 	for (i = 0; i < r->n; i++) {
 		const check *c = &r->v[i];
 
-		printf("%-5s %-17s %s\n", c->st == ST_FAIL ? "FAIL"
-					  : c->st == ST_WARN ? "warn"
-							     : "ok",
+		printf("%-5s %-17s %s\n",
+		       c->st == ST_FAIL   ? "FAIL"
+		       : c->st == ST_WARN ? "warn"
+					  : "ok",
 		       c->name, c->detail ? c->detail : "");
 		if (c->st != ST_OK && c->fix[0])
 			printf("%-5s %-17s fix: %s\n", "", "", c->fix);
 	}
 	if (fails == 0)
-		printf("\nhealthy%s\n",
-		       warns ? fmt(" (%zu warning%s)", warns,
-				   warns == 1 ? "" : "s")
-			     : "");
+		printf("\nhealthy%s\n", warns ? fmt(" (%zu warning%s)", warns,
+						    warns == 1 ? "" : "s")
+					      : "");
 	else
 		printf("\n%zu problem%s%s: see the FAIL lines and their fixes\n",
 		       fails, fails == 1 ? "" : "s",
@@ -968,9 +1001,11 @@ int
 cmd_doctor(int argc, char **argv)
 {
 	opt opts[] = {
-		{"json", OPT_FLAG, "print the checks as JSON (docs/cli.md has "
+		{"json", OPT_FLAG,
+		 "print the checks as JSON (docs/cli.md has "
 		 "the schema)"},
-		{"module", OPT_VALUE, "check this libtpm11.so (default: the one "
+		{"module", OPT_VALUE,
+		 "check this libtpm11.so (default: the one "
 		 "p11-kit names, else " TPM11_MODULE_PATH ")"},
 		{NULL},
 	};
@@ -983,13 +1018,13 @@ cmd_doctor(int argc, char **argv)
 	int ret;
 
 	{
-		int r_ = tool_args(argc, argv, opts, "doctor",
-				   "[--json] [--module PATH]",
-				   "Checks the TPM, the store, the tokens and how "
-				   "programs find the module, and says\nwhat is "
-				   "wrong and how to fix it. Reads only: nothing "
-				   "is changed.\nExit status 0 when no check "
-				   "fails, 1 otherwise.");
+		int r_ = tool_args(
+			argc, argv, opts, "doctor", "[--json] [--module PATH]",
+			"Checks the TPM, the store, the tokens and how "
+			"programs find the module, and says\nwhat is "
+			"wrong and how to fix it. Reads only: nothing "
+			"is changed.\nExit status 0 when no check "
+			"fails, 1 otherwise.");
 		if (r_ != 0)
 			return r_ < 0 ? 2 : 0;
 	}
@@ -1020,7 +1055,8 @@ cmd_doctor(int argc, char **argv)
 	}
 	/* How programs find the module. */
 	if (opts_value(opts, "module"))
-		snprintf(module, sizeof(module), "%s", opts_value(opts, "module"));
+		snprintf(module, sizeof(module), "%s",
+			 opts_value(opts, "module"));
 	check_p11kit(r, module, sizeof(module));
 	if (module[0] == '\0')
 		snprintf(module, sizeof(module), "%s", TPM11_MODULE_PATH);

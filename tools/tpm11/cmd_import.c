@@ -51,9 +51,10 @@ import_shred(const char *path)
 	r = 0;
 out:
 	if (r != 0)
-		fprintf(stderr, "tpm11: warning: --shred: %s: %s; remove the "
-			"file yourself\n", path, errno ? strerror(errno)
-						       : "not a regular file");
+		fprintf(stderr,
+			"tpm11: warning: --shred: %s: %s; remove the "
+			"file yourself\n",
+			path, errno ? strerror(errno) : "not a regular file");
 	if (fd >= 0)
 		close(fd);
 	return r;
@@ -64,22 +65,28 @@ cmd_import(int argc, char **argv)
 {
 	opt opts[] = {
 		{"label", OPT_VALUE, "the token"},
-		{"key-label", OPT_VALUE, "the key's label (CKA_LABEL; ssh shows "
+		{"key-label", OPT_VALUE,
+		 "the key's label (CKA_LABEL; ssh shows "
 		 "it)"},
-		{"privkey", OPT_VALUE, "the private key file: PEM (PKCS#8, EC or "
+		{"privkey", OPT_VALUE,
+		 "the private key file: PEM (PKCS#8, EC or "
 		 "RSA PRIVATE KEY, unencrypted) or OpenSSH (a passphrase is "
 		 "asked for when it has one)"},
-		{"pkcs12", OPT_VALUE, "or a PKCS#12 file: its key, and its "
+		{"pkcs12", OPT_VALUE,
+		 "or a PKCS#12 file: its key, and its "
 		 "certificate onto the token with the key's CKA_ID"},
-		{"passphrase-file", OPT_VALUE, "the OpenSSH key's passphrase or "
+		{"passphrase-file", OPT_VALUE,
+		 "the OpenSSH key's passphrase or "
 		 "the PKCS#12 password: the file's first line (mode 600; "
 		 "default: asked on the terminal, empty for PKCS#12)"},
-		{"id", OPT_VALUE, "the key's CKA_ID in hex (default: from the "
+		{"id", OPT_VALUE,
+		 "the key's CKA_ID in hex (default: from the "
 		 "public key)"},
 		{"no-login", OPT_FLAG, "usable WITHOUT the PIN (for services)"},
 		{"userpin", OPT_PIN, "user PIN (asked when left out)"},
 		{"userpin-file", OPT_VALUE, "read the user PIN from a file"},
-		{"shred", OPT_FLAG, "overwrite and remove the file after a "
+		{"shred", OPT_FLAG,
+		 "overwrite and remove the file after a "
 		 "verified import"},
 		{NULL},
 	};
@@ -117,7 +124,8 @@ cmd_import(int argc, char **argv)
 	path = opts_value(opts, "privkey");
 	p12 = opts_value(opts, "pkcs12");
 	if ((path == NULL) == (p12 == NULL)) {
-		fprintf(stderr, "tpm11: give one of --privkey FILE and --pkcs12 "
+		fprintf(stderr,
+			"tpm11: give one of --privkey FILE and --pkcs12 "
 			"FILE: the private key to import\n");
 		return 2;
 	}
@@ -159,8 +167,8 @@ cmd_import(int argc, char **argv)
 		fprintf(stderr, "tpm11: %s: %s\n", path, err);
 		goto out;
 	}
-	if (cert && x509_cert_parse(cert, cert_len, &xc, err, sizeof(err)) !=
-			    0) {
+	if (cert &&
+	    x509_cert_parse(cert, cert_len, &xc, err, sizeof(err)) != 0) {
 		fprintf(stderr, "tpm11: %s: its certificate: %s\n", path, err);
 		goto out;
 	}
@@ -169,8 +177,7 @@ cmd_import(int argc, char **argv)
 		goto out;
 	if ((t = tool_token(c, opts)) == NULL ||
 	    tool_key_prepare(c, t, opts, tk.pub.type, id, id_len, NULL,
-			     "import") !=
-		    0)
+			     "import") != 0)
 		goto out;
 	rv = token_import_key(c, t, &tk, opts_value(opts, "key-label"),
 			      id_len ? id : NULL, id_len,
@@ -185,8 +192,8 @@ cmd_import(int argc, char **argv)
 		char *label = attr_dup_str(&o->attrs, CKA_LABEL);
 		const CK_ATTRIBUTE *a = attr_find(&o->attrs, CKA_ID);
 		uint8_t kid[64];
-		size_t kid_len = a && a->ulValueLen <= sizeof(kid)
-					 ? a->ulValueLen : 0;
+		size_t kid_len =
+			a && a->ulValueLen <= sizeof(kid) ? a->ulValueLen : 0;
 
 		printf("key: %s (id ", label ? label : "");
 		if (a)
@@ -202,7 +209,8 @@ cmd_import(int argc, char **argv)
 			printf("certificate: %s (subject %s)\n",
 			       label ? label : "", xc.subject_str);
 		else if (cert) {
-			fprintf(stderr, "tpm11: the key is imported, its "
+			fprintf(stderr,
+				"tpm11: the key is imported, its "
 				"certificate is not; add it with `tpm11 "
 				"addcert`\n");
 			free(label);
@@ -210,10 +218,12 @@ cmd_import(int argc, char **argv)
 		}
 		free(label);
 	}
-	fprintf(stderr, "tpm11: the key is in the TPM now and signed a test "
+	fprintf(stderr,
+		"tpm11: the key is in the TPM now and signed a test "
 		"message. It existed outside\n       the TPM: anyone with a "
 		"copy of %s (or a backup of it)\n       can still use it. "
-		"Destroy the original file%s.\n", path,
+		"Destroy the original file%s.\n",
+		path,
 		opts_get(opts, "shred")->given ? " (--shred does that now)"
 					       : " (--shred does that)");
 	if (opts_get(opts, "shred")->given && import_shred(path) == 0)

@@ -54,10 +54,11 @@ signer_read(const char *path, bool priv, uint8_t xy[64], EVP_PKEY **out)
 	    EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY, pt,
 					    sizeof(pt), &n) != 1 ||
 	    n != 65 || pt[0] != 4) {
-		fprintf(stderr, "tpm11: %s: not a PEM EC P-256 %s key (make "
+		fprintf(stderr,
+			"tpm11: %s: not a PEM EC P-256 %s key (make "
 			"one with `openssl genpkey -algorithm EC -pkeyopt "
-			"ec_paramgen_curve:P-256`)\n", path,
-			priv ? "private" : "public or private");
+			"ec_paramgen_curve:P-256`)\n",
+			path, priv ? "private" : "public or private");
 		EVP_PKEY_free(k);
 		return -1;
 	}
@@ -73,10 +74,13 @@ int
 cmd_pcr_sign(int argc, char **argv)
 {
 	opt opts[] = {
-		{"signer", OPT_VALUE, "the signer's EC P-256 private key (PEM)"},
-		{"pcrs", OPT_VALUE, "the PCRs, e.g. sha256:7,11; their values are "
+		{"signer", OPT_VALUE,
+		 "the signer's EC P-256 private key (PEM)"},
+		{"pcrs", OPT_VALUE,
+		 "the PCRs, e.g. sha256:7,11; their values are "
 		 "read from this TPM"},
-		{"out", OPT_VALUE, "the signed policy file (the module reads "
+		{"out", OPT_VALUE,
+		 "the signed policy file (the module reads "
 		 "*.pcrpol in STORE/pcr-policies or $TPM11_PCR_POLICIES)"},
 		{NULL},
 	};
@@ -106,7 +110,7 @@ cmd_pcr_sign(int argc, char **argv)
 	out = opts_value(opts, "out");
 	if (sa == NULL || pa == NULL || out == NULL) {
 		fprintf(stderr, "tpm11: pcr-sign needs --signer, --pcrs and "
-			"--out\n");
+				"--out\n");
 		return 2;
 	}
 	if (tpm_pcr_sel_parse(pa, &p.sel, err, sizeof(err)) != 0) {
@@ -127,7 +131,8 @@ cmd_pcr_sign(int argc, char **argv)
 		goto out;
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);
-	p.created = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	p.created =
+		(uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 	if (tpm_pcr_policy_hash(&p.sel, &p.values, h) != 0 ||
 	    (pc = EVP_PKEY_CTX_new(k, NULL)) == NULL ||
 	    EVP_PKEY_sign_init(pc) != 1 ||
@@ -168,15 +173,20 @@ cmd_addkey(int argc, char **argv)
 	opt opts[] = {
 		{"label", OPT_VALUE, "the token"},
 		{"algorithm", OPT_VALUE, "ecc256, ecc384, rsa2048 or rsa3072"},
-		{"key-label", OPT_VALUE, "the key's label (CKA_LABEL; ssh shows "
+		{"key-label", OPT_VALUE,
+		 "the key's label (CKA_LABEL; ssh shows "
 		 "it)"},
-		{"id", OPT_VALUE, "the key's CKA_ID in hex (default: from the "
+		{"id", OPT_VALUE,
+		 "the key's CKA_ID in hex (default: from the "
 		 "public key)"},
-		{"no-login", OPT_FLAG, "usable WITHOUT the PIN (for services); "
+		{"no-login", OPT_FLAG,
+		 "usable WITHOUT the PIN (for services); "
 		 "still never leaves the TPM"},
-		{"pcrs", OPT_VALUE, "bind the key to these PCRs' current values, "
+		{"pcrs", OPT_VALUE,
+		 "bind the key to these PCRs' current values, "
 		 "e.g. sha256:7,11: it signs only while they are unchanged"},
-		{"pcr-signer", OPT_VALUE, "bind the key to PCR values signed by "
+		{"pcr-signer", OPT_VALUE,
+		 "bind the key to PCR values signed by "
 		 "this EC P-256 key (PEM; see pcr-sign) instead"},
 		{"userpin", OPT_PIN, "user PIN (asked when left out)"},
 		{"userpin-file", OPT_VALUE, "read the user PIN from a file"},
@@ -209,19 +219,23 @@ cmd_addkey(int argc, char **argv)
 	alg = opts_value(opts, "algorithm");
 	if (alg == NULL) {
 		fprintf(stderr, "tpm11: --algorithm is needed: ecc256, ecc384, "
-			"rsa2048 or rsa3072\n");
+				"rsa2048 or rsa3072\n");
 		return 2;
 	}
 	if ((type = tpm_key_type_parse(alg)) == TPM_KEY_NONE) {
 		if (strncasecmp(alg, "ed25519", 7) == 0 ||
 		    strncasecmp(alg, "ed448", 5) == 0 ||
 		    strncasecmp(alg, "x25519", 6) == 0)
-			fprintf(stderr, "tpm11: --algorithm %s: not a TPM 2.0 "
+			fprintf(stderr,
+				"tpm11: --algorithm %s: not a TPM 2.0 "
 				"algorithm (TPMs do NIST curves and RSA); choose "
-				"ecc256, ecc384, rsa2048 or rsa3072\n", alg);
+				"ecc256, ecc384, rsa2048 or rsa3072\n",
+				alg);
 		else
-			fprintf(stderr, "tpm11: --algorithm %s: unknown; choose "
-				"ecc256, ecc384, rsa2048 or rsa3072\n", alg);
+			fprintf(stderr,
+				"tpm11: --algorithm %s: unknown; choose "
+				"ecc256, ecc384, rsa2048 or rsa3072\n",
+				alg);
 		return 2;
 	}
 	if (tool_key_args(opts, id, sizeof(id), &id_len) != 0)
@@ -243,7 +257,8 @@ cmd_addkey(int argc, char **argv)
 		uint8_t xy[64];
 
 		if (pcrs_arg != NULL) {
-			fprintf(stderr, "tpm11: --pcrs and --pcr-signer exclude "
+			fprintf(stderr,
+				"tpm11: --pcrs and --pcr-signer exclude "
 				"each other: fixed PCR values, or values a signer "
 				"approves\n");
 			ret = 2;
@@ -261,13 +276,13 @@ cmd_addkey(int argc, char **argv)
 	if ((c = tool_open(false)) == NULL)
 		goto out;
 	if ((t = tool_token(c, opts)) == NULL ||
-	    tool_key_prepare(c, t, opts, type, id, id_len, &pcrs,
-			     "addkey") != 0)
+	    tool_key_prepare(c, t, opts, type, id, id_len, &pcrs, "addkey") !=
+		    0)
 		goto out;
 	t0 = now_ms();
 	if (type == TPM_KEY_RSA_2048 || type == TPM_KEY_RSA_3072)
 		fprintf(stderr, "tpm11: generating an RSA key in the TPM (this "
-			"can take several seconds)...\n");
+				"can take several seconds)...\n");
 	rv = token_generate_key(c, t, type, opts_value(opts, "key-label"),
 				id_len ? id : NULL, id_len,
 				no_login ? TOKEN_KEY_NO_LOGIN : 0, NULL,
@@ -289,11 +304,13 @@ cmd_addkey(int argc, char **argv)
 			char sel[96];
 
 			tpm_pcr_sel_text(&pcrs, sel, sizeof(sel));
-			printf("bound to PCRs %s (their current values)\n", sel);
+			printf("bound to PCRs %s (their current values)\n",
+			       sel);
 		}
 		if (signer_arg != NULL)
 			printf("bound to PCR values signed by %s (tpm11 "
-			       "pcr-sign)\n", signer_arg);
+			       "pcr-sign)\n",
+			       signer_arg);
 		free(label);
 	}
 	if (getenv("TPM11_LOG"))
@@ -310,12 +327,18 @@ static const char *
 class_name(CK_OBJECT_CLASS c)
 {
 	switch (c) {
-	case CKO_PRIVATE_KEY: return "private-key";
-	case CKO_PUBLIC_KEY: return "public-key";
-	case CKO_CERTIFICATE: return "certificate";
-	case CKO_SECRET_KEY: return "secret-key";
-	case CKO_DATA: return "data";
-	default: return "other";
+	case CKO_PRIVATE_KEY:
+		return "private-key";
+	case CKO_PUBLIC_KEY:
+		return "public-key";
+	case CKO_CERTIFICATE:
+		return "certificate";
+	case CKO_SECRET_KEY:
+		return "secret-key";
+	case CKO_DATA:
+		return "data";
+	default:
+		return "other";
 	}
 }
 
@@ -340,9 +363,10 @@ cmd_listobjects(int argc, char **argv)
 		return 1;
 	}
 	if (t->damaged > 0)
-		fprintf(stderr, "tpm11: warning: %zu object(s) of token \"%s\" "
-			"are damaged and left out; the last: %s\n", t->damaged,
-			t->rec.label, store_errmsg(c->st));
+		fprintf(stderr,
+			"tpm11: warning: %zu object(s) of token \"%s\" "
+			"are damaged and left out; the last: %s\n",
+			t->damaged, t->rec.label, store_errmsg(c->st));
 	for (i = 0; i < t->nobjs; i++) {
 		token_obj *o = t->objs[i];
 		char *label = attr_dup_str(&o->attrs, CKA_LABEL);
@@ -423,7 +447,8 @@ find_key(token *t, opt *opts, bool required)
 
 	if (kl == NULL && idhex == NULL) {
 		if (required)
-			fprintf(stderr, "tpm11: name the key with --key-label "
+			fprintf(stderr,
+				"tpm11: name the key with --key-label "
 				"NAME or --id HEX (see `tpm11 listobjects`)\n");
 		return NULL;
 	}
@@ -486,7 +511,8 @@ cmd_ssh_pubkey(int argc, char **argv)
 	size_t i, j;
 	int ret = 0, shown = 0;
 
-	ARGS(opts, "ssh-pubkey", "[--label LABEL] [--key-label NAME | --id HEX]",
+	ARGS(opts, "ssh-pubkey",
+	     "[--label LABEL] [--key-label NAME | --id HEX]",
 	     "Prints public keys as OpenSSH lines, the same as "
 	     "`ssh-keygen -D MODULE`,\nready for authorized_keys.");
 	if ((c = tool_open(false)) == NULL)

@@ -43,7 +43,8 @@ int
 cmd_migrate(int argc, char **argv)
 {
 	opt opts[] = {
-		{"dry-run", OPT_FLAG, "list what the old store holds, move "
+		{"dry-run", OPT_FLAG,
+		 "list what the old store holds, move "
 		 "nothing"},
 		{NULL},
 	};
@@ -54,28 +55,30 @@ cmd_migrate(int argc, char **argv)
 	char *dir;
 	int ret = 1, rc;
 
-	if ((rc = tool_args(argc, argv, opts, "migrate", "[--dry-run]",
-		      "For a store made by tpm11's first key model (schema 1): "
-		      "lists its tokens\nand keys with their public keys, then "
-		      "moves its database aside\n(tpm11.sqlite3.model1-<time>, "
-		      "nothing is deleted) so that `tpm11 init`\ncan start a "
-		      "new store. Model 1's keys cannot be moved into the "
-		      "current\nmodel: make new keys and replace the public "
-		      "keys listed here wherever\nthey are trusted "
-		      "(authorized_keys, certificates).")) != 0)
+	if ((rc = tool_args(
+		     argc, argv, opts, "migrate", "[--dry-run]",
+		     "For a store made by tpm11's first key model (schema 1): "
+		     "lists its tokens\nand keys with their public keys, then "
+		     "moves its database aside\n(tpm11.sqlite3.model1-<time>, "
+		     "nothing is deleted) so that `tpm11 init`\ncan start a "
+		     "new store. Model 1's keys cannot be moved into the "
+		     "current\nmodel: make new keys and replace the public "
+		     "keys listed here wherever\nthey are trusted "
+		     "(authorized_keys, certificates).")) != 0)
 		return rc < 0 ? 2 : 0;
 	dir = tool_store && *tool_store ? strdup(tool_store)
 					: store_default_dir();
 	if (dir == NULL) {
 		fprintf(stderr, "tpm11: migrate: no store directory (set "
-			"TPM11_STORE or --store)\n");
+				"TPM11_STORE or --store)\n");
 		return 1;
 	}
 	rc = store_open_old(dir, &st, err, sizeof(err));
-	if (rc == STORE_CORRUPT && store_open(dir, false, &st, NULL, 0) ==
-					   STORE_OK) {
+	if (rc == STORE_CORRUPT &&
+	    store_open(dir, false, &st, NULL, 0) == STORE_OK) {
 		printf("store %s already uses the current key model; nothing "
-		       "to migrate\n", dir);
+		       "to migrate\n",
+		       dir);
 		ret = 0;
 		goto out;
 	}
@@ -118,7 +121,8 @@ cmd_migrate(int argc, char **argv)
 	       "next: `tpm11 init`, `tpm11 addtoken`, `tpm11 addkey`, then "
 	       "replace the public keys above\n"
 	       "wherever they are trusted; when nothing needs the old keys, "
-	       "delete the old database\n", moved);
+	       "delete the old database\n",
+	       moved);
 	ret = 0;
 out:
 	free(toks);

@@ -12,9 +12,11 @@ int
 cmd_init(int argc, char **argv)
 {
 	opt opts[] = {
-		{"primary-handle", OPT_VALUE, "persistent handle of the primary "
+		{"primary-handle", OPT_VALUE,
+		 "persistent handle of the primary "
 		 "key (default 0x81000001)"},
-		{"primary-auth", OPT_VALUE, "(accepted for tpm2_ptool "
+		{"primary-auth", OPT_VALUE,
+		 "(accepted for tpm2_ptool "
 		 "compatibility; must be empty)"},
 		{NULL},
 	};
@@ -32,14 +34,17 @@ cmd_init(int argc, char **argv)
 		handle = strtoul(h, &end, 0);
 		if (*end != '\0' || handle < 0x81000000ul ||
 		    handle > 0x817ffffful) {
-			fprintf(stderr, "tpm11: --primary-handle %s: use a "
-				"persistent handle 0x81000000..0x817FFFFF\n", h);
+			fprintf(stderr,
+				"tpm11: --primary-handle %s: use a "
+				"persistent handle 0x81000000..0x817FFFFF\n",
+				h);
 			return 2;
 		}
 	}
-	if (opts_value(opts, "primary-auth") && *opts_value(opts, "primary-auth")) {
+	if (opts_value(opts, "primary-auth") &&
+	    *opts_value(opts, "primary-auth")) {
 		fprintf(stderr, "tpm11: a primary key with an authValue is not "
-			"supported; leave --primary-auth out\n");
+				"supported; leave --primary-auth out\n");
 		return 2;
 	}
 	/* The store is made only once the TPM has its primary key
@@ -64,7 +69,8 @@ warn_software_tpm(core *c)
 	tpm_info info;
 
 	if (c->tpm && tpm_get_info(c->tpm, &info) == CKR_OK && info.software)
-		fprintf(stderr, "tpm11: warning: this is a software TPM (%s %s); "
+		fprintf(stderr,
+			"tpm11: warning: this is a software TPM (%s %s); "
 			"its keys are not held by hardware\n",
 			info.manufacturer, info.vendor);
 }
@@ -100,10 +106,11 @@ cmd_addtoken(int argc, char **argv)
 	if ((c = tool_open(false)) == NULL)
 		return 1;
 	if (core_find_token(c, opts_value(opts, "label")) != NULL) {
-		fprintf(stderr, "tpm11: a token labelled \"%s\" already exists; "
+		fprintf(stderr,
+			"tpm11: a token labelled \"%s\" already exists; "
 			"pick another label or remove it with `tpm11 rmtoken "
-			"--label %s`\n", opts_value(opts, "label"),
-			opts_value(opts, "label"));
+			"--label %s`\n",
+			opts_value(opts, "label"), opts_value(opts, "label"));
 		goto out;
 	}
 	if ((so = pin_get(opts, "sopin", "SO PIN", true)) == NULL ||
@@ -178,7 +185,8 @@ cmd_rmtoken(int argc, char **argv)
 	/* Tokens whose making or removal was cut short are cleared up
 	 * first (they are not listed). */
 	if (c->st != NULL && core_tpm(c) == CKR_OK)
-		T11_IGNORE(token_finish_pending(c)); /* else tried again next time */
+		T11_IGNORE(token_finish_pending(
+			c)); /* else tried again next time */
 	if ((t = tool_token(c, opts)) == NULL) {
 		core_close(c);
 		return 1;
@@ -213,7 +221,8 @@ cmd_verify(int argc, char **argv)
 	ARGS(opts, "verify", "--label LABEL [--userpin PIN] [--sopin PIN]",
 	     "Checks PINs with the TPM. A wrong PIN counts against the TPM's "
 	     "dictionary-attack counter.");
-	user = opts_get(opts, "userpin")->given || opts_value(opts, "userpin-file");
+	user = opts_get(opts, "userpin")->given ||
+	       opts_value(opts, "userpin-file");
 	so = opts_get(opts, "sopin")->given || opts_value(opts, "sopin-file");
 	if (!user && !so)
 		user = true;
@@ -269,7 +278,8 @@ cmd_changepin(int argc, char **argv)
 	int ret = 1;
 	bool so;
 
-	ARGS(opts, "changepin", "--label LABEL --user so|user --old PIN --new PIN",
+	ARGS(opts, "changepin",
+	     "--label LABEL --user so|user --old PIN --new PIN",
 	     "Changes a PIN. The TPM checks the old one; the change is atomic:\n"
 	     "if it is interrupted, the old PIN or the new one works, never "
 	     "neither.");
@@ -314,7 +324,8 @@ cmd_initpin(int argc, char **argv)
 		{"sopin", OPT_PIN, "the SO PIN (asked when left out)"},
 		{"sopin-file", OPT_VALUE, "read the SO PIN from a file"},
 		{"userpin", OPT_PIN, "the new user PIN (asked when left out)"},
-		{"userpin-file", OPT_VALUE, "read the new user PIN from a file"},
+		{"userpin-file", OPT_VALUE,
+		 "read the new user PIN from a file"},
 		{NULL},
 	};
 	char *so = NULL, *user = NULL;

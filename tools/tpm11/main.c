@@ -19,9 +19,11 @@ static const struct {
 	const char *what;
 } commands[] = {
 	{"init", cmd_init, "create the store and the TPM primary key (once)"},
-	{"addtoken", cmd_addtoken, "create a token with an SO PIN and a user PIN"},
+	{"addtoken", cmd_addtoken,
+	 "create a token with an SO PIN and a user PIN"},
 	{"addkey", cmd_addkey, "create a key pair inside the TPM"},
-	{"import", cmd_import, "put an existing private key (PEM, OpenSSH) into the TPM"},
+	{"import", cmd_import,
+	 "put an existing private key (PEM, OpenSSH) into the TPM"},
 	{"listtokens", cmd_listtokens, "list the tokens"},
 	{"listobjects", cmd_listobjects, "list a token's keys"},
 	{"verify", cmd_verify, "check a token's user and/or SO PIN"},
@@ -31,7 +33,8 @@ static const struct {
 	{"rmkey", cmd_rmkey, "remove a key (alias: objdel)"},
 	{"objdel", cmd_rmkey, NULL},
 	{"ssh-pubkey", cmd_ssh_pubkey, "print keys as ssh-keygen -D does"},
-	{"pcr-sign", cmd_pcr_sign, "sign PCR values for keys made with "
+	{"pcr-sign", cmd_pcr_sign,
+	 "sign PCR values for keys made with "
 	 "--pcr-signer"},
 	{"ak", cmd_ak, "attestation keys: create, import-cert, export"},
 	{"attest", cmd_attest, "prove that a key lives in this TPM"},
@@ -42,7 +45,8 @@ static const struct {
 	{"addcert", cmd_addcert, "store a key's certificate (or a CA's)"},
 	{"rmcert", cmd_rmcert, "remove certificates (keys stay)"},
 	{"migrate", cmd_migrate, "list a key-model-1 store and set it aside"},
-	{"doctor", cmd_doctor, "say what is wrong with the set-up and how to "
+	{"doctor", cmd_doctor,
+	 "say what is wrong with the set-up and how to "
 	 "fix it"},
 };
 
@@ -52,23 +56,25 @@ usage(FILE *f)
 	size_t i;
 
 	fprintf(f, "usage: tpm11 [--store DIR] [--tcti STRING] COMMAND "
-		"[OPTIONS]\n\nKeys that live in the TPM, for every PKCS#11 "
-		"program.\n\ncommands:\n");
+		   "[OPTIONS]\n\nKeys that live in the TPM, for every PKCS#11 "
+		   "program.\n\ncommands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (commands[i].what)
 			fprintf(f, "  %-19s %s\n", commands[i].name,
 				commands[i].what);
-	fprintf(f, "\noptions:\n"
+	fprintf(f,
+		"\noptions:\n"
 		"  %-19s %s\n  %-19s %s\n  %-19s %s\n  %-19s %s\n",
-		"--store DIR", "the store (default $TPM11_STORE, else "
+		"--store DIR",
+		"the store (default $TPM11_STORE, else "
 		"$XDG_DATA_HOME/tpm11)",
-		"--tcti STRING", "the TPM (default $TPM11_TCTI, else tctildr's "
+		"--tcti STRING",
+		"the TPM (default $TPM11_TCTI, else tctildr's "
 		"search)",
-		"-h, --help", "this text",
-		"-V, --version", "the version");
+		"-h, --help", "this text", "-V, --version", "the version");
 	fprintf(f, "\n`tpm11 COMMAND --help` for a command's options; "
-		"`tpm11 doctor` when something\ndoes not work.\n"
-		"Environment: TPM11_STORE, TPM11_TCTI, TPM11_LOG=debug.\n");
+		   "`tpm11 doctor` when something\ndoes not work.\n"
+		   "Environment: TPM11_STORE, TPM11_TCTI, TPM11_LOG=debug.\n");
 }
 
 /* Takes the global options out of argv, wherever they stand. */
@@ -82,11 +88,14 @@ take_globals(int *argc, char **argv)
 		const char **dst = NULL;
 		size_t n = 0;
 
-		if (strncmp(a, "--store", 7) == 0 && (a[7] == '\0' || a[7] == '='))
+		if (strncmp(a, "--store", 7) == 0 &&
+		    (a[7] == '\0' || a[7] == '='))
 			dst = &tool_store, n = 7;
-		else if (strncmp(a, "--path", 6) == 0 && (a[6] == '\0' || a[6] == '='))
+		else if (strncmp(a, "--path", 6) == 0 &&
+			 (a[6] == '\0' || a[6] == '='))
 			dst = &tool_store, n = 6;
-		else if (strncmp(a, "--tcti", 6) == 0 && (a[6] == '\0' || a[6] == '='))
+		else if (strncmp(a, "--tcti", 6) == 0 &&
+			 (a[6] == '\0' || a[6] == '='))
 			dst = &tool_tcti, n = 6;
 		if (dst == NULL) {
 			argv[j++] = argv[i];
@@ -114,8 +123,10 @@ main(int argc, char **argv)
 	 * process: no core dump of it, and no ptrace or /proc/PID/mem by
 	 * the user's other processes (PR_SET_DUMPABLE 0). */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
-		fprintf(stderr, "tpm11: warning: cannot turn core dumps off "
-			"(prctl PR_SET_DUMPABLE): %s\n", strerror(errno));
+		fprintf(stderr,
+			"tpm11: warning: cannot turn core dumps off "
+			"(prctl PR_SET_DUMPABLE): %s\n",
+			strerror(errno));
 	log_init();
 	argc--;
 	argv++;

@@ -42,8 +42,10 @@ opts_parse(int argc, char **argv, opt *opts, bool *help,
 				*positional = a;
 				continue;
 			}
-			fprintf(stderr, "tpm11: unexpected argument \"%s\" "
-				"(see --help)\n", a);
+			fprintf(stderr,
+				"tpm11: unexpected argument \"%s\" "
+				"(see --help)\n",
+				a);
 			return -1;
 		}
 		a += 2;
@@ -56,8 +58,10 @@ opts_parse(int argc, char **argv, opt *opts, bool *help,
 		memcpy(name, a, nlen);
 		name[nlen] = '\0';
 		if ((o = opts_get(opts, name)) == NULL) {
-			fprintf(stderr, "tpm11: unknown option --%s (see "
-				"--help)\n", name);
+			fprintf(stderr,
+				"tpm11: unknown option --%s (see "
+				"--help)\n",
+				name);
 			return -1;
 		}
 		o->given = true;
@@ -85,7 +89,8 @@ opts_parse(int argc, char **argv, opt *opts, bool *help,
 			 * the PIN is asked for. */
 			if (eq)
 				o->value = eq + 1;
-			else if (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
+			else if (i + 1 < argc &&
+				 strncmp(argv[i + 1], "--", 2) != 0)
 				o->value = argv[++i];
 			else
 				o->value = NULL;
@@ -108,12 +113,15 @@ opts_usage(const char *cmd, const char *synopsis, const char *what,
 
 		snprintf(left, sizeof(left), "--%s%s", opts->name,
 			 opts->kind == OPT_VALUE ? " VALUE"
-			 : opts->kind == OPT_PIN ? " [PIN]" : "");
+			 : opts->kind == OPT_PIN ? " [PIN]"
+						 : "");
 		printf("  %-24s %s\n", left, opts->help);
 	}
-	printf("  %-24s %s\n", "--store DIR", "store directory (default "
+	printf("  %-24s %s\n", "--store DIR",
+	       "store directory (default "
 	       "$TPM11_STORE, else $XDG_DATA_HOME/tpm11)");
-	printf("  %-24s %s\n", "--tcti STRING", "TPM to use (default "
+	printf("  %-24s %s\n", "--tcti STRING",
+	       "TPM to use (default "
 	       "$TPM11_TCTI, else tctildr's search)");
 	printf("  %-24s %s\n", "--help", "this text");
 }

@@ -9,12 +9,12 @@
 enum opt_kind { OPT_FLAG, OPT_VALUE, OPT_PIN };
 
 typedef struct {
-	const char *name;       /* without the leading "--" */
+	const char *name; /* without the leading "--" */
 	enum opt_kind kind;
 	const char *help;
 	/* results */
 	bool given;
-	const char *value;      /* NULL for a PIN flag given without value */
+	const char *value; /* NULL for a PIN flag given without value */
 } opt;
 
 /* Parses argv (after the command name). Unknown options, missing values

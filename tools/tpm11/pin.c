@@ -80,7 +80,7 @@ pin_prompt(const char *prompt, bool confirm, const char **why)
 	}
 	if (strcmp(a, b) != 0) {
 		fprintf(stderr, "tpm11: the two PINs differ; nothing was "
-			"changed\n");
+				"changed\n");
 		secure_free_str(a);
 		secure_free_str(b);
 		return NULL;
@@ -104,16 +104,17 @@ pin_from(const opt *o, const char *prompt, bool confirm)
 	char *s;
 
 	if (pin_has_file_flag(name))
-		snprintf(alt, sizeof(alt), ", or give --%s-file FILE (mode 600)",
-			 name);
+		snprintf(alt, sizeof(alt),
+			 ", or give --%s-file FILE (mode 600)", name);
 	if (o != NULL && o->given && o->value != NULL) {
 		/* Kept for tpm2_ptool's command lines, with the reason not
 		 * to use it. */
-		fprintf(stderr, "tpm11: warning: a PIN given as --%s on the "
+		fprintf(stderr,
+			"tpm11: warning: a PIN given as --%s on the "
 			"command line is visible to other users (ps, "
 			"/proc/PID/cmdline) and stays in shell history; leave "
-			"the value out to be asked without echo%s\n", name,
-			alt);
+			"the value out to be asked without echo%s\n",
+			name, alt);
 		return strdup(o->value);
 	}
 	if ((s = pin_prompt(prompt, confirm, &why)) != NULL)
@@ -122,12 +123,15 @@ pin_from(const opt *o, const char *prompt, bool confirm)
 		snprintf(alt, sizeof(alt), "--%s-file FILE (mode 600) or ",
 			 name);
 	if (why != NULL)
-		fprintf(stderr, "tpm11: %s is needed but not asked on /dev/tty "
+		fprintf(stderr,
+			"tpm11: %s is needed but not asked on /dev/tty "
 			"(%s), as the PIN would show; give %s--%s VALUE\n",
 			prompt, why, alt, name);
 	else
-		fprintf(stderr, "tpm11: %s is needed and no terminal is there "
-			"to ask it; give %s--%s VALUE\n", prompt, alt, name);
+		fprintf(stderr,
+			"tpm11: %s is needed and no terminal is there "
+			"to ask it; give %s--%s VALUE\n",
+			prompt, alt, name);
 	return NULL;
 }
 
@@ -146,11 +150,15 @@ pin_file_private(FILE *f, const char *flag, const char *path)
 		return false;
 	}
 	if (S_ISREG(st.st_mode) && (st.st_mode & 077) != 0) {
-		fprintf(stderr, "tpm11: --%s %s is %s by other users (mode "
+		fprintf(stderr,
+			"tpm11: --%s %s is %s by other users (mode "
 			"%04o): a %s file must be private; run chmod 600 %s\n",
 			flag, path,
-			(st.st_mode & 044) ? ((st.st_mode & 022) ? "readable "
-				"and writable" : "readable") : "writable",
+			(st.st_mode & 044)
+				? ((st.st_mode & 022) ? "readable "
+							"and writable"
+						      : "readable")
+				: "writable",
 			(unsigned)(st.st_mode & 07777),
 			strncmp(flag, "passphrase", 10) == 0 ? "passphrase"
 							     : "PIN",
@@ -206,12 +214,14 @@ pin_passphrase(opt *opts, const char *fileflag, const char *prompt)
 	if ((s = pin_prompt(prompt, false, &why)) != NULL)
 		return s;
 	if (why != NULL)
-		fprintf(stderr, "tpm11: %s is needed but not asked on /dev/tty "
+		fprintf(stderr,
+			"tpm11: %s is needed but not asked on /dev/tty "
 			"(%s), as it would show; give --%s FILE (mode 600)\n",
 			prompt, why, fileflag);
 	else
-		fprintf(stderr, "tpm11: %s is needed and no terminal is there "
-			"to ask it; give --%s FILE (mode 600)\n", prompt,
-			fileflag);
+		fprintf(stderr,
+			"tpm11: %s is needed and no terminal is there "
+			"to ask it; give --%s FILE (mode 600)\n",
+			prompt, fileflag);
 	return NULL;
 }

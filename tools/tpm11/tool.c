@@ -24,8 +24,8 @@ tool_open(bool create)
 	CK_RV rv = core_open(tool_store, tool_tcti, create, &c);
 
 	if (rv != CKR_OK) {
-		fprintf(stderr, "tpm11: %s\n", c && c->err[0] ? c->err
-				: "cannot open the store");
+		fprintf(stderr, "tpm11: %s\n",
+			c && c->err[0] ? c->err : "cannot open the store");
 		core_close(c);
 		return NULL;
 	}
@@ -49,17 +49,21 @@ tool_token(core *c, opt *opts)
 
 	if (label == NULL) {
 		fprintf(stderr, "tpm11: --label is needed (the token's label; "
-			"see `tpm11 listtokens`)\n");
+				"see `tpm11 listtokens`)\n");
 		return NULL;
 	}
 	if (c->st == NULL) {
-		fprintf(stderr, "tpm11: no store at %s; run `tpm11 init` and "
-			"`tpm11 addtoken` first\n", c->store_dir);
+		fprintf(stderr,
+			"tpm11: no store at %s; run `tpm11 init` and "
+			"`tpm11 addtoken` first\n",
+			c->store_dir);
 		return NULL;
 	}
 	if ((t = core_find_token(c, label)) == NULL)
-		fprintf(stderr, "tpm11: no token labelled \"%s\" in %s; see "
-			"`tpm11 listtokens`\n", label, c->store_dir);
+		fprintf(stderr,
+			"tpm11: no token labelled \"%s\" in %s; see "
+			"`tpm11 listtokens`\n",
+			label, c->store_dir);
 	return t;
 }
 
@@ -174,19 +178,22 @@ tool_find_key(token *t, const char *kl, const char *idhex, const char *id_flag)
 		return NULL;
 	}
 	for (i = 0; i < t->nobjs; i++)
-		if (tool_key_matches(t->objs[i], kl, idhex ? id : NULL, id_len)) {
+		if (tool_key_matches(t->objs[i], kl, idhex ? id : NULL,
+				     id_len)) {
 			found = t->objs[i];
 			matches++;
 		}
 	if (matches == 0) {
-		fprintf(stderr, "tpm11: token \"%s\" has no key %s \"%s\"; see "
-			"`tpm11 listobjects --label %s`\n", t->rec.label,
-			kl ? "labelled" : "with id", kl ? kl : idhex,
-			t->rec.label);
+		fprintf(stderr,
+			"tpm11: token \"%s\" has no key %s \"%s\"; see "
+			"`tpm11 listobjects --label %s`\n",
+			t->rec.label, kl ? "labelled" : "with id",
+			kl ? kl : idhex, t->rec.label);
 		return NULL;
 	}
 	if (matches > 1 && idhex) {
-		fprintf(stderr, "tpm11: token \"%s\" has %zu keys with id %s: "
+		fprintf(stderr,
+			"tpm11: token \"%s\" has %zu keys with id %s: "
 			"the tool cannot tell them apart; give one another "
 			"CKA_ID or remove one with a PKCS#11 program "
 			"(pkcs11-tool --delete-object --type privkey --id %s)\n",
@@ -196,8 +203,10 @@ tool_find_key(token *t, const char *kl, const char *idhex, const char *id_flag)
 	if (matches > 1) {
 		/* Labels may repeat (PKCS#11 programs such as pkcs11-tool
 		 * make keys too): list the ids, one of which picks the key. */
-		fprintf(stderr, "tpm11: token \"%s\" has %zu keys labelled "
-			"\"%s\" (ids", t->rec.label, matches, kl);
+		fprintf(stderr,
+			"tpm11: token \"%s\" has %zu keys labelled "
+			"\"%s\" (ids",
+			t->rec.label, matches, kl);
 		for (i = 0; i < t->nobjs; i++) {
 			const CK_ATTRIBUTE *a =
 				attr_find(&t->objs[i]->attrs, CKA_ID);
@@ -207,8 +216,10 @@ tool_find_key(token *t, const char *kl, const char *idhex, const char *id_flag)
 			fputc(' ', stderr);
 			hex_print(stderr, a->pValue, a->ulValueLen);
 		}
-		fprintf(stderr, "); pick one with --%s HEX (`tpm11 listobjects "
-			"--label %s` shows them)\n", id_flag, t->rec.label);
+		fprintf(stderr,
+			"); pick one with --%s HEX (`tpm11 listobjects "
+			"--label %s` shows them)\n",
+			id_flag, t->rec.label);
 		return NULL;
 	}
 	return found;
@@ -223,18 +234,22 @@ tool_key_taken(token *t, const char *kl, const uint8_t *id, size_t id_len)
 
 	for (i = 0; i < t->nobjs; i++) {
 		if (kl && tool_key_matches(t->objs[i], kl, NULL, 0)) {
-			fprintf(stderr, "tpm11: token \"%s\" already has a key "
+			fprintf(stderr,
+				"tpm11: token \"%s\" already has a key "
 				"labelled \"%s\"; choose another --key-label, or "
 				"remove that key first with `tpm11 rmkey --label "
-				"%s --key-label %s`\n", t->rec.label, kl,
-				t->rec.label, kl);
+				"%s --key-label %s`\n",
+				t->rec.label, kl, t->rec.label, kl);
 			return true;
 		}
 		if (id && tool_key_matches(t->objs[i], NULL, id, id_len)) {
-			fprintf(stderr, "tpm11: token \"%s\" already has a key "
-				"with id ", t->rec.label);
+			fprintf(stderr,
+				"tpm11: token \"%s\" already has a key "
+				"with id ",
+				t->rec.label);
 			hex_print(stderr, id, id_len);
-			fprintf(stderr, "; choose another --id, or leave it out "
+			fprintf(stderr,
+				"; choose another --id, or leave it out "
 				"(the id is then made from the public key)\n");
 			return true;
 		}
@@ -271,8 +286,8 @@ tool_key_prepare(core *c, token *t, opt *opts, tpm_key_type type,
 	/* PKCS#11 lets labels repeat, but the tool's commands name a key by
 	 * its label: a second "ssh" would make every later --key-label ssh
 	 * ambiguous. An id must name one key: its objects share it. */
-	if (tool_key_taken(t, opts_value(opts, "key-label"),
-			   id_len ? id : NULL, id_len))
+	if (tool_key_taken(t, opts_value(opts, "key-label"), id_len ? id : NULL,
+			   id_len))
 		return 1;
 	/* What the TPM lacks is said before a PIN is asked for. */
 	if ((rv = core_tpm(c)) != CKR_OK ||
@@ -298,12 +313,14 @@ tool_key_prepare(core *c, token *t, opt *opts, tpm_key_type type,
 		/* Such a key has an empty authValue and never touches the
 		 * PIN's NV index: no PIN to ask, no dictionary-attack strike
 		 * from a mistyped one. */
-		fprintf(stderr, "tpm11: warning: --no-login: any program running "
+		fprintf(stderr,
+			"tpm11: warning: --no-login: any program running "
 			"as this user can sign with this key without a PIN.\n"
 			"       The key still cannot be copied off this TPM.\n");
 		if (opts_get(opts, "userpin")->given ||
 		    opts_value(opts, "userpin-file"))
-			fprintf(stderr, "tpm11: note: a --no-login key needs no "
+			fprintf(stderr,
+				"tpm11: note: a --no-login key needs no "
 				"PIN; the one given is not used\n");
 		return 0;
 	}

@@ -10,8 +10,8 @@
 #include "token/token.h"
 #include "util/file.h"
 
-extern const char *tool_store;  /* --store / --path */
-extern const char *tool_tcti;   /* --tcti */
+extern const char *tool_store; /* --store / --path */
+extern const char *tool_tcti;  /* --tcti */
 
 /* Opens the core (no TPM yet). create: make the store when missing.
  * Prints the error and returns NULL on failure. */
@@ -25,11 +25,11 @@ int tool_args(int argc, char **argv, opt *opts, const char *cmd,
 	      const char *synopsis, const char *what);
 /* In a cmd_* function: parse argv into opts; return 2 on a usage error,
  * 0 after --help. */
-#define ARGS(opts, cmd, syn, what)                                         \
-	do {                                                               \
-		int r_ = tool_args(argc, argv, opts, cmd, syn, what);      \
-		if (r_ != 0)                                               \
-			return r_ < 0 ? 2 : 0;                             \
+#define ARGS(opts, cmd, syn, what)                                    \
+	do {                                                          \
+		int r_ = tool_args(argc, argv, opts, cmd, syn, what); \
+		if (r_ != 0)                                          \
+			return r_ < 0 ? 2 : 0;                        \
 	} while (0)
 
 /* A file (or stdin for "-"), at most TOOL_FILE_MAX bytes, NUL-terminated;
@@ -53,8 +53,7 @@ bool tool_key_matches(const token_obj *o, const char *kl, const uint8_t *id,
 		      size_t id_len);
 /* Whether t has a key labelled kl or with CKA_ID id (either may be
  * NULL); if so, says so and how to go on. */
-bool tool_key_taken(token *t, const char *kl, const uint8_t *id,
-		    size_t id_len);
+bool tool_key_taken(token *t, const char *kl, const uint8_t *id, size_t id_len);
 /* addkey, import: checks --key-label and decodes --id into id (cap
  * bytes); 2 after a message on a usage error, else 0. */
 int tool_key_args(opt *opts, uint8_t *id, size_t cap, size_t *id_len);
