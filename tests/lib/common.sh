@@ -5,6 +5,7 @@
 set -u
 
 T11_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+. "$T11_SRC/tests/lib/hang.bash"
 : "${TPM11_BUILD:=$T11_SRC/build}"
 : "${TPM11_MODULE:=$TPM11_BUILD/src/libtpm11.so}"
 : "${TPM11_TOOL:=$TPM11_BUILD/tools/tpm11/tpm11}"
@@ -110,8 +111,9 @@ tap_merged() {
 		esac
 	fi
 	if [ -s "$err" ] && { [ "$f" -gt 0 ] || [ "$rc" -gt 1 ]; }; then
+		grep '^# hang:' "$err"
 		diag "$name stderr (last lines):"
-		tail -n 40 "$err" | sed 's/^/# /'
+		grep -v '^# hang:' "$err" | tail -n 40 | sed 's/^/# /'
 	fi
 	return 0
 }

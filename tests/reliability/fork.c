@@ -25,7 +25,10 @@
  * Children end with exit() (but the one that leaves at once).
  * Meanwhile the parent signs in its main thread and in a second thread;
  * afterwards it signs again. Every signature is verified with OpenSSL.
- * Children report their checks over a pipe; output is TAP. */
+ * Children report their checks over a pipe; output is TAP. The program's
+ * own OpenSSL calls are fenced off from fork() (rel_fork_guard_openssl):
+ * without that a child forked while the signing thread was in RAND_bytes
+ * hung for ever on OpenSSL's DRBG lock in its C_Login. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -335,6 +338,10 @@ main(int argc, char **argv)
 	int a;
 
 	t11_init();
+	/* This program's own OpenSSL calls (rel_sign_verify's random data
+	 * and verification) stay out of the way of fork(), as a program's
+	 * must: rel.h. */
+	rel_fork_guard_openssl();
 	for (a = 1; a < argc; a++) {
 		if (strcmp(argv[a], "-c") == 0 && a + 1 < argc)
 			nchild = (unsigned)atoi(argv[++a]);

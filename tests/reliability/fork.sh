@@ -55,7 +55,10 @@ else not_ok "$((C + 1)) swtpm copies for the children"; fi
 # In minimal mode the children see their copy through the profile too.
 CHILD_TCTI="swtpm:path=$T11_TMP/clone%u/tpm.sock"
 [ "$(t11_tpm_mode)" = minimal ] && CHILD_TCTI="$T11_PROFILE_TCTI:minimal:$CHILD_TCTI"
-rel_run_tap "children on their own TPM: " 600 "$FORK" -c "$C" -n "$N" \
+# (under tests/run's 300 s per script, so that a hang is reported with
+# the stacks of the hung processes, tests/lib/hang.bash)
+if t11_long; then SECS=900; else SECS=240; fi
+rel_run_tap "children on their own TPM: " "$SECS" "$FORK" -c "$C" -n "$N" \
 	--child-tcti "$CHILD_TCTI"
 # The known limit (T11_FORK_SKIP_TABRMD_CHILD=1 skips it: it waits 25 s
 # for the D-Bus timeout).

@@ -57,7 +57,7 @@ rel_start_tap() {
 	shift 2
 	REL_LAST_OUT=$(mktemp "$T11_TMP/tap.XXXXXX")
 	( TAP_START=$((T11_TAP_N + 1)) TAP_PREFIX=$REL_TAP_PREFIX \
-		timeout -k 10 "$REL_TAP_SECS" "$@" >"$REL_LAST_OUT" 2>"$REL_LAST_OUT.err" </dev/null
+		t11_timeout "$REL_TAP_SECS" "$@" >"$REL_LAST_OUT" 2>"$REL_LAST_OUT.err" </dev/null
 	  echo $? >"$REL_LAST_OUT.rc" ) &
 	REL_TAP_PID=$!
 }
@@ -134,7 +134,7 @@ rel_san_build() {
 rel_run_script() {
 	local prefix=$1 script=$2 out rc line n=0 f=0
 	out=$(mktemp "$T11_TMP/script.XXXXXX")
-	timeout -k 10 "${REL_SCRIPT_SECS:-600}" bash "$script" </dev/null >"$out" 2>&1
+	t11_timeout "${REL_SCRIPT_SECS:-600}" bash "$script" </dev/null >"$out" 2>&1
 	rc=$?
 	while IFS= read -r line; do
 		if [[ $line =~ ^(not\ )?ok\ [0-9]+\ -\ (.*)$ ]]; then

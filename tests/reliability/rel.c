@@ -2,6 +2,7 @@
  * rel.h. */
 #include "rel.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -443,6 +444,55 @@ out:
 	return ok;
 }
 
+/* Held by rel_sign_verify around its own OpenSSL calls and, once
+ * rel_fork_guard_openssl has run, across fork() (rel.h). */
+static pthread_mutex_t ossl_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t fork_guard_once = PTHREAD_ONCE_INIT;
+
+static void
+ossl_lock(void)
+{
+	pthread_mutex_lock(&ossl_mutex);
+}
+
+static void
+ossl_unlock(void)
+{
+	pthread_mutex_unlock(&ossl_mutex);
+}
+
+static void
+fork_guard_register(void)
+{
+	pthread_atfork(ossl_lock, ossl_unlock, ossl_unlock);
+}
+
+void
+rel_fork_guard_openssl(void)
+{
+	pthread_once(&fork_guard_once, fork_guard_register);
+}
+
+/* Random data and its digest for rel_sign_verify; false when OpenSSL
+ * fails. */
+static bool
+make_message(const char *mdname, unsigned *r, unsigned char *data,
+	     size_t size, size_t *dlen, unsigned char *dg, unsigned *dglen)
+{
+	bool ok;
+
+	ossl_lock();
+	ok = RAND_bytes((unsigned char *)r, sizeof(*r)) == 1 &&
+	     RAND_bytes(data, (int)size) == 1;
+	if (ok) {
+		*dlen = 1 + *r % (size - 1);
+		ok = EVP_Digest(data, *dlen, dg, dglen,
+				EVP_get_digestbyname(mdname), NULL) == 1;
+	}
+	ossl_unlock();
+	return ok;
+}
+
 CK_RV
 rel_sign_verify(CK_FUNCTION_LIST_PTR p11, CK_SESSION_HANDLE s,
 		const rel_key *k, unsigned variant, bool *verified)
@@ -458,12 +508,7 @@ rel_sign_verify(CK_FUNCTION_LIST_PTR p11, CK_SESSION_HANDLE s,
 	CK_RV rv;
 
 	*verified = false;
-	if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1 ||
-	    RAND_bytes(data, sizeof(data)) != 1)
-		return CKR_GENERAL_ERROR;
-	dlen = 1 + r % (sizeof(data) - 1);
-	if (EVP_Digest(data, dlen, dg, &dglen, EVP_get_digestbyname(mdname),
-		       NULL) != 1)
+	if (!make_message(mdname, &r, data, sizeof(data), &dlen, dg, &dglen))
 		return CKR_GENERAL_ERROR;
 	if (v->pss) {
 		pss.hashAlg = dglen == 48 ? CKM_SHA384 : CKM_SHA256;
@@ -508,6 +553,8 @@ rel_sign_verify(CK_FUNCTION_LIST_PTR p11, CK_SESSION_HANDLE s,
 	}
 	if (rv != CKR_OK)
 		return rv;
+	ossl_lock();
 	*verified = verify(k, v, mdname, dg, dglen, sig, siglen);
+	ossl_unlock();
 	return CKR_OK;
 }

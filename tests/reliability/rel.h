@@ -71,4 +71,15 @@ const char *rel_variant_name(const rel_key *k, unsigned variant);
 CK_RV rel_sign_verify(CK_FUNCTION_LIST_PTR p11, CK_SESSION_HANDLE s,
 		      const rel_key *k, unsigned variant, bool *verified);
 
+/* For a program that forks while its threads call rel_sign_verify: the
+ * OpenSSL calls rel_sign_verify makes outside the module (random data,
+ * digest, verification) take a lock that is held across fork(), so that no
+ * thread is inside OpenSSL when another one forks. OpenSSL 3.0 keeps its
+ * locks (the DRBGs', the method stores') across fork as they were: a child
+ * forked while a thread held one blocks for ever on its first use of it
+ * (seen: the private DRBG's lock, in the child's C_Login). POSIX leaves
+ * this to the program; the module does the same for its own OpenSSL calls,
+ * which run under its lock (src/pkcs11/module.c). */
+void rel_fork_guard_openssl(void);
+
 #endif
