@@ -60,11 +60,18 @@ CHILD_TCTI="swtpm:path=$T11_TMP/clone%u/tpm.sock"
 if t11_long; then SECS=900; else SECS=240; fi
 rel_run_tap "children on their own TPM: " "$SECS" "$FORK" -c "$C" -n "$N" \
 	--child-tcti "$CHILD_TCTI"
-# The known limit (T11_FORK_SKIP_TABRMD_CHILD=1 skips it: it waits 25 s
-# for the D-Bus timeout).
-if [ "$(t11_tpm_mode)" = abrmd ] && [ "${T11_FORK_SKIP_TABRMD_CHILD:-0}" != 1 ]; then
-	rel_run_tap "children through tpm2-abrmd: " 120 "$FORK" -c 1 -n 5 \
-		--todo-children "tabrmd TCTI cannot be re-created in a forked child (GLib D-Bus singleton)"
+# The known limit: it waits 25 s for the D-Bus timeout, so it runs in the
+# long mode (T11_LONG=1, tests/run --long) or with T11_FORK_TABRMD_CHILD=1;
+# T11_FORK_SKIP_TABRMD_CHILD=1 skips it even then.
+if [ "$(t11_tpm_mode)" = abrmd ]; then
+	if [ "${T11_FORK_SKIP_TABRMD_CHILD:-0}" != 1 ] &&
+		{ t11_long || [ "${T11_FORK_TABRMD_CHILD:-0}" = 1 ]; }; then
+		rel_run_tap "children through tpm2-abrmd: " 120 "$FORK" -c 1 -n 5 \
+			--todo-children "tabrmd TCTI cannot be re-created in a forked child (GLib D-Bus singleton)"
+	else
+		T11_TAP_N=$((T11_TAP_N + 1))
+		echo "ok $T11_TAP_N - children through tpm2-abrmd (a known limit: the tabrmd TCTI cannot be set up again in a forked child; 25 s of D-Bus timeout) # SKIP long mode only (T11_LONG=1 or T11_FORK_TABRMD_CHILD=1)"
+	fi
 fi
 check "TPM clean after the forks" tpm_is_clean
 for i in $(seq 1 "$C"); do
