@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -420,4 +421,90 @@ cmd_ak(int argc, char **argv)
 		fprintf(f, "  %-12s %s\n", sub[i].name, sub[i].what);
 	fprintf(f, "\n`tpm11 ak COMMAND --help` for a command's options.\n");
 	return bad ? 2 : 0;
+}
+
+/* --- the verifier's side: verify-attestation --make-challenge -------------- */
+
+/* A challenge for the AK in a request from `tpm11 ak export`, encrypted to
+ * the EK a trusted CA certified (TPM2_MakeCredential's form): the
+ * challenge for the user, and the secret state the verifier keeps to check
+ * the answer (`tpm11 attest --respond`). Its options are
+ * verify-attestation's (cmd_attest.c). 0 ok, 1 error, 2 usage error. */
+int
+ak_make_challenge(opt *opts)
+{
+	const char *req = opts_value(opts, "request");
+	const char *ek_ca_path = opts_value(opts, "ek-ca");
+	const char *ttl_s = opts_value(opts, "ttl");
+	STACK_OF(X509) *ek_ca = NULL;
+	json_value *j = NULL;
+	challenge_made m;
+	char why[4200];
+	long ttl = CHALLENGE_TTL_DEFAULT;
+	uint32_t want_index = 0;
+	int ret = 1, rc;
+
+	memset(&m, 0, sizeof(m));
+	if (req == NULL || ek_ca_path == NULL ||
+	    opts_value(opts, "state-out") == NULL) {
+		fprintf(stderr,
+			"tpm11: --make-challenge needs --request FILE "
+			"(from `tpm11 ak export`), --ek-ca FILE and --state-out "
+			"FILE\n");
+		return 2;
+	}
+	if (ttl_s) {
+		char *end;
+
+		ttl = strtol(ttl_s, &end, 10);
+		if (*end != '\0' || ttl < 1 || ttl > CHALLENGE_TTL_MAX) {
+			fprintf(stderr,
+				"tpm11: --ttl: seconds, 1 to 2592000\n");
+			return 2;
+		}
+	}
+	if ((ek_ca = certs_load_pem(ek_ca_path, why, sizeof(why))) == NULL) {
+		fprintf(stderr, "tpm11: --ek-ca: %s\n", why);
+		return 1;
+	}
+	if ((j = challenge_read_json(req, AK_REQUEST_FORMAT, why,
+				     sizeof(why))) == NULL) {
+		fprintf(stderr, "tpm11: %s\n", why);
+		goto out;
+	}
+	if (opts_value(opts, "ek-index") &&
+	    !challenge_parse_index(opts_value(opts, "ek-index"), &want_index)) {
+		fprintf(stderr, "tpm11: --ek-index takes an NV index, e.g. "
+				"0x01c00016\n");
+		ret = 2;
+		goto out;
+	}
+	if ((rc = challenge_make(j, req, ek_ca, want_index, ttl, time(NULL), &m,
+				 why, sizeof(why))) == 1) {
+		fprintf(stderr, "tpm11: refused: %s\n", why);
+		goto out;
+	}
+	if (rc != 0) {
+		fprintf(stderr, "tpm11: make-challenge: %s\n", why);
+		goto out;
+	}
+	/* The state first: a challenge without its state is worthless. */
+	if (tool_write_file(opts_value(opts, "state-out"), m.state_text,
+			    m.state_len, 0600) != 0 ||
+	    tool_write_file(opts_value(opts, "challenge-out"), m.challenge_text,
+			    m.challenge_len, 0644) != 0)
+		goto out;
+	fprintf(stderr,
+		"tpm11: challenge %s for AK %02x%02x... through the EK "
+		"at %s (manufacturer %s, model %s); answer with `tpm11 attest "
+		"--respond`\n",
+		m.id, m.ak_name[0], m.ak_name[1], m.ek_index,
+		m.tpm.manufacturer[0] ? m.tpm.manufacturer : "?",
+		m.tpm.model[0] ? m.tpm.model : "?");
+	ret = 0;
+out:
+	challenge_made_clear(&m);
+	json_free(j);
+	sk_X509_pop_free(ek_ca, X509_free);
+	return ret;
 }

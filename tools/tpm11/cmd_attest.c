@@ -283,85 +283,6 @@ out:
 
 /* --- tpm11 verify-attestation --------------------------------------------- */
 
-static int
-make_challenge(opt *opts)
-{
-	const char *req = opts_value(opts, "request");
-	const char *ek_ca_path = opts_value(opts, "ek-ca");
-	const char *ttl_s = opts_value(opts, "ttl");
-	STACK_OF(X509) *ek_ca = NULL;
-	json_value *j = NULL;
-	challenge_made m;
-	char why[4200];
-	long ttl = CHALLENGE_TTL_DEFAULT;
-	uint32_t want_index = 0;
-	int ret = 1, rc;
-
-	memset(&m, 0, sizeof(m));
-	if (req == NULL || ek_ca_path == NULL ||
-	    opts_value(opts, "state-out") == NULL) {
-		fprintf(stderr,
-			"tpm11: --make-challenge needs --request FILE "
-			"(from `tpm11 ak export`), --ek-ca FILE and --state-out "
-			"FILE\n");
-		return 2;
-	}
-	if (ttl_s) {
-		char *end;
-
-		ttl = strtol(ttl_s, &end, 10);
-		if (*end != '\0' || ttl < 1 || ttl > CHALLENGE_TTL_MAX) {
-			fprintf(stderr,
-				"tpm11: --ttl: seconds, 1 to 2592000\n");
-			return 2;
-		}
-	}
-	if ((ek_ca = certs_load_pem(ek_ca_path, why, sizeof(why))) == NULL) {
-		fprintf(stderr, "tpm11: --ek-ca: %s\n", why);
-		return 1;
-	}
-	if ((j = challenge_read_json(req, AK_REQUEST_FORMAT, why,
-				     sizeof(why))) == NULL) {
-		fprintf(stderr, "tpm11: %s\n", why);
-		goto out;
-	}
-	if (opts_value(opts, "ek-index") &&
-	    !challenge_parse_index(opts_value(opts, "ek-index"), &want_index)) {
-		fprintf(stderr, "tpm11: --ek-index takes an NV index, e.g. "
-				"0x01c00016\n");
-		ret = 2;
-		goto out;
-	}
-	if ((rc = challenge_make(j, req, ek_ca, want_index, ttl, time(NULL), &m,
-				 why, sizeof(why))) == 1) {
-		fprintf(stderr, "tpm11: refused: %s\n", why);
-		goto out;
-	}
-	if (rc != 0) {
-		fprintf(stderr, "tpm11: make-challenge: %s\n", why);
-		goto out;
-	}
-	/* The state first: a challenge without its state is worthless. */
-	if (tool_write_file(opts_value(opts, "state-out"), m.state_text,
-			    m.state_len, 0600) != 0 ||
-	    tool_write_file(opts_value(opts, "challenge-out"), m.challenge_text,
-			    m.challenge_len, 0644) != 0)
-		goto out;
-	fprintf(stderr,
-		"tpm11: challenge %s for AK %02x%02x... through the EK "
-		"at %s (manufacturer %s, model %s); answer with `tpm11 attest "
-		"--respond`\n",
-		m.id, m.ak_name[0], m.ak_name[1], m.ek_index,
-		m.tpm.manufacturer[0] ? m.tpm.manufacturer : "?",
-		m.tpm.model[0] ? m.tpm.model : "?");
-	ret = 0;
-out:
-	challenge_made_clear(&m);
-	json_free(j);
-	sk_X509_pop_free(ek_ca, X509_free);
-	return ret;
-}
-
 static void
 sanitize_comment(char *s)
 {
@@ -420,6 +341,39 @@ print_verified(const evidence *ev, const verify_result *vr, bool cr)
 	printf("%s\n", vr->ssh_line);
 }
 
+/* The checks the options of verify-attestation ask for beyond the
+ * challenge: trusted CAs, the expected key, webauthn's RP ID, the creation
+ * proof and the policy. 0, or -1 with why set. */
+static int
+verify_opts_from(opt *opts, verify_opts *vo, char *why, size_t n)
+{
+	const char *ek = opts_value(opts, "ek-ca");
+	const char *ak = opts_value(opts, "ak-ca");
+	const char *ssh = opts_value(opts, "expect-ssh-key");
+	const char *ex = ssh ? ssh : opts_value(opts, "expect-csr");
+	char e[4096];
+
+	vo->rp_id = opts_value(opts, "rp-id");
+	vo->require_creation = opts_get(opts, "require-creation")->given;
+	vo->require_policy = opts_value(opts, "require-policy");
+	if (ek && (vo->ek_ca = certs_load_pem(ek, e, sizeof(e))) == NULL) {
+		snprintf(why, n, "--ek-ca: %s", e);
+		return -1;
+	}
+	if (ak && (vo->ak_ca = certs_load_pem(ak, e, sizeof(e))) == NULL) {
+		snprintf(why, n, "--ak-ca: %s", e);
+		return -1;
+	}
+	if (ex) {
+		vo->expect_what = ex;
+		vo->expect_key = verify_expect_key(ex, ssh == NULL, why, n);
+		if (vo->expect_key == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+/* verify-attestation FILE ...: see --help. */
 int
 cmd_verify_attestation(int argc, char **argv)
 {
@@ -476,7 +430,7 @@ cmd_verify_attestation(int argc, char **argv)
 		 "whose certificate is at this NV index"},
 		{NULL},
 	};
-	const char *file = NULL, *st_path, *ex;
+	const char *file = NULL, *st_path;
 	bool help, have_cdh = false;
 	uint8_t *in = NULL, *chal = NULL, cdh[32];
 	size_t inlen, chal_len = 0, i;
@@ -514,7 +468,7 @@ cmd_verify_attestation(int argc, char **argv)
 		return 0;
 	}
 	if (opts_get(opts, "make-challenge")->given)
-		return make_challenge(opts);
+		return ak_make_challenge(opts);
 	if (file == NULL) {
 		fprintf(stderr, "tpm11: name the attestation file (see "
 				"--help)\n");
@@ -558,31 +512,9 @@ cmd_verify_attestation(int argc, char **argv)
 		vo.challenge_len = chal_len;
 	}
 	vo.client_data_hash = have_cdh ? cdh : NULL;
-	vo.rp_id = opts_value(opts, "rp-id");
-	vo.require_creation = opts_get(opts, "require-creation")->given;
-	vo.require_policy = opts_value(opts, "require-policy");
-	if (opts_value(opts, "ek-ca") &&
-	    (vo.ek_ca = certs_load_pem(opts_value(opts, "ek-ca"), why,
-				       sizeof(why))) == NULL) {
-		fprintf(stderr, "tpm11: --ek-ca: %s\n", why);
+	if (verify_opts_from(opts, &vo, why, sizeof(why)) != 0) {
+		fprintf(stderr, "tpm11: %s\n", why);
 		goto out;
-	}
-	if (opts_value(opts, "ak-ca") &&
-	    (vo.ak_ca = certs_load_pem(opts_value(opts, "ak-ca"), why,
-				       sizeof(why))) == NULL) {
-		fprintf(stderr, "tpm11: --ak-ca: %s\n", why);
-		goto out;
-	}
-	if ((ex = opts_value(opts, "expect-ssh-key")) != NULL ||
-	    (ex = opts_value(opts, "expect-csr")) != NULL) {
-		vo.expect_what = ex;
-		vo.expect_key = verify_expect_key(
-			ex, opts_value(opts, "expect-ssh-key") == NULL, why,
-			sizeof(why));
-		if (vo.expect_key == NULL) {
-			fprintf(stderr, "tpm11: %s\n", why);
-			goto out;
-		}
 	}
 	if (ev.key_label && (label = strdup(ev.key_label)) != NULL) {
 		sanitize_comment(label);

@@ -84,6 +84,8 @@ int cmd_ssh_pubkey(int argc, char **argv);
 int cmd_ak(int argc, char **argv);
 int cmd_attest(int argc, char **argv);
 int cmd_verify_attestation(int argc, char **argv);
+/* verify-attestation --make-challenge (cmd_ak.c). */
+int ak_make_challenge(opt *opts);
 int cmd_csr(int argc, char **argv);
 int cmd_selfsign(int argc, char **argv);
 int cmd_addcert(int argc, char **argv);
