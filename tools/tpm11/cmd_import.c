@@ -60,6 +60,84 @@ out:
 	return r;
 }
 
+/* The key (and a PKCS#12's certificate) from the file's bytes: a
+ * passphrase is read or asked for only when an OpenSSH key turns out to be
+ * encrypted, a PKCS#12 password only from --passphrase-file. 0, or 1 after
+ * the message. */
+static int
+import_parse(opt *opts, const char *path, bool p12, const uint8_t *data,
+	     size_t len, privkey *pk, uint8_t **cert, size_t *cert_len)
+{
+	char *pass = NULL, prompt[128], err[256];
+	int r = -1;
+
+	if (p12) {
+		if (opts_value(opts, "passphrase-file") &&
+		    (pass = pin_passphrase(opts, "passphrase-file", "")) ==
+			    NULL)
+			return 1;
+		r = privkey_read_pkcs12(data, len, pass ? pass : "", pk, cert,
+					cert_len, err, sizeof(err));
+	} else {
+		r = privkey_read(data, len, NULL, pk, err, sizeof(err));
+		if (r == PRIVKEY_NEED_PASSPHRASE) {
+			snprintf(prompt, sizeof(prompt), "Passphrase for %s",
+				 path);
+			if ((pass = pin_passphrase(opts, "passphrase-file",
+						   prompt)) == NULL)
+				return 1;
+			r = privkey_read(data, len, pass, pk, err, sizeof(err));
+		}
+	}
+	secure_free_str(pass);
+	if (r == PRIVKEY_WRONG_PASSPHRASE && !p12)
+		fprintf(stderr, "tpm11: wrong passphrase for %s\n", path);
+	else if (r != 0)
+		fprintf(stderr, "tpm11: %s: %s\n", path, err);
+	return r != 0;
+}
+
+/* Prints the imported key (object priv_id of t) and puts the certificate
+ * xc, when there is one, on the token with the key's CKA_ID. 0, or 1
+ * after the message. */
+static int
+import_print(core *c, token *t, int64_t priv_id, tpm_key_type type,
+	     const x509_cert *xc)
+{
+	token_obj *o = token_find_obj(t, priv_id);
+	const CK_ATTRIBUTE *a;
+	char *label;
+	uint8_t kid[64];
+	size_t kid_len;
+	int ret = 0;
+
+	if (o == NULL)
+		return 0;
+	label = attr_dup_str(&o->attrs, CKA_LABEL);
+	a = attr_find(&o->attrs, CKA_ID);
+	kid_len = a && a->ulValueLen <= sizeof(kid) ? a->ulValueLen : 0;
+	printf("key: %s (id ", label ? label : "");
+	if (a)
+		hex_print(stdout, a->pValue, a->ulValueLen);
+	printf(", %s, imported)\n", tpm_key_type_name(type));
+	if (kid_len)
+		memcpy(kid, a->pValue, kid_len);
+	/* The certificate with the key's CKA_ID (o is stale after the store
+	 * changes). */
+	if (xc && kid_len &&
+	    cert_store(c, t, xc, label ? label : "", kid, kid_len, false,
+		       false) == 0) {
+		printf("certificate: %s (subject %s)\n", label ? label : "",
+		       xc->subject_str);
+	} else if (xc) {
+		fprintf(stderr, "tpm11: the key is imported, its certificate "
+				"is not; add it with `tpm11 addcert`\n");
+		ret = 1;
+	}
+	free(label);
+	return ret;
+}
+
 int
 cmd_import(int argc, char **argv)
 {
@@ -93,18 +171,16 @@ cmd_import(int argc, char **argv)
 	const char *path, *p12;
 	uint8_t *data = NULL, id[64], *cert = NULL;
 	size_t len = 0, id_len = 0, cert_len = 0;
-	char *pass = NULL, prompt[128];
 	x509_cert xc;
 	char err[256];
 	privkey pk;
 	tpm_privkey tk;
 	core *c = NULL;
 	token *t;
-	token_obj *o;
 	int64_t priv_id = 0;
 	bool no_login;
 	CK_RV rv;
-	int r, ret = 1;
+	int ret = 1;
 
 	memset(&pk, 0, sizeof(pk));
 	memset(&tk, 0, sizeof(tk));
@@ -138,35 +214,9 @@ cmd_import(int argc, char **argv)
 	 * is touched. */
 	if (tool_read_file(path, &data, &len) != 0)
 		return 1;
-	if (p12) {
-		if (opts_value(opts, "passphrase-file") &&
-		    (pass = pin_passphrase(opts, "passphrase-file", "")) ==
-			    NULL)
-			goto out;
-		r = privkey_read_pkcs12(data, len, pass ? pass : "", &pk, &cert,
-					&cert_len, err, sizeof(err));
-	} else {
-		r = privkey_read(data, len, NULL, &pk, err, sizeof(err));
-		/* an encrypted OpenSSH key: only now is its passphrase
-		 * read or asked for */
-		if (r == PRIVKEY_NEED_PASSPHRASE) {
-			snprintf(prompt, sizeof(prompt), "Passphrase for %s",
-				 path);
-			if ((pass = pin_passphrase(opts, "passphrase-file",
-						   prompt)) == NULL)
-				goto out;
-			r = privkey_read(data, len, pass, &pk, err,
-					 sizeof(err));
-		}
-	}
-	if (r == PRIVKEY_WRONG_PASSPHRASE && !p12) {
-		fprintf(stderr, "tpm11: wrong passphrase for %s\n", path);
+	if (import_parse(opts, path, p12 != NULL, data, len, &pk, &cert,
+			 &cert_len) != 0)
 		goto out;
-	}
-	if (r != 0) {
-		fprintf(stderr, "tpm11: %s: %s\n", path, err);
-		goto out;
-	}
 	if (cert &&
 	    x509_cert_parse(cert, cert_len, &xc, err, sizeof(err)) != 0) {
 		fprintf(stderr, "tpm11: %s: its certificate: %s\n", path, err);
@@ -188,36 +238,8 @@ cmd_import(int argc, char **argv)
 		tool_fail(c, "import", rv);
 		goto out;
 	}
-	if ((o = token_find_obj(t, priv_id)) != NULL) {
-		char *label = attr_dup_str(&o->attrs, CKA_LABEL);
-		const CK_ATTRIBUTE *a = attr_find(&o->attrs, CKA_ID);
-		uint8_t kid[64];
-		size_t kid_len =
-			a && a->ulValueLen <= sizeof(kid) ? a->ulValueLen : 0;
-
-		printf("key: %s (id ", label ? label : "");
-		if (a)
-			hex_print(stdout, a->pValue, a->ulValueLen);
-		printf(", %s, imported)\n", tpm_key_type_name(tk.pub.type));
-		if (kid_len)
-			memcpy(kid, a->pValue, kid_len);
-		/* The certificate with the key's CKA_ID (o is stale after
-		 * the store changes). */
-		if (cert && kid_len &&
-		    cert_store(c, t, &xc, label ? label : "", kid, kid_len,
-			       false, false) == 0)
-			printf("certificate: %s (subject %s)\n",
-			       label ? label : "", xc.subject_str);
-		else if (cert) {
-			fprintf(stderr,
-				"tpm11: the key is imported, its "
-				"certificate is not; add it with `tpm11 "
-				"addcert`\n");
-			free(label);
-			goto out;
-		}
-		free(label);
-	}
+	if (import_print(c, t, priv_id, tk.pub.type, cert ? &xc : NULL) != 0)
+		goto out;
 	fprintf(stderr,
 		"tpm11: the key is in the TPM now and signed a test "
 		"message. It existed outside\n       the TPM: anyone with a "
@@ -233,7 +255,6 @@ out:
 	privkey_clear(&pk);
 	x509_cert_clear(&xc);
 	free(cert);
-	secure_free_str(pass);
 	secure_zero(&tk, sizeof(tk));
 	if (data) {
 		secure_zero(data, len);
