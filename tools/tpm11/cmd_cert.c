@@ -216,6 +216,33 @@ cert_args(int argc, char **argv, opt *opts, const char *cmd,
 			return r_ < 0 ? 2 : 0;                             \
 	} while (0)
 
+/* What csr and selfsign do before they sign: --subject given, the store
+ * and the token opened, the key found, spec and signer filled, the PIN
+ * given when the key needs it. 0, 1 (error) or 2 (usage), the message
+ * printed; *c and *t are set as far as it got (the caller closes them). */
+static int
+cert_begin(opt *opts, const char *what, core **c, token **t, token_obj **o,
+	   x509_spec *spec, x509_signer *sg, cert_signer *cs)
+{
+	if (opts_value(opts, "subject") == NULL) {
+		fprintf(stderr, "tpm11: --subject is needed, e.g. --subject "
+				"\"/CN=alice/O=Example\"\n");
+		return 2;
+	}
+	if ((*c = tool_open(false)) == NULL ||
+	    (*t = tool_token(*c, opts)) == NULL ||
+	    (*o = cert_find_key(*t, opts)) == NULL)
+		return 1;
+	if (cert_spec(opts, *o, spec, sg, cs) != 0)
+		return 2;
+	if (cert_login(*c, *t, *o, opts, what) != 0)
+		return 1;
+	cs->c = *c;
+	cs->t = *t;
+	cs->o = *o;
+	return 0;
+}
+
 int
 cmd_csr(int argc, char **argv)
 {
@@ -240,25 +267,9 @@ cmd_csr(int argc, char **argv)
 		"signed inside\nthe TPM. Give it to a CA; store the certificate "
 		"it returns with `tpm11 addcert`.",
 		NULL);
-	if (opts_value(opts, "subject") == NULL) {
-		fprintf(stderr, "tpm11: --subject is needed, e.g. --subject "
-				"\"/CN=alice/O=Example\"\n");
-		return 2;
-	}
-	if ((c = tool_open(false)) == NULL)
-		return 1;
-	if ((t = tool_token(c, opts)) == NULL ||
-	    (o = cert_find_key(t, opts)) == NULL)
+	if ((ret = cert_begin(opts, "csr", &c, &t, &o, &spec, &sg, &cs)) != 0)
 		goto out;
-	if (cert_spec(opts, o, &spec, &sg, &cs) != 0) {
-		ret = 2;
-		goto out;
-	}
-	if (cert_login(c, t, o, opts, "csr") != 0)
-		goto out;
-	cs.c = c;
-	cs.t = t;
-	cs.o = o;
+	ret = 1;
 	if (x509_make_csr(&spec, &sg, &pem, err, sizeof(err)) != 0) {
 		cert_sign_fail(c, &cs, "csr", err);
 		goto out;
@@ -390,11 +401,6 @@ cmd_selfsign(int argc, char **argv)
 		"signed inside\nthe TPM; with --store-cert it is also written to "
 		"the token.",
 		NULL);
-	if (opts_value(opts, "subject") == NULL) {
-		fprintf(stderr, "tpm11: --subject is needed, e.g. --subject "
-				"\"/CN=alice/O=Example\"\n");
-		return 2;
-	}
 	if (opts_value(opts, "days")) {
 		errno = 0;
 		days = strtoul(opts_value(opts, "days"), &end, 10);
@@ -404,21 +410,11 @@ cmd_selfsign(int argc, char **argv)
 			return 2;
 		}
 	}
-	if ((c = tool_open(false)) == NULL)
-		return 1;
-	if ((t = tool_token(c, opts)) == NULL ||
-	    (o = cert_find_key(t, opts)) == NULL)
+	if ((ret = cert_begin(opts, "selfsign", &c, &t, &o, &spec, &sg, &cs)) !=
+	    0)
 		goto out;
-	if (cert_spec(opts, o, &spec, &sg, &cs) != 0) {
-		ret = 2;
-		goto out;
-	}
+	ret = 1;
 	spec.days = (unsigned)days;
-	if (cert_login(c, t, o, opts, "selfsign") != 0)
-		goto out;
-	cs.c = c;
-	cs.t = t;
-	cs.o = o;
 	if (x509_make_selfsigned(&spec, &sg, &der, &der_len, err,
 				 sizeof(err)) != 0) {
 		cert_sign_fail(c, &cs, "selfsign", err);
