@@ -1895,6 +1895,18 @@ core_ak_names(core *c, char ***names, size_t *n)
 	return CKR_OK;
 }
 
+void
+core_ak_names_free(char **names, size_t n)
+{
+	store_ak_names_free(names, n);
+}
+
+const char *
+core_store_error(core *c)
+{
+	return c->st ? store_errmsg(c->st) : "no store open";
+}
+
 /* --- signed PCR policies ----------------------------------------------------- */
 
 static const char pcrpol_magic[] = "TPM11PCRPOL1\n";

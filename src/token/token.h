@@ -264,8 +264,11 @@ T11_MUST_CHECK int token_obj_creation(core *c, token *t, const token_obj *o,
  * is damaged or unreadable (c->err). */
 T11_MUST_CHECK int core_ak_get(core *c, const char *name, ak_rec *out);
 T11_MUST_CHECK CK_RV core_ak_put(core *c, const ak_rec *r);
-/* Their names, oldest first (store_ak_names_free). */
+/* Their names, oldest first (core_ak_names_free). */
 T11_MUST_CHECK CK_RV core_ak_names(core *c, char ***names, size_t *n);
+void core_ak_names_free(char **names, size_t n);
+/* The store's last error message (for a damaged object's warning). */
+const char *core_store_error(core *c);
 
 token_obj *token_find_obj(token *t, int64_t id);
 /* Replaces a token object's attributes in the store (C_SetAttributeValue);

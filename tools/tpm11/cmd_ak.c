@@ -314,7 +314,7 @@ ak_list(int argc, char **argv)
 			ak_rec_clear(&r);
 		}
 	}
-	store_ak_names_free(names, n);
+	core_ak_names_free(names, n);
 	core_close(c);
 	return 0;
 }

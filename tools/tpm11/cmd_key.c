@@ -366,7 +366,7 @@ cmd_listobjects(int argc, char **argv)
 		fprintf(stderr,
 			"tpm11: warning: %zu object(s) of token \"%s\" "
 			"are damaged and left out; the last: %s\n",
-			t->damaged, t->rec.label, store_errmsg(c->st));
+			t->damaged, t->rec.label, core_store_error(c));
 	for (i = 0; i < t->nobjs; i++) {
 		token_obj *o = t->objs[i];
 		char *label = attr_dup_str(&o->attrs, CKA_LABEL);
