@@ -14,7 +14,7 @@
 # 3. OpenSSL: DigestInfo blocks recovered from real RSA signatures of
 #    each hash                                    -> corpus/fuzz_der,
 #    self-signed certificates, DER and PEM        -> corpus/fuzz_x509;
-# 4. fuzz/seedgen (built by fuzz/build.sh): the store's records as
+# 4. fuzz/seedgen (built by fuzz/run.sh --build-only): the store's records as
 #    templates -> corpus/fuzz_template, their EC values -> corpus/fuzz_der,
 #    and application call sequences              -> corpus/fuzz_module.
 # The corpus stays small (checked: under 200 KB).
@@ -32,7 +32,7 @@ for c in swtpm sqlite3 openssl xxd; do
 	command -v "$c" >/dev/null || { echo "make-corpus: $c is needed" >&2; exit 1; }
 done
 [ -x "$TPM11_TOOL" ] || { echo "make-corpus: build the tool first ($TPM11_TOOL)" >&2; exit 1; }
-"$FUZZ_SRC/fuzz/build.sh" seedgen
+"$FUZZ_SRC/fuzz/run.sh" --build-only >/dev/null
 
 W=$T11_TMP/work
 mkdir -p "$W"
@@ -90,7 +90,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes \
 	-outform DER -out "$CORPUS.new/fuzz_x509/ec384.der" 2>/dev/null
 
 # --- 4. seedgen ---------------------------------------------------------------
-"$FUZZ_BUILD/seedgen" "$CORPUS.new" "${attrs[@]}"
+"$FUZZ_BUILD/fuzz/seedgen" "$CORPUS.new" "${attrs[@]}"
 
 size=$(du -sb "$CORPUS.new" | cut -f1)
 if [ "$size" -gt 204800 ]; then

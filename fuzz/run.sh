@@ -3,6 +3,7 @@
 # its saved corpus; TAP output, one line per target.
 #
 #   fuzz/run.sh [TARGET...]
+#   fuzz/run.sh --build-only      only build (meson -Dfuzz=true, clang)
 #
 # Each target starts from a copy of fuzz/corpus/TARGET (the saved corpus
 # is never grown by a run; fuzz/make-corpus.sh remakes it) and runs for
@@ -17,8 +18,11 @@
 #   FUZZ_ARTIFACTS  where reproducers go (default $FUZZ_BUILD/artifacts)
 #   FUZZ_NO_DEPS=1  never apt-get install clang / the libFuzzer runtime
 #
+# The build is meson's, in a directory of its own: clang,
+# -Dfuzz=true (meson.build), ASan+UBSan, no module, tool or tests.
+#
 # Long run (the issue's closing note): FUZZ_SECONDS=600 fuzz/run.sh
-# Replay one input: build-fuzz/fuzz_attr path/to/input
+# Replay one input: build-fuzz/fuzz/fuzz_attr path/to/input
 set -uo pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -28,6 +32,8 @@ case $FUZZ_BUILD in /*) ;; *) FUZZ_BUILD=$SRC/$FUZZ_BUILD ;; esac
 : "${FUZZ_ARTIFACTS:=$FUZZ_BUILD/artifacts}"
 export FUZZ_BUILD
 ALL=(fuzz_attr fuzz_der fuzz_tpmpub fuzz_template fuzz_module fuzz_x509 fuzz_verifier)
+build_only=0
+[ "${1:-}" = --build-only ] && { build_only=1; shift; }
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${ALL[@]}")
 
@@ -74,12 +80,35 @@ if ! have_libfuzzer; then
 	done
 	exit 1
 fi
-if ! "$SRC/fuzz/build.sh" "${targets[@]}" >"$WORK/build.log" 2>&1; then
+# fuzz_build: the meson build in $FUZZ_BUILD (set up when it has none;
+# a directory left by the old fuzz/build.sh, which had no build.ninja, is
+# replaced).
+fuzz_build() {
+	local cc
+	if [ ! -f "$FUZZ_BUILD/build.ninja" ]; then
+		[ -f "$FUZZ_BUILD/libtpm11fuzz.a" ] && rm -rf "$FUZZ_BUILD"
+		for cc in clang clang-14; do
+			command -v "$cc" >/dev/null 2>&1 && break
+		done
+		CC=$cc meson setup "$FUZZ_BUILD" "$SRC" -Dfuzz=true \
+			-Db_sanitize=address,undefined -Db_lundef=false \
+			-Dc_args=-fno-omit-frame-pointer -Dtests=false -Dbench=false \
+			-Dman=disabled || return 1
+	fi
+	ninja -C "$FUZZ_BUILD" ${FUZZ_JOBS:+-j "$FUZZ_JOBS"}
+}
+if ! fuzz_build </dev/null >"$WORK/build.log" 2>&1; then
 	for i in "${!targets[@]}"; do
-		echo "not ok $((i + 1)) - ${targets[$i]}: fuzz/build.sh failed"
+		echo "not ok $((i + 1)) - ${targets[$i]}: the fuzz build (meson -Dfuzz=true) failed"
 	done
 	sed 's/^/# /' "$WORK/build.log" | tail -n 40
 	exit 1
+fi
+if [ "$build_only" = 1 ]; then
+	for i in "${!targets[@]}"; do
+		echo "ok $((i + 1)) - ${targets[$i]}: built ($FUZZ_BUILD/fuzz/${targets[$i]})"
+	done
+	exit 0
 fi
 
 mkdir -p "$FUZZ_ARTIFACTS"
@@ -96,7 +125,7 @@ for t in "${targets[@]}"; do
 	start=$(date +%s)
 	# -timeout: one input taking this long is a hang, reported as such.
 	TMPDIR=$WORK/tmp-$t timeout -k 10 $((FUZZ_SECONDS + 120)) \
-		"$FUZZ_BUILD/$t" -max_total_time="$FUZZ_SECONDS" -timeout=30 \
+		"$FUZZ_BUILD/fuzz/$t" -max_total_time="$FUZZ_SECONDS" -timeout=30 \
 		-rss_limit_mb=2560 -max_len=4096 -print_final_stats=1 \
 		-artifact_prefix="$FUZZ_ARTIFACTS/$t-" "$corpus" >"$log" 2>&1
 	rc=$?
@@ -111,7 +140,7 @@ for t in "${targets[@]}"; do
 	repro=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -1)
 	if [ -n "$repro" ]; then
 		echo "not ok $n - $t: crash after ${runs:-?} runs; reproducer $repro"
-		echo "#   replay: $FUZZ_BUILD/$t $repro"
+		echo "#   replay: $FUZZ_BUILD/fuzz/$t $repro"
 	elif [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
 		echo "not ok $n - $t: did not stop within $((FUZZ_SECONDS + 120))s"
 	else

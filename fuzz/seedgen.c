@@ -202,6 +202,16 @@ ecdsa_sign_p256(const uint8_t digest[32], uint8_t rs[64])
 
 /* --- fuzz_module seeds ------------------------------------------------------ */
 
+/* Exits when a helper that builds a seed fails (it never should). */
+static void
+need(int rc, const char *what)
+{
+	if (rc != 0) {
+		fprintf(stderr, "seedgen: %s failed\n", what);
+		exit(1);
+	}
+}
+
 static void
 module_seeds(void)
 {
@@ -218,9 +228,12 @@ module_seeds(void)
 	fz_writer w = {0};
 
 	SHA256(msg, sizeof(msg) - 1, digest);
-	ec_params_der(CURVE_P256, params, sizeof(params), &plen);
+	need(ec_params_der(CURVE_P256, params, sizeof(params), &plen),
+	     "ec_params_der");
 	fz_ec_point(CURVE_P256, x, y);
-	ec_point_der(CURVE_P256, x, 32, y, 32, point, sizeof(point), &ptlen);
+	need(ec_point_der(CURVE_P256, x, 32, y, 32, point, sizeof(point),
+			  &ptlen),
+	     "ec_point_der");
 
 	/* pkcs11-tool -O: every object, then its attributes. */
 	{
@@ -518,7 +531,8 @@ template_seeds(void)
 	CK_ULONG four = 4;
 	fz_writer w = {0};
 
-	ec_params_der(CURVE_P256, params, sizeof(params), &plen);
+	need(ec_params_der(CURVE_P256, params, sizeof(params), &plen),
+	     "ec_params_der");
 	{
 		CK_ATTRIBUTE t[] = {
 			{CKA_CLASS, &priv, sizeof(priv)}, {CKA_KEY_TYPE, &ec, sizeof(ec)},

@@ -1,6 +1,7 @@
 #include "util/file.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +73,7 @@ file_write(const char *path, const void *data, size_t len, mode_t mode,
 {
 	char tmp[4096];
 	struct stat sb;
+	bool bad;
 	int fd;
 
 	if (path == NULL || strcmp(path, "-") == 0) {
@@ -89,7 +91,8 @@ file_write(const char *path, const void *data, size_t len, mode_t mode,
 				 strerror(errno));
 			return -1;
 		}
-		if ((file_write_all(fd, data, len) != 0) | (close(fd) != 0)) {
+		bad = file_write_all(fd, data, len) != 0;
+		if (close(fd) != 0 || bad) {
 			snprintf(err, errlen, "cannot write %s", path);
 			return -1;
 		}
@@ -106,9 +109,9 @@ file_write(const char *path, const void *data, size_t len, mode_t mode,
 			 strerror(errno));
 		return -1;
 	}
-	if ((file_write_all(fd, data, len) != 0 || fchmod(fd, mode) != 0) |
-		    (close(fd) != 0) ||
-	    rename(tmp, path) != 0) {
+	/* close(fd) whatever came before */
+	bad = file_write_all(fd, data, len) != 0 || fchmod(fd, mode) != 0;
+	if (close(fd) != 0 || bad || rename(tmp, path) != 0) {
 		snprintf(err, errlen, "cannot write %s: %s", path,
 			 strerror(errno));
 		unlink(tmp);
