@@ -12,7 +12,7 @@
 # it; the exit status is then non-zero.
 #
 # Environment:
-#   FUZZ_SECONDS    seconds per target (default 30; tests/run uses 10, and
+#   FUZZ_SECONDS    seconds per target (default 30; tests/run uses 5, and
 #                   600 with --long)
 #   FUZZ_BUILD      build directory (default <source>/build-fuzz)
 #   FUZZ_ARTIFACTS  where reproducers go (default $FUZZ_BUILD/artifacts)
@@ -92,7 +92,7 @@ fuzz_build() {
 		done
 		CC=$cc meson setup "$FUZZ_BUILD" "$SRC" -Dfuzz=true \
 			-Db_sanitize=address,undefined -Db_lundef=false \
-			-Dc_args=-fno-omit-frame-pointer -Dtests=false -Dbench=false \
+			-Dc_args=-fno-omit-frame-pointer -Doptimization=1 -Dtests=false -Dbench=false \
 			-Dman=disabled || return 1
 	fi
 	ninja -C "$FUZZ_BUILD" ${FUZZ_JOBS:+-j "$FUZZ_JOBS"}
