@@ -21,6 +21,7 @@
 #include <tss2/tss2_rc.h>
 #include <tss2/tss2_tctildr.h>
 
+#include "attest/tpmdata.h"
 #include "tpm/tpm_rc.h"
 #include "util/log.h"
 #include "util/secure.h"
@@ -2313,21 +2314,6 @@ tpm_signer_xy(const blob *pub, uint8_t xy[64])
 	return 0;
 }
 
-/* The signer's Name: nameAlg || SHA-256(TPMT_PUBLIC). */
-static int
-signer_name(const TPM2B_PUBLIC *p, uint8_t name[34])
-{
-	uint8_t buf[sizeof(TPMT_PUBLIC)];
-	size_t off = 0;
-
-	if (Tss2_MU_TPMT_PUBLIC_Marshal(&p->publicArea, buf, sizeof(buf),
-					&off) != TSS2_RC_SUCCESS)
-		return -1;
-	name[0] = (uint8_t)(TPM2_ALG_SHA256 >> 8);
-	name[1] = (uint8_t)TPM2_ALG_SHA256;
-	return hash_digest(HASH_SHA256, buf, off, name + 2);
-}
-
 int
 tpm_pcr_policy_hash(const tpm_pcr_sel *sel, const blob *values, uint8_t out[32])
 {
@@ -2345,12 +2331,15 @@ static int
 policy_signer_key(const blob *signer, uint8_t d[32])
 {
 	TPM2B_PUBLIC p;
-	uint8_t name[34];
+	uint8_t name[2 + 64];
+	size_t nl;
 
-	if (pub_from_blob(signer, &p) != 0 || signer_name(&p, name) != 0)
+	/* The signer's Name: nameAlg (SHA-256) || H(TPMT_PUBLIC). */
+	if (pub_from_blob(signer, &p) != 0 ||
+	    tpmt_public_name(&p.publicArea, name, &nl) != 0)
 		return -1;
 	memset(d, 0, 32);
-	return policy_cc(d, TPM2_CC_PolicyAuthorize, name, sizeof(name)) ||
+	return policy_cc(d, TPM2_CC_PolicyAuthorize, name, nl) ||
 	       policy_extend(d, "", 0, NULL, 0) ||
 	       policy_cc(d, TPM2_CC_PolicyAuthValue, NULL, 0);
 }
@@ -2659,21 +2648,18 @@ nv_public(uint32_t index, TPMA_NV attrs, const uint8_t policy[32], UINT16 size,
 	pub->nvPublic.dataSize = size;
 }
 
-/* Name = nameAlg || SHA-256(marshalled TPMS_NV_PUBLIC) (Part 1, 16). */
+/* Name = nameAlg || H(marshalled TPMS_NV_PUBLIC) (Part 1, 16). */
 static int
 nv_name(const TPMS_NV_PUBLIC *pub, blob *out)
 {
-	uint8_t buf[sizeof(TPMS_NV_PUBLIC)], name[34];
-	size_t off = 0;
+	uint8_t buf[sizeof(TPMS_NV_PUBLIC)], name[2 + 64];
+	size_t off = 0, nl;
 
 	if (Tss2_MU_TPMS_NV_PUBLIC_Marshal(pub, buf, sizeof(buf), &off) !=
-	    TSS2_RC_SUCCESS)
+		    TSS2_RC_SUCCESS ||
+	    tpm_name(buf, off, pub->nameAlg, name, &nl) != 0)
 		return -1;
-	name[0] = 0x00;
-	name[1] = 0x0b; /* TPM2_ALG_SHA256 */
-	if (hash_digest(HASH_SHA256, buf, off, name + 2) != 0)
-		return -1;
-	return blob_set(out, name, sizeof(name));
+	return blob_set(out, name, nl);
 }
 
 /* The two lowest free handles in tpm11's range. */
@@ -3301,20 +3287,16 @@ static int
 import_wrap(const TPM2B_PUBLIC *p, const TPM2B_SENSITIVE *sens,
 	    const uint8_t key[16], TPM2B_PRIVATE *dup)
 {
-	uint8_t pubbuf[sizeof(TPMT_PUBLIC)], name[2 + SHA256_DIGEST_LENGTH];
-	size_t publen = 0, slen = 0, hl = 2 + SHA256_DIGEST_LENGTH;
+	uint8_t name[2 + 64];
+	size_t nl, slen = 0, hl = 2 + SHA256_DIGEST_LENGTH;
 	uint8_t iv[16] = {0};
 	EVP_CIPHER_CTX *cx = NULL;
 	EVP_MD_CTX *md = NULL;
 	unsigned int dl = 0;
 	int outl = 0, r = -1;
 
-	if (Tss2_MU_TPMT_PUBLIC_Marshal(&p->publicArea, pubbuf, sizeof(pubbuf),
-					&publen) != TSS2_RC_SUCCESS)
+	if (tpmt_public_name(&p->publicArea, name, &nl) != 0 || nl != hl)
 		return -1;
-	name[0] = 0x00;
-	name[1] = 0x0b; /* TPM2_ALG_SHA256 */
-	SHA256(pubbuf, publen, name + 2);
 	memset(dup, 0, sizeof(*dup));
 	if (Tss2_MU_TPM2B_SENSITIVE_Marshal(sens, dup->buffer + hl,
 					    sizeof(dup->buffer) - hl,
@@ -3325,7 +3307,7 @@ import_wrap(const TPM2B_PUBLIC *p, const TPM2B_SENSITIVE *sens,
 	if ((md = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
 	    EVP_DigestUpdate(md, dup->buffer + hl, slen) != 1 ||
-	    EVP_DigestUpdate(md, name, sizeof(name)) != 1 ||
+	    EVP_DigestUpdate(md, name, nl) != 1 ||
 	    EVP_DigestFinal_ex(md, dup->buffer + 2, &dl) != 1 ||
 	    dl != SHA256_DIGEST_LENGTH)
 		goto out;
