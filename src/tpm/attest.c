@@ -503,6 +503,7 @@ tpm_ak_create(tpm_ctx *t, tpm_ak_alg alg, uint32_t ek_index, tpm_ak *out,
 	ESYS_TR parent, sess, ek;
 	TSS2_RC rc;
 	CK_RV rv = CKR_OK;
+	bool ok;
 
 	memset(out, 0, sizeof(*out));
 	ak_template(alg, &tmpl);
@@ -513,9 +514,10 @@ tpm_ak_create(tpm_ctx *t, tpm_ak_alg alg, uint32_t ek_index, tpm_ak *out,
 			   Esys_Create(tpm_esys(t), parent, sess, ESYS_TR_NONE,
 				       ESYS_TR_NONE, &sens, &tmpl, &outside,
 				       &pcr, &opriv, &opub, NULL, NULL, NULL));
+	ok = attest_ok(t, rc, why, whylen); /* before the flushes' errors */
 	ek_session_done(t, sess);
 	tpm_attest_flush(t, ek);
-	if (!attest_ok(t, rc, why, whylen))
+	if (!ok)
 		return tpm_rc_to_ckr(rc);
 	if (MARSHAL_TO_BLOB(TPM2B_PUBLIC, opub, &out->pub) != 0 ||
 	    MARSHAL_TO_BLOB(TPM2B_PRIVATE, opriv, &out->priv) != 0)
@@ -536,6 +538,7 @@ tpm_ak_load(tpm_ctx *t, const tpm_ak *ak, uint32_t *tr, char *why,
 	ESYS_TR parent, sess, ek, h = ESYS_TR_NONE;
 	TSS2_RC rc;
 	CK_RV rv;
+	bool ok;
 
 	*tr = 0;
 	if (UNMARSHAL_BLOB(TPM2B_PUBLIC, &ak->pub, &pub) != 0 ||
@@ -550,9 +553,10 @@ tpm_ak_load(tpm_ctx *t, const tpm_ak *ak, uint32_t *tr, char *why,
 			   Esys_Load(tpm_esys(t), parent, sess, ESYS_TR_NONE,
 				     ESYS_TR_NONE, &priv, &pub, &h));
 	secure_zero(&priv, sizeof(priv));
+	ok = attest_ok(t, rc, why, whylen); /* before the flushes' errors */
 	ek_session_done(t, sess);
 	tpm_attest_flush(t, ek);
-	if (!attest_ok(t, rc, why, whylen))
+	if (!ok)
 		return tpm_rc_to_ckr(rc);
 	attest_loaded(t, h);
 	*tr = h;

@@ -78,18 +78,17 @@ void tpm_mark_ours(tpm_ctx *t, ESYS_TR tr, bool ours);
 
 /* A TPM structure from a blob it must fill exactly (dst zeroed first). 0
  * ok, -1 when it does not parse. */
-#define UNMARSHAL_BLOB(type, src, dst)                                  \
-	({                                                              \
-		size_t off_ = 0;                                        \
-		int r_ = -1;                                            \
-		memset((dst), 0, sizeof(*(dst)));                       \
-		if ((src)->data != NULL &&                              \
-		    Tss2_MU_##type##_Unmarshal((src)->data, (src)->len, \
-					       &off_, (dst)) ==         \
-			    TSS2_RC_SUCCESS &&                          \
-		    off_ == (src)->len)                                 \
-			r_ = 0;                                         \
-		r_;                                                     \
+#define UNMARSHAL_BLOB(type, src, dst)                                         \
+	({                                                                     \
+		size_t off_ = 0;                                               \
+		int r_ = -1;                                                   \
+		memset((dst), 0, sizeof(*(dst)));                              \
+		if ((src)->data != NULL &&                                     \
+		    Tss2_MU_##type##_Unmarshal((src)->data, (src)->len, &off_, \
+					       (dst)) == TSS2_RC_SUCCESS &&    \
+		    off_ == (src)->len)                                        \
+			r_ = 0;                                                \
+		r_;                                                            \
 	})
 
 #endif
