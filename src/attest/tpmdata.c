@@ -130,6 +130,18 @@ tpm_name(const uint8_t *pub, size_t len, uint16_t name_alg, uint8_t *name,
 	return 0;
 }
 
+int
+tpmt_public_name(const TPMT_PUBLIC *p, uint8_t *name, size_t *name_len)
+{
+	uint8_t buf[sizeof(TPMT_PUBLIC)];
+	size_t off = 0;
+
+	if (Tss2_MU_TPMT_PUBLIC_Marshal(p, buf, sizeof(buf), &off) !=
+	    TSS2_RC_SUCCESS)
+		return -1;
+	return tpm_name(buf, off, p->nameAlg, name, name_len);
+}
+
 static const char *
 curve_group(uint16_t curve, size_t *fl)
 {

@@ -39,6 +39,10 @@ const char *tpm_alg_name(uint16_t alg);
  * name must hold 2 + 64 bytes. 0 ok, -1 for an unknown nameAlg. */
 T11_MUST_CHECK int tpm_name(const uint8_t *pub, size_t len, uint16_t name_alg,
 			    uint8_t *name, size_t *name_len);
+/* The Name of a public area: tpm_name of its marshalled form, with its
+ * own nameAlg. name must hold 2 + 64 bytes. 0 ok. */
+T11_MUST_CHECK int tpmt_public_name(const TPMT_PUBLIC *p, uint8_t *name,
+				    size_t *name_len);
 
 /* The public key of an RSA or ECC public area (NIST P-256/384/521). NULL
  * when unsupported. */

@@ -7,10 +7,10 @@
 
 #include <openssl/x509.h>
 #include <tss2/tss2_esys.h>
-#include <tss2/tss2_mu.h>
 
 #include "attest/certs.h"
 #include "attest/tpmdata.h"
+#include "tpm/call.h"
 #include "tpm/tpm_rc.h"
 #include "util/log.h"
 #include "util/secure.h"
@@ -32,24 +32,33 @@ attest_why(char *why, size_t whylen, const char *fmt, ...)
 	log_error("attest: %s", why);
 }
 
-/* Sends nothing: counts the command just sent and, on failure, fills why
- * with the TPM's sentence. */
+/* rc, the answer to a TPM_CALL: on failure, why gets the TPM's sentence
+ * (tpm_errmsg: "what: 0x... decoded"). */
 static bool
-attest_rc(tpm_ctx *t, const char *what, TSS2_RC rc, char *why, size_t whylen)
+attest_ok(tpm_ctx *t, TSS2_RC rc, char *why, size_t whylen)
 {
-	tpm_count(t, what, rc);
 	if (rc == TSS2_RC_SUCCESS)
 		return true;
 	snprintf(why, whylen, "%s", tpm_errmsg(t));
 	return false;
 }
 
+/* A transient object or session this file loaded: tpm_attest_flush
+ * flushes it, and until then a full TPM's flush of leftovers
+ * (TPM_CALL_ROOM) leaves it. */
+static void
+attest_loaded(tpm_ctx *t, ESYS_TR tr)
+{
+	tpm_mark_ours(t, tr, true);
+}
+
 void
 tpm_attest_flush(tpm_ctx *t, uint32_t tr)
 {
-	if (tr != 0 && tr != ESYS_TR_NONE)
-		tpm_count(t, "FlushContext",
-			  Esys_FlushContext(tpm_esys(t), tr));
+	if (tr != 0 && tr != ESYS_TR_NONE) {
+		tpm_mark_ours(t, tr, false);
+		TPM_CALL(t, "FlushContext", Esys_FlushContext(tpm_esys(t), tr));
+	}
 }
 
 void
@@ -74,10 +83,12 @@ nv_present(tpm_ctx *t, uint32_t first, uint32_t last, uint32_t *out, size_t cap,
 	uint32_t i;
 
 	*n = 0;
-	rc = Esys_GetCapability(tpm_esys(t), ESYS_TR_NONE, ESYS_TR_NONE,
-				ESYS_TR_NONE, TPM2_CAP_HANDLES, first,
-				TPM2_MAX_CAP_HANDLES, &more, &cap_data);
-	if (!attest_rc(t, "GetCapability(NV)", rc, why, whylen))
+	rc = TPM_CALL(
+		t, "GetCapability(NV)",
+		Esys_GetCapability(tpm_esys(t), ESYS_TR_NONE, ESYS_TR_NONE,
+				   ESYS_TR_NONE, TPM2_CAP_HANDLES, first,
+				   TPM2_MAX_CAP_HANDLES, &more, &cap_data));
+	if (!attest_ok(t, rc, why, whylen))
 		return tpm_rc_to_ckr(rc);
 	for (i = 0; i < cap_data->data.handles.count && *n < cap; i++) {
 		uint32_t h = cap_data->data.handles.handle[i];
@@ -103,15 +114,17 @@ nv_read(tpm_ctx *t, uint32_t index, blob *out, char *why, size_t whylen)
 	CK_RV rv = CKR_DEVICE_ERROR;
 
 	memset(out, 0, sizeof(*out));
-	rc = Esys_TR_FromTPMPublic(e, index, ESYS_TR_NONE, ESYS_TR_NONE,
-				   ESYS_TR_NONE, &nv);
-	if (!attest_rc(t, "NV_ReadPublic", rc, why, whylen)) {
+	rc = TPM_CALL(t, "NV_ReadPublic",
+		      Esys_TR_FromTPMPublic(e, index, ESYS_TR_NONE,
+					    ESYS_TR_NONE, ESYS_TR_NONE, &nv));
+	if (!attest_ok(t, rc, why, whylen)) {
 		nv = ESYS_TR_NONE;
 		goto out;
 	}
-	rc = Esys_NV_ReadPublic(e, nv, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-				&pub, NULL);
-	if (!attest_rc(t, "NV_ReadPublic", rc, why, whylen))
+	rc = TPM_CALL(t, "NV_ReadPublic",
+		      Esys_NV_ReadPublic(e, nv, ESYS_TR_NONE, ESYS_TR_NONE,
+					 ESYS_TR_NONE, &pub, NULL));
+	if (!attest_ok(t, rc, why, whylen))
 		goto out;
 	size = pub->nvPublic.dataSize;
 	if (pub->nvPublic.attributes & TPMA_NV_AUTHREAD)
@@ -131,9 +144,11 @@ nv_read(tpm_ctx *t, uint32_t index, blob *out, char *why, size_t whylen)
 		TPM2B_MAX_NV_BUFFER *d = NULL;
 		uint16_t want = size - off > NV_CHUNK ? NV_CHUNK : size - off;
 
-		rc = Esys_NV_Read(e, auth, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-				  ESYS_TR_NONE, want, off, &d);
-		if (!attest_rc(t, "NV_Read", rc, why, whylen))
+		rc = TPM_CALL(t, "NV_Read",
+			      Esys_NV_Read(e, auth, nv, ESYS_TR_PASSWORD,
+					   ESYS_TR_NONE, ESYS_TR_NONE, want,
+					   off, &d));
+		if (!attest_ok(t, rc, why, whylen))
 			goto out;
 		if (d->size != want) {
 			Esys_Free(d);
@@ -320,14 +335,17 @@ ek_create(tpm_ctx *t, uint32_t cert_index, ESYS_TR *tr, TPMT_PUBLIC *pub,
 	}
 	if ((rv = ek_template_for(t, et, &tmpl, why, whylen)) != CKR_OK)
 		return rv;
-	rc = Esys_CreatePrimary(tpm_esys(t), ESYS_TR_RH_ENDORSEMENT,
-				ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-				&sens, &tmpl, &outside, &pcr, tr, &out, NULL,
-				NULL, NULL);
-	if (!attest_rc(t, "CreatePrimary(EK)", rc, why, whylen)) {
+	rc = TPM_CALL_ROOM(
+		t, "CreatePrimary(EK)",
+		Esys_CreatePrimary(tpm_esys(t), ESYS_TR_RH_ENDORSEMENT,
+				   ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+				   &sens, &tmpl, &outside, &pcr, tr, &out, NULL,
+				   NULL, NULL));
+	if (!attest_ok(t, rc, why, whylen)) {
 		*tr = ESYS_TR_NONE;
 		return tpm_rc_to_ckr(rc);
 	}
+	attest_loaded(t, *tr);
 	*pub = out->publicArea;
 	Esys_Free(out);
 	/* Its certificate, if any, must name this very key. */
@@ -379,19 +397,24 @@ ek_user_session(tpm_ctx *t, const TPMT_PUBLIC *ek, ESYS_TR *sess, char *why,
 		*sess = ESYS_TR_PASSWORD;
 		return CKR_OK;
 	}
-	rc = Esys_StartAuthSession(e, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+	rc = TPM_CALL_ROOM(t, "StartAuthSession(EK policy)",
+			   Esys_StartAuthSession(
+				   e, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
 				   ESYS_TR_NONE, ESYS_TR_NONE, NULL,
-				   TPM2_SE_POLICY, &sym, ek->nameAlg, sess);
-	if (!attest_rc(t, "StartAuthSession(EK policy)", rc, why, whylen)) {
+				   TPM2_SE_POLICY, &sym, ek->nameAlg, sess));
+	if (!attest_ok(t, rc, why, whylen)) {
 		*sess = ESYS_TR_NONE;
 		return tpm_rc_to_ckr(rc);
 	}
+	attest_loaded(t, *sess);
 	/* TPM 2.0 Part 3, 23.4 PolicySecret: the endorsement hierarchy's
 	 * authValue (empty unless its owner set one), no expiration. */
-	rc = Esys_PolicySecret(e, ESYS_TR_RH_ENDORSEMENT, *sess,
-			       ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-			       NULL, NULL, NULL, 0, NULL, NULL);
-	if (!attest_rc(t, "PolicySecret(endorsement)", rc, why, whylen)) {
+	rc = TPM_CALL(t, "PolicySecret(endorsement)",
+		      Esys_PolicySecret(e, ESYS_TR_RH_ENDORSEMENT, *sess,
+					ESYS_TR_PASSWORD, ESYS_TR_NONE,
+					ESYS_TR_NONE, NULL, NULL, NULL, 0, NULL,
+					NULL));
+	if (!attest_ok(t, rc, why, whylen)) {
 		tpm_attest_flush(t, *sess);
 		*sess = ESYS_TR_NONE;
 		return tpm_rc_to_ckr(rc);
@@ -478,38 +501,29 @@ tpm_ak_create(tpm_ctx *t, tpm_ak_alg alg, uint32_t ek_index, tpm_ak *out,
 	TPM2B_PRIVATE *opriv = NULL;
 	TPM2B_PUBLIC *opub = NULL;
 	ESYS_TR parent, sess, ek;
-	uint8_t buf[sizeof(TPM2B_PRIVATE) + sizeof(TPM2B_PUBLIC)];
-	size_t off;
 	TSS2_RC rc;
-	CK_RV rv;
+	CK_RV rv = CKR_OK;
+	bool ok;
 
 	memset(out, 0, sizeof(*out));
 	ak_template(alg, &tmpl);
 	if ((rv = ak_parent(t, ek_index, &parent, &sess, &ek, why, whylen)) !=
 	    CKR_OK)
 		return rv;
-	rc = Esys_Create(tpm_esys(t), parent, sess, ESYS_TR_NONE, ESYS_TR_NONE,
-			 &sens, &tmpl, &outside, &pcr, &opriv, &opub, NULL,
-			 NULL, NULL);
+	rc = TPM_CALL_ROOM(t, "Create(AK)",
+			   Esys_Create(tpm_esys(t), parent, sess, ESYS_TR_NONE,
+				       ESYS_TR_NONE, &sens, &tmpl, &outside,
+				       &pcr, &opriv, &opub, NULL, NULL, NULL));
+	ok = attest_ok(t, rc, why, whylen); /* before the flushes' errors */
 	ek_session_done(t, sess);
 	tpm_attest_flush(t, ek);
-	if (!attest_rc(t, "Create(AK)", rc, why, whylen))
+	if (!ok)
 		return tpm_rc_to_ckr(rc);
-	rv = CKR_HOST_MEMORY;
-	off = 0;
-	if (Tss2_MU_TPM2B_PUBLIC_Marshal(opub, buf, sizeof(buf), &off) !=
-		    TSS2_RC_SUCCESS ||
-	    blob_set(&out->pub, buf, off) != 0)
-		goto out;
-	off = 0;
-	if (Tss2_MU_TPM2B_PRIVATE_Marshal(opriv, buf, sizeof(buf), &off) !=
-		    TSS2_RC_SUCCESS ||
-	    blob_set(&out->priv, buf, off) != 0)
-		goto out;
-	out->ek_index = ek_index;
-	rv = CKR_OK;
-out:
-	secure_zero(buf, sizeof(buf));
+	if (MARSHAL_TO_BLOB(TPM2B_PUBLIC, opub, &out->pub) != 0 ||
+	    MARSHAL_TO_BLOB(TPM2B_PRIVATE, opriv, &out->priv) != 0)
+		rv = CKR_HOST_MEMORY;
+	else
+		out->ek_index = ek_index;
 	Esys_Free(opriv);
 	Esys_Free(opub);
 	return rv;
@@ -522,52 +536,34 @@ tpm_ak_load(tpm_ctx *t, const tpm_ak *ak, uint32_t *tr, char *why,
 	TPM2B_PUBLIC pub;
 	TPM2B_PRIVATE priv;
 	ESYS_TR parent, sess, ek, h = ESYS_TR_NONE;
-	size_t off = 0;
 	TSS2_RC rc;
 	CK_RV rv;
+	bool ok;
 
 	*tr = 0;
-	memset(&pub, 0, sizeof(pub));
-	memset(&priv, 0, sizeof(priv));
-	if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(ak->pub.data, ak->pub.len, &off,
-					   &pub) != TSS2_RC_SUCCESS ||
-	    off != ak->pub.len ||
-	    (off = 0,
-	     Tss2_MU_TPM2B_PRIVATE_Unmarshal(ak->priv.data, ak->priv.len, &off,
-					     &priv)) != TSS2_RC_SUCCESS ||
-	    off != ak->priv.len) {
+	if (UNMARSHAL_BLOB(TPM2B_PUBLIC, &ak->pub, &pub) != 0 ||
+	    UNMARSHAL_BLOB(TPM2B_PRIVATE, &ak->priv, &priv) != 0) {
 		attest_why(why, whylen, "the stored AK blob is damaged");
 		return CKR_DEVICE_ERROR;
 	}
 	if ((rv = ak_parent(t, ak->ek_index, &parent, &sess, &ek, why,
 			    whylen)) != CKR_OK)
 		return rv;
-	rc = Esys_Load(tpm_esys(t), parent, sess, ESYS_TR_NONE, ESYS_TR_NONE,
-		       &priv, &pub, &h);
+	rc = TPM_CALL_ROOM(t, "Load(AK)",
+			   Esys_Load(tpm_esys(t), parent, sess, ESYS_TR_NONE,
+				     ESYS_TR_NONE, &priv, &pub, &h));
 	secure_zero(&priv, sizeof(priv));
+	ok = attest_ok(t, rc, why, whylen); /* before the flushes' errors */
 	ek_session_done(t, sess);
 	tpm_attest_flush(t, ek);
-	if (!attest_rc(t, "Load(AK)", rc, why, whylen))
+	if (!ok)
 		return tpm_rc_to_ckr(rc);
+	attest_loaded(t, h);
 	*tr = h;
 	return CKR_OK;
 }
 
 /* --- certify ---------------------------------------------------------- */
-
-static CK_RV
-attest_out(TPM2B_ATTEST *a, TPMT_SIGNATURE *s, blob *attest, blob *sig)
-{
-	uint8_t buf[sizeof(TPMT_SIGNATURE) + 16];
-	size_t off = 0;
-
-	if (blob_set(attest, a->attestationData, a->size) != 0 ||
-	    Tss2_MU_TPMT_SIGNATURE_Marshal(s, buf, sizeof(buf), &off) !=
-		    TSS2_RC_SUCCESS ||
-	    blob_set(sig, buf, off) != 0)
-		return CKR_HOST_MEMORY;
-	return CKR_OK;
-}
 
 static int
 qual_data(TPM2B_DATA *d, const uint8_t *qual, size_t qlen)
@@ -581,35 +577,12 @@ qual_data(TPM2B_DATA *d, const uint8_t *qual, size_t qlen)
 	return 0;
 }
 
-CK_RV
-tpm_certify(tpm_ctx *t, uint32_t obj, uint32_t ak, const uint8_t *qual,
-	    size_t qlen, blob *attest, blob *sig, char *why, size_t whylen)
-{
-	TPM2B_DATA q;
-	TPMT_SIG_SCHEME scheme = {.scheme = TPM2_ALG_NULL};
-	TPM2B_ATTEST *a = NULL;
-	TPMT_SIGNATURE *s = NULL;
-	TSS2_RC rc;
-	CK_RV rv;
-
-	if (qual_data(&q, qual, qlen) != 0)
-		return CKR_ARGUMENTS_BAD;
-	/* Part 3, 18.2: objectHandle needs the ADMIN role (its authValue,
-	 * empty for tpm11 keys), signHandle the USER role. */
-	rc = Esys_Certify(tpm_esys(t), obj, ak, ESYS_TR_PASSWORD,
-			  ESYS_TR_PASSWORD, ESYS_TR_NONE, &q, &scheme, &a, &s);
-	if (!attest_rc(t, "Certify", rc, why, whylen))
-		return tpm_rc_to_ckr(rc);
-	rv = attest_out(a, s, attest, sig);
-	Esys_Free(a);
-	Esys_Free(s);
-	return rv;
-}
-
-CK_RV
-tpm_certify_creation(tpm_ctx *t, uint32_t obj, uint32_t ak, const uint8_t *qual,
-		     size_t qlen, const blob *chash, const blob *cticket,
-		     blob *attest, blob *sig, char *why, size_t whylen)
+/* TPM2_Certify of obj by the AK, or with chash and cticket
+ * TPM2_CertifyCreation; the answer into attest and sig. */
+static CK_RV
+certify(tpm_ctx *t, uint32_t obj, uint32_t ak, const uint8_t *qual, size_t qlen,
+	const blob *chash, const blob *cticket, blob *attest, blob *sig,
+	char *why, size_t whylen)
 {
 	TPM2B_DATA q;
 	TPM2B_DIGEST h;
@@ -617,36 +590,61 @@ tpm_certify_creation(tpm_ctx *t, uint32_t obj, uint32_t ak, const uint8_t *qual,
 	TPMT_SIG_SCHEME scheme = {.scheme = TPM2_ALG_NULL};
 	TPM2B_ATTEST *a = NULL;
 	TPMT_SIGNATURE *s = NULL;
-	size_t off = 0;
 	TSS2_RC rc;
-	CK_RV rv;
+	CK_RV rv = CKR_OK;
 
-	memset(&h, 0, sizeof(h));
-	memset(&tk, 0, sizeof(tk));
 	if (qual_data(&q, qual, qlen) != 0)
 		return CKR_ARGUMENTS_BAD;
-	if (Tss2_MU_TPM2B_DIGEST_Unmarshal(chash->data, chash->len, &off, &h) !=
-		    TSS2_RC_SUCCESS ||
-	    off != chash->len ||
-	    (off = 0, Tss2_MU_TPMT_TK_CREATION_Unmarshal(
-			      cticket->data, cticket->len, &off, &tk)) !=
-		    TSS2_RC_SUCCESS ||
-	    off != cticket->len) {
+	if (chash == NULL) {
+		/* Part 3, 18.2: objectHandle needs the ADMIN role (its
+		 * authValue, empty for tpm11 keys), signHandle the USER
+		 * role. A persistent object takes a slot while it runs. */
+		rc = TPM_CALL_ROOM(t, "Certify",
+				   Esys_Certify(tpm_esys(t), obj, ak,
+						ESYS_TR_PASSWORD,
+						ESYS_TR_PASSWORD, ESYS_TR_NONE,
+						&q, &scheme, &a, &s));
+	} else if (UNMARSHAL_BLOB(TPM2B_DIGEST, chash, &h) != 0 ||
+		   UNMARSHAL_BLOB(TPMT_TK_CREATION, cticket, &tk) != 0) {
 		attest_why(why, whylen,
 			   "the stored creation hash or ticket "
 			   "is damaged");
 		return CKR_DEVICE_ERROR;
+	} else {
+		/* Part 3, 18.3: signHandle USER role; objectHandle needs
+		 * no auth. */
+		rc = TPM_CALL_ROOM(t, "CertifyCreation",
+				   Esys_CertifyCreation(tpm_esys(t), ak, obj,
+							ESYS_TR_PASSWORD,
+							ESYS_TR_NONE,
+							ESYS_TR_NONE, &q, &h,
+							&scheme, &tk, &a, &s));
 	}
-	/* Part 3, 18.3: signHandle USER role; objectHandle needs no auth. */
-	rc = Esys_CertifyCreation(tpm_esys(t), ak, obj, ESYS_TR_PASSWORD,
-				  ESYS_TR_NONE, ESYS_TR_NONE, &q, &h, &scheme,
-				  &tk, &a, &s);
-	if (!attest_rc(t, "CertifyCreation", rc, why, whylen))
-		return tpm_rc_to_ckr(rc);
-	rv = attest_out(a, s, attest, sig);
+	if (!attest_ok(t, rc, why, whylen))
+		rv = tpm_rc_to_ckr(rc);
+	else if (blob_set(attest, a->attestationData, a->size) != 0 ||
+		 MARSHAL_TO_BLOB(TPMT_SIGNATURE, s, sig) != 0)
+		rv = CKR_HOST_MEMORY;
 	Esys_Free(a);
 	Esys_Free(s);
 	return rv;
+}
+
+CK_RV
+tpm_certify(tpm_ctx *t, uint32_t obj, uint32_t ak, const uint8_t *qual,
+	    size_t qlen, blob *attest, blob *sig, char *why, size_t whylen)
+{
+	return certify(t, obj, ak, qual, qlen, NULL, NULL, attest, sig, why,
+		       whylen);
+}
+
+CK_RV
+tpm_certify_creation(tpm_ctx *t, uint32_t obj, uint32_t ak, const uint8_t *qual,
+		     size_t qlen, const blob *chash, const blob *cticket,
+		     blob *attest, blob *sig, char *why, size_t whylen)
+{
+	return certify(t, obj, ak, qual, qlen, chash, cticket, attest, sig, why,
+		       whylen);
 }
 
 /* --- credential ----------------------------------------------------------- */
@@ -662,19 +660,11 @@ tpm_activate_credential(tpm_ctx *t, const tpm_ak *ak, uint32_t ek_index,
 	TPMT_PUBLIC ekpub;
 	ESYS_TR ek = ESYS_TR_NONE, sess = ESYS_TR_NONE;
 	uint32_t akh = 0;
-	size_t off = 0;
 	TSS2_RC rc;
 	CK_RV rv;
 
-	memset(&id, 0, sizeof(id));
-	memset(&es, 0, sizeof(es));
-	if (Tss2_MU_TPM2B_ID_OBJECT_Unmarshal(cred->data, cred->len, &off,
-					      &id) != TSS2_RC_SUCCESS ||
-	    off != cred->len ||
-	    (off = 0, Tss2_MU_TPM2B_ENCRYPTED_SECRET_Unmarshal(
-			      secret->data, secret->len, &off, &es)) !=
-		    TSS2_RC_SUCCESS ||
-	    off != secret->len) {
+	if (UNMARSHAL_BLOB(TPM2B_ID_OBJECT, cred, &id) != 0 ||
+	    UNMARSHAL_BLOB(TPM2B_ENCRYPTED_SECRET, secret, &es) != 0) {
 		attest_why(why, whylen,
 			   "the challenge's credential does not "
 			   "parse");
@@ -690,9 +680,11 @@ tpm_activate_credential(tpm_ctx *t, const tpm_ak *ak, uint32_t ek_index,
 		goto out;
 	/* Part 3, 12.5: activateHandle ADMIN role (the AK's empty
 	 * authValue: adminWithPolicy is clear), keyHandle USER role. */
-	rc = Esys_ActivateCredential(tpm_esys(t), akh, ek, ESYS_TR_PASSWORD,
-				     sess, ESYS_TR_NONE, &id, &es, &out);
-	if (!attest_rc(t, "ActivateCredential", rc, why, whylen)) {
+	rc = TPM_CALL(t, "ActivateCredential",
+		      Esys_ActivateCredential(tpm_esys(t), akh, ek,
+					      ESYS_TR_PASSWORD, sess,
+					      ESYS_TR_NONE, &id, &es, &out));
+	if (!attest_ok(t, rc, why, whylen)) {
 		snprintf(why + strlen(why), whylen - strlen(why),
 			 " (a challenge made for another TPM or AK, or "
 			 "damaged)");
@@ -723,8 +715,6 @@ tpm_persistent_object(tpm_ctx *t, uint32_t handle, uint32_t *tr, blob *pub,
 {
 	ESYS_TR h = ESYS_TR_NONE;
 	TPM2B_PUBLIC *p = NULL;
-	uint8_t buf[sizeof(TPM2B_PUBLIC) + 8];
-	size_t off = 0;
 	TSS2_RC rc;
 	CK_RV rv = CKR_HOST_MEMORY;
 
@@ -734,19 +724,23 @@ tpm_persistent_object(tpm_ctx *t, uint32_t handle, uint32_t *tr, blob *pub,
 			   handle);
 		return CKR_ARGUMENTS_BAD;
 	}
-	rc = Esys_TR_FromTPMPublic(tpm_esys(t), handle, ESYS_TR_NONE,
-				   ESYS_TR_NONE, ESYS_TR_NONE, &h);
-	if (!attest_rc(t, "ReadPublic(persistent)", rc, why, whylen))
+	/* Reading a persistent object's public area brings it into an
+	 * object slot. */
+	rc = TPM_CALL_ROOM(t, "ReadPublic(persistent)",
+			   Esys_TR_FromTPMPublic(tpm_esys(t), handle,
+						 ESYS_TR_NONE, ESYS_TR_NONE,
+						 ESYS_TR_NONE, &h));
+	if (!attest_ok(t, rc, why, whylen))
 		return tpm_rc_to_ckr(rc);
-	rc = Esys_ReadPublic(tpm_esys(t), h, ESYS_TR_NONE, ESYS_TR_NONE,
-			     ESYS_TR_NONE, &p, NULL, NULL);
-	if (!attest_rc(t, "ReadPublic", rc, why, whylen)) {
+	rc = TPM_CALL(t, "ReadPublic",
+		      Esys_ReadPublic(tpm_esys(t), h, ESYS_TR_NONE,
+				      ESYS_TR_NONE, ESYS_TR_NONE, &p, NULL,
+				      NULL));
+	if (!attest_ok(t, rc, why, whylen)) {
 		tpm_attest_release(t, h);
 		return tpm_rc_to_ckr(rc);
 	}
-	if (Tss2_MU_TPM2B_PUBLIC_Marshal(p, buf, sizeof(buf), &off) ==
-		    TSS2_RC_SUCCESS &&
-	    blob_set(pub, buf, off) == 0) {
+	if (MARSHAL_TO_BLOB(TPM2B_PUBLIC, p, pub) == 0) {
 		*tr = h;
 		rv = CKR_OK;
 	} else {

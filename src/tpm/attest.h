@@ -7,7 +7,9 @@
  * one object of the residency LRU loaded (the key to certify) while these
  * functions run; each loads at most two objects of its own and flushes
  * what it created before returning, except the AK handle returned by
- * tpm_ak_load, which the caller flushes with tpm_attest_flush. */
+ * tpm_ak_load, which the caller flushes with tpm_attest_flush. Until then
+ * a full TPM's flush of what dead processes left behind (TPM_CALL_ROOM,
+ * src/tpm/call.h) leaves these objects alone. */
 #ifndef TPM11_TPM_ATTEST_H
 #define TPM11_TPM_ATTEST_H
 

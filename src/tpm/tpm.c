@@ -21,10 +21,11 @@
 #include <tss2/tss2_rc.h>
 #include <tss2/tss2_tctildr.h>
 
+#include "attest/tpmdata.h"
+#include "tpm/call.h"
 #include "tpm/tpm_rc.h"
 #include "util/log.h"
 #include "util/secure.h"
-#include "util/sigpipe.h"
 
 /* swtpm, and many hardware TPMs, hold three transient objects, and a
  * command that names a persistent object (the SRK: salted sessions, Load,
@@ -40,6 +41,7 @@ struct tpm_ctx {
 	ESYS_TR policy; /* a policy session while one is in use */
 	bool hold;      /* tpm_idle keeps the session (the tool) */
 	tpm_key *resident[TPM_MAX_RESIDENT];
+	ESYS_TR ours[4]; /* src/tpm/attest.c's, tpm_mark_ours */
 	uint64_t clock;
 	uint64_t ncmds;
 	uint64_t gen; /* this connection's number (tpm_key.gen) */
@@ -53,38 +55,22 @@ struct tpm_ctx {
 	TSS2_RC last_rc; /* the last failure (tpm_note_error) */
 };
 
-/* Every ESAPI call that talks to the TPM goes through this, so commands are
- * counted and failures logged once, where they happen. */
-#define TPM_CALL(t, what, call)                               \
-	({                                                    \
-		TSS2_RC r_;                                   \
-		unsigned try_ = 0;                            \
-		sigpipe_guard g_;                             \
-		sigpipe_block(&g_);                           \
-		do {                                          \
-			r_ = (call);                          \
-			(t)->ncmds++;                         \
-		} while (tpm_again((t), (what), r_, try_++)); \
-		sigpipe_restore(&g_);                         \
-		if (r_ != TSS2_RC_SUCCESS)                    \
-			tpm_note_error((t), (what), r_);      \
-		r_;                                           \
-	})
-
-/* Whether to send a command again after rc (attempt try, from 0), having
- * waited: a TPM may answer "not now" (Part 2, 6.6.3: TPM_RC_RETRY,
- * TPM_RC_YIELDED, TPM_RC_TESTING), which ESAPI already resubmits up to
- * five times at once; a chip still busy after that gets a backoff of
- * 10 ms doubling to 640 ms (about 1.3 s in all). TPM_RC_NV_RATE (an NV
- * write too soon after the last) waits 500 ms at a time, up to 30 s, and
- * says so through the notice callback (the tool prints it). A lost
- * connection is remembered: the next core_tpm connects again. */
-static bool
+/* Counts the command just sent and says whether to send it again after
+ * rc (attempt try, from 0), having waited: a TPM may answer "not now"
+ * (Part 2, 6.6.3: TPM_RC_RETRY, TPM_RC_YIELDED, TPM_RC_TESTING), which
+ * ESAPI already resubmits up to five times at once; a chip still busy
+ * after that gets a backoff of 10 ms doubling to 640 ms (about 1.3 s in
+ * all). TPM_RC_NV_RATE (an NV write too soon after the last) waits
+ * 500 ms at a time, up to 30 s, and says so through the notice callback
+ * (the tool prints it). A lost connection is remembered: the next
+ * core_tpm connects again. */
+bool
 tpm_again(tpm_ctx *t, const char *what, TSS2_RC rc, unsigned try)
 {
 	TSS2_RC b = tpm_rc_base(rc), layer = rc & TSS2_RC_LAYER_MASK;
 	struct timespec ts = {0, 0};
 
+	t->ncmds++;
 	if (rc == TSS2_RC_SUCCESS) {
 		t->noticed = false;
 		return false;
@@ -127,32 +113,7 @@ tpm_again(tpm_ctx *t, const char *what, TSS2_RC rc, unsigned try)
 	return true;
 }
 
-#define MARSHAL_TO_BLOB(type, src, dst)                                 \
-	({                                                              \
-		uint8_t buf_[sizeof(*(src)) + 16];                      \
-		size_t off_ = 0;                                        \
-		int r_ = -1;                                            \
-		if (Tss2_MU_##type##_Marshal((src), buf_, sizeof(buf_), \
-					     &off_) == TSS2_RC_SUCCESS) \
-			r_ = blob_set((dst), buf_, off_);               \
-		r_;                                                     \
-	})
-
-static int tpm_flush_strangers(tpm_ctx *t);
-static bool tpm_rc_full(TSS2_RC rc);
-
-/* TPM_CALL for a command that needs a free object or session slot: when
- * the TPM is full, flush what dead processes left behind and try once
- * more (see tpm_flush_strangers). */
-#define TPM_CALL_ROOM(t, what, call)                                \
-	({                                                          \
-		TSS2_RC rr_ = TPM_CALL((t), (what), (call));        \
-		if (tpm_rc_full(rr_) && tpm_flush_strangers(t) > 0) \
-			rr_ = TPM_CALL((t), (what), (call));        \
-		rr_;                                                \
-	})
-
-static void
+void
 tpm_note_error(tpm_ctx *t, const char *what, TSS2_RC rc)
 {
 	t->last_rc = rc;
@@ -428,7 +389,7 @@ static uint64_t tpm_generation;
 CK_RV
 tpm_open(const char *tcti, tpm_ctx **out, char *err, size_t errlen)
 {
-	size_t nfds = 0;
+	size_t nfds = 0, i;
 	int *fds;
 	tpm_ctx *t;
 	TSS2_RC rc;
@@ -444,6 +405,8 @@ tpm_open(const char *tcti, tpm_ctx **out, char *err, size_t errlen)
 	t->srk = ESYS_TR_NONE;
 	t->hmac = ESYS_TR_NONE;
 	t->policy = ESYS_TR_NONE;
+	for (i = 0; i < sizeof(t->ours) / sizeof(t->ours[0]); i++)
+		t->ours[i] = ESYS_TR_NONE;
 	fds = fds_open(&nfds);
 	rc = tcti_connect(t, tcti);
 	if (fds != NULL)
@@ -1151,42 +1114,14 @@ tpm_key_type_template(tpm_key_type type, unsigned flags, TPM2B_PUBLIC *p)
 
 /* --- blobs ------------------------------------------------------------- */
 
-static int
-pub_from_blob(const blob *b, TPM2B_PUBLIC *p)
-{
-	size_t off = 0;
-
-	memset(p, 0, sizeof(*p));
-	if (b->data == NULL ||
-	    Tss2_MU_TPM2B_PUBLIC_Unmarshal(b->data, b->len, &off, p) !=
-		    TSS2_RC_SUCCESS ||
-	    off != b->len)
-		return -1;
-	return 0;
-}
-
-static int
-priv_from_blob(const blob *b, TPM2B_PRIVATE *p)
-{
-	size_t off = 0;
-
-	memset(p, 0, sizeof(*p));
-	if (b->data == NULL ||
-	    Tss2_MU_TPM2B_PRIVATE_Unmarshal(b->data, b->len, &off, p) !=
-		    TSS2_RC_SUCCESS ||
-	    off != b->len)
-		return -1;
-	return 0;
-}
-
-
 int
 tpm_pub_policy(const blob *pub, uint8_t out[64], size_t *len)
 {
 	TPM2B_PUBLIC p;
 
 	*len = 0;
-	if (pub_from_blob(pub, &p) != 0 || p.publicArea.authPolicy.size > 64)
+	if (UNMARSHAL_BLOB(TPM2B_PUBLIC, pub, &p) != 0 ||
+	    p.publicArea.authPolicy.size > 64)
 		return -1;
 	memcpy(out, p.publicArea.authPolicy.buffer,
 	       p.publicArea.authPolicy.size);
@@ -1201,7 +1136,7 @@ tpm_pub_parse(const blob *pub, tpm_pubkey *out)
 	const TPMT_PUBLIC *a = &p.publicArea;
 
 	memset(out, 0, sizeof(*out));
-	if (pub_from_blob(pub, &p) != 0)
+	if (UNMARSHAL_BLOB(TPM2B_PUBLIC, pub, &p) != 0)
 		return -1;
 	if (a->type == TPM2_ALG_ECC) {
 		size_t fl;
@@ -1497,7 +1432,8 @@ tpm_session_attrs(tpm_ctx *t, ESYS_TR *out, unsigned crypt)
 
 /* --- leftovers of other processes ---------------------------------------- */
 
-/* The handles that are ours: our resident keys and our session. */
+/* The handles that are ours: our resident keys, our sessions and what
+ * src/tpm/attest.c has loaded (tpm_mark_ours). */
 static bool
 tpm_handle_ours(tpm_ctx *t, TPM2_HANDLE h)
 {
@@ -1507,6 +1443,12 @@ tpm_handle_ours(tpm_ctx *t, TPM2_HANDLE h)
 	for (i = 0; i < TPM_MAX_RESIDENT; i++)
 		if (t->resident[i] != NULL &&
 		    Esys_TR_GetTpmHandle(t->esys, t->resident[i]->tr, &mine) ==
+			    TSS2_RC_SUCCESS &&
+		    mine == h)
+			return true;
+	for (i = 0; i < (int)(sizeof(t->ours) / sizeof(t->ours[0])); i++)
+		if (t->ours[i] != ESYS_TR_NONE &&
+		    Esys_TR_GetTpmHandle(t->esys, t->ours[i], &mine) ==
 			    TSS2_RC_SUCCESS &&
 		    mine == h)
 			return true;
@@ -1530,9 +1472,8 @@ tpm_handle_ours(tpm_ctx *t, TPM2_HANDLE h)
  * they are flushed (DESIGN.md property 10; a live process sharing a
  * direct TPM with us reloads its keys from their blobs, see
  * TPM_KEY_CALL). Returns how many were flushed. Flushes through SAPI:
- * ESAPI knows nothing of these handles. Nothing of src/tpm/attest.c is
- * loaded across a call into this file, so nothing of ours is missed. */
-static int
+ * ESAPI knows nothing of these handles. */
+int
 tpm_flush_strangers(tpm_ctx *t)
 {
 	static const TPM2_HANDLE firsts[] = {TPM2_TRANSIENT_FIRST,
@@ -1597,7 +1538,7 @@ tpm_list_handles(tpm_ctx *t, uint32_t first, uint32_t *out, size_t cap,
 	return CKR_OK;
 }
 
-static bool
+bool
 tpm_rc_full(TSS2_RC rc)
 {
 	TSS2_RC b = tpm_rc_base(rc);
@@ -1726,8 +1667,8 @@ tpm_key_ensure(tpm_ctx *t, tpm_key *k)
 			goto loaded;
 		/* A saved context dies with a TPM reset: load from blobs. */
 	}
-	if (pub_from_blob(&k->pub, &pub) != 0 ||
-	    priv_from_blob(&k->priv, &priv) != 0) {
+	if (UNMARSHAL_BLOB(TPM2B_PUBLIC, &k->pub, &pub) != 0 ||
+	    UNMARSHAL_BLOB(TPM2B_PRIVATE, &k->priv, &priv) != 0) {
 		snprintf(t->err, sizeof(t->err),
 			 "a stored key blob is damaged");
 		log_error("tpm: %s", t->err);
@@ -2303,7 +2244,8 @@ tpm_signer_xy(const blob *pub, uint8_t xy[64])
 {
 	TPM2B_PUBLIC p;
 
-	if (pub_from_blob(pub, &p) != 0 || p.publicArea.type != TPM2_ALG_ECC ||
+	if (UNMARSHAL_BLOB(TPM2B_PUBLIC, pub, &p) != 0 ||
+	    p.publicArea.type != TPM2_ALG_ECC ||
 	    p.publicArea.parameters.eccDetail.curveID != TPM2_ECC_NIST_P256 ||
 	    p.publicArea.unique.ecc.x.size != 32 ||
 	    p.publicArea.unique.ecc.y.size != 32)
@@ -2311,21 +2253,6 @@ tpm_signer_xy(const blob *pub, uint8_t xy[64])
 	memcpy(xy, p.publicArea.unique.ecc.x.buffer, 32);
 	memcpy(xy + 32, p.publicArea.unique.ecc.y.buffer, 32);
 	return 0;
-}
-
-/* The signer's Name: nameAlg || SHA-256(TPMT_PUBLIC). */
-static int
-signer_name(const TPM2B_PUBLIC *p, uint8_t name[34])
-{
-	uint8_t buf[sizeof(TPMT_PUBLIC)];
-	size_t off = 0;
-
-	if (Tss2_MU_TPMT_PUBLIC_Marshal(&p->publicArea, buf, sizeof(buf),
-					&off) != TSS2_RC_SUCCESS)
-		return -1;
-	name[0] = (uint8_t)(TPM2_ALG_SHA256 >> 8);
-	name[1] = (uint8_t)TPM2_ALG_SHA256;
-	return hash_digest(HASH_SHA256, buf, off, name + 2);
 }
 
 int
@@ -2345,12 +2272,15 @@ static int
 policy_signer_key(const blob *signer, uint8_t d[32])
 {
 	TPM2B_PUBLIC p;
-	uint8_t name[34];
+	uint8_t name[2 + 64];
+	size_t nl;
 
-	if (pub_from_blob(signer, &p) != 0 || signer_name(&p, name) != 0)
+	/* The signer's Name: nameAlg (SHA-256) || H(TPMT_PUBLIC). */
+	if (UNMARSHAL_BLOB(TPM2B_PUBLIC, signer, &p) != 0 ||
+	    tpmt_public_name(&p.publicArea, name, &nl) != 0)
 		return -1;
 	memset(d, 0, 32);
-	return policy_cc(d, TPM2_CC_PolicyAuthorize, name, sizeof(name)) ||
+	return policy_cc(d, TPM2_CC_PolicyAuthorize, name, nl) ||
 	       policy_extend(d, "", 0, NULL, 0) ||
 	       policy_cc(d, TPM2_CC_PolicyAuthValue, NULL, 0);
 }
@@ -2434,7 +2364,7 @@ tpm_key_authorize(tpm_ctx *t, tpm_key *k, ESYS_TR s)
 	}
 	if (policy_pcr_approved(&p->sel, &p->values, approved.buffer) != 0 ||
 	    hash_digest(HASH_SHA256, approved.buffer, 32, ahash.buffer) != 0 ||
-	    pub_from_blob(&k->signer, &pub) != 0)
+	    UNMARSHAL_BLOB(TPM2B_PUBLIC, &k->signer, &pub) != 0)
 		return CKR_GENERAL_ERROR;
 	sig.sigAlg = TPM2_ALG_ECDSA;
 	sig.signature.ecdsa.hash = TPM2_ALG_SHA256;
@@ -2659,21 +2589,18 @@ nv_public(uint32_t index, TPMA_NV attrs, const uint8_t policy[32], UINT16 size,
 	pub->nvPublic.dataSize = size;
 }
 
-/* Name = nameAlg || SHA-256(marshalled TPMS_NV_PUBLIC) (Part 1, 16). */
+/* Name = nameAlg || H(marshalled TPMS_NV_PUBLIC) (Part 1, 16). */
 static int
 nv_name(const TPMS_NV_PUBLIC *pub, blob *out)
 {
-	uint8_t buf[sizeof(TPMS_NV_PUBLIC)], name[34];
-	size_t off = 0;
+	uint8_t buf[sizeof(TPMS_NV_PUBLIC)], name[2 + 64];
+	size_t off = 0, nl;
 
 	if (Tss2_MU_TPMS_NV_PUBLIC_Marshal(pub, buf, sizeof(buf), &off) !=
-	    TSS2_RC_SUCCESS)
+		    TSS2_RC_SUCCESS ||
+	    tpm_name(buf, off, pub->nameAlg, name, &nl) != 0)
 		return -1;
-	name[0] = 0x00;
-	name[1] = 0x0b; /* TPM2_ALG_SHA256 */
-	if (hash_digest(HASH_SHA256, buf, off, name + 2) != 0)
-		return -1;
-	return blob_set(out, name, sizeof(name));
+	return blob_set(out, name, nl);
 }
 
 /* The two lowest free handles in tpm11's range. */
@@ -3301,20 +3228,16 @@ static int
 import_wrap(const TPM2B_PUBLIC *p, const TPM2B_SENSITIVE *sens,
 	    const uint8_t key[16], TPM2B_PRIVATE *dup)
 {
-	uint8_t pubbuf[sizeof(TPMT_PUBLIC)], name[2 + SHA256_DIGEST_LENGTH];
-	size_t publen = 0, slen = 0, hl = 2 + SHA256_DIGEST_LENGTH;
+	uint8_t name[2 + 64];
+	size_t nl, slen = 0, hl = 2 + SHA256_DIGEST_LENGTH;
 	uint8_t iv[16] = {0};
 	EVP_CIPHER_CTX *cx = NULL;
 	EVP_MD_CTX *md = NULL;
 	unsigned int dl = 0;
 	int outl = 0, r = -1;
 
-	if (Tss2_MU_TPMT_PUBLIC_Marshal(&p->publicArea, pubbuf, sizeof(pubbuf),
-					&publen) != TSS2_RC_SUCCESS)
+	if (tpmt_public_name(&p->publicArea, name, &nl) != 0 || nl != hl)
 		return -1;
-	name[0] = 0x00;
-	name[1] = 0x0b; /* TPM2_ALG_SHA256 */
-	SHA256(pubbuf, publen, name + 2);
 	memset(dup, 0, sizeof(*dup));
 	if (Tss2_MU_TPM2B_SENSITIVE_Marshal(sens, dup->buffer + hl,
 					    sizeof(dup->buffer) - hl,
@@ -3325,7 +3248,7 @@ import_wrap(const TPM2B_PUBLIC *p, const TPM2B_SENSITIVE *sens,
 	if ((md = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
 	    EVP_DigestUpdate(md, dup->buffer + hl, slen) != 1 ||
-	    EVP_DigestUpdate(md, name, sizeof(name)) != 1 ||
+	    EVP_DigestUpdate(md, name, nl) != 1 ||
 	    EVP_DigestFinal_ex(md, dup->buffer + 2, &dl) != 1 ||
 	    dl != SHA256_DIGEST_LENGTH)
 		goto out;
@@ -3523,48 +3446,45 @@ tpm_rsa_raw(tpm_ctx *t, tpm_key *k, const uint8_t *in, size_t len, bool secret,
 	return rv;
 }
 
-/* --- access for other TPM code of tpm11 ---------------------------------- */
+/* --- for the other files of src/tpm/ (call.h) ---------------------------- */
 
-struct ESYS_CONTEXT *
+ESYS_CONTEXT *
 tpm_esys(tpm_ctx *t)
 {
 	return t->esys;
 }
 
-uint32_t
+ESYS_TR
 tpm_srk_tr(tpm_ctx *t)
 {
 	return t->srk;
 }
 
-CK_RV
-tpm_session(tpm_ctx *t, uint32_t *sess)
+void
+tpm_mark_ours(tpm_ctx *t, ESYS_TR tr, bool ours)
 {
-	ESYS_TR s;
-	CK_RV rv = tpm_session_attrs(t, &s, SESS_IN | SESS_OUT);
+	size_t i;
 
-	*sess = s;
-	return rv;
+	if (tr == ESYS_TR_NONE || tr == ESYS_TR_PASSWORD)
+		return;
+	for (i = 0; i < sizeof(t->ours) / sizeof(t->ours[0]); i++) {
+		if (ours && t->ours[i] == ESYS_TR_NONE) {
+			t->ours[i] = tr;
+			return;
+		}
+		if (!ours && t->ours[i] == tr)
+			t->ours[i] = ESYS_TR_NONE;
+	}
+	if (ours)
+		log_error("tpm: more than %zu attestation objects loaded at "
+			  "once: a full TPM's clean-up may flush one",
+			  i);
 }
 
 CK_RV
 tpm_key_load(tpm_ctx *t, tpm_key *k)
 {
 	return tpm_key_ensure(t, k);
-}
-
-CK_RV
-tpm_free_slot(tpm_ctx *t)
-{
-	return tpm_make_room(t, NULL);
-}
-
-void
-tpm_count(tpm_ctx *t, const char *what, uint32_t rc)
-{
-	t->ncmds++;
-	if (rc != TSS2_RC_SUCCESS)
-		tpm_note_error(t, what, rc);
 }
 
 CK_RV

@@ -414,17 +414,8 @@ T11_MUST_CHECK CK_RV tpm_ecdh_zgen(tpm_ctx *t, tpm_key *k, ec_curve curve,
 				   const uint8_t *x, const uint8_t *y,
 				   uint8_t *z);
 
-/* For other TPM code of tpm11 (src/tpm/attest.c): the ESAPI context, the
- * SRK, the salted session, and loading a key (k->tr valid afterwards;
- * make room first with tpm_make_room when loading objects of your own).
- * Commands sent through tpm_esys() should be counted with tpm_count(). */
-struct ESYS_CONTEXT;
-struct ESYS_CONTEXT *tpm_esys(tpm_ctx *t);
-uint32_t tpm_srk_tr(tpm_ctx *t);
-T11_MUST_CHECK CK_RV tpm_session(tpm_ctx *t, uint32_t *sess);
+/* Loads a key (k->tr valid afterwards), for TPM2_Certify (attestation). */
 T11_MUST_CHECK CK_RV tpm_key_load(tpm_ctx *t, tpm_key *k);
-T11_MUST_CHECK CK_RV tpm_free_slot(tpm_ctx *t);
-void tpm_count(tpm_ctx *t, const char *what, uint32_t rc);
 
 /* The HMAC key type for a hash (HASH_SHA256 -> TPM_KEY_HMAC, ...), or
  * TPM_KEY_NONE. */

@@ -13,6 +13,8 @@
 # into the TPM, one flipped bit in certInfo, another key's public area, a
 # wrong / replayed / expired challenge, untrusted EK and AK CAs, and a
 # non-restricted key posing as the AK. verify-attestation needs no TPM.
+# Without a resource manager, attestation in a TPM full of a dead client's
+# objects flushes those and keeps its own EK.
 # The TPM holds no transient object or session after every run of the tool
 # or pkcs11-tool; nothing flushes what tpm11 left. Runs once per TPM mode
 # (tests/run, T11_TPM_MODE). In minimal mode (no P-384) the P-384 key and
@@ -500,6 +502,24 @@ if tt tpm2_createprimary -C o -g sha256 -G ecc -c "$W/prim.ctx" -Q &&
 			"$T" verify-attestation "$W/imported.json" --nonce "$N" --ak-ca "$AK_CA"
 		grep -q "not fixedTPM" "$W/err" && ok "  ...and it is not fixedTPM" || not_ok "  ...and it is not fixedTPM"
 	else not_ok "attest --key-handle of an imported key"; show; fi
+	# A TPM full of what a dead client left: two primaries tpm2-tools
+	# does not flush (no resource manager) and the EK that ekak's Load
+	# needs fill its three object slots. The AK's Load, answered 0x902,
+	# flushes the two leftovers and not attestation's own EK, then runs
+	# again (TPM_CALL_ROOM).
+	if t11_tpm_no_rm; then
+		tpm2_createprimary -C o -g sha256 -G ecc -c "$W/left1.ctx" -Q 2>/dev/null
+		tpm2_createprimary -C o -g sha256 -G ecc -c "$W/left2.ctx" -Q 2>/dev/null
+		left=$(tpm2_getcap handles-transient 2>/dev/null | sed -n 's/^- //p' | tr '\n' ' ')
+		N=$(nonce)
+		run "$T" attest --key-handle 0x81000100 --ak ekak --nonce "$N" --out "$W/full.json"
+		if [ "$(wc -w <<<"$left")" = 2 ] && [ "$rc" = 0 ]; then
+			ok "attest --key-handle --ak ekak with two leftovers in the TPM (the AK's Load flushes them, not the EK)"
+		else not_ok "attest --key-handle --ak ekak with leftovers '$left' in the TPM (exit $rc)"; show; fi
+		t11_clean "attest with two leftovers (they are flushed)"
+		# Should they still be there, they go, so later cases run as before.
+		for h in $left; do tpm2_flushcontext "$h" >/dev/null 2>&1; done
+	fi
 	tt tpm2_evictcontrol -C o -c 0x81000100 -Q
 else
 	not_ok "tpm2_import a key made outside"

@@ -579,6 +579,40 @@ test_ek_templates(void **state)
 	assert_null(ek_template_find(0x01c00003));
 }
 
+/* A public area's Name (Part 1, 16): nameAlg || H_nameAlg(TPMT_PUBLIC),
+ * the hash over the marshalled bytes; another field, another Name. */
+static void
+test_tpmt_public_name(void **state)
+{
+	TPMT_PUBLIC p;
+	uint8_t name[2 + 64], again[2 + 64], want[64], *m = NULL;
+	size_t nl = 0, al = 0, ml = 0;
+	unsigned int wl = 0;
+
+	(void)state;
+	assert_int_equal(ek_template_public(ek_template_find(0x01c00016), NULL,
+					    0, &p), 0);
+	assert_int_equal(tpmt_public_name(&p, name, &nl), 0);
+	assert_int_equal(nl, 2 + 48);
+	assert_int_equal(name[0], 0x00);
+	assert_int_equal(name[1], 0x0c); /* TPM_ALG_SHA384 */
+	assert_int_equal(tpmt_public_marshal(&p, &m, &ml), 0);
+	assert_int_equal(EVP_Digest(m, ml, want, &wl, EVP_sha384(), NULL), 1);
+	assert_memory_equal(name + 2, want, wl);
+	assert_int_equal(tpm_name(m, ml, p.nameAlg, again, &al), 0);
+	assert_int_equal(al, nl);
+	assert_memory_equal(again, name, nl);
+	free(m);
+	p.objectAttributes ^= TPMA_OBJECT_USERWITHAUTH;
+	assert_int_equal(tpmt_public_name(&p, again, &al), 0);
+	assert_memory_not_equal(again, name, nl);
+	/* SHA-1 and unknown name algorithms are refused. */
+	p.nameAlg = TPM2_ALG_SHA1;
+	assert_int_equal(tpmt_public_name(&p, again, &al), -1);
+	p.nameAlg = TPM2_ALG_NULL;
+	assert_int_equal(tpmt_public_name(&p, again, &al), -1);
+}
+
 /* --- formats -------------------------------------------------------------------- */
 
 static void
@@ -792,6 +826,7 @@ main(void)
 		cmocka_unit_test(test_credential_p384_ek),
 		cmocka_unit_test(test_credential_refuses_bad_input),
 		cmocka_unit_test(test_ek_templates),
+		cmocka_unit_test(test_tpmt_public_name),
 		cmocka_unit_test(test_evidence_round_trip),
 		cmocka_unit_test(test_extra_data_rule),
 		cmocka_unit_test(test_extra_data_webauthn_client_data_hash),
