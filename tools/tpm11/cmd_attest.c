@@ -149,7 +149,7 @@ int
 cmd_attest(int argc, char **argv)
 {
 	opt opts[] = {
-		{"label", OPT_VALUE, "the token"},
+		OPT_TOKEN,
 		{"key-label", OPT_VALUE, "the key to attest (CKA_LABEL)"},
 		{"id", OPT_VALUE, "the key to attest by CKA_ID (hex)"},
 		{"key-handle", OPT_VALUE,
@@ -177,8 +177,7 @@ cmd_attest(int argc, char **argv)
 		{"store-object", OPT_FLAG,
 		 "also keep the attestation on the "
 		 "token as a CKO_DATA object"},
-		{"userpin", OPT_PIN, "user PIN (asked when left out)"},
-		{"userpin-file", OPT_VALUE, "read the user PIN from a file"},
+		OPT_USERPIN,
 		{NULL},
 	};
 	const char *fmt_s, *khs;

@@ -167,8 +167,7 @@ cert_sign_fail(core *c, const cert_signer *cs, const char *what,
 }
 
 #define CERT_SIGN_OPTS                                                      \
-	{"label", OPT_VALUE, "the token"},                                  \
-		{"key-label", OPT_VALUE, "the key's label"},                \
+	OPT_TOKEN, {"key-label", OPT_VALUE, "the key's label"},             \
 		{"key-id", OPT_VALUE, "the key's CKA_ID in hex (or --id)"}, \
 		{"id", OPT_VALUE, NULL},                                    \
 		{"subject", OPT_VALUE,                                      \
@@ -176,18 +175,14 @@ cert_sign_fail(core *c, const cert_signer *cs, const char *what,
 		{"san", OPT_VALUE,                                          \
 		 "subjectAltName: DNS:x,email:y,URI:z,IP:1.2.3.4"},         \
 		{"key-usage", OPT_VALUE,                                    \
-		 "keyUsage (default "                                       \
-		 "\"critical,digitalSignature\"; \"none\" to leave out)"},  \
+		 "keyUsage (default \"critical,digitalSignature\"; "        \
+		 "\"none\" to leave out)"},                                 \
 		{"eku", OPT_VALUE,                                          \
 		 "extendedKeyUsage (default clientAuth; "                   \
 		 "\"none\" to leave out)"},                                 \
 		{"pss", OPT_FLAG,                                           \
-		 "RSA keys: sign with RSASSA-PSS (default PKCS#1 "          \
-		 "v1.5)"},                                                  \
-		{"userpin", OPT_PIN, "user PIN (asked when left out)"},     \
-	{                                                                   \
-		"userpin-file", OPT_VALUE, "read the user PIN from a file"  \
-	}
+		 "RSA keys: sign with RSASSA-PSS (default PKCS#1 v1.5)"},   \
+		OPT_USERPIN
 
 static int
 cert_args(int argc, char **argv, opt *opts, const char *cmd,
@@ -458,7 +453,7 @@ int
 cmd_addcert(int argc, char **argv)
 {
 	opt opts[] = {
-		{"label", OPT_VALUE, "the token"},
+		OPT_TOKEN,
 		{"key-label", OPT_VALUE, "the key the certificate is for"},
 		{"key-id", OPT_VALUE, "the key's CKA_ID in hex (or --id)"},
 		{"id", OPT_VALUE, NULL},
@@ -588,7 +583,7 @@ int
 cmd_rmcert(int argc, char **argv)
 {
 	opt opts[] = {
-		{"label", OPT_VALUE, "the token"},
+		OPT_TOKEN,
 		{"key-label", OPT_VALUE, "remove the certificates of this key"},
 		{"key-id", OPT_VALUE,
 		 "remove the certificates with this CKA_ID "

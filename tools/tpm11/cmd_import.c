@@ -142,7 +142,7 @@ int
 cmd_import(int argc, char **argv)
 {
 	opt opts[] = {
-		{"label", OPT_VALUE, "the token"},
+		OPT_TOKEN,
 		{"key-label", OPT_VALUE,
 		 "the key's label (CKA_LABEL; ssh shows "
 		 "it)"},
@@ -161,8 +161,7 @@ cmd_import(int argc, char **argv)
 		 "the key's CKA_ID in hex (default: from the "
 		 "public key)"},
 		{"no-login", OPT_FLAG, "usable WITHOUT the PIN (for services)"},
-		{"userpin", OPT_PIN, "user PIN (asked when left out)"},
-		{"userpin-file", OPT_VALUE, "read the user PIN from a file"},
+		OPT_USERPIN,
 		{"shred", OPT_FLAG,
 		 "overwrite and remove the file after a "
 		 "verified import"},

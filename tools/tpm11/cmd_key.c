@@ -171,7 +171,7 @@ int
 cmd_addkey(int argc, char **argv)
 {
 	opt opts[] = {
-		{"label", OPT_VALUE, "the token"},
+		OPT_TOKEN,
 		{"algorithm", OPT_VALUE, "ecc256, ecc384, rsa2048 or rsa3072"},
 		{"key-label", OPT_VALUE,
 		 "the key's label (CKA_LABEL; ssh shows "
@@ -188,8 +188,7 @@ cmd_addkey(int argc, char **argv)
 		{"pcr-signer", OPT_VALUE,
 		 "bind the key to PCR values signed by "
 		 "this EC P-256 key (PEM; see pcr-sign) instead"},
-		{"userpin", OPT_PIN, "user PIN (asked when left out)"},
-		{"userpin-file", OPT_VALUE, "read the user PIN from a file"},
+		OPT_USERPIN,
 		{NULL},
 	};
 	const char *alg = NULL;
@@ -346,7 +345,7 @@ int
 cmd_listobjects(int argc, char **argv)
 {
 	opt opts[] = {
-		{"label", OPT_VALUE, "the token"},
+		OPT_TOKEN,
 		{NULL},
 	};
 	core *c;
@@ -459,7 +458,7 @@ int
 cmd_rmkey(int argc, char **argv)
 {
 	opt opts[] = {
-		{"label", OPT_VALUE, "the token"},
+		OPT_TOKEN,
 		{"key-label", OPT_VALUE, "the key's label"},
 		{"id", OPT_VALUE, "the key's CKA_ID in hex"},
 		{NULL},

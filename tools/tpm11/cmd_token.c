@@ -82,8 +82,7 @@ cmd_addtoken(int argc, char **argv)
 		{"label", OPT_VALUE, "the token's label (up to 32 characters)"},
 		{"sopin", OPT_PIN, "SO PIN (asked when the value is left out)"},
 		{"sopin-file", OPT_VALUE, "read the SO PIN from a file"},
-		{"userpin", OPT_PIN, "user PIN (asked when left out)"},
-		{"userpin-file", OPT_VALUE, "read the user PIN from a file"},
+		OPT_USERPIN,
 		{"pid", OPT_VALUE, "(tpm2_ptool compatibility; ignored)"},
 		{NULL},
 	};
@@ -206,7 +205,7 @@ int
 cmd_verify(int argc, char **argv)
 {
 	opt opts[] = {
-		{"label", OPT_VALUE, "the token"},
+		OPT_TOKEN,
 		{"userpin", OPT_PIN, "check this user PIN"},
 		{"userpin-file", OPT_VALUE, "read the user PIN from a file"},
 		{"sopin", OPT_PIN, "check this SO PIN"},
@@ -264,7 +263,7 @@ int
 cmd_changepin(int argc, char **argv)
 {
 	opt opts[] = {
-		{"label", OPT_VALUE, "the token"},
+		OPT_TOKEN,
 		{"user", OPT_VALUE, "whose PIN: so or user (default user)"},
 		{"old", OPT_PIN, "the current PIN (asked when left out)"},
 		{"new", OPT_PIN, "the new PIN (asked when left out)"},
@@ -320,7 +319,7 @@ int
 cmd_initpin(int argc, char **argv)
 {
 	opt opts[] = {
-		{"label", OPT_VALUE, "the token"},
+		OPT_TOKEN,
 		{"sopin", OPT_PIN, "the SO PIN (asked when left out)"},
 		{"sopin-file", OPT_VALUE, "read the SO PIN from a file"},
 		{"userpin", OPT_PIN, "the new user PIN (asked when left out)"},

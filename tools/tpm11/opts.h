@@ -17,6 +17,17 @@ typedef struct {
 	const char *value; /* NULL for a PIN flag given without value */
 } opt;
 
+/* Rows many commands share, so that their --help says the same. */
+#define OPT_TOKEN                               \
+	{                                       \
+		"label", OPT_VALUE, "the token" \
+	}
+#define OPT_USERPIN                                                        \
+	{"userpin", OPT_PIN, "user PIN (asked when left out)"},            \
+	{                                                                  \
+		"userpin-file", OPT_VALUE, "read the user PIN from a file" \
+	}
+
 /* Parses argv (after the command name). Unknown options, missing values
  * and stray arguments are usage errors: prints one to stderr and returns
  * -1. `--help` sets *help. Positional arguments are not accepted unless
