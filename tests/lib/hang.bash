@@ -23,8 +23,11 @@ t11_dump_stacks() {
 		comm=$(cat "/proc/$p/comm" 2>/dev/null) || continue
 		case $comm in bash | sh | sleep | timeout | tee | cat) continue ;; esac
 		n=$((n + 1)); [ "$n" -gt 8 ] && break
-		echo "# hang: stacks of pid $p ($(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | cut -c1-160)):"
-		timeout -k 5 30 gdb -q -batch -nx -p "$p" -ex "thread apply all bt 25" \
+		# the program, not its arguments (a test may pass a PIN there);
+		# frame arguments left out for the same reason
+		echo "# hang: stacks of pid $p ($(readlink "/proc/$p/exe" 2>/dev/null || echo "$comm")):"
+		timeout -k 5 30 gdb -q -batch -nx -p "$p" -ex "set print frame-arguments none" \
+			-ex "thread apply all bt 25" \
 			</dev/null 2>/dev/null | grep -E '^(Thread|#)' | cut -c1-200 |
 			sed 's/^/# hang:   /' | head -n 120
 	done
